@@ -1,0 +1,56 @@
+#include "common/grpc_util.h"
+
+namespace sluice {
+
+grpc::Status ToGrpc(const Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  switch (status.code()) {
+    case StatusCode::kOk: code = grpc::StatusCode::OK; break;
+    case StatusCode::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
+    case StatusCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
+    case StatusCode::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
+    case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
+    case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
+    case StatusCode::kDeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
+    case StatusCode::kCancelled: code = grpc::StatusCode::CANCELLED; break;
+    case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
+  }
+  return grpc::Status(code, status.message());
+}
+
+Status FromGrpc(const grpc::Status& status, const std::string& what) {
+  if (status.ok()) return Status::Ok();
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return Status::Unavailable("cannot reach " + what + ": " + status.error_message());
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return Status(StatusCode::kDeadlineExceeded, ErrorDomain::kExternal,
+                    what + " did not answer in time", true);
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return Status::InvalidArgument(status.error_message());
+    case grpc::StatusCode::NOT_FOUND:
+      return Status::NotFound(status.error_message());
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return Status::FailedPrecondition(status.error_message());
+    case grpc::StatusCode::CANCELLED:
+      return Status::Cancelled(what + ": " + status.error_message());
+    default:
+      return Status::Internal(what + ": " + status.error_message());
+  }
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 256 * 1024 * 1024);
+  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 256 * 1024 * 1024);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+void SetDeadline(grpc::ClientContext& context, std::chrono::milliseconds timeout) {
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+}
+
+}  // namespace sluice

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sluice::js {
+
+// One operator of the chain a task runs, as the JS engine needs it.
+struct StageSpec {
+  std::string operator_id;
+  std::string operator_name;
+  std::string kind;         // "source.generator", "source.nexmark", "map", "filter", "flat_map"
+  std::string config_json;  // the operator's config ("" means {})
+  std::map<std::string, std::string> functions;  // role -> JS source text ("fn", ...)
+};
+
+// What a chain hands back per batch.
+enum class OutputMode {
+  kJsonLines,  // every output record as JSON.stringify(record) + '\n'
+  kCount,      // only the number of output records (discarding sink)
+};
+
+// The part of a task that runs in JS: an optional generated source, then map/filter/flat_map
+// stages, then the output encoding.
+struct ChainSpec {
+  // If stages[0] is a generated source (source.generator, source.nexmark) the chain is driven
+  // with RunGenerated; otherwise it is driven with RunText and `text_format` says how to turn
+  // each line into a record: "lines" (the line is a string record) or "json" (JSON.parse).
+  std::vector<StageSpec> stages;
+  std::string text_format = "lines";
+  OutputMode output = OutputMode::kJsonLines;
+  std::string params_json = "{}";
+};
+
+struct Limits {
+  uint32_t call_timeout_ms = 10000;  // longest one RunGenerated/RunText call may take
+  uint32_t heap_limit_mb = 256;      // the isolate's heap limit
+};
+
+struct BatchResult {
+  uint64_t records_in = 0;   // records that entered the chain (after the source)
+  uint64_t records_out = 0;  // records that left the last stage
+  std::string json_lines;    // with OutputMode::kJsonLines
+};
+
+// A compiled chain in its own isolate and context. Created on a task's thread by a
+// ChainRunnerFactory and used only on that thread afterwards, except Interrupt(), which any
+// thread may call. Owned by the task; destroying it disposes the isolate.
+//
+// Errors: a JS exception, a call over the time limit and an isolate over its heap limit are
+// user-domain Statuses whose message names the operator (name and id) and, for exceptions,
+// the JS message and the line within the user's function. After a time-limit or heap-limit
+// failure the runner must not be used again.
+class ChainRunner {
+ public:
+  virtual ~ChainRunner() = default;
+
+  // Generates the records of indexes first, first + stride, ... (`count` of them) with the
+  // chain's source stage and runs them through the rest of the chain in one call into V8.
+  virtual Result<BatchResult> RunGenerated(int64_t first, int64_t stride, int32_t count) = 0;
+
+  // Runs the records in `text` (whole lines, each ending in '\n') through the chain in one
+  // call into V8.
+  virtual Result<BatchResult> RunText(std::string_view text) = 0;
+
+  // Stops a call in progress (from any thread); that call returns a kCancelled Status.
+  virtual void Interrupt() = 0;
+};
+
+// Compiles chains into runners. Thread-safe; one per process.
+class ChainRunnerFactory {
+ public:
+  virtual ~ChainRunnerFactory() = default;
+
+  // Compiles the chain once. Must be called on the thread that will use the runner.
+  virtual Result<std::unique_ptr<ChainRunner>> Create(const ChainSpec& chain,
+                                                      const Limits& limits) = 0;
+
+  // Checks that `source` compiles as a JS function expression without running it. The
+  // Status message has the JS syntax error and its line within the function.
+  virtual Status CheckFunction(const std::string& source) = 0;
+};
+
+// The V8 implementation; initialises V8 on first use.
+ChainRunnerFactory& V8Engine();
+
+}  // namespace sluice::js
