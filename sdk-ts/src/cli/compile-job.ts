@@ -1,0 +1,259 @@
+#!/usr/bin/env node
+/**
+ * The job compiler of the `sluice` CLI:
+ *
+ *   node compile-job.js <job.ts|job.js> [--parallelism N] [--param k=v ...]
+ *
+ * bundles the job file with esbuild, imports it, takes its default export (a Job), applies the
+ * overrides and prints the JobSpec as one line of JSON on standard output (exit 0). On failure
+ * it prints a clear message on standard error and exits 1: one line, except for the problems
+ * of the job's functions, one per line.
+ *
+ * `import ... from "@sluice/sdk"` resolves to the job folder's own installed SDK when there is
+ * one, else to this SDK, so a job file in a folder without node_modules compiles.
+ */
+import { build, type Message, type Plugin } from "esbuild";
+import { realpathSync, statSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { COMPILING } from "../brand.js";
+import { isJob } from "../index.js";
+import type { JobSpec } from "../spec.js";
+
+/** The parsed command line. */
+export interface CompileArgs {
+  readonly jobFile: string;
+  readonly parallelism?: number;
+  readonly params: ReadonlyArray<readonly [string, unknown]>;
+}
+
+/** A failure with the message to print (already user-facing). */
+export class CompileError extends Error {}
+
+const USAGE = "usage: compile-job <job.ts|job.js> [--parallelism N] [--param key=value ...]";
+
+/** Parses the arguments after `compile-job`. */
+export function parseArgs(argv: readonly string[]): CompileArgs | "help" {
+  let jobFile: string | undefined;
+  let parallelism: number | undefined;
+  const params: Array<readonly [string, unknown]> = [];
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!;
+    let inline: string | undefined;
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("--") && eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[++i];
+      if (next === undefined) throw new CompileError(`${arg} needs a value; ${USAGE}`);
+      return next;
+    };
+    if (arg === "--help" || arg === "-h") return "help";
+    if (arg === "--parallelism") {
+      const text = value();
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+        throw new CompileError(`--parallelism must be an integer >= 1, got '${text}'`);
+      }
+      parallelism = n;
+    } else if (arg === "--param") {
+      params.push(parseParam(value()));
+    } else if (arg.startsWith("-")) {
+      throw new CompileError(`unknown option '${arg}'; ${USAGE}`);
+    } else if (jobFile === undefined) {
+      jobFile = arg;
+    } else {
+      throw new CompileError(`more than one job file ('${jobFile}', '${arg}'); ${USAGE}`);
+    }
+  }
+  if (jobFile === undefined) throw new CompileError(`no job file given; ${USAGE}`);
+  return { jobFile, ...(parallelism !== undefined ? { parallelism } : {}), params };
+}
+
+/** `k=v`: v as JSON when it parses, else the string v. */
+export function parseParam(text: string): readonly [string, unknown] {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new CompileError(`--param expects key=value, got '${text}'`);
+  const raw = text.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  return [text.slice(0, eq), value];
+}
+
+/** Applies the command-line overrides to a built spec. */
+export function applyOverrides(spec: JobSpec, args: CompileArgs): JobSpec {
+  const out = { ...spec };
+  // Operators without an explicit parallelism have 0, which means the job's.
+  if (args.parallelism !== undefined) out.parallelism = args.parallelism;
+  if (args.params.length > 0) {
+    const params = JSON.parse(spec.paramsJson === "" ? "{}" : spec.paramsJson) as Record<string, unknown>;
+    for (const [k, v] of args.params) params[k] = v;
+    out.paramsJson = JSON.stringify(params);
+  }
+  return out;
+}
+
+/** This SDK's entry point, used when the job's folder has no @sluice/sdk of its own. */
+const OWN_SDK = fileURLToPath(new URL("../index.js", import.meta.url));
+
+/** Resolves `@sluice/sdk` to the job's installed copy if any, else this one; keeps it external. */
+function sdkResolver(): Plugin {
+  return {
+    name: "sluice-sdk",
+    setup(b) {
+      b.onResolve({ filter: /^@sluice\/sdk$/ }, async (args) => {
+        if (args.pluginData === "sluice-sdk-probe") return undefined;
+        const found = await b.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: "sluice-sdk-probe",
+        });
+        const path = found.errors.length === 0 && found.path !== "" ? found.path : OWN_SDK;
+        return { path: pathToFileURL(path).href, external: true };
+      });
+    },
+  };
+}
+
+function formatMessage(m: Message): string {
+  const loc = m.location;
+  return loc === null ? m.text : `${loc.file}:${loc.line}:${loc.column + 1}: ${m.text}`;
+}
+
+function checkReadable(jobFile: string): void {
+  try {
+    const st = statSync(jobFile);
+    if (st.isDirectory()) throw new CompileError(`cannot read job file '${jobFile}': it is a directory`);
+  } catch (e) {
+    if (e instanceof CompileError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    throw new CompileError(`cannot read job file '${jobFile}': ${why}`);
+  }
+}
+
+/** Bundles the job file into one ES module (the SDK and Node built-ins stay imports). */
+async function bundle(jobFile: string): Promise<string> {
+  const absolute = resolve(jobFile);
+  const url = pathToFileURL(absolute).href;
+  try {
+    const result = await build({
+      entryPoints: [absolute],
+      bundle: true,
+      write: false,
+      platform: "node",
+      format: "esm",
+      // esnext: no syntax is lowered, so no helper functions end up inside user functions.
+      target: "esnext",
+      keepNames: false,
+      minify: false,
+      sourcemap: false,
+      logLevel: "silent",
+      external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+      plugins: [sdkResolver()],
+      define: {
+        "import.meta.url": JSON.stringify(url),
+        "import.meta.filename": JSON.stringify(absolute),
+        "import.meta.dirname": JSON.stringify(dirname(absolute)),
+      },
+    });
+    return result.outputFiles[0]!.text;
+  } catch (e) {
+    const errors = (e as { errors?: Message[] }).errors;
+    if (errors !== undefined && errors.length > 0) {
+      throw new CompileError(`cannot compile job file '${jobFile}': ${formatMessage(errors[0]!)}`);
+    }
+    throw new CompileError(`cannot compile job file '${jobFile}': ${(e as Error).message}`);
+  }
+}
+
+/** Imports the bundle with console output sent to stderr (stdout carries only the spec). */
+async function importJob(jobFile: string, code: string): Promise<unknown> {
+  const dir = await mkdtemp(join(tmpdir(), "sluice-job-"));
+  const file = join(dir, "job.mjs");
+  const saved = { log: console.log, info: console.info, debug: console.debug };
+  const flags = globalThis as Record<symbol, unknown>;
+  try {
+    await writeFile(file, code);
+    console.log = console.info = console.debug = console.error;
+    flags[COMPILING] = true;
+    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    return mod.default;
+  } catch (e) {
+    throw new CompileError(`job file '${jobFile}' failed while loading: ${oneLine(e)}`);
+  } finally {
+    flags[COMPILING] = false;
+    Object.assign(console, saved);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function oneLine(e: unknown): string {
+  const text = e instanceof Error ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}` : String(e);
+  return text.split("\n")[0]!;
+}
+
+/** Compiles a job file to its JobSpec (with the overrides applied). */
+export async function compileJob(args: CompileArgs): Promise<JobSpec> {
+  checkReadable(args.jobFile);
+  const code = await bundle(args.jobFile);
+  const job = await importJob(args.jobFile, code);
+  if (!isJob(job)) {
+    throw new CompileError(`job file '${args.jobFile}' does not default-export a Job (add \`export default job\`)`);
+  }
+  let spec: JobSpec;
+  try {
+    spec = job.toSpec();
+  } catch (e) {
+    // Function problems: every one of them, one per line.
+    throw new CompileError(e instanceof Error ? e.message : String(e));
+  }
+  return applyOverrides(spec, args);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args === "help") {
+      process.stdout.write(
+        `${USAGE}\n\nBundles a Sluice job file, takes its default-exported Job and prints its JobSpec as JSON.\n` +
+          "  --parallelism N   the job's parallelism (operators without their own)\n" +
+          "  --param k=v       sets params[k]; v is parsed as JSON when it can be, else taken as a string\n",
+      );
+      return 0;
+    }
+    const spec = await compileJob(args);
+    await new Promise<void>((done) => process.stdout.write(JSON.stringify(spec) + "\n", () => done()));
+    return 0;
+  } catch (e) {
+    const message = e instanceof CompileError ? e.message : `compile-job failed: ${oneLine(e)}`;
+    process.stderr.write(message + "\n");
+    return 1;
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  // Exit explicitly: a job file may leave timers or sockets behind.
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

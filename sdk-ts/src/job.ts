@@ -1,0 +1,335 @@
+/** The job-building API: {@link Job} and {@link Stream}. */
+import { isCompiling, JOB_BRAND } from "./brand.js";
+import type { JobHandle, SubmitOptions } from "./client.js";
+import { toMillis, type Duration } from "./duration.js";
+import { prepareFunction } from "./functions.js";
+import type { OperatorDescriptor, OperatorParts, Sink, Source } from "./operators.js";
+import { runSpec, type RunOptions } from "./run.js";
+import type { EdgeSpec, JobSpec, OperatorSpec } from "./spec.js";
+import { checkPositiveInt } from "./validate.js";
+
+/** The params object every user function receives as its last argument. */
+export type JobParams = object;
+
+/** Options of {@link Job}. */
+export interface JobOptions<P extends JobParams = Record<string, unknown>> {
+  /** Default parallelism of the job's operators (default 1). */
+  readonly parallelism?: number;
+  /** Number of key groups, the upper bound for rescaling (default 128). */
+  readonly maxParallelism?: number;
+  /** How often to checkpoint (default: no checkpoints). */
+  readonly checkpointInterval?: Duration;
+  /** JSON-compatible values handed to every user function as its last argument. */
+  readonly params?: P;
+  /** Longest a single call into user functions may run (default 10 s). */
+  readonly callTimeout?: Duration;
+  /** V8 heap limit per task in MB (default 256). */
+  readonly heapLimitMb?: number;
+}
+
+/** The problems that stop a job from being built, each naming the operator. */
+export class JobBuildError extends Error {
+  /** Every problem, one line each. */
+  readonly problems: readonly string[];
+  constructor(jobName: string, problems: readonly string[]) {
+    super(
+      problems.length === 1
+        ? problems[0]
+        : `job '${jobName}' has ${problems.length} problems:\n` +
+            problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "JobBuildError";
+    this.problems = problems;
+  }
+}
+
+interface OperatorNode {
+  readonly id: string;
+  readonly kind: string;
+  readonly defaultName: string;
+  name: string | undefined;
+  parallelism: number | undefined;
+  readonly parts: () => OperatorParts;
+  downstream: number;
+}
+
+interface Graph {
+  readonly operators: OperatorNode[];
+  readonly edges: EdgeSpec[];
+}
+
+const graphs = new WeakMap<object, Graph>();
+
+function graphOf(job: object): Graph {
+  const graph = graphs.get(job);
+  if (graph === undefined) throw new Error("not a Sluice job");
+  return graph;
+}
+
+function addOperator(
+  job: object,
+  kind: string,
+  label: string,
+  parts: () => OperatorParts,
+  upstream: OperatorNode | null,
+): OperatorNode {
+  const graph = graphOf(job);
+  const n = graph.operators.length + 1;
+  const node: OperatorNode = {
+    id: `op${n}`,
+    kind,
+    defaultName: `${label}#${n}`,
+    name: undefined,
+    parallelism: undefined,
+    parts,
+    downstream: 0,
+  };
+  graph.operators.push(node);
+  if (upstream !== null) {
+    graph.edges.push({ from: upstream.id, to: node.id, partitioning: "FORWARD" });
+    upstream.downstream++;
+  }
+  return node;
+}
+
+/**
+ * A dataflow job. Build it with {@link Job.source} and the {@link Stream} methods, then
+ * `export default` it for `sluice run` / `sluice submit`, or call {@link Job.run} or
+ * {@link Job.submit} from a Node program.
+ *
+ * @typeParam P - the type of `params`, inferred from the options
+ */
+export class Job<P extends JobParams = Record<string, unknown>> {
+  /** The job's name, shown by the coordinator. */
+  readonly name: string;
+  /** The options the job was made with. */
+  readonly options: Readonly<JobOptions<P>>;
+
+  /**
+   * @param name - the job's name
+   * @param options - job-wide settings and `params`
+   * @throws Error for an empty name or an invalid option
+   */
+  constructor(name: string, options: JobOptions<P> = {}) {
+    if (typeof name !== "string" || name.trim() === "") {
+      throw new Error("new Job(name): the name must be a non-empty string");
+    }
+    const o = options ?? {};
+    if (o.parallelism !== undefined) checkPositiveInt(o.parallelism, `job '${name}': parallelism`);
+    if (o.maxParallelism !== undefined) {
+      checkPositiveInt(o.maxParallelism, `job '${name}': maxParallelism`);
+    }
+    if (o.heapLimitMb !== undefined) checkPositiveInt(o.heapLimitMb, `job '${name}': heapLimitMb`);
+    if (o.checkpointInterval !== undefined) toMillis(o.checkpointInterval, `job '${name}': checkpointInterval`);
+    if (o.callTimeout !== undefined) toMillis(o.callTimeout, `job '${name}': callTimeout`);
+    if (o.params !== undefined && (typeof o.params !== "object" || o.params === null || Array.isArray(o.params))) {
+      throw new Error(`job '${name}': params must be a plain object of JSON-compatible values`);
+    }
+    this.name = name;
+    this.options = { ...o };
+    graphs.set(this, { operators: [], edges: [] });
+    Object.defineProperty(this, JOB_BRAND, { value: 1, enumerable: false });
+  }
+
+  /**
+   * Starts a stream from a source.
+   *
+   * @param source - one of `sources.*`
+   * @returns the stream of the source's records
+   */
+  source<T>(source: Source<T>): Stream<T, P> {
+    checkDescriptor(source, "source", "job.source(...) expects one of sources.*");
+    const node = addOperator(this, source.kind, source.label, () => source.build(), null);
+    return new Stream<T, P>(this, node);
+  }
+
+  /**
+   * Builds the JobSpec: resolves relative paths, ships every user function as source text and
+   * checks that each one is self-contained.
+   *
+   * @throws JobBuildError listing every problem, each naming its operator
+   */
+  toSpec(): JobSpec {
+    const graph = graphOf(this);
+    const problems: string[] = [];
+    if (graph.operators.length === 0) {
+      problems.push(`job '${this.name}' has no source; start a stream with job.source(...)`);
+    }
+    const byName = new Map<string, string>();
+    const operators: OperatorSpec[] = graph.operators.map((op) => {
+      const name = op.name ?? op.defaultName;
+      const where = `operator '${name}' (${op.id})`;
+      const other = byName.get(name);
+      if (other !== undefined) {
+        problems.push(`${where}: the name is also used by ${other}; operator names must be unique`);
+      }
+      byName.set(name, op.id);
+      if (op.downstream === 0 && !op.kind.startsWith("sink.")) {
+        problems.push(`${where}: its output goes nowhere; end the stream with .sink(...)`);
+      }
+      const parts = op.parts();
+      const functions: Record<string, string> = {};
+      for (const [role, fn] of Object.entries(parts.functions)) {
+        const prepared = prepareFunction(fn);
+        const label = role === "fn" ? "" : ` (function '${role}')`;
+        for (const p of prepared.problems) problems.push(`${where}${label}: ${p}`);
+        functions[role] = prepared.source;
+      }
+      return {
+        id: op.id,
+        name,
+        kind: op.kind,
+        parallelism: op.parallelism ?? 0,
+        configJson: JSON.stringify(parts.config),
+        functions,
+      };
+    });
+    let paramsJson = "{}";
+    try {
+      paramsJson = JSON.stringify(this.options.params ?? {});
+    } catch (e) {
+      problems.push(`job '${this.name}': params cannot be turned into JSON: ${(e as Error).message}`);
+    }
+    if (problems.length > 0) throw new JobBuildError(this.name, problems);
+    const o = this.options;
+    return {
+      name: this.name,
+      operators,
+      edges: graph.edges.map((e) => ({ ...e })),
+      parallelism: o.parallelism ?? 0,
+      maxParallelism: o.maxParallelism ?? 0,
+      checkpointIntervalMs:
+        o.checkpointInterval === undefined ? 0 : toMillis(o.checkpointInterval, "checkpointInterval"),
+      paramsJson,
+      callTimeoutMs: o.callTimeout === undefined ? 0 : toMillis(o.callTimeout, "callTimeout"),
+      heapLimitMb: o.heapLimitMb ?? 0,
+    };
+  }
+
+  /** True when some stream of the job ends in `sinks.collect()`. */
+  get collects(): boolean {
+    return graphOf(this).operators.some((op) => op.kind === "sink.collect");
+  }
+
+  /**
+   * Runs the job on an embedded local cluster by starting `sluice run` and waits until it ends.
+   *
+   * @typeParam R - the type of the collected records
+   * @returns the records of `sinks.collect()` (empty when the job has no collect sink)
+   * @throws JobBuildError before starting, or an Error with the CLI's message when it fails
+   */
+  async run<R = unknown>(options: RunOptions = {}): Promise<R[]> {
+    refuseWhileCompiling("run");
+    return (await runSpec(this.toSpec(), options)) as R[];
+  }
+
+  /**
+   * Submits the job to a coordinator.
+   *
+   * @typeParam R - the type of the collected records
+   * @returns a handle to watch, cancel and read the job
+   * @throws JobBuildError, the coordinator's validation problems, or an unreachable coordinator
+   */
+  async submit<R = unknown>(options: SubmitOptions = {}): Promise<JobHandle<R>> {
+    refuseWhileCompiling("submit");
+    const spec = this.toSpec();
+    const client = await import("./client.js");
+    return client.submitSpec<R>(spec, options);
+  }
+}
+
+function refuseWhileCompiling(what: string): void {
+  if (isCompiling()) {
+    throw new Error(
+      `job.${what}() was called while the job file was being compiled; ` +
+        "a job file for the sluice CLI should only `export default job`",
+    );
+  }
+}
+
+function checkDescriptor(d: OperatorDescriptor, prefix: string, message: string): void {
+  if (typeof d !== "object" || d === null || typeof d.kind !== "string" || !d.kind.startsWith(`${prefix}.`)) {
+    throw new Error(message);
+  }
+}
+
+/** Options of {@link Stream.sink}. */
+export interface SinkOptions {
+  /** The sink operator's name (default like "sink.stdout#5"). */
+  readonly name?: string;
+  /** The sink operator's parallelism (default the job's). */
+  readonly parallelism?: number;
+}
+
+/** A user function: the record, then the job's params. */
+export type UserFunction<T, P, R> = (record: T, params: P) => R;
+
+/**
+ * A stream of records of type `T`. Every method that adds an operator returns the stream of
+ * that operator's output; {@link Stream.name} and {@link Stream.parallelism} configure the
+ * operator that produced this stream.
+ */
+export class Stream<T, P extends JobParams = Record<string, unknown>> {
+  readonly #job: Job<P>;
+  readonly #node: OperatorNode;
+
+  /** @internal Streams are made by {@link Job.source} and the stream methods. */
+  constructor(job: Job<P>, node: OperatorNode) {
+    this.#job = job;
+    this.#node = node;
+  }
+
+  #add<U>(kind: string, label: string, fn: unknown): Stream<U, P> {
+    if (typeof fn !== "function") throw new Error(`${label}(fn): fn must be a function`);
+    const node = addOperator(this.#job, kind, label, () => ({ config: {}, functions: { fn } }), this.#node);
+    return new Stream<U, P>(this.#job, node);
+  }
+
+  /** Transforms every record: `fn(record, params)` returns the output record. */
+  map<U>(fn: UserFunction<T, P, U>): Stream<U, P> {
+    return this.#add<U>("map", "map", fn);
+  }
+
+  /** Keeps the records for which `fn(record, params)` is truthy. */
+  filter<S extends T>(fn: (record: T, params: P) => record is S): Stream<S, P>;
+  filter(fn: UserFunction<T, P, unknown>): Stream<T, P>;
+  filter(fn: UserFunction<T, P, unknown>): Stream<T, P> {
+    return this.#add<T>("filter", "filter", fn);
+  }
+
+  /** Turns every record into zero or more: `fn(record, params)` returns an array or iterable. */
+  flatMap<U>(fn: UserFunction<T, P, Iterable<U>>): Stream<U, P> {
+    return this.#add<U>("flat_map", "flatMap", fn);
+  }
+
+  /**
+   * Ends the stream in a sink.
+   *
+   * @param sink - one of `sinks.*`
+   * @param options - the sink operator's name and parallelism
+   * @returns the job, so a job file can end with `export default job.source(...)...sink(...)`
+   */
+  sink(sink: Sink, options: SinkOptions = {}): Job<P> {
+    checkDescriptor(sink, "sink", ".sink(...) expects one of sinks.*");
+    const node = addOperator(this.#job, sink.kind, sink.label, () => sink.build(), this.#node);
+    const stream = new Stream<never, P>(this.#job, node);
+    if (options.name !== undefined) stream.name(options.name);
+    if (options.parallelism !== undefined) stream.parallelism(options.parallelism);
+    return this.#job;
+  }
+
+  /** Names the operator that produced this stream (shown in errors, status and metrics). */
+  name(name: string): this {
+    if (typeof name !== "string" || name.trim() === "") {
+      throw new Error(`name(...) on ${this.#node.id}: the name must be a non-empty string`);
+    }
+    this.#node.name = name;
+    return this;
+  }
+
+  /** Sets the parallelism of the operator that produced this stream. */
+  parallelism(n: number): this {
+    this.#node.parallelism = checkPositiveInt(n, `parallelism(...) on ${this.#node.name ?? this.#node.defaultName}`);
+    return this;
+  }
+}
