@@ -28,12 +28,14 @@ export interface OperatorDescriptor {
  * `sources`.
  */
 export interface Source<T> extends OperatorDescriptor {
+  readonly kind: `source.${string}`;
   /** Type-only marker carrying the record type; never set at run time. */
   readonly [RecordType]?: T;
 }
 
 /** Where a stream's records go: pass it to {@link Stream.sink}. Made by the functions in `sinks`. */
 export interface Sink extends OperatorDescriptor {
+  readonly kind: `sink.${string}`;
   /** True for sinks whose records come back to the caller (`sinks.collect()`). */
   readonly collects: boolean;
 }

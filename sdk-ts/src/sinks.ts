@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import type { Sink } from "./operators.js";
 
-function simple(kind: string, collects = false): Sink {
+function simple(kind: Sink["kind"], collects = false): Sink {
   return { kind, label: kind, collects, build: () => ({ config: {}, functions: {} }) };
 }
 

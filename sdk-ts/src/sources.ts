@@ -68,10 +68,10 @@ export function file(options: FileSourceOptions): Source<unknown> {
  * Generates records deterministically: the numbers 0, 1, 2, ... or `fn(i, params)` for each
  * index `i`.
  */
-export function generator(options?: GeneratorOptions): Source<number>;
 export function generator<T, P extends object = Record<string, unknown>>(
   options: GeneratorFnOptions<T, P>,
 ): Source<T>;
+export function generator(options?: GeneratorOptions): Source<number>;
 export function generator(
   options: GeneratorOptions & { readonly fn?: unknown } = {},
 ): Source<unknown> {

@@ -1,0 +1,68 @@
+// Type-level tests, checked by `npm test` with tsc (test/tsconfig.json): record types flow
+// through the stream, params are typed from the job's options, and misuse does not compile.
+// Every @ts-expect-error line fails the check if that misuse ever starts to compile.
+import { Job, sinks, sources, type NexmarkEvent, type Stream } from "../dist/index.js";
+
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(_proof?: T): void {}
+type P = { threshold: number; label: string };
+
+const job = new Job("types", { params: { threshold: 10, label: "x" } });
+
+const lines = job.source(sources.file({ path: "in.txt" }));
+assertType<Equal<typeof lines, Stream<string, P>>>();
+
+const words = lines.flatMap((line) => line.split(" "));
+const counts = words.map((w, params) => ({ word: w, n: w.length + params.threshold }));
+assertType<Equal<typeof words, Stream<string, P>>>();
+assertType<Equal<typeof counts, Stream<{ word: string; n: number }, P>>>();
+const big = counts.filter((r, params) => r.n > params.threshold);
+assertType<Equal<typeof big, typeof counts>>();
+big.map((r) => r.word.toUpperCase()).name("upper").parallelism(2).sink(sinks.stdout());
+
+// @ts-expect-error params has no such field
+words.map((w, params) => params.missing);
+// @ts-expect-error a string record has no .price
+words.filter((w) => w.price > 1);
+// @ts-expect-error flatMap must return an iterable
+words.flatMap((w) => w.length);
+
+const json = job.source(sources.file<{ id: number }>({ path: "in.jsonl", format: "json" }));
+assertType<Equal<typeof json, Stream<{ id: number }, P>>>();
+json.map((r) => r.id + 1).sink(sinks.discard());
+const unknownJson = job.source(sources.file({ path: "in.jsonl", format: "json" }));
+// @ts-expect-error JSON records are unknown until typed
+unknownJson.map((r) => r.id);
+unknownJson.sink(sinks.discard());
+
+const numbers = job.source(sources.generator({ count: 10 }));
+numbers.map((i) => i.toFixed(1)).sink(sinks.discard());
+const made = job.source(sources.generator({ count: 3, fn: (i) => ({ i, even: i % 2 === 0 }) }));
+assertType<Equal<typeof made, Stream<{ i: number; even: boolean }, P>>>();
+made.filter((r) => r.even).map((r) => r.i * 2).sink(sinks.collect());
+
+// Nexmark records are a union narrowed by `type`; a type-guard filter narrows the stream.
+const events = job.source(sources.nexmark({ events: 100 }));
+assertType<Equal<typeof events, Stream<NexmarkEvent, P>>>();
+const bids = events.filter((e): e is Extract<NexmarkEvent, { type: "bid" }> => e.type === "bid");
+assertType<Equal<typeof bids, Stream<Extract<NexmarkEvent, { type: "bid" }>, P>>>();
+bids.map((b) => b.price * 2 + b.auction).sink(sinks.discard());
+// @ts-expect-error a person has no price, so the union has none either
+events.map((e) => e.price);
+
+// sink() returns the job; run() and submit() are typed by the caller.
+const ended: Job<P> = made.sink(sinks.discard());
+async function use(): Promise<void> {
+  const results: { i: number }[] = await ended.run<{ i: number }>();
+  const handle = await ended.submit<number>({ coordinator: "127.0.0.1:7070", timeout: "2s" });
+  const all: number[] = await handle.results();
+  const state: "created" | "running" | "finished" | "canceled" | "failed" = (await handle.status()).state;
+  void results, all, state;
+}
+void use;
+
+// @ts-expect-error durations are numbers or strings with a unit
+new Job("bad", { checkpointInterval: "10 seconds" });
+new Job("ok", { checkpointInterval: "10s", callTimeout: 500 });
+// @ts-expect-error sinks go to sink(), not source()
+job.source(sinks.stdout());
