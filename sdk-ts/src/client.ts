@@ -265,7 +265,8 @@ export function connect<R = unknown>(id: string, options: SubmitOptions = {}): J
           for (const r of page.records) records.push(JSON.parse(r) as R);
           offset = page.nextOffset > offset ? page.nextOffset : offset + page.records.length;
           if (page.complete) break;
-          if (page.state === "JOB_FAILED") break;
+          // An ended job with nothing more to hand out is complete even if the flag is unset.
+          if (page.records.length === 0 && ENDED.has(jobState(page.state))) break;
           if (page.records.length === 0) await sleep(pollMs);
         }
         const status = await getStatus(c);

@@ -100,6 +100,11 @@ before(async () => {
       const job = jobs.get(request.jobId);
       job.polls++;
       const offset = request.offset;
+      if (job.info.state === "JOB_CANCELED") {
+        // A canceled job hands out nothing more and never sets `complete`.
+        done(null, { records: [], nextOffset: offset, complete: false, state: job.info.state });
+        return;
+      }
       const records = job.records.slice(offset, offset + 1);
       const next = offset + records.length;
       const complete = next === job.records.length;
@@ -147,6 +152,7 @@ test("cancel() returns the new status; connect() reaches a job by id", async () 
   const again = await connect(handle.id, { coordinator: address });
   assert.equal((await again.cancel()).state, "canceled");
   assert.equal((await handle.wait()).state, "canceled");
+  assert.deepEqual(await handle.results({ pollInterval: 1 }), [], "an ended job with no more records is done");
 });
 
 test("a refused job rejects with every problem, each naming its operator", async () => {
