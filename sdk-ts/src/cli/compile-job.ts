@@ -96,7 +96,7 @@ export function applyOverrides(spec: JobSpec, args: CompileArgs): JobSpec {
   // Operators without an explicit parallelism have 0, which means the job's.
   if (args.parallelism !== undefined) out.parallelism = args.parallelism;
   if (args.params.length > 0) {
-    const params = JSON.parse(spec.paramsJson === "" ? "{}" : spec.paramsJson) as Record<string, unknown>;
+    const params = JSON.parse(spec.paramsJson || "{}") as Record<string, unknown>;
     for (const [k, v] of args.params) params[k] = v;
     out.paramsJson = JSON.stringify(params);
   }
