@@ -1,0 +1,384 @@
+#include "coordinator/job_validator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <functional>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "coordinator/job_defaults.h"
+#include "coordinator/operator_kinds.h"
+
+namespace sluice::coordinator {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kNotYet = " is not supported yet (it lands with distributed execution)";
+
+std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// How a problem names an operator: `operator "parse" (op2)`, or by id when it has no name.
+std::string Label(const proto::Operator& op, int index) {
+  if (!op.name().empty() && !op.id().empty()) return "operator " + Quote(op.name()) + " (" + op.id() + ")";
+  if (!op.name().empty()) return "operator " + Quote(op.name());
+  if (!op.id().empty()) return "operator " + Quote(op.id());
+  return "operator #" + std::to_string(index);
+}
+
+std::string JsonTypeName(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return "a number";
+    default: return "an unsupported value";
+  }
+}
+
+bool IsIntegral(const json& value) {
+  if (value.is_number_integer()) return true;
+  if (!value.is_number_float()) return false;
+  double d = value.get<double>();
+  return std::isfinite(d) && std::floor(d) == d;
+}
+
+bool FieldValueOk(const ConfigField& field, const json& value) {
+  switch (field.type) {
+    case ConfigFieldType::kAbsolutePath:
+      return value.is_string() && !value.get<std::string>().empty() &&
+             value.get<std::string>().front() == '/';
+    case ConfigFieldType::kEnum:
+      return value.is_string() && std::find(field.allowed.begin(), field.allowed.end(),
+                                            value.get<std::string>()) != field.allowed.end();
+    case ConfigFieldType::kNonNegativeInteger:
+      return IsIntegral(value) && value.get<double>() >= 0;
+    case ConfigFieldType::kPositiveNumber:
+      return value.is_number() && value.get<double>() > 0;
+  }
+  return false;
+}
+
+// Collects problems while one spec is validated; lives for one ValidateJob call.
+class Validator {
+ public:
+  Validator(const proto::JobSpec& spec, const FunctionChecker& check)
+      : spec_(spec), check_(check) {}
+
+  std::vector<proto::ValidationProblem> Run() {
+    CheckJob();
+    for (int i = 0; i < spec_.operators_size(); ++i) CheckOperator(i);
+    CheckEdges();
+    CheckShape();
+    CheckCycles();
+    return std::move(problems_);
+  }
+
+ private:
+  void JobProblem(std::string message) {
+    proto::ValidationProblem& problem = *problems_.emplace(problems_.end());
+    problem.set_message(std::move(message));
+  }
+
+  // `message` is appended to the operator's label, so it starts with ":" or a verb.
+  void OpProblem(int index, std::string_view message) {
+    const proto::Operator& op = spec_.operators(index);
+    proto::ValidationProblem& problem = *problems_.emplace(problems_.end());
+    problem.set_operator_id(op.id());
+    problem.set_operator_name(op.name().empty() ? op.id() : op.name());
+    problem.set_message(Label(op, index) + std::string(message));
+  }
+
+  std::string Name(int index) const { return Label(spec_.operators(index), index); }
+  // Just the quoted name (or id), for lists of operators inside one message.
+  std::string Short(int index) const {
+    const proto::Operator& op = spec_.operators(index);
+    return Quote(op.name().empty() ? op.id() : op.name());
+  }
+
+  void CheckJob();
+  void CheckOperator(int index);
+  void CheckConfig(int index, const OperatorKind& kind, const json& config);
+  void CheckFunctions(int index, const OperatorKind* kind);
+  void CheckEdges();
+  // Files an edge's problem under `preferred`, else `fallback`, else the job (-1: none).
+  void EdgeProblem(int preferred, int fallback, std::string_view message);
+  void CheckShape();
+  void CheckCycles();
+
+  const proto::JobSpec& spec_;
+  const FunctionChecker& check_;
+  std::vector<proto::ValidationProblem> problems_;
+  std::unordered_map<std::string, int> index_by_id_;  // first operator with each id
+  // Edges whose two ends exist and differ, as (from, to, edge index); the graph checks use them.
+  std::vector<std::tuple<int, int, int>> edges_;
+};
+
+void Validator::CheckJob() {
+  if (spec_.name().empty()) JobProblem("the job has no name");
+  if (spec_.operators_size() == 0) JobProblem("the job has no operators");
+  if (spec_.max_parallelism() > kMaxMaxParallelism) {
+    JobProblem("max_parallelism " + std::to_string(spec_.max_parallelism()) +
+               " is above the limit of " + std::to_string(kMaxMaxParallelism));
+  }
+  const uint32_t max = EffectiveMaxParallelism(spec_);
+  if (EffectiveJobParallelism(spec_) > max) {
+    JobProblem("the job's parallelism " + std::to_string(spec_.parallelism()) +
+               " exceeds its max_parallelism " + std::to_string(max));
+  }
+  if (!spec_.params_json().empty()) {
+    json params = json::parse(spec_.params_json(), nullptr, /*allow_exceptions=*/false);
+    if (!params.is_object()) JobProblem("params_json must be a JSON object");
+  }
+}
+
+void Validator::CheckOperator(int index) {
+  const proto::Operator& op = spec_.operators(index);
+  if (op.id().empty()) {
+    OpProblem(index, " has no id");
+  } else if (auto [it, fresh] = index_by_id_.emplace(op.id(), index); !fresh) {
+    OpProblem(index, " reuses id " + Quote(op.id()) + ", already taken by " + Name(it->second));
+  }
+  const uint32_t max = EffectiveMaxParallelism(spec_);
+  if (EffectiveParallelism(spec_, op) > max) {
+    OpProblem(index, ": parallelism " + std::to_string(op.parallelism()) +
+                         " exceeds the job's max_parallelism " + std::to_string(max));
+  }
+
+  const OperatorKind* kind = FindOperatorKind(op.kind());
+  if (kind == nullptr) {
+    OpProblem(index, " has unknown kind " + Quote(op.kind()) + "; known kinds: " +
+                         KnownKindNames());
+  }
+  json config = json::object();
+  std::string parse_error;
+  if (!op.config_json().empty()) {
+    try {
+      config = json::parse(op.config_json());
+    } catch (const json::parse_error& error) {
+      parse_error = error.what();
+    }
+  }
+  if (!parse_error.empty()) {
+    OpProblem(index, ": config_json is not valid JSON (" + parse_error + "): " + op.config_json());
+  } else if (!config.is_object()) {
+    OpProblem(index, ": config_json must be a JSON object, got " + JsonTypeName(config));
+  } else if (kind != nullptr) {
+    CheckConfig(index, *kind, config);
+  }
+  CheckFunctions(index, kind);
+}
+
+void Validator::CheckConfig(int index, const OperatorKind& kind, const json& config) {
+  std::string accepted;
+  for (const ConfigField& field : kind.config) {
+    accepted += (accepted.empty() ? "" : ", ") + field.name;
+  }
+  for (const auto& [key, value] : config.items()) {
+    auto field = std::find_if(kind.config.begin(), kind.config.end(),
+                              [&](const ConfigField& f) { return f.name == key; });
+    if (field == kind.config.end()) {
+      OpProblem(index, ": unknown config field " + Quote(key) + " for kind " + Quote(kind.name) +
+                           (accepted.empty() ? " (it takes no config)"
+                                             : " (accepted: " + accepted + ")"));
+    } else if (!FieldValueOk(*field, value)) {
+      OpProblem(index, ": config field " + Quote(key) + " must be " + DescribeFieldType(*field) +
+                           ", got " + value.dump());
+    }
+  }
+  for (const ConfigField& field : kind.config) {
+    if (field.required && !config.contains(field.name)) {
+      OpProblem(index, ": config field " + Quote(field.name) + " is required for kind " +
+                           Quote(kind.name) + " (" + DescribeFieldType(field) + ")");
+    }
+  }
+}
+
+void Validator::CheckFunctions(int index, const OperatorKind* kind) {
+  const proto::Operator& op = spec_.operators(index);
+  // Sorted, so problems come out in the same order on every run.
+  std::map<std::string, std::string> functions(op.functions().begin(), op.functions().end());
+  if (kind != nullptr) {
+    std::string takes;
+    for (const FunctionSlot& slot : kind->functions) {
+      takes += (takes.empty() ? "" : ", ") + slot.role;
+      if (slot.required && functions.find(slot.role) == functions.end()) {
+        OpProblem(index, ": kind " + Quote(kind->name) + " needs a function " + Quote(slot.role));
+      }
+    }
+    for (auto it = functions.begin(); it != functions.end();) {
+      auto slot = std::find_if(kind->functions.begin(), kind->functions.end(),
+                               [&](const FunctionSlot& s) { return s.role == it->first; });
+      if (slot != kind->functions.end()) {
+        ++it;
+        continue;
+      }
+      OpProblem(index, ": unexpected function " + Quote(it->first) + "; kind " +
+                           Quote(kind->name) +
+                           (takes.empty() ? " takes no functions" : " takes: " + takes));
+      it = functions.erase(it);
+    }
+  }
+  for (const auto& [role, source] : functions) {
+    if (source.empty()) {
+      OpProblem(index, ", function " + Quote(role) + ": the function's source is empty");
+      continue;
+    }
+    Status status = check_(source);
+    if (!status.ok()) OpProblem(index, ", function " + Quote(role) + ": " + status.message());
+  }
+}
+
+void Validator::EdgeProblem(int preferred, int fallback, std::string_view message) {
+  if (preferred >= 0) return OpProblem(preferred, message);
+  if (fallback >= 0) return OpProblem(fallback, message);
+  JobProblem(std::string(message.substr(2)));  // drop the ": " meant to follow a label
+}
+
+void Validator::CheckEdges() {
+  auto find = [&](const std::string& id) {
+    auto it = index_by_id_.find(id);
+    return it == index_by_id_.end() ? -1 : it->second;
+  };
+  for (int i = 0; i < spec_.edges_size(); ++i) {
+    const proto::Edge& edge = spec_.edges(i);
+    const std::string desc = "edge #" + std::to_string(i) + " (" + edge.from() + " -> " +
+                             edge.to() + ")";
+    const int from = find(edge.from());
+    const int to = find(edge.to());
+    if (from < 0) {
+      EdgeProblem(to, -1, ": " + desc + (edge.from().empty()
+                                             ? " has no \"from\" operator"
+                                             : " comes from operator " + Quote(edge.from()) +
+                                                   ", which does not exist"));
+    }
+    if (to < 0) {
+      EdgeProblem(from, -1, ": " + desc + (edge.to().empty()
+                                               ? " has no \"to\" operator"
+                                               : " goes to operator " + Quote(edge.to()) +
+                                                     ", which does not exist"));
+    }
+    if (!IsForward(edge)) {
+      EdgeProblem(to, from, ": " + desc + " uses " +
+                                proto::Partitioning_Name(edge.partitioning()) +
+                                " partitioning, which" + std::string(kNotYet) +
+                                "; this version supports FORWARD edges only");
+    }
+    if (edge.input() != 0) {
+      EdgeProblem(to, from, ": " + desc + " feeds input " + std::to_string(edge.input()) +
+                                ", but operators in this version have a single input (0)");
+    }
+    if (from < 0 || to < 0) continue;
+    if (from == to) {
+      OpProblem(from, ": " + desc + " connects the operator to itself");
+      continue;
+    }
+    edges_.emplace_back(from, to, i);
+    const uint32_t p_from = EffectiveParallelism(spec_, spec_.operators(from));
+    const uint32_t p_to = EffectiveParallelism(spec_, spec_.operators(to));
+    if (p_from != p_to) {
+      OpProblem(to, ": " + desc + " changes parallelism from " + std::to_string(p_from) +
+                        " (" + Name(from) + ") to " + std::to_string(p_to) +
+                        "; a parallelism change across an edge" + std::string(kNotYet));
+    }
+  }
+}
+
+void Validator::CheckShape() {
+  const int n = spec_.operators_size();
+  std::vector<std::vector<int>> inputs(n), outputs(n);
+  for (const auto& [from, to, edge] : edges_) {
+    outputs[from].push_back(to);
+    inputs[to].push_back(from);
+  }
+  auto names = [&](const std::vector<int>& ops) {
+    std::string text;
+    for (int op : ops) text += (text.empty() ? "" : ", ") + Short(op);
+    return text;
+  };
+  int sources = 0;
+  int sinks = 0;
+  for (int i = 0; i < n; ++i) {
+    const proto::Operator& op = spec_.operators(i);
+    auto first = index_by_id_.find(op.id());
+    if (first == index_by_id_.end() || first->second != i) continue;  // edges cannot reach it
+    const size_t in = inputs[i].size();
+    const size_t out = outputs[i].size();
+    if (in > 1) {
+      OpProblem(i, " has " + std::to_string(in) + " inputs (from " + names(inputs[i]) +
+                       "); fan-in" + std::string(kNotYet) + "; this version runs linear pipelines");
+    }
+    if (out > 1) {
+      OpProblem(i, " has " + std::to_string(out) + " outputs (to " + names(outputs[i]) +
+                       "); fan-out" + std::string(kNotYet) + "; this version runs linear pipelines");
+    }
+    const OperatorKind* kind = FindOperatorKind(op.kind());
+    if (kind == nullptr) continue;
+    const bool is_source = kind->role == OperatorRole::kSource;
+    const bool is_sink = kind->role == OperatorRole::kSink;
+    sources += is_source;
+    sinks += is_sink;
+    if (is_source && in > 0) {
+      OpProblem(i, " is a source and cannot have inputs (it has input from " +
+                       names(inputs[i]) + ")");
+    }
+    if (is_sink && out > 0) {
+      OpProblem(i, " is a sink and cannot have outputs (it feeds " + names(outputs[i]) + ")");
+    }
+    if (!is_source && in == 0) {
+      OpProblem(i, " has no input; connect it downstream of a source");
+    }
+    if (!is_sink && out == 0) {
+      OpProblem(i, " has no output: its records go nowhere; add a sink");
+    }
+  }
+  if (n > 0 && sources == 0) JobProblem("the job has no source operator");
+  if (n > 0 && sinks == 0) JobProblem("the job has no sink operator");
+}
+
+void Validator::CheckCycles() {
+  const int n = spec_.operators_size();
+  std::vector<std::vector<int>> outputs(n);
+  for (const auto& [from, to, edge] : edges_) outputs[from].push_back(to);
+  enum class Mark { kNew, kOnPath, kDone };
+  std::vector<Mark> marks(n, Mark::kNew);
+  std::vector<int> path;
+  std::function<void(int)> visit = [&](int op) {
+    marks[op] = Mark::kOnPath;
+    path.push_back(op);
+    for (int next : outputs[op]) {
+      if (marks[next] == Mark::kNew) {
+        visit(next);
+      } else if (marks[next] == Mark::kOnPath) {
+        auto start = std::find(path.begin(), path.end(), next);
+        std::string cycle;
+        for (auto it = start; it != path.end(); ++it) cycle += Short(*it) + " -> ";
+        OpProblem(next, " is on a cycle: " + cycle + Short(next) +
+                            "; a job's graph must not loop back on itself");
+      }
+    }
+    path.pop_back();
+    marks[op] = Mark::kDone;
+  };
+  for (int i = 0; i < n; ++i) {
+    if (marks[i] == Mark::kNew) visit(i);
+  }
+}
+
+}  // namespace
+
+std::vector<proto::ValidationProblem> ValidateJob(const proto::JobSpec& spec,
+                                                  const FunctionChecker& check) {
+  return Validator(spec, check).Run();
+}
+
+}  // namespace sluice::coordinator
