@@ -1,0 +1,161 @@
+#include "coordinator/planner.h"
+
+#include <queue>
+#include <unordered_map>
+#include <utility>
+
+#include "coordinator/job_defaults.h"
+
+namespace sluice::coordinator {
+namespace {
+
+// The operator graph by index, as the planner needs it.
+struct Graph {
+  std::vector<uint32_t> parallelism;
+  std::vector<std::vector<int>> outputs;  // edge indexes leaving each operator
+  std::vector<std::vector<int>> inputs;   // edge indexes entering each operator
+  std::vector<std::pair<int, int>> ends;  // per edge: (from, to)
+};
+
+Result<Graph> BuildGraph(const proto::JobSpec& spec) {
+  Graph graph;
+  std::unordered_map<std::string, int> index_by_id;
+  const int n = spec.operators_size();
+  for (int i = 0; i < n; ++i) {
+    if (!index_by_id.emplace(spec.operators(i).id(), i).second) {
+      return Status::Internal("cannot plan: operator id \"" + spec.operators(i).id() +
+                              "\" is used twice");
+    }
+    graph.parallelism.push_back(EffectiveParallelism(spec, spec.operators(i)));
+  }
+  graph.outputs.resize(n);
+  graph.inputs.resize(n);
+  for (int e = 0; e < spec.edges_size(); ++e) {
+    const proto::Edge& edge = spec.edges(e);
+    auto from = index_by_id.find(edge.from());
+    auto to = index_by_id.find(edge.to());
+    if (from == index_by_id.end() || to == index_by_id.end()) {
+      return Status::Internal("cannot plan: edge " + edge.from() + " -> " + edge.to() +
+                              " names an operator that does not exist");
+    }
+    graph.ends.emplace_back(from->second, to->second);
+    graph.outputs[from->second].push_back(e);
+    graph.inputs[to->second].push_back(e);
+  }
+  return graph;
+}
+
+bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
+  const auto [from, to] = graph.ends[edge];
+  return from != to && IsForward(spec.edges(edge)) &&
+         graph.parallelism[from] == graph.parallelism[to] && graph.outputs[from].size() == 1 &&
+         graph.inputs[to].size() == 1;
+}
+
+// Groups in spec order of their first operator; group_of maps each operator to its group.
+Result<std::vector<std::vector<int>>> BuildChains(const proto::JobSpec& spec, const Graph& graph,
+                                                  std::vector<int>& group_of) {
+  const int n = spec.operators_size();
+  std::vector<std::vector<int>> chains;
+  group_of.assign(n, -1);
+  for (int head = 0; head < n; ++head) {
+    const std::vector<int>& in = graph.inputs[head];
+    if (in.size() == 1 && Chainable(spec, graph, in[0])) continue;  // chained to its upstream
+    std::vector<int>& chain = chains.emplace_back();
+    for (int op = head;;) {
+      group_of[op] = static_cast<int>(chains.size()) - 1;
+      chain.push_back(op);
+      const std::vector<int>& out = graph.outputs[op];
+      if (out.size() != 1 || !Chainable(spec, graph, out[0])) break;
+      op = graph.ends[out[0]].second;
+    }
+  }
+  for (int op = 0; op < n; ++op) {
+    if (group_of[op] < 0) {
+      return Status::Internal("cannot plan: operator \"" + spec.operators(op).id() +
+                              "\" is on a cycle");
+    }
+  }
+  return chains;
+}
+
+// Kahn's algorithm over the groups, lowest spec position first among the ready ones.
+Result<std::vector<int>> TopologicalOrder(int groups, const std::vector<std::pair<int, int>>& edges) {
+  std::vector<int> in_degree(groups, 0);
+  std::vector<std::vector<int>> next(groups);
+  for (const auto& [from, to] : edges) {
+    next[from].push_back(to);
+    ++in_degree[to];
+  }
+  std::priority_queue<int, std::vector<int>, std::greater<>> ready;
+  for (int g = 0; g < groups; ++g) {
+    if (in_degree[g] == 0) ready.push(g);
+  }
+  std::vector<int> order;
+  while (!ready.empty()) {
+    int g = ready.top();
+    ready.pop();
+    order.push_back(g);
+    for (int to : next[g]) {
+      if (--in_degree[to] == 0) ready.push(to);
+    }
+  }
+  if (static_cast<int>(order.size()) != groups) {
+    return Status::Internal("cannot plan: the job's graph has a cycle");
+  }
+  return order;
+}
+
+}  // namespace
+
+TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask) {
+  return TaskId(job_id.str() + "/g" + std::to_string(group) + "." + std::to_string(subtask));
+}
+
+Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id) {
+  Result<Graph> graph = BuildGraph(spec);
+  if (!graph.ok()) return graph.status();
+  std::vector<int> group_of;
+  Result<std::vector<std::vector<int>>> chains = BuildChains(spec, *graph, group_of);
+  if (!chains.ok()) return chains.status();
+
+  std::vector<std::pair<int, int>> group_edges;  // (from chain, to chain), spec edge order
+  std::vector<int> exchange_edges;               // the spec edges that cross chains
+  for (int e = 0; e < spec.edges_size(); ++e) {
+    const auto [from, to] = graph->ends[e];
+    if (group_of[from] == group_of[to] && Chainable(spec, *graph, e)) continue;
+    group_edges.emplace_back(group_of[from], group_of[to]);
+    exchange_edges.push_back(e);
+  }
+  Result<std::vector<int>> order = TopologicalOrder(static_cast<int>(chains->size()), group_edges);
+  if (!order.ok()) return order.status();
+
+  std::vector<int> position(chains->size());
+  ExecutionPlan plan;
+  for (int index = 0; index < static_cast<int>(order->size()); ++index) {
+    const std::vector<int>& chain = (*chains)[(*order)[index]];
+    position[(*order)[index]] = index;
+    TaskGroup& group = plan.groups.emplace_back();
+    group.index = index;
+    group.parallelism = graph->parallelism[chain.front()];
+    for (int op : chain) {
+      const proto::Operator& spec_op = spec.operators(op);
+      group.operator_ids.push_back(spec_op.id());
+      if (!group.display.empty()) group.display += " -> ";
+      group.display += spec_op.name().empty() ? spec_op.id() : spec_op.name();
+    }
+    for (uint32_t subtask = 0; subtask < group.parallelism; ++subtask) {
+      plan.tasks.push_back({MakeTaskId(job_id, index, subtask), index, subtask});
+    }
+  }
+  for (size_t i = 0; i < exchange_edges.size(); ++i) {
+    const proto::Edge& edge = spec.edges(exchange_edges[i]);
+    proto::Partitioning partitioning =
+        IsForward(edge) ? proto::FORWARD : edge.partitioning();
+    plan.edges.push_back({position[group_edges[i].first], position[group_edges[i].second],
+                          partitioning, edge.input(), edge.key_fn()});
+  }
+  return plan;
+}
+
+}  // namespace sluice::coordinator

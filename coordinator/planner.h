@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "sluice/job.pb.h"
+
+namespace sluice::coordinator {
+
+// Operators chained into one task: they run in one thread, records pass by function call.
+struct TaskGroup {
+  int index = 0;                          // position in ExecutionPlan::groups (topological order)
+  std::vector<std::string> operator_ids;  // upstream first
+  std::string display;                    // operator names joined with " -> "
+  uint32_t parallelism = 1;
+};
+
+// An edge between two groups: an exchange between tasks rather than a call inside one.
+struct GroupEdge {
+  int from = 0;  // TaskGroup::index
+  int to = 0;
+  proto::Partitioning partitioning = proto::FORWARD;
+  uint32_t input = 0;  // which input of the downstream operator
+  std::string key_fn;  // with HASH
+};
+
+// One parallel instance of a group; the unit the scheduler puts on a slot.
+struct PlannedTask {
+  TaskId id;  // "<job_id>/g<group>.<subtask>"
+  int group = 0;
+  uint32_t subtask = 0;
+};
+
+// What a validated job becomes: groups in topological order, the exchanges between them, and
+// every task (group by group, subtask by subtask). A plain value, owned by whoever planned it.
+struct ExecutionPlan {
+  std::vector<TaskGroup> groups;
+  std::vector<GroupEdge> edges;
+  std::vector<PlannedTask> tasks;
+};
+
+// "<job_id>/g<group>.<subtask>".
+TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask);
+
+// Plans a validated spec. Chains consecutive operators joined by a FORWARD edge of equal
+// parallelism where the upstream has exactly one output and the downstream exactly one input (as
+// Flink does). Works for any acyclic graph; fails (internal) on a spec ValidateJob would refuse
+// structurally (dangling edge, cycle, duplicate id). Pure.
+[[nodiscard]] Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id);
+
+}  // namespace sluice::coordinator

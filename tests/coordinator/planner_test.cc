@@ -1,0 +1,142 @@
+#include "coordinator/planner.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/coordinator/spec_builder.h"
+
+namespace sluice::coordinator {
+namespace {
+
+using testing::LinearJob;
+using testing::SpecBuilder;
+
+const std::map<std::string, std::string> kFn = {{"fn", "(r) => r"}};
+const JobId kJob("job-7");
+
+std::vector<std::string> TaskIds(const ExecutionPlan& plan) {
+  std::vector<std::string> ids;
+  for (const PlannedTask& task : plan.tasks) ids.push_back(task.id.str());
+  return ids;
+}
+
+TEST(PlannerTest, MakesTaskIdsFromJobGroupAndSubtask) {
+  EXPECT_EQ(MakeTaskId(JobId("j1"), 0, 0).str(), "j1/g0.0");
+  EXPECT_EQ(MakeTaskId(kJob, 2, 13).str(), "job-7/g2.13");
+}
+
+TEST(PlannerTest, ChainsLinearForwardPipelineIntoOneGroup) {
+  auto plan = PlanJob(LinearJob().Parallelism(2).Build(), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->groups.size(), 1u);
+  const TaskGroup& group = plan->groups[0];
+  EXPECT_EQ(group.index, 0);
+  EXPECT_EQ(group.operator_ids, (std::vector<std::string>{"op1", "op2", "op3"}));
+  EXPECT_EQ(group.display, "numbers -> double -> results");
+  EXPECT_EQ(group.parallelism, 2u);
+  EXPECT_TRUE(plan->edges.empty());
+  EXPECT_EQ(TaskIds(*plan), (std::vector<std::string>{"job-7/g0.0", "job-7/g0.1"}));
+  EXPECT_EQ(plan->tasks[1].group, 0);
+  EXPECT_EQ(plan->tasks[1].subtask, 1u);
+}
+
+TEST(PlannerTest, DefaultParallelismIsOne) {
+  auto plan = PlanJob(LinearJob().Build(), kJob);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->groups[0].parallelism, 1u);
+  EXPECT_EQ(TaskIds(*plan), (std::vector<std::string>{"job-7/g0.0"}));
+}
+
+TEST(PlannerTest, SplitsChainWhereParallelismChanges) {
+  auto spec = LinearJob().Build();
+  spec.mutable_operators(1)->set_parallelism(3);
+  spec.mutable_operators(2)->set_parallelism(3);
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->groups.size(), 2u);
+  EXPECT_EQ(plan->groups[0].display, "numbers");
+  EXPECT_EQ(plan->groups[0].parallelism, 1u);
+  EXPECT_EQ(plan->groups[1].display, "double -> results");
+  EXPECT_EQ(plan->groups[1].parallelism, 3u);
+  ASSERT_EQ(plan->edges.size(), 1u);
+  EXPECT_EQ(plan->edges[0].from, 0);
+  EXPECT_EQ(plan->edges[0].to, 1);
+  EXPECT_EQ(plan->edges[0].partitioning, proto::FORWARD);
+  EXPECT_EQ(plan->tasks.size(), 4u);  // 1 + 3
+  EXPECT_EQ(plan->tasks.back().id.str(), "job-7/g1.2");
+}
+
+TEST(PlannerTest, DoesNotChainAcrossNonForwardEdges) {
+  auto spec = SpecBuilder("j")
+                  .Op("src", "numbers", "source.generator")
+                  .Op("m", "double", "map", "", kFn)
+                  .Op("out", "results", "sink.collect")
+                  .Edge("src", "m", proto::REBALANCE)
+                  .Edge("m", "out", proto::PARTITIONING_UNSPECIFIED)
+                  .Parallelism(2)
+                  .Build();
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->groups.size(), 2u);
+  EXPECT_EQ(plan->groups[0].display, "numbers");
+  EXPECT_EQ(plan->groups[1].display, "double -> results");
+  ASSERT_EQ(plan->edges.size(), 1u);
+  EXPECT_EQ(plan->edges[0].partitioning, proto::REBALANCE);
+  EXPECT_EQ(plan->tasks.size(), 4u);
+}
+
+TEST(PlannerTest, PlansNonLinearGraphInTopologicalOrder) {
+  // Listed sinks first: the plan orders groups by the graph, not by the spec.
+  //   src -> parse -> split ==> left  -> out_l
+  //                         \=> right -> out_r (fan-out: no chaining past split)
+  //   plus a second source joining right (fan-in: right starts its own group).
+  auto spec = SpecBuilder("j")
+                  .Op("out_l", "left sink", "sink.collect")
+                  .Op("out_r", "right sink", "sink.collect")
+                  .Op("right", "right", "map", "", kFn)
+                  .Op("left", "left", "map", "", kFn)
+                  .Op("split", "split", "map", "", kFn)
+                  .Op("parse", "parse", "map", "", kFn)
+                  .Op("src", "read", "source.generator")
+                  .Op("src2", "read2", "source.generator")
+                  .Edge("src", "parse")
+                  .Edge("parse", "split")
+                  .Edge("split", "left")
+                  .Edge("split", "right")
+                  .Edge("left", "out_l")
+                  .Edge("right", "out_r")
+                  .Edge("src2", "right", proto::REBALANCE)
+                  .Build();
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  std::vector<std::string> displays;
+  for (const TaskGroup& group : plan->groups) displays.push_back(group.display);
+  // Topological; among groups ready at the same time, the one whose head comes first in the spec.
+  EXPECT_EQ(displays, (std::vector<std::string>{"read -> parse -> split", "left -> left sink",
+                                                "read2", "right -> right sink"}));
+  for (const GroupEdge& edge : plan->edges) EXPECT_LT(edge.from, edge.to);
+  EXPECT_EQ(plan->edges.size(), 3u);
+  for (size_t i = 0; i < plan->groups.size(); ++i) EXPECT_EQ(plan->groups[i].index, int(i));
+  EXPECT_EQ(plan->tasks.size(), 4u);
+}
+
+TEST(PlannerTest, RefusesCyclicGraph) {
+  auto spec = SpecBuilder("j")
+                  .Op("a", "alpha", "map", "", kFn)
+                  .Op("b", "beta", "map", "", kFn)
+                  .Edge("a", "b")
+                  .Edge("b", "a")
+                  .Build();
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kInternal);
+  EXPECT_NE(plan.status().message().find("cycle"), std::string::npos);
+}
+
+TEST(PlannerTest, RefusesDanglingEdge) {
+  auto plan = PlanJob(LinearJob().Edge("op3", "ghost").Build(), kJob);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("ghost"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::coordinator
