@@ -1,0 +1,79 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "sluice/job_service.pb.h"
+
+namespace sluice::coordinator {
+
+// What can happen to a job after it was admitted.
+enum class JobEvent {
+  kDeployed,          // every task was handed to its worker
+  kAllTasksFinished,  // the last task finished (bounded sources ran dry)
+  kTaskFailed,        // a task reported a failure
+  kCancelRequested,   // a client asked to cancel
+  kWorkerLost,        // a worker running one of the job's tasks stopped heartbeating
+};
+
+// FINISHED, CANCELED and FAILED: nothing moves a job out of them.
+bool IsTerminal(proto::JobState state);
+
+// The job state machine: CREATED -> RUNNING -> FINISHED | CANCELED | FAILED, where CREATED can
+// also go straight to any terminal state. Terminal states absorb every event.
+proto::JobState NextJobState(proto::JobState current, JobEvent event);
+
+// One task of a job, as the tracker sees it.
+struct TrackedTask {
+  TaskId id;
+  std::string operators;  // the chain's operator names joined with " -> "
+  WorkerId worker;
+  proto::TaskState state = proto::TASK_DEPLOYING;
+  std::string failure;  // with TASK_FAILED: why
+};
+
+// What an event did: the job's state afterwards, and the tasks the caller must now cancel on
+// their workers (the survivors of a failure, or every live task on a cancel).
+struct [[nodiscard]] Transition {
+  proto::JobState state = proto::JOB_CREATED;
+  bool changed = false;  // whether the job's state changed
+  std::vector<TaskId> to_cancel;
+};
+
+// Tracks one job's state and its tasks' states through the events above; pure (no I/O, no
+// clock). Created when the job is scheduled, destroyed with the job's record. Not thread-safe:
+// the owner (the coordinator's job record) serialises calls.
+class JobTracker {
+ public:
+  explicit JobTracker(std::vector<TrackedTask> tasks);
+
+  Transition OnDeployed();
+  // NotFound for a task this job does not have.
+  [[nodiscard]] Result<Transition> OnTaskFinished(const TaskId& task);
+  // The job fails with a reason naming the task's operators and `error`; the other live tasks
+  // are to be cancelled.
+  [[nodiscard]] Result<Transition> OnTaskFailed(const TaskId& task, const std::string& error);
+  Transition OnCancelRequested();
+  // Fails the job if the worker ran any live task of it (recovery from checkpoints comes later).
+  Transition OnWorkerLost(const WorkerId& worker);
+
+  proto::JobState state() const { return state_; }
+  // With JOB_FAILED: why, naming the task's operators or the worker.
+  const std::string& failure() const { return failure_; }
+  const std::vector<TrackedTask>& tasks() const { return tasks_; }
+
+ private:
+  TrackedTask* Find(const TaskId& id);
+  Transition Apply(JobEvent event, std::vector<TaskId> to_cancel = {});
+  Transition Unchanged() const { return Transition{state_, false, {}}; }
+  // Marks every live task CANCELED (bar those failed just now) and returns their ids.
+  std::vector<TaskId> CancelLiveTasks();
+
+  proto::JobState state_ = proto::JOB_CREATED;
+  std::string failure_;
+  std::vector<TrackedTask> tasks_;
+};
+
+}  // namespace sluice::coordinator
