@@ -1,0 +1,228 @@
+#include "cli/commands.h"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/job_client.h"
+#include "common/status.h"
+#include "coordinator/coordinator_node.h"
+#include "worker/js/js_engine.h"
+#include "worker/worker_node.h"
+
+namespace sluice::cli {
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void OnSignal(int) { g_interrupted = 1; }
+
+void InstallSignalHandlers() {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "error: %s\n", status.message().c_str());
+  return status.domain() == ErrorDomain::kUser ? 2 : 1;
+}
+
+bool IsTerminal(proto::JobState state) {
+  return state == proto::JOB_FINISHED || state == proto::JOB_CANCELED ||
+         state == proto::JOB_FAILED;
+}
+
+bool HasCollectSink(const proto::JobSpec& spec) {
+  for (const auto& op : spec.operators()) {
+    if (op.kind() == "sink.collect") return true;
+  }
+  return false;
+}
+
+coordinator::FunctionChecker V8Checker() {
+  return [](const std::string& source) { return js::V8Engine().CheckFunction(source); };
+}
+
+// Prints every validation problem; returns the exit code for an invalid job.
+int ReportProblems(const proto::JobSpec& spec, const proto::SubmitJobResponse& response) {
+  std::fprintf(stderr, "error: job '%s' was refused:\n", spec.name().c_str());
+  for (const auto& problem : response.problems()) {
+    std::fprintf(stderr, "  - %s\n", problem.message().c_str());
+  }
+  return 2;
+}
+
+// Polls the job until it ends; on SIGINT/SIGTERM cancels it.
+Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) {
+  bool cancel_sent = false;
+  while (true) {
+    if (g_interrupted && !cancel_sent) {
+      std::fprintf(stderr, "cancelling job %s\n", job_id.c_str());
+      auto canceled = client.Cancel(job_id);
+      if (!canceled.ok()) return canceled.status();
+      cancel_sent = true;
+    }
+    auto info = client.Get(job_id);
+    if (!info.ok()) return info.status();
+    if (IsTerminal(info->state())) return info;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Status WriteResults(JobClient& client, const std::string& job_id, std::ostream& out) {
+  uint64_t offset = 0;
+  while (true) {
+    auto page = client.Results(job_id, offset);
+    if (!page.ok()) return page.status();
+    for (const auto& record : page->records()) out << record << '\n';
+    offset = page->next_offset();
+    if (page->complete() || page->records_size() == 0) break;
+  }
+  out.flush();
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunEmbedded(const RunOptions& options) {
+  auto spec = LoadJob(options.job_file, options.overrides);
+  if (!spec.ok()) return Fail(spec.status());
+
+  coordinator::CoordinatorOptions coordinator_options;
+  coordinator_options.listen = "127.0.0.1:0";
+  coordinator::CoordinatorNode coordinator(coordinator_options, V8Checker());
+  Status started = coordinator.Start();
+  if (!started.ok()) return Fail(started);
+  worker::WorkerOptions worker_options;
+  worker_options.coordinator = coordinator.address();
+  worker_options.listen = "127.0.0.1:0";
+  worker_options.slots = 4096;  // one process: every task gets a thread
+  worker::WorkerNode worker(worker_options, js::V8Engine());
+  started = worker.Start();
+  if (!started.ok()) return Fail(started);
+
+  InstallSignalHandlers();
+  JobClient client(coordinator.address());
+  auto response = client.Submit(*spec);
+  if (!response.ok()) return Fail(response.status());
+  if (response->problems_size() > 0) return ReportProblems(*spec, *response);
+  std::fprintf(stderr, "job %s '%s' running on the embedded cluster\n",
+               response->job_id().c_str(), spec->name().c_str());
+
+  auto info = WaitForJob(client, response->job_id());
+  if (!info.ok()) return Fail(info.status());
+  if (HasCollectSink(*spec)) {
+    Status written;
+    if (!options.results_file.empty()) {
+      std::ofstream out(options.results_file);
+      written = WriteResults(client, response->job_id(), out);
+    } else {
+      written = WriteResults(client, response->job_id(), std::cout);
+    }
+    if (!written.ok()) return Fail(written);
+  }
+  worker.Shutdown();
+  coordinator.Shutdown();
+  switch (info->state()) {
+    case proto::JOB_FINISHED:
+      std::fprintf(stderr, "job %s finished\n", info->job_id().c_str());
+      return 0;
+    case proto::JOB_CANCELED:
+      std::fprintf(stderr, "job %s was canceled\n", info->job_id().c_str());
+      return 130;
+    default:
+      std::fprintf(stderr, "error: job '%s' failed: %s\n", spec->name().c_str(),
+                   info->failure().c_str());
+      return 1;
+  }
+}
+
+int Submit(const std::string& job_file, const JobOverrides& overrides,
+           const std::string& coordinator) {
+  auto spec = LoadJob(job_file, overrides);
+  if (!spec.ok()) return Fail(spec.status());
+  JobClient client(CoordinatorAddress(coordinator));
+  auto response = client.Submit(*spec);
+  if (!response.ok()) return Fail(response.status());
+  if (response->problems_size() > 0) return ReportProblems(*spec, *response);
+  std::printf("%s\n", response->job_id().c_str());
+  return 0;
+}
+
+int List(const std::string& coordinator) {
+  JobClient client(CoordinatorAddress(coordinator));
+  auto jobs = client.List();
+  if (!jobs.ok()) return Fail(jobs.status());
+  std::printf("%-14s %-10s %-6s %s\n", "ID", "STATE", "TASKS", "NAME");
+  for (const auto& job : jobs->jobs()) {
+    std::printf("%-14s %-10s %-6d %s\n", job.job_id().c_str(), JobStateName(job.state()).c_str(),
+                job.tasks_size(), job.name().c_str());
+  }
+  return 0;
+}
+
+int ShowStatus(const std::string& job_id, const std::string& coordinator) {
+  JobClient client(CoordinatorAddress(coordinator));
+  auto job = client.Get(job_id);
+  if (!job.ok()) return Fail(job.status());
+  std::printf("job:    %s\nname:   %s\nstate:  %s\n", job->job_id().c_str(), job->name().c_str(),
+              JobStateName(job->state()).c_str());
+  if (!job->failure().empty()) std::printf("reason: %s\n", job->failure().c_str());
+  std::printf("tasks:\n");
+  for (const auto& task : job->tasks()) {
+    std::printf("  %-22s %-9s %-10s in %-10llu out %-10llu %s\n", task.task_id().c_str(),
+                TaskStateName(task.state()).c_str(), task.worker_id().c_str(),
+                static_cast<unsigned long long>(task.records_in()),
+                static_cast<unsigned long long>(task.records_out()), task.operators().c_str());
+  }
+  return 0;
+}
+
+int Cancel(const std::string& job_id, const std::string& coordinator) {
+  JobClient client(CoordinatorAddress(coordinator));
+  auto job = client.Cancel(job_id);
+  if (!job.ok()) return Fail(job.status());
+  std::printf("%s %s\n", job->job_id().c_str(), JobStateName(job->state()).c_str());
+  return 0;
+}
+
+int ServeCoordinator(const ServeOptions& options) {
+  coordinator::CoordinatorOptions coordinator_options;
+  coordinator_options.listen = options.listen.empty() ? "127.0.0.1:7070" : options.listen;
+  coordinator::CoordinatorNode node(coordinator_options, V8Checker());
+  Status started = node.Start();
+  if (!started.ok()) return Fail(started);
+  std::printf("coordinator listening on %s\n", node.address().c_str());
+  std::fflush(stdout);
+  InstallSignalHandlers();
+  while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  node.Shutdown();
+  return 0;
+}
+
+int ServeWorker(const ServeOptions& options) {
+  worker::WorkerOptions worker_options;
+  worker_options.coordinator = CoordinatorAddress(options.coordinator);
+  worker_options.listen = options.listen.empty() ? "127.0.0.1:0" : options.listen;
+  worker_options.slots = options.slots;
+  worker::WorkerNode node(worker_options, js::V8Engine());
+  InstallSignalHandlers();
+  std::thread starter([&] {
+    Status started = node.Start();
+    if (!started.ok() && !g_interrupted) {
+      std::fprintf(stderr, "error: %s\n", started.message().c_str());
+      g_interrupted = 1;
+      return;
+    }
+    std::fprintf(stderr, "worker %s serving on %s\n", node.id().str().c_str(),
+                 node.address().c_str());
+  });
+  while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  node.Shutdown();
+  starter.join();
+  return 0;
+}
+
+}  // namespace sluice::cli

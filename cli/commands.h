@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/job_loader.h"
+
+namespace sluice::cli {
+
+// Each command prints its output on standard output, errors as one plain line on standard
+// error, and returns the process exit code: 0 success, 1 a job failed or a call failed, 2 the
+// input was invalid.
+
+struct RunOptions {
+  std::string job_file;
+  JobOverrides overrides;
+  std::string results_file;  // write collected records here instead of standard output
+};
+int RunEmbedded(const RunOptions& options);
+
+int Submit(const std::string& job_file, const JobOverrides& overrides,
+           const std::string& coordinator);
+int List(const std::string& coordinator);
+int ShowStatus(const std::string& job_id, const std::string& coordinator);
+int Cancel(const std::string& job_id, const std::string& coordinator);
+
+struct ServeOptions {
+  std::string listen;
+  std::string coordinator;
+  uint32_t slots = 4;
+};
+int ServeCoordinator(const ServeOptions& options);
+int ServeWorker(const ServeOptions& options);
+
+}  // namespace sluice::cli

@@ -1,0 +1,99 @@
+#include "cli/job_client.h"
+
+#include <cstdlib>
+
+#include "common/grpc_util.h"
+
+namespace sluice::cli {
+namespace {
+
+constexpr auto kTimeout = std::chrono::seconds(10);
+
+std::string Lower(std::string s, const std::string& prefix) {
+  if (s.rfind(prefix, 0) == 0) s = s.substr(prefix.size());
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+JobClient::JobClient(std::string address)
+    : address_(std::move(address)), stub_(proto::JobService::NewStub(MakeChannel(address_))) {}
+
+Status JobClient::Check(const grpc::Status& status) const {
+  if (status.ok()) return Status::Ok();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return Status::Unavailable("cannot reach the Sluice coordinator at " + address_ +
+                               " (is it running?)");
+  }
+  return FromGrpc(status, "coordinator " + address_);
+}
+
+Result<proto::SubmitJobResponse> JobClient::Submit(const proto::JobSpec& spec) {
+  proto::SubmitJobRequest request;
+  *request.mutable_spec() = spec;
+  proto::SubmitJobResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, std::chrono::seconds(60));
+  SLUICE_RETURN_IF_ERROR(Check(stub_->SubmitJob(&context, request, &response)));
+  return response;
+}
+
+Result<proto::JobInfo> JobClient::Get(const std::string& job_id) {
+  proto::GetJobRequest request;
+  request.set_job_id(job_id);
+  proto::JobInfo response;
+  grpc::ClientContext context;
+  SetDeadline(context, kTimeout);
+  SLUICE_RETURN_IF_ERROR(Check(stub_->GetJob(&context, request, &response)));
+  return response;
+}
+
+Result<proto::ListJobsResponse> JobClient::List() {
+  proto::ListJobsRequest request;
+  proto::ListJobsResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, kTimeout);
+  SLUICE_RETURN_IF_ERROR(Check(stub_->ListJobs(&context, request, &response)));
+  return response;
+}
+
+Result<proto::JobInfo> JobClient::Cancel(const std::string& job_id) {
+  proto::CancelJobRequest request;
+  request.set_job_id(job_id);
+  proto::JobInfo response;
+  grpc::ClientContext context;
+  SetDeadline(context, kTimeout);
+  SLUICE_RETURN_IF_ERROR(Check(stub_->CancelJob(&context, request, &response)));
+  return response;
+}
+
+Result<proto::GetResultsResponse> JobClient::Results(const std::string& job_id, uint64_t offset) {
+  proto::GetResultsRequest request;
+  request.set_job_id(job_id);
+  request.set_offset(offset);
+  request.set_max_records(100000);
+  proto::GetResultsResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, kTimeout);
+  SLUICE_RETURN_IF_ERROR(Check(stub_->GetResults(&context, request, &response)));
+  return response;
+}
+
+std::string JobStateName(proto::JobState state) {
+  return Lower(proto::JobState_Name(state), "JOB_");
+}
+
+std::string TaskStateName(proto::TaskState state) {
+  return Lower(proto::TaskState_Name(state), "TASK_");
+}
+
+std::string CoordinatorAddress(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("SLUICE_COORDINATOR");
+  if (env != nullptr && *env != '\0') return env;
+  return "127.0.0.1:7070";
+}
+
+}  // namespace sluice::cli

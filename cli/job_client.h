@@ -1,0 +1,39 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "sluice/job_service.grpc.pb.h"
+
+namespace sluice::cli {
+
+// A client of the coordinator's JobService that turns transport failures into one plain
+// message naming the coordinator's address. Used from one thread.
+class JobClient {
+ public:
+  explicit JobClient(std::string address);
+
+  Result<proto::SubmitJobResponse> Submit(const proto::JobSpec& spec);
+  Result<proto::JobInfo> Get(const std::string& job_id);
+  Result<proto::ListJobsResponse> List();
+  Result<proto::JobInfo> Cancel(const std::string& job_id);
+  Result<proto::GetResultsResponse> Results(const std::string& job_id, uint64_t offset);
+
+  const std::string& address() const { return address_; }
+
+ private:
+  Status Check(const grpc::Status& status) const;
+
+  std::string address_;
+  std::unique_ptr<proto::JobService::Stub> stub_;
+};
+
+// "created", "running", ...: the user-facing name of a job state.
+std::string JobStateName(proto::JobState state);
+std::string TaskStateName(proto::TaskState state);
+
+// The coordinator address: the flag if given, else $SLUICE_COORDINATOR, else 127.0.0.1:7070.
+std::string CoordinatorAddress(const std::string& flag);
+
+}  // namespace sluice::cli

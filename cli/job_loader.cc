@@ -1,0 +1,101 @@
+#include "cli/job_loader.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/process.h"
+
+#ifndef SLUICE_SOURCE_SDK_DIR
+#define SLUICE_SOURCE_SDK_DIR ""
+#endif
+
+namespace sluice::cli {
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Result<proto::JobSpec> ParseSpec(const std::string& json, const std::string& what) {
+  proto::JobSpec spec;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &spec, options);
+  if (!status.ok()) {
+    return Status::User(what + " is not a valid job spec: " + std::string(status.message()));
+  }
+  return spec;
+}
+
+Status ApplyOverrides(const JobOverrides& overrides, proto::JobSpec& spec) {
+  if (overrides.parallelism > 0) spec.set_parallelism(overrides.parallelism);
+  if (overrides.params.empty()) return Status::Ok();
+  auto params = nlohmann::json::parse(spec.params_json().empty() ? "{}" : spec.params_json(),
+                                      nullptr, false);
+  if (!params.is_object()) params = nlohmann::json::object();
+  for (const auto& kv : overrides.params) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::User("--param '" + kv + "' is not of the form key=value");
+    }
+    std::string value = kv.substr(eq + 1);
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    params[kv.substr(0, eq)] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
+  }
+  spec.set_params_json(params.dump());
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string SdkDir() {
+  const char* env = std::getenv("SLUICE_SDK_DIR");
+  if (env != nullptr && *env != '\0') return env;
+  return SLUICE_SOURCE_SDK_DIR;
+}
+
+Result<proto::JobSpec> LoadJob(const std::string& path, const JobOverrides& overrides) {
+  if (access(path.c_str(), R_OK) != 0) {
+    return Status::User("cannot read job file '" + path + "': " + std::strerror(errno));
+  }
+  if (EndsWith(path, ".json")) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto spec = ParseSpec(text.str(), "job file '" + path + "'");
+    if (!spec.ok()) return spec;
+    SLUICE_RETURN_IF_ERROR(ApplyOverrides(overrides, *spec));
+    return spec;
+  }
+  std::string compiler = SdkDir() + "/dist/cli/compile-job.js";
+  if (access(compiler.c_str(), R_OK) != 0) {
+    return Status::FailedPrecondition("the TypeScript SDK is not built (" + compiler +
+                                      " is missing); run scripts/build.sh or set SLUICE_SDK_DIR");
+  }
+  const char* node_env = std::getenv("SLUICE_NODE");
+  std::vector<std::string> argv = {node_env != nullptr ? node_env : "node", compiler, path};
+  if (overrides.parallelism > 0) {
+    argv.push_back("--parallelism");
+    argv.push_back(std::to_string(overrides.parallelism));
+  }
+  for (const auto& kv : overrides.params) {
+    argv.push_back("--param");
+    argv.push_back(kv);
+  }
+  auto output = RunProcess(argv);
+  if (!output.ok()) return output.status();
+  if (output->exit_code != 0) {
+    // The compiler already printed its one-line reason on standard error.
+    return Status::User("cannot load job file '" + path + "'");
+  }
+  return ParseSpec(output->stdout_text, "the spec compiled from '" + path + "'");
+}
+
+}  // namespace sluice::cli

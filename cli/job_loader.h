@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sluice/job.pb.h"
+
+namespace sluice::cli {
+
+struct JobOverrides {
+  uint32_t parallelism = 0;           // 0: keep the job's
+  std::vector<std::string> params;    // "k=v"; v is JSON if it parses, else a string
+};
+
+// Turns a job file into a JobSpec. A .json file is read as a JobSpec in protobuf's JSON
+// mapping (what the SDK's toSpec() produces); anything else (.ts, .js, .mjs) is compiled by the
+// SDK's job compiler under Node. Errors are one clear line naming the file.
+Result<proto::JobSpec> LoadJob(const std::string& path, const JobOverrides& overrides);
+
+// Where the SDK lives: $SLUICE_SDK_DIR, else the sdk-ts folder of the source tree this binary
+// was built from.
+std::string SdkDir();
+
+}  // namespace sluice::cli

@@ -1,0 +1,65 @@
+// The `sluice` command line: run a job on an embedded cluster, talk to a coordinator, or serve
+// as a coordinator or worker.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "common/log.h"
+
+int main(int argc, char** argv) {
+  sluice::InitLogging("warn");
+  CLI::App app{"sluice: run TypeScript streaming jobs on a cluster of C++ workers"};
+  app.require_subcommand(1);
+
+  sluice::cli::RunOptions run;
+  auto* run_cmd = app.add_subcommand(
+      "run", "Run a job on an embedded local cluster (coordinator and worker in this process)");
+  run_cmd->add_option("job", run.job_file, "Job file (.ts, .js) or compiled JobSpec (.json)")
+      ->required();
+  run_cmd->add_option("--parallelism,-p", run.overrides.parallelism,
+                      "Parallelism for operators that do not set their own");
+  run_cmd->add_option("--param", run.overrides.params, "Job parameter key=value (repeatable)");
+  run_cmd->add_option("--results", run.results_file,
+                      "Write sink.collect records to this file (JSON lines) instead of stdout");
+
+  std::string coordinator;
+  sluice::cli::JobOverrides submit_overrides;
+  std::string submit_file;
+  auto* submit_cmd = app.add_subcommand("submit", "Submit a job to a coordinator; prints its id");
+  submit_cmd->add_option("job", submit_file, "Job file (.ts, .js) or JobSpec (.json)")->required();
+  submit_cmd->add_option("--parallelism,-p", submit_overrides.parallelism,
+                         "Parallelism for operators that do not set their own");
+  submit_cmd->add_option("--param", submit_overrides.params, "Job parameter key=value");
+
+  auto* list_cmd = app.add_subcommand("list", "List the coordinator's jobs");
+  std::string job_id;
+  auto* status_cmd = app.add_subcommand("status", "Show a job's state and tasks");
+  status_cmd->add_option("job-id", job_id, "The job's id")->required();
+  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a job");
+  cancel_cmd->add_option("job-id", job_id, "The job's id")->required();
+  for (auto* cmd : {submit_cmd, list_cmd, status_cmd, cancel_cmd}) {
+    cmd->add_option("--coordinator,-c", coordinator,
+                    "Coordinator host:port (default $SLUICE_COORDINATOR or 127.0.0.1:7070)");
+  }
+
+  sluice::cli::ServeOptions serve;
+  auto* coordinator_cmd = app.add_subcommand("coordinator", "Serve as the cluster's coordinator");
+  coordinator_cmd->add_option("--listen", serve.listen, "host:port to serve on")
+      ->default_str("127.0.0.1:7070");
+  auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
+  worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
+  worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
+      ->default_str("127.0.0.1:0");
+  worker_cmd->add_option("--slots", serve.slots, "Task slots this worker offers")
+      ->default_val(4);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*run_cmd) return sluice::cli::RunEmbedded(run);
+  if (*submit_cmd) return sluice::cli::Submit(submit_file, submit_overrides, coordinator);
+  if (*list_cmd) return sluice::cli::List(coordinator);
+  if (*status_cmd) return sluice::cli::ShowStatus(job_id, coordinator);
+  if (*cancel_cmd) return sluice::cli::Cancel(job_id, coordinator);
+  if (*coordinator_cmd) return sluice::cli::ServeCoordinator(serve);
+  if (*worker_cmd) return sluice::cli::ServeWorker(serve);
+  return 2;
+}

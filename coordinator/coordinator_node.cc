@@ -1,0 +1,499 @@
+#include "coordinator/coordinator_node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "common/grpc_util.h"
+#include "coordinator/job_lifecycle.h"
+#include "coordinator/planner.h"
+#include "coordinator/scheduler.h"
+
+namespace sluice::coordinator {
+namespace {
+
+constexpr auto kDeployTimeout = std::chrono::seconds(10);
+
+uint64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsTaskTerminal(proto::TaskState state) {
+  return state == proto::TASK_FINISHED || state == proto::TASK_CANCELED ||
+         state == proto::TASK_FAILED;
+}
+
+std::string NewJobId() {
+  static std::mutex mutex;
+  static std::mt19937_64 rng(std::random_device{}());
+  std::lock_guard<std::mutex> lock(mutex);
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "job-%08llx",
+                static_cast<unsigned long long>(rng() & 0xffffffffULL));
+  return buf;
+}
+
+class JobServiceImpl final : public proto::JobService::Service {
+ public:
+  explicit JobServiceImpl(CoordinatorNode& node) : node_(node) {}
+  grpc::Status SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
+                         proto::SubmitJobResponse* response) override {
+    *response = node_.Submit(request->spec());
+    return grpc::Status::OK;
+  }
+  grpc::Status GetJob(grpc::ServerContext*, const proto::GetJobRequest* request,
+                      proto::JobInfo* response) override {
+    auto info = node_.GetJob(JobId(request->job_id()));
+    if (!info.ok()) return ToGrpc(info.status());
+    *response = std::move(info).value();
+    return grpc::Status::OK;
+  }
+  grpc::Status ListJobs(grpc::ServerContext*, const proto::ListJobsRequest*,
+                        proto::ListJobsResponse* response) override {
+    *response = node_.ListJobs();
+    return grpc::Status::OK;
+  }
+  grpc::Status CancelJob(grpc::ServerContext*, const proto::CancelJobRequest* request,
+                         proto::JobInfo* response) override {
+    auto info = node_.CancelJob(JobId(request->job_id()));
+    if (!info.ok()) return ToGrpc(info.status());
+    *response = std::move(info).value();
+    return grpc::Status::OK;
+  }
+  grpc::Status GetResults(grpc::ServerContext*, const proto::GetResultsRequest* request,
+                          proto::GetResultsResponse* response) override {
+    auto results = node_.GetResults(*request);
+    if (!results.ok()) return ToGrpc(results.status());
+    *response = std::move(results).value();
+    return grpc::Status::OK;
+  }
+
+ private:
+  CoordinatorNode& node_;
+};
+
+class ClusterServiceImpl final : public proto::ClusterService::Service {
+ public:
+  explicit ClusterServiceImpl(CoordinatorNode& node) : node_(node) {}
+  grpc::Status RegisterWorker(grpc::ServerContext*, const proto::RegisterWorkerRequest* request,
+                              proto::RegisterWorkerResponse* response) override {
+    *response = node_.RegisterWorker(*request);
+    return grpc::Status::OK;
+  }
+  grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* request,
+                         proto::HeartbeatResponse* response) override {
+    *response = node_.Heartbeat(*request);
+    return grpc::Status::OK;
+  }
+  grpc::Status ReportTask(grpc::ServerContext*, const proto::ReportTaskRequest* request,
+                          proto::ReportTaskResponse*) override {
+    node_.ReportTask(*request);
+    return grpc::Status::OK;
+  }
+  grpc::Status PushResults(grpc::ServerContext*, const proto::PushResultsRequest* request,
+                           proto::PushResultsResponse*) override {
+    return ToGrpc(node_.PushResults(*request));
+  }
+
+ private:
+  CoordinatorNode& node_;
+};
+
+}  // namespace
+
+struct CoordinatorNode::WorkerRecord {
+  WorkerId id;
+  std::string address;
+  std::string name;
+  uint32_t slots = 0;
+  Clock::time_point last_seen;
+  std::shared_ptr<proto::WorkerService::Stub> stub;  // shared with deploys in flight
+  std::map<TaskId, JobId> tasks;  // tasks placed here that have not ended
+};
+
+// What the tracker does not keep about a task: where it sits in the plan and its metrics.
+struct CoordinatorNode::TaskRecord {
+  uint32_t subtask = 0;
+  proto::TaskState reported = proto::TASK_DEPLOYING;  // the worker's latest word
+  uint64_t records_in = 0;
+  uint64_t records_out = 0;
+};
+
+struct CoordinatorNode::JobRecord {
+  explicit JobRecord(std::vector<TrackedTask> tasks) : tracker(std::move(tasks)) {}
+  JobId id;
+  proto::JobSpec spec;
+  JobTracker tracker;
+  uint64_t submitted_at_ms = 0;
+  uint64_t ended_at_ms = 0;
+  std::map<TaskId, TaskRecord> tasks;
+  std::vector<std::string> results;
+};
+
+CoordinatorNode::CoordinatorNode(CoordinatorOptions options, FunctionChecker check)
+    : options_(std::move(options)), check_(std::move(check)) {}
+
+CoordinatorNode::~CoordinatorNode() { Shutdown(); }
+
+Status CoordinatorNode::Start() {
+  job_service_ = std::make_unique<JobServiceImpl>(*this);
+  cluster_service_ = std::make_unique<ClusterServiceImpl>(*this);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(256 * 1024 * 1024);
+  builder.RegisterService(job_service_.get());
+  builder.RegisterService(cluster_service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    return Status::External("coordinator cannot listen on " + options_.listen +
+                            " (address in use or not valid)");
+  }
+  std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  address_ = host + ":" + std::to_string(port);
+  liveness_thread_ = std::thread([this] { LivenessLoop(); });
+  spdlog::info("coordinator listening on {}", address_);
+  return Status::Ok();
+}
+
+void CoordinatorNode::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (liveness_thread_.joinable()) liveness_thread_.join();
+  if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
+}
+
+void CoordinatorNode::Wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return stopping_; });
+}
+
+proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
+  proto::SubmitJobResponse response;
+  std::vector<proto::ValidationProblem> problems = ValidateJob(spec, check_);
+  if (!problems.empty()) {
+    for (auto& p : problems) *response.add_problems() = std::move(p);
+    return response;
+  }
+  JobId job_id(NewJobId());
+  auto plan = PlanJob(spec, job_id);
+  if (!plan.ok()) {
+    response.add_problems()->set_message(plan.status().message());
+    return response;
+  }
+
+  // Place every task and reserve its slot under the lock; deploy without it.
+  struct Deployment {
+    std::string worker_address;
+    std::shared_ptr<proto::WorkerService::Stub> stub;
+    proto::DeployTaskRequest request;
+  };
+  std::vector<Deployment> deployments;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<WorkerSlots> free;
+    for (const auto& [id, worker] : workers_) {
+      uint32_t used = static_cast<uint32_t>(worker->tasks.size());
+      free.push_back(WorkerSlots{id, worker->slots > used ? worker->slots - used : 0});
+    }
+    auto assignments = AssignSlots(free, plan->tasks);
+    if (!assignments.ok()) {
+      response.add_problems()->set_message(assignments.status().message());
+      return response;
+    }
+    std::map<TaskId, WorkerId> placement;
+    for (const auto& a : *assignments) placement[a.task] = a.worker;
+    std::vector<TrackedTask> tracked;
+    for (const auto& task : plan->tasks) {
+      tracked.push_back(TrackedTask{task.id, plan->groups[task.group].display,
+                                    placement.at(task.id), proto::TASK_DEPLOYING, ""});
+    }
+    auto job = std::make_unique<JobRecord>(std::move(tracked));
+    job->id = job_id;
+    job->spec = spec;
+    job->submitted_at_ms = NowMs();
+    for (const auto& task : plan->tasks) {
+      const TaskGroup& group = plan->groups[task.group];
+      WorkerRecord& worker = *workers_.at(placement.at(task.id));
+      job->tasks[task.id].subtask = task.subtask;
+      worker.tasks[task.id] = job_id;
+
+      Deployment d{worker.address, worker.stub, {}};
+      proto::TaskDeployment* t = d.request.mutable_task();
+      t->set_job_id(job_id.str());
+      t->set_task_id(task.id.str());
+      *t->mutable_spec() = spec;
+      for (const auto& op : group.operator_ids) t->add_operator_ids(op);
+      t->set_subtask(task.subtask);
+      t->set_parallelism(group.parallelism);
+      deployments.push_back(std::move(d));
+    }
+    jobs_[job_id] = std::move(job);
+    job_order_.push_back(job_id);
+  }
+  spdlog::info("job {} '{}' accepted: {} tasks", job_id.str(), spec.name(), deployments.size());
+
+  Status deploy_status = Status::Ok();
+  std::string failed_task;
+  for (auto& d : deployments) {
+    proto::DeployTaskResponse reply;
+    grpc::ClientContext context;
+    SetDeadline(context, kDeployTimeout);
+    grpc::Status rpc = d.stub->DeployTask(&context, d.request, &reply);
+    if (!rpc.ok()) {
+      deploy_status = FromGrpc(rpc, "worker " + d.worker_address);
+      failed_task = d.request.task().task_id();
+      break;
+    }
+  }
+  std::vector<std::pair<std::string, TaskId>> to_cancel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    JobRecord& job = *jobs_.at(job_id);
+    if (deploy_status.ok()) {
+      ApplyTransition(job, job.tracker.OnDeployed(), &to_cancel);
+    } else {
+      auto transition = job.tracker.OnTaskFailed(
+          TaskId(failed_task), "cannot deploy: " + deploy_status.message());
+      if (transition.ok()) ApplyTransition(job, std::move(transition).value(), &to_cancel);
+    }
+  }
+  SendCancels(to_cancel);
+  response.set_job_id(job_id.str());
+  return response;
+}
+
+Result<proto::JobInfo> CoordinatorNode::GetJob(const JobId& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return Status::NotFound("no job with id '" + id.str() + "'");
+  return InfoOf(*it->second);
+}
+
+proto::ListJobsResponse CoordinatorNode::ListJobs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  proto::ListJobsResponse response;
+  for (const auto& id : job_order_) *response.add_jobs() = InfoOf(*jobs_.at(id));
+  return response;
+}
+
+Result<proto::JobInfo> CoordinatorNode::CancelJob(const JobId& id) {
+  std::vector<std::pair<std::string, TaskId>> to_cancel;
+  proto::JobInfo info;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return Status::NotFound("no job with id '" + id.str() + "'");
+    JobRecord& job = *it->second;
+    ApplyTransition(job, job.tracker.OnCancelRequested(), &to_cancel);
+    info = InfoOf(job);
+  }
+  SendCancels(to_cancel);
+  return info;
+}
+
+Result<proto::GetResultsResponse> CoordinatorNode::GetResults(
+    const proto::GetResultsRequest& request) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(JobId(request.job_id()));
+  if (it == jobs_.end()) return Status::NotFound("no job with id '" + request.job_id() + "'");
+  const JobRecord& job = *it->second;
+  proto::GetResultsResponse response;
+  size_t begin = std::min<size_t>(request.offset(), job.results.size());
+  size_t end = job.results.size();
+  if (request.max_records() > 0) end = std::min<size_t>(end, begin + request.max_records());
+  for (size_t i = begin; i < end; ++i) response.add_records(job.results[i]);
+  response.set_next_offset(end);
+  response.set_state(job.tracker.state());
+  response.set_complete(IsTerminal(job.tracker.state()) && end == job.results.size());
+  return response;
+}
+
+proto::RegisterWorkerResponse CoordinatorNode::RegisterWorker(
+    const proto::RegisterWorkerRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto worker = std::make_unique<WorkerRecord>();
+  worker->id = WorkerId("worker-" + std::to_string(next_worker_++));
+  worker->address = request.address();
+  worker->name = request.name();
+  worker->slots = request.slots();
+  worker->last_seen = Clock::now();
+  worker->stub = proto::WorkerService::NewStub(MakeChannel(request.address()));
+  spdlog::info("worker {} registered: {} ({}), {} slots", worker->id.str(), request.address(),
+               request.name(), request.slots());
+  proto::RegisterWorkerResponse response;
+  response.set_worker_id(worker->id.str());
+  response.set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  workers_[worker->id] = std::move(worker);
+  return response;
+}
+
+proto::HeartbeatResponse CoordinatorNode::Heartbeat(const proto::HeartbeatRequest& request) {
+  std::vector<std::pair<std::string, TaskId>> to_cancel;
+  proto::HeartbeatResponse response;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = workers_.find(WorkerId(request.worker_id()));
+    response.set_known(it != workers_.end());
+    if (it == workers_.end()) return response;
+    it->second->last_seen = Clock::now();
+    for (const auto& status : request.tasks()) {
+      auto job = jobs_.find(JobId(status.job_id()));
+      if (job != jobs_.end()) ApplyTaskStatus(*job->second, status, &to_cancel);
+    }
+  }
+  SendCancels(to_cancel);
+  return response;
+}
+
+void CoordinatorNode::ReportTask(const proto::ReportTaskRequest& request) {
+  std::vector<std::pair<std::string, TaskId>> to_cancel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto job = jobs_.find(JobId(request.status().job_id()));
+    if (job != jobs_.end()) ApplyTaskStatus(*job->second, request.status(), &to_cancel);
+  }
+  SendCancels(to_cancel);
+}
+
+Status CoordinatorNode::PushResults(const proto::PushResultsRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(JobId(request.job_id()));
+  if (it == jobs_.end()) return Status::NotFound("no job with id '" + request.job_id() + "'");
+  JobRecord& job = *it->second;
+  if (job.results.size() + request.records_size() > options_.max_collected_records) {
+    return Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
+                  "sink.collect keeps at most " + std::to_string(options_.max_collected_records) +
+                      " records per job; write larger results to a file sink");
+  }
+  for (const auto& record : request.records()) job.results.push_back(record);
+  return Status::Ok();
+}
+
+void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& status,
+                                      std::vector<std::pair<std::string, TaskId>>* to_cancel) {
+  TaskId task_id(status.task_id());
+  auto it = job.tasks.find(task_id);
+  if (it == job.tasks.end()) return;
+  TaskRecord& task = it->second;
+  task.records_in = std::max(task.records_in, status.records_in());
+  task.records_out = std::max(task.records_out, status.records_out());
+  if (status.state() == proto::TASK_STATE_UNSPECIFIED || IsTaskTerminal(task.reported)) return;
+  task.reported = status.state();
+  Result<Transition> transition = Transition{job.tracker.state(), false, {}};
+  if (status.state() == proto::TASK_FINISHED) {
+    transition = job.tracker.OnTaskFinished(task_id);
+  } else if (status.state() == proto::TASK_FAILED) {
+    transition = job.tracker.OnTaskFailed(task_id, status.failure());
+  }
+  if (transition.ok()) ApplyTransition(job, std::move(transition).value(), to_cancel);
+}
+
+void CoordinatorNode::ApplyTransition(JobRecord& job, Transition transition,
+                                      std::vector<std::pair<std::string, TaskId>>* to_cancel) {
+  for (const auto& task_id : transition.to_cancel) {
+    auto task = std::find_if(job.tracker.tasks().begin(), job.tracker.tasks().end(),
+                             [&](const TrackedTask& t) { return t.id == task_id; });
+    if (task == job.tracker.tasks().end()) continue;
+    auto worker = workers_.find(task->worker);
+    if (worker != workers_.end()) to_cancel->emplace_back(worker->second->address, task_id);
+  }
+  // A task the tracker holds as ended frees its slot (cancelled ones are stopping now).
+  for (const auto& task : job.tracker.tasks()) {
+    if (!IsTaskTerminal(task.state)) continue;
+    auto worker = workers_.find(task.worker);
+    if (worker != workers_.end()) worker->second->tasks.erase(task.id);
+  }
+  if (!transition.changed || !IsTerminal(transition.state)) return;
+  job.ended_at_ms = NowMs();
+  if (transition.state == proto::JOB_FAILED) {
+    spdlog::warn("job {} failed: {}", job.id.str(), job.tracker.failure());
+  } else {
+    spdlog::info("job {} {}", job.id.str(),
+                 transition.state == proto::JOB_FINISHED ? "finished" : "canceled");
+  }
+}
+
+void CoordinatorNode::SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel) {
+  for (const auto& [address, task_id] : to_cancel) {
+    auto stub = proto::WorkerService::NewStub(MakeChannel(address));
+    proto::CancelTaskRequest request;
+    request.set_task_id(task_id.str());
+    proto::CancelTaskResponse response;
+    grpc::ClientContext context;
+    SetDeadline(context, std::chrono::seconds(2));
+    grpc::Status rpc = stub->CancelTask(&context, request, &response);
+    if (!rpc.ok()) {
+      spdlog::warn("cannot cancel task {} on worker {}: {}", task_id.str(), address,
+                   rpc.error_message());
+    }
+  }
+}
+
+proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
+  proto::JobInfo info;
+  info.set_job_id(job.id.str());
+  info.set_name(job.spec.name());
+  info.set_state(job.tracker.state());
+  info.set_failure(job.tracker.failure());
+  info.set_submitted_at_ms(job.submitted_at_ms);
+  info.set_ended_at_ms(job.ended_at_ms);
+  for (const auto& tracked : job.tracker.tasks()) {
+    const TaskRecord& record = job.tasks.at(tracked.id);
+    proto::TaskInfo* task = info.add_tasks();
+    task->set_task_id(tracked.id.str());
+    task->set_operators(tracked.operators);
+    task->set_subtask(record.subtask);
+    task->set_worker_id(tracked.worker.str());
+    // The tracker decides ends; a task it still holds live shows what its worker said.
+    bool live = !IsTaskTerminal(tracked.state);
+    task->set_state(live ? record.reported : tracked.state);
+    task->set_failure(tracked.failure);
+    task->set_records_in(record.records_in);
+    task->set_records_out(record.records_out);
+  }
+  return info;
+}
+
+void CoordinatorNode::LivenessLoop() {
+  while (true) {
+    std::vector<std::pair<std::string, TaskId>> to_cancel;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; });
+      if (stopping_) return;
+      auto now = Clock::now();
+      for (auto it = workers_.begin(); it != workers_.end();) {
+        WorkerRecord& worker = *it->second;
+        auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(now - worker.last_seen);
+        if (silent.count() < options_.worker_timeout_ms) {
+          ++it;
+          continue;
+        }
+        spdlog::warn("worker {} ({}) stopped responding: no heartbeat for {} ms", worker.id.str(),
+                     worker.address, silent.count());
+        std::set<JobId> affected;
+        for (const auto& [task_id, job_id] : worker.tasks) affected.insert(job_id);
+        WorkerId lost = worker.id;
+        it = workers_.erase(it);
+        for (const auto& job_id : affected) {
+          auto job = jobs_.find(job_id);
+          if (job == jobs_.end()) continue;
+          ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost), &to_cancel);
+        }
+      }
+    }
+    SendCancels(to_cancel);
+  }
+}
+
+}  // namespace sluice::coordinator

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "coordinator/job_lifecycle.h"
+#include "coordinator/job_validator.h"
+#include "sluice/cluster_service.grpc.pb.h"
+#include "sluice/job_service.grpc.pb.h"
+#include "sluice/worker_service.grpc.pb.h"
+
+namespace sluice::coordinator {
+
+struct CoordinatorOptions {
+  std::string listen = "127.0.0.1:7070";  // port 0 picks a free one
+  uint32_t heartbeat_interval_ms = 1000;  // what workers are told
+  uint32_t worker_timeout_ms = 5000;      // a worker silent this long is declared dead
+  size_t max_collected_records = 1000000;  // per job, for sink.collect
+};
+
+// The coordinator process's core: serves JobService to clients and ClusterService to workers,
+// validates, plans and schedules jobs (coordinator core), deploys their tasks and tracks them to
+// an end state. Created once per process (or per embedded cluster); Start() brings it up,
+// Shutdown() stops it. gRPC handler threads and the liveness thread share it under `mutex_`;
+// calls to workers are made without holding the lock.
+class CoordinatorNode {
+ public:
+  CoordinatorNode(CoordinatorOptions options, FunctionChecker check);
+  ~CoordinatorNode();
+
+  Status Start();
+  void Shutdown();
+  void Wait();
+  const std::string& address() const { return address_; }
+
+  // JobService, as the service adapters call it.
+  proto::SubmitJobResponse Submit(const proto::JobSpec& spec);
+  Result<proto::JobInfo> GetJob(const JobId& id) const;
+  proto::ListJobsResponse ListJobs() const;
+  Result<proto::JobInfo> CancelJob(const JobId& id);
+  Result<proto::GetResultsResponse> GetResults(const proto::GetResultsRequest& request) const;
+
+  // ClusterService.
+  proto::RegisterWorkerResponse RegisterWorker(const proto::RegisterWorkerRequest& request);
+  proto::HeartbeatResponse Heartbeat(const proto::HeartbeatRequest& request);
+  void ReportTask(const proto::ReportTaskRequest& request);
+  Status PushResults(const proto::PushResultsRequest& request);
+
+ private:
+  struct WorkerRecord;
+  struct TaskRecord;
+  struct JobRecord;
+  using Clock = std::chrono::steady_clock;
+
+  void ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& status,
+                       std::vector<std::pair<std::string, TaskId>>* to_cancel);
+  // Acts on what the job's tracker decided: collects the tasks to cancel, frees slots.
+  void ApplyTransition(JobRecord& job, Transition transition,
+                       std::vector<std::pair<std::string, TaskId>>* to_cancel);
+  void SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel);
+  proto::JobInfo InfoOf(const JobRecord& job) const;
+  void LivenessLoop();
+
+  CoordinatorOptions options_;
+  FunctionChecker check_;
+  std::unique_ptr<grpc::Service> job_service_;
+  std::unique_ptr<grpc::Service> cluster_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  uint64_t next_worker_ = 1;
+  std::map<WorkerId, std::unique_ptr<WorkerRecord>> workers_;
+  std::map<JobId, std::unique_ptr<JobRecord>> jobs_;
+  std::vector<JobId> job_order_;
+  std::thread liveness_thread_;
+};
+
+}  // namespace sluice::coordinator

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds the C++ tree (build/, Ninja, ccache) and the SDK.
+# Usage: scripts/build.sh [cmake options...]   e.g. -DSLUICE_SANITIZE=ON
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+"$root/scripts/install-deps.sh"
+
+build_dir="${SLUICE_BUILD_DIR:-$root/build}"
+if [ ! -f "$build_dir/build.ninja" ] || [ $# -gt 0 ]; then
+  cmake -S "$root" -B "$build_dir" -G Ninja "$@" >/dev/null
+fi
+ninja -C "$build_dir" -j "${SLUICE_JOBS:-$(nproc)}" --quiet
+
+(cd sdk-ts && npm run --silent build >&2)

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "worker/js/js_engine.h"
+
+namespace sluice::runtime {
+
+// Where collected records go (the coordinator, in a worker process). Called from task threads;
+// implementations must be thread-safe.
+class ResultPusher {
+ public:
+  virtual ~ResultPusher() = default;
+  virtual Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) = 0;
+};
+
+// The end of a task's chain: takes each batch the chain produced. Created and used on the task
+// thread; owned by the task.
+class BatchSink {
+ public:
+  virtual ~BatchSink() = default;
+  // Whether the chain should hand over JSON lines or only a count.
+  virtual js::OutputMode output_mode() const { return js::OutputMode::kJsonLines; }
+  virtual Status Write(const js::BatchResult& batch) = 0;
+  // Flushes and closes; called once after the last batch of a bounded job.
+  virtual Status Finish() = 0;
+};
+
+struct SinkContext {
+  JobId job;
+  TaskId task;
+  std::string operator_label;  // "operator 'name' (id)", for errors
+  uint32_t subtask = 0;
+  uint32_t parallelism = 1;
+  ResultPusher* pusher = nullptr;  // for sink.collect
+  std::FILE* stdout_file = stdout;  // for sink.stdout
+};
+
+// Builds the sink for a `sink.*` operator kind from its config.
+Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::string& config_json,
+                                            const SinkContext& context);
+
+}  // namespace sluice::runtime

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "worker/js/js_engine.h"
+
+namespace sluice::runtime {
+
+// Wakes a sleeping source when its task is cancelled. Shared by the task and its source.
+class CancelSignal {
+ public:
+  void Cancel() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+    cv_.notify_all();
+  }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  // Sleeps until `deadline` or cancellation; returns false when cancelled.
+  bool SleepUntil(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait_until(lock, deadline, [&] { return cancelled_.load(); });
+    return !cancelled_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::atomic<bool> cancelled_{false};
+};
+
+// Feeds a task's chain: each Next() pulls one batch from the source and runs it through the
+// chain in one call. Created and used on the task thread; owned by the task.
+class SourceDriver {
+ public:
+  virtual ~SourceDriver() = default;
+  // The chain's output for one batch, or nullopt when a bounded source is exhausted.
+  virtual Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) = 0;
+};
+
+struct SourceContext {
+  std::string operator_label;  // "operator 'name' (id)", for errors
+  uint32_t subtask = 0;
+  uint32_t parallelism = 1;
+  CancelSignal* cancel = nullptr;
+  int32_t batch_size = 4096;
+};
+
+// Builds the driver for a `source.*` operator kind from its config.
+Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
+                                                       const std::string& config_json,
+                                                       const SourceContext& context);
+
+// The text format a source hands to the chain ("lines" or "json"), for ChainSpec.
+std::string SourceTextFormat(const std::string& kind, const std::string& config_json);
+
+}  // namespace sluice::runtime

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "sluice/cluster_service.pb.h"
+#include "sluice/job_service.pb.h"
+#include "sluice/worker_service.pb.h"
+#include "worker/js/js_engine.h"
+#include "worker/runtime/batch_sink.h"
+#include "worker/runtime/source_driver.h"
+
+namespace sluice::runtime {
+
+// What a task reports when it ends. Called once, from the task's own thread.
+using TaskEndedCallback = std::function<void(const TaskId& task, proto::TaskState state,
+                                             const std::string& failure)>;
+
+struct TaskServices {
+  js::ChainRunnerFactory* engine = nullptr;
+  ResultPusher* pusher = nullptr;
+  std::FILE* stdout_file = stdout;
+  TaskEndedCallback on_ended;
+};
+
+// One parallel instance of a chain: a thread with its own JS isolate that pulls batches from
+// the chain's source, runs them through the chain's functions and hands them to its sink.
+// Created by the worker when the coordinator deploys it; Start() spawns the thread; the
+// destructor cancels and joins it. Cancel() and Snapshot() may be called from any thread.
+class Task {
+ public:
+  Task(proto::TaskDeployment deployment, TaskServices services);
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  void Start();
+  void Cancel();
+  // Waits for the thread to end.
+  void Join();
+
+  const TaskId& id() const { return id_; }
+  const JobId& job_id() const { return job_id_; }
+  bool ended() const { return ended_.load(); }
+  proto::TaskStatus Snapshot() const;
+
+ private:
+  void Run();
+  Status RunChain();
+
+  proto::TaskDeployment deployment_;
+  TaskServices services_;
+  TaskId id_;
+  JobId job_id_;
+  CancelSignal cancel_;
+  std::thread thread_;
+
+  mutable std::mutex mutex_;
+  js::ChainRunner* runner_ = nullptr;  // guarded by mutex_; for Cancel()
+  proto::TaskState state_ = proto::TASK_DEPLOYING;
+  std::string failure_;
+  std::atomic<uint64_t> records_in_{0};
+  std::atomic<uint64_t> records_out_{0};
+  std::atomic<bool> ended_{false};
+};
+
+}  // namespace sluice::runtime

@@ -1,0 +1,228 @@
+#include "worker/worker_node.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "common/grpc_util.h"
+
+namespace sluice::worker {
+namespace {
+
+constexpr auto kRpcTimeout = std::chrono::seconds(10);
+
+}  // namespace
+
+WorkerNode::WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine)
+    : options_(std::move(options)), engine_(engine) {}
+
+WorkerNode::~WorkerNode() { Shutdown(); }
+
+WorkerId WorkerNode::id() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return worker_id_;
+}
+
+Status WorkerNode::Start() {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(256 * 1024 * 1024);
+  builder.RegisterService(this);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    return Status::External("worker cannot listen on " + options_.listen +
+                            " (address in use or not valid)");
+  }
+  std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  address_ = host + ":" + std::to_string(port);
+  coordinator_ = proto::ClusterService::NewStub(MakeChannel(options_.coordinator));
+
+  // Register, retrying with backoff: a worker may start before its coordinator.
+  auto backoff = std::chrono::milliseconds(100);
+  while (true) {
+    Status st = Register();
+    if (st.ok()) break;
+    spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (cv_.wait_for(lock, backoff, [&] { return stopping_; })) {
+      return Status::Cancelled("worker stopped before it could register");
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) return Status::Cancelled("worker stopped while it registered");
+  heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  return Status::Ok();
+}
+
+Status WorkerNode::Register() {
+  proto::RegisterWorkerRequest request;
+  request.set_address(address_);
+  request.set_slots(options_.slots);
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  request.set_name(std::string(host) + ":" + std::to_string(getpid()));
+  proto::RegisterWorkerResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, std::chrono::seconds(5));
+  grpc::Status rpc = coordinator_->RegisterWorker(&context, request, &response);
+  if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + options_.coordinator);
+  std::lock_guard<std::mutex> lock(mutex_);
+  worker_id_ = WorkerId(response.worker_id());
+  if (response.heartbeat_interval_ms() > 0) {
+    heartbeat_interval_ms_ = response.heartbeat_interval_ms();
+  }
+  spdlog::info("worker {} registered at {} with {} slots", worker_id_.str(), address_,
+               options_.slots);
+  return Status::Ok();
+}
+
+void WorkerNode::Shutdown() {
+  std::map<TaskId, std::unique_ptr<runtime::Task>> tasks;
+  std::thread heartbeat;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    tasks.swap(tasks_);
+    heartbeat.swap(heartbeat_thread_);
+  }
+  cv_.notify_all();
+  for (auto& [id, task] : tasks) task->Cancel();
+  tasks.clear();  // joins
+  if (heartbeat.joinable()) heartbeat.join();
+  if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
+}
+
+void WorkerNode::Wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return stopping_; });
+}
+
+grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTaskRequest* request,
+                                    proto::DeployTaskResponse*) {
+  TaskId id(request->task().task_id());
+  runtime::TaskServices services;
+  services.engine = &engine_;
+  services.pusher = this;
+  services.stdout_file = options_.stdout_file;
+  services.on_ended = [this](const TaskId& task, proto::TaskState state,
+                             const std::string& failure) { OnTaskEnded(task, state, failure); };
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) return ToGrpc(Status::Unavailable("worker is shutting down"));
+  if (tasks_.count(id) != 0) {
+    return ToGrpc(Status::FailedPrecondition("task " + id.str() + " is already deployed"));
+  }
+  size_t running = 0;
+  for (const auto& [task_id, task] : tasks_) running += task->ended() ? 0 : 1;
+  if (running >= options_.slots) {
+    return ToGrpc(Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
+                         "worker " + address_ + " has no free slot for task " + id.str()));
+  }
+  auto task = std::make_unique<runtime::Task>(request->task(), std::move(services));
+  task->Start();
+  tasks_[id] = std::move(task);
+  spdlog::debug("deployed task {}", id.str());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerNode::CancelTask(grpc::ServerContext*, const proto::CancelTaskRequest* request,
+                                    proto::CancelTaskResponse*) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = tasks_.find(TaskId(request->task_id()));
+  if (it != tasks_.end()) it->second->Cancel();
+  return grpc::Status::OK;
+}
+
+Status WorkerNode::Push(const JobId& job, const TaskId& task, std::vector<std::string> records) {
+  proto::PushResultsRequest request;
+  request.set_job_id(job.str());
+  request.set_task_id(task.str());
+  for (auto& record : records) request.add_records(std::move(record));
+  proto::PushResultsResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcTimeout);
+  return FromGrpc(coordinator_->PushResults(&context, request, &response),
+                  "coordinator " + options_.coordinator);
+}
+
+void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
+                             const std::string& failure) {
+  proto::ReportTaskRequest request;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_worker_id(worker_id_.str());
+    auto it = tasks_.find(task);
+    if (it != tasks_.end()) *request.mutable_status() = it->second->Snapshot();
+  }
+  request.mutable_status()->set_task_id(task.str());
+  request.mutable_status()->set_state(state);
+  request.mutable_status()->set_failure(failure);
+  proto::ReportTaskResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcTimeout);
+  bool reported = coordinator_->ReportTask(&context, request, &response).ok();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (tasks_.count(task) != 0) end_reported_[task] = end_reported_[task] || reported;
+}
+
+void WorkerNode::ReapEndedTasks() {
+  std::vector<std::unique_ptr<runtime::Task>> done;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = end_reported_.begin(); it != end_reported_.end();) {
+      auto task = tasks_.find(it->first);
+      if (it->second && task != tasks_.end() && task->second->ended()) {
+        done.push_back(std::move(task->second));
+        tasks_.erase(task);
+        it = end_reported_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  done.clear();  // joins outside the lock
+}
+
+void WorkerNode::HeartbeatLoop() {
+  while (true) {
+    proto::HeartbeatRequest request;
+    std::vector<TaskId> ended;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait_for(lock, std::chrono::milliseconds(heartbeat_interval_ms_),
+                   [&] { return stopping_; });
+      if (stopping_) return;
+      request.set_worker_id(worker_id_.str());
+      for (const auto& [id, task] : tasks_) {
+        *request.add_tasks() = task->Snapshot();
+        if (task->ended()) ended.push_back(id);
+      }
+    }
+    proto::HeartbeatResponse response;
+    grpc::ClientContext context;
+    SetDeadline(context, std::chrono::seconds(5));
+    grpc::Status rpc = coordinator_->Heartbeat(&context, request, &response);
+    if (!rpc.ok()) {
+      spdlog::warn("heartbeat to coordinator {} failed: {}", options_.coordinator,
+                   rpc.error_message());
+      continue;
+    }
+    {
+      // The heartbeat carried the final state of these tasks.
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const auto& id : ended) {
+        if (tasks_.count(id) != 0) end_reported_[id] = true;
+      }
+    }
+    if (!response.known()) {
+      spdlog::info("coordinator {} does not know this worker; registering again",
+                   options_.coordinator);
+      Register().IgnoreError();
+    }
+    ReapEndedTasks();
+  }
+}
+
+}  // namespace sluice::worker

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "sluice/cluster_service.grpc.pb.h"
+#include "sluice/worker_service.grpc.pb.h"
+#include "worker/js/js_engine.h"
+#include "worker/runtime/batch_sink.h"
+#include "worker/runtime/task.h"
+
+namespace sluice::worker {
+
+struct WorkerOptions {
+  std::string coordinator = "127.0.0.1:7070";
+  std::string listen = "127.0.0.1:0";  // host:port for WorkerService; port 0 picks a free one
+  uint32_t slots = 4;
+  std::FILE* stdout_file = stdout;      // where sink.stdout writes
+};
+
+// A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the
+// coordinator, sends heartbeats with its tasks' states, and pushes collected results.
+// Created once per process (or per embedded cluster); Start() brings it up, Shutdown() cancels
+// every task and stops the server. gRPC handlers, task threads and the heartbeat thread all
+// touch it; `mutex_` guards the task table.
+class WorkerNode final : public proto::WorkerService::Service, public runtime::ResultPusher {
+ public:
+  WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine);
+  ~WorkerNode() override;
+
+  // Starts the server, then registers with the coordinator (retrying until it answers).
+  Status Start();
+  void Shutdown();
+  // Blocks until Shutdown().
+  void Wait();
+
+  const std::string& address() const { return address_; }
+  WorkerId id() const;
+
+  grpc::Status DeployTask(grpc::ServerContext* context, const proto::DeployTaskRequest* request,
+                          proto::DeployTaskResponse* response) override;
+  grpc::Status CancelTask(grpc::ServerContext* context, const proto::CancelTaskRequest* request,
+                          proto::CancelTaskResponse* response) override;
+
+  Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) override;
+
+ private:
+  Status Register();
+  void HeartbeatLoop();
+  void OnTaskEnded(const TaskId& task, proto::TaskState state, const std::string& failure);
+  void ReapEndedTasks();
+
+  WorkerOptions options_;
+  js::ChainRunnerFactory& engine_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  std::unique_ptr<proto::ClusterService::Stub> coordinator_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  WorkerId worker_id_;
+  uint32_t heartbeat_interval_ms_ = 1000;
+  bool stopping_ = false;
+  std::map<TaskId, std::unique_ptr<runtime::Task>> tasks_;
+  std::map<TaskId, bool> end_reported_;  // ended tasks and whether the coordinator heard it
+  std::thread heartbeat_thread_;
+};
+
+}  // namespace sluice::worker
