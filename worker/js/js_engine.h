@@ -15,7 +15,8 @@ namespace sluice::js {
 struct StageSpec {
   std::string operator_id;
   std::string operator_name;
-  std::string kind;         // "source.generator", "source.nexmark", "map", "filter", "flat_map"
+  // "source.generator", "source.nexmark", "source.file", "map", "filter", "flat_map"
+  std::string kind;
   std::string config_json;  // the operator's config ("" means {})
   std::map<std::string, std::string> functions;  // role -> JS source text ("fn", ...)
 };
@@ -32,6 +33,9 @@ struct ChainSpec {
   // If stages[0] is a generated source (source.generator, source.nexmark) the chain is driven
   // with RunGenerated; otherwise it is driven with RunText and `text_format` says how to turn
   // each line into a record: "lines" (the line is a string record) or "json" (JSON.parse).
+  // A text chain may start with the "source.file" stage that reads the lines (no function; its
+  // config is not used here): errors in the input, such as a bad JSON line, then name that
+  // operator; without it they name "the input".
   std::vector<StageSpec> stages;
   std::string text_format = "lines";
   OutputMode output = OutputMode::kJsonLines;
@@ -55,8 +59,11 @@ struct BatchResult {
 //
 // Errors: a JS exception, a call over the time limit and an isolate over its heap limit are
 // user-domain Statuses whose message names the operator (name and id) and, for exceptions,
-// the JS message and the line within the user's function. After a time-limit or heap-limit
-// failure the runner must not be used again.
+// the JS message and the line within the user's function, e.g.
+//   operator 'parse' (op2): TypeError: Cannot read ... (line 3 of the function)
+// Codes: kInvalidArgument for exceptions, kDeadlineExceeded for the time limit,
+// kResourceExhausted for the heap limit. After a time-limit or heap-limit failure the runner
+// is broken: every later call returns the same Status; destroy it.
 class ChainRunner {
  public:
   virtual ~ChainRunner() = default;
@@ -70,6 +77,8 @@ class ChainRunner {
   virtual Result<BatchResult> RunText(std::string_view text) = 0;
 
   // Stops a call in progress (from any thread); that call returns a kCancelled Status.
+  // Sticky: every later call returns kCancelled too, so an Interrupt() that lands between two
+  // calls is not lost.
   virtual void Interrupt() = 0;
 };
 
@@ -83,7 +92,8 @@ class ChainRunnerFactory {
                                                       const Limits& limits) = 0;
 
   // Checks that `source` compiles as a JS function expression without running it. The
-  // Status message has the JS syntax error and its line within the function.
+  // Status message has the JS syntax error and its line within the function. Create() also
+  // refuses a source whose value is not a function.
   virtual Status CheckFunction(const std::string& source) = 0;
 };
 

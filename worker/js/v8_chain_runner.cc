@@ -1,0 +1,418 @@
+#include "worker/js/v8_chain_runner.h"
+
+#include <libplatform/libplatform.h>
+#include <v8-container.h>
+#include <v8-debug.h>
+#include <v8-exception.h>
+#include <v8-message.h>
+#include <v8-microtask-queue.h>
+#include <v8-primitive.h>
+#include <v8-script.h>
+#include <v8-typed-array.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <utility>
+
+#include "worker/js/runtime/runtime_sources.h"
+#include "worker/js/v8_platform.h"
+#include "worker/js/watchdog.h"
+
+namespace sluice::js {
+namespace {
+
+constexpr char kDriverScript[] = "sluice-runtime:driver";
+constexpr char kNexmarkScript[] = "sluice-runtime:nexmark";
+constexpr size_t kMb = 1024 * 1024;
+
+std::string ScriptNameFor(const StageSpec &stage) { return "sluice:" + stage.operator_id; }
+
+v8::Local<v8::String> V8String(v8::Isolate *isolate, std::string_view text) {
+  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(text.size()))
+      .ToLocalChecked();
+}
+
+std::string StdString(v8::Isolate *isolate, v8::Local<v8::Value> value) {
+  if (value.IsEmpty()) return "";
+  v8::String::Utf8Value utf8(isolate, value);
+  return *utf8 == nullptr ? "" : std::string(*utf8, utf8.length());
+}
+
+// Copies a JS string out as UTF-8. Output lines are almost always ASCII, for
+// which one Latin-1 copy (a memcpy inside V8) and a scan beat V8's generic
+// UTF-8 encoder.
+void CopyUtf8(v8::Isolate *isolate, v8::Local<v8::String> text, std::string *out) {
+  if (text->IsOneByte()) {
+    const int length = text->Length();
+    out->resize(length);
+    auto *bytes = reinterpret_cast<uint8_t *>(out->data());
+    text->WriteOneByte(isolate, bytes, 0, length, v8::String::NO_NULL_TERMINATION);
+    uint8_t high = 0;
+    for (int i = 0; i < length; ++i) high |= bytes[i];
+    if (high < 0x80) return;
+  }
+  const int length = text->Utf8Length(isolate);
+  out->resize(length);
+  text->WriteUtf8(isolate, out->data(), length, nullptr,
+                  v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ChainRunner>> V8ChainRunner::Create(const ChainSpec &chain,
+                                                           const Limits &limits) {
+  Result<ChainProgram> program = BuildChainProgram(chain);
+  if (!program.ok()) return program.status();
+  std::unique_ptr<V8ChainRunner> runner(
+      new V8ChainRunner(chain, limits, std::move(program).value()));
+  SLUICE_RETURN_IF_ERROR(runner->Init());
+  return std::unique_ptr<ChainRunner>(std::move(runner));
+}
+
+V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, ChainProgram program)
+    : chain_(chain), limits_(limits), program_(std::move(program)) {
+  for (size_t i = 0; i < chain_.stages.size(); ++i) {
+    if (!program_.functions[i].empty()) {
+      script_stages_.emplace(ScriptNameFor(chain_.stages[i]), static_cast<int>(i));
+    }
+  }
+  script_stages_.emplace(kNexmarkScript, 0);
+  script_stages_.emplace(kDriverScript, kDriverStage);
+}
+
+V8ChainRunner::~V8ChainRunner() {
+  if (isolate_ == nullptr) return;
+  run_.Reset();
+  context_.Reset();
+  isolate_->RemoveNearHeapLimitCallback(&OnNearHeapLimit, 0);
+  isolate_->Dispose();
+}
+
+Status V8ChainRunner::Init() {
+  V8Platform();
+  allocator_.reset(v8::ArrayBuffer::Allocator::NewDefaultAllocator());
+  v8::Isolate::CreateParams params;
+  params.array_buffer_allocator = allocator_.get();
+  params.constraints.ConfigureDefaultsFromHeapSize(0, size_t{limits_.heap_limit_mb} * kMb);
+  isolate_ = v8::Isolate::New(params);
+  if (isolate_ == nullptr) return Status::Internal("could not create a V8 isolate");
+  isolate_->AddNearHeapLimitCallback(&OnNearHeapLimit, this);
+  // Promises created by user functions settle after each batch
+  // (PerformMicrotaskCheckpoint in Guarded), inside the call's time limit, so
+  // nothing is left queued between batches.
+  isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
+
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = v8::Context::New(isolate_);
+  context_.Reset(isolate_, context);
+  v8::Context::Scope context_scope(context);
+  return BuildDriver(context);
+}
+
+Status V8ChainRunner::Compile(v8::Local<v8::Context> context, const std::string &source,
+                              const std::string &resource_name, int stage,
+                              v8::Local<v8::Value> *value) {
+  v8::Local<v8::String> text = V8String(isolate_, source);
+  v8::ScriptOrigin origin(isolate_, V8String(isolate_, resource_name));
+  Result<v8::Local<v8::Value>> result = Guarded(context, stage, [&]() -> v8::MaybeLocal<v8::Value> {
+    v8::Local<v8::Script> script;
+    if (!v8::Script::Compile(context, text, &origin).ToLocal(&script)) return {};
+    return script->Run(context);
+  });
+  if (!result.ok()) return result.status();
+  *value = *result;
+  return Status::Ok();
+}
+
+Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
+  const int num_stages = static_cast<int>(chain_.stages.size());
+  v8::Local<v8::Array> fns = v8::Array::New(isolate_, num_stages);
+  for (int i = 0; i < num_stages; ++i) {
+    const std::string &text = program_.functions[i];
+    if (text.empty()) continue;
+    // "(" on the function's first line keeps V8's line numbers equal to the
+    // user's.
+    v8::Local<v8::Value> fn;
+    SLUICE_RETURN_IF_ERROR(
+        Compile(context, "(" + text + "\n)", ScriptNameFor(chain_.stages[i]), i, &fn));
+    if (!fn->IsFunction()) {
+      return Status::User(Name(i) + ": its source is not a function expression (it is a " +
+                          StdString(isolate_, fn->TypeOf(isolate_)) + ")");
+    }
+    fns->Set(context, i, fn).Check();
+  }
+
+  v8::Local<v8::Value> nexmark = v8::Undefined(isolate_);
+  if (program_.source == SourceKind::kNexmark) {
+    SLUICE_RETURN_IF_ERROR(
+        Compile(context, std::string(runtime::NexmarkJs()), kNexmarkScript, 0, &nexmark));
+  }
+  v8::Local<v8::Value> factory;
+  SLUICE_RETURN_IF_ERROR(
+      Compile(context, program_.driver_source, kDriverScript, kChainStage, &factory));
+  if (!factory->IsFunction()) return Status::Internal("the generated JS driver is no function");
+
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate_, 4 * sizeof(double));
+  stats_store_ = buffer->GetBackingStore();
+  stats_ = static_cast<double *>(stats_store_->Data());
+  const std::string &config = program_.has_source_stage ? chain_.stages[0].config_json : "";
+  v8::Local<v8::Value> args[] = {
+      fns,
+      V8String(isolate_, chain_.params_json.empty() ? "{}" : chain_.params_json),
+      V8String(isolate_, config.empty() ? "{}" : config),
+      nexmark,
+      v8::Float64Array::New(buffer, 0, 4),
+  };
+  Result<v8::Local<v8::Value>> run =
+      Guarded(context, kChainStage, [&]() -> v8::MaybeLocal<v8::Value> {
+        return factory.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 5, args);
+      });
+  if (!run.ok()) return run.status();
+  if (!(*run)->IsFunction()) return Status::Internal("the generated JS driver made no function");
+  run_.Reset(isolate_, run->As<v8::Function>());
+  return Status::Ok();
+}
+
+Result<BatchResult> V8ChainRunner::RunGenerated(int64_t first, int64_t stride, int32_t count) {
+  if (program_.source == SourceKind::kText) {
+    return Status::FailedPrecondition("RunGenerated on a chain without a generated source");
+  }
+  if (count < 0) return Status::InvalidArgument("RunGenerated with a negative count");
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  v8::Local<v8::Value> args[] = {
+      v8::Number::New(isolate_, static_cast<double>(first)),
+      v8::Number::New(isolate_, static_cast<double>(stride)),
+      v8::Integer::New(isolate_, count),
+  };
+  v8::Local<v8::Function> run = run_.Get(isolate_);
+  Result<v8::Local<v8::Value>> out =
+      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
+        return run->Call(context, v8::Undefined(isolate_), 3, args);
+      });
+  if (!out.ok()) return out.status();
+  return Finish(*out);
+}
+
+Result<BatchResult> V8ChainRunner::RunText(std::string_view text) {
+  if (program_.source != SourceKind::kText) {
+    return Status::FailedPrecondition("RunText on a chain with a generated source");
+  }
+  if (text.size() > static_cast<size_t>(v8::String::kMaxLength)) {
+    return Status::InvalidArgument("RunText batch of " + std::to_string(text.size()) +
+                                   " bytes is longer than a JS string can be");
+  }
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  v8::Local<v8::String> input;
+  if (!v8::String::NewFromUtf8(isolate_, text.data(), v8::NewStringType::kNormal,
+                               static_cast<int>(text.size()))
+           .ToLocal(&input)) {
+    return Status::InvalidArgument("RunText batch could not be made a JS string");
+  }
+  v8::Local<v8::Value> args[] = {input};
+  v8::Local<v8::Function> run = run_.Get(isolate_);
+  Result<v8::Local<v8::Value>> out =
+      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
+        return run->Call(context, v8::Undefined(isolate_), 1, args);
+      });
+  if (!out.ok()) return out.status();
+  return Finish(*out);
+}
+
+void V8ChainRunner::Interrupt() {
+  cancel_requested_.store(true);
+  isolate_->RequestInterrupt(&OnInterrupt, this);
+}
+
+template <typename F>
+Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> context, int stage,
+                                                    F &&run) {
+  if (!broken_.ok()) return broken_;
+  if (cancel_requested_.load()) return Status::Cancelled("the JS chain was interrupted");
+  const uint64_t call = call_seq_.fetch_add(1) + 1;
+  abort_ = Abort::kNone;
+  abort_stage_ = kChainStage;
+  if (stats_ != nullptr) stats_[2] = kChainStage;
+
+  v8::EscapableHandleScope handles(isolate_);
+  v8::TryCatch try_catch(isolate_);
+  Watchdog &watchdog = Watchdog::Get();
+  const Watchdog::Token token =
+      watchdog.Arm(Watchdog::Clock::now() + std::chrono::milliseconds(limits_.call_timeout_ms),
+                   &OnDeadline, this);
+  v8::MaybeLocal<v8::Value> result = run();
+  if (!result.IsEmpty()) isolate_->PerformMicrotaskCheckpoint();
+  watchdog.Disarm(token);
+  // Tasks V8 posts for the isolate (GC finalisation and the like) run here,
+  // between batches.
+  while (v8::platform::PumpMessageLoop(&V8Platform(), isolate_)) {
+  }
+
+  if (try_catch.HasTerminated() || isolate_->IsExecutionTerminating()) {
+    isolate_->CancelTerminateExecution();
+    return AbortStatus(call);
+  }
+  if (result.IsEmpty()) {
+    if (stage == kFromDriver) stage = static_cast<int>(stats_[2]);
+    return ExceptionStatus(context, try_catch, stage);
+  }
+  return handles.Escape(result.ToLocalChecked());
+}
+
+Result<BatchResult> V8ChainRunner::Finish(v8::Local<v8::Value> out) {
+  BatchResult batch;
+  batch.records_in = static_cast<uint64_t>(stats_[0]);
+  batch.records_out = static_cast<uint64_t>(stats_[1]);
+  if (chain_.output == OutputMode::kJsonLines && out->IsString()) {
+    CopyUtf8(isolate_, out.As<v8::String>(), &batch.json_lines);
+  }
+  return batch;
+}
+
+Status V8ChainRunner::ExceptionStatus(v8::Local<v8::Context> context, const v8::TryCatch &try_catch,
+                                      int stage) {
+  v8::Local<v8::Message> message = try_catch.Message();
+  std::string text;
+  int line = 0;
+  if (!message.IsEmpty()) {
+    // The message was formatted when the exception was thrown, inside the time
+    // limit; calling toString() on the exception now could run user code
+    // outside it.
+    text = StdString(isolate_, message->Get());
+    const int script_stage = StageOfScript(message->GetScriptResourceName());
+    if (script_stage >= 0 && !program_.functions[script_stage].empty()) {
+      stage = script_stage;
+      line = message->GetLineNumber(context).FromMaybe(0);
+    } else if (script_stage >= 0 && stage == kChainStage) {
+      stage = script_stage;
+    }
+  } else if (try_catch.Exception()->IsString()) {
+    text = StdString(isolate_, try_catch.Exception());
+  }
+  constexpr std::string_view kUncaught = "Uncaught ";
+  if (text.compare(0, kUncaught.size(), kUncaught) == 0) text.erase(0, kUncaught.size());
+  if (text.empty()) text = "a JS exception without a message";
+  std::string where = line > 0 ? " (line " + std::to_string(line) + " of the function)" : "";
+  return Status::User(Name(stage) + ": " + text + where);
+}
+
+Status V8ChainRunner::AbortStatus(uint64_t call) {
+  Abort reason = abort_;
+  if (reason == Abort::kNone) {
+    if (heap_exceeded_) {
+      reason = Abort::kHeap;
+    } else if (timed_out_call_.load() == call) {
+      reason = Abort::kTimeout;
+    } else if (cancel_requested_.load()) {
+      reason = Abort::kCancel;
+    }
+  }
+  switch (reason) {
+    case Abort::kCancel:
+      return Status::Cancelled("the JS chain was interrupted");
+    case Abort::kTimeout:
+      broken_ = Status(StatusCode::kDeadlineExceeded, ErrorDomain::kUser,
+                       Name(abort_stage_) + " did not return within " +
+                           std::to_string(limits_.call_timeout_ms) + " ms");
+      return broken_;
+    case Abort::kHeap: {
+      std::string who = abort_stage_ >= 0 ? Name(abort_stage_) : "the chain";
+      broken_ =
+          Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
+                 who + " exceeded the JS heap limit of " + std::to_string(limits_.heap_limit_mb) +
+                     " MB (operators in this " + "isolate: " + ChainOperators() + ")");
+      return broken_;
+    }
+    case Abort::kNone:
+      break;
+  }
+  broken_ = Status::Internal("JS execution of " + ChainOperators() +
+                             " was terminated for an unknown reason");
+  return broken_;
+}
+
+int V8ChainRunner::StageOfScript(v8::Local<v8::Value> resource_name) const {
+  if (resource_name.IsEmpty() || !resource_name->IsString()) return kChainStage;
+  auto it = script_stages_.find(StdString(isolate_, resource_name));
+  return it == script_stages_.end() ? kChainStage : it->second;
+}
+
+int V8ChainRunner::StageOnTopOfStack() {
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::StackTrace> trace =
+      v8::StackTrace::CurrentStackTrace(isolate_, 8, v8::StackTrace::kScriptName);
+  for (int i = 0; i < trace->GetFrameCount(); ++i) {
+    const int stage = StageOfScript(trace->GetFrame(isolate_, i)->GetScriptName());
+    // User functions are called only by the driver, so the first known frame
+    // decides.
+    if (stage >= 0) return stage;
+    if (stage == kDriverStage) return kChainStage;
+  }
+  return kChainStage;
+}
+
+std::string V8ChainRunner::Name(int stage) const {
+  if (stage >= 0 && stage < static_cast<int>(chain_.stages.size())) {
+    return "operator " + DescribeStage(chain_.stages[stage]);
+  }
+  if (stage == kInputStage) return "the input";
+  return "the chain of " + ChainOperators();
+}
+
+std::string V8ChainRunner::ChainOperators() const {
+  std::string names;
+  for (const StageSpec &stage : chain_.stages) {
+    if (!names.empty()) names += ", ";
+    names += DescribeStage(stage);
+  }
+  return names.empty() ? "no operators" : names;
+}
+
+void V8ChainRunner::OnDeadline(void *self) {
+  auto *runner = static_cast<V8ChainRunner *>(self);
+  // The watchdog fires only between Arm and Disarm, while call_seq_ names the
+  // armed call.
+  runner->timed_out_call_.store(runner->call_seq_.load());
+  runner->isolate_->RequestInterrupt(&OnInterrupt, runner);
+}
+
+void V8ChainRunner::OnInterrupt(v8::Isolate *isolate, void *self) {
+  auto *runner = static_cast<V8ChainRunner *>(self);
+  Abort reason = Abort::kNone;
+  if (runner->heap_exceeded_) {
+    reason = Abort::kHeap;
+  } else if (runner->timed_out_call_.load() == runner->call_seq_.load()) {
+    reason = Abort::kTimeout;
+  } else if (runner->cancel_requested_.load()) {
+    reason = Abort::kCancel;
+  }
+  if (reason == Abort::kNone) return;  // a late deadline of a call that already returned
+  runner->abort_ = reason;
+  runner->abort_stage_ = runner->StageOnTopOfStack();
+  isolate->TerminateExecution();
+}
+
+size_t V8ChainRunner::OnNearHeapLimit(void *self, size_t current_limit, size_t initial_limit) {
+  auto *runner = static_cast<V8ChainRunner *>(self);
+  runner->heap_exceeded_ = true;
+  // The first time, an interrupt names the operator on top of the stack before
+  // terminating; should the isolate still be allocating, terminate at once.
+  // Either way, grant room to unwind: at the limit V8 would abort the whole
+  // process.
+  if (runner->heap_callbacks_++ == 0) {
+    runner->isolate_->RequestInterrupt(&OnInterrupt, runner);
+  } else {
+    runner->isolate_->TerminateExecution();
+  }
+  return current_limit + std::max(initial_limit, 64 * kMb);
+}
+
+}  // namespace sluice::js

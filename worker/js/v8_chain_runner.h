@@ -1,0 +1,106 @@
+#pragma once
+
+#include <v8-array-buffer.h>
+#include <v8-context.h>
+#include <v8-exception.h>
+#include <v8-function.h>
+#include <v8-isolate.h>
+#include <v8-persistent-handle.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "worker/js/chain_program.h"
+#include "worker/js/js_engine.h"
+
+namespace sluice::js {
+
+// ChainRunner on V8: one isolate and one context per runner, holding the
+// chain's compiled user functions and its generated driver (see
+// chain_program.h), which processes a whole batch per call.
+//
+// Lifecycle: Create() builds the isolate and compiles everything on the calling
+// thread; the destructor disposes the isolate. Threading: every method but
+// Interrupt() runs on the thread that called Create(). Interrupt() may be
+// called from any thread while the runner is alive; the owner must not destroy
+// the runner while another thread may still call Interrupt(). The watchdog
+// thread only touches the atomics below and Isolate::RequestInterrupt.
+//
+// Limits: each call into V8 is armed with the process's Watchdog; when it
+// fires, an interrupt on the isolate's thread records which operator is on top
+// of the JS stack and terminates execution. The heap limit works the same way
+// from the near-heap-limit callback, which also raises the limit so the isolate
+// can unwind instead of aborting the process.
+class V8ChainRunner final : public ChainRunner {
+ public:
+  static Result<std::unique_ptr<ChainRunner>> Create(const ChainSpec &chain, const Limits &limits);
+  ~V8ChainRunner() override;
+  V8ChainRunner(const V8ChainRunner &) = delete;
+  V8ChainRunner &operator=(const V8ChainRunner &) = delete;
+
+  Result<BatchResult> RunGenerated(int64_t first, int64_t stride, int32_t count) override;
+  Result<BatchResult> RunText(std::string_view text) override;
+  void Interrupt() override;
+
+ private:
+  // Stage indexes beyond the chain's stages.
+  static constexpr int kInputStage = -1;    // the lines of a text chain without source stage
+  static constexpr int kChainStage = -2;    // somewhere in the chain; name all its operators
+  static constexpr int kDriverStage = -3;   // a frame of the generated driver
+  static constexpr int kFromDriver = -100;  // Guarded(): take the stage the driver recorded
+
+  enum class Abort { kNone, kTimeout, kCancel, kHeap };
+
+  V8ChainRunner(const ChainSpec &chain, const Limits &limits, ChainProgram program);
+  Status Init();
+  Status Compile(v8::Local<v8::Context> context, const std::string &source,
+                 const std::string &resource_name, int stage, v8::Local<v8::Value> *value);
+  Status BuildDriver(v8::Local<v8::Context> context);
+
+  // Runs `run` (which calls into JS) under the time limit, then maps an
+  // exception or a termination to a Status naming the operator.
+  template <typename F>
+  Result<v8::Local<v8::Value>> Guarded(v8::Local<v8::Context> context, int stage, F &&run);
+  Result<BatchResult> Finish(v8::Local<v8::Value> out);
+  Status ExceptionStatus(v8::Local<v8::Context> context, const v8::TryCatch &try_catch, int stage);
+  Status AbortStatus(uint64_t call);
+
+  int StageOfScript(v8::Local<v8::Value> resource_name) const;
+  int StageOnTopOfStack();
+  std::string Name(int stage) const;
+  std::string ChainOperators() const;
+
+  static void OnDeadline(void *self);
+  static void OnInterrupt(v8::Isolate *isolate, void *self);
+  static size_t OnNearHeapLimit(void *self, size_t current_limit, size_t initial_limit);
+
+  const ChainSpec chain_;
+  const Limits limits_;
+  const ChainProgram program_;
+  std::unordered_map<std::string, int> script_stages_;  // resource name -> stage
+
+  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
+  v8::Isolate *isolate_ = nullptr;
+  v8::Global<v8::Context> context_;
+  v8::Global<v8::Function> run_;
+  std::shared_ptr<v8::BackingStore> stats_store_;  // the driver's Float64Array stats
+  double *stats_ = nullptr;
+
+  // Shared with the watchdog thread and Interrupt() callers.
+  std::atomic<uint64_t> call_seq_{0};        // the current (or last) call; owner writes
+  std::atomic<uint64_t> timed_out_call_{0};  // the call the watchdog fired for
+  std::atomic<bool> cancel_requested_{false};
+
+  // Isolate thread only.
+  bool heap_exceeded_ = false;
+  int heap_callbacks_ = 0;
+  Abort abort_ = Abort::kNone;
+  int abort_stage_ = kChainStage;
+  Status broken_;  // once set, every later call returns it
+};
+
+}  // namespace sluice::js
