@@ -50,6 +50,10 @@ constexpr std::string_view kEpilogue = R"js(    done = true;
   } finally {
     if (!done) stats[2] = s;
   }
+  if (lines.length !== 0) {
+    lines.push("");
+    out = lines.join("\n");
+  }
   stats[0] = nIn;
   stats[1] = nOut;
   return out;
@@ -107,7 +111,7 @@ class BodyEmitter {
     const std::string last = std::to_string(static_cast<int>(chain_.stages.size()) - 1);
     *out_ += pad + "const j = JSON.stringify(" + var + ");\n";
     *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
-    *out_ += pad + "out += j + \"\\n\";\n";
+    *out_ += pad + "lines.push(j);\n";
     *out_ += pad + "nOut++;\n";
   }
 
@@ -182,6 +186,7 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
     const std::string source_stage = program.has_source_stage ? "0" : "-1";
     js += R"js(return function run(text) {
   let s = -1, nIn = 0, nOut = 0, out = "", p = 0, done = false;
+  const lines = [];
   const n = text.length;
   try {
     while (p < n) {
@@ -206,6 +211,7 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
   } else {
     js += R"js(return function run(first, stride, count) {
   let s = -1, nIn = 0, nOut = 0, out = "", done = false;
+  const lines = [];
   try {
     for (let k = 0; k < count; k++) {
       s = 0;

@@ -17,7 +17,7 @@ struct StageSpec {
   std::string operator_name;
   // "source.generator", "source.nexmark", "source.file", "map", "filter", "flat_map"
   std::string kind;
-  std::string config_json;  // the operator's config ("" means {})
+  std::string config_json;                       // the operator's config ("" means {})
   std::map<std::string, std::string> functions;  // role -> JS source text ("fn", ...)
 };
 
