@@ -1,6 +1,9 @@
 #include "cli/commands.h"
 
+#include <spdlog/spdlog.h>
+
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -87,6 +90,8 @@ Status WriteResults(JobClient& client, const std::string& job_id, std::ostream& 
 }  // namespace
 
 int RunEmbedded(const RunOptions& options) {
+  // The final line says why a job failed; the servers' warnings would only repeat it.
+  if (std::getenv("SLUICE_LOG") == nullptr) spdlog::set_level(spdlog::level::err);
   auto spec = LoadJob(options.job_file, options.overrides);
   if (!spec.ok()) return Fail(spec.status());
 
@@ -126,9 +131,19 @@ int RunEmbedded(const RunOptions& options) {
   worker.Shutdown();
   coordinator.Shutdown();
   switch (info->state()) {
-    case proto::JOB_FINISHED:
-      std::fprintf(stderr, "job %s finished\n", info->job_id().c_str());
+    case proto::JOB_FINISHED: {
+      uint64_t records_in = 0, records_out = 0;
+      for (const auto& task : info->tasks()) {
+        records_in += task.records_in();
+        records_out += task.records_out();
+      }
+      std::fprintf(stderr, "job %s finished in %llu ms: %llu records in, %llu out\n",
+                   info->job_id().c_str(),
+                   static_cast<unsigned long long>(info->ended_at_ms() - info->submitted_at_ms()),
+                   static_cast<unsigned long long>(records_in),
+                   static_cast<unsigned long long>(records_out));
       return 0;
+    }
     case proto::JOB_CANCELED:
       std::fprintf(stderr, "job %s was canceled\n", info->job_id().c_str());
       return 130;

@@ -1,0 +1,143 @@
+// Helpers for the end-to-end suites: start real coordinator and worker processes, run the CLI,
+// and make throwaway Node projects that install the SDK from sdk-ts/ like a user would.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const SLUICE = process.env.SLUICE_BIN ?? join(REPO, "build/cli/sluice");
+const require = createRequire(join(REPO, "sdk-ts/package.json"));
+const esbuild = require("esbuild");
+
+/** Runs the CLI to completion; resolves to { code, stdout, stderr }. */
+export function sluice(args, { cwd, env, timeoutMs = 60000 } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(SLUICE, args, { cwd, env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`sluice ${args.join(" ")} did not end within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts a long-running process and resolves once a line of its output matches `ready`. */
+function startServer(args, ready, what) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(SLUICE, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${what} did not start within 20 s:\n${output}`));
+    }, 20000);
+    const onData = (d) => {
+      output += d;
+      const match = output.match(ready);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise({ child, match });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+}
+
+/**
+ * Starts a coordinator on a free loopback port and `workers` worker processes registered with
+ * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough).
+ */
+export async function startCluster({ workers = 2, slots = 4 } = {}) {
+  const processes = [];
+  const stop = async () => {
+    await Promise.all(
+      processes.map(
+        (child) =>
+          new Promise((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+            child.once("exit", () => {
+              clearTimeout(timer);
+              done();
+            });
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+  };
+  try {
+    const { child, match } = await startServer(
+      ["coordinator", "--listen", "127.0.0.1:0"],
+      /coordinator listening on (127\.0\.0\.1:\d+)/,
+      "coordinator",
+    );
+    processes.push(child);
+    const address = match[1];
+    const workerIds = [];
+    for (let i = 0; i < workers; i++) {
+      const started = await startServer(
+        ["worker", "--coordinator", address, "--slots", String(slots)],
+        /worker (worker-\d+) serving on/,
+        `worker ${i}`,
+      );
+      processes.push(started.child);
+      workerIds.push(started.match[1]);
+    }
+    return { address, workerIds, processes, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * A throwaway Node project with the SDK installed from sdk-ts/ (a symlink, as `npm install
+ * <path>` makes) and the given files; `.ts` files are also transpiled to `.mjs` next to them.
+ */
+export function makeProject(files) {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-e2e-"));
+  mkdirSync(join(dir, "node_modules/@sluice"), { recursive: true });
+  symlinkSync(join(REPO, "sdk-ts"), join(dir, "node_modules/@sluice/sdk"));
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(dir, name), text);
+    if (name.endsWith(".ts")) {
+      const js = esbuild.transformSync(text, { loader: "ts", format: "esm", target: "esnext" });
+      writeFileSync(join(dir, name.replace(/\.ts$/, ".mjs")), js.code);
+    }
+  }
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs `node <script>` in `cwd`; resolves to { code, stdout, stderr }. */
+export function node(script, { cwd, env, timeoutMs = 60000 } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [script], { cwd, env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`node ${script} did not end within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
