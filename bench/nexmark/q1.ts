@@ -3,11 +3,9 @@
 // the bid's type, channel, url and extra are dropped. (Flink's q1 also keeps `extra`,
 // which this generator always sets to "".)
 import { Job, sources, sinks } from "@sluice/sdk";
-import { eventsFromArgs } from "./params.js";
 
-const events = eventsFromArgs();
-const job = new Job("nexmark-q1", { params: { events } });
-job.source(sources.nexmark({ events }))
+const job = new Job("nexmark-q1", { params: { events: 20_000_000 } });
+job.source(sources.nexmark({ events: job.params.events }))
   .filter((r) => r.type === "bid")
   .name("q1-bids")
   .map((b) => ({ auction: b.auction, bidder: b.bidder, price: b.price * 0.908, dateTime: b.dateTime }))

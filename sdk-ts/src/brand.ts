@@ -13,3 +13,15 @@ export const COMPILING: unique symbol = Symbol.for("sluice.compiling") as never;
 export function isCompiling(): boolean {
   return (globalThis as Record<symbol, unknown>)[COMPILING] === true;
 }
+
+/**
+ * Set on globalThis by `compile-job` to the `--param k=v` overrides while it loads a job file,
+ * so that a Job built then sees them in `job.params` at build time too.
+ */
+export const PARAM_OVERRIDES: unique symbol = Symbol.for("sluice.paramOverrides") as never;
+
+/** The `--param` overrides of the compile in progress, or an empty object. */
+export function paramOverrides(): Record<string, unknown> {
+  const value = (globalThis as Record<symbol, unknown>)[PARAM_OVERRIDES];
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}

@@ -1,5 +1,5 @@
 /** The job-building API: {@link Job} and {@link Stream}. */
-import { isCompiling, JOB_BRAND } from "./brand.js";
+import { isCompiling, JOB_BRAND, paramOverrides } from "./brand.js";
 import type { JobHandle, SubmitOptions } from "./client.js";
 import { toMillis, type Duration } from "./duration.js";
 import { prepareFunction } from "./functions.js";
@@ -126,9 +126,19 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       throw new Error(`job '${name}': params must be a plain object of JSON-compatible values`);
     }
     this.name = name;
-    this.options = { ...o };
+    const overrides = paramOverrides();
+    this.options =
+      Object.keys(overrides).length > 0 ? { ...o, params: { ...o.params, ...overrides } as P } : { ...o };
     graphs.set(this, { operators: [], edges: [] });
     Object.defineProperty(this, JOB_BRAND, { value: 1, enumerable: false });
+  }
+
+  /**
+   * The job's params as its functions will see them, including `sluice run --param k=v`
+   * overrides, so that build-time settings (a source's event count, say) can follow them too.
+   */
+  get params(): Readonly<P> {
+    return (this.options.params ?? {}) as Readonly<P>;
   }
 
   /**

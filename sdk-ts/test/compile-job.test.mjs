@@ -73,6 +73,22 @@ test("--parallelism and --param override the job's settings", () => {
   assert.deepEqual(JSON.parse(spec.paramsJson), { minLength: 7, tag: "hello", list: [1, 2] });
 });
 
+test("--param overrides are visible in job.params while the job file is built", () => {
+  write("events/job.ts", `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("sized", { params: { events: 10, label: "x" } });
+job.source(sources.nexmark({ events: job.params.events })).sink(sinks.discard());
+export default job;
+`);
+  const plain = JSON.parse(compile(["events/job.ts"]).stdout);
+  assert.equal(JSON.parse(plain.operators[0].configJson).events, 10);
+  const r = compile(["events/job.ts", "--param", "events=2500"]);
+  assert.equal(r.code, 0, r.stderr);
+  const spec = JSON.parse(r.stdout);
+  assert.equal(JSON.parse(spec.operators[0].configJson).events, 2500);
+  assert.deepEqual(JSON.parse(spec.paramsJson), { events: 2500, label: "x" });
+});
+
 test("a plain JavaScript job file compiles too", () => {
   write("plain.mjs", `
     import { Job, sources, sinks } from "@sluice/sdk";

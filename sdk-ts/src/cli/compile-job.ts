@@ -19,7 +19,7 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { COMPILING } from "../brand.js";
+import { COMPILING, PARAM_OVERRIDES } from "../brand.js";
 import { isJob } from "../index.js";
 import type { JobSpec } from "../spec.js";
 
@@ -179,7 +179,11 @@ async function bundle(jobFile: string): Promise<string> {
 }
 
 /** Imports the bundle with console output sent to stderr (stdout carries only the spec). */
-async function importJob(jobFile: string, code: string): Promise<unknown> {
+async function importJob(
+  jobFile: string,
+  code: string,
+  params: CompileArgs["params"],
+): Promise<unknown> {
   const dir = await mkdtemp(join(tmpdir(), "sluice-job-"));
   const file = join(dir, "job.mjs");
   const saved = { log: console.log, info: console.info, debug: console.debug };
@@ -188,12 +192,14 @@ async function importJob(jobFile: string, code: string): Promise<unknown> {
     await writeFile(file, code);
     console.log = console.info = console.debug = console.error;
     flags[COMPILING] = true;
+    flags[PARAM_OVERRIDES] = Object.fromEntries(params);
     const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
     return mod.default;
   } catch (e) {
     throw new CompileError(`job file '${jobFile}' failed while loading: ${oneLine(e)}`);
   } finally {
     flags[COMPILING] = false;
+    delete flags[PARAM_OVERRIDES];
     Object.assign(console, saved);
     await rm(dir, { recursive: true, force: true });
   }
@@ -208,7 +214,7 @@ function oneLine(e: unknown): string {
 export async function compileJob(args: CompileArgs): Promise<JobSpec> {
   checkReadable(args.jobFile);
   const code = await bundle(args.jobFile);
-  const job = await importJob(args.jobFile, code);
+  const job = await importJob(args.jobFile, code, args.params);
   if (!isJob(job)) {
     throw new CompileError(`job file '${args.jobFile}' does not default-export a Job (add \`export default job\`)`);
   }
