@@ -1,0 +1,84 @@
+// A worker killed with SIGKILL: the coordinator notices within its timeout (5 s by default),
+// fails the worker's jobs with a reason naming the worker, and cancels their other tasks.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startCluster, makeProject, sluice } from "./harness.mjs";
+
+let cluster;
+before(async () => {
+  cluster = await startCluster({ workers: 2, slots: 2 });
+});
+after(async () => {
+  await cluster?.stop();
+});
+
+test("a killed worker fails its job within the timeout and the surviving task is cancelled", async () => {
+  const project = makeProject({
+    "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("survivor", { parallelism: 2 });
+job.source(sources.generator({ rate: 2000 })).map((n: number) => n + 1).sink(sinks.discard());
+export default job;
+`,
+  });
+  try {
+    const submitted = await sluice(["submit", "job.ts", "-c", cluster.address], { cwd: project.dir });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    // Wait until both tasks run, one on each worker.
+    let status;
+    for (let i = 0; i < 200; i++) {
+      status = await sluice(["status", id, "-c", cluster.address]);
+      if ((status.stdout.match(/ running /g) ?? []).length === 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((status.stdout.match(/ running /g) ?? []).length, 2, status.stdout);
+
+    const victim = cluster.processes[1]; // processes[0] is the coordinator
+    const victimId = cluster.workerIds[0];
+    const killedAt = Date.now();
+    victim.kill("SIGKILL");
+
+    let detectedAfter;
+    for (let i = 0; i < 200; i++) {
+      status = await sluice(["status", id, "-c", cluster.address]);
+      if (/state:\s+failed/.test(status.stdout)) {
+        detectedAfter = Date.now() - killedAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(detectedAfter !== undefined, `job not failed after the kill:\n${status.stdout}`);
+    assert.ok(detectedAfter < 5000 + 1500, `detected after ${detectedAfter} ms`);
+    assert.match(status.stdout, new RegExp(`reason:.*${victimId}.*lost`));
+    // The task on the surviving worker was cancelled, not left running.
+    const survivor = cluster.workerIds[1];
+    assert.match(status.stdout, new RegExp(`canceled\\s+${survivor}`));
+
+    // The surviving worker's slots are free again: a job needing both of them is accepted.
+    const bounded = makeProject({
+      "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("after-kill", { parallelism: 2 });
+job.source(sources.generator({ count: 100 })).sink(sinks.collect());
+export default job;
+`,
+    });
+    try {
+      const next = await sluice(["submit", "job.ts", "-c", cluster.address], { cwd: bounded.dir });
+      assert.equal(next.code, 0, next.stderr);
+      const nextId = next.stdout.trim();
+      for (let i = 0; i < 200; i++) {
+        status = await sluice(["status", nextId, "-c", cluster.address]);
+        if (/state:\s+finished/.test(status.stdout)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(status.stdout, /state:\s+finished/);
+      assert.doesNotMatch(status.stdout, new RegExp(victimId));
+    } finally {
+      bounded.cleanup();
+    }
+  } finally {
+    project.cleanup();
+  }
+});
