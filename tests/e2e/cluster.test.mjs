@@ -2,7 +2,7 @@
 // program in a Node project, and through the CLI.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startCluster, makeProject, node, sluice } from "./harness.mjs";
+import { startCluster, makeProject, node, sluice, waitForStatus } from "./harness.mjs";
 
 let cluster;
 before(async () => {
@@ -81,13 +81,8 @@ async function submitAndWait(file, cwd) {
   const submitted = await sluice(["submit", file, "--coordinator", cluster.address], { cwd });
   assert.equal(submitted.code, 0, submitted.stderr);
   const id = submitted.stdout.trim();
-  for (let i = 0; i < 600; i++) {
-    const status = await sluice(["status", id, "--coordinator", cluster.address]);
-    const state = status.stdout.match(/state:\s+(\w+)/)?.[1];
-    if (["finished", "failed", "canceled"].includes(state)) return { id, state, text: status.stdout };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${id} did not end`);
+  const text = await waitForStatus(id, cluster.address);
+  return { id, state: text.match(/state:\s+(\w+)/)[1], text };
 }
 
 test("a function that throws fails its job with the operator, the JS message and the line; workers survive", async () => {
@@ -177,13 +172,7 @@ export default job;
     const submitted = await sluice(["submit", "job.ts", "-c", cluster.address], { cwd: project.dir });
     assert.equal(submitted.code, 0, submitted.stderr);
     const id = submitted.stdout.trim();
-    let status;
-    for (let i = 0; i < 100; i++) {
-      status = await sluice(["status", id, "-c", cluster.address]);
-      if (/running/.test(status.stdout)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.match(status.stdout, /state:\s+running/);
+    await waitForStatus(id, cluster.address, (text) => /state:\s+running/.test(text));
     const canceled = await sluice(["cancel", id, "-c", cluster.address]);
     assert.equal(canceled.code, 0, canceled.stderr);
     assert.match(canceled.stdout, new RegExp(`${id} canceled`));

@@ -12,17 +12,17 @@ export const SLUICE = process.env.SLUICE_BIN ?? join(REPO, "build/cli/sluice");
 const require = createRequire(join(REPO, "sdk-ts/package.json"));
 const esbuild = require("esbuild");
 
-/** Runs the CLI to completion; resolves to { code, stdout, stderr }. */
-export function sluice(args, { cwd, env, timeoutMs = 60000 } = {}) {
+/** Runs a command to completion; resolves to { code, stdout, stderr }. */
+function run(command, args, { cwd, env, timeoutMs = 60000 } = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(SLUICE, args, { cwd, env: { ...process.env, ...env } });
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`sluice ${args.join(" ")} did not end within ${timeoutMs} ms\n${stderr}`));
+      reject(new Error(`${command} ${args.join(" ")} did not end within ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
@@ -30,6 +30,31 @@ export function sluice(args, { cwd, env, timeoutMs = 60000 } = {}) {
       resolvePromise({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs the CLI to completion; resolves to { code, stdout, stderr }. */
+export function sluice(args, options) {
+  return run(SLUICE, args, options);
+}
+
+/** Runs `node <script>`; resolves to { code, stdout, stderr }. */
+export function node(script, options) {
+  return run(process.execPath, [script], options);
+}
+
+/**
+ * Polls `sluice status <id>` until `done(output)` holds (by default: the job has ended);
+ * resolves to the last status output. Fails after `timeoutMs`.
+ */
+export async function waitForStatus(id, address, done = (text) => /state:\s+(finished|failed|canceled)/.test(text), timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  let status;
+  while (Date.now() < deadline) {
+    status = await sluice(["status", id, "--coordinator", address]);
+    if (done(status.stdout)) return status.stdout;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`job ${id} did not reach the expected state within ${timeoutMs} ms:\n${status?.stdout}${status?.stderr}`);
 }
 
 /** Starts a long-running process and resolves once a line of its output matches `ready`. */
@@ -121,23 +146,4 @@ export function makeProject(files) {
     }
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** Runs `node <script>` in `cwd`; resolves to { code, stdout, stderr }. */
-export function node(script, { cwd, env, timeoutMs = 60000 } = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [script], { cwd, env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`node ${script} did not end within ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
 }

@@ -2,7 +2,7 @@
 // fails the worker's jobs with a reason naming the worker, and cancels their other tasks.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startCluster, makeProject, sluice } from "./harness.mjs";
+import { startCluster, makeProject, sluice, waitForStatus } from "./harness.mjs";
 
 let cluster;
 before(async () => {
@@ -26,34 +26,21 @@ export default job;
     assert.equal(submitted.code, 0, submitted.stderr);
     const id = submitted.stdout.trim();
     // Wait until both tasks run, one on each worker.
-    let status;
-    for (let i = 0; i < 200; i++) {
-      status = await sluice(["status", id, "-c", cluster.address]);
-      if ((status.stdout.match(/ running /g) ?? []).length === 2) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal((status.stdout.match(/ running /g) ?? []).length, 2, status.stdout);
+    const runningTasks = (text) => (text.match(/ running /g) ?? []).length;
+    await waitForStatus(id, cluster.address, (text) => runningTasks(text) === 2);
 
     const victim = cluster.processes[1]; // processes[0] is the coordinator
     const victimId = cluster.workerIds[0];
     const killedAt = Date.now();
     victim.kill("SIGKILL");
 
-    let detectedAfter;
-    for (let i = 0; i < 200; i++) {
-      status = await sluice(["status", id, "-c", cluster.address]);
-      if (/state:\s+failed/.test(status.stdout)) {
-        detectedAfter = Date.now() - killedAt;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(detectedAfter !== undefined, `job not failed after the kill:\n${status.stdout}`);
+    const failed = await waitForStatus(id, cluster.address, (text) => /state:\s+failed/.test(text));
+    const detectedAfter = Date.now() - killedAt;
     assert.ok(detectedAfter < 5000 + 1500, `detected after ${detectedAfter} ms`);
-    assert.match(status.stdout, new RegExp(`reason:.*${victimId}.*lost`));
+    assert.match(failed, new RegExp(`reason:.*${victimId}.*lost`));
     // The task on the surviving worker was cancelled, not left running.
     const survivor = cluster.workerIds[1];
-    assert.match(status.stdout, new RegExp(`canceled\\s+${survivor}`));
+    assert.match(failed, new RegExp(`canceled\\s+${survivor}`));
 
     // The surviving worker's slots are free again: a job needing both of them is accepted.
     const bounded = makeProject({
@@ -67,14 +54,9 @@ export default job;
     try {
       const next = await sluice(["submit", "job.ts", "-c", cluster.address], { cwd: bounded.dir });
       assert.equal(next.code, 0, next.stderr);
-      const nextId = next.stdout.trim();
-      for (let i = 0; i < 200; i++) {
-        status = await sluice(["status", nextId, "-c", cluster.address]);
-        if (/state:\s+finished/.test(status.stdout)) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.match(status.stdout, /state:\s+finished/);
-      assert.doesNotMatch(status.stdout, new RegExp(victimId));
+      const done = await waitForStatus(next.stdout.trim(), cluster.address);
+      assert.match(done, /state:\s+finished/);
+      assert.doesNotMatch(done, new RegExp(victimId));
     } finally {
       bounded.cleanup();
     }
