@@ -1,0 +1,79 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace sluice {
+
+using MetricLabels = std::vector<std::pair<std::string, std::string>>;
+
+// Gathers samples during one scrape and renders them in Prometheus' text format (each metric's
+// HELP and TYPE once, its samples together). Lives for one scrape, on the scraping thread.
+class MetricsWriter {
+ public:
+  void Counter(const std::string& name, const std::string& help, const MetricLabels& labels,
+               double value);
+  void Gauge(const std::string& name, const std::string& help, const MetricLabels& labels,
+             double value);
+  std::string Render() const;
+
+ private:
+  struct Family {
+    std::string type;
+    std::string help;
+    std::vector<std::pair<MetricLabels, double>> samples;
+  };
+  void Add(const std::string& name, const char* type, const std::string& help,
+           const MetricLabels& labels, double value);
+  std::map<std::string, Family> families_;
+};
+
+// The process's metrics: parts register collectors that report their current values when
+// /metrics is scraped, so the hot path only bumps its own atomics. Thread-safe; one per process,
+// owned by whoever wires the binary; collectors must be removed before what they read dies.
+class MetricsRegistry {
+ public:
+  using Collector = std::function<void(MetricsWriter&)>;
+
+  int AddCollector(Collector collector);
+  void RemoveCollector(int id);
+  std::string Render() const;
+
+ private:
+  mutable std::mutex mutex_;
+  int next_id_ = 1;
+  std::map<int, Collector> collectors_;
+};
+
+// Serves GET /metrics (Prometheus text) over HTTP on its own thread. Start() binds; the
+// destructor stops and joins.
+class MetricsHttpServer {
+ public:
+  explicit MetricsHttpServer(const MetricsRegistry& registry);
+  ~MetricsHttpServer();
+
+  // `listen` is host:port; port 0 picks a free one. The address actually bound is address().
+  Status Start(const std::string& listen);
+  void Stop();
+  const std::string& address() const { return address_; }
+
+ private:
+  const MetricsRegistry& registry_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::string address_;
+};
+
+}  // namespace sluice
