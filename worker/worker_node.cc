@@ -13,9 +13,33 @@ constexpr auto kRpcTimeout = std::chrono::seconds(10);
 }  // namespace
 
 WorkerNode::WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine)
-    : options_(std::move(options)), engine_(engine) {}
+    : options_(std::move(options)), engine_(engine) {
+  if (options_.metrics != nullptr) {
+    metrics_collector_ =
+        options_.metrics->AddCollector([this](MetricsWriter& w) { CollectMetrics(w); });
+  }
+}
 
-WorkerNode::~WorkerNode() { Shutdown(); }
+WorkerNode::~WorkerNode() {
+  if (options_.metrics != nullptr) options_.metrics->RemoveCollector(metrics_collector_);
+  Shutdown();
+}
+
+void WorkerNode::CollectMetrics(MetricsWriter& writer) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  writer.Gauge("sluice_worker_slots", "Task slots this worker offers.", {}, options_.slots);
+  double running = 0;
+  for (const auto& [id, task] : tasks_) {
+    proto::TaskStatus status = task->Snapshot();
+    running += task->ended() ? 0 : 1;
+    MetricLabels labels = {{"job", status.job_id()}, {"task", status.task_id()}};
+    writer.Counter("sluice_task_records_in_total", "Records that entered the task's chain.",
+                   labels, static_cast<double>(status.records_in()));
+    writer.Counter("sluice_task_records_out_total", "Records that left the task's chain.",
+                   labels, static_cast<double>(status.records_out()));
+  }
+  writer.Gauge("sluice_worker_tasks_running", "Tasks running on this worker.", {}, running);
+}
 
 WorkerId WorkerNode::id() const {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "sluice/cluster_service.grpc.pb.h"
 #include "sluice/worker_service.grpc.pb.h"
@@ -26,6 +27,7 @@ struct WorkerOptions {
   std::string listen = "127.0.0.1:0";  // host:port for WorkerService; port 0 picks a free one
   uint32_t slots = 4;
   std::FILE* stdout_file = stdout;      // where sink.stdout writes
+  MetricsRegistry* metrics = nullptr;   // where to report task metrics, if anywhere
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the
@@ -59,6 +61,7 @@ class WorkerNode final : public proto::WorkerService::Service, public runtime::R
   void HeartbeatLoop();
   void OnTaskEnded(const TaskId& task, proto::TaskState state, const std::string& failure);
   void ReapEndedTasks();
+  void CollectMetrics(MetricsWriter& writer) const;
 
   WorkerOptions options_;
   js::ChainRunnerFactory& engine_;
@@ -74,6 +77,7 @@ class WorkerNode final : public proto::WorkerService::Service, public runtime::R
   std::map<TaskId, std::unique_ptr<runtime::Task>> tasks_;
   std::map<TaskId, bool> end_reported_;  // ended tasks and whether the coordinator heard it
   std::thread heartbeat_thread_;
+  int metrics_collector_ = 0;
 };
 
 }  // namespace sluice::worker
