@@ -3,10 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
 #include <set>
 
 #include "common/grpc_util.h"
+#include "coordinator/coordinator_records.h"
+#include "coordinator/coordinator_services.h"
 #include "coordinator/job_lifecycle.h"
 #include "coordinator/planner.h"
 #include "coordinator/scheduler.h"
@@ -14,134 +15,23 @@
 namespace sluice::coordinator {
 namespace {
 
+using internal::IsTaskTerminal;
+using internal::NowMs;
+
 constexpr auto kDeployTimeout = std::chrono::seconds(10);
-
-uint64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-bool IsTaskTerminal(proto::TaskState state) {
-  return state == proto::TASK_FINISHED || state == proto::TASK_CANCELED ||
-         state == proto::TASK_FAILED;
-}
-
-std::string NewJobId() {
-  static std::mutex mutex;
-  static std::mt19937_64 rng(std::random_device{}());
-  std::lock_guard<std::mutex> lock(mutex);
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "job-%08llx",
-                static_cast<unsigned long long>(rng() & 0xffffffffULL));
-  return buf;
-}
-
-class JobServiceImpl final : public proto::JobService::Service {
- public:
-  explicit JobServiceImpl(CoordinatorNode& node) : node_(node) {}
-  grpc::Status SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
-                         proto::SubmitJobResponse* response) override {
-    *response = node_.Submit(request->spec());
-    return grpc::Status::OK;
-  }
-  grpc::Status GetJob(grpc::ServerContext*, const proto::GetJobRequest* request,
-                      proto::JobInfo* response) override {
-    auto info = node_.GetJob(JobId(request->job_id()));
-    if (!info.ok()) return ToGrpc(info.status());
-    *response = std::move(info).value();
-    return grpc::Status::OK;
-  }
-  grpc::Status ListJobs(grpc::ServerContext*, const proto::ListJobsRequest*,
-                        proto::ListJobsResponse* response) override {
-    *response = node_.ListJobs();
-    return grpc::Status::OK;
-  }
-  grpc::Status CancelJob(grpc::ServerContext*, const proto::CancelJobRequest* request,
-                         proto::JobInfo* response) override {
-    auto info = node_.CancelJob(JobId(request->job_id()));
-    if (!info.ok()) return ToGrpc(info.status());
-    *response = std::move(info).value();
-    return grpc::Status::OK;
-  }
-  grpc::Status GetResults(grpc::ServerContext*, const proto::GetResultsRequest* request,
-                          proto::GetResultsResponse* response) override {
-    auto results = node_.GetResults(*request);
-    if (!results.ok()) return ToGrpc(results.status());
-    *response = std::move(results).value();
-    return grpc::Status::OK;
-  }
-
- private:
-  CoordinatorNode& node_;
-};
-
-class ClusterServiceImpl final : public proto::ClusterService::Service {
- public:
-  explicit ClusterServiceImpl(CoordinatorNode& node) : node_(node) {}
-  grpc::Status RegisterWorker(grpc::ServerContext*, const proto::RegisterWorkerRequest* request,
-                              proto::RegisterWorkerResponse* response) override {
-    *response = node_.RegisterWorker(*request);
-    return grpc::Status::OK;
-  }
-  grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* request,
-                         proto::HeartbeatResponse* response) override {
-    *response = node_.Heartbeat(*request);
-    return grpc::Status::OK;
-  }
-  grpc::Status ReportTask(grpc::ServerContext*, const proto::ReportTaskRequest* request,
-                          proto::ReportTaskResponse*) override {
-    node_.ReportTask(*request);
-    return grpc::Status::OK;
-  }
-  grpc::Status PushResults(grpc::ServerContext*, const proto::PushResultsRequest* request,
-                           proto::PushResultsResponse*) override {
-    return ToGrpc(node_.PushResults(*request));
-  }
-
- private:
-  CoordinatorNode& node_;
-};
 
 }  // namespace
 
-struct CoordinatorNode::WorkerRecord {
-  WorkerId id;
-  std::string address;
-  std::string name;
-  uint32_t slots = 0;
-  Clock::time_point last_seen;
-  std::shared_ptr<proto::WorkerService::Stub> stub;  // shared with deploys in flight
-  std::map<TaskId, JobId> tasks;  // tasks placed here that have not ended
-};
-
-// What the tracker does not keep about a task: where it sits in the plan and its metrics.
-struct CoordinatorNode::TaskRecord {
-  uint32_t subtask = 0;
-  proto::TaskState reported = proto::TASK_DEPLOYING;  // the worker's latest word
-  uint64_t records_in = 0;
-  uint64_t records_out = 0;
-};
-
-struct CoordinatorNode::JobRecord {
-  explicit JobRecord(std::vector<TrackedTask> tasks) : tracker(std::move(tasks)) {}
-  JobId id;
-  proto::JobSpec spec;
-  JobTracker tracker;
-  uint64_t submitted_at_ms = 0;
-  uint64_t ended_at_ms = 0;
-  std::map<TaskId, TaskRecord> tasks;
-  std::vector<std::string> results;
-};
-
-CoordinatorNode::CoordinatorNode(CoordinatorOptions options, FunctionChecker check)
-    : options_(std::move(options)), check_(std::move(check)) {}
+CoordinatorNode::CoordinatorNode(CoordinatorOptions options, FunctionChecker check,
+                                 std::unique_ptr<JobStore> store)
+    : options_(std::move(options)), check_(std::move(check)), store_(std::move(store)) {}
 
 CoordinatorNode::~CoordinatorNode() { Shutdown(); }
 
 Status CoordinatorNode::Start() {
-  job_service_ = std::make_unique<JobServiceImpl>(*this);
-  cluster_service_ = std::make_unique<ClusterServiceImpl>(*this);
+  SLUICE_RETURN_IF_ERROR(RestoreJobs());
+  job_service_ = MakeJobService(*this);
+  cluster_service_ = MakeClusterService(*this);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
@@ -184,7 +74,7 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
     for (auto& p : problems) *response.add_problems() = std::move(p);
     return response;
   }
-  JobId job_id(NewJobId());
+  JobId job_id = NewUniqueJobId();
   auto plan = PlanJob(spec, job_id);
   if (!plan.ok()) {
     response.add_problems()->set_message(plan.status().message());
@@ -239,6 +129,7 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
     }
     jobs_[job_id] = std::move(job);
     job_order_.push_back(job_id);
+    PersistLocked(*jobs_.at(job_id));
   }
   spdlog::info("job {} '{}' accepted: {} tasks", job_id.str(), spec.name(), deployments.size());
 
@@ -275,14 +166,19 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
 Result<proto::JobInfo> CoordinatorNode::GetJob(const JobId& id) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) return Status::NotFound("no job with id '" + id.str() + "'");
-  return InfoOf(*it->second);
+  if (it != jobs_.end()) return InfoOf(*it->second);
+  auto archived = archived_.find(id);
+  if (archived != archived_.end()) return archived->second.info();
+  return Status::NotFound("no job with id '" + id.str() + "'");
 }
 
 proto::ListJobsResponse CoordinatorNode::ListJobs() const {
   std::lock_guard<std::mutex> lock(mutex_);
   proto::ListJobsResponse response;
-  for (const auto& id : job_order_) *response.add_jobs() = InfoOf(*jobs_.at(id));
+  for (const auto& id : job_order_) {
+    auto it = jobs_.find(id);
+    *response.add_jobs() = it != jobs_.end() ? InfoOf(*it->second) : archived_.at(id).info();
+  }
   return response;
 }
 
@@ -292,7 +188,11 @@ Result<proto::JobInfo> CoordinatorNode::CancelJob(const JobId& id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = jobs_.find(id);
-    if (it == jobs_.end()) return Status::NotFound("no job with id '" + id.str() + "'");
+    if (it == jobs_.end()) {
+      auto archived = archived_.find(id);
+      if (archived != archived_.end()) return archived->second.info();  // it has ended
+      return Status::NotFound("no job with id '" + id.str() + "'");
+    }
     JobRecord& job = *it->second;
     ApplyTransition(job, job.tracker.OnCancelRequested(), &to_cancel);
     info = InfoOf(job);
@@ -305,9 +205,18 @@ Result<proto::GetResultsResponse> CoordinatorNode::GetResults(
     const proto::GetResultsRequest& request) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = jobs_.find(JobId(request.job_id()));
-  if (it == jobs_.end()) return Status::NotFound("no job with id '" + request.job_id() + "'");
-  const JobRecord& job = *it->second;
   proto::GetResultsResponse response;
+  if (it == jobs_.end()) {
+    // A job from before a restart: its collected results were not kept.
+    auto archived = archived_.find(JobId(request.job_id()));
+    if (archived == archived_.end()) {
+      return Status::NotFound("no job with id '" + request.job_id() + "'");
+    }
+    response.set_state(archived->second.info().state());
+    response.set_complete(true);
+    return response;
+  }
+  const JobRecord& job = *it->second;
   size_t begin = std::min<size_t>(request.offset(), job.results.size());
   size_t end = job.results.size();
   if (request.max_records() > 0) end = std::min<size_t>(end, begin + request.max_records());
@@ -345,10 +254,23 @@ proto::HeartbeatResponse CoordinatorNode::Heartbeat(const proto::HeartbeatReques
     auto it = workers_.find(WorkerId(request.worker_id()));
     response.set_known(it != workers_.end());
     if (it == workers_.end()) return response;
-    it->second->last_seen = Clock::now();
+    WorkerRecord& worker = *it->second;
+    worker.last_seen = Clock::now();
+    ++worker.heartbeats;
+    worker.running_reported = 0;
     for (const auto& status : request.tasks()) {
       auto job = jobs_.find(JobId(status.job_id()));
       if (job != jobs_.end()) ApplyTaskStatus(*job->second, status, &to_cancel);
+      if (IsTaskTerminal(status.state())) continue;
+      ++worker.running_reported;
+      // E.g. a task of a job that was running when this coordinator restarted.
+      if (!HoldsLiveLocked(JobId(status.job_id()), TaskId(status.task_id()))) {
+        spdlog::info(
+            "worker {} runs task {} of job {}, which is not live "
+            "here; cancelling it",
+            worker.id.str(), status.task_id(), status.job_id());
+        to_cancel.emplace_back(worker.address, TaskId(status.task_id()));
+      }
     }
   }
   SendCancels(to_cancel);
@@ -413,14 +335,15 @@ void CoordinatorNode::ApplyTransition(JobRecord& job, Transition transition,
     auto worker = workers_.find(task.worker);
     if (worker != workers_.end()) worker->second->tasks.erase(task.id);
   }
-  if (!transition.changed || !IsTerminal(transition.state)) return;
-  job.ended_at_ms = NowMs();
+  if (!transition.changed) return;
   if (transition.state == proto::JOB_FAILED) {
     spdlog::warn("job {} failed: {}", job.id.str(), job.tracker.failure());
-  } else {
+  } else if (IsTerminal(transition.state)) {
     spdlog::info("job {} {}", job.id.str(),
                  transition.state == proto::JOB_FINISHED ? "finished" : "canceled");
   }
+  if (IsTerminal(transition.state)) job.ended_at_ms = NowMs();
+  PersistLocked(job);
 }
 
 void CoordinatorNode::SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel) {

@@ -14,6 +14,7 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "coordinator/job_lifecycle.h"
+#include "coordinator/job_store.h"
 #include "coordinator/job_validator.h"
 #include "sluice/cluster_service.grpc.pb.h"
 #include "sluice/job_service.grpc.pb.h"
@@ -33,9 +34,16 @@ struct CoordinatorOptions {
 // an end state. Created once per process (or per embedded cluster); Start() brings it up,
 // Shutdown() stops it. gRPC handler threads and the liveness thread share it under `mutex_`;
 // calls to workers are made without holding the lock.
+//
+// With a JobStore, every job's record is saved (under the lock, so saves follow state changes in
+// order) whenever the job's state changes, and Start() loads them back: ended jobs keep their last
+// state, jobs that were live are failed (kRestartFailure), and tasks of theirs that workers still
+// report in heartbeats are cancelled there. Restored jobs are read-only history; their collected
+// results are not kept. Without a store everything lives in memory.
 class CoordinatorNode {
  public:
-  CoordinatorNode(CoordinatorOptions options, FunctionChecker check);
+  CoordinatorNode(CoordinatorOptions options, FunctionChecker check,
+                  std::unique_ptr<JobStore> store = nullptr);
   ~CoordinatorNode();
 
   Status Start();
@@ -49,6 +57,7 @@ class CoordinatorNode {
   proto::ListJobsResponse ListJobs() const;
   Result<proto::JobInfo> CancelJob(const JobId& id);
   Result<proto::GetResultsResponse> GetResults(const proto::GetResultsRequest& request) const;
+  proto::ListWorkersResponse ListWorkers() const;
 
   // ClusterService.
   proto::RegisterWorkerResponse RegisterWorker(const proto::RegisterWorkerRequest& request);
@@ -67,6 +76,13 @@ class CoordinatorNode {
   // Acts on what the job's tracker decided: collects the tasks to cancel, frees slots.
   void ApplyTransition(JobRecord& job, Transition transition,
                        std::vector<std::pair<std::string, TaskId>>* to_cancel);
+  // Loads the store's jobs into `archived_`, failing those that were live. Before serving.
+  Status RestoreJobs();
+  // Saves the job's current record; a failure is logged, the job goes on. Under the lock.
+  void PersistLocked(const JobRecord& job);
+  // Whether the coordinator holds this task of this job live (so a worker should run it).
+  bool HoldsLiveLocked(const JobId& job_id, const TaskId& task_id) const;
+  JobId NewUniqueJobId() const;
   void SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel);
   proto::JobInfo InfoOf(const JobRecord& job) const;
   void LivenessLoop();
@@ -84,7 +100,9 @@ class CoordinatorNode {
   uint64_t next_worker_ = 1;
   std::map<WorkerId, std::unique_ptr<WorkerRecord>> workers_;
   std::map<JobId, std::unique_ptr<JobRecord>> jobs_;
-  std::vector<JobId> job_order_;
+  std::map<JobId, proto::StoredJob> archived_;  // restored from the store; all have ended
+  std::vector<JobId> job_order_;                // jobs_ and archived_, by submission
+  std::unique_ptr<JobStore> store_;             // null: nothing is persisted
   std::thread liveness_thread_;
 };
 

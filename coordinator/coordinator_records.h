@@ -1,0 +1,63 @@
+#pragma once
+
+// The coordinator's records of workers, jobs and tasks: private to CoordinatorNode, shared by the
+// files that implement it (coordinator_node.cc, coordinator_restart.cc). Guarded by the node's
+// mutex_.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coordinator/coordinator_node.h"
+
+namespace sluice::coordinator {
+namespace internal {
+
+inline uint64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline bool IsTaskTerminal(proto::TaskState state) {
+  return state == proto::TASK_FINISHED || state == proto::TASK_CANCELED ||
+         state == proto::TASK_FAILED;
+}
+
+}  // namespace internal
+
+struct CoordinatorNode::WorkerRecord {
+  WorkerId id;
+  std::string address;
+  std::string name;
+  uint32_t slots = 0;
+  Clock::time_point last_seen;
+  uint64_t heartbeats = 0;
+  uint32_t running_reported = 0;                     // live tasks in its latest heartbeat
+  std::shared_ptr<proto::WorkerService::Stub> stub;  // shared with deploys in flight
+  std::map<TaskId, JobId> tasks;                     // tasks placed here that have not ended
+};
+
+// What the tracker does not keep about a task: where it sits in the plan and its metrics.
+struct CoordinatorNode::TaskRecord {
+  uint32_t subtask = 0;
+  proto::TaskState reported = proto::TASK_DEPLOYING;  // the worker's latest word
+  uint64_t records_in = 0;
+  uint64_t records_out = 0;
+};
+
+struct CoordinatorNode::JobRecord {
+  explicit JobRecord(std::vector<TrackedTask> tasks) : tracker(std::move(tasks)) {}
+  JobId id;
+  proto::JobSpec spec;
+  JobTracker tracker;
+  uint64_t submitted_at_ms = 0;
+  uint64_t ended_at_ms = 0;
+  std::map<TaskId, TaskRecord> tasks;
+  std::vector<std::string> results;
+};
+
+}  // namespace sluice::coordinator

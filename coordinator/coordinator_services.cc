@@ -1,0 +1,90 @@
+#include "coordinator/coordinator_services.h"
+
+#include "common/grpc_util.h"
+#include "coordinator/coordinator_node.h"
+
+namespace sluice::coordinator {
+namespace {
+
+class JobServiceImpl final : public proto::JobService::Service {
+ public:
+  explicit JobServiceImpl(CoordinatorNode& node) : node_(node) {}
+  grpc::Status SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
+                         proto::SubmitJobResponse* response) override {
+    *response = node_.Submit(request->spec());
+    return grpc::Status::OK;
+  }
+  grpc::Status GetJob(grpc::ServerContext*, const proto::GetJobRequest* request,
+                      proto::JobInfo* response) override {
+    auto info = node_.GetJob(JobId(request->job_id()));
+    if (!info.ok()) return ToGrpc(info.status());
+    *response = std::move(info).value();
+    return grpc::Status::OK;
+  }
+  grpc::Status ListJobs(grpc::ServerContext*, const proto::ListJobsRequest*,
+                        proto::ListJobsResponse* response) override {
+    *response = node_.ListJobs();
+    return grpc::Status::OK;
+  }
+  grpc::Status CancelJob(grpc::ServerContext*, const proto::CancelJobRequest* request,
+                         proto::JobInfo* response) override {
+    auto info = node_.CancelJob(JobId(request->job_id()));
+    if (!info.ok()) return ToGrpc(info.status());
+    *response = std::move(info).value();
+    return grpc::Status::OK;
+  }
+  grpc::Status GetResults(grpc::ServerContext*, const proto::GetResultsRequest* request,
+                          proto::GetResultsResponse* response) override {
+    auto results = node_.GetResults(*request);
+    if (!results.ok()) return ToGrpc(results.status());
+    *response = std::move(results).value();
+    return grpc::Status::OK;
+  }
+  grpc::Status ListWorkers(grpc::ServerContext*, const proto::ListWorkersRequest*,
+                           proto::ListWorkersResponse* response) override {
+    *response = node_.ListWorkers();
+    return grpc::Status::OK;
+  }
+
+ private:
+  CoordinatorNode& node_;
+};
+
+class ClusterServiceImpl final : public proto::ClusterService::Service {
+ public:
+  explicit ClusterServiceImpl(CoordinatorNode& node) : node_(node) {}
+  grpc::Status RegisterWorker(grpc::ServerContext*, const proto::RegisterWorkerRequest* request,
+                              proto::RegisterWorkerResponse* response) override {
+    *response = node_.RegisterWorker(*request);
+    return grpc::Status::OK;
+  }
+  grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* request,
+                         proto::HeartbeatResponse* response) override {
+    *response = node_.Heartbeat(*request);
+    return grpc::Status::OK;
+  }
+  grpc::Status ReportTask(grpc::ServerContext*, const proto::ReportTaskRequest* request,
+                          proto::ReportTaskResponse*) override {
+    node_.ReportTask(*request);
+    return grpc::Status::OK;
+  }
+  grpc::Status PushResults(grpc::ServerContext*, const proto::PushResultsRequest* request,
+                           proto::PushResultsResponse*) override {
+    return ToGrpc(node_.PushResults(*request));
+  }
+
+ private:
+  CoordinatorNode& node_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> MakeJobService(CoordinatorNode& node) {
+  return std::make_unique<JobServiceImpl>(node);
+}
+
+std::unique_ptr<grpc::Service> MakeClusterService(CoordinatorNode& node) {
+  return std::make_unique<ClusterServiceImpl>(node);
+}
+
+}  // namespace sluice::coordinator

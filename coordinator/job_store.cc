@@ -1,0 +1,178 @@
+#include "coordinator/job_store.h"
+
+#include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace sluice::coordinator {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kSuffix[] = ".json";
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::External(what + " " + path + ": " + std::strerror(errno));
+}
+
+// Job ids become file names: refuse anything that could escape the folder or hide as a temp.
+bool IsSafeName(const std::string& id) {
+  if (id.empty() || id.size() > 200 || id[0] == '.') return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status WriteAll(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot write", path);
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open", path);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("cannot fsync", path);
+  return Status::Ok();
+}
+
+bool IsLiveTask(proto::TaskState state) {
+  return state == proto::TASK_STATE_UNSPECIFIED || state == proto::TASK_DEPLOYING ||
+         state == proto::TASK_RUNNING;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FileJobStore>> FileJobStore::Open(const std::string& dir) {
+  if (dir.empty()) return Status::InvalidArgument("the data directory must not be empty");
+  std::string jobs_dir = (fs::path(dir) / "jobs").string();
+  std::error_code error;
+  fs::create_directories(jobs_dir, error);
+  if (error) {
+    return Status::External("cannot create the data directory " + jobs_dir + ": " +
+                            error.message());
+  }
+  if (::access(jobs_dir.c_str(), W_OK | X_OK) != 0) return Errno("cannot write to", jobs_dir);
+  return std::unique_ptr<FileJobStore>(new FileJobStore(std::move(jobs_dir)));
+}
+
+std::string FileJobStore::PathOf(const std::string& job_id) const {
+  return (fs::path(jobs_dir_) / (job_id + kSuffix)).string();
+}
+
+Status FileJobStore::Save(const proto::StoredJob& job) {
+  const std::string& id = job.info().job_id();
+  if (!IsSafeName(id)) return Status::InvalidArgument("cannot store a job with id '" + id + "'");
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  auto printed = google::protobuf::util::MessageToJsonString(job, &json, options);
+  if (!printed.ok()) return Status::Internal("cannot encode job " + id + ": " + printed.ToString());
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::string path = PathOf(id);
+  const std::string temp = (fs::path(jobs_dir_) / ("." + id + kSuffix + ".tmp")).string();
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot create", temp);
+  Status written = WriteAll(fd, json, temp);
+  if (written.ok() && ::fsync(fd) != 0) written = Errno("cannot fsync", temp);
+  if (::close(fd) != 0 && written.ok()) written = Errno("cannot close", temp);
+  if (!written.ok()) {
+    ::unlink(temp.c_str());
+    return written;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    Status renamed = Errno("cannot rename " + temp + " to", path);
+    ::unlink(temp.c_str());
+    return renamed;
+  }
+  // The rename is durable only once the folder's entry is.
+  return FsyncPath(jobs_dir_, O_RDONLY | O_DIRECTORY);
+}
+
+Result<LoadedJobs> FileJobStore::LoadAll() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  LoadedJobs loaded;
+  std::error_code error;
+  fs::directory_iterator it(jobs_dir_, error);
+  if (error) return Status::External("cannot read " + jobs_dir_ + ": " + error.message());
+  for (const auto& entry : it) {
+    const std::string name = entry.path().filename().string();
+    // Temp files are saves a crash interrupted; the record they were replacing still stands.
+    if (name.empty() || name[0] == '.' || entry.path().extension() != kSuffix) continue;
+    const std::string path = entry.path().string();
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    proto::StoredJob job;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;  // a newer coordinator may have written more
+    auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &job, options);
+    std::string problem;
+    if (!in.good() && !in.eof()) {
+      problem = "cannot be read";
+    } else if (!parsed.ok()) {
+      problem = "is not a valid job record (" + parsed.ToString() + ")";
+    } else if (job.info().job_id() + kSuffix != name) {
+      problem = "does not hold the job its name says (job id '" + job.info().job_id() + "')";
+    }
+    if (!problem.empty()) {
+      spdlog::warn("skipping job file {}: it {}", path, problem);
+      loaded.skipped.push_back(path);
+      continue;
+    }
+    loaded.jobs.push_back(std::move(job));
+  }
+  return loaded;
+}
+
+Status MemoryJobStore::Save(const proto::StoredJob& job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (fail_saves_) return Status::External("injected: the job store cannot be written");
+  jobs_[job.info().job_id()] = job;
+  ++saves_;
+  return Status::Ok();
+}
+
+Result<LoadedJobs> MemoryJobStore::LoadAll() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  LoadedJobs loaded;
+  for (const auto& [id, job] : jobs_) loaded.jobs.push_back(job);
+  return loaded;
+}
+
+bool FailInterruptedJob(proto::StoredJob& job, uint64_t now_ms) {
+  proto::JobInfo& info = *job.mutable_info();
+  if (info.state() != proto::JOB_CREATED && info.state() != proto::JOB_RUNNING &&
+      info.state() != proto::JOB_STATE_UNSPECIFIED) {
+    return false;
+  }
+  info.set_state(proto::JOB_FAILED);
+  info.set_failure(kRestartFailure);
+  info.set_ended_at_ms(now_ms);
+  for (auto& task : *info.mutable_tasks()) {
+    if (IsLiveTask(task.state())) task.set_state(proto::TASK_CANCELED);
+  }
+  return true;
+}
+
+}  // namespace sluice::coordinator

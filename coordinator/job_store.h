@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sluice/job_service.pb.h"
+
+namespace sluice::coordinator {
+
+// Why a job that was live when the coordinator went away is failed when it comes back.
+inline constexpr char kRestartFailure[] =
+    "the coordinator restarted while the job was running; its tasks were "
+    "cancelled";
+
+// What LoadAll found: the readable jobs, and the entries it skipped (unreadable or corrupt), each
+// named for the operator.
+struct LoadedJobs {
+  std::vector<proto::StoredJob> jobs;
+  std::vector<std::string> skipped;
+};
+
+// Where the coordinator keeps its job records so that a restart loses none. One record per job,
+// replaced whole on every save. Implementations are thread-safe; the coordinator owns its store and
+// calls it under its own lock, so a save is ordered with the state change it records.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Replaces the job's record (keyed by info.job_id) atomically: after a crash at any point the
+  // store holds the old record or the new one, never a mix.
+  [[nodiscard]] virtual Status Save(const proto::StoredJob& job) = 0;
+  // Every stored job, in no particular order. A corrupt record is skipped (and logged with its
+  // name), not an error; an error means the store as a whole cannot be read.
+  [[nodiscard]] virtual Result<LoadedJobs> LoadAll() = 0;
+};
+
+// Keeps records as `<dir>/jobs/<job-id>.json` (protobuf's JSON mapping, readable by people and jq).
+// A save writes `.<job-id>.json.tmp`, fsyncs it, renames it over the record and fsyncs the folder.
+// Created once per coordinator process by the binary's wiring code.
+class FileJobStore final : public JobStore {
+ public:
+  // Creates `<dir>/jobs` if needed; fails if it cannot be created or written.
+  [[nodiscard]] static Result<std::unique_ptr<FileJobStore>> Open(const std::string& dir);
+
+  Status Save(const proto::StoredJob& job) override;
+  Result<LoadedJobs> LoadAll() override;
+
+  // The file that holds a job's record.
+  std::string PathOf(const std::string& job_id) const;
+
+ private:
+  explicit FileJobStore(std::string jobs_dir) : jobs_dir_(std::move(jobs_dir)) {}
+
+  std::mutex mutex_;  // one writer at a time per temp file
+  std::string jobs_dir_;
+};
+
+// Keeps records in memory, for tests of code that uses a JobStore. `set_fail_saves` makes every
+// Save fail (fault injection).
+class MemoryJobStore final : public JobStore {
+ public:
+  Status Save(const proto::StoredJob& job) override;
+  Result<LoadedJobs> LoadAll() override;
+
+  void set_fail_saves(bool fail) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fail_saves_ = fail;
+  }
+  size_t saves() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return saves_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, proto::StoredJob> jobs_;
+  size_t saves_ = 0;
+  bool fail_saves_ = false;
+};
+
+// A job loaded after a restart that was still CREATED or RUNNING: the coordinator lost track of its
+// tasks, so it becomes FAILED with kRestartFailure, its live tasks CANCELED and its end time
+// `now_ms`. Returns whether it changed anything (a terminal job is left as it was).
+bool FailInterruptedJob(proto::StoredJob& job, uint64_t now_ms);
+
+}  // namespace sluice::coordinator
