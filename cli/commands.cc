@@ -203,17 +203,46 @@ int Cancel(const std::string& job_id, const std::string& coordinator) {
   return 0;
 }
 
-int ServeCoordinator(const ServeOptions& options) {
+int ListWorkers(const std::string& coordinator) {
+  JobClient client(CoordinatorAddress(coordinator));
+  auto workers = client.Workers();
+  if (!workers.ok()) return Fail(workers.status());
+  std::printf("%-12s %-22s %-6s %-9s %-8s %-10s %s\n", "ID", "ADDRESS", "SLOTS", "ASSIGNED",
+              "RUNNING", "SEEN", "NAME");
+  for (const auto& w : workers->workers()) {
+    // Until its first heartbeat the coordinator does not know what a worker runs.
+    std::string running = w.heartbeats() > 0 ? std::to_string(w.running_tasks()) : "-";
+    std::string seen = std::to_string(w.last_seen_ms_ago()) + "ms ago";
+    std::printf("%-12s %-22s %-6u %-9u %-8s %-10s %s\n", w.worker_id().c_str(), w.address().c_str(),
+                w.slots(), w.assigned_tasks(), running.c_str(), seen.c_str(), w.name().c_str());
+  }
+  return 0;
+}
+
+Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
+    const std::string& listen, const std::string& data_dir) {
   coordinator::CoordinatorOptions coordinator_options;
-  coordinator_options.listen = options.listen.empty() ? "127.0.0.1:7070" : options.listen;
-  coordinator::CoordinatorNode node(coordinator_options, V8Checker());
-  Status started = node.Start();
-  if (!started.ok()) return Fail(started);
-  std::printf("coordinator listening on %s\n", node.address().c_str());
+  coordinator_options.listen = listen.empty() ? "127.0.0.1:7070" : listen;
+  std::unique_ptr<coordinator::JobStore> store;
+  if (!data_dir.empty()) {
+    auto opened = coordinator::FileJobStore::Open(data_dir);
+    if (!opened.ok()) return opened.status();
+    store = std::move(opened).value();
+  }
+  auto node = std::make_unique<coordinator::CoordinatorNode>(coordinator_options, V8Checker(),
+                                                             std::move(store));
+  SLUICE_RETURN_IF_ERROR(node->Start());
+  return node;
+}
+
+int ServeCoordinator(const ServeOptions& options) {
+  auto node = StartCoordinator(options.listen, options.data_dir);
+  if (!node.ok()) return Fail(node.status());
+  std::printf("coordinator listening on %s\n", (*node)->address().c_str());
   std::fflush(stdout);
   InstallSignalHandlers();
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  node.Shutdown();
+  (*node)->Shutdown();
   return 0;
 }
 

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "cli/job_loader.h"
+#include "common/status.h"
+#include "coordinator/coordinator_node.h"
 
 namespace sluice::cli {
 
@@ -23,12 +25,19 @@ int Submit(const std::string& job_file, const JobOverrides& overrides,
 int List(const std::string& coordinator);
 int ShowStatus(const std::string& job_id, const std::string& coordinator);
 int Cancel(const std::string& job_id, const std::string& coordinator);
+// Lists the registered workers: slots, tasks placed there, tasks running per their heartbeats.
+int ListWorkers(const std::string& coordinator);
 
 struct ServeOptions {
   std::string listen;
   std::string coordinator;
   uint32_t slots = 4;
+  std::string data_dir;  // coordinator: where job records persist; empty: in memory
 };
+// The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
+// directory its jobs are stored there and restored from it. Started and listening.
+Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(const std::string& listen,
+                                                                       const std::string& data_dir);
 int ServeCoordinator(const ServeOptions& options);
 int ServeWorker(const ServeOptions& options);
 

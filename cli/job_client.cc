@@ -81,6 +81,15 @@ Result<proto::GetResultsResponse> JobClient::Results(const std::string& job_id, 
   return response;
 }
 
+Result<proto::ListWorkersResponse> JobClient::Workers() {
+  proto::ListWorkersRequest request;
+  proto::ListWorkersResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, kTimeout);
+  SLUICE_RETURN_IF_ERROR(Check(stub_->ListWorkers(&context, request, &response)));
+  return response;
+}
+
 std::string JobStateName(proto::JobState state) {
   return Lower(proto::JobState_Name(state), "JOB_");
 }

@@ -19,6 +19,7 @@ class JobClient {
   Result<proto::ListJobsResponse> List();
   Result<proto::JobInfo> Cancel(const std::string& job_id);
   Result<proto::GetResultsResponse> Results(const std::string& job_id, uint64_t offset);
+  Result<proto::ListWorkersResponse> Workers();
 
   const std::string& address() const { return address_; }
 

@@ -2,6 +2,7 @@
 // as a coordinator or worker.
 #include <CLI/CLI.hpp>
 
+#include "cli/cluster_command.h"
 #include "cli/commands.h"
 #include "common/log.h"
 
@@ -36,7 +37,9 @@ int main(int argc, char** argv) {
   status_cmd->add_option("job-id", job_id, "The job's id")->required();
   auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a job");
   cancel_cmd->add_option("job-id", job_id, "The job's id")->required();
-  for (auto* cmd : {submit_cmd, list_cmd, status_cmd, cancel_cmd}) {
+  auto* workers_cmd = app.add_subcommand(
+      "workers", "List the workers registered with the coordinator and the tasks they run");
+  for (auto* cmd : {submit_cmd, list_cmd, status_cmd, cancel_cmd, workers_cmd}) {
     cmd->add_option("--coordinator,-c", coordinator,
                     "Coordinator host:port (default $SLUICE_COORDINATOR or 127.0.0.1:7070)");
   }
@@ -45,12 +48,31 @@ int main(int argc, char** argv) {
   auto* coordinator_cmd = app.add_subcommand("coordinator", "Serve as the cluster's coordinator");
   coordinator_cmd->add_option("--listen", serve.listen, "host:port to serve on")
       ->default_str("127.0.0.1:7070");
+  coordinator_cmd->add_option(
+      "--data-dir", serve.data_dir,
+      "Keep job records in this folder so a restarted coordinator still lists its jobs (jobs "
+      "that were running come back failed; collected results are not kept). Default: none, "
+      "jobs live in memory only");
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
       ->default_str("127.0.0.1:0");
   worker_cmd->add_option("--slots", serve.slots, "Task slots this worker offers")
       ->default_val(4);
+
+  sluice::cli::ClusterOptions cluster;
+  auto* cluster_cmd = app.add_subcommand(
+      "cluster",
+      "Run a local cluster in the foreground: a coordinator in this process and N worker "
+      "processes; prints the coordinator's address and the workers' pids; Ctrl-C or SIGTERM "
+      "stops them all");
+  cluster_cmd->add_option("--workers,-n", cluster.workers, "Worker processes to start")
+      ->default_val(2);
+  cluster_cmd->add_option("--listen", cluster.listen, "host:port the coordinator serves on")
+      ->default_val("127.0.0.1:7070");
+  cluster_cmd->add_option("--slots", cluster.slots, "Task slots per worker")->default_val(4);
+  cluster_cmd->add_option("--data-dir", cluster.data_dir,
+                          "The coordinator's job records folder (see `coordinator --help`)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -59,6 +81,8 @@ int main(int argc, char** argv) {
   if (*list_cmd) return sluice::cli::List(coordinator);
   if (*status_cmd) return sluice::cli::ShowStatus(job_id, coordinator);
   if (*cancel_cmd) return sluice::cli::Cancel(job_id, coordinator);
+  if (*workers_cmd) return sluice::cli::ListWorkers(coordinator);
+  if (*cluster_cmd) return sluice::cli::RunCluster(cluster);
   if (*coordinator_cmd) return sluice::cli::ServeCoordinator(serve);
   if (*worker_cmd) return sluice::cli::ServeWorker(serve);
   return 2;

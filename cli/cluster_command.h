@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sluice::cli {
+
+struct ClusterOptions {
+  uint32_t workers = 2;
+  std::string listen = "127.0.0.1:7070";  // the coordinator's; workers take free ports
+  uint32_t slots = 4;                     // per worker
+  std::string data_dir;                   // the coordinator's; empty keeps jobs in memory
+};
+
+// `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,
+// `worker --coordinator ...`), in the foreground until SIGINT or SIGTERM, which stop the workers
+// and then the coordinator. A worker that dies is reported on standard error and not restarted.
+// Prints the coordinator's address and the workers' pids on standard output.
+int RunCluster(const ClusterOptions& options);
+
+}  // namespace sluice::cli
