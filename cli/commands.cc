@@ -11,6 +11,8 @@
 
 #include "cli/job_client.h"
 #include "common/status.h"
+#include "common/metrics.h"
+#include "coordinator/coordinator_metrics.h"
 #include "coordinator/coordinator_node.h"
 #include "worker/js/js_engine.h"
 #include "worker/worker_node.h"
@@ -238,10 +240,19 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
 int ServeCoordinator(const ServeOptions& options) {
   auto node = StartCoordinator(options.listen, options.data_dir);
   if (!node.ok()) return Fail(node.status());
-  std::printf("coordinator listening on %s\n", (*node)->address().c_str());
+  MetricsRegistry metrics;
+  int collector = metrics.AddCollector(
+      [&](MetricsWriter& w) { coordinator::CollectCoordinatorMetrics(**node, w); });
+  MetricsHttpServer http(metrics);
+  Status serving = http.Start(options.metrics_listen);
+  if (!serving.ok()) return Fail(serving);
+  std::printf("coordinator listening on %s\nmetrics on http://%s/metrics\n",
+              (*node)->address().c_str(), http.address().c_str());
   std::fflush(stdout);
   InstallSignalHandlers();
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  http.Stop();
+  metrics.RemoveCollector(collector);
   (*node)->Shutdown();
   return 0;
 }
@@ -251,6 +262,11 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.coordinator = CoordinatorAddress(options.coordinator);
   worker_options.listen = options.listen.empty() ? "127.0.0.1:0" : options.listen;
   worker_options.slots = options.slots;
+  MetricsRegistry metrics;
+  worker_options.metrics = &metrics;
+  MetricsHttpServer http(metrics);
+  Status serving = http.Start(options.metrics_listen);
+  if (!serving.ok()) return Fail(serving);
   worker::WorkerNode node(worker_options, js::V8Engine());
   InstallSignalHandlers();
   std::thread starter([&] {
@@ -260,8 +276,8 @@ int ServeWorker(const ServeOptions& options) {
       g_interrupted = 1;
       return;
     }
-    std::fprintf(stderr, "worker %s serving on %s\n", node.id().str().c_str(),
-                 node.address().c_str());
+    std::fprintf(stderr, "worker %s serving on %s, metrics on http://%s/metrics\n",
+                 node.id().str().c_str(), node.address().c_str(), http.address().c_str());
   });
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   node.Shutdown();

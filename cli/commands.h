@@ -33,6 +33,7 @@ struct ServeOptions {
   std::string coordinator;
   uint32_t slots = 4;
   std::string data_dir;  // coordinator: where job records persist; empty: in memory
+  std::string metrics_listen = "127.0.0.1:0";  // host:port of /metrics; port 0: any free
 };
 // The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
 // directory its jobs are stored there and restored from it. Started and listening.

@@ -61,6 +61,20 @@ test("a TypeScript program submits a job through the SDK and gets exactly the ex
     assert.equal(status.code, 0, status.stderr);
     for (const worker of cluster.workerIds) assert.match(status.stdout, new RegExp(worker));
     assert.match(status.stdout, /state:\s+finished/);
+
+    // Every process serves Prometheus text; the coordinator's counts add up to the job's.
+    const coordinatorMetrics = await (await fetch(cluster.metrics.coordinator)).text();
+    assert.match(coordinatorMetrics, /^sluice_workers 2$/m);
+    assert.match(coordinatorMetrics, /^sluice_jobs\{state="JOB_FINISHED"\} [1-9]/m);
+    const outs = [...coordinatorMetrics.matchAll(
+      new RegExp(`^sluice_job_task_records_out_total\\{job="${id}",task="[^"]+"\\} (\\d+)$`, "gm"))];
+    assert.equal(outs.length, 2);
+    assert.equal(outs.reduce((sum, m) => sum + Number(m[1]), 0), expectedResults().length);
+    for (const url of cluster.metrics.workers) {
+      const text = await (await fetch(url)).text();
+      assert.match(text, /^sluice_worker_slots 4$/m);
+      assert.match(text, /^# TYPE sluice_worker_tasks_running gauge$/m);
+    }
   } finally {
     project.cleanup();
   }

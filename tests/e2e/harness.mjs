@@ -108,22 +108,24 @@ export async function startCluster({ workers = 2, slots = 4 } = {}) {
   try {
     const { child, match } = await startServer(
       ["coordinator", "--listen", "127.0.0.1:0"],
-      /coordinator listening on (127\.0\.0\.1:\d+)/,
+      /coordinator listening on (127\.0\.0\.1:\d+)\nmetrics on (http:\/\/\S+)/,
       "coordinator",
     );
     processes.push(child);
     const address = match[1];
+    const metrics = { coordinator: match[2], workers: [] };
     const workerIds = [];
     for (let i = 0; i < workers; i++) {
       const started = await startServer(
         ["worker", "--coordinator", address, "--slots", String(slots)],
-        /worker (worker-\d+) serving on/,
+        /worker (worker-\d+) serving on \S+, metrics on (http:\/\/\S+)/,
         `worker ${i}`,
       );
       processes.push(started.child);
       workerIds.push(started.match[1]);
+      metrics.workers.push(started.match[2]);
     }
-    return { address, workerIds, processes, stop };
+    return { address, workerIds, metrics, processes, stop };
   } catch (err) {
     await stop();
     throw err;
