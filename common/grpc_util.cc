@@ -49,6 +49,26 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
+Result<StartedServer> StartServer(const std::string& listen,
+                                  const std::vector<grpc::Service*>& services,
+                                  const std::string& who) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(256 * 1024 * 1024);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  StartedServer started;
+  started.server = builder.BuildAndStart();
+  if (started.server == nullptr || port == 0) {
+    return Status::External(who + " cannot listen on " + listen +
+                            " (address in use or not valid)");
+  }
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  started.address = host + ":" + std::to_string(port);
+  return started;
+}
+
 void SetDeadline(grpc::ClientContext& context, std::chrono::milliseconds timeout) {
   context.set_deadline(std::chrono::system_clock::now() + timeout);
 }

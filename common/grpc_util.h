@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -19,6 +20,18 @@ Status FromGrpc(const grpc::Status& status, const std::string& what);
 
 // A channel to host:port with keepalive settings suited to Sluice's long-lived streams.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+
+// A started gRPC server and the address clients reach it at.
+struct StartedServer {
+  std::unique_ptr<grpc::Server> server;
+  std::string address;  // host:port with the port actually bound (listen's port may be 0)
+};
+
+// Starts a server on `listen` (host:port; port 0 picks a free one) with `services`. `who`
+// names the process for the error ("coordinator", "worker").
+Result<StartedServer> StartServer(const std::string& listen,
+                                  const std::vector<grpc::Service*>& services,
+                                  const std::string& who);
 
 // Sets a deadline `timeout` from now on a client context.
 void SetDeadline(grpc::ClientContext& context, std::chrono::milliseconds timeout);

@@ -32,20 +32,11 @@ Status CoordinatorNode::Start() {
   SLUICE_RETURN_IF_ERROR(RestoreJobs());
   job_service_ = MakeJobService(*this);
   cluster_service_ = MakeClusterService(*this);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(256 * 1024 * 1024);
-  builder.RegisterService(job_service_.get());
-  builder.RegisterService(cluster_service_.get());
-  server_ = builder.BuildAndStart();
-  if (server_ == nullptr || port == 0) {
-    return Status::External("coordinator cannot listen on " + options_.listen +
-                            " (address in use or not valid)");
-  }
-  std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
-  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
-  address_ = host + ":" + std::to_string(port);
+  auto started = StartServer(options_.listen, {job_service_.get(), cluster_service_.get()},
+                             "coordinator");
+  if (!started.ok()) return started.status();
+  server_ = std::move(started->server);
+  address_ = started->address;
   liveness_thread_ = std::thread([this] { LivenessLoop(); });
   spdlog::info("coordinator listening on {}", address_);
   return Status::Ok();

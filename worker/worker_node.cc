@@ -47,19 +47,10 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(256 * 1024 * 1024);
-  builder.RegisterService(this);
-  server_ = builder.BuildAndStart();
-  if (server_ == nullptr || port == 0) {
-    return Status::External("worker cannot listen on " + options_.listen +
-                            " (address in use or not valid)");
-  }
-  std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
-  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
-  address_ = host + ":" + std::to_string(port);
+  auto started = StartServer(options_.listen, {this}, "worker");
+  if (!started.ok()) return started.status();
+  server_ = std::move(started->server);
+  address_ = started->address;
   coordinator_ = proto::ClusterService::NewStub(MakeChannel(options_.coordinator));
 
   // Register, retrying with backoff: a worker may start before its coordinator.
