@@ -7,7 +7,7 @@
 namespace sluice::cli {
 namespace {
 
-constexpr auto kTimeout = std::chrono::seconds(10);
+constexpr std::chrono::milliseconds kTimeout = std::chrono::seconds(10);
 
 std::string Lower(std::string s, const std::string& prefix) {
   if (s.rfind(prefix, 0) == 0) s = s.substr(prefix.size());
@@ -33,40 +33,24 @@ Status JobClient::Check(const grpc::Status& status) const {
 Result<proto::SubmitJobResponse> JobClient::Submit(const proto::JobSpec& spec) {
   proto::SubmitJobRequest request;
   *request.mutable_spec() = spec;
-  proto::SubmitJobResponse response;
-  grpc::ClientContext context;
-  SetDeadline(context, std::chrono::seconds(60));
-  SLUICE_RETURN_IF_ERROR(Check(stub_->SubmitJob(&context, request, &response)));
-  return response;
+  return Call(&proto::JobService::Stub::SubmitJob, request, std::chrono::seconds(60));
 }
 
 Result<proto::JobInfo> JobClient::Get(const std::string& job_id) {
   proto::GetJobRequest request;
   request.set_job_id(job_id);
-  proto::JobInfo response;
-  grpc::ClientContext context;
-  SetDeadline(context, kTimeout);
-  SLUICE_RETURN_IF_ERROR(Check(stub_->GetJob(&context, request, &response)));
-  return response;
+  return Call(&proto::JobService::Stub::GetJob, request, kTimeout);
 }
 
 Result<proto::ListJobsResponse> JobClient::List() {
   proto::ListJobsRequest request;
-  proto::ListJobsResponse response;
-  grpc::ClientContext context;
-  SetDeadline(context, kTimeout);
-  SLUICE_RETURN_IF_ERROR(Check(stub_->ListJobs(&context, request, &response)));
-  return response;
+  return Call(&proto::JobService::Stub::ListJobs, request, kTimeout);
 }
 
 Result<proto::JobInfo> JobClient::Cancel(const std::string& job_id) {
   proto::CancelJobRequest request;
   request.set_job_id(job_id);
-  proto::JobInfo response;
-  grpc::ClientContext context;
-  SetDeadline(context, kTimeout);
-  SLUICE_RETURN_IF_ERROR(Check(stub_->CancelJob(&context, request, &response)));
-  return response;
+  return Call(&proto::JobService::Stub::CancelJob, request, kTimeout);
 }
 
 Result<proto::GetResultsResponse> JobClient::Results(const std::string& job_id, uint64_t offset) {
@@ -74,20 +58,12 @@ Result<proto::GetResultsResponse> JobClient::Results(const std::string& job_id, 
   request.set_job_id(job_id);
   request.set_offset(offset);
   request.set_max_records(100000);
-  proto::GetResultsResponse response;
-  grpc::ClientContext context;
-  SetDeadline(context, kTimeout);
-  SLUICE_RETURN_IF_ERROR(Check(stub_->GetResults(&context, request, &response)));
-  return response;
+  return Call(&proto::JobService::Stub::GetResults, request, kTimeout);
 }
 
 Result<proto::ListWorkersResponse> JobClient::Workers() {
   proto::ListWorkersRequest request;
-  proto::ListWorkersResponse response;
-  grpc::ClientContext context;
-  SetDeadline(context, kTimeout);
-  SLUICE_RETURN_IF_ERROR(Check(stub_->ListWorkers(&context, request, &response)));
-  return response;
+  return Call(&proto::JobService::Stub::ListWorkers, request, kTimeout);
 }
 
 std::string JobStateName(proto::JobState state) {

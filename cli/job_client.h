@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,17 @@ class JobClient {
 
  private:
   Status Check(const grpc::Status& status) const;
+  // One unary call with a deadline; transport failures become Check()'s plain message.
+  template <typename Request, typename Response>
+  Result<Response> Call(grpc::Status (proto::JobService::Stub::*method)(grpc::ClientContext*,
+                                                                       const Request&, Response*),
+                        const Request& request, std::chrono::milliseconds timeout) {
+    Response response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + timeout);
+    SLUICE_RETURN_IF_ERROR(Check((stub_.get()->*method)(&context, request, &response)));
+    return response;
+  }
 
   std::string address_;
   std::unique_ptr<proto::JobService::Stub> stub_;

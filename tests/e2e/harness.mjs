@@ -58,7 +58,7 @@ export async function waitForStatus(id, address, done = (text) => /state:\s+(fin
 }
 
 /** Starts a long-running process and resolves once a line of its output matches `ready`. */
-function startServer(args, ready, what) {
+export function startServer(args, ready, what) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(SLUICE, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";

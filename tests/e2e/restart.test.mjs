@@ -4,11 +4,10 @@
 // workers' stray tasks are cancelled, and a job needing every slot runs.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SLUICE, makeProject, sluice, waitForStatus } from "./harness.mjs";
+import { makeProject, sluice, startServer, waitForStatus } from "./harness.mjs";
 
 const RESTART_REASON =
   "the coordinator restarted while the job was running; its tasks were cancelled";
@@ -21,27 +20,10 @@ after(async () => {
 });
 
 /** Starts `sluice <args>`; resolves once its output matches `ready`. Killed in `after`. */
-function startProcess(args, ready, what) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(SLUICE, args, { stdio: ["ignore", "pipe", "pipe"] });
-    processes.push(child);
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within 20 s:\n${output}`)), 20000);
-    const onData = (d) => {
-      output += d;
-      const match = output.match(ready);
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise({ child, match });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (${code ?? signal}) before it was ready:\n${output}`));
-    });
-  });
+async function startProcess(args, ready, what) {
+  const started = await startServer(args, ready, what);
+  processes.push(started.child);
+  return started;
 }
 
 function stopProcess(child, signal = "SIGTERM") {
