@@ -3,15 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "cli/job_client.h"
-#include "common/status.h"
 #include "common/metrics.h"
+#include "common/status.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/coordinator_node.h"
 #include "worker/js/js_engine.h"
@@ -35,8 +35,7 @@ int Fail(const Status& status) {
 }
 
 bool IsTerminal(proto::JobState state) {
-  return state == proto::JOB_FINISHED || state == proto::JOB_CANCELED ||
-         state == proto::JOB_FAILED;
+  return state == proto::JOB_FINISHED || state == proto::JOB_CANCELED || state == proto::JOB_FAILED;
 }
 
 bool HasCollectSink(const proto::JobSpec& spec) {
@@ -115,8 +114,8 @@ int RunEmbedded(const RunOptions& options) {
   auto response = client.Submit(*spec);
   if (!response.ok()) return Fail(response.status());
   if (response->problems_size() > 0) return ReportProblems(*spec, *response);
-  std::fprintf(stderr, "job %s '%s' running on the embedded cluster\n",
-               response->job_id().c_str(), spec->name().c_str());
+  std::fprintf(stderr, "job %s '%s' running on the embedded cluster\n", response->job_id().c_str(),
+               spec->name().c_str());
 
   auto info = WaitForJob(client, response->job_id());
   if (!info.ok()) return Fail(info.status());

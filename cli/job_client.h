@@ -29,7 +29,7 @@ class JobClient {
   // One unary call with a deadline; transport failures become Check()'s plain message.
   template <typename Request, typename Response>
   Result<Response> Call(grpc::Status (proto::JobService::Stub::*method)(grpc::ClientContext*,
-                                                                       const Request&, Response*),
+                                                                        const Request&, Response*),
                         const Request& request, std::chrono::milliseconds timeout) {
     Response response;
     grpc::ClientContext context;

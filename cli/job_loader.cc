@@ -20,7 +20,8 @@ namespace sluice::cli {
 namespace {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Result<proto::JobSpec> ParseSpec(const std::string& json, const std::string& what) {
@@ -37,8 +38,8 @@ Result<proto::JobSpec> ParseSpec(const std::string& json, const std::string& wha
 Status ApplyOverrides(const JobOverrides& overrides, proto::JobSpec& spec) {
   if (overrides.parallelism > 0) spec.set_parallelism(overrides.parallelism);
   if (overrides.params.empty()) return Status::Ok();
-  auto params = nlohmann::json::parse(spec.params_json().empty() ? "{}" : spec.params_json(),
-                                      nullptr, false);
+  auto params =
+      nlohmann::json::parse(spec.params_json().empty() ? "{}" : spec.params_json(), nullptr, false);
   if (!params.is_object()) params = nlohmann::json::object();
   for (const auto& kv : overrides.params) {
     size_t eq = kv.find('=');

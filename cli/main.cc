@@ -53,19 +53,20 @@ int main(int argc, char** argv) {
       "Keep job records in this folder so a restarted coordinator still lists its jobs (jobs "
       "that were running come back failed; collected results are not kept). Default: none, "
       "jobs live in memory only");
-  coordinator_cmd->add_option("--metrics-listen", serve.metrics_listen,
-                              "host:port of the Prometheus /metrics endpoint (port 0: any free; "
-                              "the address is printed)")
+  coordinator_cmd
+      ->add_option("--metrics-listen", serve.metrics_listen,
+                   "host:port of the Prometheus /metrics endpoint (port 0: any free; "
+                   "the address is printed)")
       ->default_str("127.0.0.1:0");
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
       ->default_str("127.0.0.1:0");
-  worker_cmd->add_option("--slots", serve.slots, "Task slots this worker offers")
-      ->default_val(4);
-  worker_cmd->add_option("--metrics-listen", serve.metrics_listen,
-                         "host:port of the Prometheus /metrics endpoint (port 0: any free; the "
-                         "address is printed)")
+  worker_cmd->add_option("--slots", serve.slots, "Task slots this worker offers")->default_val(4);
+  worker_cmd
+      ->add_option("--metrics-listen", serve.metrics_listen,
+                   "host:port of the Prometheus /metrics endpoint (port 0: any free; the "
+                   "address is printed)")
       ->default_str("127.0.0.1:0");
 
   sluice::cli::ClusterOptions cluster;

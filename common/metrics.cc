@@ -105,7 +105,8 @@ Status MetricsHttpServer::Start(const std::string& listen) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry_.Render(), "text/plain; version=0.0.4");
   });
-  int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  int bound =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     return Status::External("cannot serve metrics on " + listen + " (address in use or not valid)");
   }

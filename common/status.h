@@ -79,7 +79,7 @@ const char* StatusCodeName(StatusCode code);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : value_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(value_); }
@@ -101,8 +101,8 @@ class [[nodiscard]] Result {
 
 }  // namespace sluice
 
-#define SLUICE_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::sluice::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                \
+#define SLUICE_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::sluice::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)

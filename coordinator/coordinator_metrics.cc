@@ -23,8 +23,7 @@ void CollectCoordinatorMetrics(const CoordinatorNode& node, MetricsWriter& write
     }
   }
   for (const auto& [state, count] : by_state) {
-    writer.Gauge("sluice_jobs", "Jobs the coordinator knows, by state.", {{"state", state}},
-                 count);
+    writer.Gauge("sluice_jobs", "Jobs the coordinator knows, by state.", {{"state", state}}, count);
   }
   writer.Gauge("sluice_workers", "Workers registered with the coordinator.", {},
                node.ListWorkers().workers_size());

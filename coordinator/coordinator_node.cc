@@ -32,8 +32,8 @@ Status CoordinatorNode::Start() {
   SLUICE_RETURN_IF_ERROR(RestoreJobs());
   job_service_ = MakeJobService(*this);
   cluster_service_ = MakeClusterService(*this);
-  auto started = StartServer(options_.listen, {job_service_.get(), cluster_service_.get()},
-                             "coordinator");
+  auto started =
+      StartServer(options_.listen, {job_service_.get(), cluster_service_.get()}, "coordinator");
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
   address_ = started->address;
@@ -144,8 +144,8 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
     if (deploy_status.ok()) {
       ApplyTransition(job, job.tracker.OnDeployed(), &to_cancel);
     } else {
-      auto transition = job.tracker.OnTaskFailed(
-          TaskId(failed_task), "cannot deploy: " + deploy_status.message());
+      auto transition = job.tracker.OnTaskFailed(TaskId(failed_task),
+                                                 "cannot deploy: " + deploy_status.message());
       if (transition.ok()) ApplyTransition(job, std::move(transition).value(), &to_cancel);
     }
   }

@@ -23,9 +23,9 @@
 namespace sluice::coordinator {
 
 struct CoordinatorOptions {
-  std::string listen = "127.0.0.1:7070";  // port 0 picks a free one
-  uint32_t heartbeat_interval_ms = 1000;  // what workers are told
-  uint32_t worker_timeout_ms = 5000;      // a worker silent this long is declared dead
+  std::string listen = "127.0.0.1:7070";   // port 0 picks a free one
+  uint32_t heartbeat_interval_ms = 1000;   // what workers are told
+  uint32_t worker_timeout_ms = 5000;       // a worker silent this long is declared dead
   size_t max_collected_records = 1000000;  // per job, for sink.collect
 };
 

@@ -18,18 +18,21 @@ std::string Describe(const TrackedTask& task) {
 }  // namespace
 
 bool IsTerminal(proto::JobState state) {
-  return state == proto::JOB_FINISHED || state == proto::JOB_CANCELED ||
-         state == proto::JOB_FAILED;
+  return state == proto::JOB_FINISHED || state == proto::JOB_CANCELED || state == proto::JOB_FAILED;
 }
 
 proto::JobState NextJobState(proto::JobState current, JobEvent event) {
   if (IsTerminal(current)) return current;
   switch (event) {
-    case JobEvent::kDeployed: return proto::JOB_RUNNING;
-    case JobEvent::kAllTasksFinished: return proto::JOB_FINISHED;
+    case JobEvent::kDeployed:
+      return proto::JOB_RUNNING;
+    case JobEvent::kAllTasksFinished:
+      return proto::JOB_FINISHED;
     case JobEvent::kTaskFailed:
-    case JobEvent::kWorkerLost: return proto::JOB_FAILED;
-    case JobEvent::kCancelRequested: return proto::JOB_CANCELED;
+    case JobEvent::kWorkerLost:
+      return proto::JOB_FAILED;
+    case JobEvent::kCancelRequested:
+      return proto::JOB_CANCELED;
   }
   return current;
 }

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "coordinator/job_defaults.h"
 #include "coordinator/operator_kinds.h"
@@ -25,7 +24,8 @@ std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\"
 
 // How a problem names an operator: `operator "parse" (op2)`, or by id when it has no name.
 std::string Label(const proto::Operator& op, int index) {
-  if (!op.name().empty() && !op.id().empty()) return "operator " + Quote(op.name()) + " (" + op.id() + ")";
+  if (!op.name().empty() && !op.id().empty())
+    return "operator " + Quote(op.name()) + " (" + op.id() + ")";
   if (!op.name().empty()) return "operator " + Quote(op.name());
   if (!op.id().empty()) return "operator " + Quote(op.id());
   return "operator #" + std::to_string(index);
@@ -33,15 +33,22 @@ std::string Label(const proto::Operator& op, int index) {
 
 std::string JsonTypeName(const json& value) {
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "a number";
-    default: return "an unsupported value";
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -156,8 +163,8 @@ void Validator::CheckOperator(int index) {
 
   const OperatorKind* kind = FindOperatorKind(op.kind());
   if (kind == nullptr) {
-    OpProblem(index, " has unknown kind " + Quote(op.kind()) + "; known kinds: " +
-                         KnownKindNames());
+    OpProblem(index,
+              " has unknown kind " + Quote(op.kind()) + "; known kinds: " + KnownKindNames());
   }
   json config = json::object();
   std::string parse_error;
@@ -187,9 +194,9 @@ void Validator::CheckConfig(int index, const OperatorKind& kind, const json& con
     auto field = std::find_if(kind.config.begin(), kind.config.end(),
                               [&](const ConfigField& f) { return f.name == key; });
     if (field == kind.config.end()) {
-      OpProblem(index, ": unknown config field " + Quote(key) + " for kind " + Quote(kind.name) +
-                           (accepted.empty() ? " (it takes no config)"
-                                             : " (accepted: " + accepted + ")"));
+      OpProblem(index,
+                ": unknown config field " + Quote(key) + " for kind " + Quote(kind.name) +
+                    (accepted.empty() ? " (it takes no config)" : " (accepted: " + accepted + ")"));
     } else if (!FieldValueOk(*field, value)) {
       OpProblem(index, ": config field " + Quote(key) + " must be " + DescribeFieldType(*field) +
                            ", got " + value.dump());
@@ -222,8 +229,7 @@ void Validator::CheckFunctions(int index, const OperatorKind* kind) {
         ++it;
         continue;
       }
-      OpProblem(index, ": unexpected function " + Quote(it->first) + "; kind " +
-                           Quote(kind->name) +
+      OpProblem(index, ": unexpected function " + Quote(it->first) + "; kind " + Quote(kind->name) +
                            (takes.empty() ? " takes no functions" : " takes: " + takes));
       it = functions.erase(it);
     }
@@ -251,31 +257,34 @@ void Validator::CheckEdges() {
   };
   for (int i = 0; i < spec_.edges_size(); ++i) {
     const proto::Edge& edge = spec_.edges(i);
-    const std::string desc = "edge #" + std::to_string(i) + " (" + edge.from() + " -> " +
-                             edge.to() + ")";
+    const std::string desc =
+        "edge #" + std::to_string(i) + " (" + edge.from() + " -> " + edge.to() + ")";
     const int from = find(edge.from());
     const int to = find(edge.to());
     if (from < 0) {
-      EdgeProblem(to, -1, ": " + desc + (edge.from().empty()
-                                             ? " has no \"from\" operator"
-                                             : " comes from operator " + Quote(edge.from()) +
-                                                   ", which does not exist"));
+      EdgeProblem(to, -1,
+                  ": " + desc +
+                      (edge.from().empty() ? " has no \"from\" operator"
+                                           : " comes from operator " + Quote(edge.from()) +
+                                                 ", which does not exist"));
     }
     if (to < 0) {
-      EdgeProblem(from, -1, ": " + desc + (edge.to().empty()
-                                               ? " has no \"to\" operator"
-                                               : " goes to operator " + Quote(edge.to()) +
-                                                     ", which does not exist"));
+      EdgeProblem(from, -1,
+                  ": " + desc +
+                      (edge.to().empty()
+                           ? " has no \"to\" operator"
+                           : " goes to operator " + Quote(edge.to()) + ", which does not exist"));
     }
     if (!IsForward(edge)) {
-      EdgeProblem(to, from, ": " + desc + " uses " +
-                                proto::Partitioning_Name(edge.partitioning()) +
-                                " partitioning, which" + std::string(kNotYet) +
-                                "; this version supports FORWARD edges only");
+      EdgeProblem(to, from,
+                  ": " + desc + " uses " + proto::Partitioning_Name(edge.partitioning()) +
+                      " partitioning, which" + std::string(kNotYet) +
+                      "; this version supports FORWARD edges only");
     }
     if (edge.input() != 0) {
-      EdgeProblem(to, from, ": " + desc + " feeds input " + std::to_string(edge.input()) +
-                                ", but operators in this version have a single input (0)");
+      EdgeProblem(to, from,
+                  ": " + desc + " feeds input " + std::to_string(edge.input()) +
+                      ", but operators in this version have a single input (0)");
     }
     if (from < 0 || to < 0) continue;
     if (from == to) {
@@ -286,8 +295,8 @@ void Validator::CheckEdges() {
     const uint32_t p_from = EffectiveParallelism(spec_, spec_.operators(from));
     const uint32_t p_to = EffectiveParallelism(spec_, spec_.operators(to));
     if (p_from != p_to) {
-      OpProblem(to, ": " + desc + " changes parallelism from " + std::to_string(p_from) +
-                        " (" + Name(from) + ") to " + std::to_string(p_to) +
+      OpProblem(to, ": " + desc + " changes parallelism from " + std::to_string(p_from) + " (" +
+                        Name(from) + ") to " + std::to_string(p_to) +
                         "; a parallelism change across an edge" + std::string(kNotYet));
     }
   }
@@ -319,7 +328,8 @@ void Validator::CheckShape() {
     }
     if (out > 1) {
       OpProblem(i, " has " + std::to_string(out) + " outputs (to " + names(outputs[i]) +
-                       "); fan-out" + std::string(kNotYet) + "; this version runs linear pipelines");
+                       "); fan-out" + std::string(kNotYet) +
+                       "; this version runs linear pipelines");
     }
     const OperatorKind* kind = FindOperatorKind(op.kind());
     if (kind == nullptr) continue;
@@ -328,8 +338,8 @@ void Validator::CheckShape() {
     sources += is_source;
     sinks += is_sink;
     if (is_source && in > 0) {
-      OpProblem(i, " is a source and cannot have inputs (it has input from " +
-                       names(inputs[i]) + ")");
+      OpProblem(i,
+                " is a source and cannot have inputs (it has input from " + names(inputs[i]) + ")");
     }
     if (is_sink && out > 0) {
       OpProblem(i, " is a sink and cannot have outputs (it feeds " + names(outputs[i]) + ")");

@@ -80,7 +80,8 @@ Result<std::vector<std::vector<int>>> BuildChains(const proto::JobSpec& spec, co
 }
 
 // Kahn's algorithm over the groups, lowest spec position first among the ready ones.
-Result<std::vector<int>> TopologicalOrder(int groups, const std::vector<std::pair<int, int>>& edges) {
+Result<std::vector<int>> TopologicalOrder(int groups,
+                                          const std::vector<std::pair<int, int>>& edges) {
   std::vector<int> in_degree(groups, 0);
   std::vector<std::vector<int>> next(groups);
   for (const auto& [from, to] : edges) {
@@ -150,8 +151,7 @@ Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id) {
   }
   for (size_t i = 0; i < exchange_edges.size(); ++i) {
     const proto::Edge& edge = spec.edges(exchange_edges[i]);
-    proto::Partitioning partitioning =
-        IsForward(edge) ? proto::FORWARD : edge.partitioning();
+    proto::Partitioning partitioning = IsForward(edge) ? proto::FORWARD : edge.partitioning();
     plan.edges.push_back({position[group_edges[i].first], position[group_edges[i].second],
                           partitioning, edge.input(), edge.key_fn()});
   }

@@ -33,10 +33,10 @@ void WorkerNode::CollectMetrics(MetricsWriter& writer) const {
     proto::TaskStatus status = task->Snapshot();
     running += task->ended() ? 0 : 1;
     MetricLabels labels = {{"job", status.job_id()}, {"task", status.task_id()}};
-    writer.Counter("sluice_task_records_in_total", "Records that entered the task's chain.",
-                   labels, static_cast<double>(status.records_in()));
-    writer.Counter("sluice_task_records_out_total", "Records that left the task's chain.",
-                   labels, static_cast<double>(status.records_out()));
+    writer.Counter("sluice_task_records_in_total", "Records that entered the task's chain.", labels,
+                   static_cast<double>(status.records_in()));
+    writer.Counter("sluice_task_records_out_total", "Records that left the task's chain.", labels,
+                   static_cast<double>(status.records_out()));
   }
   writer.Gauge("sluice_worker_tasks_running", "Tasks running on this worker.", {}, running);
 }

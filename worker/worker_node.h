@@ -26,8 +26,8 @@ struct WorkerOptions {
   std::string coordinator = "127.0.0.1:7070";
   std::string listen = "127.0.0.1:0";  // host:port for WorkerService; port 0 picks a free one
   uint32_t slots = 4;
-  std::FILE* stdout_file = stdout;      // where sink.stdout writes
-  MetricsRegistry* metrics = nullptr;   // where to report task metrics, if anywhere
+  std::FILE* stdout_file = stdout;     // where sink.stdout writes
+  MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the

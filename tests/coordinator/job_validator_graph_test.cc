@@ -18,13 +18,13 @@ const std::map<std::string, std::string> kFn = {{"fn", "(r) => r"}};
 
 TEST(JobValidatorGraphTest, DanglingEdgeNamesTheMissingOperatorAndTheEdge) {
   auto problems = Validate(LinearJob().Edge("op2", "ghost").Build());
-  EXPECT_TRUE(HasProblem(problems, "op2",
-                         {"\"double\"", "edge #2 (op2 -> ghost)", "operator \"ghost\"",
-                          "does not exist"}))
+  EXPECT_TRUE(
+      HasProblem(problems, "op2",
+                 {"\"double\"", "edge #2 (op2 -> ghost)", "operator \"ghost\"", "does not exist"}))
       << Dump(problems);
   problems = Validate(LinearJob().Edge("phantom", "op3").Build());
-  EXPECT_TRUE(HasProblem(problems, "op3", {"edge #2 (phantom -> op3)", "\"phantom\"",
-                                           "does not exist"}))
+  EXPECT_TRUE(
+      HasProblem(problems, "op3", {"edge #2 (phantom -> op3)", "\"phantom\"", "does not exist"}))
       << Dump(problems);
   problems = Validate(LinearJob().Edge("x", "y").Build());
   EXPECT_TRUE(HasProblem(problems, "", {"edge #2 (x -> y)", "\"x\"", "does not exist"}))
@@ -53,8 +53,8 @@ TEST(JobValidatorGraphTest, ReportsCycleNamingItsOperators) {
                   .Edge("c", "out")
                   .Build();
   auto problems = Validate(spec);
-  EXPECT_TRUE(HasProblem(problems, "a",
-                         {"cycle", "\"alpha\" -> \"beta\" -> \"gamma\" -> \"alpha\""}))
+  EXPECT_TRUE(
+      HasProblem(problems, "a", {"cycle", "\"alpha\" -> \"beta\" -> \"gamma\" -> \"alpha\""}))
       << Dump(problems);
   // Without the back edge the same job is fine: the cycle is what is refused.
   spec.mutable_edges()->DeleteSubrange(3, 1);
@@ -113,12 +113,12 @@ TEST(JobValidatorGraphTest, FanOutAndFanInAreNotSupportedYet) {
                   .Edge("b", "out")
                   .Build();
   auto problems = Validate(spec);
-  EXPECT_TRUE(HasProblem(problems, "src",
-                         {"\"numbers\"", "2 outputs", "\"alpha\", \"beta\"", "fan-out",
-                          "not supported yet"}))
+  EXPECT_TRUE(HasProblem(
+      problems, "src",
+      {"\"numbers\"", "2 outputs", "\"alpha\", \"beta\"", "fan-out", "not supported yet"}))
       << Dump(problems);
-  EXPECT_TRUE(HasProblem(problems, "out",
-                         {"\"results\"", "2 inputs", "fan-in", "not supported yet"}))
+  EXPECT_TRUE(
+      HasProblem(problems, "out", {"\"results\"", "2 inputs", "fan-in", "not supported yet"}))
       << Dump(problems);
   EXPECT_EQ(problems.size(), 2u) << Dump(problems);
 }
@@ -132,9 +132,9 @@ TEST(JobValidatorGraphTest, OnlyForwardPartitioningIsSupported) {
                     .Build();
     auto problems = Validate(spec);
     ASSERT_EQ(problems.size(), 1u) << Dump(problems);
-    EXPECT_TRUE(HasProblem(problems, "out",
-                           {"\"results\"", proto::Partitioning_Name(partitioning),
-                            "not supported yet", "FORWARD"}))
+    EXPECT_TRUE(HasProblem(
+        problems, "out",
+        {"\"results\"", proto::Partitioning_Name(partitioning), "not supported yet", "FORWARD"}))
         << Dump(problems);
   }
   auto unspecified = SpecBuilder("j")

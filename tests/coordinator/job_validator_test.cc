@@ -78,14 +78,15 @@ TEST(JobValidatorTest, RefusesUnknownKindAndListsKnownKinds) {
   ASSERT_EQ(problems.size(), 1u) << Dump(problems);
   EXPECT_EQ(problems[0].operator_id(), "op2");
   EXPECT_EQ(problems[0].operator_name(), "middle");
-  EXPECT_TRUE(HasProblem(problems, "op2",
-                         {"\"middle\"", "unknown kind \"mapp\"", "source.file", "map",
-                          "flat_map", "sink.collect"}))
+  EXPECT_TRUE(HasProblem(
+      problems, "op2",
+      {"\"middle\"", "unknown kind \"mapp\"", "source.file", "map", "flat_map", "sink.collect"}))
       << Dump(problems);
 }
 
 TEST(JobValidatorTest, RefusesMissingAndDuplicateOperatorIds) {
-  auto spec = LinearJob().Op("", "nameless", "sink.stdout").Op("op2", "again", "sink.stdout").Build();
+  auto spec =
+      LinearJob().Op("", "nameless", "sink.stdout").Op("op2", "again", "sink.stdout").Build();
   auto problems = Validate(spec);
   EXPECT_TRUE(HasProblem(problems, "", {"\"nameless\"", "has no id"})) << Dump(problems);
   EXPECT_TRUE(HasProblem(problems, "op2", {"\"again\"", "reuses id \"op2\"", "\"double\""}))
@@ -102,8 +103,8 @@ TEST(JobValidatorTest, RefusesConfigThatIsNotAJsonObject) {
 TEST(JobValidatorTest, RefusesUnknownConfigFieldsAndNamesTheAcceptedOnes) {
   auto problems = Validate(Source("source.file", R"({"path": "/in", "paht": "/in"})"));
   ASSERT_EQ(problems.size(), 1u) << Dump(problems);
-  EXPECT_TRUE(HasProblem(problems, "src",
-                         {"\"input\"", "unknown config field \"paht\"", "path, format"}));
+  EXPECT_TRUE(
+      HasProblem(problems, "src", {"\"input\"", "unknown config field \"paht\"", "path, format"}));
   auto map = Validate(With("map", R"({"fast": true})", {{"fn", "(r) => r"}}));
   EXPECT_TRUE(HasProblem(map, "op2", {"unknown config field \"fast\"", "takes no config"}))
       << Dump(map);
@@ -129,8 +130,7 @@ TEST(JobValidatorTest, ChecksGeneratorAndNexmarkNumbers) {
   EXPECT_TRUE(HasProblem(negative, "src", {"\"count\"", "non-negative integer", "-1"}))
       << Dump(negative);
   auto fraction = Validate(Source("source.generator", R"({"count": 2.5})"));
-  EXPECT_TRUE(HasProblem(fraction, "src", {"\"count\"", "non-negative integer"}))
-      << Dump(fraction);
+  EXPECT_TRUE(HasProblem(fraction, "src", {"\"count\"", "non-negative integer"})) << Dump(fraction);
   auto text = Validate(Source("source.generator", R"({"count": "10"})"));
   EXPECT_TRUE(HasProblem(text, "src", {"\"count\"", "non-negative integer"})) << Dump(text);
   auto zero_rate = Validate(Source("source.generator", R"({"rate": 0})"));
@@ -159,8 +159,8 @@ TEST(JobValidatorTest, RefusesUnexpectedFunctionRoles) {
                            .Op("out", "printer", "sink.stdout", "", {{"fn", "(r) => r"}})
                            .Edge("src", "out")
                            .Build());
-  EXPECT_TRUE(HasProblem(sink, "out", {"\"printer\"", "unexpected function \"fn\"",
-                                       "takes no functions"}))
+  EXPECT_TRUE(
+      HasProblem(sink, "out", {"\"printer\"", "unexpected function \"fn\"", "takes no functions"}))
       << Dump(sink);
 }
 

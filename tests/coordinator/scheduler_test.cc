@@ -1,8 +1,8 @@
 #include "coordinator/scheduler.h"
 
-#include <map>
-
 #include <gtest/gtest.h>
+
+#include <map>
 
 namespace sluice::coordinator {
 namespace {
@@ -32,8 +32,8 @@ TEST(SchedulerTest, SpreadsTwoTasksOverTwoWorkers) {
 }
 
 TEST(SchedulerTest, RoundRobinSkipsWorkersWithoutFreeSlots) {
-  auto assignments = AssignSlots(
-      {{WorkerId("full"), 0}, {WorkerId("small"), 1}, {WorkerId("big"), 5}}, Tasks(5));
+  auto assignments =
+      AssignSlots({{WorkerId("full"), 0}, {WorkerId("small"), 1}, {WorkerId("big"), 5}}, Tasks(5));
   ASSERT_TRUE(assignments.ok()) << assignments.status().message();
   EXPECT_EQ(CountPerWorker(*assignments), (std::map<std::string, int>{{"small", 1}, {"big", 4}}));
   EXPECT_EQ((*assignments)[0].worker.str(), "small");

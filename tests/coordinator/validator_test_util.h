@@ -16,8 +16,7 @@ inline std::vector<proto::ValidationProblem> Validate(const proto::JobSpec& spec
 
 // Whether a problem is filed under `operator_id` ("" for the job) and mentions every fragment.
 inline bool HasProblem(const std::vector<proto::ValidationProblem>& problems,
-                       const std::string& operator_id,
-                       const std::vector<std::string>& fragments) {
+                       const std::string& operator_id, const std::vector<std::string>& fragments) {
   for (const proto::ValidationProblem& problem : problems) {
     if (problem.operator_id() != operator_id) continue;
     bool all = true;
@@ -32,8 +31,8 @@ inline bool HasProblem(const std::vector<proto::ValidationProblem>& problems,
 inline std::string Dump(const std::vector<proto::ValidationProblem>& problems) {
   std::string text;
   for (const proto::ValidationProblem& problem : problems) {
-    text += "[" + problem.operator_id() + "|" + problem.operator_name() + "] " +
-            problem.message() + "\n";
+    text += "[" + problem.operator_id() + "|" + problem.operator_name() + "] " + problem.message() +
+            "\n";
   }
   return text;
 }

@@ -3,9 +3,8 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace sluice::runtime {
 namespace {
@@ -34,7 +33,8 @@ class StdoutSink : public BatchSink {
 
 class FileSink : public BatchSink {
  public:
-  FileSink(std::string path, std::string label) : path_(std::move(path)), label_(std::move(label)) {}
+  FileSink(std::string path, std::string label)
+      : path_(std::move(path)), label_(std::move(label)) {}
   ~FileSink() override {
     if (file_ != nullptr) std::fclose(file_);
   }
@@ -50,8 +50,8 @@ class FileSink : public BatchSink {
     if (batch.json_lines.empty()) return Status::Ok();
     if (std::fwrite(batch.json_lines.data(), 1, batch.json_lines.size(), file_) !=
         batch.json_lines.size()) {
-      return Status::External(label_ + ": cannot write to '" + path_ + "': " +
-                              std::strerror(errno));
+      return Status::External(label_ + ": cannot write to '" + path_ +
+                              "': " + std::strerror(errno));
     }
     return Status::Ok();
   }

@@ -37,7 +37,7 @@ struct SinkContext {
   std::string operator_label;  // "operator 'name' (id)", for errors
   uint32_t subtask = 0;
   uint32_t parallelism = 1;
-  ResultPusher* pusher = nullptr;  // for sink.collect
+  ResultPusher* pusher = nullptr;   // for sink.collect
   std::FILE* stdout_file = stdout;  // for sink.stdout
 };
 

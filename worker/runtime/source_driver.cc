@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 namespace sluice::runtime {
@@ -182,9 +181,8 @@ Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
     if (config.contains(count_field) && config[count_field].is_number()) {
       total = config[count_field].get<int64_t>();
     }
-    double rate = config.contains("rate") && config["rate"].is_number()
-                      ? config["rate"].get<double>()
-                      : 0.0;
+    double rate =
+        config.contains("rate") && config["rate"].is_number() ? config["rate"].get<double>() : 0.0;
     return std::unique_ptr<SourceDriver>(new GeneratedSource(total, rate, context));
   }
   return Status::User(context.operator_label + ": unknown source kind '" + kind + "'");

@@ -26,7 +26,9 @@ Task::~Task() {
   Join();
 }
 
-void Task::Start() { thread_ = std::thread([this] { Run(); }); }
+void Task::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Task::Cancel() {
   cancel_.Cancel();
@@ -96,8 +98,13 @@ Status Task::RunChain() {
   const proto::Operator& source_op = *chain.front();
   const proto::Operator& sink_op = *chain.back();
 
-  SinkContext sink_context{job_id_, id_, Label(sink_op), deployment_.subtask(),
-                           deployment_.parallelism(), services_.pusher, services_.stdout_file};
+  SinkContext sink_context{job_id_,
+                           id_,
+                           Label(sink_op),
+                           deployment_.subtask(),
+                           deployment_.parallelism(),
+                           services_.pusher,
+                           services_.stdout_file};
   auto sink = MakeSink(sink_op.kind(), sink_op.config_json(), sink_context);
   if (!sink.ok()) return sink.status();
 
@@ -109,8 +116,8 @@ Status Task::RunChain() {
   js::ChainSpec spec;
   spec.text_format = SourceTextFormat(source_op.kind(), source_op.config_json());
   spec.output = (*sink)->output_mode();
-  spec.params_json = deployment_.spec().params_json().empty() ? "{}"
-                                                              : deployment_.spec().params_json();
+  spec.params_json =
+      deployment_.spec().params_json().empty() ? "{}" : deployment_.spec().params_json();
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
     const proto::Operator& op = *chain[i];
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};

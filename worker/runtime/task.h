@@ -20,8 +20,8 @@
 namespace sluice::runtime {
 
 // What a task reports when it ends. Called once, from the task's own thread.
-using TaskEndedCallback = std::function<void(const TaskId& task, proto::TaskState state,
-                                             const std::string& failure)>;
+using TaskEndedCallback =
+    std::function<void(const TaskId& task, proto::TaskState state, const std::string& failure)>;
 
 struct TaskServices {
   js::ChainRunnerFactory* engine = nullptr;
