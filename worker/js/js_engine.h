@@ -15,7 +15,9 @@ namespace sluice::js {
 struct StageSpec {
   std::string operator_id;
   std::string operator_name;
-  // "source.generator", "source.nexmark", "source.file", "map", "filter", "flat_map"
+  // "source.generator", "source.nexmark", "source.file", "map", "filter", "flat_map", and the
+  // keyed "reduce": functions.fn(accumulated, record, params) folds each record into its key's
+  // value (the first record of a key is its first value) and the updated value goes on.
   std::string kind;
   std::string config_json;                       // the operator's config ("" means {})
   std::map<std::string, std::string> functions;  // role -> JS source text ("fn", ...)
@@ -23,12 +25,30 @@ struct StageSpec {
 
 // What a chain hands back per batch.
 enum class OutputMode {
+  kPartitioned,  // records partitioned over downstream subtasks, per ChainSpec::outputs
   kJsonLines,  // every output record as JSON.stringify(record) + '\n'
   kCount,      // only the number of output records (discarding sink)
 };
 
+// How one outgoing edge spreads records over its downstream subtasks.
+enum class Partitioning {
+  kForward,    // all to target `subtask` (equal parallelism on both sides)
+  kRebalance,  // round robin over the targets
+  kHash,       // by key: key group = hash(key) mod max_parallelism; the target owning that
+               // key group is key_group * targets / max_parallelism (contiguous ranges)
+  kBroadcast,  // every record to every target
+};
+
+struct PartitionSpec {
+  Partitioning partitioning = Partitioning::kForward;
+  uint32_t targets = 1;            // downstream subtasks
+  uint32_t subtask = 0;            // this task's own subtask index (forward, rebalance start)
+  uint32_t max_parallelism = 128;  // key groups, with kHash
+  std::string key_fn;              // with kHash: the key selector's source, fn(record, params)
+};
+
 // The part of a task that runs in JS: an optional generated source, then map/filter/flat_map
-// stages, then the output encoding.
+// (and keyed "reduce") stages, then the output encoding.
 struct ChainSpec {
   // If stages[0] is a generated source (source.generator, source.nexmark) the chain is driven
   // with RunGenerated; otherwise it is driven with RunText and `text_format` says how to turn
@@ -40,6 +60,13 @@ struct ChainSpec {
   std::string text_format = "lines";
   OutputMode output = OutputMode::kJsonLines;
   std::string params_json = "{}";
+  // With OutputMode::kPartitioned: one entry per outgoing edge; every output record goes to
+  // each edge, partitioned over that edge's downstream subtasks.
+  std::vector<PartitionSpec> outputs;
+  // The key selector of the HASH edge feeding this chain, for keyed stages ("reduce"), and the
+  // number of key groups.
+  std::string input_key_fn;
+  uint32_t max_parallelism = 128;
 };
 
 struct Limits {
@@ -51,6 +78,9 @@ struct BatchResult {
   uint64_t records_in = 0;   // records that entered the chain (after the source)
   uint64_t records_out = 0;  // records that left the last stage
   std::string json_lines;    // with OutputMode::kJsonLines
+  // With OutputMode::kPartitioned: partitions[edge][target] holds the JSON lines for that
+  // downstream subtask ("" when none); records_out counts records once, before fan-out.
+  std::vector<std::vector<std::string>> partitions;
 };
 
 // A compiled chain in its own isolate and context. Created on a task's thread by a

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/ids.h"
+#include "common/status.h"
+
+namespace sluice::exchange {
+
+// A batch of records on its way from one task to another: JSON lines (one record per line)
+// as the upstream chain encoded them. Opaque to the exchange.
+struct Batch {
+  std::string data;
+  uint64_t records = 0;
+};
+
+// Where a receiving task gets its input: every upstream channel (one per upstream subtask and
+// input edge) pushes into the task's one inbox. Bounded: Push blocks while it is full, which is
+// what slows producers down (backpressure), locally and, through credits, across workers.
+// Created by the worker when it deploys the receiving task, shared with the router and the
+// channels feeding it (shared_ptr); thread-safe.
+class Inbox {
+ public:
+  Inbox(TaskId task, uint32_t channels, size_t capacity_batches);
+
+  // Blocks while the inbox is full. Returns false (and drops nothing it accepted) when the
+  // inbox was closed: the receiving task ended or was cancelled.
+  bool Push(uint32_t channel, Batch batch);
+  // The upstream of `channel` sent its last batch.
+  void EndChannel(uint32_t channel);
+  // The next batch; blocks until one arrives. nullopt when every channel ended and everything
+  // was popped, or after Close().
+  std::optional<Batch> Pop();
+  // Wakes every waiter; later Push calls return false and Pop returns nullopt.
+  void Close();
+
+  const TaskId& task() const;
+  // For metrics: batches queued now, the capacity, and how long pushers waited in total.
+  size_t queued() const;
+  size_t capacity() const;
+  std::chrono::nanoseconds blocked_time() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// A worker's inboxes by task id, so that channels (local or arriving over gRPC) find their
+// receiver. One per worker process; thread-safe.
+class Router {
+ public:
+  Router();
+  ~Router();
+  void Register(std::shared_ptr<Inbox> inbox);
+  void Unregister(const TaskId& task);
+  // Waits up to `timeout` for the task's inbox to be registered (its deployment may still be in
+  // flight). NotFound naming the task when it does not appear.
+  Result<std::shared_ptr<Inbox>> Find(const TaskId& task, std::chrono::milliseconds timeout);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// The sending end of one channel. Created and used by the sending task's thread; Cancel() may
+// be called from any thread and wakes a blocked Send.
+class Sender {
+ public:
+  virtual ~Sender() = default;
+  // Blocks while the receiver has no room (no credit). Errors name the receiving task and, for
+  // a remote one, its worker's address.
+  virtual Status Send(Batch batch) = 0;
+  // Sends end-of-stream and waits until the receiver has it.
+  virtual Status Finish() = 0;
+  virtual void Cancel() = 0;
+  // Bytes sent so far, for metrics.
+  virtual uint64_t bytes_sent() const = 0;
+};
+
+// A channel to a task on this worker: pushes straight into its inbox.
+Result<std::unique_ptr<Sender>> ConnectLocal(Router& router, const TaskId& receiver,
+                                             uint32_t channel);
+
+// A channel to a task on another worker, over that worker's ExchangeService with credit-based
+// flow control: the receiver grants one credit per batch it accepted into the inbox, starting
+// with `initial_credits`.
+Result<std::unique_ptr<Sender>> ConnectRemote(const std::string& address, const TaskId& receiver,
+                                              uint32_t channel);
+
+}  // namespace sluice::exchange
