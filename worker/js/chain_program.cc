@@ -6,7 +6,7 @@ namespace sluice::js {
 namespace {
 
 constexpr std::string_view kPrelude =
-    R"js((function (fns, paramsJson, sourceConfigJson, nexmark, stats) {
+    R"js((function (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFn, outKeyFns) {
 "use strict";
 function deepFreeze(v) {
   if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
@@ -33,6 +33,16 @@ function notIterable(r) {
 function isIterable(r) {
   return r !== null && r !== undefined && typeof r[Symbol.iterator] === "function";
 }
+function lineArrays(n) {
+  const a = new Array(n);
+  for (let t = 0; t < n; t++) a[t] = [];
+  return a;
+}
+function joinLines(a) {
+  if (a.length === 0) return "";
+  a.push("");
+  return a.join("\n");
+}
 function parseLine(line) {
   try {
     return JSON.parse(line);
@@ -46,22 +56,28 @@ function parseLine(line) {
 
 // try/finally rather than catch and rethrow: a rethrow would move the
 // exception's message (and so its script and line) to the driver.
-constexpr std::string_view kEpilogue = R"js(    done = true;
+constexpr std::string_view kEpilogueTry = R"js(    done = true;
   } finally {
     if (!done) stats[2] = s;
   }
-  if (lines.length !== 0) {
+)js";
+
+constexpr std::string_view kEpilogueLines = R"js(  if (lines.length !== 0) {
     lines.push("");
     out = lines.join("\n");
   }
-  stats[0] = nIn;
+)js";
+
+constexpr std::string_view kEpilogueReturn = R"js(  stats[0] = nIn;
   stats[1] = nOut;
   return out;
 };
+run.state = state;
+return run;
 }))js";
 
 bool IsTransform(const std::string &kind) {
-  return kind == "map" || kind == "filter" || kind == "flat_map";
+  return kind == "map" || kind == "filter" || kind == "flat_map" || kind == "reduce";
 }
 
 bool IsSource(const std::string &kind) {
@@ -92,6 +108,16 @@ class BodyEmitter {
       *out_ += pad + "if (" + fn + "(" + var + ", params)) {\n";
       Emit(i + 1, var, indent + 2);
       *out_ += pad + "}\n";
+    } else if (kind == "reduce") {
+      // The key is the entering record's, computed once per record (see
+      // chain_program.h); the first record of a key is its first value.
+      const std::string state = "S" + idx;
+      *out_ += pad + "if (key === undefined) key = inKey(r);\n";
+      *out_ += pad + "let " + next + " = " + state + ".get(key);\n";
+      *out_ += pad + next + " = " + next + " === undefined && !" + state + ".has(key) ? " + var +
+               " : " + fn + "(" + next + ", " + var + ", params);\n";
+      *out_ += pad + state + ".set(key, " + next + ");\n";
+      Emit(i + 1, next, indent);
     } else {  // flat_map
       const std::string many = "a" + idx;
       *out_ += pad + "const " + many + " = " + fn + "(" + var + ", params);\n";
@@ -111,8 +137,38 @@ class BodyEmitter {
     const std::string last = std::to_string(static_cast<int>(chain_.stages.size()) - 1);
     *out_ += pad + "const j = JSON.stringify(" + var + ");\n";
     *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
-    *out_ += pad + "lines.push(j);\n";
     *out_ += pad + "nOut++;\n";
+    if (chain_.output == OutputMode::kJsonLines) {
+      *out_ += pad + "lines.push(j);\n";
+      return;
+    }
+    // Key selectors of the outputs run after the last stage and are named
+    // after it.
+    *out_ += pad + "s = " + last + ";\n";
+    for (size_t e = 0; e < chain_.outputs.size(); ++e) {
+      const PartitionSpec &edge = chain_.outputs[e];
+      const std::string o = "o" + std::to_string(e);
+      const std::string targets = std::to_string(edge.targets);
+      switch (edge.partitioning) {
+        case Partitioning::kForward:
+        case Partitioning::kBroadcast:
+          // One list; the epilogue places it at the target or at every target.
+          *out_ += pad + o + ".push(j);\n";
+          break;
+        case Partitioning::kRebalance: {
+          const std::string rr = "rr" + std::to_string(e);
+          *out_ += pad + o + "[" + rr + "].push(j);\n";
+          *out_ += pad + "if (++" + rr + " === " + targets + ") " + rr + " = 0;\n";
+          break;
+        }
+        case Partitioning::kHash: {
+          const std::string m = std::to_string(edge.max_parallelism);
+          *out_ += pad + o + "[(keyGroupOf(k" + std::to_string(e) + "(" + var + ", params), " + m +
+                   ") * " + targets + " / " + m + ") | 0].push(j);\n";
+          break;
+        }
+      }
+    }
   }
 
   const ChainSpec &chain_;
@@ -139,11 +195,120 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
     }
     if (stage.kind != "source.generator" && !IsTransform(stage.kind)) text.clear();
     program->functions.push_back(std::move(text));
+    if (stage.kind == "reduce" && program->input_key_stage < 0) {
+      if (chain.input_key_fn.empty()) {
+        return Status::User("operator " + DescribeStage(stage) +
+                            ": reduce needs keyed input (a key selector on the edge feeding it)");
+      }
+      if (chain.max_parallelism == 0) {
+        return Status::Internal("a keyed chain with max_parallelism 0");
+      }
+      program->input_key_stage = static_cast<int>(i);
+    }
   }
   if (chain.text_format != "lines" && chain.text_format != "json") {
     return Status::User("text format '" + chain.text_format + "' is not \"lines\" or \"json\"");
   }
   return Status::Ok();
+}
+
+Status CheckOutputs(const ChainSpec &chain, ChainProgram *program) {
+  program->output_key_stage = static_cast<int>(chain.stages.size()) - 1;
+  if (chain.output != OutputMode::kPartitioned) return Status::Ok();
+  // These come from the planner, not from the user: a bad one is our bug.
+  if (chain.outputs.empty()) return Status::Internal("a partitioned chain without outputs");
+  for (size_t e = 0; e < chain.outputs.size(); ++e) {
+    const PartitionSpec &edge = chain.outputs[e];
+    const std::string what = "output edge " + std::to_string(e) + " of the chain";
+    if (edge.targets == 0) return Status::Internal(what + " has no targets");
+    if (edge.partitioning == Partitioning::kForward && edge.subtask >= edge.targets) {
+      return Status::Internal(what + " is forward from subtask " + std::to_string(edge.subtask) +
+                              " to " + std::to_string(edge.targets) + " targets");
+    }
+    if (edge.partitioning == Partitioning::kHash) {
+      if (edge.key_fn.empty()) return Status::Internal(what + " is hashed without a key selector");
+      if (edge.max_parallelism == 0) return Status::Internal(what + " has max_parallelism 0");
+    }
+    program->output_key_fns.push_back(edge.partitioning == Partitioning::kHash ? edge.key_fn : "");
+  }
+  return Status::Ok();
+}
+
+// Declarations in the factory, before `run`: user functions, key selectors,
+// keyed state and round-robin positions (both live as long as the runner).
+void EmitSetup(const ChainSpec &chain, const ChainProgram &program, std::string *js) {
+  for (size_t i = 0; i < program.functions.size(); ++i) {
+    if (program.functions[i].empty()) continue;
+    const std::string idx = std::to_string(i);
+    *js += "const f" + idx + " = fns[" + idx + "];\n";
+  }
+  if (program.source == SourceKind::kNexmark) {
+    *js += "const gen = nexmark.make(JSON.parse(sourceConfigJson));\n";
+  }
+  *js += "const keyGroupOf = keys.keyGroupOf;\n";
+  std::string state_stages;
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (chain.stages[i].kind != "reduce") continue;
+    const std::string idx = std::to_string(i);
+    *js += "const S" + idx + " = new Map();\n";
+    state_stages += (state_stages.empty() ? "" : ", ") + idx + ": S" + idx;
+  }
+  if (program.input_key_stage >= 0) {
+    *js += "function inKey(r) { return keys.keyString(inKeyFn(r, params)); }\n";
+  }
+  *js += "const state = Object.freeze({ maxParallelism: " + std::to_string(chain.max_parallelism) +
+         ", stages: Object.freeze({" + state_stages +
+         "}), keyGroupOf: (k) => keys.keyGroupOfString(k, " +
+         std::to_string(chain.max_parallelism) + ") });\n";
+  for (size_t e = 0; e < program.output_key_fns.size(); ++e) {
+    const PartitionSpec &edge = chain.outputs[e];
+    const std::string idx = std::to_string(e);
+    if (edge.partitioning == Partitioning::kHash) {
+      *js += "const k" + idx + " = outKeyFns[" + idx + "];\n";
+    } else if (edge.partitioning == Partitioning::kRebalance) {
+      *js += "let rr" + idx + " = " + std::to_string(edge.subtask % edge.targets) + ";\n";
+    }
+  }
+}
+
+// Per batch, after `lines`: the output lists of each edge.
+void EmitOutputLists(const ChainSpec &chain, std::string *js) {
+  if (chain.output != OutputMode::kPartitioned) return;
+  for (size_t e = 0; e < chain.outputs.size(); ++e) {
+    const PartitionSpec &edge = chain.outputs[e];
+    const bool one_list = edge.partitioning == Partitioning::kForward ||
+                          edge.partitioning == Partitioning::kBroadcast;
+    *js += "  const o" + std::to_string(e) + " = " +
+           (one_list ? "[]" : "lineArrays(" + std::to_string(edge.targets) + ")") + ";\n";
+  }
+}
+
+// After the loop: `out` becomes the batch's result.
+void EmitResult(const ChainSpec &chain, std::string *js) {
+  if (chain.output != OutputMode::kPartitioned) {
+    *js += kEpilogueLines;
+    return;
+  }
+  *js += "  out = [];\n";
+  for (size_t e = 0; e < chain.outputs.size(); ++e) {
+    const PartitionSpec &edge = chain.outputs[e];
+    const std::string o = "o" + std::to_string(e);
+    const std::string targets = std::to_string(edge.targets);
+    switch (edge.partitioning) {
+      case Partitioning::kForward:
+        *js += "  { const t = new Array(" + targets + ").fill(\"\"); t[" +
+               std::to_string(edge.subtask) + "] = joinLines(" + o + "); out.push(t); }\n";
+        break;
+      case Partitioning::kBroadcast:
+        // The same string at every target: C++ encodes it once.
+        *js += "  out.push(new Array(" + targets + ").fill(joinLines(" + o + ")));\n";
+        break;
+      case Partitioning::kRebalance:
+      case Partitioning::kHash:
+        *js += "  out.push(" + o + ".map(joinLines));\n";
+        break;
+    }
+  }
 }
 
 std::string SourceExpression(const ChainProgram &program, const std::string &index) {
@@ -169,26 +334,24 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
   }
   program.has_source_stage = IsSource(first_kind);
 
+  SLUICE_RETURN_IF_ERROR(CheckOutputs(chain, &program));
+
   std::string &js = program.driver_source;
   js += kPrelude;
-  for (size_t i = 0; i < program.functions.size(); ++i) {
-    if (program.functions[i].empty()) continue;
-    const std::string idx = std::to_string(i);
-    js += "const f" + idx + " = fns[" + idx + "];\n";
-  }
-  if (program.source == SourceKind::kNexmark) {
-    js += "const gen = nexmark.make(JSON.parse(sourceConfigJson));\n";
-  }
+  EmitSetup(chain, program, &js);
 
   BodyEmitter body(chain, &js);
   const size_t first_transform = program.has_source_stage ? 1 : 0;
+  const char *key_decl = program.input_key_stage >= 0 ? "      let key;\n" : "";
   if (program.source == SourceKind::kText) {
     const std::string source_stage = program.has_source_stage ? "0" : "-1";
-    js += R"js(return function run(text) {
+    js += R"js(const run = function run(text) {
   let s = -1, nIn = 0, nOut = 0, out = "", p = 0, done = false;
   const lines = [];
   const n = text.length;
-  try {
+)js";
+    EmitOutputLists(chain, &js);
+    js += R"js(  try {
     while (p < n) {
       let e = text.indexOf("\n", p);
       if (e < 0) e = n;
@@ -206,22 +369,28 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
       js += "      const r = line;\n";
     }
     js += "      nIn++;\n";
+    js += key_decl;
     body.Emit(first_transform, "r", 6);
     js += "    }\n";
   } else {
-    js += R"js(return function run(first, stride, count) {
+    js += R"js(const run = function run(first, stride, count) {
   let s = -1, nIn = 0, nOut = 0, out = "", done = false;
   const lines = [];
-  try {
+)js";
+    EmitOutputLists(chain, &js);
+    js += R"js(  try {
     for (let k = 0; k < count; k++) {
       s = 0;
 )js";
     js += "      const r = " + SourceExpression(program, "first + k * stride") + ";\n";
     js += "      nIn++;\n";
+    js += key_decl;
     body.Emit(first_transform, "r", 6);
     js += "    }\n";
   }
-  js += kEpilogue;
+  js += kEpilogueTry;
+  EmitResult(chain, &js);
+  js += kEpilogueReturn;
   return program;
 }
 

@@ -26,12 +26,31 @@ struct ChainProgram {
   // Per stage: the user function's source text, or "" for none (nexmark, file
   // source).
   std::vector<std::string> functions;
+  // Per ChainSpec::outputs entry (OutputMode::kPartitioned): the key selector's
+  // source for a kHash edge, "" otherwise. Its errors name the last stage's
+  // operator (output_key_stage; -1 when the chain has no stages: "the input").
+  std::vector<std::string> output_key_fns;
+  int output_key_stage = -1;
+  // The first "reduce" stage, whose operator ChainSpec::input_key_fn's errors
+  // name; -1 when the chain has no reduce stage (the key selector is unused).
+  int input_key_stage = -1;
   // The driver: a script whose value is a factory
-  //   (fns, paramsJson, sourceConfigJson, nexmark, stats) => run
-  // where run(first, stride, count) or run(text) processes one batch, returns
-  // the JSON lines (or "" in count mode), writes records in/out to
-  // stats[0]/stats[1] and, when it throws, the index of the stage that was
-  // running to stats[2].
+  //   (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFn,
+  //    outKeyFns) => run
+  // where run(first, stride, count) or run(text) processes one batch, writes
+  // records in/out to stats[0]/stats[1] and, when it throws, the index of the
+  // stage that was running to stats[2]. It returns the JSON lines ("" in count
+  // mode) or, with kPartitioned, an array per output edge of one string of JSON
+  // lines per target. `keys` is runtime/keys.js.
+  //
+  // Keyed state: each "reduce" stage i keeps run.state.stages[i], a Map from
+  // key string (keys.keyString of input_key_fn's result) to the accumulated
+  // value, for the runner's lifetime. A key's key group is derived, not stored:
+  // run.state.keyGroupOf(keyString) (= keys.keyGroupOfString(keyString,
+  // max_parallelism)), so state can be split by key group when it moves.
+  // Every reduce stage of the chain uses the key of the record that entered
+  // the chain (computed once, when the first reduce stage needs it), which is
+  // the key the HASH exchange feeding the chain partitioned it by.
   std::string driver_source;
 };
 

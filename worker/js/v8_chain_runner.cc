@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "worker/js/runtime/runtime_sources.h"
@@ -24,9 +25,22 @@ namespace {
 
 constexpr char kDriverScript[] = "sluice-runtime:driver";
 constexpr char kNexmarkScript[] = "sluice-runtime:nexmark";
+constexpr char kKeysScript[] = "sluice-runtime:keys";
+constexpr char kFunctionRole[] = "function";
+constexpr char kKeyRole[] = "key selector";
 constexpr size_t kMb = 1024 * 1024;
 
 std::string ScriptNameFor(const StageSpec &stage) { return "sluice:" + stage.operator_id; }
+
+std::string InputKeyScriptName(const ChainSpec &chain, int stage) {
+  return ScriptNameFor(chain.stages[stage]) + ":key";
+}
+
+// Named after the last stage, whose operator the key selector's errors name.
+std::string OutputKeyScriptName(const ChainSpec &chain, size_t edge) {
+  const std::string owner = chain.stages.empty() ? "sluice:" : ScriptNameFor(chain.stages.back());
+  return owner + ":output" + std::to_string(edge) + ":key";
+}
 
 v8::Local<v8::String> V8String(v8::Isolate *isolate, std::string_view text) {
   return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
@@ -75,11 +89,20 @@ V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, Chain
     : chain_(chain), limits_(limits), program_(std::move(program)) {
   for (size_t i = 0; i < chain_.stages.size(); ++i) {
     if (!program_.functions[i].empty()) {
-      script_stages_.emplace(ScriptNameFor(chain_.stages[i]), static_cast<int>(i));
+      scripts_[ScriptNameFor(chain_.stages[i])] = {static_cast<int>(i), kFunctionRole};
     }
   }
-  script_stages_.emplace(kNexmarkScript, 0);
-  script_stages_.emplace(kDriverScript, kDriverStage);
+  if (program_.input_key_stage >= 0) {
+    scripts_[InputKeyScriptName(chain_, program_.input_key_stage)] = {program_.input_key_stage,
+                                                                      kKeyRole};
+  }
+  for (size_t e = 0; e < program_.output_key_fns.size(); ++e) {
+    if (program_.output_key_fns[e].empty()) continue;
+    scripts_[OutputKeyScriptName(chain_, e)] = {program_.output_key_stage, kKeyRole};
+  }
+  scripts_[kNexmarkScript] = {0, ""};
+  scripts_[kKeysScript] = {kDriverStage, ""};
+  scripts_[kDriverScript] = {kDriverStage, ""};
 }
 
 V8ChainRunner::~V8ChainRunner() {
@@ -127,22 +150,46 @@ Status V8ChainRunner::Compile(v8::Local<v8::Context> context, const std::string 
   return Status::Ok();
 }
 
+Status V8ChainRunner::CompileFunction(v8::Local<v8::Context> context, const std::string &text,
+                                      const std::string &resource_name, int stage,
+                                      v8::Local<v8::Value> *fn) {
+  // "(" on the function's first line keeps V8's line numbers equal to the
+  // user's.
+  SLUICE_RETURN_IF_ERROR(Compile(context, "(" + text + "\n)", resource_name, stage, fn));
+  if (!(*fn)->IsFunction()) {
+    const ScriptInfo &info = scripts_.at(resource_name);
+    return Status::User(Name(stage) + ": its " + (info.role == kKeyRole ? "key selector's " : "") +
+                        "source is not a function expression (it is a " +
+                        StdString(isolate_, (*fn)->TypeOf(isolate_)) + ")");
+  }
+  return Status::Ok();
+}
+
 Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
   const int num_stages = static_cast<int>(chain_.stages.size());
   v8::Local<v8::Array> fns = v8::Array::New(isolate_, num_stages);
   for (int i = 0; i < num_stages; ++i) {
     const std::string &text = program_.functions[i];
     if (text.empty()) continue;
-    // "(" on the function's first line keeps V8's line numbers equal to the
-    // user's.
     v8::Local<v8::Value> fn;
-    SLUICE_RETURN_IF_ERROR(
-        Compile(context, "(" + text + "\n)", ScriptNameFor(chain_.stages[i]), i, &fn));
-    if (!fn->IsFunction()) {
-      return Status::User(Name(i) + ": its source is not a function expression (it is a " +
-                          StdString(isolate_, fn->TypeOf(isolate_)) + ")");
-    }
+    SLUICE_RETURN_IF_ERROR(CompileFunction(context, text, ScriptNameFor(chain_.stages[i]), i, &fn));
     fns->Set(context, i, fn).Check();
+  }
+  v8::Local<v8::Value> in_key_fn = v8::Undefined(isolate_);
+  if (program_.input_key_stage >= 0) {
+    SLUICE_RETURN_IF_ERROR(CompileFunction(context, chain_.input_key_fn,
+                                           InputKeyScriptName(chain_, program_.input_key_stage),
+                                           program_.input_key_stage, &in_key_fn));
+  }
+  const int num_outputs = static_cast<int>(program_.output_key_fns.size());
+  v8::Local<v8::Array> out_key_fns = v8::Array::New(isolate_, num_outputs);
+  for (int e = 0; e < num_outputs; ++e) {
+    if (program_.output_key_fns[e].empty()) continue;
+    v8::Local<v8::Value> fn;
+    SLUICE_RETURN_IF_ERROR(CompileFunction(context, program_.output_key_fns[e],
+                                           OutputKeyScriptName(chain_, e),
+                                           program_.output_key_stage, &fn));
+    out_key_fns->Set(context, e, fn).Check();
   }
 
   v8::Local<v8::Value> nexmark = v8::Undefined(isolate_);
@@ -150,6 +197,9 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
     SLUICE_RETURN_IF_ERROR(
         Compile(context, std::string(runtime::NexmarkJs()), kNexmarkScript, 0, &nexmark));
   }
+  v8::Local<v8::Value> keys;
+  SLUICE_RETURN_IF_ERROR(
+      Compile(context, std::string(runtime::KeysJs()), kKeysScript, kChainStage, &keys));
   v8::Local<v8::Value> factory;
   SLUICE_RETURN_IF_ERROR(
       Compile(context, program_.driver_source, kDriverScript, kChainStage, &factory));
@@ -165,10 +215,14 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
       V8String(isolate_, config.empty() ? "{}" : config),
       nexmark,
       v8::Float64Array::New(buffer, 0, 4),
+      keys,
+      in_key_fn,
+      out_key_fns,
   };
   Result<v8::Local<v8::Value>> run =
       Guarded(context, kChainStage, [&]() -> v8::MaybeLocal<v8::Value> {
-        return factory.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 5, args);
+        return factory.As<v8::Function>()->Call(context, v8::Undefined(isolate_),
+                                                static_cast<int>(std::size(args)), args);
       });
   if (!run.ok()) return run.status();
   if (!(*run)->IsFunction()) return Status::Internal("the generated JS driver made no function");
@@ -196,7 +250,7 @@ Result<BatchResult> V8ChainRunner::RunGenerated(int64_t first, int64_t stride, i
         return run->Call(context, v8::Undefined(isolate_), 3, args);
       });
   if (!out.ok()) return out.status();
-  return Finish(*out);
+  return Finish(context, *out);
 }
 
 Result<BatchResult> V8ChainRunner::RunText(std::string_view text) {
@@ -224,7 +278,7 @@ Result<BatchResult> V8ChainRunner::RunText(std::string_view text) {
         return run->Call(context, v8::Undefined(isolate_), 1, args);
       });
   if (!out.ok()) return out.status();
-  return Finish(*out);
+  return Finish(context, *out);
 }
 
 void V8ChainRunner::Interrupt() {
@@ -267,32 +321,73 @@ Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> conte
   return handles.Escape(result.ToLocalChecked());
 }
 
-Result<BatchResult> V8ChainRunner::Finish(v8::Local<v8::Value> out) {
+Result<BatchResult> V8ChainRunner::Finish(v8::Local<v8::Context> context,
+                                          v8::Local<v8::Value> out) {
   BatchResult batch;
   batch.records_in = static_cast<uint64_t>(stats_[0]);
   batch.records_out = static_cast<uint64_t>(stats_[1]);
   if (chain_.output == OutputMode::kJsonLines && out->IsString()) {
     CopyUtf8(isolate_, out.As<v8::String>(), &batch.json_lines);
+  } else if (chain_.output == OutputMode::kPartitioned) {
+    SLUICE_RETURN_IF_ERROR(CopyPartitions(context, out, &batch));
   }
   return batch;
+}
+
+// `out` is the driver's array per edge of one string per target.
+Status V8ChainRunner::CopyPartitions(v8::Local<v8::Context> context, v8::Local<v8::Value> out,
+                                     BatchResult *batch) {
+  const size_t num_edges = chain_.outputs.size();
+  if (!out->IsArray() || out.As<v8::Array>()->Length() != num_edges) {
+    return Status::Internal("the JS driver returned no partitions");
+  }
+  batch->partitions.resize(num_edges);
+  for (size_t e = 0; e < num_edges; ++e) {
+    v8::Local<v8::Value> edge;
+    const uint32_t targets = chain_.outputs[e].targets;
+    if (!out.As<v8::Array>()->Get(context, static_cast<uint32_t>(e)).ToLocal(&edge) ||
+        !edge->IsArray() || edge.As<v8::Array>()->Length() != targets) {
+      return Status::Internal("the JS driver returned bad partitions for output edge " +
+                              std::to_string(e));
+    }
+    std::vector<std::string> &lines = batch->partitions[e];
+    lines.resize(targets);
+    v8::Local<v8::Value> previous;
+    for (uint32_t t = 0; t < targets; ++t) {
+      v8::Local<v8::Value> text;
+      if (!edge.As<v8::Array>()->Get(context, t).ToLocal(&text) || !text->IsString()) {
+        return Status::Internal("the JS driver returned a partition that is no string");
+      }
+      // A broadcast puts the same string at every target: encode it once.
+      if (t > 0 && text == previous) {
+        lines[t] = lines[t - 1];
+      } else {
+        CopyUtf8(isolate_, text.As<v8::String>(), &lines[t]);
+      }
+      previous = text;
+    }
+  }
+  return Status::Ok();
 }
 
 Status V8ChainRunner::ExceptionStatus(v8::Local<v8::Context> context, const v8::TryCatch &try_catch,
                                       int stage) {
   v8::Local<v8::Message> message = try_catch.Message();
   std::string text;
+  std::string role;
   int line = 0;
   if (!message.IsEmpty()) {
     // The message was formatted when the exception was thrown, inside the time
     // limit; calling toString() on the exception now could run user code
     // outside it.
     text = StdString(isolate_, message->Get());
-    const int script_stage = StageOfScript(message->GetScriptResourceName());
-    if (script_stage >= 0 && !program_.functions[script_stage].empty()) {
-      stage = script_stage;
+    const ScriptInfo *script = ScriptOf(message->GetScriptResourceName());
+    if (script != nullptr && !script->role.empty()) {
+      stage = script->stage;
+      role = script->role;
       line = message->GetLineNumber(context).FromMaybe(0);
-    } else if (script_stage >= 0 && stage == kChainStage) {
-      stage = script_stage;
+    } else if (script != nullptr && script->stage >= 0 && stage == kChainStage) {
+      stage = script->stage;
     }
   } else if (try_catch.Exception()->IsString()) {
     text = StdString(isolate_, try_catch.Exception());
@@ -300,7 +395,7 @@ Status V8ChainRunner::ExceptionStatus(v8::Local<v8::Context> context, const v8::
   constexpr std::string_view kUncaught = "Uncaught ";
   if (text.compare(0, kUncaught.size(), kUncaught) == 0) text.erase(0, kUncaught.size());
   if (text.empty()) text = "a JS exception without a message";
-  std::string where = line > 0 ? " (line " + std::to_string(line) + " of the function)" : "";
+  std::string where = line > 0 ? " (line " + std::to_string(line) + " of the " + role + ")" : "";
   return Status::User(Name(stage) + ": " + text + where);
 }
 
@@ -339,10 +434,15 @@ Status V8ChainRunner::AbortStatus(uint64_t call) {
   return broken_;
 }
 
+const V8ChainRunner::ScriptInfo *V8ChainRunner::ScriptOf(v8::Local<v8::Value> resource_name) const {
+  if (resource_name.IsEmpty() || !resource_name->IsString()) return nullptr;
+  auto it = scripts_.find(StdString(isolate_, resource_name));
+  return it == scripts_.end() ? nullptr : &it->second;
+}
+
 int V8ChainRunner::StageOfScript(v8::Local<v8::Value> resource_name) const {
-  if (resource_name.IsEmpty() || !resource_name->IsString()) return kChainStage;
-  auto it = script_stages_.find(StdString(isolate_, resource_name));
-  return it == script_stages_.end() ? kChainStage : it->second;
+  const ScriptInfo *script = ScriptOf(resource_name);
+  return script == nullptr ? kChainStage : script->stage;
 }
 
 int V8ChainRunner::StageOnTopOfStack() {

@@ -55,6 +55,13 @@ class V8ChainRunner final : public ChainRunner {
 
   enum class Abort { kNone, kTimeout, kCancel, kHeap };
 
+  // What a compiled script is, by resource name: the stage its errors name and,
+  // for user code, what to call it in "line N of the ..." ("" for runtime code).
+  struct ScriptInfo {
+    int stage;
+    std::string role;
+  };
+
   V8ChainRunner(const ChainSpec &chain, const Limits &limits, ChainProgram program);
   Status Init();
   Status Compile(v8::Local<v8::Context> context, const std::string &source,
@@ -65,10 +72,15 @@ class V8ChainRunner final : public ChainRunner {
   // exception or a termination to a Status naming the operator.
   template <typename F>
   Result<v8::Local<v8::Value>> Guarded(v8::Local<v8::Context> context, int stage, F &&run);
-  Result<BatchResult> Finish(v8::Local<v8::Value> out);
+  Result<BatchResult> Finish(v8::Local<v8::Context> context, v8::Local<v8::Value> out);
+  Status CopyPartitions(v8::Local<v8::Context> context, v8::Local<v8::Value> out,
+                        BatchResult *batch);
+  Status CompileFunction(v8::Local<v8::Context> context, const std::string &text,
+                         const std::string &resource_name, int stage, v8::Local<v8::Value> *fn);
   Status ExceptionStatus(v8::Local<v8::Context> context, const v8::TryCatch &try_catch, int stage);
   Status AbortStatus(uint64_t call);
 
+  const ScriptInfo *ScriptOf(v8::Local<v8::Value> resource_name) const;
   int StageOfScript(v8::Local<v8::Value> resource_name) const;
   int StageOnTopOfStack();
   std::string Name(int stage) const;
@@ -81,7 +93,7 @@ class V8ChainRunner final : public ChainRunner {
   const ChainSpec chain_;
   const Limits limits_;
   const ChainProgram program_;
-  std::unordered_map<std::string, int> script_stages_;  // resource name -> stage
+  std::unordered_map<std::string, ScriptInfo> scripts_;
 
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
   v8::Isolate *isolate_ = nullptr;

@@ -10,4 +10,8 @@ namespace sluice::js::runtime {
 // nexmark.js: a script whose completion value is the Nexmark generator library.
 std::string_view NexmarkJs();
 
+// keys.js: a script whose completion value is the key / key group library (keyString,
+// hashString, keyGroupOfString, keyGroupOf, targetOf); the one definition of key groups.
+std::string_view KeysJs();
+
 }  // namespace sluice::js::runtime

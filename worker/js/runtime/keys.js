@@ -1,0 +1,67 @@
+// Keys and key groups, the one definition every part of Sluice that partitions or keys records
+// uses (the HASH exchange in the sending chain, keyed state in the receiving one). It must give
+// the same answer in every process and isolate, so it depends on nothing but the key's text:
+//
+//   key string  = the key itself if it is a string; String(key) for a number or bigint;
+//                 JSON.stringify(key) for null, booleans, arrays and objects (property order
+//                 counts); undefined, functions and symbols are refused.
+//   hash        = FNV-1a (32 bit) over the key string's UTF-16 code units (each unit xor-ed in
+//                 whole, then multiplied by the FNV prime with Math.imul), finished with
+//                 murmur3's fmix32, as an unsigned 32-bit integer.
+//   key group   = hash % maxParallelism
+//   target      = floor(keyGroup * targets / maxParallelism)  (contiguous key-group ranges)
+//
+// Two keys with the same key string are the same key: the string "1" and the number 1 too.
+//
+// The script's completion value is a frozen object with these functions.
+(function () {
+  "use strict";
+
+  function keyString(key) {
+    switch (typeof key) {
+      case "string":
+        return key;
+      case "number":
+      case "bigint":
+        return String(key);
+      case "undefined":
+        throw new TypeError("the key selector returned undefined");
+      case "function":
+      case "symbol":
+        throw new TypeError("the key selector returned a " + typeof key +
+            "; a key must be a string, a number or a JSON value");
+    }
+    const text = JSON.stringify(key);
+    if (text === undefined) {
+      throw new TypeError("the key selector returned a value without a JSON form");
+    }
+    return text;
+  }
+
+  function hashString(text) {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < text.length; i++) {
+      h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    }
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+
+  function keyGroupOfString(text, maxParallelism) {
+    return hashString(text) % maxParallelism;
+  }
+
+  function keyGroupOf(key, maxParallelism) {
+    return hashString(keyString(key)) % maxParallelism;
+  }
+
+  function targetOf(keyGroup, maxParallelism, targets) {
+    return Math.floor((keyGroup * targets) / maxParallelism);
+  }
+
+  return Object.freeze({ keyString, hashString, keyGroupOfString, keyGroupOf, targetOf });
+})()
