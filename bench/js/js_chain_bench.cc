@@ -1,5 +1,6 @@
 // Throughput of the JS layer alone: one ChainRunner driving a generated source
-// through a chain, a batch per call. items_per_second counts source events.
+// (or JSON text) through a chain, a batch per call. items_per_second counts
+// source events (input records for the RunText cases).
 //
 //   ninja -C build js_chain_bench && build/bench/js/js_chain_bench
 
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "worker/js/js_engine.h"
 
@@ -48,6 +50,9 @@ void RunChain(benchmark::State &state, ChainSpec chain) {
     }
     next += batch;
     out_bytes += result->json_lines.size();
+    for (const std::vector<std::string> &edge : result->partitions) {
+      for (const std::string &lines : edge) out_bytes += lines.size();
+    }
     out_records += result->records_out;
     benchmark::DoNotOptimize(result->json_lines.data());
   }
@@ -82,10 +87,129 @@ void BM_CallOverhead(benchmark::State &state) {
   RunChain(state, chain);
 }
 
+// q0-shaped: nexmark bids passed through, hash-partitioned by auction over two
+// downstream subtasks (what an upstream task of a keyed exchange does).
+ChainSpec Q0Hash(std::string key_fn) {
+  ChainSpec chain;
+  chain.stages = {Stage("nexmark", "source.nexmark"), Stage("bids", "filter", kQ1Filter)};
+  chain.output = OutputMode::kPartitioned;
+  PartitionSpec edge;
+  edge.partitioning = Partitioning::kHash;
+  edge.targets = 2;
+  edge.key_fn = std::move(key_fn);
+  chain.outputs = {edge};
+  return chain;
+}
+void BM_Q0HashPartitioned(benchmark::State &state) { RunChain(state, Q0Hash("(b) => b.auction")); }
+// The same with a string key (the hash loops over the key's characters).
+void BM_Q0HashPartitionedStringKey(benchmark::State &state) {
+  RunChain(state, Q0Hash("(b) => b.channel"));
+}
+void BM_Q0JsonLines(benchmark::State &state) {
+  ChainSpec chain = Q0Hash("");
+  chain.output = OutputMode::kJsonLines;
+  chain.outputs.clear();
+  RunChain(state, chain);
+}
+
+// What encoding a bid costs, counted without output: JSON.stringify against a
+// hand-written encoder for the bid's shape (the best a generated per-shape
+// encoder could do; string fields still go through JSON.stringify for escaping).
+constexpr char kBidEncoder[] =
+    "(b) => '{\"type\":' + JSON.stringify(b.type) + ',\"auction\":' + b.auction + "
+    "',\"bidder\":' + b.bidder + ',\"price\":' + b.price + ',\"channel\":' + "
+    "JSON.stringify(b.channel) + ',\"url\":' + JSON.stringify(b.url) + ',\"dateTime\":' + "
+    "b.dateTime + ',\"extra\":' + JSON.stringify(b.extra) + '}'";
+void RunEncoder(benchmark::State &state, std::string fn) {
+  ChainSpec chain = Q0Hash("");
+  chain.output = OutputMode::kCount;
+  chain.outputs.clear();
+  if (!fn.empty()) chain.stages.push_back(Stage("encode", "map", std::move(fn)));
+  RunChain(state, chain);
+}
+void BM_BidsNoEncoding(benchmark::State &state) { RunEncoder(state, ""); }
+void BM_BidsJsonStringify(benchmark::State &state) {
+  RunEncoder(state, "(b) => JSON.stringify(b)");
+}
+void BM_BidsShapeEncoder(benchmark::State &state) { RunEncoder(state, kBidEncoder); }
+
+// `count` nexmark bids as JSON lines, the input of a task behind an exchange.
+std::string BidLines(int32_t count) {
+  ChainSpec chain = Q0Hash("");
+  chain.output = OutputMode::kJsonLines;
+  chain.outputs.clear();
+  Result<std::unique_ptr<ChainRunner>> runner = V8Engine().Create(chain, Limits{});
+  if (!runner.ok()) return "";
+  // 46 of every 50 events are bids: twice as many events is enough.
+  Result<BatchResult> batch = (*runner)->RunGenerated(0, 1, 2 * count);
+  if (!batch.ok()) return "";
+  size_t end = 0;
+  for (int32_t i = 0; i < count; ++i) end = batch->json_lines.find('\n', end) + 1;
+  return batch->json_lines.substr(0, end);
+}
+
+// RunText of JSON bids into a reduce keyed by auction (highest bid so far).
+void RunJsonText(benchmark::State &state, ChainSpec chain) {
+  const int32_t batch = static_cast<int32_t>(state.range(0));
+  const std::string input = BidLines(batch);
+  if (input.empty()) {
+    state.SkipWithError("could not generate the input");
+    return;
+  }
+  Result<std::unique_ptr<ChainRunner>> runner = V8Engine().Create(chain, Limits{});
+  if (!runner.ok()) {
+    state.SkipWithError(runner.status().message().c_str());
+    return;
+  }
+  int64_t records = 0;
+  for (auto _ : state) {
+    Result<BatchResult> result = (*runner)->RunText(input);
+    if (!result.ok()) {
+      state.SkipWithError(result.status().message().c_str());
+      return;
+    }
+    records += static_cast<int64_t>(result->records_in);
+    benchmark::DoNotOptimize(result->json_lines.data());
+  }
+  state.SetItemsProcessed(records);
+  state.SetBytesProcessed(static_cast<int64_t>(input.size()) * state.iterations());
+}
+
+ChainSpec JsonReduce(OutputMode output) {
+  ChainSpec chain;
+  chain.stages = {Stage("max", "reduce", "(a, b) => (b.price > a.price ? b : a)")};
+  chain.text_format = "json";
+  chain.input_key_fn = "(b) => b.auction";
+  chain.output = output;
+  return chain;
+}
+void BM_JsonReduceCount(benchmark::State &state) {
+  RunJsonText(state, JsonReduce(OutputMode::kCount));
+}
+void BM_JsonReduceJsonLines(benchmark::State &state) {
+  RunJsonText(state, JsonReduce(OutputMode::kJsonLines));
+}
+// Only JSON.parse of the lines: the receiving half of the exchange's encoding.
+void BM_JsonParseOnlyCount(benchmark::State &state) {
+  ChainSpec chain;
+  chain.text_format = "json";
+  chain.output = OutputMode::kCount;
+  RunJsonText(state, chain);
+}
+
 BENCHMARK(BM_Q1Count)->Arg(1024)->Arg(4096);
 BENCHMARK(BM_Q1JsonLines)->Arg(1024)->Arg(4096);
 BENCHMARK(BM_NexmarkOnlyCount)->Arg(1024)->Arg(4096);
 BENCHMARK(BM_CallOverhead)->Arg(1);
+BENCHMARK(BM_Q0JsonLines)->Arg(4096);
+BENCHMARK(BM_Q0HashPartitioned)->Arg(4096);
+BENCHMARK(BM_Q0HashPartitionedStringKey)->Arg(4096);
+BENCHMARK(BM_JsonParseOnlyCount)->Arg(4096);
+BENCHMARK(BM_JsonReduceCount)->Arg(4096);
+BENCHMARK(BM_JsonReduceJsonLines)->Arg(4096);
+BENCHMARK(BM_BidsNoEncoding)->Arg(4096);
+BENCHMARK(BM_BidsJsonStringify)->Arg(4096);
+BENCHMARK(BM_BidsShapeEncoder)->Arg(4096);
 
 }  // namespace
 }  // namespace sluice::js
