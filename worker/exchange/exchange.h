@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "common/ids.h"
@@ -28,8 +29,9 @@ class Inbox {
   Inbox(TaskId task, uint32_t channels, size_t capacity_batches);
 
   // Blocks while the inbox is full. Returns false (and drops nothing it accepted) when the
-  // inbox was closed: the receiving task ended or was cancelled.
-  bool Push(uint32_t channel, Batch batch);
+  // inbox was closed: the receiving task ended or was cancelled, or when `stop` was requested
+  // while waiting for room (the batch is then not taken; for a sender being cancelled).
+  bool Push(uint32_t channel, Batch batch, std::stop_token stop = {});
   // The upstream of `channel` sent its last batch.
   void EndChannel(uint32_t channel);
   // The next batch; blocks until one arrives. nullopt when every channel ended and everything
@@ -39,6 +41,8 @@ class Inbox {
   void Close();
 
   const TaskId& task() const;
+  // How many channels feed this inbox; valid channel numbers are 0 .. channels() - 1.
+  uint32_t channels() const;
   // For metrics: batches queued now, the capacity, and how long pushers waited in total.
   size_t queued() const;
   size_t capacity() const;
@@ -87,7 +91,7 @@ Result<std::unique_ptr<Sender>> ConnectLocal(Router& router, const TaskId& recei
 
 // A channel to a task on another worker, over that worker's ExchangeService with credit-based
 // flow control: the receiver grants one credit per batch it accepted into the inbox, starting
-// with `initial_credits`.
+// with its service's `initial_credits` (see exchange_service.h).
 Result<std::unique_ptr<Sender>> ConnectRemote(const std::string& address, const TaskId& receiver,
                                               uint32_t channel);
 

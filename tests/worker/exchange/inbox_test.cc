@@ -1,0 +1,150 @@
+#include <gtest/gtest.h>
+
+#include <future>
+#include <stop_token>
+#include <thread>
+
+#include "tests/worker/exchange/test_util.h"
+#include "worker/exchange/exchange.h"
+
+namespace sluice::exchange {
+namespace {
+
+using testing::kSoon;
+using testing::MakeBatch;
+using testing::StaysBlocked;
+
+TEST(InboxTest, KeepsEachChannelsOrder) {
+  Inbox inbox(TaskId("t"), 2, 16);
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a1")));
+  ASSERT_TRUE(inbox.Push(1, MakeBatch("b1")));
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a2")));
+  ASSERT_TRUE(inbox.Push(1, MakeBatch("b2")));
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a3", 7)));
+  EXPECT_EQ(inbox.queued(), 5u);
+  std::vector<std::string> a, b;
+  for (int i = 0; i < 5; ++i) {
+    std::optional<Batch> batch = inbox.Pop();
+    ASSERT_TRUE(batch.has_value());
+    (batch->data[0] == 'a' ? a : b).push_back(batch->data);
+    if (batch->data == "a3") {
+      EXPECT_EQ(batch->records, 7u);
+    }
+  }
+  EXPECT_EQ(a, (std::vector<std::string>{"a1", "a2", "a3"}));
+  EXPECT_EQ(b, (std::vector<std::string>{"b1", "b2"}));
+  EXPECT_EQ(inbox.queued(), 0u);
+}
+
+TEST(InboxTest, PushBlocksWhileFullAndResumesAfterPop) {
+  Inbox inbox(TaskId("t"), 1, 2);
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("1")));
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("2")));
+  auto third = std::async(std::launch::async, [&] { return inbox.Push(0, MakeBatch("3")); });
+  EXPECT_TRUE(StaysBlocked(third));
+  EXPECT_EQ(inbox.queued(), 2u);
+
+  EXPECT_EQ(inbox.Pop()->data, "1");
+  ASSERT_EQ(third.wait_for(kSoon), std::future_status::ready);
+  EXPECT_TRUE(third.get());
+  EXPECT_EQ(inbox.Pop()->data, "2");
+  EXPECT_EQ(inbox.Pop()->data, "3");
+  EXPECT_GT(inbox.blocked_time().count(), 0);
+  EXPECT_EQ(inbox.capacity(), 2u);
+}
+
+TEST(InboxTest, PopWaitsUntilEveryChannelEnded) {
+  Inbox inbox(TaskId("t"), 3, 4);
+  ASSERT_TRUE(inbox.Push(2, MakeBatch("x")));
+  inbox.EndChannel(0);
+  inbox.EndChannel(2);
+  inbox.EndChannel(2);  // twice is once
+  EXPECT_EQ(inbox.Pop()->data, "x");
+
+  auto last = std::async(std::launch::async, [&] { return inbox.Pop(); });
+  EXPECT_TRUE(StaysBlocked(last));  // channel 1 is still open
+  ASSERT_TRUE(inbox.Push(1, MakeBatch("y")));
+  ASSERT_EQ(last.wait_for(kSoon), std::future_status::ready);
+  EXPECT_EQ(last.get()->data, "y");
+
+  auto end = std::async(std::launch::async, [&] { return inbox.Pop(); });
+  EXPECT_TRUE(StaysBlocked(end));
+  inbox.EndChannel(1);
+  ASSERT_EQ(end.wait_for(kSoon), std::future_status::ready);
+  EXPECT_FALSE(end.get().has_value());
+  EXPECT_FALSE(inbox.Pop().has_value());
+}
+
+TEST(InboxTest, QueuedBatchesArePoppedBeforeTheEnd) {
+  Inbox inbox(TaskId("t"), 1, 4);
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("1")));
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("2")));
+  inbox.EndChannel(0);
+  EXPECT_EQ(inbox.Pop()->data, "1");
+  EXPECT_EQ(inbox.Pop()->data, "2");
+  EXPECT_FALSE(inbox.Pop().has_value());
+}
+
+TEST(InboxTest, CloseWakesBlockedPushAndPop) {
+  Inbox full(TaskId("full"), 1, 1);
+  ASSERT_TRUE(full.Push(0, MakeBatch("1")));
+  auto push = std::async(std::launch::async, [&] { return full.Push(0, MakeBatch("2")); });
+  Inbox empty(TaskId("empty"), 1, 1);
+  auto pop = std::async(std::launch::async, [&] { return empty.Pop(); });
+  EXPECT_TRUE(StaysBlocked(push));
+  EXPECT_TRUE(StaysBlocked(pop));
+
+  full.Close();
+  empty.Close();
+  ASSERT_EQ(push.wait_for(kSoon), std::future_status::ready);
+  ASSERT_EQ(pop.wait_for(kSoon), std::future_status::ready);
+  EXPECT_FALSE(push.get());
+  EXPECT_FALSE(pop.get().has_value());
+  EXPECT_FALSE(full.Push(0, MakeBatch("3")));
+  EXPECT_FALSE(full.Pop().has_value());
+}
+
+TEST(InboxTest, StopTokenInterruptsABlockedPush) {
+  Inbox inbox(TaskId("t"), 1, 1);
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("1")));
+  std::stop_source stop;
+  auto push = std::async(std::launch::async,
+                         [&] { return inbox.Push(0, MakeBatch("2"), stop.get_token()); });
+  EXPECT_TRUE(StaysBlocked(push));
+  stop.request_stop();
+  ASSERT_EQ(push.wait_for(kSoon), std::future_status::ready);
+  EXPECT_FALSE(push.get());
+  EXPECT_EQ(inbox.queued(), 1u);  // the interrupted batch was not taken
+  // The inbox itself still works.
+  EXPECT_EQ(inbox.Pop()->data, "1");
+  EXPECT_TRUE(inbox.Push(0, MakeBatch("3")));
+}
+
+TEST(InboxTest, ManyPushersAndOnePopperLoseNothing) {
+  constexpr int kChannels = 4;
+  constexpr int kPerChannel = 500;
+  Inbox inbox(TaskId("t"), kChannels, 3);
+  std::vector<std::thread> pushers;
+  for (int c = 0; c < kChannels; ++c) {
+    pushers.emplace_back([&, c] {
+      for (int i = 0; i < kPerChannel; ++i) {
+        ASSERT_TRUE(inbox.Push(c, MakeBatch(std::to_string(c) + ":" + std::to_string(i))));
+      }
+      inbox.EndChannel(c);
+    });
+  }
+  std::vector<int> next(kChannels, 0);
+  int total = 0;
+  while (std::optional<Batch> batch = inbox.Pop()) {
+    size_t colon = batch->data.find(':');
+    int c = std::stoi(batch->data.substr(0, colon));
+    EXPECT_EQ(std::stoi(batch->data.substr(colon + 1)), next[c]++);
+    EXPECT_LE(inbox.queued(), 3u);
+    ++total;
+  }
+  for (std::thread& t : pushers) t.join();
+  EXPECT_EQ(total, kChannels * kPerChannel);
+}
+
+}  // namespace
+}  // namespace sluice::exchange
