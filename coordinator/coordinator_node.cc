@@ -10,6 +10,7 @@
 #include "coordinator/coordinator_services.h"
 #include "coordinator/job_lifecycle.h"
 #include "coordinator/planner.h"
+#include "coordinator/routing.h"
 #include "coordinator/scheduler.h"
 
 namespace sluice::coordinator {
@@ -102,7 +103,15 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
     job->id = job_id;
     job->spec = spec;
     job->submitted_at_ms = NowMs();
-    for (const auto& task : plan->tasks) {
+    std::map<TaskId, std::string> address_of;
+    for (const auto& [task, worker] : placement) address_of[task] = workers_.at(worker)->address;
+    std::map<TaskId, TaskRoutes> routes = PlanRoutes(*plan, address_of);
+    // Receivers first, so senders find their inboxes waiting.
+    std::vector<PlannedTask> order = plan->tasks;
+    std::stable_sort(order.begin(), order.end(), [](const PlannedTask& a, const PlannedTask& b) {
+      return a.group > b.group;
+    });
+    for (const auto& task : order) {
       const TaskGroup& group = plan->groups[task.group];
       WorkerRecord& worker = *workers_.at(placement.at(task.id));
       job->tasks[task.id].subtask = task.subtask;
@@ -116,6 +125,10 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
       for (const auto& op : group.operator_ids) t->add_operator_ids(op);
       t->set_subtask(task.subtask);
       t->set_parallelism(group.parallelism);
+      TaskRoutes& route = routes[task.id];
+      t->set_input_channels(route.input_channels);
+      t->set_input_key_fn(route.input_key_fn);
+      for (auto& output : route.outputs) *t->add_outputs() = std::move(output);
       deployments.push_back(std::move(d));
     }
     jobs_[job_id] = std::move(job);

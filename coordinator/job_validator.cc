@@ -18,7 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kNotYet = " is not supported yet (it lands with distributed execution)";
 
 std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
@@ -275,11 +274,15 @@ void Validator::CheckEdges() {
                            ? " has no \"to\" operator"
                            : " goes to operator " + Quote(edge.to()) + ", which does not exist"));
     }
-    if (!IsForward(edge)) {
-      EdgeProblem(to, from,
-                  ": " + desc + " uses " + proto::Partitioning_Name(edge.partitioning()) +
-                      " partitioning, which" + std::string(kNotYet) +
-                      "; this version supports FORWARD edges only");
+    if (edge.partitioning() == proto::HASH) {
+      if (edge.key_fn().empty()) {
+        EdgeProblem(to, from, ": " + desc + " is partitioned by key but has no key selector");
+      } else {
+        Status status = check_(edge.key_fn());
+        if (!status.ok()) EdgeProblem(to, from, ": " + desc + ", key selector: " + status.message());
+      }
+    } else if (!edge.key_fn().empty()) {
+      EdgeProblem(to, from, ": " + desc + " has a key selector but is not partitioned by key");
     }
     if (edge.input() != 0) {
       EdgeProblem(to, from,
@@ -292,22 +295,17 @@ void Validator::CheckEdges() {
       continue;
     }
     edges_.emplace_back(from, to, i);
-    const uint32_t p_from = EffectiveParallelism(spec_, spec_.operators(from));
-    const uint32_t p_to = EffectiveParallelism(spec_, spec_.operators(to));
-    if (p_from != p_to) {
-      OpProblem(to, ": " + desc + " changes parallelism from " + std::to_string(p_from) + " (" +
-                        Name(from) + ") to " + std::to_string(p_to) +
-                        "; a parallelism change across an edge" + std::string(kNotYet));
-    }
   }
 }
 
 void Validator::CheckShape() {
   const int n = spec_.operators_size();
   std::vector<std::vector<int>> inputs(n), outputs(n);
+  std::vector<std::vector<int>> unkeyed_inputs(n);
   for (const auto& [from, to, edge] : edges_) {
     outputs[from].push_back(to);
     inputs[to].push_back(from);
+    if (spec_.edges(edge).partitioning() != proto::HASH) unkeyed_inputs[to].push_back(from);
   }
   auto names = [&](const std::vector<int>& ops) {
     std::string text;
@@ -322,17 +320,12 @@ void Validator::CheckShape() {
     if (first == index_by_id_.end() || first->second != i) continue;  // edges cannot reach it
     const size_t in = inputs[i].size();
     const size_t out = outputs[i].size();
-    if (in > 1) {
-      OpProblem(i, " has " + std::to_string(in) + " inputs (from " + names(inputs[i]) +
-                       "); fan-in" + std::string(kNotYet) + "; this version runs linear pipelines");
-    }
-    if (out > 1) {
-      OpProblem(i, " has " + std::to_string(out) + " outputs (to " + names(outputs[i]) +
-                       "); fan-out" + std::string(kNotYet) +
-                       "; this version runs linear pipelines");
-    }
     const OperatorKind* kind = FindOperatorKind(op.kind());
     if (kind == nullptr) continue;
+    if (kind->keyed && !unkeyed_inputs[i].empty()) {
+      OpProblem(i, " keeps state per key, so its input must be partitioned by key (keyBy), "
+                   "but the input from " + names(unkeyed_inputs[i]) + " is not");
+    }
     const bool is_source = kind->role == OperatorRole::kSource;
     const bool is_sink = kind->role == OperatorRole::kSink;
     sources += is_source;

@@ -27,6 +27,8 @@ std::vector<OperatorKind> BuildCatalogue() {
       {"map", OperatorRole::kTransform, {}, {required_fn}},
       {"filter", OperatorRole::kTransform, {}, {required_fn}},
       {"flat_map", OperatorRole::kTransform, {}, {required_fn}},
+      {"union", OperatorRole::kTransform, {}, {}},
+      {"reduce", OperatorRole::kTransform, {}, {required_fn}, /*keyed=*/true},
       {"sink.stdout", OperatorRole::kSink, {}, {}},
       {"sink.file", OperatorRole::kSink, {Path(true)}, {}},
       {"sink.collect", OperatorRole::kSink, {}, {}},

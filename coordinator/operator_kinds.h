@@ -36,6 +36,8 @@ struct OperatorKind {
   OperatorRole role;
   std::vector<ConfigField> config;
   std::vector<FunctionSlot> functions;
+  // Keeps state per key: every input must be partitioned by key (a HASH edge, from keyBy).
+  bool keyed = false;
 };
 
 // The catalogue of every operator kind this version runs; later operators extend this one table.

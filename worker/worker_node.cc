@@ -47,7 +47,7 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
-  auto started = StartServer(options_.listen, {this}, "worker");
+  auto started = StartServer(options_.listen, {this, &exchange_service_}, "worker");
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
   address_ = started->address;
@@ -107,6 +107,7 @@ void WorkerNode::Shutdown() {
   for (auto& [id, task] : tasks) task->Cancel();
   tasks.clear();  // joins
   if (heartbeat.joinable()) heartbeat.join();
+  exchange_service_.Shutdown();  // ends streams that wait on full inboxes
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
 }
 
@@ -124,6 +125,12 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   services.stdout_file = options_.stdout_file;
   services.on_ended = [this](const TaskId& task, proto::TaskState state,
                              const std::string& failure) { OnTaskEnded(task, state, failure); };
+  services.router = &router_;
+  services.self_address = address_;
+  if (request->task().input_channels() > 0) {
+    services.inbox = std::make_shared<exchange::Inbox>(id, request->task().input_channels(),
+                                                       options_.inbox_batches);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) return ToGrpc(Status::Unavailable("worker is shutting down"));
   if (tasks_.count(id) != 0) {
@@ -135,6 +142,7 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
     return ToGrpc(Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
                          "worker " + address_ + " has no free slot for task " + id.str()));
   }
+  if (services.inbox != nullptr) router_.Register(services.inbox);
   auto task = std::make_unique<runtime::Task>(request->task(), std::move(services));
   task->Start();
   tasks_[id] = std::move(task);
@@ -189,6 +197,7 @@ void WorkerNode::ReapEndedTasks() {
     for (auto it = end_reported_.begin(); it != end_reported_.end();) {
       auto task = tasks_.find(it->first);
       if (it->second && task != tasks_.end() && task->second->ended()) {
+        router_.Unregister(task->first);
         done.push_back(std::move(task->second));
         tasks_.erase(task);
         it = end_reported_.erase(it);

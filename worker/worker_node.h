@@ -16,6 +16,8 @@
 #include "common/status.h"
 #include "sluice/cluster_service.grpc.pb.h"
 #include "sluice/worker_service.grpc.pb.h"
+#include "worker/exchange/exchange.h"
+#include "worker/exchange/exchange_service.h"
 #include "worker/js/js_engine.h"
 #include "worker/runtime/batch_sink.h"
 #include "worker/runtime/task.h"
@@ -26,6 +28,7 @@ struct WorkerOptions {
   std::string coordinator = "127.0.0.1:7070";
   std::string listen = "127.0.0.1:0";  // host:port for WorkerService; port 0 picks a free one
   uint32_t slots = 4;
+  size_t inbox_batches = 8;  // how many batches a task's inbox holds before upstreams wait
   std::FILE* stdout_file = stdout;     // where sink.stdout writes
   MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
 };
@@ -65,6 +68,8 @@ class WorkerNode final : public proto::WorkerService::Service, public runtime::R
 
   WorkerOptions options_;
   js::ChainRunnerFactory& engine_;
+  exchange::Router router_;  // inboxes of this worker's tasks that upstream tasks feed
+  exchange::ExchangeServiceImpl exchange_service_{router_};
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::unique_ptr<proto::ClusterService::Stub> coordinator_;

@@ -19,7 +19,7 @@ import { JOB_BRAND } from "./brand.js";
 import type { JobHandle, SubmitOptions } from "./client.js";
 import type { Job } from "./job.js";
 
-export { Job, Stream, JobBuildError } from "./job.js";
+export { Job, Stream, KeyedStream, JobBuildError } from "./job.js";
 export type { JobOptions, JobParams, SinkOptions, UserFunction } from "./job.js";
 export type { Duration, DurationUnit } from "./duration.js";
 export { toMillis } from "./duration.js";

@@ -53,9 +53,23 @@ interface OperatorNode {
   downstream: number;
 }
 
+/** An edge as the job holds it; a key selector is shipped when the job is built. */
+interface GraphEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly partitioning: EdgeSpec["partitioning"];
+  readonly keyFn?: unknown;
+}
+
 interface Graph {
   readonly operators: OperatorNode[];
-  readonly edges: EdgeSpec[];
+  readonly edges: GraphEdge[];
+}
+
+/** Where an operator's input comes from. */
+interface Upstream {
+  readonly node: OperatorNode;
+  readonly keyFn?: unknown;
 }
 
 const graphs = new WeakMap<object, Graph>();
@@ -71,7 +85,7 @@ function addOperator(
   kind: string,
   label: string,
   parts: () => OperatorParts,
-  upstream: OperatorNode | null,
+  upstream: OperatorNode | null | readonly Upstream[],
 ): OperatorNode {
   const graph = graphOf(job);
   const n = graph.operators.length + 1;
@@ -85,9 +99,15 @@ function addOperator(
     downstream: 0,
   };
   graph.operators.push(node);
-  if (upstream !== null) {
-    graph.edges.push({ from: upstream.id, to: node.id, partitioning: "FORWARD" });
-    upstream.downstream++;
+  const inputs: readonly Upstream[] =
+    upstream === null ? [] : Array.isArray(upstream) ? upstream : [{ node: upstream as OperatorNode }];
+  for (const input of inputs) {
+    graph.edges.push(
+      input.keyFn === undefined
+        ? { from: input.node.id, to: node.id, partitioning: "FORWARD" }
+        : { from: input.node.id, to: node.id, partitioning: "HASH", keyFn: input.keyFn },
+    );
+    input.node.downstream++;
   }
   return node;
 }
@@ -194,6 +214,15 @@ export class Job<P extends JobParams = Record<string, unknown>> {
         functions,
       };
     });
+    const nameOf = new Map(operators.map((op) => [op.id, op.name]));
+    const edges: EdgeSpec[] = graph.edges.map((e) => {
+      if (e.keyFn === undefined) return { from: e.from, to: e.to, partitioning: e.partitioning };
+      const prepared = prepareFunction(e.keyFn);
+      for (const p of prepared.problems) {
+        problems.push(`operator '${nameOf.get(e.to)}' (${e.to}) (key selector): ${p}`);
+      }
+      return { from: e.from, to: e.to, partitioning: e.partitioning, keyFn: prepared.source };
+    });
     let paramsJson = "{}";
     try {
       paramsJson = JSON.stringify(this.options.params ?? {});
@@ -205,7 +234,7 @@ export class Job<P extends JobParams = Record<string, unknown>> {
     return {
       name: this.name,
       operators,
-      edges: graph.edges.map((e) => ({ ...e })),
+      edges,
       parallelism: o.parallelism ?? 0,
       maxParallelism: o.maxParallelism ?? 0,
       checkpointIntervalMs:
@@ -313,6 +342,29 @@ export class Stream<T, P extends JobParams = Record<string, unknown>> {
   }
 
   /**
+   * Partitions the stream by key: records with equal keys go to the same parallel instance of
+   * the next (keyed) operator. `fn(record, params)` returns the key (a string, a number, or a
+   * JSON-compatible value).
+   */
+  keyBy<K>(fn: UserFunction<T, P, K>): KeyedStream<K, T, P> {
+    if (typeof fn !== "function") throw new Error("keyBy(fn): fn must be a function");
+    return new KeyedStream<K, T, P>(this.#job, this.#node, fn);
+  }
+
+  /** Merges this stream with others of the same record type into one stream. */
+  union(...others: Stream<T, P>[]): Stream<T, P> {
+    const inputs: Upstream[] = [{ node: this.#node }];
+    for (const other of others) {
+      if (!(other instanceof Stream) || other.#job !== this.#job) {
+        throw new Error("union(...streams): every stream must come from the same job");
+      }
+      inputs.push({ node: other.#node });
+    }
+    const node = addOperator(this.#job, "union", "union", () => ({ config: {}, functions: {} }), inputs);
+    return new Stream<T, P>(this.#job, node);
+  }
+
+  /**
    * Ends the stream in a sink.
    *
    * @param sink - one of `sinks.*`
@@ -341,5 +393,37 @@ export class Stream<T, P extends JobParams = Record<string, unknown>> {
   parallelism(n: number): this {
     this.#node.parallelism = checkPositiveInt(n, `parallelism(...) on ${this.#node.name ?? this.#node.defaultName}`);
     return this;
+  }
+}
+
+/**
+ * A stream partitioned by key (made by {@link Stream.keyBy}); its operators keep state per key.
+ *
+ * @typeParam K - the key's type
+ * @typeParam T - the record type
+ */
+export class KeyedStream<K, T, P extends JobParams = Record<string, unknown>> {
+  readonly #job: Job<P>;
+  readonly #node: OperatorNode;
+  readonly #keyFn: unknown;
+
+  /** @internal Made by {@link Stream.keyBy}. */
+  constructor(job: Job<P>, node: OperatorNode, keyFn: UserFunction<T, P, K>) {
+    this.#job = job;
+    this.#node = node;
+    this.#keyFn = keyFn;
+  }
+
+  /**
+   * A running reduce per key: the first record of a key is its value, then
+   * `fn(value, record, params)` folds in each next record; after every record the key's
+   * updated value goes on.
+   */
+  reduce(fn: (value: T, record: T, params: P) => T): Stream<T, P> {
+    if (typeof fn !== "function") throw new Error("reduce(fn): fn must be a function");
+    const node = addOperator(this.#job, "reduce", "reduce", () => ({ config: {}, functions: { fn } }), [
+      { node: this.#node, keyFn: this.#keyFn },
+    ]);
+    return new Stream<T, P>(this.#job, node);
   }
 }

@@ -27,6 +27,8 @@ export interface EdgeSpec {
   from: string;
   to: string;
   partitioning: Partitioning;
+  /** With "HASH": the key selector's source text. */
+  keyFn?: string;
 }
 
 /** A whole job. Zero means "the coordinator's default" for the numeric job settings. */

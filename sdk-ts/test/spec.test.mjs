@@ -249,3 +249,50 @@ test("object methods are shipped as function expressions", () => {
   assert.match(fn, /^function \(x\) \{\s+return x \* 2;\s+\}$/);
   assert.equal(new Function(`return (${fn})`)()(21), 42);
 });
+
+test("keyBy(...).reduce(...) ships the key selector on a HASH edge into a reduce operator", () => {
+  const job = new Job("counts", { parallelism: 3 });
+  job
+    .source(sources.generator({ count: 10, fn: (i) => ({ word: "w" + (i % 3), n: 1 }) }))
+    .keyBy((r) => r.word)
+    .reduce((a, b) => ({ word: a.word, n: a.n + b.n }))
+    .sink(sinks.collect());
+  const spec = job.toSpec();
+  assert.deepEqual(spec.operators.map((o) => o.kind), ["source.generator", "reduce", "sink.collect"]);
+  assert.equal(spec.operators[1].functions.fn, "(a, b) => ({ word: a.word, n: a.n + b.n })");
+  assert.deepEqual(spec.edges, [
+    { from: "op1", to: "op2", partitioning: "HASH", keyFn: "(r) => r.word" },
+    { from: "op2", to: "op3", partitioning: "FORWARD" },
+  ]);
+});
+
+test("a key selector that uses an outside variable is refused, naming the keyed operator", () => {
+  const field = "word";
+  const job = new Job("bad-key");
+  job
+    .source(sources.generator({ count: 1 }))
+    .keyBy((r) => r[field])
+    .reduce((a) => a)
+    .name("sum")
+    .sink(sinks.discard());
+  assert.throws(() => job.toSpec(), (e) => {
+    assert.ok(e instanceof JobBuildError);
+    assert.match(e.message, /operator 'sum' \(op2\) \(key selector\).*'field'/);
+    return true;
+  });
+});
+
+test("union merges streams into one operator with an input from each", () => {
+  const job = new Job("merge");
+  const a = job.source(sources.generator({ count: 2 }));
+  const b = job.source(sources.generator({ count: 3 })).map((n) => n * 10);
+  a.union(b).sink(sinks.collect());
+  const spec = job.toSpec();
+  assert.equal(spec.operators[3].kind, "union");
+  assert.deepEqual(
+    spec.edges.filter((e) => e.to === "op4").map((e) => e.from),
+    ["op1", "op3"],
+  );
+  const other = new Job("other").source(sources.generator({ count: 1 }));
+  assert.throws(() => a.union(other), /same job/);
+});

@@ -101,62 +101,67 @@ TEST(JobValidatorGraphTest, RefusesInputsToSourcesAndOutputsFromSinks) {
       << Dump(problems);
 }
 
-TEST(JobValidatorGraphTest, FanOutAndFanInAreNotSupportedYet) {
+TEST(JobValidatorGraphTest, FanOutAndFanInAreAccepted) {
   auto spec = SpecBuilder("j")
                   .Op("src", "numbers", "source.generator")
                   .Op("a", "alpha", "map", "", kFn)
                   .Op("b", "beta", "map", "", kFn)
+                  .Op("u", "both", "union")
                   .Op("out", "results", "sink.collect")
                   .Edge("src", "a")
                   .Edge("src", "b")
-                  .Edge("a", "out")
-                  .Edge("b", "out")
+                  .Edge("a", "u")
+                  .Edge("b", "u")
+                  .Edge("u", "out")
                   .Build();
-  auto problems = Validate(spec);
-  EXPECT_TRUE(HasProblem(
-      problems, "src",
-      {"\"numbers\"", "2 outputs", "\"alpha\", \"beta\"", "fan-out", "not supported yet"}))
-      << Dump(problems);
-  EXPECT_TRUE(
-      HasProblem(problems, "out", {"\"results\"", "2 inputs", "fan-in", "not supported yet"}))
-      << Dump(problems);
-  EXPECT_EQ(problems.size(), 2u) << Dump(problems);
+  EXPECT_TRUE(Validate(spec).empty()) << Dump(Validate(spec));
 }
 
-TEST(JobValidatorGraphTest, OnlyForwardPartitioningIsSupported) {
-  for (auto partitioning : {proto::REBALANCE, proto::HASH, proto::BROADCAST}) {
+TEST(JobValidatorGraphTest, EveryPartitioningIsAcceptedAndParallelismMayChange) {
+  for (auto partitioning : {proto::FORWARD, proto::REBALANCE, proto::BROADCAST}) {
     auto spec = SpecBuilder("j")
-                    .Op("src", "numbers", "source.generator")
-                    .Op("out", "results", "sink.collect")
+                    .Op("src", "numbers", "source.generator", "", {}, 2)
+                    .Op("out", "results", "sink.collect", "", {}, 3)
                     .Edge("src", "out", partitioning)
                     .Build();
-    auto problems = Validate(spec);
-    ASSERT_EQ(problems.size(), 1u) << Dump(problems);
-    EXPECT_TRUE(HasProblem(
-        problems, "out",
-        {"\"results\"", proto::Partitioning_Name(partitioning), "not supported yet", "FORWARD"}))
-        << Dump(problems);
+    EXPECT_TRUE(Validate(spec).empty()) << Dump(Validate(spec));
   }
-  auto unspecified = SpecBuilder("j")
-                         .Op("src", "numbers", "source.generator")
-                         .Op("out", "results", "sink.collect")
-                         .Edge("src", "out", proto::PARTITIONING_UNSPECIFIED)
-                         .Build();
-  EXPECT_TRUE(Validate(unspecified).empty());
 }
 
-TEST(JobValidatorGraphTest, ParallelismChangeAcrossAnEdgeIsNotSupportedYet) {
-  auto spec = LinearJob().Parallelism(2).Build();
-  EXPECT_TRUE(Validate(spec).empty());
-  spec.mutable_operators(2)->set_parallelism(3);
+TEST(JobValidatorGraphTest, HashEdgesNeedACompilingKeySelector) {
+  auto spec = SpecBuilder("j")
+                  .Op("src", "numbers", "source.generator")
+                  .Op("sum", "sums", "reduce", "", kFn)
+                  .Op("out", "results", "sink.collect")
+                  .Edge("src", "sum", proto::HASH)
+                  .Edge("sum", "out")
+                  .Build();
+  auto problems = Validate(spec);
+  EXPECT_TRUE(HasProblem(problems, "sum", {"\"sums\"", "partitioned by key", "no key selector"}))
+      << Dump(problems);
+  spec.mutable_edges(0)->set_key_fn("(r) => {");
+  problems = ValidateJob(spec, [](const std::string& source) {
+    return source == "(r) => {" ? Status::User("SyntaxError: Unexpected end of input")
+                                : Status::Ok();
+  });
+  EXPECT_TRUE(HasProblem(problems, "sum", {"\"sums\"", "key selector", "SyntaxError"}))
+      << Dump(problems);
+  spec.mutable_edges(0)->set_key_fn("(r) => r % 10");
+  EXPECT_TRUE(Validate(spec).empty()) << Dump(Validate(spec));
+}
+
+TEST(JobValidatorGraphTest, KeyedOperatorsNeedInputPartitionedByKey) {
+  auto spec = SpecBuilder("j")
+                  .Op("src", "numbers", "source.generator")
+                  .Op("sum", "sums", "reduce", "", kFn)
+                  .Op("out", "results", "sink.collect")
+                  .Edge("src", "sum")
+                  .Edge("sum", "out")
+                  .Build();
   auto problems = Validate(spec);
   ASSERT_EQ(problems.size(), 1u) << Dump(problems);
-  EXPECT_TRUE(HasProblem(problems, "op3",
-                         {"\"results\"", "parallelism from 2", "to 3", "not supported yet"}))
+  EXPECT_TRUE(HasProblem(problems, "sum", {"\"sums\"", "keyBy", "\"numbers\""}))
       << Dump(problems);
-  // Explicitly equal to the job's default is the same parallelism.
-  spec.mutable_operators(2)->set_parallelism(2);
-  EXPECT_TRUE(Validate(spec).empty());
 }
 
 }  // namespace

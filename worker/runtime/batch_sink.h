@@ -29,6 +29,8 @@ class BatchSink {
   virtual Status Write(const js::BatchResult& batch) = 0;
   // Flushes and closes; called once after the last batch of a bounded job.
   virtual Status Finish() = 0;
+  // Wakes a Write() blocked on a slow receiver; any thread.
+  virtual void Cancel() {}
 };
 
 struct SinkContext {

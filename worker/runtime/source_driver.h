@@ -43,6 +43,8 @@ class SourceDriver {
   virtual ~SourceDriver() = default;
   // The chain's output for one batch, or nullopt when a bounded source is exhausted.
   virtual Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) = 0;
+  // Wakes a Next() that waits for input; any thread. Pacing sleeps end through CancelSignal.
+  virtual void Cancel() {}
 };
 
 struct SourceContext {

@@ -1,5 +1,7 @@
 #include "worker/runtime/task.h"
 
+#include "worker/runtime/exchange_io.h"
+
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -32,8 +34,11 @@ void Task::Start() {
 
 void Task::Cancel() {
   cancel_.Cancel();
+  if (services_.inbox != nullptr) services_.inbox->Close();
   std::lock_guard<std::mutex> lock(mutex_);
   if (runner_ != nullptr) runner_->Interrupt();
+  if (source_ != nullptr) source_->Cancel();
+  if (sink_ != nullptr) sink_->Cancel();
 }
 
 void Task::Join() {
@@ -90,36 +95,63 @@ Status Task::RunChain() {
     if (it == by_id.end()) return Status::Internal("task " + id_.str() + ": no operator " + id);
     chain.push_back(it->second);
   }
-  if (chain.size() < 2 || !StartsWith(chain.front()->kind(), "source.") ||
-      !StartsWith(chain.back()->kind(), "sink.")) {
-    return Status::Internal("task " + id_.str() +
-                            ": a chain must run from a source to a sink in this version");
+  if (chain.empty()) return Status::Internal("task " + id_.str() + " has no operators");
+  const proto::Operator& first = *chain.front();
+  const proto::Operator& last = *chain.back();
+  const bool has_source = StartsWith(first.kind(), "source.");
+  const bool has_sink = StartsWith(last.kind(), "sink.");
+  if (!has_source && services_.inbox == nullptr) {
+    return Status::Internal("task " + id_.str() + " has neither a source nor an input");
   }
-  const proto::Operator& source_op = *chain.front();
-  const proto::Operator& sink_op = *chain.back();
+  if (!has_sink && (services_.router == nullptr || deployment_.outputs_size() == 0)) {
+    return Status::Internal("task " + id_.str() + " has neither a sink nor outputs");
+  }
+  const uint32_t max_parallelism = deployment_.spec().max_parallelism() > 0
+                                       ? deployment_.spec().max_parallelism()
+                                       : 128;
 
-  SinkContext sink_context{job_id_,
-                           id_,
-                           Label(sink_op),
-                           deployment_.subtask(),
-                           deployment_.parallelism(),
-                           services_.pusher,
-                           services_.stdout_file};
-  auto sink = MakeSink(sink_op.kind(), sink_op.config_json(), sink_context);
+  Result<std::unique_ptr<BatchSink>> sink = Status::Internal("no sink");
+  if (has_sink) {
+    SinkContext sink_context{job_id_,
+                             id_,
+                             Label(last),
+                             deployment_.subtask(),
+                             deployment_.parallelism(),
+                             services_.pusher,
+                             services_.stdout_file};
+    sink = MakeSink(last.kind(), last.config_json(), sink_context);
+  } else {
+    auto exchange_sink = ExchangeSink::Connect(deployment_.outputs(), *services_.router,
+                                               services_.self_address, "task " + id_.str());
+    if (exchange_sink.ok()) sink = std::unique_ptr<BatchSink>(std::move(exchange_sink).value());
+    else sink = exchange_sink.status();
+  }
   if (!sink.ok()) return sink.status();
 
-  SourceContext source_context{Label(source_op), deployment_.subtask(),
-                               std::max(1u, deployment_.parallelism()), &cancel_};
-  auto source = MakeSourceDriver(source_op.kind(), source_op.config_json(), source_context);
+  Result<std::unique_ptr<SourceDriver>> source = Status::Internal("no source");
+  if (has_source) {
+    SourceContext source_context{Label(first), deployment_.subtask(),
+                                 std::max(1u, deployment_.parallelism()), &cancel_};
+    source = MakeSourceDriver(first.kind(), first.config_json(), source_context);
+  } else {
+    source = std::unique_ptr<SourceDriver>(new InboxSource(services_.inbox));
+  }
   if (!source.ok()) return source.status();
 
   js::ChainSpec spec;
-  spec.text_format = SourceTextFormat(source_op.kind(), source_op.config_json());
+  spec.text_format = has_source ? SourceTextFormat(first.kind(), first.config_json()) : "json";
   spec.output = (*sink)->output_mode();
+  if (spec.output == js::OutputMode::kPartitioned) {
+    spec.outputs = PartitionSpecs(deployment_.outputs(), deployment_.subtask(), max_parallelism);
+  }
+  spec.input_key_fn = deployment_.input_key_fn();
+  spec.max_parallelism = max_parallelism;
   spec.params_json =
       deployment_.spec().params_json().empty() ? "{}" : deployment_.spec().params_json();
-  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+  for (size_t i = 0; i < chain.size(); ++i) {
     const proto::Operator& op = *chain[i];
+    if (has_sink && i + 1 == chain.size()) break;
+    if (op.kind() == "union") continue;  // merging inputs is the exchange's work
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
     spec.stages.push_back(std::move(stage));
@@ -133,11 +165,17 @@ Status Task::RunChain() {
   }
 
   auto runner = services_.engine->Create(spec, limits);
-  if (!runner.ok()) return runner.status();
+  if (!runner.ok()) {
+    (*sink)->Cancel();
+    return runner.status();
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     runner_ = runner->get();
+    source_ = source->get();
+    sink_ = sink->get();
   }
+  if (cancel_.cancelled()) (*sink)->Cancel();  // a Cancel() before the pointers were set
   Status status = Status::Ok();
   while (!cancel_.cancelled()) {
     auto batch = (*source)->Next(**runner);
@@ -154,9 +192,12 @@ Status Task::RunChain() {
     status = (*sink)->Write(**batch);
     if (!status.ok()) break;
   }
+  if (!status.ok() || cancel_.cancelled()) (*sink)->Cancel();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     runner_ = nullptr;
+    source_ = nullptr;
+    sink_ = nullptr;
   }
   return status;
 }

@@ -14,6 +14,7 @@
 #include "sluice/job_service.pb.h"
 #include "sluice/worker_service.pb.h"
 #include "worker/js/js_engine.h"
+#include "worker/exchange/exchange.h"
 #include "worker/runtime/batch_sink.h"
 #include "worker/runtime/source_driver.h"
 
@@ -28,6 +29,9 @@ struct TaskServices {
   ResultPusher* pusher = nullptr;
   std::FILE* stdout_file = stdout;
   TaskEndedCallback on_ended;
+  exchange::Router* router = nullptr;      // for channels to tasks on this worker
+  std::string self_address;                // this worker's address: targets there are local
+  std::shared_ptr<exchange::Inbox> inbox;  // when upstream tasks feed this one
 };
 
 // One parallel instance of a chain: a thread with its own JS isolate that pulls batches from
@@ -64,6 +68,8 @@ class Task {
 
   mutable std::mutex mutex_;
   js::ChainRunner* runner_ = nullptr;  // guarded by mutex_; for Cancel()
+  SourceDriver* source_ = nullptr;     // guarded by mutex_; for Cancel()
+  BatchSink* sink_ = nullptr;          // guarded by mutex_; for Cancel()
   proto::TaskState state_ = proto::TASK_DEPLOYING;
   std::string failure_;
   std::atomic<uint64_t> records_in_{0};
