@@ -37,6 +37,18 @@ void WorkerNode::CollectMetrics(MetricsWriter& writer) const {
                    static_cast<double>(status.records_in()));
     writer.Counter("sluice_task_records_out_total", "Records that left the task's chain.", labels,
                    static_cast<double>(status.records_out()));
+    writer.Counter("sluice_task_exchange_bytes_sent_total",
+                   "Bytes the task sent to downstream tasks.", labels,
+                   static_cast<double>(task->exchange_bytes_sent()));
+    if (const auto& inbox = task->inbox(); inbox != nullptr) {
+      writer.Gauge("sluice_task_inbox_batches", "Batches waiting in the task's input queue.",
+                   labels, static_cast<double>(inbox->queued()));
+      writer.Gauge("sluice_task_inbox_capacity_batches", "The task's input queue capacity.",
+                   labels, static_cast<double>(inbox->capacity()));
+      writer.Counter("sluice_task_backpressure_seconds_total",
+                     "Time upstream channels waited for room in this task's input queue.", labels,
+                     std::chrono::duration<double>(inbox->blocked_time()).count());
+    }
   }
   writer.Gauge("sluice_worker_tasks_running", "Tasks running on this worker.", {}, running);
 }

@@ -111,6 +111,7 @@ Status Task::RunChain() {
                                        : 128;
 
   Result<std::unique_ptr<BatchSink>> sink = Status::Internal("no sink");
+  ExchangeSink* exchange_sink = nullptr;
   if (has_sink) {
     SinkContext sink_context{job_id_,
                              id_,
@@ -121,10 +122,14 @@ Status Task::RunChain() {
                              services_.stdout_file};
     sink = MakeSink(last.kind(), last.config_json(), sink_context);
   } else {
-    auto exchange_sink = ExchangeSink::Connect(deployment_.outputs(), *services_.router,
+    auto connected = ExchangeSink::Connect(deployment_.outputs(), *services_.router,
                                                services_.self_address, "task " + id_.str());
-    if (exchange_sink.ok()) sink = std::unique_ptr<BatchSink>(std::move(exchange_sink).value());
-    else sink = exchange_sink.status();
+    if (connected.ok()) {
+      exchange_sink = connected->get();
+      sink = std::unique_ptr<BatchSink>(std::move(connected).value());
+    } else {
+      sink = connected.status();
+    }
   }
   if (!sink.ok()) return sink.status();
 
@@ -190,6 +195,7 @@ Status Task::RunChain() {
     records_in_ += (*batch)->records_in;
     records_out_ += (*batch)->records_out;
     status = (*sink)->Write(**batch);
+    if (exchange_sink != nullptr) exchange_bytes_ = exchange_sink->bytes_sent();
     if (!status.ok()) break;
   }
   if (!status.ok() || cancel_.cancelled()) (*sink)->Cancel();

@@ -54,6 +54,10 @@ class Task {
   const JobId& job_id() const { return job_id_; }
   bool ended() const { return ended_.load(); }
   proto::TaskStatus Snapshot() const;
+  // The task's inbox when upstream tasks feed it (for queue metrics), else null.
+  const std::shared_ptr<exchange::Inbox>& inbox() const { return services_.inbox; }
+  // Bytes this task sent to downstream tasks so far.
+  uint64_t exchange_bytes_sent() const { return exchange_bytes_.load(); }
 
  private:
   void Run();
@@ -74,6 +78,7 @@ class Task {
   std::string failure_;
   std::atomic<uint64_t> records_in_{0};
   std::atomic<uint64_t> records_out_{0};
+  std::atomic<uint64_t> exchange_bytes_{0};
   std::atomic<bool> ended_{false};
 };
 
