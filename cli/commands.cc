@@ -186,6 +186,10 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
   std::printf("job:    %s\nname:   %s\nstate:  %s\n", job->job_id().c_str(), job->name().c_str(),
               JobStateName(job->state()).c_str());
   if (!job->failure().empty()) std::printf("reason: %s\n", job->failure().c_str());
+  if (job->ended_at_ms() >= job->submitted_at_ms() && job->ended_at_ms() > 0) {
+    std::printf("ran:    %llu ms\n",
+                static_cast<unsigned long long>(job->ended_at_ms() - job->submitted_at_ms()));
+  }
   std::printf("tasks:\n");
   for (const auto& task : job->tasks()) {
     std::printf("  %-22s %-9s %-10s in %-10llu out %-10llu %s\n", task.task_id().c_str(),
