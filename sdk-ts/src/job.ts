@@ -70,6 +70,7 @@ interface Graph {
 interface Upstream {
   readonly node: OperatorNode;
   readonly keyFn?: unknown;
+  readonly partitioning?: "REBALANCE" | "BROADCAST";
 }
 
 const graphs = new WeakMap<object, Graph>();
@@ -104,7 +105,7 @@ function addOperator(
   for (const input of inputs) {
     graph.edges.push(
       input.keyFn === undefined
-        ? { from: input.node.id, to: node.id, partitioning: "FORWARD" }
+        ? { from: input.node.id, to: node.id, partitioning: input.partitioning ?? "FORWARD" }
         : { from: input.node.id, to: node.id, partitioning: "HASH", keyFn: input.keyFn },
     );
     input.node.downstream++;
@@ -311,16 +312,32 @@ export type UserFunction<T, P, R> = (record: T, params: P) => R;
 export class Stream<T, P extends JobParams = Record<string, unknown>> {
   readonly #job: Job<P>;
   readonly #node: OperatorNode;
+  readonly #partitioning: "REBALANCE" | "BROADCAST" | undefined;
 
   /** @internal Streams are made by {@link Job.source} and the stream methods. */
-  constructor(job: Job<P>, node: OperatorNode) {
+  constructor(job: Job<P>, node: OperatorNode, partitioning?: "REBALANCE" | "BROADCAST") {
     this.#job = job;
     this.#node = node;
+    this.#partitioning = partitioning;
+  }
+
+  get #upstream(): Upstream[] {
+    return [{ node: this.#node, ...(this.#partitioning ? { partitioning: this.#partitioning } : {}) }];
+  }
+
+  /** Spreads the records round robin over the next operator's parallel instances. */
+  rebalance(): Stream<T, P> {
+    return new Stream<T, P>(this.#job, this.#node, "REBALANCE");
+  }
+
+  /** Sends every record to every parallel instance of the next operator. */
+  broadcast(): Stream<T, P> {
+    return new Stream<T, P>(this.#job, this.#node, "BROADCAST");
   }
 
   #add<U>(kind: string, label: string, fn: unknown): Stream<U, P> {
     if (typeof fn !== "function") throw new Error(`${label}(fn): fn must be a function`);
-    const node = addOperator(this.#job, kind, label, () => ({ config: {}, functions: { fn } }), this.#node);
+    const node = addOperator(this.#job, kind, label, () => ({ config: {}, functions: { fn } }), this.#upstream);
     return new Stream<U, P>(this.#job, node);
   }
 
@@ -353,12 +370,12 @@ export class Stream<T, P extends JobParams = Record<string, unknown>> {
 
   /** Merges this stream with others of the same record type into one stream. */
   union(...others: Stream<T, P>[]): Stream<T, P> {
-    const inputs: Upstream[] = [{ node: this.#node }];
+    const inputs: Upstream[] = [...this.#upstream];
     for (const other of others) {
       if (!(other instanceof Stream) || other.#job !== this.#job) {
         throw new Error("union(...streams): every stream must come from the same job");
       }
-      inputs.push({ node: other.#node });
+      inputs.push(...other.#upstream);
     }
     const node = addOperator(this.#job, "union", "union", () => ({ config: {}, functions: {} }), inputs);
     return new Stream<T, P>(this.#job, node);
@@ -373,7 +390,7 @@ export class Stream<T, P extends JobParams = Record<string, unknown>> {
    */
   sink(sink: Sink, options: SinkOptions = {}): Job<P> {
     checkDescriptor(sink, "sink", ".sink(...) expects one of sinks.*");
-    const node = addOperator(this.#job, sink.kind, sink.label, () => sink.build(), this.#node);
+    const node = addOperator(this.#job, sink.kind, sink.label, () => sink.build(), this.#upstream);
     const stream = new Stream<never, P>(this.#job, node);
     if (options.name !== undefined) stream.name(options.name);
     if (options.parallelism !== undefined) stream.parallelism(options.parallelism);

@@ -296,3 +296,18 @@ test("union merges streams into one operator with an input from each", () => {
   const other = new Job("other").source(sources.generator({ count: 1 }));
   assert.throws(() => a.union(other), /same job/);
 });
+
+test("rebalance() and broadcast() set the partitioning of the next edge only", () => {
+  const job = new Job("spread");
+  job
+    .source(sources.generator({ count: 4 }))
+    .rebalance()
+    .map((n) => n + 1)
+    .broadcast()
+    .map((n) => n * 2)
+    .sink(sinks.discard());
+  assert.deepEqual(
+    job.toSpec().edges.map((e) => e.partitioning),
+    ["REBALANCE", "BROADCAST", "FORWARD"],
+  );
+});

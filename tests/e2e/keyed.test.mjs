@@ -85,3 +85,25 @@ export default job;
     project.cleanup();
   }
 });
+
+test("broadcast sends every record to every parallel instance; rebalance to exactly one", async () => {
+  const project = makeProject({
+    "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("spread", { parallelism: 2 });
+job.source(sources.generator({ count: 100 })).rebalance()
+  .map((n: number) => n).broadcast()
+  .map((n: number) => n).parallelism(3)
+  .sink(sinks.collect());
+export default job;
+`,
+  });
+  try {
+    const result = await sluice(["run", "job.ts"], { cwd: project.dir });
+    assert.equal(result.code, 0, result.stderr);
+    const got = result.stdout.trim().split("\n").map(Number).sort((a, b) => a - b);
+    assert.deepEqual(got, Array.from({ length: 300 }, (_, i) => Math.floor(i / 3)));
+  } finally {
+    project.cleanup();
+  }
+});
