@@ -202,3 +202,19 @@ console.log(JSON.stringify(ids.sort((a, b) => a - b)));
     project.cleanup();
   }
 });
+
+test("the word-count example counts every word exactly", async () => {
+  const result = await sluice(["run", "job.ts", "--parallelism", "3"], { cwd: join(REPO, "examples/word-count") });
+  assert.equal(result.code, 0, result.stderr);
+  const final = new Map();
+  for (const line of result.stdout.trim().split("\n")) {
+    const { word, count } = JSON.parse(line);
+    final.set(word, Math.max(final.get(word) ?? 0, count));
+  }
+  const { readFileSync } = await import("node:fs");
+  const expected = new Map();
+  for (const w of readFileSync(join(REPO, "examples/word-count/input.txt"), "utf8").split(/\s+/)) {
+    if (w.length > 0) expected.set(w.toLowerCase(), (expected.get(w.toLowerCase()) ?? 0) + 1);
+  }
+  assert.deepEqual(new Map([...final].sort()), new Map([...expected].sort()));
+});
