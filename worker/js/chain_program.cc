@@ -426,7 +426,7 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
   const char *key_decl = program.input_key_stage >= 0 ? "      let key;\n" : "";
   if (program.source == SourceKind::kText) {
     const std::string source_stage = program.has_source_stage ? "0" : "-1";
-    js += R"js(const run = function run(text, header, nums, blob) {
+    js += R"js(const run = function run(text, header, nums, strs) {
   let s = -1, nIn = 0, nOut = 0, out = "", p = 0, done = false;
   const lines = [];
   const n = text.length;
@@ -437,7 +437,7 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
       // A columnar batch (RunText passes its parts): decoded into records at once.
       js += "    if (header !== undefined) {\n";
       js += "      s = " + source_stage + ";\n";
-      js += "      const batch = codec.decode(header, nums, blob);\n";
+      js += "      const batch = codec.decode(header, nums, strs);\n";
       js += "      const at = batch.at, count = batch.n;\n";
       js += "      for (let q = 0; q < count; q++) {\n";
       js += "        s = " + source_stage + ";\n";

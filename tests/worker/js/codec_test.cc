@@ -288,7 +288,7 @@ TEST(CodecTest, CorruptColumnarBatchesAreRefused) {
   std::string version = good;
   version[1] = 9;
   std::string header = good;
-  header[16] = '[';  // the header's JSON is no object now
+  header[20] = '[';  // the header's JSON is no object now
   for (const std::string &bad : {truncated, version, header, std::string("\x01")}) {
     Result<BatchResult> batch = receive->RunText(bad);
     EXPECT_FALSE(batch.ok());
@@ -303,6 +303,33 @@ TEST(CodecTest, CorruptColumnarBatchesAreRefused) {
   Result<BatchResult> text = as_lines->RunText("\x01x\n");
   ASSERT_TRUE(text.ok()) << text.status().message();
   EXPECT_EQ(text->json_lines, "\"\\u0001x\"\n");
+}
+
+TEST(CodecTest, KeptRecordsDoNotKeepTheirBatchAlive) {
+  // Batches of 200 records, 199 of them with a 5,000-character string (a ~1 MB batch); the
+  // receiver keeps the first record of each batch in keyed state. Were its strings slices of
+  // the batch's strings, 100 batches would keep ~100 MB alive, over the receiver's 32 MB heap.
+  ChainSpec sender = Chain({Stage("op0", "gen", "source.generator",
+                                  "(i) => ({k: Math.floor(i / 200), s: i % 200 === 0 ? "
+                                  "'kept-' + i + '-'.repeat(20) : 'x'.repeat(5000) + i})")},
+                           OutputMode::kPartitioned);
+  sender.outputs = {Broadcast(1)};
+  auto send = MustCreate(sender);
+  ChainSpec receiver = Chain({Stage("op1", "first", "reduce", "(a, r) => a")}, OutputMode::kCount);
+  receiver.text_format = "json";
+  receiver.input_key_fn = "(r) => r.k";
+  Limits limits;
+  limits.heap_limit_mb = 32;
+  Result<std::unique_ptr<ChainRunner>> receive = V8Engine().Create(receiver, limits);
+  ASSERT_NE(send, nullptr);
+  ASSERT_TRUE(receive.ok()) << receive.status().message();
+  for (int b = 0; b < 100; ++b) {
+    Result<BatchResult> sent = send->RunGenerated(b * 200, 1, 200);
+    ASSERT_TRUE(sent.ok()) << sent.status().message();
+    ASSERT_TRUE(IsColumnar(sent->partitions[0][0]));
+    Result<BatchResult> got = (*receive)->RunText(sent->partitions[0][0]);
+    ASSERT_TRUE(got.ok()) << "batch " << b << ": " << got.status().message();
+  }
 }
 
 TEST(CodecTest, WideAndTwoByteBatchesRoundTrip) {

@@ -15,7 +15,7 @@
 // "{" + "\"key\":" + JSON(value) + ... + "}"), later records are JSON.stringify-ed.
 //
 // finish() returns "" (no records), a string of JSON lines, or a columnar batch
-// [header, nums, blob] that the C++ side frames (v8_chain_runner.cc, "columnar batch"):
+// [header, nums, lens, blob] that the C++ side frames (v8_chain_runner.cc, "columnar batch"):
 //   header  JSON text {"n": records, "keys": [...], "types": "...", "x": [...]} with one type
 //           letter per key:
 //             k  constant: every value is x[j] (a JSON primitive; NaN/±Infinity are null and
@@ -23,13 +23,16 @@
 //             n  finite numbers: n values in nums (-0 written as 0)
 //             b  booleans: n values in nums (0 or 1)
 //             d  strings from the dictionary x[j]: n indexes in nums
-//             s  strings: n lengths (UTF-16 code units) in nums, the strings in blob
-//             j  anything else (mixed types, non-finite numbers, nested values): n lengths in
-//                nums, each value's JSON text in blob
-//   nums    a Float64Array, the columns' numbers in key order
-//   blob    one string: the s and j columns' strings, concatenated in key order
-// decode(header, nums, blob) returns {n, at}: at(i) builds the i-th record with a function
-// generated per (keys, types) and cached, so records get one hidden class and literal keys.
+//             s  strings: n strings (lengths in lens, text in blob)
+//             j  anything else (mixed types, non-finite numbers, nested values): n JSON texts
+//                (lengths in lens, text in blob)
+//   nums    a Float64Array: the n, b and d columns' numbers in key order
+//   lens    a Uint32Array: the lengths (UTF-16 code units) of the s and j columns' strings
+//   blob    one string: those strings, concatenated in key order
+// The receiver's C++ makes each string of the blob a string of its own and calls
+// decode(header, nums, strs), which returns {n, at}: at(i) builds the i-th record with a
+// function generated per (keys, types) and cached, so records get one hidden class and literal
+// keys.
 //
 // The script's completion value is a frozen object { Target, decode }.
 (function () {
@@ -60,6 +63,7 @@
   class Target {
     constructor() {
       this.buffer = new Float64Array(0);  // reused from batch to batch (see numbers())
+      this.lengthBuffer = new Uint32Array(0);
       this.reset();
     }
 
@@ -191,9 +195,9 @@
       this.lines = lines;
     }
 
-    // The batch for this target ("" when empty, JSON lines or [header, nums, blob]); the
-    // target is empty again afterwards. nums is a view of this target's buffer, valid until
-    // its next finish() (C++ copies it when the call returns).
+    // The batch for this target ("" when empty, JSON lines or [header, nums, lens, blob]); the
+    // target is empty again afterwards. nums and lens are views of this target's buffers,
+    // valid until its next finish() (C++ copies them when the call returns).
     finish() {
       let out = "";
       if (this.mode === 1 && this.n > 0) {
@@ -212,7 +216,14 @@
       if (this.buffer.length < count) {
         this.buffer = new Float64Array(Math.max(count, 2 * this.buffer.length));
       }
-      return this.buffer.subarray(0, count);
+      return this.buffer;
+    }
+
+    lengths(count) {
+      if (this.lengthBuffer.length < count) {
+        this.lengthBuffer = new Uint32Array(Math.max(count, 2 * this.lengthBuffer.length));
+      }
+      return this.lengthBuffer;
     }
   }
 
@@ -303,9 +314,11 @@
       x[j] = t === "k" ? cols[j][0] : 0;
       if (t !== "k") count += n;
     }
+    // Numbers (n, b, d columns) at pos; string lengths (s, j columns) at sp.
     const nums = target.numbers(count);
+    const lens = target.lengths(count);
     const parts = [];
-    let pos = 0;
+    let pos = 0, sp = 0;
     for (let j = 0; j < m; j++) {
       const c = cols[j];
       switch (types[j]) {
@@ -324,20 +337,23 @@
             x[j] = dict;
             break;
           }
-          writeLengths(c, n, nums, pos);
+          writeLengths(c, n, lens, sp);
+          sp += n;
           parts.push(c.join(""));  // one join per column: much faster than one over all
-          break;
+          continue;
         }
         default: {  // j: texts (a JSON column) or primitives to stringify
           const texts = json[j] ? c : c.map(stringifyValue);
-          writeLengths(texts, n, nums, pos);
+          writeLengths(texts, n, lens, sp);
+          sp += n;
           parts.push(texts.join(""));
+          continue;
         }
       }
       pos += n;
     }
     const header = stringify({n: n, keys: keys, types: types.join(""), x: x});
-    return [header, nums, parts.join("")];
+    return [header, nums.subarray(0, pos), lens.subarray(0, sp), parts.join("")];
   }
 
   // The column loops live in small functions of their own, so that each is optimised for the
@@ -378,7 +394,7 @@
     return new Error("corrupt columnar batch: " + what);
   }
 
-  // Per (types, keys): a generated function (c, blob, parse) -> at, where at(i) builds record i
+  // Per (types, keys): a generated function (c, d, strs, parse) -> at, where at(i) builds record i
   // from the prepared columns c (see decode) with an object literal: one hidden class, literal
   // keys, and nothing materialised ahead (the records of a batch are made one at a time, as the
   // chain takes them, so they die young like JSON.parse's).
@@ -400,31 +416,17 @@
         case "n": value = c + "[i]"; break;
         case "b": value = c + "[i] !== 0"; break;
         case "d": body += "const d" + j + " = d[" + j + "];\n"; value = "d" + j + "[" + c + "[i]]"; break;
-        case "s": value = "blob.slice(" + c + "[i], " + c + "[i + 1])"; break;
-        case "j": value = "parse(blob.slice(" + c + "[i], " + c + "[i + 1]))"; break;
+        case "s": value = "strs[" + c + " + i]"; break;
+        case "j": value = "parse(strs[" + c + " + i])"; break;
         default: throw corrupt("unknown column type " + stringify(types[j]));
       }
       fields += (j === 0 ? "" : ", ") + stringify(keys[j]) + ": " + value;
     }
     body += "return function at(i) {\nreturn {" + fields + "};\n};\n";
-    decoder = new Function("c", "d", "blob", "parse", body);
+    decoder = new Function("c", "d", "strs", "parse", body);
     if (decoders.size >= MAX_DECODERS) decoders.clear();
     decoders.set(signature, decoder);
     return decoder;
-  }
-
-  // Offsets (n + 1, from 0) of the strings whose lengths are nums[pos..pos + n), from bp.
-  function offsets(nums, pos, n, bp, end) {
-    const o = new Float64Array(n + 1);
-    o[0] = bp;
-    for (let i = 0; i < n; i++) {
-      const length = nums[pos + i];
-      if (!(length >= 0 && Number.isInteger(length))) throw corrupt("bad string length");
-      bp += length;
-      o[i + 1] = bp;
-    }
-    if (bp > end) throw corrupt("strings beyond the blob");
-    return o;
   }
 
   function checkIndexes(nums, pos, n, size) {
@@ -434,8 +436,11 @@
     }
   }
 
-  // A columnar batch's records: {n, at} with at(i) the i-th record.
-  function decode(header, nums, blob) {
+  // A columnar batch's records: {n, at} with at(i) the i-th record. strs holds the batch's
+  // strings (s and j columns, in key order), each its own string: made by C++ one by one, so a
+  // record kept in keyed state does not keep the whole batch alive (as slices of one string
+  // would).
+  function decode(header, nums, strs) {
     const h = parse(header);
     if (h === null || typeof h !== "object") throw corrupt("bad header");
     const n = h.n, keys = h.keys, types = h.types, x = h.x;
@@ -446,30 +451,31 @@
     }
     const m = keys.length;
     const c = new Array(m), d = new Array(m);
-    let pos = 0, bp = 0;
+    let pos = 0, sp = 0;
     for (let j = 0; j < m; j++) {
       const t = types[j];
       if (t === "k") {
         c[j] = x[j];
         continue;
       }
-      if (pos + n > nums.length) throw corrupt("too few numbers");
       if (t === "s" || t === "j") {
-        c[j] = offsets(nums, pos, n, bp, blob.length);
-        bp = c[j][n];
-      } else {
-        c[j] = nums.subarray(pos, pos + n);
-        if (t === "d") {
-          if (!isArray(x[j])) throw corrupt("no dictionary");
-          for (const s of x[j]) if (typeof s !== "string") throw corrupt("bad dictionary");
-          checkIndexes(nums, pos, n, x[j].length);
-          d[j] = x[j];
-        }
+        if (sp + n > strs.length) throw corrupt("too few strings");
+        c[j] = sp;
+        sp += n;
+        continue;
+      }
+      if (pos + n > nums.length) throw corrupt("too few numbers");
+      c[j] = nums.subarray(pos, pos + n);
+      if (t === "d") {
+        if (!isArray(x[j])) throw corrupt("no dictionary");
+        for (const s of x[j]) if (typeof s !== "string") throw corrupt("bad dictionary");
+        checkIndexes(nums, pos, n, x[j].length);
+        d[j] = x[j];
       }
       pos += n;
     }
-    if (pos !== nums.length || bp !== blob.length) throw corrupt("sizes do not add up");
-    return {n: n, at: decoderFor(keys, types)(c, d, blob, parse)};
+    if (pos !== nums.length || sp !== strs.length) throw corrupt("sizes do not add up");
+    return {n: n, at: decoderFor(keys, types)(c, d, strs, parse)};
   }
 
   return Object.freeze({Target: Target, decode: decode});
