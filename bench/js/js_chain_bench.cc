@@ -3,6 +3,10 @@
 // source events (input records for the RunText cases).
 //
 //   ninja -C build js_chain_bench && build/bench/js/js_chain_bench
+//
+// The exchange codec: BM_Q0HashPartitioned / BM_GenericHashPartitioned (columnar, the default)
+// against their ...Json twins (BatchCodec::kJsonLines), and BM_*Decode{Json,Columnar} for the
+// receiving side.
 
 #include <benchmark/benchmark.h>
 
@@ -101,6 +105,12 @@ ChainSpec Q0Hash(std::string key_fn) {
   return chain;
 }
 void BM_Q0HashPartitioned(benchmark::State &state) { RunChain(state, Q0Hash("(b) => b.auction")); }
+// The same with the exchange codec off (JSON lines per target, as before the columnar codec).
+void BM_Q0HashPartitionedJson(benchmark::State &state) {
+  ChainSpec chain = Q0Hash("(b) => b.auction");
+  chain.codec = BatchCodec::kJsonLines;
+  RunChain(state, chain);
+}
 // The same with a string key (the hash loops over the key's characters).
 void BM_Q0HashPartitionedStringKey(benchmark::State &state) {
   RunChain(state, Q0Hash("(b) => b.channel"));
@@ -148,10 +158,63 @@ std::string BidLines(int32_t count) {
   return batch->json_lines.substr(0, end);
 }
 
+// A record of a generic shape: nested values (JSON columns), a boolean, a repeated and a unique
+// string, numbers.
+constexpr char kGenericRecord[] =
+    "(i) => ({id: i, user: 'user-' + (i % 1000), active: i % 3 === 0, score: i * 0.37, "
+    "tags: ['a', 'b' + (i % 5)], geo: {lat: 52.5 + i % 10, lon: 13.4}, note: 'x'.repeat(i % 7), "
+    "level: ['info', 'warn', 'error'][i % 3]})";
+
+ChainSpec Generic(OutputMode output, BatchCodec codec) {
+  ChainSpec chain;
+  chain.stages = {Stage("gen", "source.generator", kGenericRecord)};
+  chain.output = output;
+  if (output == OutputMode::kPartitioned) {
+    PartitionSpec edge;
+    edge.partitioning = Partitioning::kHash;
+    edge.targets = 2;
+    edge.key_fn = "(r) => r.user";
+    chain.outputs = {edge};
+  }
+  chain.codec = codec;
+  return chain;
+}
+void BM_GenericHashPartitioned(benchmark::State &state) {
+  RunChain(state, Generic(OutputMode::kPartitioned, BatchCodec::kColumnar));
+}
+void BM_GenericHashPartitionedJson(benchmark::State &state) {
+  RunChain(state, Generic(OutputMode::kPartitioned, BatchCodec::kJsonLines));
+}
+void BM_GenericNoEncoding(benchmark::State &state) {
+  RunChain(state, Generic(OutputMode::kCount, BatchCodec::kColumnar));
+}
+
+// One batch of `count` records of a generated chain, as one target of a forward edge receives
+// it with `codec`.
+std::string Encoded(ChainSpec chain, int32_t count, BatchCodec codec) {
+  chain.output = OutputMode::kPartitioned;
+  chain.codec = codec;
+  PartitionSpec edge;
+  edge.partitioning = Partitioning::kForward;
+  chain.outputs = {edge};
+  Result<std::unique_ptr<ChainRunner>> runner = V8Engine().Create(chain, Limits{});
+  if (!runner.ok()) return "";
+  Result<BatchResult> batch = (*runner)->RunGenerated(0, 1, count);
+  if (!batch.ok()) return "";
+  return batch->partitions[0][0];
+}
+
+// `count` nexmark bids (count is the events generated; 46 of 50 are bids).
+std::string Bids(int32_t count, BatchCodec codec) {
+  ChainSpec chain = Q0Hash("");
+  chain.outputs.clear();
+  return Encoded(chain, count, codec);
+}
+
 // RunText of JSON bids into a reduce keyed by auction (highest bid so far).
-void RunJsonText(benchmark::State &state, ChainSpec chain) {
+void RunJsonText(benchmark::State &state, ChainSpec chain, std::string input = "") {
   const int32_t batch = static_cast<int32_t>(state.range(0));
-  const std::string input = BidLines(batch);
+  if (input.empty()) input = BidLines(batch);
   if (input.empty()) {
     state.SkipWithError("could not generate the input");
     return;
@@ -197,12 +260,49 @@ void BM_JsonParseOnlyCount(benchmark::State &state) {
   RunJsonText(state, chain);
 }
 
+// The receiving half of the exchange per codec: decoding only, counted.
+ChainSpec ParseOnly() {
+  ChainSpec chain;
+  chain.text_format = "json";
+  chain.output = OutputMode::kCount;
+  return chain;
+}
+void BM_BidsDecodeJson(benchmark::State &state) {
+  RunJsonText(state, ParseOnly(), Bids(static_cast<int32_t>(state.range(0)), BatchCodec::kJsonLines));
+}
+void BM_BidsDecodeColumnar(benchmark::State &state) {
+  RunJsonText(state, ParseOnly(), Bids(static_cast<int32_t>(state.range(0)), BatchCodec::kColumnar));
+}
+void BM_GenericDecodeJson(benchmark::State &state) {
+  RunJsonText(state, ParseOnly(),
+              Encoded(Generic(OutputMode::kCount, BatchCodec::kJsonLines),
+                      static_cast<int32_t>(state.range(0)), BatchCodec::kJsonLines));
+}
+void BM_GenericDecodeColumnar(benchmark::State &state) {
+  RunJsonText(state, ParseOnly(),
+              Encoded(Generic(OutputMode::kCount, BatchCodec::kColumnar),
+                      static_cast<int32_t>(state.range(0)), BatchCodec::kColumnar));
+}
+void BM_BidsReduceColumnar(benchmark::State &state) {
+  RunJsonText(state, JsonReduce(OutputMode::kCount),
+              Bids(static_cast<int32_t>(state.range(0)), BatchCodec::kColumnar));
+}
+
 BENCHMARK(BM_Q1Count)->Arg(1024)->Arg(4096);
 BENCHMARK(BM_Q1JsonLines)->Arg(1024)->Arg(4096);
 BENCHMARK(BM_NexmarkOnlyCount)->Arg(1024)->Arg(4096);
 BENCHMARK(BM_CallOverhead)->Arg(1);
 BENCHMARK(BM_Q0JsonLines)->Arg(4096);
 BENCHMARK(BM_Q0HashPartitioned)->Arg(4096);
+BENCHMARK(BM_Q0HashPartitionedJson)->Arg(4096);
+BENCHMARK(BM_GenericNoEncoding)->Arg(4096);
+BENCHMARK(BM_GenericHashPartitioned)->Arg(4096);
+BENCHMARK(BM_GenericHashPartitionedJson)->Arg(4096);
+BENCHMARK(BM_BidsDecodeJson)->Arg(4096);
+BENCHMARK(BM_BidsDecodeColumnar)->Arg(4096);
+BENCHMARK(BM_GenericDecodeJson)->Arg(4096);
+BENCHMARK(BM_GenericDecodeColumnar)->Arg(4096);
+BENCHMARK(BM_BidsReduceColumnar)->Arg(4096);
 BENCHMARK(BM_Q0HashPartitionedStringKey)->Arg(4096);
 BENCHMARK(BM_JsonParseOnlyCount)->Arg(4096);
 BENCHMARK(BM_JsonReduceCount)->Arg(4096);

@@ -6,7 +6,7 @@ namespace sluice::js {
 namespace {
 
 constexpr std::string_view kPrelude =
-    R"js((function (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFn, outKeyFns) {
+    R"js((function (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFn, outKeyFns, codec) {
 "use strict";
 function deepFreeze(v) {
   if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
@@ -37,6 +37,14 @@ function lineArrays(n) {
   const a = new Array(n);
   for (let t = 0; t < n; t++) a[t] = [];
   return a;
+}
+function codecTargets(n) {
+  const a = new Array(n);
+  for (let t = 0; t < n; t++) a[t] = new codec.Target();
+  return a;
+}
+function finishTarget(t) {
+  return t.finish();
 }
 function joinLines(a) {
   if (a.length === 0) return "";
@@ -135,6 +143,10 @@ class BodyEmitter {
       return;
     }
     const std::string last = std::to_string(static_cast<int>(chain_.stages.size()) - 1);
+    if (chain_.output == OutputMode::kPartitioned && chain_.codec == BatchCodec::kColumnar) {
+      EmitCodecSink(var, pad, last);
+      return;
+    }
     *out_ += pad + "const j = JSON.stringify(" + var + ");\n";
     *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
     *out_ += pad + "nOut++;\n";
@@ -169,6 +181,40 @@ class BodyEmitter {
         }
       }
     }
+  }
+
+  // The columnar codec: each record goes to the codec's Target of its target (one per target,
+  // one for a forward or broadcast edge), which encodes it at once (runtime/codec.js).
+  void EmitCodecSink(const std::string &var, const std::string &pad, const std::string &last) {
+    *out_ += pad + "s = " + last + ";\n";
+    for (size_t e = 0; e < chain_.outputs.size(); ++e) {
+      const PartitionSpec &edge = chain_.outputs[e];
+      const std::string o = "o" + std::to_string(e);
+      const std::string targets = std::to_string(edge.targets);
+      std::string target;
+      switch (edge.partitioning) {
+        case Partitioning::kForward:
+        case Partitioning::kBroadcast:
+          target = o;
+          break;
+        case Partitioning::kRebalance: {
+          const std::string rr = "rr" + std::to_string(e);
+          target = o + "[" + rr + "]";
+          *out_ += pad + "const t" + std::to_string(e) + " = " + target + ";\n";
+          *out_ += pad + "if (++" + rr + " === " + targets + ") " + rr + " = 0;\n";
+          target = "t" + std::to_string(e);
+          break;
+        }
+        case Partitioning::kHash: {
+          const std::string m = std::to_string(edge.max_parallelism);
+          target = o + "[(keyGroupOf(k" + std::to_string(e) + "(" + var + ", params), " + m +
+                   ") * " + targets + " / " + m + ") | 0]";
+          break;
+        }
+      }
+      *out_ += pad + "if (!" + target + ".add(" + var + ")) throw notJson(" + var + ");\n";
+    }
+    *out_ += pad + "nOut++;\n";
   }
 
   const ChainSpec &chain_;
@@ -263,6 +309,15 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, std::string 
   for (size_t e = 0; e < program.output_key_fns.size(); ++e) {
     const PartitionSpec &edge = chain.outputs[e];
     const std::string idx = std::to_string(e);
+    if (chain.codec == BatchCodec::kColumnar) {
+      // Codec targets live as long as the runner: they keep their number buffers.
+      const bool one = edge.partitioning == Partitioning::kForward ||
+                       edge.partitioning == Partitioning::kBroadcast;
+      *js += "const T" + idx + " = " +
+             (one ? std::string("new codec.Target()")
+                  : "codecTargets(" + std::to_string(edge.targets) + ")") +
+             ";\n";
+    }
     if (edge.partitioning == Partitioning::kHash) {
       *js += "const k" + idx + " = outKeyFns[" + idx + "];\n";
     } else if (edge.partitioning == Partitioning::kRebalance) {
@@ -278,8 +333,16 @@ void EmitOutputLists(const ChainSpec &chain, std::string *js) {
     const PartitionSpec &edge = chain.outputs[e];
     const bool one_list = edge.partitioning == Partitioning::kForward ||
                           edge.partitioning == Partitioning::kBroadcast;
+    const std::string targets = std::to_string(edge.targets);
+    if (chain.codec == BatchCodec::kColumnar) {
+      // The runner's targets (EmitSetup), emptied in case the last batch failed half-way.
+      const std::string o = "o" + std::to_string(e);
+      *js += "  const " + o + " = T" + std::to_string(e) + ";\n";
+      *js += one_list ? "  " + o + ".reset();\n" : "  for (const t of " + o + ") t.reset();\n";
+      continue;
+    }
     *js += "  const o" + std::to_string(e) + " = " +
-           (one_list ? "[]" : "lineArrays(" + std::to_string(edge.targets) + ")") + ";\n";
+           (one_list ? "[]" : "lineArrays(" + targets + ")") + ";\n";
   }
 }
 
@@ -290,10 +353,28 @@ void EmitResult(const ChainSpec &chain, std::string *js) {
     return;
   }
   *js += "  out = [];\n";
+  const bool columnar = chain.codec == BatchCodec::kColumnar;
   for (size_t e = 0; e < chain.outputs.size(); ++e) {
     const PartitionSpec &edge = chain.outputs[e];
     const std::string o = "o" + std::to_string(e);
     const std::string targets = std::to_string(edge.targets);
+    if (columnar) {
+      switch (edge.partitioning) {
+        case Partitioning::kForward:
+          *js += "  { const t = new Array(" + targets + ").fill(\"\"); t[" +
+                 std::to_string(edge.subtask) + "] = " + o + ".finish(); out.push(t); }\n";
+          break;
+        case Partitioning::kBroadcast:
+          // The same value at every target: C++ encodes it once.
+          *js += "  out.push(new Array(" + targets + ").fill(" + o + ".finish()));\n";
+          break;
+        case Partitioning::kRebalance:
+        case Partitioning::kHash:
+          *js += "  out.push(" + o + ".map(finishTarget));\n";
+          break;
+      }
+      continue;
+    }
     switch (edge.partitioning) {
       case Partitioning::kForward:
         *js += "  { const t = new Array(" + targets + ").fill(\"\"); t[" +
@@ -345,14 +426,29 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
   const char *key_decl = program.input_key_stage >= 0 ? "      let key;\n" : "";
   if (program.source == SourceKind::kText) {
     const std::string source_stage = program.has_source_stage ? "0" : "-1";
-    js += R"js(const run = function run(text) {
+    js += R"js(const run = function run(text, header, nums, strs) {
   let s = -1, nIn = 0, nOut = 0, out = "", p = 0, done = false;
   const lines = [];
   const n = text.length;
 )js";
     EmitOutputLists(chain, &js);
-    js += R"js(  try {
-    while (p < n) {
+    js += "  try {\n";
+    if (chain.text_format == "json") {
+      // A columnar batch (RunText passes its parts): decoded into records at once.
+      js += "    if (header !== undefined) {\n";
+      js += "      s = " + source_stage + ";\n";
+      js += "      const batch = codec.decode(header, nums, strs);\n";
+      js += "      const at = batch.at, count = batch.n;\n";
+      js += "      for (let q = 0; q < count; q++) {\n";
+      js += "        s = " + source_stage + ";\n";
+      js += "        const r = at(q);\n";
+      js += "        nIn++;\n";
+      if (program.input_key_stage >= 0) js += "        let key;\n";
+      body.Emit(first_transform, "r", 8);
+      js += "      }\n";
+      js += "    }\n";
+    }
+    js += R"js(    while (p < n) {
       let e = text.indexOf("\n", p);
       if (e < 0) e = n;
       let end = e;

@@ -39,6 +39,13 @@ enum class Partitioning {
   kBroadcast,  // every record to every target
 };
 
+// How a partitioned chain encodes each target's batch (see worker/js/README.md, "The exchange
+// codec"). Either way the receiving chain (RunText, text_format "json") reads it.
+enum class BatchCodec {
+  kColumnar,   // a columnar batch when every record fits one shape, else JSON lines
+  kJsonLines,  // always JSON lines
+};
+
 struct PartitionSpec {
   Partitioning partitioning = Partitioning::kForward;
   uint32_t targets = 1;            // downstream subtasks
@@ -63,6 +70,7 @@ struct ChainSpec {
   // With OutputMode::kPartitioned: one entry per outgoing edge; every output record goes to
   // each edge, partitioned over that edge's downstream subtasks.
   std::vector<PartitionSpec> outputs;
+  BatchCodec codec = BatchCodec::kColumnar;
   // The key selector of the HASH edge feeding this chain, for keyed stages ("reduce"), and the
   // number of key groups.
   std::string input_key_fn;
@@ -78,8 +86,10 @@ struct BatchResult {
   uint64_t records_in = 0;   // records that entered the chain (after the source)
   uint64_t records_out = 0;  // records that left the last stage
   std::string json_lines;    // with OutputMode::kJsonLines
-  // With OutputMode::kPartitioned: partitions[edge][target] holds the JSON lines for that
-  // downstream subtask ("" when none); records_out counts records once, before fan-out.
+  // With OutputMode::kPartitioned: partitions[edge][target] holds the batch for that
+  // downstream subtask ("" when none): JSON lines, or a columnar batch (first byte 0x01, see
+  // ChainSpec::codec) that RunText of a "json" chain decodes; records_out counts records once,
+  // before fan-out.
   std::vector<std::vector<std::string>> partitions;
 };
 
@@ -103,7 +113,8 @@ class ChainRunner {
   virtual Result<BatchResult> RunGenerated(int64_t first, int64_t stride, int32_t count) = 0;
 
   // Runs the records in `text` (whole lines, each ending in '\n') through the chain in one
-  // call into V8.
+  // call into V8. With text_format "json", `text` may also be a columnar batch (a partition
+  // of a kPartitioned chain whose first byte is 0x01, which no JSON line starts with).
   virtual Result<BatchResult> RunText(std::string_view text) = 0;
 
   // Stops a call in progress (from any thread); that call returns a kCancelled Status.

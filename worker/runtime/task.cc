@@ -4,7 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <map>
+#include <string_view>
 
 namespace sluice::runtime {
 namespace {
@@ -148,6 +150,12 @@ Status Task::RunChain() {
   spec.output = (*sink)->output_mode();
   if (spec.output == js::OutputMode::kPartitioned) {
     spec.outputs = PartitionSpecs(deployment_.outputs(), deployment_.subtask(), max_parallelism);
+    // SLUICE_EXCHANGE_CODEC=json in a worker's environment sends JSON lines only (to compare;
+    // receivers read both formats either way).
+    const char* codec = std::getenv("SLUICE_EXCHANGE_CODEC");
+    if (codec != nullptr && std::string_view(codec) == "json") {
+      spec.codec = js::BatchCodec::kJsonLines;
+    }
   }
   spec.input_key_fn = deployment_.input_key_fn();
   spec.max_parallelism = max_parallelism;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,31 @@ inline std::vector<std::string> Lines(const std::string &text) {
     start = end + 1;
   }
   return lines;
+}
+
+// What the receiving side of an exchange reads from one partition (JSON lines or a columnar
+// batch): its records as JSON lines, re-encoded by a chain that only parses (RunText of a
+// "json" chain). "" for an empty partition; "<error: ...>" if it does not decode.
+inline std::string Received(const std::string &partition) {
+  if (partition.empty()) return "";
+  ChainSpec chain;
+  chain.text_format = "json";
+  chain.output = OutputMode::kJsonLines;
+  Result<std::unique_ptr<ChainRunner>> runner = V8Engine().Create(chain, Limits{});
+  if (!runner.ok()) return "<error: " + runner.status().message() + ">";
+  Result<BatchResult> batch = (*runner)->RunText(partition);
+  if (!batch.ok()) return "<error: " + batch.status().message() + ">";
+  return batch->json_lines;
+}
+
+inline std::vector<std::string> Received(const std::vector<std::string> &partitions) {
+  std::vector<std::string> out;
+  for (const std::string &partition : partitions) out.push_back(Received(partition));
+  return out;
+}
+
+inline bool IsColumnar(const std::string &partition) {
+  return !partition.empty() && partition[0] == '\x01';
 }
 
 }  // namespace sluice::js::testing

@@ -14,4 +14,7 @@ std::string_view NexmarkJs();
 // hashString, keyGroupOfString, keyGroupOf, targetOf); the one definition of key groups.
 std::string_view KeysJs();
 
+// codec.js: a script whose completion value is the exchange's batch codec (Target, decode).
+std::string_view CodecJs();
+
 }  // namespace sluice::js::runtime

@@ -1,0 +1,482 @@
+// The exchange's batch codec: what a sending chain's partitioned output holds per target, and
+// how a receiving chain turns it back into records. The contract is exactness: every record the
+// receiver gets is a value whose JSON.stringify is the sender's JSON.stringify of the record
+// (the same as with JSON lines, which stay the fallback).
+//
+// Per target and batch, a Target collects records as they leave the chain. While every record
+// is a plain object (prototype Object.prototype or null, not an array, no callable toJSON) with
+// the same own enumerable keys in the same order (Object.keys), none of them "__proto__", and no
+// value that JSON.stringify would omit (undefined, a function, a symbol, a nested toJSON that
+// returns undefined), it keeps one array of values per key: primitives as they are, anything
+// else (objects, arrays, Dates, boxed primitives, bigints — which throw as JSON.stringify would)
+// as its JSON text, taken at once (a later mutation of the record must not change what was
+// sent). The first record that does not fit turns the target into JSON lines: the records so
+// far are rewritten as lines from their column values (exact: a record's JSON is
+// "{" + "\"key\":" + JSON(value) + ... + "}"), later records are JSON.stringify-ed.
+//
+// finish() returns "" (no records), a string of JSON lines, or a columnar batch
+// [header, nums, lens, blob] that the C++ side frames (v8_chain_runner.cc, "columnar batch"):
+//   header  JSON text {"n": records, "keys": [...], "types": "...", "x": [...]} with one type
+//           letter per key:
+//             k  constant: every value is x[j] (a JSON primitive; NaN/±Infinity are null and
+//                -0 is 0 in JSON, so the header's JSON is exact)
+//             n  finite numbers: n values in nums (-0 written as 0)
+//             b  booleans: n values in nums (0 or 1)
+//             d  strings from the dictionary x[j]: n indexes in nums
+//             s  strings: n strings (lengths in lens, text in blob)
+//             j  anything else (mixed types, non-finite numbers, nested values): n JSON texts
+//                (lengths in lens, text in blob)
+//   nums    a Float64Array: the n, b and d columns' numbers in key order
+//   lens    a Uint32Array: the lengths (UTF-16 code units) of the s and j columns' strings
+//   blob    one string: those strings, concatenated in key order
+// The receiver's C++ makes each string of the blob a string of its own and calls
+// decode(header, nums, strs), which returns {n, at}: at(i) builds the i-th record with a
+// function generated per (keys, types) and cached, so records get one hidden class and literal
+// keys.
+//
+// The script's completion value is a frozen object { Target, decode }.
+(function () {
+  "use strict";
+
+  const MAX_KEYS = 256;        // wider records are sent as JSON lines
+  const DICT_MIN = 16;         // a string column is a dictionary while at most 16 + 1/4 of the
+                               // values so far are distinct
+  const MAX_DECODERS = 256;    // generated shape encoders and decoders kept per isolate
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const objectKeys = Object.keys;
+  const getPrototypeOf = Object.getPrototypeOf;
+  const isArray = Array.isArray;
+  const OBJECT_PROTOTYPE = Object.prototype;
+
+  function stringifyValue(v) {
+    return stringify(v);
+  }
+
+  function isPlain(r) {
+    if (typeof r !== "object" || r === null || isArray(r)) return false;
+    const proto = getPrototypeOf(r);
+    if (proto !== OBJECT_PROTOTYPE && proto !== null) return false;
+    return typeof r.toJSON !== "function";
+  }
+
+  class Target {
+    constructor() {
+      this.buffer = new Float64Array(0);  // reused from batch to batch (see numbers())
+      this.lengthBuffer = new Uint32Array(0);
+      this.reset();
+    }
+
+    // Forgets the records so far: the start of a batch.
+    reset() {
+      this.mode = 0;  // 0 nothing yet, 1 columnar, 2 JSON lines
+      this.n = 0;
+      this.keys = null;
+      this.quoted = null;  // JSON.stringify(key) per key
+      this.cols = null;
+      this.json = null;  // per key: the column holds JSON texts
+      this.anyJson = false;
+      this.fast = null;  // the shape's generated append
+      this.lines = null;
+    }
+
+    // Adds one record; false when JSON.stringify(r) is undefined (not JSON at all).
+    add(r) {
+      if (this.mode === 1) {
+        if (this.append(r)) return true;
+        this.toLines();
+      } else if (this.mode === 0) {
+        if (this.start(r) && this.append(r)) return true;
+        this.toLines();
+      }
+      const j = stringify(r);
+      if (j === undefined) return false;
+      this.lines.push(j);
+      return true;
+    }
+
+    start(r) {
+      if (!isPlain(r)) return false;
+      const shape = shapeOf(objectKeys(r));
+      if (shape === null) return false;
+      const m = shape.keys.length;
+      const cols = new Array(m), json = new Array(m);
+      for (let j = 0; j < m; j++) {
+        cols[j] = [];
+        json[j] = false;
+      }
+      this.mode = 1;
+      this.keys = shape.keys;
+      this.quoted = shape.quoted;
+      this.fast = shape.append;
+      this.cols = cols;
+      this.json = json;
+      this.anyJson = false;
+      return true;
+    }
+
+    append(r) {
+      // The shape's generated code checks the record and appends it when all its values are
+      // primitives and no column holds JSON texts; 1 = appended, 0 = does not fit, otherwise
+      // the values it read, for appendValues.
+      const done = this.fast(r, this.cols, this.anyJson);
+      if (done === 1) {
+        this.n++;
+        return true;
+      }
+      return done !== 0 && this.appendValues(done);
+    }
+
+    // Appends a record of this shape from its values (read once, in key order).
+    appendValues(values) {
+      const keys = this.keys;
+      const m = keys.length;
+      const cols = this.cols, json = this.json;
+      for (let j = 0; j < m; j++) {
+        const v = values[j];
+        const t = typeof v;
+        if (t === "string" || t === "number" || t === "boolean" || v === null) {
+          cols[j].push(json[j] ? stringify(v) : v);
+        } else if (t === "object" || t === "bigint") {
+          const text = this.nested(j, v);
+          if (text === undefined) {
+            this.truncate(j);
+            return false;
+          }
+          if (!json[j]) this.toJsonColumn(j);
+          this.anyJson = true;
+          cols[j].push(text);
+        } else {  // undefined, function, symbol: JSON omits the key
+          this.truncate(j);
+          return false;
+        }
+      }
+      this.n++;
+      return true;
+    }
+
+    // The JSON text of a nested value as JSON.stringify(record) writes it (toJSON gets the
+    // key), or undefined when JSON would omit it.
+    nested(j, v) {
+      // Only a toJSON method sees the key; without one the value's own JSON is the same.
+      if (typeof v.toJSON !== "function") return stringify(v);
+      const wrapper = {};
+      wrapper[this.keys[j]] = v;
+      const s = stringify(wrapper);
+      if (s.length === 2) return undefined;  // "{}"
+      return s.slice(this.quoted[j].length + 2, s.length - 1);  // {"key":...}
+    }
+
+    toJsonColumn(j) {
+      const c = this.cols[j];
+      for (let i = 0; i < c.length; i++) c[i] = stringify(c[i]);
+      this.json[j] = true;
+    }
+
+    truncate(j) {
+      for (let q = 0; q < j; q++) this.cols[q].length = this.n;
+    }
+
+    toLines() {
+      const lines = [];
+      if (this.mode === 1) {
+        const m = this.keys.length, cols = this.cols, json = this.json, quoted = this.quoted;
+        for (let i = 0; i < this.n; i++) {
+          let s = "{";
+          for (let j = 0; j < m; j++) {
+            const v = cols[j][i];
+            s += (j === 0 ? "" : ",") + quoted[j] + ":" + (json[j] ? v : stringify(v));
+          }
+          lines.push(s + "}");
+        }
+      }
+      this.mode = 2;
+      this.cols = null;
+      this.lines = lines;
+    }
+
+    // The batch for this target ("" when empty, JSON lines or [header, nums, lens, blob]); the
+    // target is empty again afterwards. nums and lens are views of this target's buffers,
+    // valid until its next finish() (C++ copies them when the call returns).
+    finish() {
+      let out = "";
+      if (this.mode === 1 && this.n > 0) {
+        out = encode(this, this.keys, this.cols, this.json, this.n);
+      } else if (this.mode === 2 && this.lines.length > 0) {
+        this.lines.push("");
+        out = this.lines.join("\n");
+      }
+      this.reset();
+      return out;
+    }
+
+    // count float64 slots: allocating a fresh ArrayBuffer per batch costs more than the
+    // encoding of a few hundred records.
+    numbers(count) {
+      if (this.buffer.length < count) {
+        this.buffer = new Float64Array(Math.max(count, 2 * this.buffer.length));
+      }
+      return this.buffer;
+    }
+
+    lengths(count) {
+      if (this.lengthBuffer.length < count) {
+        this.lengthBuffer = new Uint32Array(Math.max(count, 2 * this.lengthBuffer.length));
+      }
+      return this.lengthBuffer;
+    }
+  }
+
+  // Per shape (its keys' JSON): the keys, their JSON texts and a generated function
+  //   append(r, cols, anyJson) -> 1 | 0 | values
+  // that checks that r is a plain object with exactly these keys and reads its values once
+  // (literal property names: one inline cache per key).
+  const shapes = new Map();
+
+  function shapeOf(keys) {
+    const m = keys.length;
+    if (m > MAX_KEYS) return null;
+    const id = stringify(keys);
+    let shape = shapes.get(id);
+    if (shape !== undefined) return shape;
+    const quoted = new Array(m);
+    let check = "ks.length !== " + m, read = "", prim = "", push = "", list = "";
+    for (let j = 0; j < m; j++) {
+      if (keys[j] === "__proto__") return null;
+      const q = stringify(keys[j]);
+      quoted[j] = q;
+      check += " || ks[" + j + "] !== " + q;
+      read += "const v" + j + " = r[" + q + "];\n";
+      prim += " && (typeof v" + j + " === \"string\" || typeof v" + j + " === \"number\" || " +
+          "typeof v" + j + " === \"boolean\" || v" + j + " === null)";
+      push += "cols[" + j + "].push(v" + j + ");\n";
+      list += (j === 0 ? "" : ", ") + "v" + j;
+    }
+    const body = "return function append(r, cols, anyJson) {\n" +
+        "if (!isPlain(r)) return 0;\n" +
+        "const ks = objectKeys(r);\n" +
+        "if (" + check + ") return 0;\n" + read +
+        "if (!anyJson" + prim + ") {\n" + push + "return 1;\n}\n" +
+        "return [" + list + "];\n};\n";
+    shape = {keys: keys, quoted: quoted,
+             append: new Function("isPlain", "objectKeys", body)(isPlain, objectKeys)};
+    if (shapes.size >= MAX_DECODERS) shapes.clear();
+    shapes.set(id, shape);
+    return shape;
+  }
+
+  // The type letter of a column of primitives (see above).
+  function classify(c, n) {
+    const v0 = c[0];
+    const t0 = typeof v0;
+    let same = true;
+    if (t0 === "number") {
+      let finite = v0 - v0 === 0;
+      for (let i = 1; i < n; i++) {
+        const v = c[i];
+        if (typeof v !== "number") return "j";
+        if (v - v !== 0) finite = false;
+        if (v !== v0) same = false;
+      }
+      if (same && finite) return "k";
+      return finite ? "n" : "j";
+    }
+    if (t0 === "string") {
+      for (let i = 1; i < n; i++) {
+        const v = c[i];
+        if (typeof v !== "string") return "j";
+        if (v !== v0) same = false;
+      }
+      return same ? "k" : "s";
+    }
+    if (t0 === "boolean") {
+      for (let i = 1; i < n; i++) {
+        const v = c[i];
+        if (typeof v !== "boolean") return "j";
+        if (v !== v0) same = false;
+      }
+      return same ? "k" : "b";
+    }
+    for (let i = 1; i < n; i++) {
+      if (c[i] !== null) return "j";
+    }
+    return "k";  // all null
+  }
+
+  function encode(target, keys, cols, json, n) {
+    const m = keys.length;
+    const types = new Array(m);
+    const x = new Array(m);
+    let count = 0;
+    for (let j = 0; j < m; j++) {
+      const t = json[j] ? "j" : classify(cols[j], n);
+      types[j] = t;
+      x[j] = t === "k" ? cols[j][0] : 0;
+      if (t !== "k") count += n;
+    }
+    // Numbers (n, b, d columns) at pos; string lengths (s, j columns) at sp.
+    const nums = target.numbers(count);
+    const lens = target.lengths(count);
+    const parts = [];
+    let pos = 0, sp = 0;
+    for (let j = 0; j < m; j++) {
+      const c = cols[j];
+      switch (types[j]) {
+        case "k":
+          continue;
+        case "n":
+          writeNumbers(c, n, nums, pos);
+          break;
+        case "b":
+          writeBooleans(c, n, nums, pos);
+          break;
+        case "s": {
+          const dict = tryDictionary(c, n, nums, pos);
+          if (dict !== null) {
+            types[j] = "d";
+            x[j] = dict;
+            break;
+          }
+          writeLengths(c, n, lens, sp);
+          sp += n;
+          parts.push(c.join(""));  // one join per column: much faster than one over all
+          continue;
+        }
+        default: {  // j: texts (a JSON column) or primitives to stringify
+          const texts = json[j] ? c : c.map(stringifyValue);
+          writeLengths(texts, n, lens, sp);
+          sp += n;
+          parts.push(texts.join(""));
+          continue;
+        }
+      }
+      pos += n;
+    }
+    const header = stringify({n: n, keys: keys, types: types.join(""), x: x});
+    return [header, nums.subarray(0, pos), lens.subarray(0, sp), parts.join("")];
+  }
+
+  // The column loops live in small functions of their own, so that each is optimised for the
+  // few kinds of arrays it sees (encode() itself deoptimises as the column types vary).
+  function writeNumbers(c, n, nums, pos) {
+    for (let i = 0; i < n; i++) nums[pos + i] = c[i] + 0;  // -0 + 0 is 0
+  }
+
+  function writeBooleans(c, n, nums, pos) {
+    for (let i = 0; i < n; i++) nums[pos + i] = c[i] ? 1 : 0;
+  }
+
+  function writeLengths(c, n, nums, pos) {
+    for (let i = 0; i < n; i++) nums[pos + i] = c[i].length;
+  }
+
+  // Writes dictionary indexes of the strings in c to nums[pos..] and returns the dictionary,
+  // or null when the column has too many distinct values.
+  function tryDictionary(c, n, nums, pos) {
+    const index = new Map();
+    const dict = [];
+    for (let i = 0; i < n; i++) {
+      const s = c[i];
+      let k = index.get(s);
+      if (k === undefined) {
+        // Give up as soon as more than a quarter of the values so far were new.
+        if (dict.length >= DICT_MIN + (i >> 2)) return null;
+        k = dict.length;
+        dict.push(s);
+        index.set(s, k);
+      }
+      nums[pos + i] = k;
+    }
+    return dict;
+  }
+
+  function corrupt(what) {
+    return new Error("corrupt columnar batch: " + what);
+  }
+
+  // Per (types, keys): a generated function (c, d, strs, parse) -> at, where at(i) builds record i
+  // from the prepared columns c (see decode) with an object literal: one hidden class, literal
+  // keys, and nothing materialised ahead (the records of a batch are made one at a time, as the
+  // chain takes them, so they die young like JSON.parse's).
+  const decoders = new Map();
+
+  function decoderFor(keys, types) {
+    const signature = types + stringify(keys);
+    let decoder = decoders.get(signature);
+    if (decoder !== undefined) return decoder;
+    let body = "";
+    let fields = "";
+    for (let j = 0; j < keys.length; j++) {
+      if (typeof keys[j] !== "string" || keys[j] === "__proto__") throw corrupt("bad key");
+      const c = "c" + j;
+      body += "const " + c + " = c[" + j + "];\n";
+      let value;
+      switch (types[j]) {
+        case "k": value = c; break;
+        case "n": value = c + "[i]"; break;
+        case "b": value = c + "[i] !== 0"; break;
+        case "d": body += "const d" + j + " = d[" + j + "];\n"; value = "d" + j + "[" + c + "[i]]"; break;
+        case "s": value = "strs[" + c + " + i]"; break;
+        case "j": value = "parse(strs[" + c + " + i])"; break;
+        default: throw corrupt("unknown column type " + stringify(types[j]));
+      }
+      fields += (j === 0 ? "" : ", ") + stringify(keys[j]) + ": " + value;
+    }
+    body += "return function at(i) {\nreturn {" + fields + "};\n};\n";
+    decoder = new Function("c", "d", "strs", "parse", body);
+    if (decoders.size >= MAX_DECODERS) decoders.clear();
+    decoders.set(signature, decoder);
+    return decoder;
+  }
+
+  function checkIndexes(nums, pos, n, size) {
+    for (let i = 0; i < n; i++) {
+      const k = nums[pos + i];
+      if (!(k >= 0 && k < size && Number.isInteger(k))) throw corrupt("bad dictionary index");
+    }
+  }
+
+  // A columnar batch's records: {n, at} with at(i) the i-th record. strs holds the batch's
+  // strings (s and j columns, in key order), each its own string: made by C++ one by one, so a
+  // record kept in keyed state does not keep the whole batch alive (as slices of one string
+  // would).
+  function decode(header, nums, strs) {
+    const h = parse(header);
+    if (h === null || typeof h !== "object") throw corrupt("bad header");
+    const n = h.n, keys = h.keys, types = h.types, x = h.x;
+    if (!Number.isInteger(n) || n < 0 || !isArray(keys) || typeof types !== "string" ||
+        types.length !== keys.length || !isArray(x) || x.length !== keys.length ||
+        keys.length > MAX_KEYS) {
+      throw corrupt("bad header");
+    }
+    const m = keys.length;
+    const c = new Array(m), d = new Array(m);
+    let pos = 0, sp = 0;
+    for (let j = 0; j < m; j++) {
+      const t = types[j];
+      if (t === "k") {
+        c[j] = x[j];
+        continue;
+      }
+      if (t === "s" || t === "j") {
+        if (sp + n > strs.length) throw corrupt("too few strings");
+        c[j] = sp;
+        sp += n;
+        continue;
+      }
+      if (pos + n > nums.length) throw corrupt("too few numbers");
+      c[j] = nums.subarray(pos, pos + n);
+      if (t === "d") {
+        if (!isArray(x[j])) throw corrupt("no dictionary");
+        for (const s of x[j]) if (typeof s !== "string") throw corrupt("bad dictionary");
+        checkIndexes(nums, pos, n, x[j].length);
+        d[j] = x[j];
+      }
+      pos += n;
+    }
+    if (pos !== nums.length || sp !== strs.length) throw corrupt("sizes do not add up");
+    return {n: n, at: decoderFor(keys, types)(c, d, strs, parse)};
+  }
+
+  return Object.freeze({Target: Target, decode: decode});
+})()
