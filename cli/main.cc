@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
       ->default_str("127.0.0.1:0");
   worker_cmd->add_option("--slots", serve.slots, "Task slots this worker offers")->default_val(4);
   worker_cmd
+      ->add_option("--coordinator-timeout", serve.coordinator_timeout_ms,
+                   "Milliseconds without an answer from the coordinator after which this worker "
+                   "cancels its running tasks")
+      ->default_val(10000);
+  worker_cmd
       ->add_option("--metrics-listen", serve.metrics_listen,
                    "host:port of the Prometheus /metrics endpoint (port 0: any free; the "
                    "address is printed)")

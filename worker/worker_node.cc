@@ -43,8 +43,8 @@ void WorkerNode::CollectMetrics(MetricsWriter& writer) const {
     if (const auto& inbox = task->inbox(); inbox != nullptr) {
       writer.Gauge("sluice_task_inbox_batches", "Batches waiting in the task's input queue.",
                    labels, static_cast<double>(inbox->queued()));
-      writer.Gauge("sluice_task_inbox_capacity_batches", "The task's input queue capacity.",
-                   labels, static_cast<double>(inbox->capacity()));
+      writer.Gauge("sluice_task_inbox_capacity_batches", "The task's input queue capacity.", labels,
+                   static_cast<double>(inbox->capacity()));
       writer.Counter("sluice_task_backpressure_seconds_total",
                      "Time upstream channels waited for room in this task's input queue.", labels,
                      std::chrono::duration<double>(inbox->blocked_time()).count());
@@ -221,7 +221,23 @@ void WorkerNode::ReapEndedTasks() {
   done.clear();  // joins outside the lock
 }
 
+void WorkerNode::CancelOrphansIfCoordinatorLost() {
+  auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - last_heartbeat_ack_);
+  if (silent.count() < options_.coordinator_timeout_ms) return;
+  // Nobody will hear how these tasks end, and a restarted coordinator fails their jobs anyway:
+  // stop them rather than let them run (and write to sinks) on their own.
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [id, task] : tasks_) {
+    if (task->ended()) continue;
+    spdlog::warn("no answer from coordinator {} for {} ms; cancelling task {}",
+                 options_.coordinator, silent.count(), id.str());
+    task->Cancel();
+  }
+}
+
 void WorkerNode::HeartbeatLoop() {
+  last_heartbeat_ack_ = std::chrono::steady_clock::now();
   while (true) {
     proto::HeartbeatRequest request;
     std::vector<TaskId> ended;
@@ -243,8 +259,10 @@ void WorkerNode::HeartbeatLoop() {
     if (!rpc.ok()) {
       spdlog::warn("heartbeat to coordinator {} failed: {}", options_.coordinator,
                    rpc.error_message());
+      CancelOrphansIfCoordinatorLost();
       continue;
     }
+    last_heartbeat_ack_ = std::chrono::steady_clock::now();
     {
       // The heartbeat carried the final state of these tasks.
       std::lock_guard<std::mutex> lock(mutex_);

@@ -28,8 +28,11 @@ struct WorkerOptions {
   std::string coordinator = "127.0.0.1:7070";
   std::string listen = "127.0.0.1:0";  // host:port for WorkerService; port 0 picks a free one
   uint32_t slots = 4;
-  size_t inbox_batches = 8;  // how many batches a task's inbox holds before upstreams wait
-  std::FILE* stdout_file = stdout;     // where sink.stdout writes
+  size_t inbox_batches = 8;
+  // A coordinator silent this long is taken as lost: this worker cancels its running tasks.
+  uint32_t coordinator_timeout_ms =
+      10000;                        // how many batches a task's inbox holds before upstreams wait
+  std::FILE* stdout_file = stdout;  // where sink.stdout writes
   MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
 };
 
@@ -62,6 +65,7 @@ class WorkerNode final : public proto::WorkerService::Service, public runtime::R
  private:
   Status Register();
   void HeartbeatLoop();
+  void CancelOrphansIfCoordinatorLost();
   void OnTaskEnded(const TaskId& task, proto::TaskState state, const std::string& failure);
   void ReapEndedTasks();
   void CollectMetrics(MetricsWriter& writer) const;
@@ -82,6 +86,7 @@ class WorkerNode final : public proto::WorkerService::Service, public runtime::R
   std::map<TaskId, std::unique_ptr<runtime::Task>> tasks_;
   std::map<TaskId, bool> end_reported_;  // ended tasks and whether the coordinator heard it
   std::thread heartbeat_thread_;
+  std::chrono::steady_clock::time_point last_heartbeat_ack_;  // heartbeat thread only
   int metrics_collector_ = 0;
 };
 

@@ -64,3 +64,47 @@ export default job;
     project.cleanup();
   }
 });
+
+test("a worker that loses its coordinator cancels its running tasks", async () => {
+  const { startServer } = await import("./harness.mjs");
+  const processes = [];
+  try {
+    const coordinator = await startServer(
+      ["coordinator", "--listen", "127.0.0.1:0"],
+      /coordinator listening on (127\.0\.0\.1:\d+)/,
+      "coordinator",
+    );
+    processes.push(coordinator.child);
+    const address = coordinator.match[1];
+    const worker = await startServer(
+      ["worker", "--coordinator", address, "--coordinator-timeout", "1500"],
+      /serving on \S+, metrics on (http:\/\/\S+)/,
+      "worker",
+    );
+    processes.push(worker.child);
+    const project = makeProject({
+      "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("orphan", { parallelism: 2 });
+job.source(sources.generator({ rate: 1000 })).sink(sinks.discard());
+export default job;
+`,
+    });
+    try {
+      const submitted = await sluice(["submit", "job.ts", "-c", address], { cwd: project.dir });
+      assert.equal(submitted.code, 0, submitted.stderr);
+      await waitForStatus(submitted.stdout.trim(), address, (t) => (t.match(/ running /g) ?? []).length === 2);
+    } finally {
+      project.cleanup();
+    }
+    const running = async () =>
+      Number((await (await fetch(worker.match[1])).text()).match(/^sluice_worker_tasks_running (\d+)/m)[1]);
+    assert.equal(await running(), 2);
+    coordinator.child.kill("SIGKILL");
+    const deadline = Date.now() + 10000;
+    while ((await running()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await running(), 0, "the orphaned tasks kept running");
+  } finally {
+    for (const child of processes) child.kill("SIGKILL");
+  }
+});
