@@ -18,14 +18,9 @@ namespace {
 using testing::Chain;
 using testing::IsColumnar;
 using testing::Lines;
+using testing::MustCreate;
 using testing::Received;
 using testing::Stage;
-
-std::unique_ptr<ChainRunner> MustCreate(const ChainSpec &chain) {
-  Result<std::unique_ptr<ChainRunner>> runner = V8Engine().Create(chain, Limits{});
-  EXPECT_TRUE(runner.ok()) << runner.status().message();
-  return runner.ok() ? std::move(runner).value() : nullptr;
-}
 
 PartitionSpec Hash(uint32_t targets, std::string key_fn) {
   PartitionSpec edge;

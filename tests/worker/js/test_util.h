@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "worker/js/js_engine.h"
 
 namespace sluice::js::testing {
@@ -60,6 +62,13 @@ inline std::vector<std::string> Received(const std::vector<std::string> &partiti
   std::vector<std::string> out;
   for (const std::string &partition : partitions) out.push_back(Received(partition));
   return out;
+}
+
+// A runner for `chain` with default limits; a failed Create fails the test and returns null.
+inline std::unique_ptr<ChainRunner> MustCreate(const ChainSpec &chain) {
+  Result<std::unique_ptr<ChainRunner>> runner = V8Engine().Create(chain, Limits{});
+  EXPECT_TRUE(runner.ok()) << runner.status().message();
+  return runner.ok() ? std::move(runner).value() : nullptr;
 }
 
 inline bool IsColumnar(const std::string &partition) {

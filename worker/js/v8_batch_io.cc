@@ -1,0 +1,186 @@
+#include "worker/js/v8_batch_io.h"
+
+#include <v8-array-buffer.h>
+#include <v8-container.h>
+#include <v8-json.h>
+#include <v8-typed-array.h>
+
+#include <cstring>
+#include <vector>
+
+namespace sluice::js {
+namespace {
+
+// A columnar batch on the wire (the exchange codec, runtime/codec.js): a 20-byte frame
+//   byte 0 0x01 (no JSON line starts with it), byte 1 the version (1), byte 2 the blob's
+//   encoding (0 Latin-1, 1 UTF-16 code units), byte 3 zero,
+//   u32 header bytes, u32 numbers, u32 strings, u32 blob code units
+// followed by the header (UTF-8 JSON), the numbers (float64), the strings' lengths (u32, code
+// units) and the blob (the strings, concatenated). Everything little-endian.
+constexpr uint8_t kColumnarVersion = 1;
+constexpr size_t kColumnarFrame = 20;
+
+void PutU32(char *at, uint32_t value) {
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+uint32_t GetU32(const char *at) {
+  uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) value |= uint32_t{static_cast<uint8_t>(at[i])} << (8 * i);
+  return value;
+}
+
+static_assert(sizeof(double) == 8 && sizeof(uint16_t) == 2 && sizeof(uint32_t) == 4);
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the columnar batch codec copies float64, u32 and UTF-16 as they are");
+
+}  // namespace
+
+v8::Local<v8::String> V8String(v8::Isolate *isolate, std::string_view text) {
+  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(text.size()))
+      .ToLocalChecked();
+}
+
+std::string StdString(v8::Isolate *isolate, v8::Local<v8::Value> value) {
+  if (value.IsEmpty()) return "";
+  v8::String::Utf8Value utf8(isolate, value);
+  return *utf8 == nullptr ? "" : std::string(*utf8, utf8.length());
+}
+
+// Copies a JS string out as UTF-8. Output lines are almost always ASCII, for
+// which one Latin-1 copy (a memcpy inside V8) and a scan beat V8's generic
+// UTF-8 encoder.
+void CopyUtf8(v8::Isolate *isolate, v8::Local<v8::String> text, std::string *out) {
+  if (text->IsOneByte()) {
+    const int length = text->Length();
+    out->resize(length);
+    auto *bytes = reinterpret_cast<uint8_t *>(out->data());
+    text->WriteOneByte(isolate, bytes, 0, length, v8::String::NO_NULL_TERMINATION);
+    uint8_t high = 0;
+    for (int i = 0; i < length; ++i) high |= bytes[i];
+    if (high < 0x80) return;
+  }
+  const int length = text->Utf8Length(isolate);
+  out->resize(length);
+  text->WriteUtf8(isolate, out->data(), length, nullptr,
+                  v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+}
+
+// Frames the driver's [header, nums, lens, blob] into `out`.
+Status EncodeColumnar(v8::Isolate *isolate, v8::Local<v8::Context> context,
+                      v8::Local<v8::Array> parts, std::string *out) {
+  v8::Local<v8::Value> header, nums, lens, blob;
+  if (parts->Length() != 4 || !parts->Get(context, 0).ToLocal(&header) || !header->IsString() ||
+      !parts->Get(context, 1).ToLocal(&nums) || !nums->IsFloat64Array() ||
+      !parts->Get(context, 2).ToLocal(&lens) || !lens->IsUint32Array() ||
+      !parts->Get(context, 3).ToLocal(&blob) || !blob->IsString()) {
+    return Status::Internal("the JS driver returned a bad columnar batch");
+  }
+  std::string header_utf8;
+  CopyUtf8(isolate, header.As<v8::String>(), &header_utf8);
+  const size_t num_bytes = nums.As<v8::Float64Array>()->ByteLength();
+  const size_t len_bytes = lens.As<v8::Uint32Array>()->ByteLength();
+  v8::Local<v8::String> text = blob.As<v8::String>();
+  const bool one_byte = text->IsOneByte();
+  const size_t units = static_cast<size_t>(text->Length());
+  const size_t blob_bytes = one_byte ? units : 2 * units;
+  if (header_utf8.size() > UINT32_MAX) {
+    return Status::Internal("a columnar batch too large to frame");
+  }
+  out->resize(kColumnarFrame + header_utf8.size() + num_bytes + len_bytes + blob_bytes);
+  char *at = out->data();
+  at[0] = static_cast<char>(kColumnarMagic);
+  at[1] = static_cast<char>(kColumnarVersion);
+  at[2] = one_byte ? 0 : 1;
+  at[3] = 0;
+  PutU32(at + 4, static_cast<uint32_t>(header_utf8.size()));
+  PutU32(at + 8, static_cast<uint32_t>(num_bytes / 8));
+  PutU32(at + 12, static_cast<uint32_t>(len_bytes / 4));
+  PutU32(at + 16, static_cast<uint32_t>(units));
+  at += kColumnarFrame;
+  std::memcpy(at, header_utf8.data(), header_utf8.size());
+  at += header_utf8.size();
+  nums.As<v8::Float64Array>()->CopyContents(at, num_bytes);
+  at += num_bytes;
+  lens.As<v8::Uint32Array>()->CopyContents(at, len_bytes);
+  at += len_bytes;
+  if (one_byte) {
+    text->WriteOneByte(isolate, reinterpret_cast<uint8_t *>(at), 0, static_cast<int>(units),
+                       v8::String::NO_NULL_TERMINATION);
+  } else {
+    std::vector<uint16_t> utf16(units);
+    text->Write(isolate, utf16.data(), 0, static_cast<int>(units), v8::String::NO_NULL_TERMINATION);
+    std::memcpy(at, utf16.data(), blob_bytes);
+  }
+  return Status::Ok();
+}
+
+// The driver's arguments (header, nums, strs) for a columnar batch. Every string of the blob
+// becomes a JS string of its own: slices of one string would keep the whole batch alive for as
+// long as any of its strings is kept (in keyed state, say).
+Status DecodeColumnarFrame(v8::Isolate *isolate, std::string_view bytes,
+                           v8::Local<v8::Value> args[3]) {
+  if (bytes.size() < kColumnarFrame || static_cast<uint8_t>(bytes[1]) != kColumnarVersion ||
+      static_cast<uint8_t>(bytes[2]) > 1) {
+    return Status::InvalidArgument("a columnar batch with an unknown version or framing");
+  }
+  const bool one_byte = bytes[2] == 0;
+  const uint64_t header_bytes = GetU32(bytes.data() + 4);
+  const uint64_t num_bytes = uint64_t{GetU32(bytes.data() + 8)} * 8;
+  const uint64_t num_strings = GetU32(bytes.data() + 12);
+  const uint64_t units = GetU32(bytes.data() + 16);
+  const uint64_t unit_bytes = one_byte ? 1 : 2;
+  if (kColumnarFrame + header_bytes + num_bytes + 4 * num_strings + unit_bytes * units !=
+          bytes.size() ||
+      header_bytes > static_cast<uint64_t>(v8::String::kMaxLength)) {
+    return Status::InvalidArgument("a columnar batch whose sizes do not add up");
+  }
+  const char *at = bytes.data() + kColumnarFrame;
+  v8::Local<v8::String> header;
+  if (!v8::String::NewFromUtf8(isolate, at, v8::NewStringType::kNormal,
+                               static_cast<int>(header_bytes))
+           .ToLocal(&header)) {
+    return Status::InvalidArgument("a columnar batch whose header is no string");
+  }
+  at += header_bytes;
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, num_bytes);
+  if (num_bytes > 0) std::memcpy(buffer->GetBackingStore()->Data(), at, num_bytes);
+  at += num_bytes;
+  const char *lengths = at;
+  const char *text = at + 4 * num_strings;
+  std::vector<v8::Local<v8::Value>> strings(num_strings);
+  std::vector<uint16_t> utf16;  // aligned
+  uint64_t offset = 0;
+  for (uint64_t i = 0; i < num_strings; ++i) {
+    const uint64_t length = GetU32(lengths + 4 * i);
+    if (offset + length > units) {
+      return Status::InvalidArgument("a columnar batch whose strings do not add up");
+    }
+    v8::MaybeLocal<v8::String> made;
+    if (one_byte) {
+      made = v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t *>(text + offset),
+                                        v8::NewStringType::kNormal, static_cast<int>(length));
+    } else {
+      utf16.resize(length);
+      std::memcpy(utf16.data(), text + 2 * offset, 2 * length);
+      made = v8::String::NewFromTwoByte(isolate, utf16.data(), v8::NewStringType::kNormal,
+                                        static_cast<int>(length));
+    }
+    v8::Local<v8::String> string;
+    if (!made.ToLocal(&string)) {
+      return Status::InvalidArgument("a columnar batch whose strings are too long");
+    }
+    strings[i] = string;
+    offset += length;
+  }
+  if (offset != units) {
+    return Status::InvalidArgument("a columnar batch whose strings do not add up");
+  }
+  args[0] = header;
+  args[1] = v8::Float64Array::New(buffer, 0, num_bytes / 8);
+  args[2] = v8::Array::New(isolate, strings.data(), strings.size());
+  return Status::Ok();
+}
+
+}  // namespace sluice::js
