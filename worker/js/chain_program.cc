@@ -358,35 +358,22 @@ void EmitResult(const ChainSpec &chain, std::string *js) {
     const PartitionSpec &edge = chain.outputs[e];
     const std::string o = "o" + std::to_string(e);
     const std::string targets = std::to_string(edge.targets);
-    if (columnar) {
-      switch (edge.partitioning) {
-        case Partitioning::kForward:
-          *js += "  { const t = new Array(" + targets + ").fill(\"\"); t[" +
-                 std::to_string(edge.subtask) + "] = " + o + ".finish(); out.push(t); }\n";
-          break;
-        case Partitioning::kBroadcast:
-          // The same value at every target: C++ encodes it once.
-          *js += "  out.push(new Array(" + targets + ").fill(" + o + ".finish()));\n";
-          break;
-        case Partitioning::kRebalance:
-        case Partitioning::kHash:
-          *js += "  out.push(" + o + ".map(finishTarget));\n";
-          break;
-      }
-      continue;
-    }
+    // How one target's records become its bytes: the columnar encoder's finish(), or the
+    // JSON lines joined.
+    const std::string whole = columnar ? o + ".finish()" : "joinLines(" + o + ")";
+    const std::string per_target = columnar ? "finishTarget" : "joinLines";
     switch (edge.partitioning) {
       case Partitioning::kForward:
         *js += "  { const t = new Array(" + targets + ").fill(\"\"); t[" +
-               std::to_string(edge.subtask) + "] = joinLines(" + o + "); out.push(t); }\n";
+               std::to_string(edge.subtask) + "] = " + whole + "; out.push(t); }\n";
         break;
       case Partitioning::kBroadcast:
-        // The same string at every target: C++ encodes it once.
-        *js += "  out.push(new Array(" + targets + ").fill(joinLines(" + o + ")));\n";
+        // The same value at every target: C++ encodes it once.
+        *js += "  out.push(new Array(" + targets + ").fill(" + whole + "));\n";
         break;
       case Partitioning::kRebalance:
       case Partitioning::kHash:
-        *js += "  out.push(" + o + ".map(joinLines));\n";
+        *js += "  out.push(" + o + ".map(" + per_target + "));\n";
         break;
     }
   }
