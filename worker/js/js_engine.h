@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,28 @@ struct ChainSpec {
   // number of key groups.
   std::string input_key_fn;
   uint32_t max_parallelism = 128;
+};
+
+// The durable store behind a chain's keyed state (worker/state implements it with RocksDB, one
+// instance per task). The chain keeps hot state in a cache in the isolate (runtime/state.js) and
+// comes here on a miss, when it evicts dirty entries and when it is flushed. A table is one
+// stateful operator (a column family); its keys are (key group, key string) so that the state
+// of a key-group range can be found again when a job is rescaled. Used only on the task thread.
+class StateBackend {
+ public:
+  struct Mutation {
+    uint32_t table = 0;  // index into the tables the backend was opened with
+    uint32_t key_group = 0;
+    std::string key;
+    std::optional<std::string> value;  // nullopt deletes the entry
+  };
+
+  virtual ~StateBackend() = default;
+  // The value stored for (table, key group, key), or nullopt.
+  virtual Result<std::optional<std::string>> Get(uint32_t table, uint32_t key_group,
+                                                 std::string_view key) = 0;
+  // Applies the mutations atomically, in order.
+  virtual Status Write(const std::vector<Mutation>& mutations) = 0;
 };
 
 struct Limits {

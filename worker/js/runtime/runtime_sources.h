@@ -4,17 +4,21 @@
 
 namespace sluice::js::runtime {
 
-// The JS runtime files of worker/js/runtime, embedded at build time
-// (runtime_sources.cc.in).
+// The JS runtime files of worker/js/runtime, embedded at build time (see CMakeLists.txt and
+// runtime_sources.cc.in). Each is a script whose completion value is its library:
+//   nexmark   the Nexmark generator
+//   keys      keys and key groups (keyString, hashString, keyGroupOfString, keyGroupOf,
+//             targetOf); the one definition of key groups
+//   codec     the exchange's batch codec (Target, decode)
+//   timers    per-operator event-time and processing-time timers (TimerService)
+//   state     the keyed-state cache in front of the task's state backend
+//   windows, joins, process, keyed
+//             the keyed operators (see README.md, "Keyed operators")
+// An unknown name is an empty view.
+std::string_view RuntimeJs(std::string_view name);
 
-// nexmark.js: a script whose completion value is the Nexmark generator library.
-std::string_view NexmarkJs();
-
-// keys.js: a script whose completion value is the key / key group library (keyString,
-// hashString, keyGroupOfString, keyGroupOf, targetOf); the one definition of key groups.
-std::string_view KeysJs();
-
-// codec.js: a script whose completion value is the exchange's batch codec (Target, decode).
-std::string_view CodecJs();
+inline std::string_view NexmarkJs() { return RuntimeJs("nexmark"); }
+inline std::string_view KeysJs() { return RuntimeJs("keys"); }
+inline std::string_view CodecJs() { return RuntimeJs("codec"); }
 
 }  // namespace sluice::js::runtime
