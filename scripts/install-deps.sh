@@ -15,6 +15,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libuv1-dev libssl-dev libicu72 libc-ares2 libbrotli1 libnghttp2-14 zlib1g
+  librocksdb-dev librdkafka-dev libhiredis-dev libmysqlcppconn-dev
+  redis-server mariadb-server
   nodejs
 )
 
