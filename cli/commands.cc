@@ -196,6 +196,7 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
                 TaskStateName(task.state()).c_str(), task.worker_id().c_str(),
                 static_cast<unsigned long long>(task.records_in()),
                 static_cast<unsigned long long>(task.records_out()), task.operators().c_str());
+    if (!task.detail().empty()) std::printf("    %s\n", task.detail().c_str());
   }
   return 0;
 }

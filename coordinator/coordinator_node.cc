@@ -313,6 +313,7 @@ void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& s
   TaskRecord& task = it->second;
   task.records_in = std::max(task.records_in, status.records_in());
   task.records_out = std::max(task.records_out, status.records_out());
+  task.detail = status.detail();
   if (status.state() == proto::TASK_STATE_UNSPECIFIED || IsTaskTerminal(task.reported)) return;
   task.reported = status.state();
   Result<Transition> transition = Transition{job.tracker.state(), false, {}};
@@ -387,6 +388,7 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
     task->set_failure(tracked.failure);
     task->set_records_in(record.records_in);
     task->set_records_out(record.records_out);
+    if (live) task->set_detail(record.detail);
   }
   return info;
 }

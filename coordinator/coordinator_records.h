@@ -47,6 +47,7 @@ struct CoordinatorNode::TaskRecord {
   proto::TaskState reported = proto::TASK_DEPLOYING;  // the worker's latest word
   uint64_t records_in = 0;
   uint64_t records_out = 0;
+  std::string detail;  // a connector's current problem, as last reported
 };
 
 struct CoordinatorNode::JobRecord {

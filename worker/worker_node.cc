@@ -40,6 +40,12 @@ void WorkerNode::CollectMetrics(MetricsWriter& writer) const {
     writer.Counter("sluice_task_exchange_bytes_sent_total",
                    "Bytes the task sent to downstream tasks.", labels,
                    static_cast<double>(task->exchange_bytes_sent()));
+    writer.Counter("sluice_task_connector_retries_total",
+                   "Times the task's connectors retried an endpoint they could not reach.", labels,
+                   static_cast<double>(status.connector_retries()));
+    writer.Gauge("sluice_task_connector_healthy",
+                 "1 while the task's connectors reach their endpoints, 0 while retrying.", labels,
+                 status.detail().empty() ? 1 : 0);
     if (const auto& inbox = task->inbox(); inbox != nullptr) {
       writer.Gauge("sluice_task_inbox_batches", "Batches waiting in the task's input queue.",
                    labels, static_cast<double>(inbox->queued()));

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "worker/js/js_engine.h"
+#include "worker/runtime/connector_health.h"
 
 namespace sluice::runtime {
 
@@ -41,6 +42,7 @@ struct SinkContext {
   uint32_t parallelism = 1;
   ResultPusher* pusher = nullptr;   // for sink.collect
   std::FILE* stdout_file = stdout;  // for sink.stdout
+  ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
 };
 
 // Builds the sink for a `sink.*` operator kind from its config.

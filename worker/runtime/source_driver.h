@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "worker/runtime/connector_health.h"
 #include "worker/js/js_engine.h"
 
 namespace sluice::runtime {
@@ -53,6 +54,7 @@ struct SourceContext {
   uint32_t parallelism = 1;
   CancelSignal* cancel = nullptr;
   int32_t batch_size = 4096;
+  ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
 };
 
 // Builds the driver for a `source.*` operator kind from its config.

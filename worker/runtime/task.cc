@@ -58,6 +58,8 @@ proto::TaskStatus Task::Snapshot() const {
   }
   status.set_records_in(records_in_.load());
   status.set_records_out(records_out_.load());
+  status.set_detail(health_.problem());
+  status.set_connector_retries(health_.retries());
   return status;
 }
 
@@ -121,7 +123,8 @@ Status Task::RunChain() {
                              deployment_.subtask(),
                              deployment_.parallelism(),
                              services_.pusher,
-                             services_.stdout_file};
+                             services_.stdout_file,
+                             &health_};
     sink = MakeSink(last.kind(), last.config_json(), sink_context);
   } else {
     auto connected = ExchangeSink::Connect(deployment_.outputs(), *services_.router,
@@ -139,6 +142,7 @@ Status Task::RunChain() {
   if (has_source) {
     SourceContext source_context{Label(first), deployment_.subtask(),
                                  std::max(1u, deployment_.parallelism()), &cancel_};
+    source_context.health = &health_;
     source = MakeSourceDriver(first.kind(), first.config_json(), source_context);
   } else {
     source = std::unique_ptr<SourceDriver>(new InboxSource(services_.inbox));

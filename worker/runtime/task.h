@@ -78,6 +78,7 @@ class Task {
   std::string failure_;
   std::atomic<uint64_t> records_in_{0};
   std::atomic<uint64_t> records_out_{0};
+  ConnectorHealth health_;
   std::atomic<uint64_t> exchange_bytes_{0};
   std::atomic<bool> ended_{false};
 };
