@@ -128,6 +128,8 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
       TaskRoutes& route = routes[task.id];
       t->set_input_channels(route.input_channels);
       t->set_input_key_fn(route.input_key_fn);
+      for (uint32_t input : route.channel_inputs) t->add_channel_inputs(input);
+      for (const std::string& key_fn : route.input_key_fns) t->add_input_key_fns(key_fn);
       for (auto& output : route.outputs) *t->add_outputs() = std::move(output);
       deployments.push_back(std::move(d));
     }

@@ -70,6 +70,12 @@ bool FieldValueOk(const ConfigField& field, const json& value) {
       return IsIntegral(value) && value.get<double>() >= 0;
     case ConfigFieldType::kPositiveNumber:
       return value.is_number() && value.get<double>() > 0;
+    case ConfigFieldType::kNumber:
+      return value.is_number();
+    case ConfigFieldType::kBoolean:
+      return value.is_boolean();
+    case ConfigFieldType::kObject:
+      return value.is_object();
   }
   return false;
 }
@@ -201,11 +207,18 @@ void Validator::CheckConfig(int index, const OperatorKind& kind, const json& con
                            ", got " + value.dump());
     }
   }
+  bool complete = true;
   for (const ConfigField& field : kind.config) {
     if (field.required && !config.contains(field.name)) {
+      complete = false;
       OpProblem(index, ": config field " + Quote(field.name) + " is required for kind " +
                            Quote(kind.name) + " (" + DescribeFieldType(field) + ")");
     }
+  }
+  if (kind.check != nullptr && complete) {
+    const proto::Operator& op = spec_.operators(index);
+    std::map<std::string, std::string> functions(op.functions().begin(), op.functions().end());
+    for (const std::string& problem : kind.check(config, functions)) OpProblem(index, problem);
   }
 }
 
@@ -284,10 +297,26 @@ void Validator::CheckEdges() {
     } else if (!edge.key_fn().empty()) {
       EdgeProblem(to, from, ": " + desc + " has a key selector but is not partitioned by key");
     }
-    if (edge.input() != 0) {
+    const OperatorKind* to_kind = to < 0 ? nullptr : FindOperatorKind(spec_.operators(to).kind());
+    const uint32_t to_inputs = to_kind == nullptr ? 1 : to_kind->inputs;
+    if (edge.input() >= to_inputs) {
       EdgeProblem(to, from,
-                  ": " + desc + " feeds input " + std::to_string(edge.input()) +
-                      ", but operators in this version have a single input (0)");
+                  ": " + desc + " feeds input " + std::to_string(edge.input()) + ", but " +
+                      (to_inputs == 1 ? "the operator has a single input (0)"
+                                      : "the operator has inputs 0 and 1"));
+    }
+    if (!edge.from_output().empty()) {
+      const proto::Operator* source = from < 0 ? nullptr : &spec_.operators(from);
+      if (edge.from_output() != "late") {
+        EdgeProblem(from, to, ": " + desc + " leaves from output " + Quote(edge.from_output()) +
+                                  "; the only side output is \"late\" (a window's late records)");
+      } else if (source != nullptr &&
+                 (source->kind() != "window" ||
+                  source->config_json().find("\"lateOutput\":true") == std::string::npos)) {
+        EdgeProblem(from, to, ": " + desc +
+                                  " takes late records from an operator that is not a window "
+                                  "with lateOutput: true");
+      }
     }
     if (from < 0 || to < 0) continue;
     if (from == to) {
@@ -336,6 +365,16 @@ void Validator::CheckShape() {
     }
     if (is_sink && out > 0) {
       OpProblem(i, " is a sink and cannot have outputs (it feeds " + names(outputs[i]) + ")");
+    }
+    if (kind->inputs == 2 && in > 0) {
+      std::vector<bool> fed(2, false);
+      for (const auto& [from, to, edge] : edges_) {
+        if (to == i && spec_.edges(edge).input() < 2) fed[spec_.edges(edge).input()] = true;
+      }
+      if (!fed[0] || !fed[1]) {
+        OpProblem(i, " joins two inputs but input " + std::string(fed[0] ? "1" : "0") +
+                         " has no edge");
+      }
     }
     if (!is_source && in == 0) {
       OpProblem(i, " has no input; connect it downstream of a source");

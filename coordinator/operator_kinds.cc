@@ -1,5 +1,7 @@
 #include "coordinator/operator_kinds.h"
 
+#include "coordinator/operator_checks.h"
+
 namespace sluice::coordinator {
 namespace {
 
@@ -28,7 +30,47 @@ std::vector<OperatorKind> BuildCatalogue() {
       {"filter", OperatorRole::kTransform, {}, {required_fn}},
       {"flat_map", OperatorRole::kTransform, {}, {required_fn}},
       {"union", OperatorRole::kTransform, {}, {}},
+      {"assign_timestamps",
+       OperatorRole::kTransform,
+       {Count("maxOutOfOrderness"), Count("idleTimeout")},
+       {required_fn}},
       {"reduce", OperatorRole::kTransform, {}, {required_fn}, /*keyed=*/true},
+      {"aggregate",
+       OperatorRole::kTransform,
+       {},
+       {{"create", true}, {"add", true}, {"merge", false}, {"result", false}},
+       /*keyed=*/true},
+      {"window",
+       OperatorRole::kTransform,
+       {{"assigner", ConfigFieldType::kObject, true, {}},
+        {"time", ConfigFieldType::kEnum, false, {"event", "processing"}},
+        {"trigger", ConfigFieldType::kObject, false, {}},
+        Count("allowedLateness"),
+        {"lateOutput", ConfigFieldType::kBoolean, false, {}},
+        {"function", ConfigFieldType::kEnum, true, {"reduce", "aggregate", "count"}}},
+       {{"reduce", false}, {"create", false}, {"add", false}, {"merge", false}, {"result", false}},
+       /*keyed=*/true,
+       1,
+       &CheckWindow},
+      {"window_join",
+       OperatorRole::kTransform,
+       {{"assigner", ConfigFieldType::kObject, true, {}}},
+       {{"apply", true}},
+       /*keyed=*/true,
+       2,
+       &CheckWindowJoin},
+      {"interval_join",
+       OperatorRole::kTransform,
+       {{"lower", ConfigFieldType::kNumber, true, {}}, {"upper", ConfigFieldType::kNumber, true, {}}},
+       {{"apply", true}},
+       /*keyed=*/true,
+       2,
+       &CheckIntervalJoin},
+      {"process",
+       OperatorRole::kTransform,
+       {},
+       {{"processElement", true}, {"onTimer", false}},
+       /*keyed=*/true},
       {"sink.stdout", OperatorRole::kSink, {}, {}},
       {"sink.file", OperatorRole::kSink, {Path(true)}, {}},
       {"sink.collect", OperatorRole::kSink, {}, {}},
@@ -67,6 +109,12 @@ std::string DescribeFieldType(const ConfigField& field) {
       return "a non-negative integer";
     case ConfigFieldType::kPositiveNumber:
       return "a positive number";
+    case ConfigFieldType::kNumber:
+      return "a number";
+    case ConfigFieldType::kBoolean:
+      return "true or false";
+    case ConfigFieldType::kObject:
+      return "a JSON object";
     case ConfigFieldType::kEnum: {
       std::string text = "one of";
       for (size_t i = 0; i < field.allowed.size(); ++i) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,9 @@ enum class ConfigFieldType {
   kEnum,                // one of ConfigField::allowed
   kNonNegativeInteger,  // an integral JSON number >= 0
   kPositiveNumber,      // any JSON number > 0
+  kNumber,              // any JSON number
+  kBoolean,             // true or false
+  kObject,              // a JSON object (its kind's check looks inside)
 };
 
 struct ConfigField {
@@ -38,6 +43,12 @@ struct OperatorKind {
   std::vector<FunctionSlot> functions;
   // Keeps state per key: every input must be partitioned by key (a HASH edge, from keyBy).
   bool keyed = false;
+  // How many inputs it has (edges name theirs with Edge.input): 2 for joins.
+  uint32_t inputs = 1;
+  // Checks that need more than one field at a time (operator_checks.cc): each problem is a
+  // message to follow the operator's name, starting with ": ".
+  std::vector<std::string> (*check)(const nlohmann::json& config,
+                                    const std::map<std::string, std::string>& functions) = nullptr;
 };
 
 // The catalogue of every operator kind this version runs; later operators extend this one table.

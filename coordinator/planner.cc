@@ -47,7 +47,9 @@ Result<Graph> BuildGraph(const proto::JobSpec& spec) {
 
 bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
   const auto [from, to] = graph.ends[edge];
-  return from != to && IsForward(spec.edges(edge)) &&
+  // A side output (a window's late records) always crosses tasks: the chain's emitted records
+  // are its main output.
+  return from != to && IsForward(spec.edges(edge)) && spec.edges(edge).from_output().empty() &&
          graph.parallelism[from] == graph.parallelism[to] && graph.outputs[from].size() == 1 &&
          graph.inputs[to].size() == 1;
 }
@@ -153,7 +155,7 @@ Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id) {
     const proto::Edge& edge = spec.edges(exchange_edges[i]);
     proto::Partitioning partitioning = IsForward(edge) ? proto::FORWARD : edge.partitioning();
     plan.edges.push_back({position[group_edges[i].first], position[group_edges[i].second],
-                          partitioning, edge.input(), edge.key_fn()});
+                          partitioning, edge.input(), edge.key_fn(), edge.from_output()});
   }
   return plan;
 }

@@ -25,6 +25,7 @@ struct GroupEdge {
   proto::Partitioning partitioning = proto::FORWARD;
   uint32_t input = 0;  // which input of the downstream operator
   std::string key_fn;  // with HASH
+  std::string from_output;  // "" the main output, "late" a window's late records
 };
 
 // One parallel instance of a group; the unit the scheduler puts on a slot.

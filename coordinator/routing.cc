@@ -28,6 +28,7 @@ std::map<TaskId, TaskRoutes> PlanRoutes(const ExecutionPlan& plan,
       route.set_partitioning(partitioning);
       route.set_key_fn(edge.key_fn);
       route.set_channel(base + s);
+      route.set_late(edge.from_output == "late");
       for (const TaskId& target : tasks_of[edge.to]) {
         route.add_target_task_ids(target.str());
         auto address = address_of.find(target);
@@ -35,8 +36,13 @@ std::map<TaskId, TaskRoutes> PlanRoutes(const ExecutionPlan& plan,
       }
       routes[tasks_of[edge.from][s]].outputs.push_back(std::move(route));
     }
-    if (partitioning == proto::HASH) {
-      for (const TaskId& target : tasks_of[edge.to]) routes[target].input_key_fn = edge.key_fn;
+    for (const TaskId& target : tasks_of[edge.to]) {
+      TaskRoutes& in = routes[target];
+      in.channel_inputs.resize(base + from.parallelism, edge.input);
+      if (partitioning != proto::HASH) continue;
+      if (edge.input == 0) in.input_key_fn = edge.key_fn;
+      if (in.input_key_fns.size() <= edge.input) in.input_key_fns.resize(edge.input + 1);
+      in.input_key_fns[edge.input] = edge.key_fn;
     }
   }
   for (const PlannedTask& task : plan.tasks) {

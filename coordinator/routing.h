@@ -14,6 +14,8 @@ namespace sluice::coordinator {
 struct TaskRoutes {
   uint32_t input_channels = 0;  // one per (input edge, upstream subtask)
   std::string input_key_fn;     // of its HASH input, if any
+  std::vector<uint32_t> channel_inputs;     // per channel: the input it feeds
+  std::vector<std::string> input_key_fns;   // per input: the key selector of its HASH edge
   std::vector<proto::OutputRoute> outputs;
 };
 

@@ -40,6 +40,12 @@ void WorkerNode::CollectMetrics(MetricsWriter& writer) const {
     writer.Counter("sluice_task_exchange_bytes_sent_total",
                    "Bytes the task sent to downstream tasks.", labels,
                    static_cast<double>(task->exchange_bytes_sent()));
+    writer.Counter("sluice_task_late_records_dropped_total",
+                   "Records the task's windows dropped because they came too late.", labels,
+                   static_cast<double>(task->late_dropped()));
+    writer.Counter("sluice_task_late_records_side_output_total",
+                   "Late records the task's windows sent to their late side output.", labels,
+                   static_cast<double>(task->late_side_output()));
     writer.Counter("sluice_task_connector_retries_total",
                    "Times the task's connectors retried an endpoint they could not reach.", labels,
                    static_cast<double>(status.connector_retries()));

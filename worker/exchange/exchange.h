@@ -12,11 +12,30 @@
 
 namespace sluice::exchange {
 
-// A batch of records on its way from one task to another: JSON lines (one record per line)
-// as the upstream chain encoded them. Opaque to the exchange.
+// A batch of records on its way from one task to another, as the upstream chain encoded them
+// (opaque to the exchange), and what the sender says about time after them: its watermark when
+// it advanced, and whether it went idle (no data for a while: do not wait for its watermark) —
+// any later batch of the channel means it is active again. `data` may be empty when only time
+// moved.
 struct Batch {
   std::string data;
   uint64_t records = 0;
+  std::optional<int64_t> watermark;
+  bool idle = false;
+  uint32_t channel = 0;  // set by Inbox::Push
+};
+
+// What Inbox::Next hands out.
+struct InboxItem {
+  enum class Kind {
+    kBatch,       // `batch` arrived on batch.channel
+    kChannelEnd,  // channel `channel` sent its last batch (after all its batches)
+    kTimeout,     // nothing arrived before the deadline
+    kDone,        // every channel ended and everything was taken, or the inbox was closed
+  };
+  Kind kind = Kind::kDone;
+  Batch batch;
+  uint32_t channel = 0;
 };
 
 // Where a receiving task gets its input: every upstream channel (one per upstream subtask and
@@ -37,6 +56,9 @@ class Inbox {
   // The next batch; blocks until one arrives. nullopt when every channel ended and everything
   // was popped, or after Close().
   std::optional<Batch> Pop();
+  // The next batch or channel end, in the order they happened per channel; waits until
+  // `deadline` at most.
+  InboxItem Next(std::chrono::steady_clock::time_point deadline);
   // Wakes every waiter; later Push calls return false and Pop returns nullopt.
   void Close();
 

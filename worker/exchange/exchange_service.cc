@@ -142,6 +142,8 @@ grpc::Status ExchangeServiceImpl::Transfer(
     Batch batch;
     batch.records = message.batch().records();
     batch.data = std::move(*message.mutable_batch()->mutable_data());
+    if (message.batch().has_watermark()) batch.watermark = message.batch().watermark();
+    batch.idle = message.batch().idle();
     if (!inbox.Push(channel, std::move(batch), stop)) {
       if (stop.stop_requested()) return ShuttingDown();
       return grpc::Status(grpc::StatusCode::ABORTED, "receiving task " + task.str() + " is gone");

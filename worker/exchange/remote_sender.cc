@@ -59,6 +59,8 @@ class RemoteSender final : public Sender {
     proto::TransferMessage message;
     message.mutable_batch()->set_data(std::move(batch.data));
     message.mutable_batch()->set_records(batch.records);
+    if (batch.watermark.has_value()) message.mutable_batch()->set_watermark(*batch.watermark);
+    message.mutable_batch()->set_idle(batch.idle);
     if (!stream_->Write(message)) return Fail();
     bytes_sent_.fetch_add(size, std::memory_order_relaxed);
     return Status::Ok();

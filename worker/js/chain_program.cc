@@ -6,7 +6,7 @@ namespace sluice::js {
 namespace {
 
 constexpr std::string_view kPrelude =
-    R"js((function (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFn, outKeyFns, codec) {
+    R"js((function (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFns, outKeyFns, codec, rt) {
 "use strict";
 function deepFreeze(v) {
   if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
@@ -29,6 +29,10 @@ function notJson(r) {
 function notIterable(r) {
   return new TypeError("a flat_map function must return an array or an iterable, not " +
       (r === null ? "null" : typeof r));
+}
+function badTime(t) {
+  return new TypeError("the timestamp function must return a finite number (epoch " +
+      "milliseconds), not " + (typeof t === "number" ? String(t) : t === null ? "null" : typeof t));
 }
 function isIterable(r) {
   return r !== null && r !== undefined && typeof r[Symbol.iterator] === "function";
@@ -60,48 +64,69 @@ function parseLine(line) {
         (line.length > 80 ? line.slice(0, 80) + "..." : line));
   }
 }
+const keyGroupOf = keys.keyGroupOf;
+const keyGroupOfString = keys.keyGroupOfString;
+const keyString = keys.keyString;
+// Per call: the stage running (for errors), records in and out, the output being built.
+let s = -1, nIn = 0, nOut = 0, lines = null;
+// Time: the chain's input watermark and whether its output is idle.
+let wmIn = -Infinity, idleOut = false;
 )js";
 
-// try/finally rather than catch and rethrow: a rethrow would move the
-// exception's message (and so its script and line) to the driver.
-constexpr std::string_view kEpilogueTry = R"js(    done = true;
-  } finally {
-    if (!done) stats[2] = s;
-  }
-)js";
-
-constexpr std::string_view kEpilogueLines = R"js(  if (lines.length !== 0) {
-    lines.push("");
-    out = lines.join("\n");
-  }
-)js";
-
-constexpr std::string_view kEpilogueReturn = R"js(  stats[0] = nIn;
-  stats[1] = nOut;
-  return out;
-};
-run.state = state;
-return run;
-}))js";
-
-bool IsTransform(const std::string &kind) {
-  return kind == "map" || kind == "filter" || kind == "flat_map" || kind == "reduce";
+bool IsStateless(const std::string &kind) {
+  return kind == "map" || kind == "filter" || kind == "flat_map" || kind == "assign_timestamps";
 }
 
 bool IsSource(const std::string &kind) {
   return kind == "source.generator" || kind == "source.nexmark" || kind == "source.file";
 }
 
-// Emits the loop body that takes record variable `var` through stages[i..] and
-// into the output.
+}  // namespace
+
+// The runtime library of a keyed operator kind, or "" when the kind is not keyed.
+std::string KeyedLibrary(const std::string &kind) {
+  if (kind == "reduce" || kind == "aggregate") return "keyed";
+  if (kind == "window") return "windows";
+  if (kind == "window_join" || kind == "interval_join") return "joins";
+  if (kind == "process") return "process";
+  return "";
+}
+
+namespace {
+
+std::string Quote(const std::string &text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static const char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Emits the code that takes record `var` with event time `time` through stages[i..] and into
+// the output. A keyed stage ends the inline code: its operator emits into E<i+1>.
 class BodyEmitter {
  public:
   BodyEmitter(const ChainSpec &chain, std::string *out) : chain_(chain), out_(out) {}
 
-  void Emit(size_t i, const std::string &var, int indent) {
+  void Emit(size_t i, const std::string &var, const std::string &time, int indent) {
     const std::string pad(indent, ' ');
     if (i == chain_.stages.size()) {
-      EmitSink(var, pad);
+      EmitSink(var, time, pad, /*late=*/false);
       return;
     }
     const std::string &kind = chain_.stages[i].kind;
@@ -111,98 +136,74 @@ class BodyEmitter {
     *out_ += pad + "s = " + idx + ";\n";
     if (kind == "map") {
       *out_ += pad + "const " + next + " = " + fn + "(" + var + ", params);\n";
-      Emit(i + 1, next, indent);
+      Emit(i + 1, next, time, indent);
     } else if (kind == "filter") {
       *out_ += pad + "if (" + fn + "(" + var + ", params)) {\n";
-      Emit(i + 1, var, indent + 2);
+      Emit(i + 1, var, time, indent + 2);
       *out_ += pad + "}\n";
-    } else if (kind == "reduce") {
-      // The key is the entering record's, computed once per record (see
-      // chain_program.h); the first record of a key is its first value.
-      const std::string state = "S" + idx;
-      *out_ += pad + "if (key === undefined) key = inKey(r);\n";
-      *out_ += pad + "let " + next + " = " + state + ".get(key);\n";
-      *out_ += pad + next + " = " + next + " === undefined && !" + state + ".has(key) ? " + var +
-               " : " + fn + "(" + next + ", " + var + ", params);\n";
-      *out_ += pad + state + ".set(key, " + next + ");\n";
-      Emit(i + 1, next, indent);
-    } else {  // flat_map
+    } else if (kind == "assign_timestamps") {
+      const std::string t = "t" + idx;
+      const std::string a = "A" + idx;
+      *out_ += pad + "const " + t + " = " + fn + "(" + var + ", params);\n";
+      *out_ += pad + "if (typeof " + t + " !== \"number\" || " + t + " - " + t +
+               " !== 0) throw badTime(" + t + ");\n";
+      *out_ += pad + "if (" + t + " > " + a + ".max) " + a + ".max = " + t + ";\n";
+      *out_ += pad + a + ".seen = true;\n";
+      Emit(i + 1, var, t, indent);
+    } else if (kind == "flat_map") {
       const std::string many = "a" + idx;
       *out_ += pad + "const " + many + " = " + fn + "(" + var + ", params);\n";
       *out_ += pad + "if (!isIterable(" + many + ")) throw notIterable(" + many + ");\n";
       *out_ += pad + "for (const " + next + " of " + many + ") {\n";
-      Emit(i + 1, next, indent + 2);
+      Emit(i + 1, next, time, indent + 2);
       *out_ += pad + "}\n";
+    } else {  // keyed: the key of the input the record came in on
+      *out_ += pad + "const kv = inKey(" + var + ", params);\n";
+      *out_ += pad + "const ks = keyString(kv);\n";
+      *out_ += pad + "O" + idx + ".processElement(input, keyGroupOfString(ks, " +
+               std::to_string(chain_.max_parallelism) + "), ks, kv, " + var + ", " + time + ");\n";
     }
   }
 
- private:
-  void EmitSink(const std::string &var, const std::string &pad) {
+  // The output part, for the main output or the late side output (edges marked late).
+  void EmitSink(const std::string &var, const std::string &time, const std::string &pad,
+                bool late) {
     if (chain_.output == OutputMode::kCount) {
-      *out_ += pad + "nOut++;\n";
+      if (!late) *out_ += pad + "nOut++;\n";
       return;
     }
     const std::string last = std::to_string(static_cast<int>(chain_.stages.size()) - 1);
-    if (chain_.output == OutputMode::kPartitioned && chain_.codec == BatchCodec::kColumnar) {
-      EmitCodecSink(var, pad, last);
-      return;
-    }
-    *out_ += pad + "const j = JSON.stringify(" + var + ");\n";
-    *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
-    *out_ += pad + "nOut++;\n";
     if (chain_.output == OutputMode::kJsonLines) {
+      if (late) return;
+      *out_ += pad + "const j = JSON.stringify(" + var + ");\n";
+      *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
+      *out_ += pad + "nOut++;\n";
       *out_ += pad + "lines.push(j);\n";
       return;
     }
-    // Key selectors of the outputs run after the last stage and are named
-    // after it.
-    *out_ += pad + "s = " + last + ";\n";
-    for (size_t e = 0; e < chain_.outputs.size(); ++e) {
-      const PartitionSpec &edge = chain_.outputs[e];
-      const std::string o = "o" + std::to_string(e);
-      const std::string targets = std::to_string(edge.targets);
-      switch (edge.partitioning) {
-        case Partitioning::kForward:
-        case Partitioning::kBroadcast:
-          // One list; the epilogue places it at the target or at every target.
-          *out_ += pad + o + ".push(j);\n";
-          break;
-        case Partitioning::kRebalance: {
-          const std::string rr = "rr" + std::to_string(e);
-          *out_ += pad + o + "[" + rr + "].push(j);\n";
-          *out_ += pad + "if (++" + rr + " === " + targets + ") " + rr + " = 0;\n";
-          break;
-        }
-        case Partitioning::kHash: {
-          const std::string m = std::to_string(edge.max_parallelism);
-          *out_ += pad + o + "[(keyGroupOf(k" + std::to_string(e) + "(" + var + ", params), " + m +
-                   ") * " + targets + " / " + m + ") | 0].push(j);\n";
-          break;
-        }
-      }
+    const bool columnar = chain_.codec == BatchCodec::kColumnar;
+    if (!columnar) {
+      *out_ += pad + "const j = JSON.stringify(" + var + ");\n";
+      *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
     }
-  }
-
-  // The columnar codec: each record goes to the codec's Target of its target (one per target,
-  // one for a forward or broadcast edge), which encodes it at once (runtime/codec.js).
-  void EmitCodecSink(const std::string &var, const std::string &pad, const std::string &last) {
+    // Key selectors of the outputs run after the last stage and are named after it.
     *out_ += pad + "s = " + last + ";\n";
     for (size_t e = 0; e < chain_.outputs.size(); ++e) {
       const PartitionSpec &edge = chain_.outputs[e];
+      if (edge.late != late) continue;
       const std::string o = "o" + std::to_string(e);
       const std::string targets = std::to_string(edge.targets);
       std::string target;
       switch (edge.partitioning) {
         case Partitioning::kForward:
         case Partitioning::kBroadcast:
-          target = o;
+          target = o;  // one list; the result places it at the target or at every target
           break;
         case Partitioning::kRebalance: {
           const std::string rr = "rr" + std::to_string(e);
-          target = o + "[" + rr + "]";
-          *out_ += pad + "const t" + std::to_string(e) + " = " + target + ";\n";
+          *out_ += pad + "const g" + std::to_string(e) + " = " + o + "[" + rr + "];\n";
           *out_ += pad + "if (++" + rr + " === " + targets + ") " + rr + " = 0;\n";
-          target = "t" + std::to_string(e);
+          target = "g" + std::to_string(e);
           break;
         }
         case Partitioning::kHash: {
@@ -212,11 +213,17 @@ class BodyEmitter {
           break;
         }
       }
-      *out_ += pad + "if (!" + target + ".add(" + var + ")) throw notJson(" + var + ");\n";
+      if (columnar) {
+        *out_ += pad + "if (!" + target + ".add(" + var + ", " + time + ")) throw notJson(" +
+                 var + ");\n";
+      } else {
+        *out_ += pad + target + ".push(j);\n";
+      }
     }
-    *out_ += pad + "nOut++;\n";
+    if (!late) *out_ += pad + "nOut++;\n";
   }
 
+ private:
   const ChainSpec &chain_;
   std::string *out_;
 };
@@ -225,7 +232,8 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
   for (size_t i = 0; i < chain.stages.size(); ++i) {
     const StageSpec &stage = chain.stages[i];
     const bool source = IsSource(stage.kind);
-    if (!source && !IsTransform(stage.kind)) {
+    const bool keyed = !KeyedLibrary(stage.kind).empty();
+    if (!source && !keyed && !IsStateless(stage.kind)) {
       return Status::User("operator " + DescribeStage(stage) + ": kind '" + stage.kind +
                           "' cannot run in a JS chain");
     }
@@ -233,23 +241,38 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
       return Status::User("operator " + DescribeStage(stage) + ": a source ('" + stage.kind +
                           "') must be the first stage of a chain");
     }
-    auto fn = stage.functions.find("fn");
-    std::string text = fn == stage.functions.end() ? "" : fn->second;
-    if (IsTransform(stage.kind) && text.empty()) {
+    std::map<std::string, std::string> functions;
+    for (const auto &[role, text] : stage.functions) {
+      if (!text.empty()) functions[role] = text;
+    }
+    if (IsStateless(stage.kind) && functions.count("fn") == 0) {
       return Status::User("operator " + DescribeStage(stage) + ": " + stage.kind +
                           " needs a function 'fn'");
     }
-    if (stage.kind != "source.generator" && !IsTransform(stage.kind)) text.clear();
-    program->functions.push_back(std::move(text));
-    if (stage.kind == "reduce" && program->input_key_stage < 0) {
-      if (chain.input_key_fn.empty()) {
-        return Status::User("operator " + DescribeStage(stage) +
-                            ": reduce needs keyed input (a key selector on the edge feeding it)");
+    if (source && stage.kind != "source.generator") functions.clear();
+    program->functions.push_back(std::move(functions));
+    if (!keyed) continue;
+    if (program->input_key_stage >= 0) {
+      return Status::User("operator " + DescribeStage(stage) +
+                          ": a chain holds one keyed operator (the planner chains no more)");
+    }
+    program->input_key_stage = static_cast<int>(i);
+    program->input_key_fns = chain.input_key_fns;
+    if (program->input_key_fns.empty() && !chain.input_key_fn.empty()) {
+      program->input_key_fns.push_back(chain.input_key_fn);
+    }
+    if (program->input_key_fns.empty()) {
+      return Status::User("operator " + DescribeStage(stage) + ": " + stage.kind +
+                          " needs keyed input (a key selector on the edge feeding it)");
+    }
+    for (const std::string &fn : program->input_key_fns) {
+      if (fn.empty()) {
+        return Status::User("operator " + DescribeStage(stage) + ": an input of " + stage.kind +
+                            " is not keyed (a key selector on every edge feeding it)");
       }
-      if (chain.max_parallelism == 0) {
-        return Status::Internal("a keyed chain with max_parallelism 0");
-      }
-      program->input_key_stage = static_cast<int>(i);
+    }
+    if (chain.max_parallelism == 0) {
+      return Status::Internal("a keyed chain with max_parallelism 0");
     }
   }
   if (chain.text_format != "lines" && chain.text_format != "json") {
@@ -275,114 +298,209 @@ Status CheckOutputs(const ChainSpec &chain, ChainProgram *program) {
       if (edge.key_fn.empty()) return Status::Internal(what + " is hashed without a key selector");
       if (edge.max_parallelism == 0) return Status::Internal(what + " has max_parallelism 0");
     }
+    if (edge.late && (chain.stages.empty() || chain.stages.back().kind != "window")) {
+      return Status::Internal(what + " carries late records but the chain does not end in a window");
+    }
     program->output_key_fns.push_back(edge.partitioning == Partitioning::kHash ? edge.key_fn : "");
   }
   return Status::Ok();
 }
 
-// Declarations in the factory, before `run`: user functions, key selectors,
-// keyed state and round-robin positions (both live as long as the runner).
+bool HasLateEdges(const ChainSpec &chain) {
+  if (chain.output != OutputMode::kPartitioned) return false;
+  for (const PartitionSpec &edge : chain.outputs) {
+    if (edge.late) return true;
+  }
+  return false;
+}
+
+// Declarations in the factory, before `run`: user functions, key selectors, output targets and
+// round-robin positions, timestamp assigners and the keyed operator (all live as long as the
+// runner).
 void EmitSetup(const ChainSpec &chain, const ChainProgram &program, std::string *js) {
   for (size_t i = 0; i < program.functions.size(); ++i) {
-    if (program.functions[i].empty()) continue;
+    if (program.functions[i].count("fn") == 0) continue;
     const std::string idx = std::to_string(i);
-    *js += "const f" + idx + " = fns[" + idx + "];\n";
+    *js += "const f" + idx + " = fns[" + idx + "].fn;\n";
   }
   if (program.source == SourceKind::kNexmark) {
     *js += "const gen = nexmark.make(JSON.parse(sourceConfigJson));\n";
   }
-  *js += "const keyGroupOf = keys.keyGroupOf;\n";
-  std::string state_stages;
-  for (size_t i = 0; i < chain.stages.size(); ++i) {
-    if (chain.stages[i].kind != "reduce") continue;
-    const std::string idx = std::to_string(i);
-    *js += "const S" + idx + " = new Map();\n";
-    state_stages += (state_stages.empty() ? "" : ", ") + idx + ": S" + idx;
-  }
-  if (program.input_key_stage >= 0) {
-    *js += "function inKey(r) { return keys.keyString(inKeyFn(r, params)); }\n";
-  }
-  *js += "const state = Object.freeze({ maxParallelism: " + std::to_string(chain.max_parallelism) +
-         ", stages: Object.freeze({" + state_stages +
-         "}), keyGroupOf: (k) => keys.keyGroupOfString(k, " +
-         std::to_string(chain.max_parallelism) + ") });\n";
   for (size_t e = 0; e < program.output_key_fns.size(); ++e) {
     const PartitionSpec &edge = chain.outputs[e];
     const std::string idx = std::to_string(e);
+    const bool one = edge.partitioning == Partitioning::kForward ||
+                     edge.partitioning == Partitioning::kBroadcast;
     if (chain.codec == BatchCodec::kColumnar) {
       // Codec targets live as long as the runner: they keep their number buffers.
-      const bool one = edge.partitioning == Partitioning::kForward ||
-                       edge.partitioning == Partitioning::kBroadcast;
       *js += "const T" + idx + " = " +
              (one ? std::string("new codec.Target()")
                   : "codecTargets(" + std::to_string(edge.targets) + ")") +
              ";\n";
     }
+    *js += "let o" + idx + " = null;\n";
     if (edge.partitioning == Partitioning::kHash) {
       *js += "const k" + idx + " = outKeyFns[" + idx + "];\n";
     } else if (edge.partitioning == Partitioning::kRebalance) {
       *js += "let rr" + idx + " = " + std::to_string(edge.subtask % edge.targets) + ";\n";
     }
   }
+  // Timestamp assigners: the greatest event time seen; idle after idleTimeout ms without input.
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (chain.stages[i].kind != "assign_timestamps") continue;
+    const std::string idx = std::to_string(i);
+    const std::string config = chain.stages[i].config_json.empty() ? "{}" : chain.stages[i].config_json;
+    *js += "const A" + idx + " = (function () { const c = " + config +
+           "; return { max: -Infinity, ooo: +c.maxOutOfOrderness || 0, idleTimeout: "
+           "c.idleTimeout > 0 ? +c.idleTimeout : Infinity, seen: false, last: -1, idle: false }; "
+           "})();\n";
+  }
+  const int k = program.input_key_stage;
+  if (k >= 0) {
+    const StageSpec &stage = chain.stages[k];
+    const std::string idx = std::to_string(k);
+    const std::string config = stage.config_json.empty() ? "{}" : stage.config_json;
+    *js += "const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: " +
+           std::to_string(chain.state_cache_entries) + " });\n";
+    *js += "const ST" + idx + " = { lateDropped: 0, lateSideOutput: 0 };\n";
+    *js += "const O" + idx + " = rt." + KeyedLibrary(stage.kind) + ".make({ id: " +
+           Quote(stage.operator_id) + ", name: " + Quote(stage.operator_name) +
+           ", kind: " + Quote(stage.kind) + ", config: " + config + ", fns: fns[" + idx +
+           "] }, { params, state: tables.table(0), timers: new rt.timers.TimerService(), "
+           "emit: E" + std::to_string(k + 1) + ", emitLate: L" + idx +
+           ", now: () => Date.now(), watermark: () => wmIn, stats: ST" + idx + " });\n";
+    *js += "let input = 0, inKey = inKeyFns[0];\n";
+  } else {
+    *js += "const tables = null;\n";
+  }
 }
 
-// Per batch, after `lines`: the output lists of each edge.
-void EmitOutputLists(const ChainSpec &chain, std::string *js) {
-  if (chain.output != OutputMode::kPartitioned) return;
-  for (size_t e = 0; e < chain.outputs.size(); ++e) {
-    const PartitionSpec &edge = chain.outputs[e];
-    const bool one_list = edge.partitioning == Partitioning::kForward ||
-                          edge.partitioning == Partitioning::kBroadcast;
-    const std::string targets = std::to_string(edge.targets);
-    if (chain.codec == BatchCodec::kColumnar) {
-      // The runner's targets (EmitSetup), emptied in case the last batch failed half-way.
+// Per call: the output lists of each edge.
+void EmitBegin(const ChainSpec &chain, std::string *js) {
+  *js += "function begin() {\n  nIn = 0; nOut = 0; lines = [];\n";
+  if (chain.output == OutputMode::kPartitioned) {
+    for (size_t e = 0; e < chain.outputs.size(); ++e) {
+      const PartitionSpec &edge = chain.outputs[e];
+      const bool one_list = edge.partitioning == Partitioning::kForward ||
+                            edge.partitioning == Partitioning::kBroadcast;
       const std::string o = "o" + std::to_string(e);
-      *js += "  const " + o + " = T" + std::to_string(e) + ";\n";
-      *js += one_list ? "  " + o + ".reset();\n" : "  for (const t of " + o + ") t.reset();\n";
-      continue;
+      if (chain.codec == BatchCodec::kColumnar) {
+        // The runner's targets, emptied in case the last batch failed half-way.
+        *js += "  " + o + " = T" + std::to_string(e) + ";\n";
+        *js += one_list ? "  " + o + ".reset();\n" : "  for (const t of " + o + ") t.reset();\n";
+      } else {
+        *js += "  " + o + " = " +
+               (one_list ? std::string("[]") : "lineArrays(" + std::to_string(edge.targets) + ")") +
+               ";\n";
+      }
     }
-    *js += "  const o" + std::to_string(e) + " = " +
-           (one_list ? "[]" : "lineArrays(" + targets + ")") + ";\n";
   }
+  *js += "}\n";
 }
 
-// After the loop: `out` becomes the batch's result.
-void EmitResult(const ChainSpec &chain, std::string *js) {
-  if (chain.output != OutputMode::kPartitioned) {
-    *js += kEpilogueLines;
-    return;
+// After a call: the batch's result, and stats.
+void EmitFinish(const ChainSpec &chain, const ChainProgram &program, std::string *js) {
+  *js += "function outWatermark() {\n  let w = wmIn;\n";
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (chain.stages[i].kind != "assign_timestamps") continue;
+    const std::string a = "A" + std::to_string(i);
+    // Bounded out-of-orderness, as Flink: the greatest time seen - maxOutOfOrderness - 1.
+    *js += "  w = w === Infinity ? Infinity : " + a + ".max - " + a + ".ooo - 1;\n";
   }
-  *js += "  out = [];\n";
-  const bool columnar = chain.codec == BatchCodec::kColumnar;
-  for (size_t e = 0; e < chain.outputs.size(); ++e) {
-    const PartitionSpec &edge = chain.outputs[e];
-    const std::string o = "o" + std::to_string(e);
-    const std::string targets = std::to_string(edge.targets);
-    // How one target's records become its bytes: the columnar encoder's finish(), or the
-    // JSON lines joined.
-    const std::string whole = columnar ? o + ".finish()" : "joinLines(" + o + ")";
-    const std::string per_target = columnar ? "finishTarget" : "joinLines";
-    switch (edge.partitioning) {
-      case Partitioning::kForward:
-        *js += "  { const t = new Array(" + targets + ").fill(\"\"); t[" +
-               std::to_string(edge.subtask) + "] = " + whole + "; out.push(t); }\n";
-        break;
-      case Partitioning::kBroadcast:
-        // The same value at every target: C++ encodes it once.
-        *js += "  out.push(new Array(" + targets + ").fill(" + whole + "));\n";
-        break;
-      case Partitioning::kRebalance:
-      case Partitioning::kHash:
-        *js += "  out.push(" + o + ".map(" + per_target + "));\n";
-        break;
+  *js += "  return w;\n}\n";
+  *js += "function finish() {\n  let out = \"\";\n";
+  if (chain.output != OutputMode::kPartitioned) {
+    *js += "  if (lines.length !== 0) {\n    lines.push(\"\");\n    out = lines.join(\"\\n\");\n  }\n";
+  } else {
+    *js += "  out = [];\n";
+    const bool columnar = chain.codec == BatchCodec::kColumnar;
+    for (size_t e = 0; e < chain.outputs.size(); ++e) {
+      const PartitionSpec &edge = chain.outputs[e];
+      const std::string o = "o" + std::to_string(e);
+      const std::string targets = std::to_string(edge.targets);
+      // How one target's records become its bytes: the columnar encoder's finish(), or the
+      // JSON lines joined.
+      const std::string whole = columnar ? o + ".finish()" : "joinLines(" + o + ")";
+      const std::string per_target = columnar ? "finishTarget" : "joinLines";
+      switch (edge.partitioning) {
+        case Partitioning::kForward:
+          *js += "  { const t = new Array(" + targets + ").fill(\"\"); t[" +
+                 std::to_string(edge.subtask) + "] = " + whole + "; out.push(t); }\n";
+          break;
+        case Partitioning::kBroadcast:
+          // The same value at every target: C++ encodes it once.
+          *js += "  out.push(new Array(" + targets + ").fill(" + whole + "));\n";
+          break;
+        case Partitioning::kRebalance:
+        case Partitioning::kHash:
+          *js += "  out.push(" + o + ".map(" + per_target + "));\n";
+          break;
+      }
     }
   }
+  *js += "  stats[0] = nIn;\n  stats[1] = nOut;\n  stats[3] = outWatermark();\n";
+  *js += "  stats[4] = idleOut ? 1 : 0;\n";
+  if (program.input_key_stage >= 0) {
+    const std::string st = "ST" + std::to_string(program.input_key_stage);
+    *js += "  stats[5] = " + st + ".lateDropped;\n  stats[6] = " + st + ".lateSideOutput;\n";
+  }
+  *js += "  return out;\n}\n";
+}
+
+// E<i>(r, t): what the keyed stage i - 1 emits goes through stages[i..]; L<k>(r, t): its late
+// side output.
+void EmitKeyedOutputs(const ChainSpec &chain, const ChainProgram &program, std::string *js) {
+  const int k = program.input_key_stage;
+  if (k < 0) return;
+  BodyEmitter body(chain, js);
+  *js += "function E" + std::to_string(k + 1) + "(r, t) {\n";
+  body.Emit(k + 1, "r", "t", 2);
+  *js += "}\n";
+  *js += "function L" + std::to_string(k) + "(r, t) {\n";
+  if (HasLateEdges(chain)) body.EmitSink("r", "t", "  ", /*late=*/true);
+  *js += "}\n";
+}
+
+// run.advance(watermark, now): fires the keyed operator's timers, notices idle input.
+void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, std::string *js) {
+  *js += "run.advance = function advance(watermark, now) {\n";
+  *js += "  s = -1; let done = false;\n  begin();\n  try {\n";
+  const int k = program.input_key_stage;
+  const std::string idx = std::to_string(k);
+  if (k >= 0) {
+    *js += "    if (watermark > wmIn) {\n      wmIn = watermark;\n      s = " + idx +
+           ";\n      O" + idx + ".onWatermark(watermark);\n    }\n";
+    *js += "    s = " + idx + ";\n    O" + idx + ".onProcessingTime(now);\n";
+  } else {
+    *js += "    if (watermark > wmIn) wmIn = watermark;\n";
+  }
+  // The last assigner decides whether the output is idle.
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (chain.stages[i].kind != "assign_timestamps") continue;
+    const std::string a = "A" + std::to_string(i);
+    *js += "    if (" + a + ".seen || " + a + ".last < 0) { " + a + ".seen = false; " + a +
+           ".last = now; " + a + ".idle = false; }\n";
+    *js += "    else if (now - " + a + ".last >= " + a + ".idleTimeout) " + a + ".idle = true;\n";
+    *js += "    idleOut = " + a + ".idle;\n";
+  }
+  *js += "    done = true;\n  } finally {\n    if (!done) stats[2] = s;\n  }\n";
+  *js += "  return finish();\n};\n";
+  *js += "run.flush = function flush() { if (tables !== null) tables.flush(); };\n";
 }
 
 std::string SourceExpression(const ChainProgram &program, const std::string &index) {
   if (program.source == SourceKind::kNexmark) return "gen(" + index + ")";
-  if (!program.functions[0].empty()) return "f0(" + index + ", params)";
+  if (program.functions[0].count("fn") != 0) return "f0(" + index + ", params)";
   return index;
+}
+
+// A record that arrives un-idles the assigners (idleness is only noticed in advance()).
+void EmitUnidle(const ChainSpec &chain, std::string *js) {
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (chain.stages[i].kind != "assign_timestamps") continue;
+    const std::string a = "A" + std::to_string(i);
+    *js += "  if (" + a + ".idle && " + a + ".seen) { " + a + ".idle = false; idleOut = false; }\n";
+  }
 }
 
 }  // namespace
@@ -401,41 +519,56 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
     program.source = SourceKind::kNexmark;
   }
   program.has_source_stage = IsSource(first_kind);
-
+  if (program.input_key_stage >= 0 && program.source != SourceKind::kText) {
+    return Status::User("operator " + DescribeStage(chain.stages[program.input_key_stage]) +
+                        ": a keyed operator needs keyed input, not a generated source");
+  }
   SLUICE_RETURN_IF_ERROR(CheckOutputs(chain, &program));
 
   std::string &js = program.driver_source;
   js += kPrelude;
   EmitSetup(chain, program, &js);
+  EmitBegin(chain, &js);
+  EmitFinish(chain, program, &js);
+  EmitKeyedOutputs(chain, program, &js);
 
   BodyEmitter body(chain, &js);
   const size_t first_transform = program.has_source_stage ? 1 : 0;
-  const char *key_decl = program.input_key_stage >= 0 ? "      let key;\n" : "";
   if (program.source == SourceKind::kText) {
     const std::string source_stage = program.has_source_stage ? "0" : "-1";
-    js += R"js(const run = function run(text, header, nums, strs) {
-  let s = -1, nIn = 0, nOut = 0, out = "", p = 0, done = false;
-  const lines = [];
-  const n = text.length;
-)js";
-    EmitOutputLists(chain, &js);
+    js += "const run = function run(text, header, nums, strs, in_) {\n";
+    js += "  s = -1; let done = false, p = 0;\n  begin();\n";
+    if (program.input_key_stage >= 0) {
+      js += "  input = in_ === undefined ? 0 : in_;\n";
+      js += "  inKey = inKeyFns[input];\n";
+      js += "  if (inKey === undefined) throw new RangeError(\"no input \" + input);\n";
+    }
     js += "  try {\n";
     if (chain.text_format == "json") {
       // A columnar batch (RunText passes its parts): decoded into records at once.
       js += "    if (header !== undefined) {\n";
       js += "      s = " + source_stage + ";\n";
       js += "      const batch = codec.decode(header, nums, strs);\n";
-      js += "      const at = batch.at, count = batch.n;\n";
+      js += "      const at = batch.at, count = batch.n, times = batch.times;\n";
       js += "      for (let q = 0; q < count; q++) {\n";
       js += "        s = " + source_stage + ";\n";
       js += "        const r = at(q);\n";
+      js += "        let t;\n";
+      js += "        if (times !== null) { t = times[q]; if (t !== t) t = undefined; }\n";
       js += "        nIn++;\n";
-      if (program.input_key_stage >= 0) js += "        let key;\n";
-      body.Emit(first_transform, "r", 8);
+      body.Emit(first_transform, "r", "t", 8);
       js += "      }\n";
       js += "    }\n";
+      // JSON lines may start with their records' event times (codec.js, TIMES_MARK).
+      js += "    const lt = codec.linesTimes(text);\n";
+      js += "    const times = lt === null ? null : lt[0];\n";
+      js += "    if (lt !== null) p = lt[1];\n";
+    } else {
+      js += "    const times = null;\n";
     }
-    js += R"js(    while (p < n) {
+    js += R"js(    const n = text.length;
+    let q = 0;
+    while (p < n) {
       let e = text.indexOf("\n", p);
       if (e < 0) e = n;
       let end = e;
@@ -451,29 +584,26 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
     } else {
       js += "      const r = line;\n";
     }
+    js += "      let t;\n";
+    js += "      if (times !== null) { t = times[q]; if (t !== t) t = undefined; }\n";
+    js += "      q++;\n";
     js += "      nIn++;\n";
-    js += key_decl;
-    body.Emit(first_transform, "r", 6);
+    body.Emit(first_transform, "r", "t", 6);
     js += "    }\n";
   } else {
-    js += R"js(const run = function run(first, stride, count) {
-  let s = -1, nIn = 0, nOut = 0, out = "", done = false;
-  const lines = [];
-)js";
-    EmitOutputLists(chain, &js);
-    js += R"js(  try {
-    for (let k = 0; k < count; k++) {
-      s = 0;
-)js";
+    js += "const run = function run(first, stride, count) {\n";
+    js += "  s = -1; let done = false;\n  begin();\n";
+    js += "  try {\n    for (let k = 0; k < count; k++) {\n      s = 0;\n";
     js += "      const r = " + SourceExpression(program, "first + k * stride") + ";\n";
     js += "      nIn++;\n";
-    js += key_decl;
-    body.Emit(first_transform, "r", 6);
+    body.Emit(first_transform, "r", "undefined", 6);
     js += "    }\n";
   }
-  js += kEpilogueTry;
-  EmitResult(chain, &js);
-  js += kEpilogueReturn;
+  js += "    done = true;\n  } finally {\n    if (!done) stats[2] = s;\n  }\n";
+  EmitUnidle(chain, &js);
+  js += "  return finish();\n};\n";
+  EmitAdvance(chain, program, &js);
+  js += "return run;\n})";
   return program;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,40 +24,40 @@ enum class SourceKind {
 struct ChainProgram {
   SourceKind source = SourceKind::kText;
   bool has_source_stage = false;
-  // Per stage: the user function's source text, or "" for none (nexmark, file
-  // source).
-  std::vector<std::string> functions;
+  // Per stage: its user functions by role ("fn", or e.g. "create"/"add" of an aggregate) as
+  // source text; empty for none (nexmark, file source).
+  std::vector<std::map<std::string, std::string>> functions;
   // Per ChainSpec::outputs entry (OutputMode::kPartitioned): the key selector's
   // source for a kHash edge, "" otherwise. Its errors name the last stage's
   // operator (output_key_stage; -1 when the chain has no stages: "the input").
   std::vector<std::string> output_key_fns;
   int output_key_stage = -1;
-  // The first "reduce" stage, whose operator ChainSpec::input_key_fn's errors
-  // name; -1 when the chain has no reduce stage (the key selector is unused).
+  // The keyed stage (runtime/README.md, "Keyed operators"), whose operator the input key
+  // selectors' errors name; -1 when the chain has none. input_key_fns holds one key selector
+  // per input of the chain.
   int input_key_stage = -1;
+  std::vector<std::string> input_key_fns;
   // The driver: a script whose value is a factory
-  //   (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFn,
-  //    outKeyFns) => run
-  // where run(first, stride, count) or run(text) processes one batch, writes
-  // records in/out to stats[0]/stats[1] and, when it throws, the index of the
-  // stage that was running to stats[2]. It returns the JSON lines ("" in count
-  // mode) or, with kPartitioned, an array per output edge of one string of JSON
-  // lines per target. `keys` is runtime/keys.js.
-  //
-  // Keyed state: each "reduce" stage i keeps run.state.stages[i], a Map from
-  // key string (keys.keyString of input_key_fn's result) to the accumulated
-  // value, for the runner's lifetime. A key's key group is derived, not stored:
-  // run.state.keyGroupOf(keyString) (= keys.keyGroupOfString(keyString,
-  // max_parallelism)), so state can be split by key group when it moves.
-  // Every reduce stage of the chain uses the key of the record that entered
-  // the chain (computed once, when the first reduce stage needs it), which is
-  // the key the HASH exchange feeding the chain partitioned it by.
+  //   (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFns, outKeyFns, codec, rt)
+  //     => run
+  // fns[i] holds stage i's functions by role; rt holds the runtime libraries the keyed stage
+  // needs ({ timers, state, windows | joins | process | keyed, stateNative }).
+  // run(first, stride, count) or run(text, header, nums, strs, input) processes one batch and
+  // run.advance(watermark, now) moves time on (see ChainRunner). Each writes to stats: [0]
+  // records in, [1] records out, [2] the stage that was running when it threw, [3] the chain's
+  // output watermark, [4] 1 while its output is idle, [5] late records dropped and [6] sent to
+  // the side output (cumulative). It returns the JSON lines ("" in count mode) or, with
+  // kPartitioned, an array per output edge of one batch per target. `keys` is runtime/keys.js.
+  // run.flush() writes the keyed state's dirty entries to the backend.
   std::string driver_source;
 };
 
 // Checks the chain's stages and generates its driver. Errors are user-domain
 // and name the operator at fault.
 Result<ChainProgram> BuildChainProgram(const ChainSpec &chain);
+
+// The runtime library (runtime/README.md) of a keyed operator kind, or "" for other kinds.
+std::string KeyedLibrary(const std::string &kind);
 
 // "'name' (id)", how messages name an operator.
 std::string DescribeStage(const StageSpec &stage);

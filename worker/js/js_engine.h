@@ -16,9 +16,10 @@ namespace sluice::js {
 struct StageSpec {
   std::string operator_id;
   std::string operator_name;
-  // "source.generator", "source.nexmark", "source.file", "map", "filter", "flat_map", and the
-  // keyed "reduce": functions.fn(accumulated, record, params) folds each record into its key's
-  // value (the first record of a key is its first value) and the updated value goes on.
+  // "source.generator", "source.nexmark", "source.file", "map", "filter", "flat_map",
+  // "assign_timestamps" (functions.fn(record, params) is the record's event time; config
+  // { maxOutOfOrderness, idleTimeout } in ms), and the keyed operators of runtime/README.md
+  // ("reduce", "aggregate", "window", "window_join", "interval_join", "process").
   std::string kind;
   std::string config_json;                       // the operator's config ("" means {})
   std::map<std::string, std::string> functions;  // role -> JS source text ("fn", ...)
@@ -53,6 +54,7 @@ struct PartitionSpec {
   uint32_t subtask = 0;            // this task's own subtask index (forward, rebalance start)
   uint32_t max_parallelism = 128;  // key groups, with kHash
   std::string key_fn;              // with kHash: the key selector's source, fn(record, params)
+  bool late = false;  // carries the late records of the chain's window stage (its side output)
 };
 
 // The part of a task that runs in JS: an optional generated source, then map/filter/flat_map
@@ -72,10 +74,14 @@ struct ChainSpec {
   // each edge, partitioned over that edge's downstream subtasks.
   std::vector<PartitionSpec> outputs;
   BatchCodec codec = BatchCodec::kColumnar;
-  // The key selector of the HASH edge feeding this chain, for keyed stages ("reduce"), and the
-  // number of key groups.
+  // The key selectors of the HASH edges feeding this chain, for its keyed stage: per input
+  // (1 for a join's second input); input_key_fn alone stands for input 0. And the number of key
+  // groups.
   std::string input_key_fn;
+  std::vector<std::string> input_key_fns;
   uint32_t max_parallelism = 128;
+  // Entries the keyed-state cache keeps in the isolate before it evicts to the StateBackend.
+  uint32_t state_cache_entries = 100000;
 };
 
 // The durable store behind a chain's keyed state (worker/state implements it with RocksDB, one
@@ -105,9 +111,22 @@ struct Limits {
   uint32_t heap_limit_mb = 256;      // the isolate's heap limit
 };
 
+// Event time in epoch milliseconds; these two stand for -Infinity (no watermark yet) and
+// +Infinity (the end of input: every timer fires).
+constexpr int64_t kMinWatermark = INT64_MIN;
+constexpr int64_t kMaxWatermark = INT64_MAX;
+
 struct BatchResult {
   uint64_t records_in = 0;   // records that entered the chain (after the source)
   uint64_t records_out = 0;  // records that left the last stage
+  // The chain's output watermark when it advanced in this call (send it downstream after the
+  // records), and the chain's output idleness when it changed.
+  std::optional<int64_t> watermark;
+  std::optional<bool> idle;
+  // Records the chain's windows found too late, so far (cumulative): dropped, and sent to the
+  // late side output.
+  uint64_t late_dropped = 0;
+  uint64_t late_side_output = 0;
   std::string json_lines;    // with OutputMode::kJsonLines
   // With OutputMode::kPartitioned: partitions[edge][target] holds the batch for that
   // downstream subtask ("" when none): JSON lines, or a columnar batch (first byte 0x01, see
@@ -138,7 +157,14 @@ class ChainRunner {
   // Runs the records in `text` (whole lines, each ending in '\n') through the chain in one
   // call into V8. With text_format "json", `text` may also be a columnar batch (a partition
   // of a kPartitioned chain whose first byte is 0x01, which no JSON line starts with).
-  virtual Result<BatchResult> RunText(std::string_view text) = 0;
+  // `input` is the input the batch arrived on (1: a join's second input).
+  virtual Result<BatchResult> RunText(std::string_view text, uint32_t input = 0) = 0;
+
+  // Moves time on: the chain's input watermark to `watermark` when given (and greater than
+  // before; kMaxWatermark at the end of input) and processing time to `now_ms`; timers that
+  // come due fire and what they emit is the result. Also where an assign_timestamps stage
+  // notices that its input went idle.
+  virtual Result<BatchResult> AdvanceTime(std::optional<int64_t> watermark, int64_t now_ms) = 0;
 
   // Stops a call in progress (from any thread); that call returns a kCancelled Status.
   // Sticky: every later call returns kCancelled too, so an Interrupt() that lands between two
@@ -152,8 +178,11 @@ class ChainRunnerFactory {
   virtual ~ChainRunnerFactory() = default;
 
   // Compiles the chain once. Must be called on the thread that will use the runner.
+  // `state` backs the chain's keyed state (nullptr: kept in the isolate only); it must outlive
+  // the runner.
   virtual Result<std::unique_ptr<ChainRunner>> Create(const ChainSpec& chain,
-                                                      const Limits& limits) = 0;
+                                                      const Limits& limits,
+                                                      StateBackend* state = nullptr) = 0;
 
   // Checks that `source` compiles as a JS function expression without running it. The
   // Status message has the JS syntax error and its line within the function. Create() also

@@ -11,6 +11,8 @@
 #include <v8-typed-array.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -30,14 +32,38 @@ constexpr char kDriverScript[] = "sluice-runtime:driver";
 constexpr char kNexmarkScript[] = "sluice-runtime:nexmark";
 constexpr char kKeysScript[] = "sluice-runtime:keys";
 constexpr char kCodecScript[] = "sluice-runtime:codec";
+constexpr char kRuntimePrefix[] = "sluice-runtime:";
 constexpr char kFunctionRole[] = "function";
 constexpr char kKeyRole[] = "key selector";
 constexpr size_t kMb = 1024 * 1024;
 
 std::string ScriptNameFor(const StageSpec &stage) { return "sluice:" + stage.operator_id; }
 
-std::string InputKeyScriptName(const ChainSpec &chain, int stage) {
-  return ScriptNameFor(chain.stages[stage]) + ":key";
+// "sluice:op3" for a stage's "fn", "sluice:op3:add" for its other roles.
+std::string FunctionScriptName(const StageSpec &stage, const std::string &role) {
+  return role == "fn" ? ScriptNameFor(stage) : ScriptNameFor(stage) + ":" + role;
+}
+
+std::string InputKeyScriptName(const ChainSpec &chain, int stage, size_t input) {
+  return ScriptNameFor(chain.stages[stage]) + ":key" + (input == 0 ? "" : std::to_string(input));
+}
+
+// The runtime libraries (runtime/README.md) a chain's keyed stage needs, by name.
+std::vector<std::string> KeyedRuntime(const ChainSpec &chain, const ChainProgram &program) {
+  if (program.input_key_stage < 0) return {};
+  return {"timers", "state", KeyedLibrary(chain.stages[program.input_key_stage].kind)};
+}
+
+double WatermarkToJs(int64_t watermark) {
+  if (watermark == kMinWatermark) return -std::numeric_limits<double>::infinity();
+  if (watermark == kMaxWatermark) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(watermark);
+}
+
+int64_t WatermarkFromJs(double watermark) {
+  if (std::isnan(watermark) || watermark <= -9.2e18) return kMinWatermark;
+  if (watermark >= 9.2e18) return kMaxWatermark;
+  return static_cast<int64_t>(std::floor(watermark));
 }
 
 // Named after the last stage, whose operator the key selector's errors name.
@@ -49,11 +75,13 @@ std::string OutputKeyScriptName(const ChainSpec &chain, size_t edge) {
 }  // namespace
 
 Result<std::unique_ptr<ChainRunner>> V8ChainRunner::Create(const ChainSpec &chain,
-                                                           const Limits &limits) {
+                                                           const Limits &limits,
+                                                           StateBackend *state) {
   Result<ChainProgram> program = BuildChainProgram(chain);
   if (!program.ok()) return program.status();
   std::unique_ptr<V8ChainRunner> runner(
       new V8ChainRunner(chain, limits, std::move(program).value()));
+  runner->state_ = state;
   SLUICE_RETURN_IF_ERROR(runner->Init());
   return std::unique_ptr<ChainRunner>(std::move(runner));
 }
@@ -61,13 +89,17 @@ Result<std::unique_ptr<ChainRunner>> V8ChainRunner::Create(const ChainSpec &chai
 V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, ChainProgram program)
     : chain_(chain), limits_(limits), program_(std::move(program)) {
   for (size_t i = 0; i < chain_.stages.size(); ++i) {
-    if (!program_.functions[i].empty()) {
-      scripts_[ScriptNameFor(chain_.stages[i])] = {static_cast<int>(i), kFunctionRole};
+    for (const auto &[role, text] : program_.functions[i]) {
+      scripts_[FunctionScriptName(chain_.stages[i], role)] = {
+          static_cast<int>(i), role == "fn" ? kFunctionRole : role + " function"};
     }
   }
-  if (program_.input_key_stage >= 0) {
-    scripts_[InputKeyScriptName(chain_, program_.input_key_stage)] = {program_.input_key_stage,
-                                                                      kKeyRole};
+  for (size_t input = 0; input < program_.input_key_fns.size(); ++input) {
+    scripts_[InputKeyScriptName(chain_, program_.input_key_stage, input)] = {
+        program_.input_key_stage, kKeyRole};
+  }
+  for (const std::string &name : KeyedRuntime(chain_, program_)) {
+    scripts_[kRuntimePrefix + name] = {kDriverStage, ""};
   }
   for (size_t e = 0; e < program_.output_key_fns.size(); ++e) {
     if (program_.output_key_fns[e].empty()) continue;
@@ -143,17 +175,24 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
   const int num_stages = static_cast<int>(chain_.stages.size());
   v8::Local<v8::Array> fns = v8::Array::New(isolate_, num_stages);
   for (int i = 0; i < num_stages; ++i) {
-    const std::string &text = program_.functions[i];
-    if (text.empty()) continue;
-    v8::Local<v8::Value> fn;
-    SLUICE_RETURN_IF_ERROR(CompileFunction(context, text, ScriptNameFor(chain_.stages[i]), i, &fn));
-    fns->Set(context, i, fn).Check();
+    v8::Local<v8::Object> roles = v8::Object::New(isolate_);
+    for (const auto &[role, text] : program_.functions[i]) {
+      v8::Local<v8::Value> fn;
+      SLUICE_RETURN_IF_ERROR(
+          CompileFunction(context, text, FunctionScriptName(chain_.stages[i], role), i, &fn));
+      roles->Set(context, V8String(isolate_, role), fn).Check();
+    }
+    fns->Set(context, i, roles).Check();
   }
-  v8::Local<v8::Value> in_key_fn = v8::Undefined(isolate_);
-  if (program_.input_key_stage >= 0) {
-    SLUICE_RETURN_IF_ERROR(CompileFunction(context, chain_.input_key_fn,
-                                           InputKeyScriptName(chain_, program_.input_key_stage),
-                                           program_.input_key_stage, &in_key_fn));
+  const int num_inputs = static_cast<int>(program_.input_key_fns.size());
+  v8::Local<v8::Array> in_key_fns = v8::Array::New(isolate_, num_inputs);
+  for (int input = 0; input < num_inputs; ++input) {
+    v8::Local<v8::Value> fn;
+    SLUICE_RETURN_IF_ERROR(CompileFunction(
+        context, program_.input_key_fns[input],
+        InputKeyScriptName(chain_, program_.input_key_stage, input), program_.input_key_stage,
+        &fn));
+    in_key_fns->Set(context, input, fn).Check();
   }
   const int num_outputs = static_cast<int>(program_.output_key_fns.size());
   v8::Local<v8::Array> out_key_fns = v8::Array::New(isolate_, num_outputs);
@@ -177,12 +216,21 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
   v8::Local<v8::Value> codec;
   SLUICE_RETURN_IF_ERROR(
       Compile(context, std::string(runtime::CodecJs()), kCodecScript, kChainStage, &codec));
+  v8::Local<v8::Object> rt = v8::Object::New(isolate_);
+  for (const std::string &name : KeyedRuntime(chain_, program_)) {
+    v8::Local<v8::Value> library;
+    SLUICE_RETURN_IF_ERROR(Compile(context, std::string(runtime::RuntimeJs(name)),
+                                   kRuntimePrefix + name, kChainStage, &library));
+    rt->Set(context, V8String(isolate_, name), library).Check();
+  }
+  v8::Local<v8::Value> state_native = v8::Null(isolate_);
+  rt->Set(context, V8String(isolate_, "stateNative"), state_native).Check();
   v8::Local<v8::Value> factory;
   SLUICE_RETURN_IF_ERROR(
       Compile(context, program_.driver_source, kDriverScript, kChainStage, &factory));
   if (!factory->IsFunction()) return Status::Internal("the generated JS driver is no function");
 
-  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate_, 4 * sizeof(double));
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate_, kStats * sizeof(double));
   stats_store_ = buffer->GetBackingStore();
   stats_ = static_cast<double *>(stats_store_->Data());
   const std::string &config = program_.has_source_stage ? chain_.stages[0].config_json : "";
@@ -191,11 +239,12 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
       V8String(isolate_, chain_.params_json.empty() ? "{}" : chain_.params_json),
       V8String(isolate_, config.empty() ? "{}" : config),
       nexmark,
-      v8::Float64Array::New(buffer, 0, 4),
+      v8::Float64Array::New(buffer, 0, kStats),
       keys,
-      in_key_fn,
+      in_key_fns,
       out_key_fns,
       codec,
+      rt,
   };
   Result<v8::Local<v8::Value>> run =
       Guarded(context, kChainStage, [&]() -> v8::MaybeLocal<v8::Value> {
@@ -231,7 +280,7 @@ Result<BatchResult> V8ChainRunner::RunGenerated(int64_t first, int64_t stride, i
   return Finish(context, *out);
 }
 
-Result<BatchResult> V8ChainRunner::RunText(std::string_view text) {
+Result<BatchResult> V8ChainRunner::RunText(std::string_view text, uint32_t input) {
   if (program_.source != SourceKind::kText) {
     return Status::FailedPrecondition("RunText on a chain with a generated source");
   }
@@ -243,13 +292,14 @@ Result<BatchResult> V8ChainRunner::RunText(std::string_view text) {
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  v8::Local<v8::Value> args[4];
-  int argc = 1;
+  v8::Local<v8::Value> args[5] = {v8::Undefined(isolate_), v8::Undefined(isolate_),
+                                  v8::Undefined(isolate_), v8::Undefined(isolate_),
+                                  v8::Integer::NewFromUnsigned(isolate_, input)};
+  const int argc = 5;
   if (chain_.text_format == "json" && !text.empty() &&
       static_cast<uint8_t>(text[0]) == kColumnarMagic) {
     args[0] = v8::String::Empty(isolate_);
     SLUICE_RETURN_IF_ERROR(DecodeColumnarFrame(isolate_, text, args + 1));
-    argc = 4;
   } else {
     v8::Local<v8::String> input;
     if (!v8::String::NewFromUtf8(isolate_, text.data(), v8::NewStringType::kNormal,
@@ -263,6 +313,31 @@ Result<BatchResult> V8ChainRunner::RunText(std::string_view text) {
   Result<v8::Local<v8::Value>> out =
       Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
         return run->Call(context, v8::Undefined(isolate_), argc, args);
+      });
+  if (!out.ok()) return out.status();
+  return Finish(context, *out);
+}
+
+Result<BatchResult> V8ChainRunner::AdvanceTime(std::optional<int64_t> watermark,
+                                               int64_t now_ms) {
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  v8::Local<v8::Value> advance;
+  if (!run_.Get(isolate_)->Get(context, V8String(isolate_, "advance")).ToLocal(&advance) ||
+      !advance->IsFunction()) {
+    return Status::Internal("the generated JS driver has no advance()");
+  }
+  v8::Local<v8::Value> args[] = {
+      v8::Number::New(isolate_, watermark.has_value()
+                                    ? WatermarkToJs(*watermark)
+                                    : -std::numeric_limits<double>::infinity()),
+      v8::Number::New(isolate_, static_cast<double>(now_ms)),
+  };
+  Result<v8::Local<v8::Value>> out =
+      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
+        return advance.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 2, args);
       });
   if (!out.ok()) return out.status();
   return Finish(context, *out);
@@ -313,6 +388,18 @@ Result<BatchResult> V8ChainRunner::Finish(v8::Local<v8::Context> context,
   BatchResult batch;
   batch.records_in = static_cast<uint64_t>(stats_[0]);
   batch.records_out = static_cast<uint64_t>(stats_[1]);
+  const int64_t watermark = WatermarkFromJs(stats_[3]);
+  if (watermark > output_watermark_) {
+    output_watermark_ = watermark;
+    batch.watermark = watermark;
+  }
+  const bool idle = stats_[4] != 0;
+  if (idle != output_idle_) {
+    output_idle_ = idle;
+    batch.idle = idle;
+  }
+  batch.late_dropped = static_cast<uint64_t>(stats_[5]);
+  batch.late_side_output = static_cast<uint64_t>(stats_[6]);
   if (chain_.output == OutputMode::kJsonLines && out->IsString()) {
     CopyUtf8(isolate_, out.As<v8::String>(), &batch.json_lines);
   } else if (chain_.output == OutputMode::kPartitioned) {

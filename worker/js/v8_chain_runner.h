@@ -37,13 +37,15 @@ namespace sluice::js {
 // can unwind instead of aborting the process.
 class V8ChainRunner final : public ChainRunner {
  public:
-  static Result<std::unique_ptr<ChainRunner>> Create(const ChainSpec &chain, const Limits &limits);
+  static Result<std::unique_ptr<ChainRunner>> Create(const ChainSpec &chain, const Limits &limits,
+                                                     StateBackend *state = nullptr);
   ~V8ChainRunner() override;
   V8ChainRunner(const V8ChainRunner &) = delete;
   V8ChainRunner &operator=(const V8ChainRunner &) = delete;
 
   Result<BatchResult> RunGenerated(int64_t first, int64_t stride, int32_t count) override;
-  Result<BatchResult> RunText(std::string_view text) override;
+  Result<BatchResult> RunText(std::string_view text, uint32_t input = 0) override;
+  Result<BatchResult> AdvanceTime(std::optional<int64_t> watermark, int64_t now_ms) override;
   void Interrupt() override;
 
  private:
@@ -101,6 +103,11 @@ class V8ChainRunner final : public ChainRunner {
   v8::Global<v8::Function> run_;
   std::shared_ptr<v8::BackingStore> stats_store_;  // the driver's Float64Array stats
   double *stats_ = nullptr;
+  static constexpr int kStats = 8;  // slots of the stats array (chain_program.h)
+  StateBackend *state_ = nullptr;   // the keyed state's backend, or nullptr
+  // What the last calls reported, so a result carries only changes.
+  int64_t output_watermark_ = kMinWatermark;
+  bool output_idle_ = false;
 
   // Shared with the watchdog thread and Interrupt() callers.
   std::atomic<uint64_t> call_seq_{0};        // the current (or last) call; owner writes

@@ -24,9 +24,9 @@ namespace {
 // isolate that changes threads).
 class V8ChainRunnerFactory final : public ChainRunnerFactory {
  public:
-  Result<std::unique_ptr<ChainRunner>> Create(const ChainSpec &chain,
-                                              const Limits &limits) override {
-    return V8ChainRunner::Create(chain, limits);
+  Result<std::unique_ptr<ChainRunner>> Create(const ChainSpec &chain, const Limits &limits,
+                                              StateBackend *state) override {
+    return V8ChainRunner::Create(chain, limits, state);
   }
 
   Status CheckFunction(const std::string &source) override {

@@ -2,20 +2,97 @@
 
 namespace sluice::runtime {
 
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<int64_t> Later(std::optional<int64_t> a, std::optional<int64_t> b) {
+  if (!a.has_value()) return b;
+  if (!b.has_value()) return a;
+  return std::max(*a, *b);
+}
+
+}  // namespace
+
+InboxSource::InboxSource(std::shared_ptr<exchange::Inbox> inbox,
+                         std::vector<uint32_t> channel_inputs, std::chrono::milliseconds max_wait)
+    : inbox_(std::move(inbox)),
+      channel_inputs_(std::move(channel_inputs)),
+      max_wait_(max_wait),
+      watermarks_(inbox_->channels()) {}
+
+js::BatchResult InboxSource::WithIdleness(js::BatchResult result) {
+  const bool idle = watermarks_.all_idle();
+  if (idle != reported_idle_ && !result.idle.has_value()) result.idle = idle;
+  if (result.idle.has_value()) reported_idle_ = *result.idle;
+  return result;
+}
+
 Result<std::optional<js::BatchResult>> InboxSource::Next(js::ChainRunner& chain) {
-  std::optional<exchange::Batch> batch = inbox_->Pop();
-  if (!batch.has_value()) return std::optional<js::BatchResult>();
-  auto result = chain.RunText(batch->data);
-  if (!result.ok()) return result.status();
-  return std::optional<js::BatchResult>(std::move(result).value());
+  using Kind = exchange::InboxItem::Kind;
+  if (pending_watermark_.has_value()) {
+    const int64_t watermark = *pending_watermark_;
+    pending_watermark_.reset();
+    auto fired = chain.AdvanceTime(watermark, NowMs());
+    if (!fired.ok()) return fired.status();
+    return std::optional<js::BatchResult>(WithIdleness(std::move(fired).value()));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + max_wait_;
+  while (true) {
+    exchange::InboxItem item = inbox_->Next(deadline);
+    std::optional<int64_t> advanced;
+    switch (item.kind) {
+      case Kind::kDone:
+        return std::optional<js::BatchResult>();
+      case Kind::kTimeout:
+        return std::optional<js::BatchResult>(WithIdleness(js::BatchResult{}));
+      case Kind::kChannelEnd:
+        advanced = watermarks_.OnEnd(item.channel);
+        break;
+      case Kind::kBatch: {
+        exchange::Batch& batch = item.batch;
+        const uint32_t channel = batch.channel;
+        if (!batch.data.empty()) advanced = watermarks_.OnActive(channel);
+        if (batch.watermark.has_value()) {
+          advanced = Later(advanced, watermarks_.OnWatermark(channel, *batch.watermark));
+        }
+        if (batch.idle) advanced = Later(advanced, watermarks_.OnIdle(channel));
+        if (batch.data.empty()) break;
+        const uint32_t input = channel < channel_inputs_.size() ? channel_inputs_[channel] : 0;
+        auto result = chain.RunText(batch.data, input);
+        if (!result.ok()) return result.status();
+        pending_watermark_ = advanced;
+        return std::optional<js::BatchResult>(WithIdleness(std::move(result).value()));
+      }
+    }
+    if (advanced.has_value()) {
+      auto fired = chain.AdvanceTime(*advanced, NowMs());
+      if (!fired.ok()) return fired.status();
+      return std::optional<js::BatchResult>(WithIdleness(std::move(fired).value()));
+    }
+    if (watermarks_.all_idle() != reported_idle_) {
+      return std::optional<js::BatchResult>(WithIdleness(js::BatchResult{}));
+    }
+  }
 }
 
 Status ExchangeSink::Write(const js::BatchResult& batch) {
-  for (size_t route = 0; route < senders_.size() && route < batch.partitions.size(); ++route) {
-    const auto& parts = batch.partitions[route];
-    for (size_t target = 0; target < senders_[route].size() && target < parts.size(); ++target) {
-      if (parts[target].empty()) continue;
-      SLUICE_RETURN_IF_ERROR(senders_[route][target]->Send(exchange::Batch{parts[target], 0}));
+  const bool idle = batch.idle.value_or(false);
+  for (size_t route = 0; route < senders_.size(); ++route) {
+    const std::vector<std::string>* parts =
+        route < batch.partitions.size() ? &batch.partitions[route] : nullptr;
+    for (size_t target = 0; target < senders_[route].size(); ++target) {
+      const bool has_data = parts != nullptr && target < parts->size() && !(*parts)[target].empty();
+      if (!has_data && !batch.watermark.has_value() && !idle) continue;
+      exchange::Batch out;
+      if (has_data) out.data = (*parts)[target];
+      out.watermark = batch.watermark;
+      out.idle = idle;
+      SLUICE_RETURN_IF_ERROR(senders_[route][target]->Send(std::move(out)));
     }
   }
   return Status::Ok();
@@ -80,6 +157,7 @@ std::vector<js::PartitionSpec> PartitionSpecs(
     spec.subtask = subtask;
     spec.max_parallelism = max_parallelism;
     spec.key_fn = route.key_fn();
+    spec.late = route.late();
     specs.push_back(std::move(spec));
   }
   return specs;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,20 +10,35 @@
 #include "worker/exchange/exchange.h"
 #include "worker/runtime/batch_sink.h"
 #include "worker/runtime/source_driver.h"
+#include "worker/runtime/watermarks.h"
 
 namespace sluice::runtime {
 
-// The input of a task fed by upstream tasks: pops batches (JSON lines) from the task's inbox and
-// runs each through the chain. Ends when every upstream channel has ended. Created and used on
-// the task thread; Cancel() (any thread) closes the inbox, which wakes a waiting Pop.
+// The input of a task fed by upstream tasks: pops batches from the task's inbox and runs each
+// through the chain (on the input its channel belongs to), and keeps the task's watermark: the
+// minimum over its channels (WatermarkTracker); when it advances, the chain's timers fire
+// (ChainRunner::AdvanceTime) in the next Next(). Waits for input at most `max_wait`, then
+// returns an empty result so the task can move processing time on. Ends when every upstream
+// channel has ended. Created and used on the task thread; Cancel() (any thread) closes the
+// inbox, which wakes a waiting Next.
 class InboxSource : public SourceDriver {
  public:
-  explicit InboxSource(std::shared_ptr<exchange::Inbox> inbox) : inbox_(std::move(inbox)) {}
+  // channel_inputs[c]: the input (0, or 1 for a join's second) of channel c; empty: all 0.
+  InboxSource(std::shared_ptr<exchange::Inbox> inbox, std::vector<uint32_t> channel_inputs,
+              std::chrono::milliseconds max_wait);
   Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override;
   void Cancel() override { inbox_->Close(); }
 
  private:
+  // A result that reports the inputs' idleness when it changed and the chain said nothing.
+  js::BatchResult WithIdleness(js::BatchResult result);
+
   std::shared_ptr<exchange::Inbox> inbox_;
+  std::vector<uint32_t> channel_inputs_;
+  std::chrono::milliseconds max_wait_;
+  WatermarkTracker watermarks_;
+  std::optional<int64_t> pending_watermark_;  // advanced; to fire in the next Next()
+  bool reported_idle_ = false;
 };
 
 // The end of a chain that feeds other tasks: the chain partitions its records per outgoing
@@ -33,6 +49,8 @@ class ExchangeSink : public BatchSink {
  public:
   js::OutputMode output_mode() const override { return js::OutputMode::kPartitioned; }
   Status Write(const js::BatchResult& batch) override;
+  // Sends the batch's partitions and then, on every channel, the chain's watermark when it
+  // advanced and its idleness when it went idle.
   // Sends end-of-stream on every channel.
   Status Finish() override;
   void Cancel() override;

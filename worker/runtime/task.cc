@@ -17,6 +17,12 @@ std::string Label(const proto::Operator& op) {
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Task::Task(proto::TaskDeployment deployment, TaskServices services)
@@ -145,7 +151,10 @@ Status Task::RunChain() {
     source_context.health = &health_;
     source = MakeSourceDriver(first.kind(), first.config_json(), source_context);
   } else {
-    source = std::unique_ptr<SourceDriver>(new InboxSource(services_.inbox));
+    std::vector<uint32_t> channel_inputs(deployment_.channel_inputs().begin(),
+                                         deployment_.channel_inputs().end());
+    source = std::unique_ptr<SourceDriver>(
+        new InboxSource(services_.inbox, std::move(channel_inputs), kTick));
   }
   if (!source.ok()) return source.status();
 
@@ -162,6 +171,11 @@ Status Task::RunChain() {
     }
   }
   spec.input_key_fn = deployment_.input_key_fn();
+  spec.input_key_fns.assign(deployment_.input_key_fns().begin(),
+                            deployment_.input_key_fns().end());
+  if (deployment_.spec().state_cache_entries() > 0) {
+    spec.state_cache_entries = deployment_.spec().state_cache_entries();
+  }
   spec.max_parallelism = max_parallelism;
   spec.params_json =
       deployment_.spec().params_json().empty() ? "{}" : deployment_.spec().params_json();
@@ -193,7 +207,19 @@ Status Task::RunChain() {
     sink_ = sink->get();
   }
   if (cancel_.cancelled()) (*sink)->Cancel();  // a Cancel() before the pointers were set
+  // Every batch goes to the sink; time moves on at least every kTick, and at the end of the
+  // input the watermark jumps to +infinity so every pending window and timer fires.
+  auto write = [&](const js::BatchResult& batch) {
+    records_in_ += batch.records_in;
+    records_out_ += batch.records_out;
+    late_dropped_ = batch.late_dropped;
+    late_side_output_ = batch.late_side_output;
+    Status written = (*sink)->Write(batch);
+    if (exchange_sink != nullptr) exchange_bytes_ = exchange_sink->bytes_sent();
+    return written;
+  };
   Status status = Status::Ok();
+  auto next_tick = std::chrono::steady_clock::now() + kTick;
   while (!cancel_.cancelled()) {
     auto batch = (*source)->Next(**runner);
     if (!batch.ok()) {
@@ -201,14 +227,19 @@ Status Task::RunChain() {
       break;
     }
     if (!batch->has_value()) {
-      status = (*sink)->Finish();
+      auto last = (*runner)->AdvanceTime(js::kMaxWatermark, NowMs());
+      status = last.ok() ? write(*last) : last.status();
+      if (status.ok()) status = (*sink)->Finish();
       break;
     }
-    records_in_ += (*batch)->records_in;
-    records_out_ += (*batch)->records_out;
-    status = (*sink)->Write(**batch);
-    if (exchange_sink != nullptr) exchange_bytes_ = exchange_sink->bytes_sent();
+    status = write(**batch);
     if (!status.ok()) break;
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      auto ticked = (*runner)->AdvanceTime(std::nullopt, NowMs());
+      status = ticked.ok() ? write(*ticked) : ticked.status();
+      if (!status.ok()) break;
+      next_tick = std::chrono::steady_clock::now() + kTick;
+    }
   }
   if (!status.ok() || cancel_.cancelled()) (*sink)->Cancel();
   {

@@ -58,6 +58,12 @@ class Task {
   const std::shared_ptr<exchange::Inbox>& inbox() const { return services_.inbox; }
   // Bytes this task sent to downstream tasks so far.
   uint64_t exchange_bytes_sent() const { return exchange_bytes_.load(); }
+  // Records its windows found too late: dropped, and sent to the late side output.
+  uint64_t late_dropped() const { return late_dropped_.load(); }
+  uint64_t late_side_output() const { return late_side_output_.load(); }
+
+  // How often time moves on (processing-time timers, idle inputs) when nothing else happens.
+  static constexpr std::chrono::milliseconds kTick{50};
 
  private:
   void Run();
@@ -78,6 +84,8 @@ class Task {
   std::string failure_;
   std::atomic<uint64_t> records_in_{0};
   std::atomic<uint64_t> records_out_{0};
+  std::atomic<uint64_t> late_dropped_{0};
+  std::atomic<uint64_t> late_side_output_{0};
   ConnectorHealth health_;
   std::atomic<uint64_t> exchange_bytes_{0};
   std::atomic<bool> ended_{false};

@@ -22,18 +22,31 @@ class FakeChain : public js::ChainRunner {
     result.records_in = result.records_out = static_cast<uint64_t>(count);
     return result;
   }
-  Result<js::BatchResult> RunText(std::string_view text) override {
+  Result<js::BatchResult> RunText(std::string_view text, uint32_t input = 0) override {
     texts.emplace_back(text);
+    inputs.push_back(input);
     js::BatchResult result;
     result.json_lines = std::string(text);
     for (char c : text) result.records_in += c == '\n' ? 1 : 0;
     result.records_out = result.records_in;
     return result;
   }
+  Result<js::BatchResult> AdvanceTime(std::optional<int64_t> watermark, int64_t now_ms) override {
+    advances.push_back(watermark);
+    js::BatchResult result;
+    if (watermark.has_value() && *watermark > last_watermark) {
+      last_watermark = *watermark;
+      result.watermark = watermark;
+    }
+    return result;
+  }
   void Interrupt() override {}
 
   std::vector<GeneratedCall> generated;
   std::vector<std::string> texts;
+  std::vector<uint32_t> inputs;
+  std::vector<std::optional<int64_t>> advances;  // AdvanceTime's watermarks, in order
+  int64_t last_watermark = js::kMinWatermark;
 };
 
 }  // namespace sluice::runtime::testing

@@ -78,10 +78,13 @@
       this.anyJson = false;
       this.fast = null;  // the shape's generated append
       this.lines = null;
+      this.times = null;  // event times (NaN: none), once any record had one
     }
 
-    // Adds one record; false when JSON.stringify(r) is undefined (not JSON at all).
-    add(r) {
+    // Adds one record with its event time t (a number, or undefined for none); false when
+    // JSON.stringify(r) is undefined (not JSON at all).
+    add(r, t) {
+      if (t !== undefined || this.times !== null) this.addTime(t);
       if (this.mode === 1) {
         if (this.append(r)) return true;
         this.toLines();
@@ -90,9 +93,25 @@
         this.toLines();
       }
       const j = stringify(r);
-      if (j === undefined) return false;
+      if (j === undefined) {
+        if (this.times !== null) this.times.pop();
+        return false;
+      }
       this.lines.push(j);
       return true;
+    }
+
+    addTime(t) {
+      if (this.times === null) {
+        this.times = [];
+        for (let i = 0; i < this.count(); i++) this.times.push(NaN);
+      }
+      this.times.push(t === undefined ? NaN : t);
+    }
+
+    // Records added so far.
+    count() {
+      return this.mode === 2 ? this.lines.length : this.n;
     }
 
     start(r) {
@@ -201,10 +220,11 @@
     finish() {
       let out = "";
       if (this.mode === 1 && this.n > 0) {
-        out = encode(this, this.keys, this.cols, this.json, this.n);
+        out = encode(this, this.keys, this.cols, this.json, this.n, this.times);
       } else if (this.mode === 2 && this.lines.length > 0) {
         this.lines.push("");
         out = this.lines.join("\n");
+        if (this.times !== null) out = TIMES_MARK + stringify(this.times) + "\n" + out;
       }
       this.reset();
       return out;
@@ -303,7 +323,7 @@
     return "k";  // all null
   }
 
-  function encode(target, keys, cols, json, n) {
+  function encode(target, keys, cols, json, n, times) {
     const m = keys.length;
     const types = new Array(m);
     const x = new Array(m);
@@ -315,7 +335,7 @@
       if (t !== "k") count += n;
     }
     // Numbers (n, b, d columns) at pos; string lengths (s, j columns) at sp.
-    const nums = target.numbers(count);
+    const nums = target.numbers(count + (times === null ? 0 : n));
     const lens = target.lengths(count);
     const parts = [];
     let pos = 0, sp = 0;
@@ -352,7 +372,13 @@
       }
       pos += n;
     }
-    const header = stringify({n: n, keys: keys, types: types.join(""), x: x});
+    const h = {n: n, keys: keys, types: types.join(""), x: x};
+    if (times !== null) {
+      for (let i = 0; i < n; i++) nums[pos + i] = times[i];
+      pos += n;
+      h.t = 1;
+    }
+    const header = stringify(h);
     return [header, nums.subarray(0, pos), lens.subarray(0, sp), parts.join("")];
   }
 
@@ -388,6 +414,22 @@
       nums[pos + i] = k;
     }
     return dict;
+  }
+
+  // JSON lines with event times start with this character and a line holding the times as a
+  // JSON array (null: none); no JSON line starts with it.
+  const TIMES_MARK = "\u0002";
+
+  // The event times of a JSON-lines batch (see TIMES_MARK), as [times, offset of the first
+  // record line], or null when the batch has none.
+  function linesTimes(text) {
+    if (text.length === 0 || text.charCodeAt(0) !== 2) return null;
+    let e = text.indexOf("\n");
+    if (e < 0) throw corrupt("no line after the event times");
+    const times = parse(text.slice(1, e));
+    if (!isArray(times)) throw corrupt("bad event times");
+    for (let i = 0; i < times.length; i++) if (times[i] === null) times[i] = NaN;
+    return [times, e + 1];
   }
 
   function corrupt(what) {
@@ -474,9 +516,15 @@
       }
       pos += n;
     }
+    let times = null;
+    if (h.t === 1) {
+      if (pos + n > nums.length) throw corrupt("too few numbers");
+      times = nums.subarray(pos, pos + n);
+      pos += n;
+    }
     if (pos !== nums.length || sp !== strs.length) throw corrupt("sizes do not add up");
-    return {n: n, at: decoderFor(keys, types)(c, d, strs, parse)};
+    return {n: n, at: decoderFor(keys, types)(c, d, strs, parse), times: times};
   }
 
-  return Object.freeze({Target: Target, decode: decode});
+  return Object.freeze({Target: Target, decode: decode, linesTimes: linesTimes});
 })()
