@@ -19,8 +19,11 @@ import { JOB_BRAND } from "./brand.js";
 import type { JobHandle, SubmitOptions } from "./client.js";
 import type { Job } from "./job.js";
 
-export { Job, Stream, KeyedStream, JobBuildError } from "./job.js";
-export type { JobOptions, JobParams, SinkOptions, UserFunction } from "./job.js";
+export { Job, Stream, WindowStream, JobBuildError } from "./job.js";
+export type { JobOptions, JobParams, SinkOptions, TimestampOptions, UserFunction } from "./job.js";
+export { KeyedStream, WindowedStream, JoinedStreams, IntervalJoin } from "./keyed.js";
+export type { AggregateFunction, ProcessContext, ProcessFunction, WindowOptions, WindowTrigger } from "./keyed.js";
+export type { Window, WindowAssigner, WindowResult } from "./windows.js";
 export type { Duration, DurationUnit } from "./duration.js";
 export { toMillis } from "./duration.js";
 export type { Source, Sink, OperatorDescriptor, OperatorParts } from "./operators.js";
@@ -41,6 +44,10 @@ export { ALLOWED_GLOBALS } from "./globals.js";
 
 import * as sources from "./sources.js";
 import * as sinks from "./sinks.js";
+import * as windows from "./windows.js";
+
+/** Window assigners: `windows.tumbling`, `windows.sliding`, `windows.session`. */
+export { windows };
 
 /** Where records come from: `sources.file`, `sources.generator`, `sources.nexmark`. */
 export { sources };

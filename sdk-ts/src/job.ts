@@ -5,6 +5,7 @@ import { toMillis, type Duration } from "./duration.js";
 import { prepareFunction } from "./functions.js";
 import type { OperatorDescriptor, OperatorParts, Sink, Source } from "./operators.js";
 import { runSpec, type RunOptions } from "./run.js";
+import { KeyedStream } from "./keyed.js";
 import type { EdgeSpec, JobSpec, OperatorSpec } from "./spec.js";
 import { checkPositiveInt } from "./validate.js";
 
@@ -25,6 +26,11 @@ export interface JobOptions<P extends JobParams = Record<string, unknown>> {
   readonly callTimeout?: Duration;
   /** V8 heap limit per task in MB (default 256). */
   readonly heapLimitMb?: number;
+  /**
+   * Keyed-state entries each task keeps in memory (default 100,000); colder state lives in the
+   * task's RocksDB.
+   */
+  readonly stateCacheEntries?: number;
 }
 
 /** The problems that stop a job from being built, each naming the operator. */
@@ -43,7 +49,8 @@ export class JobBuildError extends Error {
   }
 }
 
-interface OperatorNode {
+/** @internal An operator as the job holds it until it is built. */
+export interface OperatorNode {
   readonly id: string;
   readonly kind: string;
   readonly defaultName: string;
@@ -51,6 +58,8 @@ interface OperatorNode {
   parallelism: number | undefined;
   readonly parts: () => OperatorParts;
   downstream: number;
+  /** Set when something consumes the operator's late records (windows). */
+  lateOutput?: boolean;
 }
 
 /** An edge as the job holds it; a key selector is shipped when the job is built. */
@@ -59,6 +68,8 @@ interface GraphEdge {
   readonly to: string;
   readonly partitioning: EdgeSpec["partitioning"];
   readonly keyFn?: unknown;
+  readonly input?: number;
+  readonly fromOutput?: string;
 }
 
 interface Graph {
@@ -66,11 +77,15 @@ interface Graph {
   readonly edges: GraphEdge[];
 }
 
-/** Where an operator's input comes from. */
-interface Upstream {
+/** @internal Where an operator's input comes from. */
+export interface Upstream {
   readonly node: OperatorNode;
   readonly keyFn?: unknown;
   readonly partitioning?: "REBALANCE" | "BROADCAST";
+  /** Which input of a two-input operator (default 0). */
+  readonly input?: number;
+  /** "late": the upstream's late records. */
+  readonly fromOutput?: string;
 }
 
 const graphs = new WeakMap<object, Graph>();
@@ -81,7 +96,8 @@ function graphOf(job: object): Graph {
   return graph;
 }
 
-function addOperator(
+/** @internal Adds an operator fed by `upstream` to the job's graph. */
+export function addOperator(
   job: object,
   kind: string,
   label: string,
@@ -103,12 +119,16 @@ function addOperator(
   const inputs: readonly Upstream[] =
     upstream === null ? [] : Array.isArray(upstream) ? upstream : [{ node: upstream as OperatorNode }];
   for (const input of inputs) {
+    const extra = {
+      ...(input.input ? { input: input.input } : {}),
+      ...(input.fromOutput ? { fromOutput: input.fromOutput } : {}),
+    };
     graph.edges.push(
       input.keyFn === undefined
-        ? { from: input.node.id, to: node.id, partitioning: input.partitioning ?? "FORWARD" }
-        : { from: input.node.id, to: node.id, partitioning: "HASH", keyFn: input.keyFn },
+        ? { from: input.node.id, to: node.id, partitioning: input.partitioning ?? "FORWARD", ...extra }
+        : { from: input.node.id, to: node.id, partitioning: "HASH", keyFn: input.keyFn, ...extra },
     );
-    input.node.downstream++;
+    if (input.fromOutput === undefined) input.node.downstream++;
   }
   return node;
 }
@@ -141,6 +161,9 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       checkPositiveInt(o.maxParallelism, `job '${name}': maxParallelism`);
     }
     if (o.heapLimitMb !== undefined) checkPositiveInt(o.heapLimitMb, `job '${name}': heapLimitMb`);
+    if (o.stateCacheEntries !== undefined) {
+      checkPositiveInt(o.stateCacheEntries, `job '${name}': stateCacheEntries`);
+    }
     if (o.checkpointInterval !== undefined) toMillis(o.checkpointInterval, `job '${name}': checkpointInterval`);
     if (o.callTimeout !== undefined) toMillis(o.callTimeout, `job '${name}': callTimeout`);
     if (o.params !== undefined && (typeof o.params !== "object" || o.params === null || Array.isArray(o.params))) {
@@ -217,12 +240,16 @@ export class Job<P extends JobParams = Record<string, unknown>> {
     });
     const nameOf = new Map(operators.map((op) => [op.id, op.name]));
     const edges: EdgeSpec[] = graph.edges.map((e) => {
-      if (e.keyFn === undefined) return { from: e.from, to: e.to, partitioning: e.partitioning };
+      const extra = {
+        ...(e.input ? { input: e.input } : {}),
+        ...(e.fromOutput ? { fromOutput: e.fromOutput } : {}),
+      };
+      if (e.keyFn === undefined) return { from: e.from, to: e.to, partitioning: e.partitioning, ...extra };
       const prepared = prepareFunction(e.keyFn);
       for (const p of prepared.problems) {
         problems.push(`operator '${nameOf.get(e.to)}' (${e.to}) (key selector): ${p}`);
       }
-      return { from: e.from, to: e.to, partitioning: e.partitioning, keyFn: prepared.source };
+      return { from: e.from, to: e.to, partitioning: e.partitioning, keyFn: prepared.source, ...extra };
     });
     let paramsJson = "{}";
     try {
@@ -243,6 +270,7 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       paramsJson,
       callTimeoutMs: o.callTimeout === undefined ? 0 : toMillis(o.callTimeout, "callTimeout"),
       heapLimitMb: o.heapLimitMb ?? 0,
+      ...(o.stateCacheEntries !== undefined ? { stateCacheEntries: o.stateCacheEntries } : {}),
     };
   }
 
@@ -291,6 +319,14 @@ function checkDescriptor(d: OperatorDescriptor, prefix: string, message: string)
   if (typeof d !== "object" || d === null || typeof d.kind !== "string" || !d.kind.startsWith(`${prefix}.`)) {
     throw new Error(message);
   }
+}
+
+/** Options of {@link Stream.assignTimestamps}. */
+export interface TimestampOptions {
+  /** How late (behind the greatest event time seen) records may arrive (default 0). */
+  readonly maxOutOfOrderness?: Duration;
+  /** After this long without records the input counts as idle (default: never). */
+  readonly idleTimeout?: Duration;
 }
 
 /** Options of {@link Stream.sink}. */
@@ -365,7 +401,37 @@ export class Stream<T, P extends JobParams = Record<string, unknown>> {
    */
   keyBy<K>(fn: UserFunction<T, P, K>): KeyedStream<K, T, P> {
     if (typeof fn !== "function") throw new Error("keyBy(fn): fn must be a function");
-    return new KeyedStream<K, T, P>(this.#job, this.#node, fn);
+    return new KeyedStream<K, T, P>(this, fn);
+  }
+
+  /**
+   * Gives every record its event time, `fn(record, params)` in epoch milliseconds, and emits
+   * watermarks behind the greatest time seen: records may arrive up to `maxOutOfOrderness` late
+   * (default 0). An input with no records for `idleTimeout` stops holding back the watermark of
+   * the operators downstream until it has records again (default: never idle).
+   */
+  assignTimestamps(fn: UserFunction<T, P, number>, options: TimestampOptions = {}): Stream<T, P> {
+    if (typeof fn !== "function") throw new Error("assignTimestamps(fn): fn must be a function");
+    const config: Record<string, number> = {};
+    if (options.maxOutOfOrderness !== undefined) {
+      config.maxOutOfOrderness = toMillis(options.maxOutOfOrderness, "assignTimestamps: maxOutOfOrderness");
+    }
+    if (options.idleTimeout !== undefined) {
+      config.idleTimeout = toMillis(options.idleTimeout, "assignTimestamps: idleTimeout");
+    }
+    const node = addOperator(
+      this.#job,
+      "assign_timestamps",
+      "assignTimestamps",
+      () => ({ config, functions: { fn } }),
+      this.#upstream,
+    );
+    return new Stream<T, P>(this.#job, node);
+  }
+
+  /** @internal The job and where this stream's records come from, for the keyed API. */
+  static parts<T, P extends JobParams>(stream: Stream<T, P>): { job: Job<P>; upstream: Upstream[]; node: OperatorNode } {
+    return { job: stream.#job, upstream: stream.#upstream, node: stream.#node };
   }
 
   /** Merges this stream with others of the same record type into one stream. */
@@ -413,34 +479,24 @@ export class Stream<T, P extends JobParams = Record<string, unknown>> {
   }
 }
 
-/**
- * A stream partitioned by key (made by {@link Stream.keyBy}); its operators keep state per key.
- *
- * @typeParam K - the key's type
- * @typeParam T - the record type
- */
-export class KeyedStream<K, T, P extends JobParams = Record<string, unknown>> {
-  readonly #job: Job<P>;
-  readonly #node: OperatorNode;
-  readonly #keyFn: unknown;
+/** The results of a window: a stream, plus the window's late records. */
+export class WindowStream<R, T, P extends JobParams = Record<string, unknown>> extends Stream<R, P> {
+  readonly #windowJob: Job<P>;
+  readonly #windowNode: OperatorNode;
 
-  /** @internal Made by {@link Stream.keyBy}. */
-  constructor(job: Job<P>, node: OperatorNode, keyFn: UserFunction<T, P, K>) {
-    this.#job = job;
-    this.#node = node;
-    this.#keyFn = keyFn;
+  /** @internal */
+  constructor(job: Job<P>, node: OperatorNode) {
+    super(job, node);
+    this.#windowJob = job;
+    this.#windowNode = node;
   }
 
-  /**
-   * A running reduce per key: the first record of a key is its value, then
-   * `fn(value, record, params)` folds in each next record; after every record the key's
-   * updated value goes on.
-   */
-  reduce(fn: (value: T, record: T, params: P) => T): Stream<T, P> {
-    if (typeof fn !== "function") throw new Error("reduce(fn): fn must be a function");
-    const node = addOperator(this.#job, "reduce", "reduce", () => ({ config: {}, functions: { fn } }), [
-      { node: this.#node, keyFn: this.#keyFn },
+  /** The records that came too late for their windows (after the allowed lateness). */
+  lateRecords(): Stream<T, P> {
+    this.#windowNode.lateOutput = true;
+    const node = addOperator(this.#windowJob, "map", "lateRecords", () => ({ config: {}, functions: { fn: (r: T) => r } }), [
+      { node: this.#windowNode, fromOutput: "late" },
     ]);
-    return new Stream<T, P>(this.#job, node);
+    return new Stream<T, P>(this.#windowJob, node);
   }
 }

@@ -29,6 +29,10 @@ export interface EdgeSpec {
   partitioning: Partitioning;
   /** With "HASH": the key selector's source text. */
   keyFn?: string;
+  /** Which input of a two-input operator (a join's right side is 1). */
+  input?: number;
+  /** "late": the edge carries a window's late records (its side output). */
+  fromOutput?: string;
 }
 
 /** A whole job. Zero means "the coordinator's default" for the numeric job settings. */
@@ -48,4 +52,6 @@ export interface JobSpec {
   callTimeoutMs: number;
   /** V8 heap limit per task in MB (0: 256). */
   heapLimitMb: number;
+  /** Keyed-state entries a task keeps in memory before evicting to RocksDB (0: 100000). */
+  stateCacheEntries?: number;
 }

@@ -256,6 +256,11 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
       return Status::User("operator " + DescribeStage(stage) +
                           ": a chain holds one keyed operator (the planner chains no more)");
     }
+    const size_t first_transform = !chain.stages.empty() && IsSource(chain.stages[0].kind) ? 1 : 0;
+    if (i != first_transform) {
+      return Status::User("operator " + DescribeStage(stage) + ": a keyed operator must take the " +
+                          "records as they arrive, not after other operators of its chain");
+    }
     program->input_key_stage = static_cast<int>(i);
     program->input_key_fns = chain.input_key_fns;
     if (program->input_key_fns.empty() && !chain.input_key_fn.empty()) {

@@ -4,9 +4,9 @@
 // or "" for a process function's own timers); registering the same (time, key, namespace)
 // twice keeps one timer, as in Flink.
 //
-// Each domain is a binary min-heap ordered by (time, registration order), so timers of one time
-// fire in the order they were registered; deleted timers stay in the heap, marked, until they
-// reach the top. Snapshots are plain arrays (JSON) for checkpoints; restore() takes the timers
+// Each domain keeps a min-heap of the distinct times and, per time, its timers in registration
+// order, so timers of one time fire in the order they were registered; many timers share a time
+// (every key's window ends at the same instant), so the heap stays small. Snapshots are plain arrays (JSON) for checkpoints; restore() takes the timers
 // of the key groups a task owns.
 //
 // The script's completion value is a frozen object { TimerService }.
@@ -15,7 +15,8 @@
 
   const EVENT = 0, PROCESSING = 1;
 
-  class Heap {
+  // A binary min-heap of distinct times (numbers).
+  class TimeHeap {
     constructor() {
       this.items = [];
     }
@@ -31,7 +32,7 @@
       a.push(t);
       while (i > 0) {
         const p = (i - 1) >> 1;
-        if (!before(t, a[p])) break;
+        if (a[p] <= t) break;
         a[i] = a[p];
         i = p;
       }
@@ -48,8 +49,8 @@
           const l = 2 * i + 1;
           if (l >= n) break;
           const r = l + 1;
-          const c = r < n && before(a[r], a[l]) ? r : l;
-          if (!before(a[c], last)) break;
+          const c = r < n && a[r] < a[l] ? r : l;
+          if (a[c] >= last) break;
           a[i] = a[c];
           i = c;
         }
@@ -59,55 +60,131 @@
     }
   }
 
-  function before(a, b) {
-    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  // One domain's timers: per distinct time a bucket, namespace -> key string -> timer, whose
+  // insertion order is the registration order (Maps iterate in insertion order, and visit
+  // entries added while iterating, so a timer registered while its time fires fires too).
+  class Domain {
+    constructor() {
+      this.heap = new TimeHeap();
+      this.buckets = new Map();  // time -> Map(namespace -> Map(keyString -> timer))
+      this.count = 0;
+    }
+    register(time, keyGroup, keyString, key, namespace) {
+      let bucket = this.buckets.get(time);
+      if (bucket === undefined) {
+        bucket = new Map();
+        this.buckets.set(time, bucket);
+        this.heap.push(time);
+      }
+      let byKey = bucket.get(namespace);
+      if (byKey === undefined) {
+        byKey = new Map();
+        bucket.set(namespace, byKey);
+      }
+      if (byKey.has(keyString)) return;
+      byKey.set(keyString, { time, keyGroup, keyString, key, namespace });
+      this.count++;
+    }
+    remove(time, keyString, namespace) {
+      const bucket = this.buckets.get(time);
+      if (bucket === undefined) return;
+      const byKey = bucket.get(namespace);
+      if (byKey !== undefined && byKey.delete(keyString)) this.count--;
+    }
+    fireUpTo(time, fire) {
+      const heap = this.heap;
+      while (heap.size > 0 && heap.peek() <= time) {
+        const t = heap.peek();
+        const bucket = this.buckets.get(t);
+        for (const byKey of bucket.values()) {
+          for (const timer of byKey.values()) {
+            byKey.delete(timer.keyString);
+            this.count--;
+            fire(timer);
+          }
+        }
+        // Everything of time t fired (timers added to it meanwhile too).
+        heap.pop();
+        this.buckets.delete(t);
+      }
+    }
+    next() {
+      const heap = this.heap;
+      while (heap.size > 0) {
+        const t = heap.peek();
+        const bucket = this.buckets.get(t);
+        let live = false;
+        for (const byKey of bucket.values()) {
+          if (byKey.size > 0) {
+            live = true;
+            break;
+          }
+        }
+        if (live) return t;
+        heap.pop();
+        this.buckets.delete(t);
+      }
+      return Infinity;
+    }
+    // Live timers in firing order.
+    list() {
+      const times = Array.from(this.buckets.keys()).sort((a, b) => a - b);
+      const out = [];
+      for (const t of times) {
+        for (const byKey of this.buckets.get(t).values()) {
+          for (const timer of byKey.values()) out.push(timer);
+        }
+      }
+      return out;
+    }
   }
 
-  function idOf(domain, time, keyString, namespace) {
-    return domain + "|" + time + "|" + namespace + "|" + keyString;
+  function checkTime(time) {
+    if (typeof time !== "number" || Number.isNaN(time)) {
+      throw new TypeError("a timer's time must be a number (epoch milliseconds), not " +
+          (typeof time === "number" ? "NaN" : typeof time));
+    }
   }
 
   class TimerService {
     constructor() {
-      this.heaps = [new Heap(), new Heap()];
-      this.live = new Map();  // id -> timer, for every registered and not yet fired timer
-      this.seq = 0;
+      this.domains = [new Domain(), new Domain()];
     }
 
     // Live timers in both domains.
     get size() {
-      return this.live.size;
+      return this.domains[EVENT].count + this.domains[PROCESSING].count;
     }
 
     registerEventTimeTimer(time, keyGroup, keyString, key, namespace = "") {
-      this.register(EVENT, time, keyGroup, keyString, key, namespace);
+      checkTime(time);
+      this.domains[EVENT].register(time, keyGroup, keyString, key, namespace);
     }
     registerProcessingTimeTimer(time, keyGroup, keyString, key, namespace = "") {
-      this.register(PROCESSING, time, keyGroup, keyString, key, namespace);
+      checkTime(time);
+      this.domains[PROCESSING].register(time, keyGroup, keyString, key, namespace);
     }
     deleteEventTimeTimer(time, keyString, namespace = "") {
-      this.remove(EVENT, time, keyString, namespace);
+      this.domains[EVENT].remove(time, keyString, namespace);
     }
     deleteProcessingTimeTimer(time, keyString, namespace = "") {
-      this.remove(PROCESSING, time, keyString, namespace);
+      this.domains[PROCESSING].remove(time, keyString, namespace);
     }
 
-    // Fires every event-time timer with time <= watermark, earliest first, as
-    // fire({ time, keyGroup, keyString, key, namespace }). Timers registered while firing fire
-    // in the same call when they are due.
+    // Fires every event-time timer with time <= watermark, earliest first (registration order
+    // within a time), as fire({ time, keyGroup, keyString, key, namespace }). Timers registered
+    // while firing fire in the same call when they are due.
     advanceWatermark(watermark, fire) {
-      this.fireUpTo(EVENT, watermark, fire);
+      this.domains[EVENT].fireUpTo(watermark, fire);
     }
     // The same for processing-time timers and the wall clock `now` (epoch ms).
     advanceProcessingTime(now, fire) {
-      this.fireUpTo(PROCESSING, now, fire);
+      this.domains[PROCESSING].fireUpTo(now, fire);
     }
 
     // The earliest live processing-time timer's time, or Infinity.
     nextProcessingTime() {
-      const heap = this.heaps[PROCESSING];
-      while (heap.size > 0 && heap.peek().deleted) heap.pop();
-      return heap.size > 0 ? heap.peek().time : Infinity;
+      return this.domains[PROCESSING].next();
     }
 
     // Every live timer as [domain, time, keyGroup, keyString, key, namespace], in firing order
@@ -115,9 +192,9 @@
     snapshot() {
       const out = [];
       for (let d = 0; d < 2; d++) {
-        const timers = this.heaps[d].items.filter((t) => !t.deleted);
-        timers.sort((a, b) => (before(a, b) ? -1 : 1));
-        for (const t of timers) out.push([d, t.time, t.keyGroup, t.keyString, t.key, t.namespace]);
+        for (const t of this.domains[d].list()) {
+          out.push([d, t.time, t.keyGroup, t.keyString, t.key, t.namespace]);
+        }
       }
       return out;
     }
@@ -125,43 +202,7 @@
     // Adds the timers of a snapshot whose key group satisfies owns(keyGroup).
     restore(snapshot, owns) {
       for (const [d, time, keyGroup, keyString, key, namespace] of snapshot) {
-        if (owns(keyGroup)) this.register(d, time, keyGroup, keyString, key, namespace);
-      }
-    }
-
-    register(domain, time, keyGroup, keyString, key, namespace) {
-      if (typeof time !== "number" || Number.isNaN(time)) {
-        throw new TypeError("a timer's time must be a number (epoch milliseconds), not " +
-            (typeof time === "number" ? "NaN" : typeof time));
-      }
-      const id = idOf(domain, time, keyString, namespace);
-      if (this.live.has(id)) return;
-      const timer = { time, seq: this.seq++, keyGroup, keyString, key, namespace, id,
-                      deleted: false };
-      this.live.set(id, timer);
-      this.heaps[domain].push(timer);
-    }
-
-    remove(domain, time, keyString, namespace) {
-      const id = idOf(domain, time, keyString, namespace);
-      const timer = this.live.get(id);
-      if (timer === undefined) return;
-      timer.deleted = true;
-      this.live.delete(id);
-    }
-
-    fireUpTo(domain, time, fire) {
-      const heap = this.heaps[domain];
-      while (heap.size > 0) {
-        const top = heap.peek();
-        if (top.deleted) {
-          heap.pop();
-          continue;
-        }
-        if (top.time > time) break;
-        heap.pop();
-        this.live.delete(top.id);
-        fire(top);
+        if (owns(keyGroup)) this.domains[d].register(time, keyGroup, keyString, key, namespace);
       }
     }
   }
