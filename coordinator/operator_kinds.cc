@@ -19,7 +19,7 @@ std::vector<OperatorKind> BuildCatalogue() {
   return {
       {"source.file",
        OperatorRole::kSource,
-       {Path(true), {"format", ConfigFieldType::kEnum, false, {"lines", "json"}}},
+       {Path(true), {"format", ConfigFieldType::kEnum, false, {"lines", "json"}}, Count("batchSize")},
        {}},
       {"source.generator", OperatorRole::kSource, {Count("count"), Rate("rate")}, {optional_fn}},
       {"source.nexmark",

@@ -10,6 +10,11 @@ export interface FileSourceOptions<F extends "lines" | "json" = "lines" | "json"
   readonly path: string;
   /** `"lines"` (default): every line is a string record; `"json"`: every line is JSON.parse'd. */
   readonly format?: F;
+  /**
+   * Lines per batch (default and maximum 4096). Watermarks move between batches, so a small
+   * batch makes event-time behaviour (lateness) follow the file's order exactly: for tests.
+   */
+  readonly batchSize?: number;
 }
 
 /** Options of {@link generator}. */
@@ -50,7 +55,10 @@ export interface NexmarkOptions {
 export function file(options: FileSourceOptions<"lines">): Source<string>;
 export function file<T = unknown>(options: FileSourceOptions<"json">): Source<T>;
 export function file(options: FileSourceOptions): Source<unknown> {
-  const { path, format = "lines" } = options ?? {};
+  const { path, format = "lines", batchSize } = options ?? {};
+  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
+    throw new Error(`sources.file: batchSize must be a positive integer, not ${JSON.stringify(batchSize)}`);
+  }
   if (typeof path !== "string" || path === "") {
     throw new Error("sources.file: `path` must be a non-empty string");
   }
@@ -60,7 +68,10 @@ export function file(options: FileSourceOptions): Source<unknown> {
   return {
     kind: "source.file",
     label: "source.file",
-    build: () => ({ config: { path: resolve(process.cwd(), path), format }, functions: {} }),
+    build: () => ({
+      config: { path: resolve(process.cwd(), path), format, ...(batchSize !== undefined ? { batchSize } : {}) },
+      functions: {},
+    }),
   };
 }
 

@@ -1,5 +1,6 @@
 #include "worker/runtime/source_driver.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -21,9 +22,9 @@ class Pacer {
  public:
   Pacer(double rate, CancelSignal* cancel) : rate_(rate), cancel_(cancel) {}
 
-  // How many records may go now (at most `wanted`); waits when the budget is spent. Returns 0
-  // only when cancelled.
-  int64_t Acquire(int64_t wanted) {
+  // How many records may go now (at most `wanted`); waits when the budget is spent, but not
+  // past `until`. Returns 0 when cancelled or when `until` came first.
+  int64_t Acquire(int64_t wanted, Clock::time_point until) {
     if (rate_ <= 0) return wanted;
     while (true) {
       double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
@@ -35,6 +36,10 @@ class Pacer {
       }
       auto next = start_ + std::chrono::duration_cast<Clock::duration>(
                                std::chrono::duration<double>((sent_ + 1) / rate_));
+      if (next > until) {
+        cancel_->SleepUntil(until);
+        return 0;
+      }
       if (!cancel_->SleepUntil(next)) return 0;
     }
   }
@@ -50,6 +55,8 @@ class Pacer {
 // this side only chooses the indexes (subtask s of P takes s, s+P, ...) and paces them.
 class GeneratedSource : public SourceDriver {
  public:
+  static constexpr std::chrono::milliseconds kMaxWait{50};
+
   GeneratedSource(std::optional<int64_t> total, double rate, const SourceContext& context)
       : context_(context), pacer_(rate / context.parallelism, context.cancel) {
     next_ = context.subtask;
@@ -64,8 +71,12 @@ class GeneratedSource : public SourceDriver {
     if (remaining_.has_value() && *remaining_ == 0) return std::optional<js::BatchResult>();
     int64_t wanted = context_.batch_size;
     if (remaining_.has_value()) wanted = std::min(wanted, *remaining_);
-    int64_t n = pacer_.Acquire(wanted);
-    if (n == 0) return Status::Cancelled("cancelled");
+    // A slow source still comes back every kMaxWait, so its task can move time on.
+    int64_t n = pacer_.Acquire(wanted, Clock::now() + kMaxWait);
+    if (n == 0) {
+      if (context_.cancel->cancelled()) return Status::Cancelled("cancelled");
+      return std::optional<js::BatchResult>(js::BatchResult{});
+    }
     auto batch = chain.RunGenerated(next_, context_.parallelism, static_cast<int32_t>(n));
     if (!batch.ok()) return batch.status();
     next_ += n * context_.parallelism;
@@ -171,7 +182,13 @@ Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
     if (!config.contains("path") || !config["path"].is_string()) {
       return Status::User(context.operator_label + ": config needs a string 'path'");
     }
-    auto source = std::make_unique<FileSource>(config["path"].get<std::string>(), context);
+    SourceContext file_context = context;
+    if (config.contains("batchSize") && config["batchSize"].is_number_integer() &&
+        config["batchSize"].get<int64_t>() > 0) {
+      file_context.batch_size = static_cast<int32_t>(
+          std::min<int64_t>(config["batchSize"].get<int64_t>(), context.batch_size));
+    }
+    auto source = std::make_unique<FileSource>(config["path"].get<std::string>(), file_context);
     SLUICE_RETURN_IF_ERROR(source->Open());
     return std::unique_ptr<SourceDriver>(std::move(source));
   }
