@@ -1,0 +1,14 @@
+// Nexmark q11 (user sessions): per bidder, the number of bids in each session of activity
+// (event-time session windows with a 10 s gap). Output: { key: bidder, window, value: bids }.
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+
+const job = new Job("nexmark-q11", { params: { events: 20_000_000 } });
+job.source(sources.nexmark({ events: job.params.events }))
+  .filter((e) => e.type === "bid")
+  .assignTimestamps((b) => b.dateTime)
+  .keyBy((b) => b.bidder)
+  .window(windows.session("10s"))
+  .count()
+  .name("q11-sessions")
+  .sink(sinks.discard());
+export default job;
