@@ -408,6 +408,14 @@
       } else if (hits === 1 && ws[hit] <= start && ws[hit + 1] >= end) {
         i = hit;
         ws[i + 2] = this.add(ws[i + 2], record);
+      } else if (hits === 1) {
+        // The common way a session grows: one window, extended; its timers move to the new end.
+        i = hit;
+        this.deleteTimers(keyString, ws[i], ws[i + 1]);
+        ws[i] = Math.min(start, ws[i]);
+        ws[i + 1] = Math.max(end, ws[i + 1]);
+        ws[i + 2] = this.add(ws[i + 2], record);
+        this.registerTimers(keyGroup, keyString, key, ws[i], ws[i + 1], watermark);
       } else {
         // Merge the windows it touches, in order of start, into one.
         const merged = [];

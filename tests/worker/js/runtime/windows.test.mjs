@@ -185,7 +185,11 @@ function sessionScenario(fn, fns) {
   h.add("b", "Q", 9);
   h.add("b", "R", 40);
   assert.equal(h.ctx.timers.size, 4, "the timers of merged windows moved to the merged window");
-  assert.deepEqual(h.entry("a").filter((_, i) => i % 4 < 2), [0, 22, 25, 40]);
+  // The key's windows, in any order.
+  const bounds = h.entry("a").filter((_, i) => i % 4 < 2);
+  const pairs = [];
+  for (let i = 0; i < bounds.length; i += 2) pairs.push([bounds[i], bounds[i + 1]]);
+  assert.deepEqual(pairs.sort((x, y) => x[0] - y[0]), [[0, 22], [25, 40]]);
   h.watermark(21);
   const first = h.take();
   h.add("a", "F", 45);
