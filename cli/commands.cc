@@ -267,6 +267,7 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.listen = options.listen.empty() ? "127.0.0.1:0" : options.listen;
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
+  worker_options.state_dir = options.state_dir;
   MetricsRegistry metrics;
   worker_options.metrics = &metrics;
   MetricsHttpServer http(metrics);

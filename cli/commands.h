@@ -35,6 +35,7 @@ struct ServeOptions {
   std::string data_dir;  // coordinator: where job records persist; empty: in memory
   std::string metrics_listen = "127.0.0.1:0";  // host:port of /metrics; port 0: any free
   uint32_t coordinator_timeout_ms = 10000;     // worker: when a silent coordinator counts as lost
+  std::string state_dir;                       // worker: where tasks keep keyed state ("": /tmp)
 };
 // The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
 // directory its jobs are stored there and restored from it. Started and listening.

@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
                    "Milliseconds without an answer from the coordinator after which this worker "
                    "cancels its running tasks")
       ->default_val(10000);
+  worker_cmd->add_option("--state-dir", serve.state_dir,
+                         "Directory under which tasks keep their keyed state (RocksDB); default "
+                         "/tmp/sluice-state-<pid>");
   worker_cmd
       ->add_option("--metrics-listen", serve.metrics_listen,
                    "host:port of the Prometheus /metrics endpoint (port 0: any free; the "

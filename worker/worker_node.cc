@@ -151,6 +151,9 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
                              const std::string& failure) { OnTaskEnded(task, state, failure); };
   services.router = &router_;
   services.self_address = address_;
+  services.state_dir = options_.state_dir.empty()
+                           ? "/tmp/sluice-state-" + std::to_string(::getpid())
+                           : options_.state_dir;
   if (request->task().input_channels() > 0) {
     services.inbox = std::make_shared<exchange::Inbox>(id, request->task().input_channels(),
                                                        options_.inbox_batches);

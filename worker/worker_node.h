@@ -33,6 +33,8 @@ struct WorkerOptions {
   uint32_t coordinator_timeout_ms =
       10000;                        // how many batches a task's inbox holds before upstreams wait
   std::FILE* stdout_file = stdout;  // where sink.stdout writes
+  // Where tasks keep keyed state, one RocksDB per task below it; "": /tmp/sluice-state-<pid>.
+  std::string state_dir;
   MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
 };
 

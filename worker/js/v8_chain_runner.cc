@@ -23,6 +23,7 @@
 #include "worker/js/runtime/runtime_sources.h"
 #include "worker/js/v8_batch_io.h"
 #include "worker/js/v8_platform.h"
+#include "worker/js/v8_state_binding.h"
 #include "worker/js/watchdog.h"
 
 namespace sluice::js {
@@ -224,6 +225,11 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
     rt->Set(context, V8String(isolate_, name), library).Check();
   }
   v8::Local<v8::Value> state_native = v8::Null(isolate_);
+  if (state_ != nullptr && program_.input_key_stage >= 0) {
+    Result<v8::Local<v8::Object>> native = NewStateNative(context, state_);
+    if (!native.ok()) return native.status();
+    state_native = *native;
+  }
   rt->Set(context, V8String(isolate_, "stateNative"), state_native).Check();
   v8::Local<v8::Value> factory;
   SLUICE_RETURN_IF_ERROR(

@@ -1,10 +1,13 @@
 #include "worker/runtime/task.h"
 
+#include "worker/js/chain_program.h"
 #include "worker/runtime/exchange_io.h"
+#include "worker/state/rocks_state_backend.h"
 
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string_view>
 
@@ -195,7 +198,38 @@ Status Task::RunChain() {
     limits.heap_limit_mb = deployment_.spec().heap_limit_mb();
   }
 
-  auto runner = services_.engine->Create(spec, limits);
+  // Keyed state: one RocksDB per task, a column family for its keyed operator. Without
+  // checkpoints (the fault-tolerance issue) it lives as long as the task.
+  // Declared before the backend, so the directory goes after the database closed.
+  struct RemoveState {
+    std::string directory;
+    ~RemoveState() {
+      std::error_code ignored;
+      if (!directory.empty()) std::filesystem::remove_all(directory, ignored);
+    }
+  } remove_state;
+  std::unique_ptr<state::RocksStateBackend> state;
+  std::string state_directory;
+  for (const js::StageSpec& stage : spec.stages) {
+    if (js::KeyedLibrary(stage.kind).empty()) continue;
+    std::string name = id_.str();
+    for (char& c : name) {
+      if (c == '/') c = '_';
+    }
+    state_directory = services_.state_dir + "/" + name;
+    auto opened = state::RocksStateBackend::Open(state_directory, {stage.operator_id});
+    if (!opened.ok()) {
+      (*sink)->Cancel();
+      return Status(opened.status().code(), opened.status().domain(),
+                    Label(*by_id.at(stage.operator_id)) + ": keyed state: " +
+                        opened.status().message());
+    }
+    state = std::move(opened).value();
+    remove_state.directory = state_directory;
+    break;
+  }
+
+  auto runner = services_.engine->Create(spec, limits, state.get());
   if (!runner.ok()) {
     (*sink)->Cancel();
     return runner.status();

@@ -32,6 +32,7 @@ struct TaskServices {
   exchange::Router* router = nullptr;      // for channels to tasks on this worker
   std::string self_address;                // this worker's address: targets there are local
   std::shared_ptr<exchange::Inbox> inbox;  // when upstream tasks feed this one
+  std::string state_dir;  // a task with keyed state keeps its RocksDB below it
 };
 
 // One parallel instance of a chain: a thread with its own JS isolate that pulls batches from

@@ -1,0 +1,261 @@
+// StateTables (worker/js/runtime/state.js) against a fake native backend.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import vm from "node:vm";
+
+const source = readFileSync(new URL("../../../../worker/js/runtime/state.js", import.meta.url),
+                            "utf8");
+const { StateTables } = vm.runInThisContext(source, { filename: "state.js" });
+
+// The native side as v8_state_binding.cc gives it, over a Map, recording every call.
+class FakeNative {
+  constructor() {
+    this.store = new Map();  // "table|keyGroup|key" -> JSON text
+    this.gets = [];
+    this.writeCalls = [];
+    this.failWrites = false;
+  }
+  static id(table, keyGroup, key) {
+    return table + "|" + keyGroup + "|" + key;
+  }
+  get(table, keyGroup, key) {
+    this.gets.push([table, keyGroup, key]);
+    return this.store.get(FakeNative.id(table, keyGroup, key));
+  }
+  write(flat) {
+    if (this.failWrites) throw new Error("state backend at /tmp/x: disk full");
+    assert.equal(flat.length % 4, 0);
+    const call = [];
+    for (let i = 0; i < flat.length; i += 4) {
+      const [table, keyGroup, key, value] = flat.slice(i, i + 4);
+      assert.equal(typeof table, "number");
+      assert.equal(typeof keyGroup, "number");
+      assert.equal(typeof key, "string");
+      assert.ok(value === null || typeof value === "string");
+      call.push([table, keyGroup, key, value]);
+      const id = FakeNative.id(table, keyGroup, key);
+      if (value === null) this.store.delete(id);
+      else this.store.set(id, value);
+    }
+    this.writeCalls.push(call);
+  }
+  stored(table, keyGroup, key) {
+    const text = this.store.get(FakeNative.id(table, keyGroup, key));
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+}
+
+test("a miss asks the backend once; later reads are hits that return the cached object", () => {
+  const native = new FakeNative();
+  native.store.set("0|5|a", JSON.stringify({ n: 1 }));
+  const tables = new StateTables(native, { cacheEntries: 10 });
+  const t = tables.table(0);
+  const a = t.get(5, "a");
+  assert.deepEqual(a, { n: 1 });
+  assert.equal(t.get(5, "a"), a);
+  assert.equal(t.get(5, "missing"), undefined);
+  assert.equal(t.get(5, "missing"), undefined);  // the absence is cached too
+  assert.deepEqual(native.gets, [[0, 5, "a"], [0, 5, "missing"]]);
+  assert.deepEqual(tables.stats(), { entries: 2, hits: 2, misses: 2, evictions: 0, writes: 0 });
+
+  a.n = 2;
+  t.put(5, "a", a);
+  assert.equal(t.get(5, "a").n, 2);
+  assert.equal(native.writeCalls.length, 0);  // nothing written before a flush or an eviction
+});
+
+test("tables and key groups are separate keys", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  tables.table(0).put(1, "k", "t0g1");
+  tables.table(0).put(2, "k", "t0g2");
+  tables.table(3).put(1, "k", "t3g1");
+  assert.equal(tables.table(0).get(1, "k"), "t0g1");
+  assert.equal(tables.table(0).get(2, "k"), "t0g2");
+  assert.equal(tables.table(3).get(1, "k"), "t3g1");
+  assert.equal(tables.table(1).get(1, "k"), undefined);
+  tables.flush();
+  assert.equal(native.stored(0, 1, "k"), "t0g1");
+  assert.equal(native.stored(0, 2, "k"), "t0g2");
+  assert.equal(native.stored(3, 1, "k"), "t3g1");
+  assert.equal(native.store.size, 3);
+});
+
+test("eviction drops the oldest-inserted chunk and writes only its dirty entries, in one call", () => {
+  const native = new FakeNative();
+  for (let i = 0; i < 16; i++) native.store.set("0|0|k" + i, JSON.stringify(i));
+  const tables = new StateTables(native, { cacheEntries: 16 });  // evicts 2 at a time
+  const t = tables.table(0);
+  for (let i = 0; i < 16; i++) t.get(0, "k" + i);  // 16 clean entries, k0 oldest
+  t.put(0, "k1", 100);                             // dirty, still second oldest
+  t.get(0, "k0");                                  // a hit does not make k0 younger
+  t.put(0, "k15", 500);
+  assert.equal(native.writeCalls.length, 0);
+
+  t.put(0, "new1", 1);  // full: k0 and k1 go, only k1 is written
+  assert.deepEqual(native.writeCalls, [[[0, 0, "k1", "100"]]]);
+  assert.equal(tables.stats().entries, 15);
+  assert.equal(tables.stats().evictions, 2);
+  t.put(0, "new2", 2);  // 16 entries now, room for this one
+  assert.equal(native.writeCalls.length, 1);
+  t.get(0, "k17");      // a miss that must make room: k2 and k3 go, both clean
+  assert.equal(native.writeCalls.length, 1);
+  assert.equal(tables.stats().evictions, 4);
+
+  // Evicted entries come back from the backend with their latest value.
+  native.gets.length = 0;
+  assert.equal(t.get(0, "k1"), 100);
+  assert.equal(t.get(0, "k0"), 0);
+  assert.deepEqual(native.gets, [[0, 0, "k1"], [0, 0, "k0"]]);
+  assert.equal(t.get(0, "k15"), 500);  // never evicted: a hit
+  assert.equal(native.gets.length, 2);
+  assert.equal(tables.stats().writes, 1);
+});
+
+test("a deletion is remembered until written, then the absence is known", () => {
+  const native = new FakeNative();
+  native.store.set("0|1|gone", JSON.stringify("old"));
+  native.store.set("0|1|cached", JSON.stringify("old"));
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const t = tables.table(0);
+  assert.equal(t.get(1, "cached"), "old");
+  t.delete(1, "cached");
+  t.delete(1, "gone");  // never read: deleted without asking the backend
+  assert.equal(t.get(1, "gone"), undefined);
+  assert.equal(t.get(1, "cached"), undefined);
+  assert.deepEqual(native.gets, [[0, 1, "cached"]]);
+  assert.equal(native.stored(0, 1, "gone"), "old");  // not written yet
+
+  tables.flush();
+  assert.deepEqual(native.writeCalls, [[[0, 1, "cached", null], [0, 1, "gone", null]]]);
+  assert.equal(native.store.size, 0);
+  assert.equal(t.get(1, "gone"), undefined);
+  t.delete(1, "gone");  // known absent: nothing more to write
+  tables.flush();
+  assert.equal(native.writeCalls.length, 1);
+  assert.equal(native.gets.length, 1);
+
+  t.put(1, "gone", "again");
+  tables.flush();
+  assert.equal(native.stored(0, 1, "gone"), "again");
+});
+
+test("an evicted deletion is written as one", () => {
+  const native = new FakeNative();
+  native.store.set("0|0|a", JSON.stringify(1));
+  const tables = new StateTables(native, { cacheEntries: 8 });  // evicts 1 at a time
+  const t = tables.table(0);
+  t.delete(0, "a");
+  for (let i = 0; i < 8; i++) t.put(0, "b" + i, i);
+  assert.deepEqual(native.writeCalls, [[[0, 0, "a", null]]]);
+  assert.equal(native.store.has("0|0|a"), false);
+  assert.equal(t.get(0, "a"), undefined);
+});
+
+test("flush writes every dirty entry in one call, then nothing until something changes", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 1000 });
+  const t0 = tables.table(0), t1 = tables.table(1);
+  for (let i = 0; i < 300; i++) t0.put(i % 7, "k" + i, { i });
+  for (let i = 0; i < 200; i++) t1.get(0, "r" + i);  // clean
+  t1.put(0, "r3", [3]);
+  tables.flush();
+  assert.equal(native.writeCalls.length, 1);
+  assert.equal(native.writeCalls[0].length, 301);
+  assert.deepEqual(native.stored(0, 299 % 7, "k299"), { i: 299 });
+  assert.deepEqual(native.stored(1, 0, "r3"), [3]);
+  tables.flush();
+  assert.equal(native.writeCalls.length, 1);
+
+  const v = t0.get(1, "k1");
+  v.i = -1;
+  t0.put(1, "k1", v);
+  tables.flush();
+  assert.deepEqual(native.writeCalls[1], [[0, 1, "k1", JSON.stringify({ i: -1 })]]);
+  assert.deepEqual(tables.stats(),
+                   { entries: 500, hits: 1, misses: 200, evictions: 0, writes: 302 });
+});
+
+test("a failed write loses nothing: the entries stay dirty and cached", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 4 });  // evicts 1 at a time
+  const t = tables.table(0);
+  for (let i = 0; i < 4; i++) t.put(0, "k" + i, i);
+  native.failWrites = true;
+  assert.throws(() => t.put(0, "k4", 4), /disk full/);
+  assert.throws(() => tables.flush(), /disk full/);
+  assert.equal(tables.stats().entries, 4);
+  native.failWrites = false;
+  tables.flush();
+  for (let i = 0; i < 4; i++) assert.equal(native.stored(0, 0, "k" + i), i);
+});
+
+test("state much larger than the cache reads back exactly (100k keys, 1k entries)", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 1000 });
+  const t = tables.table(0), u = tables.table(1);
+  const N = 100000;
+  for (let i = 0; i < N; i++) {
+    t.put(i % 128, "key" + i, { i, s: "v" + i });
+    if (i % 10 === 0) u.put(i % 128, "key" + i, i);
+  }
+  for (let i = 0; i < N; i += 2) {  // read-modify-write half of them, deleting some
+    const kg = i % 128;
+    const value = t.get(kg, "key" + i);
+    assert.deepEqual(value, { i, s: "v" + i });
+    if (i % 6 === 0) {
+      t.delete(kg, "key" + i);
+    } else {
+      value.s += "!";
+      t.put(kg, "key" + i, value);
+    }
+  }
+  const stats = tables.stats();
+  assert.ok(stats.entries <= 1000, `entries ${stats.entries}`);
+  assert.ok(stats.evictions > 100000, `evictions ${stats.evictions}`);
+  // Each eviction call writes at most a chunk (125 entries).
+  assert.ok(native.writeCalls.every((call) => call.length <= 125));
+
+  const expected = (i) => (i % 6 === 0 ? undefined : { i, s: "v" + i + (i % 2 === 0 ? "!" : "") });
+  for (let i = 0; i < N; i++) {
+    assert.deepEqual(t.get(i % 128, "key" + i), expected(i));
+    if (i % 10 === 0) assert.equal(u.get(i % 128, "key" + i), i);
+  }
+  // Everything is in the backend after a flush: a fresh cache reads the same.
+  tables.flush();
+  const fresh = new StateTables(native, { cacheEntries: 1000 });
+  for (let i = 0; i < N; i++) {
+    assert.deepEqual(fresh.table(0).get(i % 128, "key" + i), expected(i));
+    assert.equal(fresh.table(1).get(i % 128, "key" + i), i % 10 === 0 ? i : undefined);
+  }
+  assert.equal(native.store.size, N - Math.ceil(N / 6) + N / 10);
+});
+
+test("without a backend it is a plain store that evicts nothing", () => {
+  const tables = new StateTables(null, { cacheEntries: 10 });
+  const t = tables.table(0);
+  for (let i = 0; i < 5000; i++) t.put(i % 3, "k" + i, i);
+  t.delete(0, "k0");
+  t.delete(0, "never");
+  tables.flush();
+  assert.equal(t.get(0, "k0"), undefined);
+  assert.equal(t.get(1, "k4999"), 4999);
+  assert.equal(t.get(2, "k4999"), undefined);
+  assert.deepEqual(tables.stats(), { entries: 4999, hits: 1, misses: 2, evictions: 0, writes: 0 });
+});
+
+test("bad use is a clear error", () => {
+  const native = new FakeNative();
+  assert.throws(() => new StateTables(native, { cacheEntries: 0 }), /cacheEntries/);
+  assert.throws(() => new StateTables(native, { cacheEntries: 1.5 }), /cacheEntries/);
+  const tables = new StateTables(native, { cacheEntries: 10 });
+  assert.throws(() => tables.table(-1), /index/);
+  assert.throws(() => tables.table(2).put(3, "k", undefined),
+                /state table 2: put of undefined for key "k" \(key group 3\)/);
+  native.store.set("0|0|bad", "{not json");
+  assert.throws(() => tables.table(0).get(0, "bad"),
+                /state table 0: the stored value of key "bad" \(key group 0\) is not JSON/);
+  tables.table(1).put(0, "fn", () => 1);
+  assert.throws(() => tables.flush(), /state table 1: the value of key "fn".*cannot be stored/);
+});

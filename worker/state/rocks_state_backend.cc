@@ -1,0 +1,285 @@
+#include "worker/state/rocks_state_backend.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <system_error>
+#include <utility>
+
+namespace sluice::state {
+namespace {
+
+constexpr size_t kKeyGroupBytes = 2;
+
+void AppendKeyGroup(uint32_t key_group, std::string *out) {
+  out->push_back(static_cast<char>((key_group >> 8) & 0xff));
+  out->push_back(static_cast<char>(key_group & 0xff));
+}
+
+std::string EncodeKey(uint32_t key_group, std::string_view key) {
+  std::string encoded;
+  encoded.reserve(kKeyGroupBytes + key.size());
+  AppendKeyGroup(key_group, &encoded);
+  encoded.append(key);
+  return encoded;
+}
+
+uint32_t DecodeKeyGroup(const rocksdb::Slice &key) {
+  return (uint32_t{static_cast<uint8_t>(key[0])} << 8) | static_cast<uint8_t>(key[1]);
+}
+
+std::shared_ptr<rocksdb::Cache> SharedBlockCache() {
+  // Leaked on purpose: backends may be closed by static destructors after this one would run.
+  static auto *cache =
+      new std::shared_ptr<rocksdb::Cache>(rocksdb::NewLRUCache(kSharedBlockCacheBytes));
+  return *cache;
+}
+
+// Tuning for keyed streaming state: many point reads (a cache miss in the isolate) of keys that
+// often do not exist yet (the first record of a key), and writes in chunks (evictions, flushes).
+rocksdb::ColumnFamilyOptions TableOptions(const RocksStateOptions &options,
+                                          const std::shared_ptr<rocksdb::Cache> &cache) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Whole-key bloom filters in every level: a Get of a new key is answered without reading a
+  // data block. Index and filter blocks live in the block cache (bounded memory), those of L0
+  // pinned since every Get consults them.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
+  table.whole_key_filtering = true;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // A hash index inside each data block makes point lookups cheaper than a binary search.
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  table.format_version = 5;
+
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.write_buffer_size = options.write_buffer_bytes;
+  cf.max_write_buffer_number = 3;
+  cf.level_compaction_dynamic_level_bytes = true;
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+  return cf;
+}
+
+std::string Describe(const rocksdb::Status &status) { return status.ToString(); }
+
+Status External(const std::string &where, const rocksdb::Status &status) {
+  // Busy, TryAgain and IO errors may pass; corruption, bad arguments and the like will not.
+  const bool retryable =
+      status.IsBusy() || status.IsTryAgain() || status.IsIOError() || status.IsTimedOut();
+  return Status::External(where + ": " + Describe(status), retryable);
+}
+
+}  // namespace
+
+RocksStateBackend::RocksStateBackend(std::string directory, std::vector<std::string> tables)
+    : directory_(std::move(directory)), tables_(std::move(tables)) {}
+
+RocksStateBackend::~RocksStateBackend() { Close().IgnoreError(); }
+
+Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
+    const std::string &directory, const std::vector<std::string> &tables,
+    const RocksStateOptions &options) {
+  const std::string where = "state backend at " + directory;
+  if (directory.empty()) return Status::InvalidArgument("state backend: no directory given");
+  std::set<std::string_view> seen;
+  for (const std::string &table : tables) {
+    if (table.empty() || table == rocksdb::kDefaultColumnFamilyName) {
+      return Status::InvalidArgument(where + ": bad table name '" + table +
+                                     "' (empty, or RocksDB's reserved \"default\")");
+    }
+    if (!seen.insert(table).second) {
+      return Status::InvalidArgument(where + ": table '" + table + "' given twice");
+    }
+  }
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) return Status::External(where + ": cannot create the directory: " + error.message());
+
+  std::unique_ptr<RocksStateBackend> backend(new RocksStateBackend(directory, tables));
+  backend->block_cache_ = options.block_cache_bytes == 0
+                              ? SharedBlockCache()
+                              : rocksdb::NewLRUCache(options.block_cache_bytes);
+  const rocksdb::ColumnFamilyOptions cf_options = TableOptions(options, backend->block_cache_);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  // A task's files are few; keep them all open instead of a table cache churning descriptors.
+  db_options.max_open_files = -1;
+
+  // RocksDB must be opened with every column family the directory has: the ones of `tables`
+  // first, in order, then the rest.
+  std::vector<std::string> existing;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, directory, &existing);
+  if (!listed.ok() && !listed.IsIOError() && !listed.IsPathNotFound()) {
+    return External(where, listed);  // an unreadable instance, not a new directory
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string &table : tables) descriptors.emplace_back(table, cf_options);
+  bool has_default = false;
+  for (const std::string &name : existing) {
+    if (name == rocksdb::kDefaultColumnFamilyName) has_default = true;
+    if (seen.count(name) == 0) descriptors.emplace_back(name, cf_options);
+  }
+  if (!has_default) descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+
+  std::vector<rocksdb::ColumnFamilyHandle *> handles;
+  rocksdb::DB *db = nullptr;
+  rocksdb::Status opened = rocksdb::DB::Open(db_options, directory, descriptors, &handles, &db);
+  if (!opened.ok()) return External(where, opened);
+  backend->db_.reset(db);
+  backend->handles_.assign(handles.begin(), handles.begin() + tables.size());
+  backend->other_handles_.assign(handles.begin() + tables.size(), handles.end());
+  return backend;
+}
+
+Status RocksStateBackend::Close() {
+  if (db_ == nullptr) return Status::Ok();
+  // The WAL is off, so whatever is only in memtables would be lost: flush it to files.
+  Status result;
+  std::vector<rocksdb::ColumnFamilyHandle *> all = handles_;
+  all.insert(all.end(), other_handles_.begin(), other_handles_.end());
+  rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), all);
+  if (!flushed.ok())
+    result = External("state backend at " + directory_ + ": flush on close", flushed);
+  for (rocksdb::ColumnFamilyHandle *handle : all) {
+    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  handles_.clear();
+  other_handles_.clear();
+  rocksdb::Status closed = db_->Close();
+  if (!closed.ok() && result.ok()) result = External("state backend at " + directory_, closed);
+  db_.reset();
+  return result;
+}
+
+Status RocksStateBackend::CheckOpen() const {
+  if (db_ == nullptr) {
+    return Status::FailedPrecondition("state backend at " + directory_ + " is closed");
+  }
+  return Status::Ok();
+}
+
+Status RocksStateBackend::CheckTable(uint32_t table) const {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (table >= tables_.size()) {
+    return Status::Internal("state backend at " + directory_ + ": no table " +
+                            std::to_string(table) + " (it has " + std::to_string(tables_.size()) +
+                            ")");
+  }
+  return Status::Ok();
+}
+
+Status RocksStateBackend::CheckKeyGroup(uint32_t table, uint32_t key_group) const {
+  SLUICE_RETURN_IF_ERROR(CheckTable(table));
+  if (key_group >= kMaxKeyGroups) {
+    return Status::Internal(Where(table) + ": key group " + std::to_string(key_group) +
+                            " is out of range (at most " + std::to_string(kMaxKeyGroups) +
+                            " key groups)");
+  }
+  return Status::Ok();
+}
+
+std::string RocksStateBackend::Where(uint32_t table) const {
+  return "state backend at " + directory_ + ", table '" + tables_[table] + "'";
+}
+
+Result<std::optional<std::string>> RocksStateBackend::Get(uint32_t table, uint32_t key_group,
+                                                          std::string_view key) {
+  SLUICE_RETURN_IF_ERROR(CheckKeyGroup(table, key_group));
+  const std::string encoded = EncodeKey(key_group, key);
+  rocksdb::PinnableSlice value;
+  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), handles_[table], encoded, &value);
+  if (got.IsNotFound()) return std::optional<std::string>();
+  if (!got.ok()) return External(Where(table), got);
+  return std::optional<std::string>(value.ToString());
+}
+
+Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  rocksdb::WriteBatch batch;
+  std::string encoded;
+  for (const Mutation &mutation : mutations) {
+    SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
+    encoded.clear();
+    AppendKeyGroup(mutation.key_group, &encoded);
+    encoded.append(mutation.key);
+    rocksdb::ColumnFamilyHandle *handle = handles_[mutation.table];
+    rocksdb::Status added = mutation.value.has_value() ? batch.Put(handle, encoded, *mutation.value)
+                                                       : batch.Delete(handle, encoded);
+    if (!added.ok()) return External(Where(mutation.table), added);
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  rocksdb::Status written = db_->Write(write_options, &batch);
+  if (!written.ok()) {
+    return External("state backend at " + directory_ + ": writing " +
+                        std::to_string(mutations.size()) + " entries",
+                    written);
+  }
+  return Status::Ok();
+}
+
+Status RocksStateBackend::Checkpoint(const std::string &directory) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  const std::string where = "state backend at " + directory_ + ": checkpoint to " + directory;
+  std::error_code error;
+  // RocksDB wants an absolute path.
+  const std::filesystem::path target = std::filesystem::absolute(directory, error);
+  if (error) return Status::External(where + ": " + error.message());
+  rocksdb::Checkpoint *raw = nullptr;
+  rocksdb::Status made = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!made.ok()) return External(where, made);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: always flush the memtables first (nothing is in a WAL).
+  rocksdb::Status created = checkpoint->CreateCheckpoint(target.string(), 0);
+  if (!created.ok()) return External(where, created);
+  return Status::Ok();
+}
+
+Status RocksStateBackend::ForEachInRange(uint32_t table, uint32_t first, uint32_t last,
+                                         const Visitor &visit) {
+  SLUICE_RETURN_IF_ERROR(CheckKeyGroup(table, last));
+  if (first > last) {
+    return Status::Internal(Where(table) + ": key-group range [" + std::to_string(first) + ", " +
+                            std::to_string(last) + "] is empty");
+  }
+  std::string lower;
+  AppendKeyGroup(first, &lower);
+  std::string upper;
+  const bool bounded = last + 1 < kMaxKeyGroups;
+  if (bounded) AppendKeyGroup(last + 1, &upper);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  if (bounded) read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, handles_[table]));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (key.size() < kKeyGroupBytes) {
+      return Status::External(Where(table) + ": an entry whose key has no key group");
+    }
+    const rocksdb::Slice value = it->value();
+    SLUICE_RETURN_IF_ERROR(
+        visit(DecodeKeyGroup(key),
+              std::string_view(key.data() + kKeyGroupBytes, key.size() - kKeyGroupBytes),
+              std::string_view(value.data(), value.size())));
+  }
+  if (!it->status().ok()) return External(Where(table), it->status());
+  return Status::Ok();
+}
+
+}  // namespace sluice::state

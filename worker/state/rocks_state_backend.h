@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "worker/js/js_engine.h"
+
+namespace rocksdb {
+class Cache;
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace sluice::state {
+
+// Key groups are stored as 2 bytes big-endian in front of each key, so there are at most 65536.
+inline constexpr uint32_t kMaxKeyGroups = 65536;
+
+struct RocksStateOptions {
+  // 0: every backend of the process shares one LRU block cache of kSharedBlockCacheBytes (a
+  // worker runs many tasks; one budget for all of them). Otherwise a private cache of this size.
+  size_t block_cache_bytes = 0;
+  // Bits per key of the tables' bloom filters (~1 % false positives at 10).
+  double bloom_bits_per_key = 10;
+  // The memtable size of each table (column family) before it is flushed to a file.
+  size_t write_buffer_bytes = size_t{16} << 20;
+};
+
+inline constexpr size_t kSharedBlockCacheBytes = size_t{256} << 20;
+
+// The keyed state of one task in one RocksDB instance: a column family per table (a stateful
+// operator, named by its operator id), keys = key group (2 bytes big-endian) + the key string's
+// UTF-8 bytes, values = the JSON text the isolate's cache wrote. Writes skip the WAL: state is
+// made durable by Checkpoint(), and after a crash a task restarts from its last checkpoint, never
+// from the live directory.
+//
+// Created by Open() on the task's thread when the task starts; owned by the task; closed by
+// Close() or the destructor. Used by one thread at a time (the task's). Errors are
+// external-domain Statuses naming the directory and, where there is one, the table.
+class RocksStateBackend final : public js::StateBackend {
+ public:
+  // What ForEachInRange visits: one entry, its key group and key (without the prefix) and value.
+  // Returning a non-ok Status stops the iteration with that Status.
+  using Visitor =
+      std::function<Status(uint32_t key_group, std::string_view key, std::string_view value)>;
+
+  // Opens (creating if needed) the instance in `directory` with one column family per table, in
+  // the order given (table index i = tables[i]). Column families of the directory that are not
+  // in `tables` (operators a changed job no longer has) are kept but not used.
+  static Result<std::unique_ptr<RocksStateBackend>> Open(const std::string &directory,
+                                                         const std::vector<std::string> &tables,
+                                                         const RocksStateOptions &options = {});
+
+  ~RocksStateBackend() override;
+  RocksStateBackend(const RocksStateBackend &) = delete;
+  RocksStateBackend &operator=(const RocksStateBackend &) = delete;
+
+  Result<std::optional<std::string>> Get(uint32_t table, uint32_t key_group,
+                                         std::string_view key) override;
+  Status Write(const std::vector<Mutation> &mutations) override;
+
+  // Writes a consistent, openable copy of every table to `directory`, which must not exist yet
+  // (its parent must). Memtables are flushed first; SST files are hard-linked where the file
+  // system allows, so this is cheap. Open() the directory to read it.
+  Status Checkpoint(const std::string &directory);
+
+  // Visits the entries of `table` whose key group lies in [first, last], in key order (key group,
+  // then key bytes), from a consistent view taken when the call starts. Bulk reads do not fill
+  // the block cache.
+  Status ForEachInRange(uint32_t table, uint32_t first, uint32_t last, const Visitor &visit);
+
+  // Flushes the memtables (nothing is in a WAL) and closes the instance; later calls fail. The
+  // destructor does this too, ignoring errors.
+  Status Close();
+
+  const std::string &directory() const { return directory_; }
+  const std::vector<std::string> &tables() const { return tables_; }
+
+ private:
+  RocksStateBackend(std::string directory, std::vector<std::string> tables);
+
+  Status CheckOpen() const;
+  Status CheckTable(uint32_t table) const;
+  Status CheckKeyGroup(uint32_t table, uint32_t key_group) const;
+  std::string Where(uint32_t table) const;
+
+  std::string directory_;
+  std::vector<std::string> tables_;
+  std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::unique_ptr<rocksdb::DB> db_;
+  // handles_[i] is tables_[i]; other_handles_ the column families not in tables_ (and
+  // "default"), which must stay open with the instance.
+  std::vector<rocksdb::ColumnFamilyHandle *> handles_;
+  std::vector<rocksdb::ColumnFamilyHandle *> other_handles_;
+};
+
+}  // namespace sluice::state
