@@ -1,5 +1,8 @@
 #include "coordinator/operator_kinds.h"
 
+#include "connectors/mysql/mysql_config.h"
+#include "connectors/redis/redis_config.h"
+
 namespace sluice::coordinator {
 namespace {
 
@@ -33,6 +36,8 @@ std::vector<OperatorKind> BuildCatalogue() {
       {"sink.file", OperatorRole::kSink, {Path(true)}, {}},
       {"sink.collect", OperatorRole::kSink, {}, {}},
       {"sink.discard", OperatorRole::kSink, {}, {}},
+      {"sink.redis", OperatorRole::kSink, {}, {required_fn}, false, &redis::CheckRedisConfig},
+      {"sink.mysql", OperatorRole::kSink, {}, {required_fn}, false, &mysql::CheckMySqlConfig},
   };
 }
 

@@ -30,6 +30,11 @@ struct FunctionSlot {
   bool required = false;
 };
 
+// Checks a whole config_json for a kind whose config is more than independent fields (a
+// connector's address, an SQL statement); returns every problem, each a phrase to follow the
+// operator's label. The connector's own parser, so submit and worker agree.
+using ConfigChecker = std::vector<std::string> (*)(const std::string& config_json);
+
 // One entry of the operator catalogue (proto/README.md, "Operator kinds").
 struct OperatorKind {
   std::string name;
@@ -38,6 +43,8 @@ struct OperatorKind {
   std::vector<FunctionSlot> functions;
   // Keeps state per key: every input must be partitioned by key (a HASH edge, from keyBy).
   bool keyed = false;
+  // When set, checks the config instead of `config` (which then stays empty).
+  ConfigChecker check_config = nullptr;
 };
 
 // The catalogue of every operator kind this version runs; later operators extend this one table.
