@@ -179,9 +179,9 @@ void Validator::CheckOperator(int index) {
   } else if (!config.is_object()) {
     OpProblem(index, ": config_json must be a JSON object, got " + JsonTypeName(config));
   } else if (kind != nullptr && kind->check_config != nullptr) {
-    for (const std::string& problem : kind->check_config(op.config_json())) {
-      OpProblem(index, ": " + problem);
-    }
+    std::vector<std::string> problems;
+    kind->check_config(config, &problems);
+    for (const std::string& problem : problems) OpProblem(index, problem);
   } else if (kind != nullptr) {
     CheckConfig(index, *kind, config);
   }

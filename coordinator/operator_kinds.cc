@@ -1,5 +1,7 @@
 #include "coordinator/operator_kinds.h"
 
+#include <nlohmann/json.hpp>
+
 #include "connectors/mysql/mysql_config.h"
 #include "connectors/redis/redis_config.h"
 
@@ -12,6 +14,17 @@ ConfigField Count(std::string name) {
 }
 ConfigField Rate(std::string name) {
   return {std::move(name), ConfigFieldType::kPositiveNumber, false, {}};
+}
+
+void CheckRedisSink(const nlohmann::json& config, std::vector<std::string>* problems) {
+  for (const std::string& problem : redis::CheckRedisConfig(config)) {
+    problems->push_back(": " + problem);
+  }
+}
+void CheckMySqlSink(const nlohmann::json& config, std::vector<std::string>* problems) {
+  for (const std::string& problem : mysql::CheckMySqlConfig(config)) {
+    problems->push_back(": " + problem);
+  }
 }
 
 std::vector<OperatorKind> BuildCatalogue() {
@@ -36,8 +49,8 @@ std::vector<OperatorKind> BuildCatalogue() {
       {"sink.file", OperatorRole::kSink, {Path(true)}, {}},
       {"sink.collect", OperatorRole::kSink, {}, {}},
       {"sink.discard", OperatorRole::kSink, {}, {}},
-      {"sink.redis", OperatorRole::kSink, {}, {required_fn}, false, &redis::CheckRedisConfig},
-      {"sink.mysql", OperatorRole::kSink, {}, {required_fn}, false, &mysql::CheckMySqlConfig},
+      {"sink.redis", OperatorRole::kSink, {}, {required_fn}, false, &CheckRedisSink},
+      {"sink.mysql", OperatorRole::kSink, {}, {required_fn}, false, &CheckMySqlSink},
   };
 }
 

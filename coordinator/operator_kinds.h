@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,11 +31,6 @@ struct FunctionSlot {
   bool required = false;
 };
 
-// Checks a whole config_json for a kind whose config is more than independent fields (a
-// connector's address, an SQL statement); returns every problem, each a phrase to follow the
-// operator's label. The connector's own parser, so submit and worker agree.
-using ConfigChecker = std::vector<std::string> (*)(const std::string& config_json);
-
 // One entry of the operator catalogue (proto/README.md, "Operator kinds").
 struct OperatorKind {
   std::string name;
@@ -43,8 +39,10 @@ struct OperatorKind {
   std::vector<FunctionSlot> functions;
   // Keeps state per key: every input must be partitioned by key (a HASH edge, from keyBy).
   bool keyed = false;
-  // When set, checks the config instead of `config` (which then stays empty).
-  ConfigChecker check_config = nullptr;
+  // For connectors whose config the field table cannot describe: checks the whole config object
+  // instead of `config` (left empty) and appends each problem, phrased to follow the operator's
+  // label (": config field ..."). The connector's own parser, so submit and run agree.
+  void (*check_config)(const nlohmann::json& config, std::vector<std::string>* problems) = nullptr;
 };
 
 // The catalogue of every operator kind this version runs; later operators extend this one table.

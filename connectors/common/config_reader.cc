@@ -27,6 +27,16 @@ ConfigReader::ConfigReader(std::string_view config_json, std::string kind)
   }
 }
 
+ConfigReader::ConfigReader(const nlohmann::json& config, std::string kind)
+    : kind_(std::move(kind)) {
+  if (!config.is_object()) {
+    Problem("config_json must be a JSON object");
+    return;
+  }
+  config_ = config;
+  parsed_ = true;
+}
+
 const nlohmann::json* ConfigReader::Find(const std::string& name, bool required) {
   known_.push_back(name);
   if (!parsed_) return nullptr;

@@ -18,6 +18,10 @@ class ConfigReader {
  public:
   // `kind` names the operator kind in messages ("sink.redis").
   ConfigReader(std::string_view config_json, std::string kind);
+  ConfigReader(const char* config_json, std::string kind)
+      : ConfigReader(std::string_view(config_json), std::move(kind)) {}
+  // A config already parsed (the coordinator's validator has it as JSON).
+  ConfigReader(const nlohmann::json& config, std::string kind);
 
   // Each getter declares the field as known; an absent optional field gives nullopt, an
   // absent required one or a value of the wrong type a problem (and nullopt).

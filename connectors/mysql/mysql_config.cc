@@ -127,8 +127,8 @@ Result<uint32_t> CountPlaceholders(std::string_view statement) {
   return count;
 }
 
-std::vector<std::string> CheckMySqlConfig(const std::string& config_json) {
-  connectors::ConfigReader reader(config_json, "sink.mysql");
+std::vector<std::string> CheckMySqlConfig(const nlohmann::json& config) {
+  connectors::ConfigReader reader(config, "sink.mysql");
   Read(reader);
   return reader.problems();
 }

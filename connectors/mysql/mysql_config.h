@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +22,9 @@ struct MySqlConfig {
   uint32_t timeout_ms = 10000;  // "timeoutMs": connect, read and write timeouts
 };
 
-// Every problem with a `sink.mysql` config_json, each a phrase to follow the operator's label
-// (empty when the config is valid). The coordinator reports these at submit.
-std::vector<std::string> CheckMySqlConfig(const std::string& config_json);
+// Every problem with a `sink.mysql` config (a parsed config_json), each a phrase to follow the
+// operator's label (empty when the config is valid). The coordinator reports these at submit.
+std::vector<std::string> CheckMySqlConfig(const nlohmann::json& config);
 
 // The config, or a user-domain Status whose message lists every problem.
 Result<MySqlConfig> ParseMySqlConfig(std::string_view config_json);

@@ -43,8 +43,8 @@ RedisConfig Read(connectors::ConfigReader& reader) {
 
 }  // namespace
 
-std::vector<std::string> CheckRedisConfig(const std::string& config_json) {
-  connectors::ConfigReader reader(config_json, "sink.redis");
+std::vector<std::string> CheckRedisConfig(const nlohmann::json& config) {
+  connectors::ConfigReader reader(config, "sink.redis");
   Read(reader);
   return reader.problems();
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +29,9 @@ constexpr std::string_view kRedisNoTlsReason =
     "(hiredis_ssl needs hiredis 1.0 or later); connect without TLS, or through a TLS proxy "
     "such as stunnel";
 
-// Every problem with a `sink.redis` config_json, each a phrase to follow the operator's label
-// (empty when the config is valid). The coordinator reports these at submit.
-std::vector<std::string> CheckRedisConfig(const std::string& config_json);
+// Every problem with a `sink.redis` config (a parsed config_json), each a phrase to follow the
+// operator's label (empty when the config is valid). The coordinator reports these at submit.
+std::vector<std::string> CheckRedisConfig(const nlohmann::json& config);
 
 // The config, or a user-domain Status whose message lists every problem.
 Result<RedisConfig> ParseRedisConfig(std::string_view config_json);

@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace sluice::mysql {
 namespace {
+
+std::vector<std::string> Check(std::string_view config_json) {
+  return CheckMySqlConfig(nlohmann::json::parse(config_json));
+}
 
 TEST(MySqlConfigTest, ReadsEveryField) {
   auto config = ParseMySqlConfig(
@@ -29,7 +35,7 @@ TEST(MySqlConfigTest, DefaultsThePortAndPassword) {
 }
 
 TEST(MySqlConfigTest, ReportsEveryMissingOrBadField) {
-  auto problems = CheckMySqlConfig(R"j({"host": "mysql://h", "port": 70000, "table": "t"})j");
+  auto problems = Check(R"j({"host": "mysql://h", "port": 70000, "table": "t"})j");
   ASSERT_EQ(problems.size(), 6u);
   EXPECT_NE(problems[0].find("config field \"host\" must be a host name or address"),
             std::string::npos);
@@ -42,7 +48,7 @@ TEST(MySqlConfigTest, ReportsEveryMissingOrBadField) {
 }
 
 TEST(MySqlConfigTest, RefusesAStatementWithoutPlaceholders) {
-  auto problems = CheckMySqlConfig(
+  auto problems = Check(
       R"j({"host": "h", "user": "u", "database": "d", "statement": "INSERT INTO t VALUES (1)"})j");
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("config field \"statement\" has no '?' placeholders"),

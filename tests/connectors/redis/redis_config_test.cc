@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace sluice::redis {
 namespace {
+
+std::vector<std::string> Check(std::string_view config_json) {
+  return CheckRedisConfig(nlohmann::json::parse(config_json));
+}
 
 TEST(RedisConfigTest, ReadsEveryField) {
   auto config = ParseRedisConfig(
@@ -28,7 +34,7 @@ TEST(RedisConfigTest, DefaultsWithJustAnAddress) {
 }
 
 TEST(RedisConfigTest, ReportsEveryProblem) {
-  auto problems = CheckRedisConfig(
+  auto problems = Check(
       R"({"address": "redis://h:1", "database": -1, "pipeline": 0, "username": "u", "db": 1})");
   ASSERT_EQ(problems.size(), 5u);
   EXPECT_EQ(problems[0],
@@ -42,13 +48,12 @@ TEST(RedisConfigTest, ReportsEveryProblem) {
 }
 
 TEST(RedisConfigTest, AddressIsRequired) {
-  EXPECT_EQ(
-      CheckRedisConfig("{}"),
-      std::vector<std::string>{"config field \"address\" is required for kind \"sink.redis\""});
+  EXPECT_EQ(Check("{}"), std::vector<std::string>{
+                             "config field \"address\" is required for kind \"sink.redis\""});
 }
 
 TEST(RedisConfigTest, RefusesTlsBecauseThisHiredisHasNone) {
-  auto problems = CheckRedisConfig(R"({"address": "h:1", "tls": true})");
+  auto problems = Check(R"({"address": "h:1", "tls": true})");
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("config field \"tls\" cannot be true: TLS is not available"),
             std::string::npos);
