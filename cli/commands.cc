@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "cli/job_client.h"
@@ -61,6 +62,7 @@ int ReportProblems(const proto::JobSpec& spec, const proto::SubmitJobResponse& r
 // Polls the job until it ends; on SIGINT/SIGTERM cancels it.
 Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) {
   bool cancel_sent = false;
+  std::map<std::string, bool> troubled;  // task id -> its connectors reported a problem
   while (true) {
     if (g_interrupted && !cancel_sent) {
       std::fprintf(stderr, "cancelling job %s\n", job_id.c_str());
@@ -70,6 +72,18 @@ Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) 
     }
     auto info = client.Get(job_id);
     if (!info.ok()) return info.status();
+    // A connector retrying an endpoint would otherwise make the run wait in silence: say so
+    // once when it starts and once when it is over.
+    for (const auto& task : info->tasks()) {
+      bool& was = troubled[task.task_id()];
+      if (!was && !task.detail().empty()) {
+        std::fprintf(stderr, "task %s: %s\n", task.task_id().c_str(), task.detail().c_str());
+      } else if (was && task.detail().empty()) {
+        std::fprintf(stderr, "task %s: its connectors reach their endpoints again\n",
+                     task.task_id().c_str());
+      }
+      was = !task.detail().empty();
+    }
     if (IsTerminal(info->state())) return info;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -1,6 +1,10 @@
 #include "coordinator/operator_kinds.h"
 
 #include "coordinator/operator_checks.h"
+#include <nlohmann/json.hpp>
+
+#include "connectors/mysql/mysql_config.h"
+#include "connectors/redis/redis_config.h"
 
 namespace sluice::coordinator {
 namespace {
@@ -11,6 +15,17 @@ ConfigField Count(std::string name) {
 }
 ConfigField Rate(std::string name) {
   return {std::move(name), ConfigFieldType::kPositiveNumber, false, {}};
+}
+
+void CheckRedisSink(const nlohmann::json& config, std::vector<std::string>* problems) {
+  for (const std::string& problem : redis::CheckRedisConfig(config)) {
+    problems->push_back(": " + problem);
+  }
+}
+void CheckMySqlSink(const nlohmann::json& config, std::vector<std::string>* problems) {
+  for (const std::string& problem : mysql::CheckMySqlConfig(config)) {
+    problems->push_back(": " + problem);
+  }
 }
 
 std::vector<OperatorKind> BuildCatalogue() {
@@ -75,6 +90,8 @@ std::vector<OperatorKind> BuildCatalogue() {
       {"sink.file", OperatorRole::kSink, {Path(true)}, {}},
       {"sink.collect", OperatorRole::kSink, {}, {}},
       {"sink.discard", OperatorRole::kSink, {}, {}},
+      {"sink.redis", OperatorRole::kSink, {}, {required_fn}, false, 1, nullptr, &CheckRedisSink},
+      {"sink.mysql", OperatorRole::kSink, {}, {required_fn}, false, 1, nullptr, &CheckMySqlSink},
   };
 }
 

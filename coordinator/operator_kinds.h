@@ -49,6 +49,10 @@ struct OperatorKind {
   // message to follow the operator's name, starting with ": ".
   std::vector<std::string> (*check)(const nlohmann::json& config,
                                     const std::map<std::string, std::string>& functions) = nullptr;
+  // For connectors whose config the field table cannot describe: checks the whole config object
+  // instead of `config` (left empty) and appends each problem, phrased to follow the operator's
+  // label (": config field ..."). The connector's own parser, so submit and run agree.
+  void (*check_config)(const nlohmann::json& config, std::vector<std::string>* problems) = nullptr;
 };
 
 // The catalogue of every operator kind this version runs; later operators extend this one table.

@@ -39,7 +39,15 @@ export type {
 } from "./client.js";
 export type { NexmarkAuction, NexmarkBid, NexmarkEvent, NexmarkPerson } from "./nexmark.js";
 export type { FileSourceOptions, GeneratorFnOptions, GeneratorOptions, NexmarkOptions } from "./sources.js";
-export type { FileSinkOptions } from "./sinks.js";
+export type {
+  FileSinkOptions,
+  MySqlSinkOptions,
+  RedisArg,
+  RedisCommand,
+  RedisCommands,
+  RedisSinkOptions,
+  SqlValue,
+} from "./sinks.js";
 export { ALLOWED_GLOBALS } from "./globals.js";
 
 import * as sources from "./sources.js";
@@ -51,7 +59,10 @@ export { windows };
 
 /** Where records come from: `sources.file`, `sources.generator`, `sources.nexmark`. */
 export { sources };
-/** Where records go: `sinks.stdout`, `sinks.file`, `sinks.collect`, `sinks.discard`. */
+/**
+ * Where records go: `sinks.stdout`, `sinks.file`, `sinks.collect`, `sinks.discard`,
+ * `sinks.redis`, `sinks.mysql`.
+ */
 export { sinks };
 
 /**

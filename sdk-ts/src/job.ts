@@ -454,7 +454,7 @@ export class Stream<T, P extends JobParams = Record<string, unknown>> {
    * @param options - the sink operator's name and parallelism
    * @returns the job, so a job file can end with `export default job.source(...)...sink(...)`
    */
-  sink(sink: Sink, options: SinkOptions = {}): Job<P> {
+  sink(sink: Sink<T, P>, options: SinkOptions = {}): Job<P> {
     checkDescriptor(sink, "sink", ".sink(...) expects one of sinks.*");
     const node = addOperator(this.#job, sink.kind, sink.label, () => sink.build(), this.#upstream);
     const stream = new Stream<never, P>(this.#job, node);

@@ -33,9 +33,19 @@ export interface Source<T> extends OperatorDescriptor {
   readonly [RecordType]?: T;
 }
 
-/** Where a stream's records go: pass it to {@link Stream.sink}. Made by the functions in `sinks`. */
-export interface Sink extends OperatorDescriptor {
+declare const SinkInput: unique symbol;
+
+/**
+ * Where a stream's records go: pass it to {@link Stream.sink}. Made by the functions in `sinks`.
+ *
+ * @typeParam T - the records the sink takes (`unknown`: any); a sink with a function (Redis,
+ *   MySQL) takes the record type its function was written for
+ * @typeParam P - the params its function expects
+ */
+export interface Sink<T = unknown, P = unknown> extends OperatorDescriptor {
   readonly kind: `sink.${string}`;
   /** True for sinks whose records come back to the caller (`sinks.collect()`). */
   readonly collects: boolean;
+  /** Type-only marker carrying the record and params types; never set at run time. */
+  readonly [SinkInput]?: (record: T, params: P) => void;
 }

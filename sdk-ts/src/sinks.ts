@@ -1,6 +1,8 @@
 /** Sinks: where a stream's records go. Pass one to {@link Stream.sink}. */
 import { resolve } from "node:path";
+import { toMillis, type Duration } from "./duration.js";
 import type { Sink } from "./operators.js";
+import { checkCount, checkPositiveInt } from "./validate.js";
 
 function simple(kind: Sink["kind"], collects = false): Sink {
   return { kind, label: kind, collects, build: () => ({ config: {}, functions: {} }) };
@@ -45,4 +47,161 @@ export function collect(): Sink {
 /** Counts the records and drops them (for benchmarks). */
 export function discard(): Sink {
   return simple("sink.discard");
+}
+
+/** One argument of a Redis command; a number is sent as JavaScript prints it (`String(n)`). */
+export type RedisArg = string | number;
+
+/** One Redis command: its name, then its arguments, e.g. `["SET", key, value]`. */
+export type RedisCommand = readonly [name: string, ...args: RedisArg[]];
+
+/**
+ * What a Redis sink's function returns for one record: one command, a list of commands (sent
+ * in order), or `null` (or `[]`) to write nothing for this record.
+ */
+export type RedisCommands = RedisCommand | readonly RedisCommand[] | null;
+
+/** Options of {@link redis}. */
+export interface RedisSinkOptions<T, P> {
+  /** The server, `"host:port"` (the port defaults to 6379), e.g. `"127.0.0.1:6379"`. */
+  readonly address: string;
+  /**
+   * The command(s) for one record, e.g. `(r) => ["SET", "count:" + r.key, r.value]`. Runs on
+   * workers, so it must be self-contained. Delivery is at-least-once (a pipeline the
+   * connection dropped is sent again), so prefer idempotent commands: `SET`, `HSET`, `XADD`
+   * with an explicit id, `EXPIRE`; not `INCRBY`.
+   */
+  readonly command: (record: T, params: P) => RedisCommands;
+  /** The database index to `SELECT` (default 0). */
+  readonly database?: number;
+  /** The ACL user (Redis 6+); needs `password`. */
+  readonly username?: string;
+  /** Sent with `AUTH` after connecting (omitted: no `AUTH`). */
+  readonly password?: string;
+  /**
+   * TLS to the server. Not available in this version: Debian 12's hiredis (0.14) has no TLS,
+   * so `true` is refused when the job is submitted. Use a TLS proxy such as stunnel instead.
+   */
+  readonly tls?: boolean;
+  /** Commands sent per round trip (default 1000). */
+  readonly pipeline?: number;
+  /** Connect timeout and the longest wait for a reply (default 5 s). */
+  readonly timeout?: Duration;
+}
+
+/**
+ * Writes to Redis: `command(record, params)` returns the command(s) for each record, sent in
+ * pipelines. When the server cannot be reached the sink retries with backoff (shown by
+ * `sluice status`) and sends the unanswered commands again; a command the server refuses fails
+ * the job with the server's error.
+ *
+ * @example
+ * ```ts
+ * counts.sink(sinks.redis({ address: "127.0.0.1:6379", command: (r) => ["SET", `count:${r.word}`, r.count] }));
+ * ```
+ */
+export function redis<T, P = Record<string, unknown>>(options: RedisSinkOptions<T, P>): Sink<T, P> {
+  const o = options ?? ({} as RedisSinkOptions<T, P>);
+  const what = "sinks.redis";
+  const config: Record<string, unknown> = { address: checkString(o.address, `${what}: address`) };
+  if (typeof o.command !== "function") throw new Error(`${what}: \`command\` must be a function`);
+  if (o.database !== undefined) config.database = checkCount(o.database, `${what}: database`);
+  if (o.username !== undefined) config.username = checkString(o.username, `${what}: username`);
+  if (o.password !== undefined) config.password = checkString(o.password, `${what}: password`, true);
+  if (o.tls !== undefined) {
+    if (typeof o.tls !== "boolean") throw new Error(`${what}: tls must be true or false`);
+    config.tls = o.tls;
+  }
+  if (o.pipeline !== undefined) config.pipeline = checkPositiveInt(o.pipeline, `${what}: pipeline`);
+  if (o.timeout !== undefined) config.timeoutMs = positiveMillis(o.timeout, `${what}: timeout`);
+  const command = o.command;
+  return {
+    kind: "sink.redis",
+    label: "sink.redis",
+    collects: false,
+    build: () => ({ config, functions: { fn: command } }),
+  };
+}
+
+/**
+ * One statement parameter: a string, number, boolean or `null` (SQL NULL); an object or array
+ * is passed as its JSON text (for JSON columns).
+ */
+export type SqlValue = string | number | boolean | null | object;
+
+/** Options of {@link mysql}. */
+export interface MySqlSinkOptions<T, P> {
+  /** The server's host name or address. */
+  readonly host: string;
+  /** The server's port (default 3306). */
+  readonly port?: number;
+  readonly user: string;
+  readonly password?: string;
+  /** The database (schema) the statement runs in. */
+  readonly database: string;
+  /**
+   * One INSERT, REPLACE, UPDATE, DELETE or CALL statement with `?` placeholders, e.g.
+   * `INSERT INTO counts (word, n) VALUES (?, ?) ON DUPLICATE KEY UPDATE n = VALUES(n)`.
+   * Delivery is at-least-once (a transaction the connection dropped is written again), so
+   * prefer upserts.
+   */
+  readonly statement: string;
+  /**
+   * The values for the statement's placeholders, in order, for one record (`null` to write no
+   * row for it). Runs on workers, so it must be self-contained.
+   */
+  readonly params: (record: T, params: P) => readonly SqlValue[] | null;
+  /** Connect, read and write timeout (default 10 s). */
+  readonly timeout?: Duration;
+}
+
+/**
+ * Writes to MySQL or MariaDB: runs `statement` once per record with the values
+ * `params(record, params)` returns, each batch of records in one transaction. When the server
+ * cannot be reached the sink retries with backoff (shown by `sluice status`) and writes the
+ * whole transaction again; a row the server refuses fails the job with the server's error.
+ *
+ * @example
+ * ```ts
+ * users.sink(sinks.mysql({
+ *   host: "127.0.0.1", user: "app", password: "secret", database: "shop",
+ *   statement: "INSERT INTO users (id, name) VALUES (?, ?) ON DUPLICATE KEY UPDATE name = VALUES(name)",
+ *   params: (u) => [u.id, u.name],
+ * }));
+ * ```
+ */
+export function mysql<T, P = Record<string, unknown>>(options: MySqlSinkOptions<T, P>): Sink<T, P> {
+  const o = options ?? ({} as MySqlSinkOptions<T, P>);
+  const what = "sinks.mysql";
+  const config: Record<string, unknown> = { host: checkString(o.host, `${what}: host`) };
+  if (o.port !== undefined) {
+    config.port = checkPositiveInt(o.port, `${what}: port`);
+    if (o.port > 65535) throw new Error(`${what}: port must be at most 65535, got ${o.port}`);
+  }
+  config.user = checkString(o.user, `${what}: user`);
+  if (o.password !== undefined) config.password = checkString(o.password, `${what}: password`, true);
+  config.database = checkString(o.database, `${what}: database`);
+  config.statement = checkString(o.statement, `${what}: statement`);
+  if (typeof o.params !== "function") throw new Error(`${what}: \`params\` must be a function`);
+  if (o.timeout !== undefined) config.timeoutMs = positiveMillis(o.timeout, `${what}: timeout`);
+  const params = o.params;
+  return {
+    kind: "sink.mysql",
+    label: "sink.mysql",
+    collects: false,
+    build: () => ({ config, functions: { fn: params } }),
+  };
+}
+
+function checkString(value: unknown, what: string, allowEmpty = false): string {
+  if (typeof value !== "string" || (!allowEmpty && value === "")) {
+    throw new Error(`${what} must be a${allowEmpty ? "" : " non-empty"} string, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function positiveMillis(value: Duration, what: string): number {
+  const ms = toMillis(value, what);
+  if (ms < 1) throw new Error(`${what} must be at least 1 ms`);
+  return ms;
 }

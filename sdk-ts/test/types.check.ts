@@ -66,3 +66,33 @@ new Job("bad", { checkpointInterval: "10 seconds" });
 new Job("ok", { checkpointInterval: "10s", callTimeout: 500 });
 // @ts-expect-error sinks go to sink(), not source()
 job.source(sinks.stdout());
+
+// Connector sinks: the function's record and params types come from the stream.
+const keyed = made.map((r) => ({ key: `k${r.i}`, count: r.i }));
+keyed.sink(sinks.redis({ address: "127.0.0.1:6379", command: (r, params) => ["SET", r.key, r.count + params.threshold] }));
+keyed.sink(sinks.redis({ address: "h:1", command: (r) => [["HSET", "h", r.key, r.count], ["EXPIRE", "h", 60]] }));
+keyed.sink(sinks.redis({ address: "h:1", command: (r) => (r.count > 0 ? ["SET", r.key, r.count] : null) }));
+// @ts-expect-error the record has no .missing
+keyed.sink(sinks.redis({ address: "h:1", command: (r) => ["SET", r.missing, 1] }));
+// @ts-expect-error a command's arguments are strings or numbers
+keyed.sink(sinks.redis({ address: "h:1", command: (r) => ["SET", r.key, { n: r.count }] }));
+// @ts-expect-error a command starts with its name
+keyed.sink(sinks.redis({ address: "h:1", command: (r) => [r.count, r.key] }));
+keyed.sink(
+  sinks.mysql({
+    host: "127.0.0.1",
+    user: "u",
+    database: "d",
+    statement: "INSERT INTO t (k, n) VALUES (?, ?)",
+    params: (r, params) => [r.key, r.count, params.label].slice(0, 2),
+  }),
+);
+// @ts-expect-error params must return an array of values
+keyed.sink(sinks.mysql({ host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => r.key }));
+// @ts-expect-error the statement is required
+keyed.sink(sinks.mysql({ host: "h", user: "u", database: "d", params: (r) => [r.key] }));
+// A sink written for other records does not fit this stream.
+const forNumbers = sinks.redis<number>({ address: "h:1", command: (n) => ["SET", "n", n] });
+// @ts-expect-error the stream's records are not numbers
+keyed.sink(forNumbers);
+numbers.sink(forNumbers);

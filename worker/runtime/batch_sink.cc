@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "connectors/mysql/mysql_sink.h"
+#include "connectors/redis/redis_sink.h"
+
 namespace sluice::runtime {
 namespace {
 
@@ -123,6 +126,8 @@ Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::
     SLUICE_RETURN_IF_ERROR(sink->Open());
     return std::unique_ptr<BatchSink>(std::move(sink));
   }
+  if (kind == "sink.redis") return redis::MakeRedisSink(config_json, context);
+  if (kind == "sink.mysql") return mysql::MakeMySqlSink(config_json, context);
   return Status::User(context.operator_label + ": unknown sink kind '" + kind + "'");
 }
 

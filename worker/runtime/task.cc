@@ -184,7 +184,15 @@ Status Task::RunChain() {
       deployment_.spec().params_json().empty() ? "{}" : deployment_.spec().params_json();
   for (size_t i = 0; i < chain.size(); ++i) {
     const proto::Operator& op = *chain[i];
-    if (has_sink && i + 1 == chain.size()) break;
+    if (has_sink && i + 1 == chain.size()) {
+      // A connector sink's function (the Redis command, the MySQL row) runs as a map stage
+      // named after the sink: the sink receives what it returned, and its errors name the sink.
+      auto fn = op.functions().find("fn");
+      if (fn != op.functions().end()) {
+        spec.stages.push_back({op.id(), op.name(), "map", "", {{"fn", fn->second}}});
+      }
+      break;
+    }
     if (op.kind() == "union") continue;  // merging inputs is the exchange's work
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;

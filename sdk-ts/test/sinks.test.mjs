@@ -1,0 +1,83 @@
+// Connector sinks (Redis, MySQL): their options become the operator's config, their function
+// is shipped like any other, and bad options are refused when the sink is made.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Job, JobBuildError, sinks, sources } from "../dist/index.js";
+
+function sinkOperator(sink) {
+  const job = new Job("j");
+  job.source(sources.generator({ count: 3 })).map((n) => ({ key: `k${n}`, n })).sink(sink, { name: "store" });
+  return job.toSpec().operators[2];
+}
+
+test("sinks.redis: options become the config and the command function is shipped as fn", () => {
+  const op = sinkOperator(
+    sinks.redis({
+      address: "127.0.0.1:6380",
+      command: (r) => ["SET", r.key, r.n],
+      database: 2,
+      username: "app",
+      password: "",
+      pipeline: 100,
+      timeout: "2s",
+    }),
+  );
+  assert.equal(op.kind, "sink.redis");
+  assert.equal(op.name, "store");
+  assert.deepEqual(JSON.parse(op.configJson), {
+    address: "127.0.0.1:6380",
+    database: 2,
+    username: "app",
+    password: "",
+    pipeline: 100,
+    timeoutMs: 2000,
+  });
+  assert.deepEqual(op.functions, { fn: '(r) => ["SET", r.key, r.n]' });
+});
+
+test("sinks.redis: tls is passed on for the coordinator to accept or refuse", () => {
+  const op = sinkOperator(sinks.redis({ address: "h:1", command: () => null, tls: true }));
+  assert.equal(JSON.parse(op.configJson).tls, true);
+});
+
+test("sinks.redis: bad options are refused naming the option", () => {
+  const command = () => null;
+  assert.throws(() => sinks.redis({ command }), /sinks.redis: address must be a non-empty string, got undefined/);
+  assert.throws(() => sinks.redis({ address: "h:1" }), /sinks.redis: `command` must be a function/);
+  assert.throws(() => sinks.redis({ address: "h:1", command, database: -1 }), /sinks.redis: database must be an integer >= 0/);
+  assert.throws(() => sinks.redis({ address: "h:1", command, pipeline: 0 }), /sinks.redis: pipeline must be an integer >= 1/);
+  assert.throws(() => sinks.redis({ address: "h:1", command, tls: "yes" }), /sinks.redis: tls must be true or false/);
+  assert.throws(() => sinks.redis({ address: "h:1", command, timeout: 0 }), /sinks.redis: timeout must be at least 1 ms/);
+  assert.throws(() => sinks.redis({ address: "h:1", command, timeout: "soon" }), /sinks.redis: timeout: "soon" is not a valid duration/);
+});
+
+test("sinks.mysql: options become the config and the params function is shipped as fn", () => {
+  const statement = "INSERT INTO t (k, n) VALUES (?, ?) ON DUPLICATE KEY UPDATE n = VALUES(n)";
+  const op = sinkOperator(
+    sinks.mysql({ host: "db", port: 3307, user: "app", password: "pw", database: "shop", statement, params: (r) => [r.key, r.n] }),
+  );
+  assert.equal(op.kind, "sink.mysql");
+  assert.deepEqual(JSON.parse(op.configJson), { host: "db", port: 3307, user: "app", password: "pw", database: "shop", statement });
+  assert.deepEqual(op.functions, { fn: "(r) => [r.key, r.n]" });
+});
+
+test("sinks.mysql: bad options are refused naming the option", () => {
+  const base = { host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => [r] };
+  assert.throws(() => sinks.mysql({ ...base, host: "" }), /sinks.mysql: host must be a non-empty string/);
+  assert.throws(() => sinks.mysql({ ...base, port: 0 }), /sinks.mysql: port must be an integer >= 1/);
+  assert.throws(() => sinks.mysql({ ...base, port: 70000 }), /sinks.mysql: port must be at most 65535/);
+  assert.throws(() => sinks.mysql({ ...base, user: undefined }), /sinks.mysql: user must be a non-empty string/);
+  assert.throws(() => sinks.mysql({ ...base, database: 5 }), /sinks.mysql: database must be a non-empty string, got 5/);
+  assert.throws(() => sinks.mysql({ ...base, statement: "" }), /sinks.mysql: statement must be a non-empty string/);
+  assert.throws(() => sinks.mysql({ ...base, params: [1] }), /sinks.mysql: `params` must be a function/);
+});
+
+test("a sink function that is not self-contained is refused naming the sink operator", () => {
+  const prefix = "user:";
+  const job = new Job("j");
+  job.source(sources.generator({ count: 3 })).sink(sinks.redis({ address: "h:1", command: (n) => ["SET", prefix + n, n] }));
+  assert.throws(
+    () => job.toSpec(),
+    (e) => e instanceof JobBuildError && /operator 'sink.redis#2' \(op2\): the function refers to 'prefix'/.test(e.message),
+  );
+});
