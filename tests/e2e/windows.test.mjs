@@ -295,3 +295,36 @@ test("an idle input stops holding the watermark back after its idle timeout", as
     stuck.cleanup();
   }
 });
+
+test("keyed state much larger than the cache: 30,000 keys through 500 cached entries", async () => {
+  // Every key is counted in a window and by a running reduce; with stateCacheEntries 500 most
+  // of the state lives in each task's RocksDB and comes back on every access.
+  const project = makeProject({
+    "job.ts": `
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+const job = new Job("big-state", { parallelism: 3, stateCacheEntries: 500 });
+const events = job.source(sources.generator({ count: 90000, fn: (i: number) => ({ k: "key-" + (i % 30000), ts: i }) }))
+  .assignTimestamps((r: any) => r.ts);
+events.keyBy((r: any) => r.k)
+  .window(windows.tumbling("1h"))
+  .count()
+  .sink(sinks.file({ path: "windows.jsonl" }));
+events.keyBy((r: any) => r.k)
+  .reduce((a: any, b: any) => ({ k: a.k, ts: b.ts, n: (a.n ?? 1) + 1 }))
+  .filter((r: any) => r.n === 3)
+  .sink(sinks.file({ path: "reduced.jsonl" }));
+export default job;
+`,
+  });
+  try {
+    const run = await sluice(["run", "job.ts"], { cwd: project.dir, timeoutMs: 120000 });
+    assert.equal(run.code, 0, run.stderr);
+    const counts = readAll(project.dir, "windows.jsonl").trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(counts.length, 30000);
+    assert.ok(counts.every((r) => r.value === 3 && r.window.start === 0), "every key counted 3 times");
+    const reduced = readAll(project.dir, "reduced.jsonl").trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(new Set(reduced.map((r) => r.k)).size, 30000, "every key reached 3 in the reduce");
+  } finally {
+    project.cleanup();
+  }
+});
