@@ -2,37 +2,11 @@
 // processing-time timers, against a state table that keeps JSON copies.
 import test from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import vm from "node:vm";
-import { fileURLToPath } from "node:url";
+import { load, copyingTable } from "./helpers.mjs";
 
-const runtimeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
-                                "../../../../worker/js/runtime");
-const load = (name) => vm.runInThisContext(fs.readFileSync(path.join(runtimeDir, name), "utf8"),
-                                           { filename: name });
 const keys = load("keys.js");
 const { TimerService } = load("timers.js");
 const processLib = load("process.js");
-
-// A state table holding JSON text: every get returns a fresh copy.
-function copyingTable() {
-  const entries = new Map();
-  return {
-    entries,
-    get(keyGroup, keyString) {
-      const text = entries.get(keyGroup + "/" + keyString);
-      return text === undefined ? undefined : JSON.parse(text);
-    },
-    put(keyGroup, keyString, value) {
-      assert.notEqual(value, undefined, "put of undefined");
-      entries.set(keyGroup + "/" + keyString, JSON.stringify(value));
-    },
-    delete(keyGroup, keyString) {
-      entries.delete(keyGroup + "/" + keyString);
-    },
-  };
-}
 
 function harness(fns, params = {}) {
   const out = [];
