@@ -89,7 +89,8 @@ bool IsTransform(const std::string &kind) {
 }
 
 bool IsSource(const std::string &kind) {
-  return kind == "source.generator" || kind == "source.nexmark" || kind == "source.file";
+  return kind == "source.generator" || kind == "source.nexmark" || kind == "source.file" ||
+         kind == "source.kafka";
 }
 
 // Emits the loop body that takes record variable `var` through stages[i..] and
