@@ -178,6 +178,10 @@ void Validator::CheckOperator(int index) {
     OpProblem(index, ": config_json is not valid JSON (" + parse_error + "): " + op.config_json());
   } else if (!config.is_object()) {
     OpProblem(index, ": config_json must be a JSON object, got " + JsonTypeName(config));
+  } else if (kind != nullptr && kind->check_config != nullptr) {
+    std::vector<std::string> problems;
+    kind->check_config(config, &problems);
+    for (const std::string& problem : problems) OpProblem(index, problem);
   } else if (kind != nullptr) {
     CheckConfig(index, *kind, config);
   }

@@ -1,5 +1,7 @@
 #include "coordinator/operator_kinds.h"
 
+#include "connectors/kafka/kafka_config.h"
+
 namespace sluice::coordinator {
 namespace {
 
@@ -9,6 +11,13 @@ ConfigField Count(std::string name) {
 }
 ConfigField Rate(std::string name) {
   return {std::move(name), ConfigFieldType::kPositiveNumber, false, {}};
+}
+
+void CheckKafkaSource(const nlohmann::json& config, std::vector<std::string>* problems) {
+  static_cast<void>(kafka::ParseSourceConfig(config, problems));
+}
+void CheckKafkaSink(const nlohmann::json& config, std::vector<std::string>* problems) {
+  static_cast<void>(kafka::ParseSinkConfig(config, problems));
 }
 
 std::vector<OperatorKind> BuildCatalogue() {
@@ -33,6 +42,13 @@ std::vector<OperatorKind> BuildCatalogue() {
       {"sink.file", OperatorRole::kSink, {Path(true)}, {}},
       {"sink.collect", OperatorRole::kSink, {}, {}},
       {"sink.discard", OperatorRole::kSink, {}, {}},
+      {"source.kafka", OperatorRole::kSource, {}, {}, false, &CheckKafkaSource},
+      {"sink.kafka",
+       OperatorRole::kSink,
+       {},
+       {{"key", false}, {"value", false}, {"partition", false}},
+       false,
+       &CheckKafkaSink},
   };
 }
 

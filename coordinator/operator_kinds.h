@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,10 @@ struct OperatorKind {
   std::vector<FunctionSlot> functions;
   // Keeps state per key: every input must be partitioned by key (a HASH edge, from keyBy).
   bool keyed = false;
+  // For connectors whose config the field table cannot describe: checks the whole config object
+  // instead of `config` (left empty) and appends each problem, phrased to follow the operator's
+  // label (": config field ..."). The connector's own parser, so submit and run agree.
+  void (*check_config)(const nlohmann::json& config, std::vector<std::string>* problems) = nullptr;
 };
 
 // The catalogue of every operator kind this version runs; later operators extend this one table.

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "connectors/kafka/kafka_sink.h"
+
 namespace sluice::runtime {
 namespace {
 
@@ -123,7 +125,16 @@ Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::
     SLUICE_RETURN_IF_ERROR(sink->Open());
     return std::unique_ptr<BatchSink>(std::move(sink));
   }
+  if (kind == "sink.kafka") return kafka::MakeKafkaSink(config_json, context);
   return Status::User(context.operator_label + ": unknown sink kind '" + kind + "'");
+}
+
+std::vector<js::StageSpec> SinkFunctionStages(const std::string& kind,
+                                              const std::string& operator_id,
+                                              const std::string& operator_name,
+                                              const std::map<std::string, std::string>& functions) {
+  if (kind == "sink.kafka") return kafka::KafkaSinkStages(operator_id, operator_name, functions);
+  return {};
 }
 
 }  // namespace sluice::runtime

@@ -167,7 +167,13 @@ Status Task::RunChain() {
       deployment_.spec().params_json().empty() ? "{}" : deployment_.spec().params_json();
   for (size_t i = 0; i < chain.size(); ++i) {
     const proto::Operator& op = *chain[i];
-    if (has_sink && i + 1 == chain.size()) break;
+    if (has_sink && i + 1 == chain.size()) {
+      std::map<std::string, std::string> functions(op.functions().begin(), op.functions().end());
+      for (auto& stage : SinkFunctionStages(op.kind(), op.id(), op.name(), functions)) {
+        spec.stages.push_back(std::move(stage));
+      }
+      break;
+    }
     if (op.kind() == "union") continue;  // merging inputs is the exchange's work
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
