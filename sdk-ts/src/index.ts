@@ -35,16 +35,23 @@ export type {
   TaskStatus,
 } from "./client.js";
 export type { NexmarkAuction, NexmarkBid, NexmarkEvent, NexmarkPerson } from "./nexmark.js";
-export type { FileSourceOptions, GeneratorFnOptions, GeneratorOptions, NexmarkOptions } from "./sources.js";
-export type { FileSinkOptions } from "./sinks.js";
+export type {
+  FileSourceOptions,
+  GeneratorFnOptions,
+  GeneratorOptions,
+  KafkaSourceOptions,
+  NexmarkOptions,
+} from "./sources.js";
+export type { FileSinkOptions, KafkaSinkOptions } from "./sinks.js";
+export type { KafkaBytes, KafkaFormat, KafkaHeader, KafkaRecord, KafkaStartFrom } from "./kafka.js";
 export { ALLOWED_GLOBALS } from "./globals.js";
 
 import * as sources from "./sources.js";
 import * as sinks from "./sinks.js";
 
-/** Where records come from: `sources.file`, `sources.generator`, `sources.nexmark`. */
+/** Where records come from: `sources.file`, `sources.generator`, `sources.nexmark`, `sources.kafka`. */
 export { sources };
-/** Where records go: `sinks.stdout`, `sinks.file`, `sinks.collect`, `sinks.discard`. */
+/** Where records go: `sinks.stdout`, `sinks.file`, `sinks.collect`, `sinks.discard`, `sinks.kafka`. */
 export { sinks };
 
 /**
