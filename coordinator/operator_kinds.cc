@@ -5,6 +5,7 @@
 
 #include "connectors/mysql/mysql_config.h"
 #include "connectors/redis/redis_config.h"
+#include "connectors/kafka/kafka_config.h"
 
 namespace sluice::coordinator {
 namespace {
@@ -26,6 +27,12 @@ void CheckMySqlSink(const nlohmann::json& config, std::vector<std::string>* prob
   for (const std::string& problem : mysql::CheckMySqlConfig(config)) {
     problems->push_back(": " + problem);
   }
+}
+void CheckKafkaSource(const nlohmann::json& config, std::vector<std::string>* problems) {
+  static_cast<void>(kafka::ParseSourceConfig(config, problems));
+}
+void CheckKafkaSink(const nlohmann::json& config, std::vector<std::string>* problems) {
+  static_cast<void>(kafka::ParseSinkConfig(config, problems));
 }
 
 std::vector<OperatorKind> BuildCatalogue() {
@@ -92,6 +99,15 @@ std::vector<OperatorKind> BuildCatalogue() {
       {"sink.discard", OperatorRole::kSink, {}, {}},
       {"sink.redis", OperatorRole::kSink, {}, {required_fn}, false, 1, nullptr, &CheckRedisSink},
       {"sink.mysql", OperatorRole::kSink, {}, {required_fn}, false, 1, nullptr, &CheckMySqlSink},
+      {"source.kafka", OperatorRole::kSource, {}, {}, false, 1, nullptr, &CheckKafkaSource},
+      {"sink.kafka",
+       OperatorRole::kSink,
+       {},
+       {{"key", false}, {"value", false}, {"partition", false}},
+       false,
+       1,
+       nullptr,
+       &CheckKafkaSink},
   };
 }
 

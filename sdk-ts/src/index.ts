@@ -38,16 +38,25 @@ export type {
   TaskStatus,
 } from "./client.js";
 export type { NexmarkAuction, NexmarkBid, NexmarkEvent, NexmarkPerson } from "./nexmark.js";
-export type { FileSourceOptions, GeneratorFnOptions, GeneratorOptions, NexmarkOptions } from "./sources.js";
 export type {
-  FileSinkOptions,
+  KafkaSinkOptions,
   MySqlSinkOptions,
   RedisArg,
   RedisCommand,
   RedisCommands,
   RedisSinkOptions,
   SqlValue,
+  FileSinkOptions,
 } from "./sinks.js";
+export type {
+  FileSourceOptions,
+  GeneratorFnOptions,
+  GeneratorOptions,
+  KafkaSourceOptions,
+  NexmarkOptions,
+} from "./sources.js";
+
+export type { KafkaBytes, KafkaFormat, KafkaHeader, KafkaRecord, KafkaStartFrom } from "./kafka.js";
 export { ALLOWED_GLOBALS } from "./globals.js";
 
 import * as sources from "./sources.js";
@@ -57,11 +66,11 @@ import * as windows from "./windows.js";
 /** Window assigners: `windows.tumbling`, `windows.sliding`, `windows.session`. */
 export { windows };
 
-/** Where records come from: `sources.file`, `sources.generator`, `sources.nexmark`. */
+/** Where records come from: `sources.file`, `sources.generator`, `sources.nexmark`, `sources.kafka`. */
 export { sources };
 /**
  * Where records go: `sinks.stdout`, `sinks.file`, `sinks.collect`, `sinks.discard`,
- * `sinks.redis`, `sinks.mysql`.
+ * `sinks.redis`, `sinks.mysql`, `sinks.kafka`.
  */
 export { sinks };
 

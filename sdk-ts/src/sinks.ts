@@ -1,6 +1,8 @@
 /** Sinks: where a stream's records go. Pass one to {@link Stream.sink}. */
 import { resolve } from "node:path";
 import { toMillis, type Duration } from "./duration.js";
+import type { JobParams, UserFunction } from "./job.js";
+import { kafkaBrokers, kafkaProperties, kafkaTopic } from "./kafka.js";
 import type { Sink } from "./operators.js";
 import { checkCount, checkPositiveInt } from "./validate.js";
 
@@ -204,4 +206,56 @@ function positiveMillis(value: Duration, what: string): number {
   const ms = toMillis(value, what);
   if (ms < 1) throw new Error(`${what} must be at least 1 ms`);
   return ms;
+}
+
+/** Options of {@link kafka}; `T` is the type of the records that reach the sink. */
+export interface KafkaSinkOptions<T = unknown, P extends JobParams = Record<string, unknown>> {
+  /** Bootstrap servers: `"host:port,host:port"` or an array of `"host:port"`. */
+  readonly brokers: string | readonly string[];
+  /** The topic to write to. */
+  readonly topic: string;
+  /**
+   * The message key (default: none). A string is sent as its UTF-8 bytes, `{ base64 }` as the
+   * decoded bytes, null or undefined as no key, anything else as its JSON text.
+   */
+  readonly key?: UserFunction<T, P, unknown>;
+  /**
+   * The message value (default: the record itself — a string as it is, anything else as
+   * JSON.stringify(record)). Converted like the key; null sends a message without a value.
+   */
+  readonly value?: UserFunction<T, P, unknown>;
+  /**
+   * The partition (an integer from 0 to the topic's partition count - 1). Default: by the key's
+   * murmur2 hash, as Kafka's Java client does (messages without a key are spread).
+   */
+  readonly partition?: UserFunction<T, P, number>;
+  /** librdkafka producer properties passed through, e.g. `{ "compression.type": "lz4" }`. */
+  readonly properties?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * Writes every record as a message to a Kafka topic, at least once: a job finishes only when
+ * every message is acknowledged, and a message the brokers refuse fails the job. While the
+ * brokers are away the sink keeps retrying (shown in `sluice status`).
+ *
+ * @example `sinks.kafka({ brokers: "localhost:9092", topic: "out" })` writes JSON.stringify of
+ *   each record; `sinks.kafka({ brokers, topic: "bids", key: (b: Bid) => b.auction })` keys
+ *   (and so partitions) the messages by auction.
+ */
+export function kafka<T = unknown, P extends JobParams = Record<string, unknown>>(
+  options: KafkaSinkOptions<T, P>,
+): Sink {
+  const what = "sinks.kafka";
+  const brokers = kafkaBrokers(options?.brokers, what);
+  const topic = kafkaTopic(options.topic, what);
+  const config: Record<string, unknown> = { brokers, topic };
+  if (options.properties !== undefined) config.properties = kafkaProperties(options.properties, what);
+  const functions: Record<string, unknown> = {};
+  for (const role of ["key", "value", "partition"] as const) {
+    const fn = options[role];
+    if (fn === undefined) continue;
+    if (typeof fn !== "function") throw new Error(`${what}: \`${role}\` must be a function`);
+    functions[role] = fn;
+  }
+  return { kind: "sink.kafka", label: "sink.kafka", collects: false, build: () => ({ config, functions }) };
 }

@@ -1,5 +1,7 @@
 /** Sources: where a job's records come from. Pass one to {@link Job.source}. */
 import { resolve } from "node:path";
+import { kafkaBrokers, kafkaProperties, kafkaTopic } from "./kafka.js";
+import type { KafkaFormat, KafkaRecord, KafkaStartFrom } from "./kafka.js";
 import type { NexmarkEvent } from "./nexmark.js";
 import type { Source } from "./operators.js";
 import { checkCount, checkRate } from "./validate.js";
@@ -105,4 +107,78 @@ export function nexmark(options: NexmarkOptions = {}): Source<NexmarkEvent> {
     config.eventsPerSecond = checkRate(options.eventsPerSecond, "sources.nexmark: eventsPerSecond");
   }
   return { kind: "source.nexmark", label: "source.nexmark", build: () => ({ config, functions: {} }) };
+}
+
+/** Options of {@link kafka}. */
+export interface KafkaSourceOptions<F extends KafkaFormat = KafkaFormat> {
+  /** Bootstrap servers: `"host:port,host:port"` or an array of `"host:port"`. */
+  readonly brokers: string | readonly string[];
+  /** The topic or topics to read (give this or `topic`). */
+  readonly topics?: string | readonly string[];
+  /** One topic to read (the same as `topics: [topic]`). */
+  readonly topic?: string;
+  /**
+   * `"string"` (default): each message's value as a string (UTF-8; invalid bytes become U+FFFD);
+   * `"json"`: the value JSON.parse'd (a value that is not JSON fails the job, naming the topic,
+   * partition and offset); `"bytes"`: the whole message as a {@link KafkaRecord}. Messages
+   * without a value (tombstones) are skipped by `"string"` and `"json"`.
+   */
+  readonly format?: F;
+  /** Where to start in each partition (default `"earliest"`). */
+  readonly startFrom?: KafkaStartFrom;
+  /**
+   * Stop at each partition's end offset as of the job's start, so the job finishes (default
+   * false: keep reading new messages until the job is cancelled).
+   */
+  readonly bounded?: boolean;
+  /** librdkafka consumer properties passed through, e.g. `{ "security.protocol": "ssl" }`. */
+  readonly properties?: Readonly<Record<string, string | number | boolean>>;
+}
+
+function kafkaStart(start: unknown): unknown {
+  if (start === "earliest" || start === "latest") return start;
+  if (typeof start === "object" && start !== null && "timestamp" in start) {
+    const ts = (start as { timestamp: unknown }).timestamp;
+    const ms = ts instanceof Date ? ts.getTime() : ts;
+    return { timestamp: checkCount(ms, "sources.kafka: startFrom.timestamp") };
+  }
+  throw new Error(
+    `sources.kafka: startFrom ${JSON.stringify(start)} is not "earliest", "latest" or { timestamp }`,
+  );
+}
+
+/**
+ * Reads Kafka topics. Sluice assigns the topics' partitions to the source's parallel instances
+ * itself (round robin over the partitions ordered by topic and number; no consumer group), so
+ * a parallelism above the number of partitions leaves instances idle.
+ *
+ * @example `sources.kafka({ brokers: "localhost:9092", topic: "lines" })` gives strings;
+ *   `sources.kafka<Bid>({ brokers, topics: ["bids"], format: "json", bounded: true })` gives
+ *   parsed JSON and finishes at the topic's end; `format: "bytes"` gives {@link KafkaRecord}s.
+ */
+export function kafka(options: KafkaSourceOptions<"string">): Source<string>;
+export function kafka<T = unknown>(options: KafkaSourceOptions<"json">): Source<T>;
+export function kafka(options: KafkaSourceOptions<"bytes">): Source<KafkaRecord>;
+export function kafka(options: KafkaSourceOptions): Source<unknown> {
+  const what = "sources.kafka";
+  const { format = "string", startFrom, bounded, properties } = options ?? {};
+  const brokers = kafkaBrokers(options?.brokers, what);
+  if ((options.topics === undefined) === (options.topic === undefined)) {
+    throw new Error(`${what}: give exactly one of \`topics\` and \`topic\``);
+  }
+  const given = options.topics ?? options.topic;
+  const list = typeof given === "string" ? [given] : Array.isArray(given) ? given : [];
+  if (list.length === 0) throw new Error(`${what}: \`topics\` must name at least one topic`);
+  const topics = list.map((t: unknown) => kafkaTopic(t, what));
+  if (format !== "string" && format !== "json" && format !== "bytes") {
+    throw new Error(`${what}: format ${JSON.stringify(format)} is not "string", "json" or "bytes"`);
+  }
+  const config: Record<string, unknown> = { brokers, topics, format };
+  if (startFrom !== undefined) config.startFrom = kafkaStart(startFrom);
+  if (bounded !== undefined) {
+    if (typeof bounded !== "boolean") throw new Error(`${what}: \`bounded\` must be a boolean`);
+    config.bounded = bounded;
+  }
+  if (properties !== undefined) config.properties = kafkaProperties(properties, what);
+  return { kind: "source.kafka", label: "source.kafka", build: () => ({ config, functions: {} }) };
 }

@@ -1,7 +1,7 @@
 // Type-level tests, checked by `npm test` with tsc (test/tsconfig.json): record types flow
 // through the stream, params are typed from the job's options, and misuse does not compile.
 // Every @ts-expect-error line fails the check if that misuse ever starts to compile.
-import { Job, sinks, sources, type NexmarkEvent, type Stream } from "../dist/index.js";
+import { Job, sinks, sources, type KafkaRecord, type NexmarkEvent, type Stream } from "../dist/index.js";
 
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(_proof?: T): void {}
@@ -96,3 +96,16 @@ const forNumbers = sinks.redis<number>({ address: "h:1", command: (n) => ["SET",
 // @ts-expect-error the stream's records are not numbers
 keyed.sink(forNumbers);
 numbers.sink(forNumbers);
+// Kafka: the format decides the record type; sink functions take the record type they declare.
+const kafkaLines = job.source(sources.kafka({ brokers: "k:9092", topic: "t" }));
+assertType<Equal<typeof kafkaLines, Stream<string, P>>>();
+const kafkaJson = job.source(sources.kafka<{ id: number }>({ brokers: "k:9092", topics: ["t"], format: "json" }));
+assertType<Equal<typeof kafkaJson, Stream<{ id: number }, P>>>();
+const kafkaBytes = job.source(sources.kafka({ brokers: "k:9092", topic: "t", format: "bytes" }));
+assertType<Equal<typeof kafkaBytes, Stream<KafkaRecord, P>>>();
+kafkaBytes.map((m) => m.offset + m.partition).sink(sinks.discard());
+kafkaJson.sink(sinks.kafka({ brokers: "k:9092", topic: "o", key: (r: { id: number }) => r.id, partition: (r: { id: number }) => r.id % 2 }));
+// @ts-expect-error a partition function returns a number
+sinks.kafka({ brokers: "k:9092", topic: "o", partition: (r: { id: number }) => String(r.id) });
+// @ts-expect-error startFrom is "earliest", "latest" or { timestamp }
+sources.kafka({ brokers: "k:9092", topic: "t", startFrom: "now" });

@@ -266,5 +266,30 @@ TEST(JobValidatorTest, EveryOperatorProblemNamesItsOperator) {
   }
 }
 
+TEST(JobValidatorTest, ChecksKafkaConfigWithTheConnectorsOwnParser) {
+  auto good = SpecBuilder("j")
+                  .Op("src", "in", "source.kafka",
+                      R"({"brokers": "k:9092", "topics": ["a"], "format": "json", "bounded": true})")
+                  .Op("out", "out", "sink.kafka", R"({"brokers": "k:9092", "topic": "b"})",
+                      {{"key", "(r) => r.id"}, {"value", "(r) => r"}, {"partition", "(r) => 0"}})
+                  .Edge("src", "out")
+                  .Build();
+  EXPECT_TRUE(Validate(good).empty()) << Dump(Validate(good));
+
+  auto bad = SpecBuilder("j")
+                 .Op("src", "in", "source.kafka", R"({"topics": [], "startFrom": "yesterday"})")
+                 .Op("out", "out", "sink.kafka", R"({"brokers": "k:9092"})", {{"fn", "(r) => r"}})
+                 .Edge("src", "out")
+                 .Build();
+  auto problems = Validate(bad);
+  EXPECT_EQ(problems.size(), 5u) << Dump(problems);
+  EXPECT_TRUE(HasProblem(problems, "src", {"operator \"in\" (src): config field \"brokers\" is required"}))
+      << Dump(problems);
+  EXPECT_TRUE(HasProblem(problems, "src", {"config field \"topics\" must be a non-empty array"}));
+  EXPECT_TRUE(HasProblem(problems, "src", {"\"startFrom\" must be \"earliest\", \"latest\""}));
+  EXPECT_TRUE(HasProblem(problems, "out", {"operator \"out\" (out): config field \"topic\" is required"}));
+  EXPECT_TRUE(HasProblem(problems, "out", {"unexpected function \"fn\"", "key, value, partition"}));
+}
+
 }  // namespace
 }  // namespace sluice::coordinator

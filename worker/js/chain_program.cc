@@ -78,7 +78,8 @@ bool IsStateless(const std::string &kind) {
 }
 
 bool IsSource(const std::string &kind) {
-  return kind == "source.generator" || kind == "source.nexmark" || kind == "source.file";
+  return kind == "source.generator" || kind == "source.nexmark" || kind == "source.file" ||
+         kind == "source.kafka";
 }
 
 }  // namespace

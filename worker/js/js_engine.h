@@ -63,8 +63,8 @@ struct ChainSpec {
   // If stages[0] is a generated source (source.generator, source.nexmark) the chain is driven
   // with RunGenerated; otherwise it is driven with RunText and `text_format` says how to turn
   // each line into a record: "lines" (the line is a string record) or "json" (JSON.parse).
-  // A text chain may start with the "source.file" stage that reads the lines (no function; its
-  // config is not used here): errors in the input, such as a bad JSON line, then name that
+  // A text chain may start with the "source.file" or "source.kafka" stage that reads the lines
+  // (no function; its config is not used here): errors in the input, such as a bad JSON line, then name that
   // operator; without it they name "the input".
   std::vector<StageSpec> stages;
   std::string text_format = "lines";

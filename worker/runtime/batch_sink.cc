@@ -8,6 +8,7 @@
 
 #include "connectors/mysql/mysql_sink.h"
 #include "connectors/redis/redis_sink.h"
+#include "connectors/kafka/kafka_sink.h"
 
 namespace sluice::runtime {
 namespace {
@@ -128,7 +129,22 @@ Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::
   }
   if (kind == "sink.redis") return redis::MakeRedisSink(config_json, context);
   if (kind == "sink.mysql") return mysql::MakeMySqlSink(config_json, context);
+  if (kind == "sink.kafka") return kafka::MakeKafkaSink(config_json, context);
   return Status::User(context.operator_label + ": unknown sink kind '" + kind + "'");
+}
+
+std::vector<js::StageSpec> SinkFunctionStages(const std::string& kind,
+                                              const std::string& operator_id,
+                                              const std::string& operator_name,
+                                              const std::map<std::string, std::string>& functions) {
+  if (kind == "sink.kafka") return kafka::KafkaSinkStages(operator_id, operator_name, functions);
+  // A Redis or MySQL sink's function (the command, the row) runs as a map stage named after the
+  // sink: the sink receives what it returned, and its errors name the sink.
+  auto fn = functions.find("fn");
+  if ((kind == "sink.redis" || kind == "sink.mysql") && fn != functions.end()) {
+    return {js::StageSpec{operator_id, operator_name, "map", "", {{"fn", fn->second}}}};
+  }
+  return {};
 }
 
 }  // namespace sluice::runtime

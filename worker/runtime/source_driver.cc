@@ -6,6 +6,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "connectors/kafka/kafka_source.h"
+
 namespace sluice::runtime {
 namespace {
 
@@ -202,6 +204,7 @@ Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
         config.contains("rate") && config["rate"].is_number() ? config["rate"].get<double>() : 0.0;
     return std::unique_ptr<SourceDriver>(new GeneratedSource(total, rate, context));
   }
+  if (kind == "source.kafka") return kafka::MakeKafkaSource(config_json, context);
   return Status::User(context.operator_label + ": unknown source kind '" + kind + "'");
 }
 
@@ -210,6 +213,7 @@ std::string SourceTextFormat(const std::string& kind, const std::string& config_
   if (kind == "source.file" && config.contains("format") && config["format"] == "json") {
     return "json";
   }
+  if (kind == "source.kafka") return "json";  // every message is one JSON line
   return "lines";
 }
 

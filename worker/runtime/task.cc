@@ -185,11 +185,9 @@ Status Task::RunChain() {
   for (size_t i = 0; i < chain.size(); ++i) {
     const proto::Operator& op = *chain[i];
     if (has_sink && i + 1 == chain.size()) {
-      // A connector sink's function (the Redis command, the MySQL row) runs as a map stage
-      // named after the sink: the sink receives what it returned, and its errors name the sink.
-      auto fn = op.functions().find("fn");
-      if (fn != op.functions().end()) {
-        spec.stages.push_back({op.id(), op.name(), "map", "", {{"fn", fn->second}}});
+      std::map<std::string, std::string> functions(op.functions().begin(), op.functions().end());
+      for (auto& stage : SinkFunctionStages(op.kind(), op.id(), op.name(), functions)) {
+        spec.stages.push_back(std::move(stage));
       }
       break;
     }

@@ -1,0 +1,105 @@
+// sources.kafka and sinks.kafka: the config and functions they put into the JobSpec, and the
+// arguments they refuse (each error names the builder and the argument).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Job, sinks, sources } from "../dist/index.js";
+
+function specOf(build) {
+  const job = new Job("kafka", { params: { suffix: "!" } });
+  build(job);
+  return job.toSpec();
+}
+
+test("sources.kafka and sinks.kafka become source.kafka and sink.kafka operators", () => {
+  const spec = specOf((job) =>
+    job
+      .source(
+        sources.kafka({
+          brokers: ["127.0.0.1:9092", " 127.0.0.1:9093 "],
+          topics: ["b", "a"],
+          format: "json",
+          startFrom: { timestamp: new Date(1700000000000) },
+          bounded: true,
+          properties: { "fetch.min.bytes": 1, "check.crcs": true },
+        }),
+      )
+      .sink(
+        sinks.kafka({
+          brokers: "127.0.0.1:9092",
+          topic: "out",
+          key: (r) => r.id,
+          value: (r, params) => r.text + params.suffix,
+          partition: (r) => r.id % 3,
+        }),
+      ),
+  );
+  const [source, sink] = spec.operators;
+  assert.equal(source.kind, "source.kafka");
+  assert.deepEqual(JSON.parse(source.configJson), {
+    brokers: "127.0.0.1:9092,127.0.0.1:9093",
+    topics: ["b", "a"],
+    format: "json",
+    startFrom: { timestamp: 1700000000000 },
+    bounded: true,
+    properties: { "fetch.min.bytes": 1, "check.crcs": true },
+  });
+  assert.deepEqual(source.functions, {});
+  assert.equal(sink.kind, "sink.kafka");
+  assert.deepEqual(JSON.parse(sink.configJson), { brokers: "127.0.0.1:9092", topic: "out" });
+  assert.deepEqual(sink.functions, {
+    key: "(r) => r.id",
+    value: "(r, params) => r.text + params.suffix",
+    partition: "(r) => r.id % 3",
+  });
+});
+
+test("sources.kafka defaults: one topic, the string format, no startFrom or bounded", () => {
+  const spec = specOf((job) =>
+    job.source(sources.kafka({ brokers: "k:9092", topic: "lines" })).sink(sinks.kafka({ brokers: "k:9092", topic: "out" })),
+  );
+  assert.deepEqual(JSON.parse(spec.operators[0].configJson), {
+    brokers: "k:9092",
+    topics: ["lines"],
+    format: "string",
+  });
+  assert.deepEqual(spec.operators[1].functions, {});
+});
+
+test("sources.kafka refuses bad arguments, naming the argument", () => {
+  const cases = [
+    [{ topic: "t" }, /sources\.kafka: `brokers` must be/],
+    [{ brokers: [], topic: "t" }, /`brokers` must be/],
+    [{ brokers: "k:1" }, /exactly one of `topics` and `topic`/],
+    [{ brokers: "k:1", topic: "t", topics: ["u"] }, /exactly one of `topics` and `topic`/],
+    [{ brokers: "k:1", topics: [] }, /at least one topic/],
+    [{ brokers: "k:1", topic: "no spaces" }, /topic "no spaces" is not a Kafka topic name/],
+    [{ brokers: "k:1", topic: "t", format: "avro" }, /format "avro" is not "string", "json" or "bytes"/],
+    [{ brokers: "k:1", topic: "t", startFrom: "now" }, /startFrom "now" is not "earliest", "latest" or \{ timestamp \}/],
+    [{ brokers: "k:1", topic: "t", startFrom: { timestamp: -5 } }, /startFrom\.timestamp must be an integer >= 0/],
+    [{ brokers: "k:1", topic: "t", bounded: "yes" }, /`bounded` must be a boolean/],
+    [{ brokers: "k:1", topic: "t", properties: { a: {} } }, /property "a" must be a string, number or boolean/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => sources.kafka(options), message, JSON.stringify(options));
+  }
+});
+
+test("sinks.kafka refuses bad arguments, naming the argument", () => {
+  assert.throws(() => sinks.kafka({ topic: "t" }), /sinks\.kafka: `brokers` must be/);
+  assert.throws(() => sinks.kafka({ brokers: "k:1" }), /sinks\.kafka: topic undefined is not a Kafka topic name/);
+  assert.throws(() => sinks.kafka({ brokers: "k:1", topic: "t", key: "id" }), /sinks\.kafka: `key` must be a function/);
+  assert.throws(() => sinks.kafka({ brokers: "k:1", topic: "t", partition: 3 }), /`partition` must be a function/);
+});
+
+test("a sink function that captures a variable is refused when the job is built, naming it", () => {
+  const field = "id";
+  const job = new Job("captures");
+  job
+    .source(sources.kafka({ brokers: "k:1", topic: "t", format: "json" }))
+    .sink(sinks.kafka({ brokers: "k:1", topic: "out", key: (r) => r[field] }), { name: "out" });
+  assert.throws(() => job.toSpec(), (e) => {
+    assert.match(e.message, /operator 'out' \(op2\) \(function 'key'\)/);
+    assert.match(e.message, /field/);
+    return true;
+  });
+});
