@@ -76,6 +76,11 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(KafkaSourceConfig confi
        {"enable.auto.commit", "false"},
        {"enable.auto.offset.store", "false"},
        {"enable.partition.eof", "true"},
+       // The partitions' fetch queues feed one consumer queue, and librdkafka compares that
+       // shared queue's length with this per-partition threshold: at the default (100000) a
+       // source of many partitions keeps pausing its fetches (a 32-partition topic read at a fifth
+       // of the speed). The prefetched bytes stay bounded by queued.max.messages.kbytes.
+       {"queued.min.messages", "1000000"},
        {"auto.offset.reset", c.start.kind == StartKind::kLatest ? "latest" : "earliest"}},
       c.properties, source->listener_.get(), context.operator_label);
   if (!consumer.ok()) return consumer.status();

@@ -90,6 +90,21 @@ TEST_F(KafkaSinkTest, MessagesWithTheSameKeyGoToTheSamePartition) {
   EXPECT_GT(used.size(), 1u);
 }
 
+TEST_F(KafkaSinkTest, KeyedMessagesGoWhereKafkasJavaClientPutsThem) {
+  // murmur2(key) & 0x7fffffff mod 4, with murmur2 values from Kafka's own UtilsTest:
+  // "21" -> -973932308, "foobar" -> -790332482, "abc" -> 479470107.
+  cluster_.CreateTopic("out", 4);
+  auto sink = MakeSink("out");
+  ASSERT_TRUE(sink->Write(Batch("{\"k\":\"21\",\"v\":\"a\"}\n"
+                                "{\"k\":\"foobar\",\"v\":\"b\"}\n"
+                                "{\"k\":\"abc\",\"v\":\"c\"}\n"))
+                  .ok());
+  ASSERT_TRUE(sink->Finish().ok());
+  std::map<std::string, int32_t> partition_of;
+  for (const auto& m : cluster_.ReadAll("out", 4)) partition_of[*m.key] = m.partition;
+  EXPECT_EQ(partition_of, (std::map<std::string, int32_t>{{"21", 0}, {"foobar", 2}, {"abc", 3}}));
+}
+
 TEST_F(KafkaSinkTest, ALineWithoutAValueIsAUserErrorNamingTheOperator) {
   cluster_.CreateTopic("out", 1);
   auto sink = MakeSink("out");

@@ -216,7 +216,8 @@ TEST_F(KafkaSourceTest, AValueThatIsNotJsonNamesThePartitionAndOffset) {
   cluster_.Produce("in", 0, std::nullopt, "");
   cluster_.Flush();
   auto source = MakeSource(R"(, "topics": ["in"], "bounded": true, "format": "json")");
-  auto batch = source->Next(chain_);
+  auto batch = source->Next(chain_);  // the good message may come in a batch of its own
+  while (batch.ok() && batch->has_value()) batch = source->Next(chain_);
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().domain(), ErrorDomain::kUser);
   EXPECT_EQ(batch.status().message(),
