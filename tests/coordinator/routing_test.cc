@@ -9,7 +9,7 @@ namespace {
 ExecutionPlan ThreeGroups() {
   ExecutionPlan plan;
   plan.groups = {{0, {"src"}, "src", 2}, {1, {"sum"}, "sum", 3}, {2, {"out"}, "out", 1}};
-  plan.edges = {{0, 1, proto::HASH, 0, "(r) => r.k"}, {1, 2, proto::FORWARD, 0, ""}};
+  plan.edges = {{0, 1, proto::HASH, 0, "(r) => r.k", ""}, {1, 2, proto::FORWARD, 0, "", ""}};
   JobId job("j");
   for (const TaskGroup& group : plan.groups) {
     for (uint32_t s = 0; s < group.parallelism; ++s) {
@@ -54,7 +54,7 @@ TEST(RoutingTest, NumbersInputChannelsPerUpstreamSubtaskAndRoutesToEveryTarget) 
 TEST(RoutingTest, FanInNumbersChannelsEdgeAfterEdge) {
   ExecutionPlan plan;
   plan.groups = {{0, {"a"}, "a", 2}, {1, {"b"}, "b", 1}, {2, {"u"}, "u", 2}};
-  plan.edges = {{0, 2, proto::FORWARD, 0, ""}, {1, 2, proto::REBALANCE, 0, ""}};
+  plan.edges = {{0, 2, proto::FORWARD, 0, "", ""}, {1, 2, proto::REBALANCE, 0, "", ""}};
   JobId job("j");
   for (const TaskGroup& group : plan.groups) {
     for (uint32_t s = 0; s < group.parallelism; ++s) {
