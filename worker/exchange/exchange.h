@@ -22,6 +22,7 @@ struct Batch {
   uint64_t records = 0;
   std::optional<int64_t> watermark;
   bool idle = false;
+  uint64_t barrier = 0;  // checkpoint n's barrier, after the data and time above (0: none)
   uint32_t channel = 0;  // set by Inbox::Push
 };
 

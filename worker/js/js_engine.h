@@ -82,13 +82,18 @@ struct ChainSpec {
   uint32_t max_parallelism = 128;
   // Entries the keyed-state cache keeps in the isolate before it evicts to the StateBackend.
   uint32_t state_cache_entries = 100000;
+  // The chain's StateBackend was restored from a checkpoint: Create() loads the keyed
+  // operator's timers from it (table 1, see StateBackend).
+  bool restore_state = false;
 };
 
 // The durable store behind a chain's keyed state (worker/state implements it with RocksDB, one
 // instance per task). The chain keeps hot state in a cache in the isolate (runtime/state.js) and
 // comes here on a miss, when it evicts dirty entries and when it is flushed. A table is one
 // stateful operator (a column family); its keys are (key group, key string) so that the state
-// of a key-group range can be found again when a job is rescaled. Used only on the task thread.
+// of a key-group range can be found again when a job is rescaled. A task's backend has two
+// tables: 0 = its keyed operator's state ("<op id>"), 1 = that operator's timers at the last
+// snapshot ("<op id>#timers", one entry per key group, key ""). Used only on the task thread.
 class StateBackend {
  public:
   struct Mutation {
@@ -165,6 +170,11 @@ class ChainRunner {
   // come due fire and what they emit is the result. Also where an assign_timestamps stage
   // notices that its input went idle.
   virtual Result<BatchResult> AdvanceTime(std::optional<int64_t> watermark, int64_t now_ms) = 0;
+
+  // Checkpoints: makes the chain's keyed state whole in its StateBackend: writes the keyed
+  // operator's timers (table 1) and flushes the state cache, so that a checkpoint of the
+  // backend taken right after holds everything. Does nothing without keyed state.
+  virtual Status SnapshotState() = 0;
 
   // Stops a call in progress (from any thread); that call returns a kCancelled Status.
   // Sticky: every later call returns kCancelled too, so an Interrupt() that lands between two

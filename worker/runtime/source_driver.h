@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "worker/runtime/connector_health.h"
@@ -46,6 +47,9 @@ class SourceDriver {
   virtual Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) = 0;
   // Wakes a Next() that waits for input; any thread. Pacing sleeps end through CancelSignal.
   virtual void Cancel() {}
+  // Checkpoints: where the source stands now, between two Next() calls, as JSON that a
+  // restored source reads back (SourceContext::restore_positions); "" when it cannot rewind.
+  virtual std::string Position() const { return ""; }
 };
 
 struct SourceContext {
@@ -55,6 +59,9 @@ struct SourceContext {
   CancelSignal* cancel = nullptr;
   int32_t batch_size = 4096;
   ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
+  // Restoring from a checkpoint: the Position() of every subtask of this source operator when
+  // the checkpoint was taken (any parallelism); empty: start from the configured beginning.
+  std::vector<std::string> restore_positions;
 };
 
 // Builds the driver for a `source.*` operator kind from its config.
