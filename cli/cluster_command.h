@@ -10,6 +10,7 @@ struct ClusterOptions {
   std::string listen = "127.0.0.1:7070";  // the coordinator's; workers take free ports
   uint32_t slots = 4;                     // per worker
   std::string data_dir;                   // the coordinator's; empty keeps jobs in memory
+  std::string checkpoint_dir;             // the coordinator's (see ServeOptions)
 };
 
 // `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,

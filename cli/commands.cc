@@ -204,6 +204,16 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
     std::printf("ran:    %llu ms\n",
                 static_cast<unsigned long long>(job->ended_at_ms() - job->submitted_at_ms()));
   }
+  if (job->checkpoints_completed() > 0 || job->checkpoints_failed() > 0) {
+    std::printf("checkpoints: %llu completed, %llu failed; latest %llu at %s\n",
+                static_cast<unsigned long long>(job->checkpoints_completed()),
+                static_cast<unsigned long long>(job->checkpoints_failed()),
+                static_cast<unsigned long long>(job->last_checkpoint_id()),
+                job->last_checkpoint_path().c_str());
+  }
+  if (job->restarts() > 0) {
+    std::printf("restarts: %u (last: %s)\n", job->restarts(), job->last_restart_reason().c_str());
+  }
   std::printf("tasks:\n");
   for (const auto& task : job->tasks()) {
     std::printf("  %-22s %-9s %-10s in %-10llu out %-10llu %s\n", task.task_id().c_str(),
@@ -220,6 +230,15 @@ int Cancel(const std::string& job_id, const std::string& coordinator) {
   auto job = client.Cancel(job_id);
   if (!job.ok()) return Fail(job.status());
   std::printf("%s %s\n", job->job_id().c_str(), JobStateName(job->state()).c_str());
+  return 0;
+}
+
+int Savepoint(const std::string& job_id, const std::string& directory,
+              const std::string& coordinator) {
+  JobClient client(CoordinatorAddress(coordinator));
+  auto savepoint = client.TriggerSavepoint(job_id, directory);
+  if (!savepoint.ok()) return Fail(savepoint.status());
+  std::printf("%s\n", savepoint->path().c_str());
   return 0;
 }
 
@@ -240,9 +259,12 @@ int ListWorkers(const std::string& coordinator) {
 }
 
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
-    const std::string& listen, const std::string& data_dir) {
+    const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir) {
   coordinator::CoordinatorOptions coordinator_options;
   coordinator_options.listen = listen.empty() ? "127.0.0.1:7070" : listen;
+  coordinator_options.checkpoint_dir =
+      !checkpoint_dir.empty() ? checkpoint_dir
+                              : (data_dir.empty() ? std::string() : data_dir + "/checkpoints");
   std::unique_ptr<coordinator::JobStore> store;
   if (!data_dir.empty()) {
     auto opened = coordinator::FileJobStore::Open(data_dir);
@@ -256,7 +278,7 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
 }
 
 int ServeCoordinator(const ServeOptions& options) {
-  auto node = StartCoordinator(options.listen, options.data_dir);
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir);
   if (!node.ok()) return Fail(node.status());
   MetricsRegistry metrics;
   int collector = metrics.AddCollector(

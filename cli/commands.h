@@ -36,11 +36,16 @@ struct ServeOptions {
   std::string metrics_listen = "127.0.0.1:0";  // host:port of /metrics; port 0: any free
   uint32_t coordinator_timeout_ms = 10000;     // worker: when a silent coordinator counts as lost
   std::string state_dir;                       // worker: where tasks keep keyed state ("": /tmp)
+  // coordinator: where checkpoints go; "": <data_dir>/checkpoints, or /tmp/sluice-checkpoints
+  std::string checkpoint_dir;
 };
 // The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
 // directory its jobs are stored there and restored from it. Started and listening.
-Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(const std::string& listen,
-                                                                       const std::string& data_dir);
+Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
+    const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir);
+// `sluice savepoint`: takes a savepoint of a running job and prints its path.
+int Savepoint(const std::string& job_id, const std::string& directory,
+              const std::string& coordinator);
 int ServeCoordinator(const ServeOptions& options);
 int ServeWorker(const ServeOptions& options);
 

@@ -66,6 +66,14 @@ Result<proto::ListWorkersResponse> JobClient::Workers() {
   return Call(&proto::JobService::Stub::ListWorkers, request, kTimeout);
 }
 
+Result<proto::TriggerSavepointResponse> JobClient::TriggerSavepoint(
+    const std::string& job_id, const std::string& directory) {
+  proto::TriggerSavepointRequest request;
+  request.set_job_id(job_id);
+  request.set_directory(directory);
+  return Call(&proto::JobService::Stub::TriggerSavepoint, request, std::chrono::minutes(3));
+}
+
 std::string JobStateName(proto::JobState state) {
   return Lower(proto::JobState_Name(state), "JOB_");
 }

@@ -21,6 +21,9 @@ class JobClient {
   Result<proto::JobInfo> Cancel(const std::string& job_id);
   Result<proto::GetResultsResponse> Results(const std::string& job_id, uint64_t offset);
   Result<proto::ListWorkersResponse> Workers();
+  // Waits until the savepoint is complete (up to a few minutes).
+  Result<proto::TriggerSavepointResponse> TriggerSavepoint(const std::string& job_id,
+                                                           const std::string& directory);
 
   const std::string& address() const { return address_; }
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -37,6 +38,11 @@ Result<proto::JobSpec> ParseSpec(const std::string& json, const std::string& wha
 
 Status ApplyOverrides(const JobOverrides& overrides, proto::JobSpec& spec) {
   if (overrides.parallelism > 0) spec.set_parallelism(overrides.parallelism);
+  if (!overrides.from_savepoint.empty()) {
+    std::error_code error;
+    auto absolute = std::filesystem::absolute(overrides.from_savepoint, error);
+    spec.set_restore_from(error ? overrides.from_savepoint : absolute.string());
+  }
   if (overrides.params.empty()) return Status::Ok();
   auto params =
       nlohmann::json::parse(spec.params_json().empty() ? "{}" : spec.params_json(), nullptr, false);
@@ -96,7 +102,13 @@ Result<proto::JobSpec> LoadJob(const std::string& path, const JobOverrides& over
     // The compiler already printed its one-line reason on standard error.
     return Status::User("cannot load job file '" + path + "'");
   }
-  return ParseSpec(output->stdout_text, "the spec compiled from '" + path + "'");
+  auto spec = ParseSpec(output->stdout_text, "the spec compiled from '" + path + "'");
+  if (spec.ok() && !overrides.from_savepoint.empty()) {
+    JobOverrides restore_only;
+    restore_only.from_savepoint = overrides.from_savepoint;
+    SLUICE_RETURN_IF_ERROR(ApplyOverrides(restore_only, *spec));
+  }
+  return spec;
 }
 
 }  // namespace sluice::cli

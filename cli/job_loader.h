@@ -11,6 +11,7 @@ namespace sluice::cli {
 struct JobOverrides {
   uint32_t parallelism = 0;         // 0: keep the job's
   std::vector<std::string> params;  // "k=v"; v is JSON if it parses, else a string
+  std::string from_savepoint;       // a savepoint or checkpoint directory to start from
 };
 
 // Turns a job file into a JobSpec. A .json file is read as a JobSpec in protobuf's JSON

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--parallelism,-p", run.overrides.parallelism,
                       "Parallelism for operators that do not set their own");
   run_cmd->add_option("--param", run.overrides.params, "Job parameter key=value (repeatable)");
+  run_cmd->add_option("--from-savepoint", run.overrides.from_savepoint,
+                      "Start from this savepoint or checkpoint directory (state, source "
+                      "positions); the job may have another parallelism");
   run_cmd->add_option("--results", run.results_file,
                       "Write sink.collect records to this file (JSON lines) instead of stdout");
 
@@ -30,6 +33,9 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--parallelism,-p", submit_overrides.parallelism,
                          "Parallelism for operators that do not set their own");
   submit_cmd->add_option("--param", submit_overrides.params, "Job parameter key=value");
+  submit_cmd->add_option("--from-savepoint", submit_overrides.from_savepoint,
+                         "Start from this savepoint or checkpoint directory (state, source "
+                         "positions); the job may have another parallelism");
 
   auto* list_cmd = app.add_subcommand("list", "List the coordinator's jobs");
   std::string job_id;
@@ -37,9 +43,15 @@ int main(int argc, char** argv) {
   status_cmd->add_option("job-id", job_id, "The job's id")->required();
   auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a job");
   cancel_cmd->add_option("job-id", job_id, "The job's id")->required();
+  std::string savepoint_dir;
+  auto* savepoint_cmd = app.add_subcommand(
+      "savepoint", "Take a savepoint of a running job; prints its path (for --from-savepoint)");
+  savepoint_cmd->add_option("job-id", job_id, "The job's id")->required();
+  savepoint_cmd->add_option("--dir", savepoint_dir,
+                            "Also copy the savepoint into this directory (and print that path)");
   auto* workers_cmd = app.add_subcommand(
       "workers", "List the workers registered with the coordinator and the tasks they run");
-  for (auto* cmd : {submit_cmd, list_cmd, status_cmd, cancel_cmd, workers_cmd}) {
+  for (auto* cmd : {submit_cmd, list_cmd, status_cmd, cancel_cmd, workers_cmd, savepoint_cmd}) {
     cmd->add_option("--coordinator,-c", coordinator,
                     "Coordinator host:port (default $SLUICE_COORDINATOR or 127.0.0.1:7070)");
   }
@@ -58,6 +70,10 @@ int main(int argc, char** argv) {
                    "host:port of the Prometheus /metrics endpoint (port 0: any free; "
                    "the address is printed)")
       ->default_str("127.0.0.1:0");
+  coordinator_cmd->add_option("--checkpoint-dir", serve.checkpoint_dir,
+                              "Where jobs' checkpoints and savepoints go (a file system every "
+                              "worker can reach); default <data-dir>/checkpoints, or "
+                              "/tmp/sluice-checkpoints");
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
@@ -90,6 +106,8 @@ int main(int argc, char** argv) {
   cluster_cmd->add_option("--slots", cluster.slots, "Task slots per worker")->default_val(4);
   cluster_cmd->add_option("--data-dir", cluster.data_dir,
                           "The coordinator's job records folder (see `coordinator --help`)");
+  cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
+                          "Where checkpoints go (see `coordinator --help`)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -99,6 +117,7 @@ int main(int argc, char** argv) {
   if (*status_cmd) return sluice::cli::ShowStatus(job_id, coordinator);
   if (*cancel_cmd) return sluice::cli::Cancel(job_id, coordinator);
   if (*workers_cmd) return sluice::cli::ListWorkers(coordinator);
+  if (*savepoint_cmd) return sluice::cli::Savepoint(job_id, savepoint_dir, coordinator);
   if (*cluster_cmd) return sluice::cli::RunCluster(cluster);
   if (*coordinator_cmd) return sluice::cli::ServeCoordinator(serve);
   if (*worker_cmd) return sluice::cli::ServeWorker(serve);

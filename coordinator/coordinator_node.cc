@@ -19,13 +19,17 @@ namespace {
 using internal::IsTaskTerminal;
 using internal::NowMs;
 
-constexpr auto kDeployTimeout = std::chrono::seconds(10);
 
 }  // namespace
 
 CoordinatorNode::CoordinatorNode(CoordinatorOptions options, FunctionChecker check,
                                  std::unique_ptr<JobStore> store)
-    : options_(std::move(options)), check_(std::move(check)), store_(std::move(store)) {}
+    : options_(std::move(options)),
+      check_(std::move(check)),
+      store_(std::move(store)),
+      checkpoint_store_(std::make_unique<CheckpointStore>()) {
+  if (options_.checkpoint_dir.empty()) options_.checkpoint_dir = "/tmp/sluice-checkpoints";
+}
 
 CoordinatorNode::~CoordinatorNode() { Shutdown(); }
 
@@ -66,105 +70,48 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
     for (auto& p : problems) *response.add_problems() = std::move(p);
     return response;
   }
-  JobId job_id = NewUniqueJobId();
-  auto plan = PlanJob(spec, job_id);
-  if (!plan.ok()) {
-    response.add_problems()->set_message(plan.status().message());
-    return response;
+  std::optional<proto::CheckpointMetadata> restore;
+  if (!spec.restore_from().empty()) {
+    auto read = checkpoint_store_->ReadMetadata(spec.restore_from());
+    if (!read.ok()) {
+      response.add_problems()->set_message("cannot restore from '" + spec.restore_from() +
+                                           "': " + read.status().message());
+      return response;
+    }
+    restore = std::move(read).value();
+    // Where it is now (a savepoint may have been copied or moved since it was written).
+    std::string directory = spec.restore_from();
+    const std::string file = std::string("/") + kMetadataFile;
+    if (directory.size() > file.size() &&
+        directory.compare(directory.size() - file.size(), file.size(), file) == 0) {
+      directory.resize(directory.size() - file.size());
+    }
+    restore->set_directory(directory);
   }
-
-  // Place every task and reserve its slot under the lock; deploy without it.
-  struct Deployment {
-    std::string worker_address;
-    std::shared_ptr<proto::WorkerService::Stub> stub;
-    proto::DeployTaskRequest request;
-  };
+  JobId job_id = NewUniqueJobId();
   std::vector<Deployment> deployments;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<WorkerSlots> free;
-    for (const auto& [id, worker] : workers_) {
-      uint32_t used = static_cast<uint32_t>(worker->tasks.size());
-      free.push_back(WorkerSlots{id, worker->slots > used ? worker->slots - used : 0});
-    }
-    auto assignments = AssignSlots(free, plan->tasks);
-    if (!assignments.ok()) {
-      response.add_problems()->set_message(assignments.status().message());
-      return response;
-    }
-    std::map<TaskId, WorkerId> placement;
-    for (const auto& a : *assignments) placement[a.task] = a.worker;
-    std::vector<TrackedTask> tracked;
-    for (const auto& task : plan->tasks) {
-      tracked.push_back(TrackedTask{task.id, plan->groups[task.group].display,
-                                    placement.at(task.id), proto::TASK_DEPLOYING, ""});
-    }
-    auto job = std::make_unique<JobRecord>(std::move(tracked));
+    auto job = std::make_unique<JobRecord>(std::vector<TrackedTask>{});
     job->id = job_id;
     job->spec = spec;
     job->submitted_at_ms = NowMs();
-    std::map<TaskId, std::string> address_of;
-    for (const auto& [task, worker] : placement) address_of[task] = workers_.at(worker)->address;
-    std::map<TaskId, TaskRoutes> routes = PlanRoutes(*plan, address_of);
-    // Receivers first, so senders find their inboxes waiting.
-    std::vector<PlannedTask> order = plan->tasks;
-    std::stable_sort(order.begin(), order.end(), [](const PlannedTask& a, const PlannedTask& b) {
-      return a.group > b.group;
-    });
-    for (const auto& task : order) {
-      const TaskGroup& group = plan->groups[task.group];
-      WorkerRecord& worker = *workers_.at(placement.at(task.id));
-      job->tasks[task.id].subtask = task.subtask;
-      worker.tasks[task.id] = job_id;
-
-      Deployment d{worker.address, worker.stub, {}};
-      proto::TaskDeployment* t = d.request.mutable_task();
-      t->set_job_id(job_id.str());
-      t->set_task_id(task.id.str());
-      *t->mutable_spec() = spec;
-      for (const auto& op : group.operator_ids) t->add_operator_ids(op);
-      t->set_subtask(task.subtask);
-      t->set_parallelism(group.parallelism);
-      TaskRoutes& route = routes[task.id];
-      t->set_input_channels(route.input_channels);
-      t->set_input_key_fn(route.input_key_fn);
-      for (uint32_t input : route.channel_inputs) t->add_channel_inputs(input);
-      for (const std::string& key_fn : route.input_key_fns) t->add_input_key_fns(key_fn);
-      for (auto& output : route.outputs) *t->add_outputs() = std::move(output);
-      deployments.push_back(std::move(d));
+    job->checkpoint_dir = options_.checkpoint_dir + "/" + job_id.str();
+    if (restore.has_value()) {
+      job->next_checkpoint_id = restore->checkpoint_id() + 1;
+      job->latest = std::move(restore);
+    }
+    Status prepared = PrepareAttemptLocked(*job, &deployments);
+    if (!prepared.ok()) {
+      response.add_problems()->set_message(prepared.message());
+      return response;
     }
     jobs_[job_id] = std::move(job);
     job_order_.push_back(job_id);
     PersistLocked(*jobs_.at(job_id));
   }
   spdlog::info("job {} '{}' accepted: {} tasks", job_id.str(), spec.name(), deployments.size());
-
-  Status deploy_status = Status::Ok();
-  std::string failed_task;
-  for (auto& d : deployments) {
-    proto::DeployTaskResponse reply;
-    grpc::ClientContext context;
-    SetDeadline(context, kDeployTimeout);
-    grpc::Status rpc = d.stub->DeployTask(&context, d.request, &reply);
-    if (!rpc.ok()) {
-      deploy_status = FromGrpc(rpc, "worker " + d.worker_address);
-      failed_task = d.request.task().task_id();
-      break;
-    }
-  }
-  std::vector<std::pair<std::string, TaskId>> to_cancel;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    JobRecord& job = *jobs_.at(job_id);
-    if (deploy_status.ok()) {
-      ApplyTransition(job, job.tracker.OnDeployed(), &to_cancel);
-    } else {
-      auto transition = job.tracker.OnTaskFailed(TaskId(failed_task),
-                                                 "cannot deploy: " + deploy_status.message());
-      if (transition.ok()) ApplyTransition(job, std::move(transition).value(), &to_cancel);
-    }
-  }
-  SendCancels(to_cancel);
+  DeployAttempt(job_id, 0, std::move(deployments));
   response.set_job_id(job_id.str());
   return response;
 }
@@ -200,6 +147,10 @@ Result<proto::JobInfo> CoordinatorNode::CancelJob(const JobId& id) {
       return Status::NotFound("no job with id '" + id.str() + "'");
     }
     JobRecord& job = *it->second;
+    if (job.restarting) {  // its tasks are gone already; cancel instead of restarting
+      job.restarting = false;
+      job.tracker = JobTracker({});
+    }
     ApplyTransition(job, job.tracker.OnCancelRequested(), &to_cancel);
     info = InfoOf(job);
   }
@@ -320,6 +271,9 @@ void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& s
   task.reported = status.state();
   Result<Transition> transition = Transition{job.tracker.state(), false, {}};
   if (status.state() == proto::TASK_FINISHED) {
+    if (job.checkpoints.has_value()) {
+      HandleCheckpointFailuresLocked(job, job.checkpoints->TaskFinished(task_id));
+    }
     transition = job.tracker.OnTaskFinished(task_id);
   } else if (status.state() == proto::TASK_FAILED) {
     transition = job.tracker.OnTaskFailed(task_id, status.failure());
@@ -343,6 +297,11 @@ void CoordinatorNode::ApplyTransition(JobRecord& job, Transition transition,
     if (worker != workers_.end()) worker->second->tasks.erase(task.id);
   }
   if (!transition.changed) return;
+  if (transition.state == proto::JOB_FAILED && ScheduleRestartLocked(job)) {
+    PersistLocked(job);
+    return;
+  }
+  if (IsTerminal(transition.state)) StopCheckpointsLocked(job);
   if (transition.state == proto::JOB_FAILED) {
     spdlog::warn("job {} failed: {}", job.id.str(), job.tracker.failure());
   } else if (IsTerminal(transition.state)) {
@@ -373,8 +332,16 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
   proto::JobInfo info;
   info.set_job_id(job.id.str());
   info.set_name(job.spec.name());
-  info.set_state(job.tracker.state());
-  info.set_failure(job.tracker.failure());
+  info.set_state(job.restarting ? proto::JOB_RESTARTING : job.tracker.state());
+  info.set_failure(job.restarting ? job.last_restart_reason : job.tracker.failure());
+  if (job.latest.has_value()) {
+    info.set_last_checkpoint_id(job.latest->checkpoint_id());
+    info.set_last_checkpoint_path(job.latest->directory());
+  }
+  info.set_checkpoints_completed(job.checkpoints_completed);
+  info.set_checkpoints_failed(job.checkpoints_failed);
+  info.set_restarts(job.restarts);
+  info.set_last_restart_reason(job.last_restart_reason);
   info.set_submitted_at_ms(job.submitted_at_ms);
   info.set_ended_at_ms(job.ended_at_ms);
   for (const auto& tracked : job.tracker.tasks()) {
@@ -400,8 +367,11 @@ void CoordinatorNode::LivenessLoop() {
     std::vector<std::pair<std::string, TaskId>> to_cancel;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; });
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] {
+        return stopping_ || !checkpoint_calls_.empty() || !directories_to_delete_.empty();
+      });
       if (stopping_) return;
+      TickCheckpointsLocked(NowMs());
       auto now = Clock::now();
       for (auto it = workers_.begin(); it != workers_.end();) {
         WorkerRecord& worker = *it->second;
@@ -424,6 +394,8 @@ void CoordinatorNode::LivenessLoop() {
       }
     }
     SendCancels(to_cancel);
+    SendCheckpointCalls();
+    RestartDueJobs();
   }
 }
 

@@ -13,6 +13,8 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "coordinator/checkpoint_coordinator.h"
+#include "coordinator/checkpoint_store.h"
 #include "coordinator/job_lifecycle.h"
 #include "coordinator/job_store.h"
 #include "coordinator/job_validator.h"
@@ -27,6 +29,9 @@ struct CoordinatorOptions {
   uint32_t heartbeat_interval_ms = 1000;   // what workers are told
   uint32_t worker_timeout_ms = 5000;       // a worker silent this long is declared dead
   size_t max_collected_records = 1000000;  // per job, for sink.collect
+  // Where jobs' checkpoints go (<dir>/<job id>/chk-<n>); shared by every worker (a shared file
+  // system in a real cluster). "": /tmp/sluice-checkpoints.
+  std::string checkpoint_dir;
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,
@@ -58,18 +63,50 @@ class CoordinatorNode {
   Result<proto::JobInfo> CancelJob(const JobId& id);
   Result<proto::GetResultsResponse> GetResults(const proto::GetResultsRequest& request) const;
   proto::ListWorkersResponse ListWorkers() const;
+  // Waits until the savepoint completed (or failed), at most `timeout`.
+  Result<proto::TriggerSavepointResponse> TriggerSavepoint(
+      const proto::TriggerSavepointRequest& request, std::chrono::milliseconds timeout);
 
   // ClusterService.
   proto::RegisterWorkerResponse RegisterWorker(const proto::RegisterWorkerRequest& request);
   proto::HeartbeatResponse Heartbeat(const proto::HeartbeatRequest& request);
   void ReportTask(const proto::ReportTaskRequest& request);
   Status PushResults(const proto::PushResultsRequest& request);
+  void AcknowledgeCheckpoint(const proto::AcknowledgeCheckpointRequest& request);
+  void DeclineCheckpoint(const proto::DeclineCheckpointRequest& request);
 
  private:
   struct WorkerRecord;
   struct TaskRecord;
   struct JobRecord;
+  struct Deployment;
   using Clock = std::chrono::steady_clock;
+  using CancelList = std::vector<std::pair<std::string, TaskId>>;
+  // Work for the liveness thread, which does the RPCs that checkpoints need.
+  struct CheckpointCall {
+    std::string address;
+    TaskId task;
+    uint64_t checkpoint_id = 0;
+    bool trigger = false;  // TriggerCheckpoint, else NotifyCheckpointComplete
+    JobId job;
+  };
+
+  // coordinator_checkpoints.cc: attempts, restarts and checkpoints.
+  // Plans the job's next attempt (job.attempt), places its tasks on free slots and builds
+  // their deployments (restoring from job.latest when set); on failure nothing changed.
+  Status PrepareAttemptLocked(JobRecord& job, std::vector<Deployment>* deployments);
+  // Sends the deployments and records the outcome on the job, if it is still at `attempt`.
+  void DeployAttempt(const JobId& job_id, uint32_t attempt, std::vector<Deployment> deployments);
+  // A failed attempt of a job with restarts left: schedule its restart instead of failing.
+  bool ScheduleRestartLocked(JobRecord& job);
+  // Restarts the jobs whose restart is due, deploying outside the lock.
+  void RestartDueJobs();
+  // Ticks every running job's checkpoint coordinator; returns the triggers to send.
+  void TickCheckpointsLocked(uint64_t now_ms);
+  void HandleCheckpointFailuresLocked(JobRecord& job, std::vector<CheckpointFailure> failures);
+  void StopCheckpointsLocked(JobRecord& job);
+  void SendCheckpointCalls();
+  void DeleteDirectories(std::vector<std::string> directories);
 
   void ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& status,
                        std::vector<std::pair<std::string, TaskId>>* to_cancel);
@@ -103,6 +140,11 @@ class CoordinatorNode {
   std::map<JobId, proto::StoredJob> archived_;  // restored from the store; all have ended
   std::vector<JobId> job_order_;                // jobs_ and archived_, by submission
   std::unique_ptr<JobStore> store_;             // null: nothing is persisted
+  std::unique_ptr<CheckpointStore> checkpoint_store_;
+  std::vector<CheckpointCall> checkpoint_calls_;     // for the liveness thread
+  std::vector<std::string> directories_to_delete_;  // for the liveness thread
+  // Savepoints requested by users: by (job, checkpoint id), the outcome once known.
+  std::map<std::pair<JobId, uint64_t>, std::optional<Result<std::string>>> savepoints_;
   std::thread liveness_thread_;
 };
 

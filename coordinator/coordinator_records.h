@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/checkpoint_coordinator.h"
 #include "coordinator/coordinator_node.h"
 
 namespace sluice::coordinator {
@@ -50,6 +51,15 @@ struct CoordinatorNode::TaskRecord {
   std::string detail;  // a connector's current problem, as last reported
 };
 
+// One task deployment to send to a worker (without holding the lock).
+struct CoordinatorNode::Deployment {
+  std::string worker_address;
+  std::shared_ptr<proto::WorkerService::Stub> stub;
+  proto::DeployTaskRequest request;
+};
+
+// The tracker and tasks are those of the current attempt: a job that fails with restarts
+// left gets new tasks (ids "...#<attempt>") deployed from its latest completed checkpoint.
 struct CoordinatorNode::JobRecord {
   explicit JobRecord(std::vector<TrackedTask> tasks) : tracker(std::move(tasks)) {}
   JobId id;
@@ -59,6 +69,23 @@ struct CoordinatorNode::JobRecord {
   uint64_t ended_at_ms = 0;
   std::map<TaskId, TaskRecord> tasks;
   std::vector<std::string> results;
+
+  // Checkpoints and recovery.
+  std::string checkpoint_dir;  // <coordinator checkpoint dir>/<job id>
+  uint32_t attempt = 0;
+  uint32_t restarts = 0;
+  bool restarting = false;  // the attempt failed; redeploy at restart_at
+  Clock::time_point restart_at;
+  std::string last_restart_reason;
+  bool waiting_for_slots_logged = false;
+  std::optional<CheckpointCoordinator> checkpoints;  // the current attempt's
+  // The latest completed checkpoint or savepoint, over all attempts (or the one the job was
+  // submitted from); restarts restore from it.
+  std::optional<proto::CheckpointMetadata> latest;
+  uint64_t next_checkpoint_id = 1;
+  std::vector<std::string> retained_directories;
+  uint64_t checkpoints_completed = 0;
+  uint64_t checkpoints_failed = 0;
 };
 
 }  // namespace sluice::coordinator

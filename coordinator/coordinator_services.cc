@@ -45,6 +45,13 @@ class JobServiceImpl final : public proto::JobService::Service {
     *response = node_.ListWorkers();
     return grpc::Status::OK;
   }
+  grpc::Status TriggerSavepoint(grpc::ServerContext*, const proto::TriggerSavepointRequest* request,
+                                proto::TriggerSavepointResponse* response) override {
+    auto savepoint = node_.TriggerSavepoint(*request, std::chrono::minutes(2));
+    if (!savepoint.ok()) return ToGrpc(savepoint.status());
+    *response = std::move(savepoint).value();
+    return grpc::Status::OK;
+  }
 
  private:
   CoordinatorNode& node_;
@@ -71,6 +78,18 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
   grpc::Status PushResults(grpc::ServerContext*, const proto::PushResultsRequest* request,
                            proto::PushResultsResponse*) override {
     return ToGrpc(node_.PushResults(*request));
+  }
+  grpc::Status AcknowledgeCheckpoint(grpc::ServerContext*,
+                                     const proto::AcknowledgeCheckpointRequest* request,
+                                     proto::AcknowledgeCheckpointResponse*) override {
+    node_.AcknowledgeCheckpoint(*request);
+    return grpc::Status::OK;
+  }
+  grpc::Status DeclineCheckpoint(grpc::ServerContext*,
+                                 const proto::DeclineCheckpointRequest* request,
+                                 proto::DeclineCheckpointResponse*) override {
+    node_.DeclineCheckpoint(*request);
+    return grpc::Status::OK;
   }
 
  private:

@@ -111,11 +111,13 @@ Result<std::vector<int>> TopologicalOrder(int groups,
 
 }  // namespace
 
-TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask) {
-  return TaskId(job_id.str() + "/g" + std::to_string(group) + "." + std::to_string(subtask));
+TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask, uint32_t attempt) {
+  std::string id = job_id.str() + "/g" + std::to_string(group) + "." + std::to_string(subtask);
+  if (attempt > 0) id += "#" + std::to_string(attempt);
+  return TaskId(id);
 }
 
-Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id) {
+Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id, uint32_t attempt) {
   Result<Graph> graph = BuildGraph(spec);
   if (!graph.ok()) return graph.status();
   std::vector<int> group_of;
@@ -148,7 +150,7 @@ Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id) {
       group.display += spec_op.name().empty() ? spec_op.id() : spec_op.name();
     }
     for (uint32_t subtask = 0; subtask < group.parallelism; ++subtask) {
-      plan.tasks.push_back({MakeTaskId(job_id, index, subtask), index, subtask});
+      plan.tasks.push_back({MakeTaskId(job_id, index, subtask, attempt), index, subtask});
     }
   }
   for (size_t i = 0; i < exchange_edges.size(); ++i) {

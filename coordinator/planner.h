@@ -43,13 +43,15 @@ struct ExecutionPlan {
   std::vector<PlannedTask> tasks;
 };
 
-// "<job_id>/g<group>.<subtask>".
-TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask);
+// "<job_id>/g<group>.<subtask>", and "...#<attempt>" for the tasks of a restarted job.
+TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask, uint32_t attempt = 0);
 
 // Plans a validated spec. Chains consecutive operators joined by a FORWARD edge of equal
 // parallelism where the upstream has exactly one output and the downstream exactly one input (as
 // Flink does). Works for any acyclic graph; fails (internal) on a spec ValidateJob would refuse
 // structurally (dangling edge, cycle, duplicate id). Pure.
-[[nodiscard]] Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id);
+// `attempt` counts the job's restarts; it only changes the task ids.
+[[nodiscard]] Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id,
+                                            uint32_t attempt = 0);
 
 }  // namespace sluice::coordinator

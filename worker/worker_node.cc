@@ -151,6 +151,7 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
                              const std::string& failure) { OnTaskEnded(task, state, failure); };
   services.router = &router_;
   services.self_address = address_;
+  services.checkpoints = this;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
                            : options_.state_dir;
@@ -158,14 +159,20 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
     services.inbox = std::make_shared<exchange::Inbox>(id, request->task().input_channels(),
                                                        options_.inbox_batches);
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   if (stopping_) return ToGrpc(Status::Unavailable("worker is shutting down"));
   if (tasks_.count(id) != 0) {
     return ToGrpc(Status::FailedPrecondition("task " + id.str() + " is already deployed"));
   }
-  size_t running = 0;
-  for (const auto& [task_id, task] : tasks_) running += task->ended() ? 0 : 1;
-  if (running >= options_.slots) {
+  // Tasks being cancelled (a job restarting) free their slots in a moment: wait for that.
+  auto running = [&] {
+    size_t n = 0;
+    for (const auto& [task_id, task] : tasks_) n += task->ended() ? 0 : 1;
+    return n;
+  };
+  cv_.wait_for(lock, std::chrono::seconds(3),
+               [&] { return stopping_ || running() < options_.slots; });
+  if (running() >= options_.slots) {
     return ToGrpc(Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
                          "worker " + address_ + " has no free slot for task " + id.str()));
   }
@@ -183,6 +190,59 @@ grpc::Status WorkerNode::CancelTask(grpc::ServerContext*, const proto::CancelTas
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it != tasks_.end()) it->second->Cancel();
   return grpc::Status::OK;
+}
+
+grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext*,
+                                          const proto::TriggerCheckpointRequest* request,
+                                          proto::TriggerCheckpointResponse*) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = tasks_.find(TaskId(request->task_id()));
+  if (it == tasks_.end() || it->second->ended()) {
+    return ToGrpc(Status::NotFound("task " + request->task_id() + " is not running on worker " +
+                                   address_));
+  }
+  it->second->TriggerCheckpoint(request->checkpoint_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerNode::NotifyCheckpointComplete(
+    grpc::ServerContext*, const proto::NotifyCheckpointCompleteRequest* request,
+    proto::NotifyCheckpointCompleteResponse*) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = tasks_.find(TaskId(request->task_id()));
+  if (it != tasks_.end()) it->second->NotifyCheckpointComplete(request->checkpoint_id());
+  return grpc::Status::OK;
+}
+
+void WorkerNode::Acknowledge(const JobId& job, uint64_t checkpoint,
+                             const proto::TaskSnapshot& snapshot) {
+  proto::AcknowledgeCheckpointRequest request;
+  request.set_worker_id(id().str());
+  request.set_job_id(job.str());
+  request.set_checkpoint_id(checkpoint);
+  *request.mutable_snapshot() = snapshot;
+  proto::AcknowledgeCheckpointResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcTimeout);
+  grpc::Status rpc = coordinator_->AcknowledgeCheckpoint(&context, request, &response);
+  if (!rpc.ok()) {
+    spdlog::warn("task {}: cannot acknowledge checkpoint {} to coordinator {}: {}",
+                 snapshot.task_id(), checkpoint, options_.coordinator, rpc.error_message());
+  }
+}
+
+void WorkerNode::Decline(const JobId& job, const TaskId& task, uint64_t checkpoint,
+                         const std::string& reason) {
+  proto::DeclineCheckpointRequest request;
+  request.set_worker_id(id().str());
+  request.set_job_id(job.str());
+  request.set_task_id(task.str());
+  request.set_checkpoint_id(checkpoint);
+  request.set_reason(reason);
+  proto::DeclineCheckpointResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcTimeout);
+  (void)coordinator_->DeclineCheckpoint(&context, request, &response);
 }
 
 Status WorkerNode::Push(const JobId& job, const TaskId& task, std::vector<std::string> records) {
@@ -213,8 +273,11 @@ void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
   bool reported = coordinator_->ReportTask(&context, request, &response).ok();
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (tasks_.count(task) != 0) end_reported_[task] = end_reported_[task] || reported;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (tasks_.count(task) != 0) end_reported_[task] = end_reported_[task] || reported;
+  }
+  cv_.notify_all();  // a deploy may be waiting for this slot
 }
 
 void WorkerNode::ReapEndedTasks() {

@@ -43,7 +43,9 @@ struct WorkerOptions {
 // Created once per process (or per embedded cluster); Start() brings it up, Shutdown() cancels
 // every task and stops the server. gRPC handlers, task threads and the heartbeat thread all
 // touch it; `mutex_` guards the task table.
-class WorkerNode final : public proto::WorkerService::Service, public runtime::ResultPusher {
+class WorkerNode final : public proto::WorkerService::Service,
+                         public runtime::ResultPusher,
+                         public runtime::CheckpointListener {
  public:
   WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine);
   ~WorkerNode() override;
@@ -62,7 +64,18 @@ class WorkerNode final : public proto::WorkerService::Service, public runtime::R
   grpc::Status CancelTask(grpc::ServerContext* context, const proto::CancelTaskRequest* request,
                           proto::CancelTaskResponse* response) override;
 
+  grpc::Status TriggerCheckpoint(grpc::ServerContext* context,
+                                 const proto::TriggerCheckpointRequest* request,
+                                 proto::TriggerCheckpointResponse* response) override;
+  grpc::Status NotifyCheckpointComplete(grpc::ServerContext* context,
+                                        const proto::NotifyCheckpointCompleteRequest* request,
+                                        proto::NotifyCheckpointCompleteResponse* response) override;
+
   Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) override;
+  void Acknowledge(const JobId& job, uint64_t checkpoint,
+                   const proto::TaskSnapshot& snapshot) override;
+  void Decline(const JobId& job, const TaskId& task, uint64_t checkpoint,
+               const std::string& reason) override;
 
  private:
   Status Register();

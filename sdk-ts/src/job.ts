@@ -20,6 +20,21 @@ export interface JobOptions<P extends JobParams = Record<string, unknown>> {
   readonly maxParallelism?: number;
   /** How often to checkpoint (default: no checkpoints). */
   readonly checkpointInterval?: Duration;
+  /** How long a checkpoint may take before it is given up (default 60 s). */
+  readonly checkpointTimeout?: Duration;
+  /** How many completed checkpoints to keep (default 3). */
+  readonly checkpointsRetained?: number;
+  /**
+   * "exactly-once" (default): tasks with several inputs align checkpoint barriers;
+   * "at-least-once": they do not (lower latency; a replay may repeat records).
+   */
+  readonly checkpointMode?: "exactly-once" | "at-least-once";
+  /**
+   * What to do when a task fails or a worker is lost: restart from the last completed checkpoint
+   * after `delay`, at most `attempts` times. Default: with checkpoints 10 attempts 1 s apart,
+   * without them no restart (the job fails).
+   */
+  readonly restart?: { readonly attempts: number; readonly delay?: Duration };
   /** JSON-compatible values handed to every user function as its last argument. */
   readonly params?: P;
   /** Longest a single call into user functions may run (default 10 s). */
@@ -165,6 +180,20 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       checkPositiveInt(o.stateCacheEntries, `job '${name}': stateCacheEntries`);
     }
     if (o.checkpointInterval !== undefined) toMillis(o.checkpointInterval, `job '${name}': checkpointInterval`);
+    if (o.checkpointTimeout !== undefined) toMillis(o.checkpointTimeout, `job '${name}': checkpointTimeout`);
+    if (o.checkpointsRetained !== undefined) {
+      checkPositiveInt(o.checkpointsRetained, `job '${name}': checkpointsRetained`);
+    }
+    if (o.checkpointMode !== undefined && o.checkpointMode !== "exactly-once" && o.checkpointMode !== "at-least-once") {
+      throw new Error(`job '${name}': checkpointMode must be "exactly-once" or "at-least-once", not ${JSON.stringify(o.checkpointMode)}`);
+    }
+    if (o.restart !== undefined) {
+      if (typeof o.restart !== "object" || o.restart === null ||
+          !Number.isInteger(o.restart.attempts) || o.restart.attempts < 0) {
+        throw new Error(`job '${name}': restart.attempts must be a whole number >= 0`);
+      }
+      if (o.restart.delay !== undefined) toMillis(o.restart.delay, `job '${name}': restart.delay`);
+    }
     if (o.callTimeout !== undefined) toMillis(o.callTimeout, `job '${name}': callTimeout`);
     if (o.params !== undefined && (typeof o.params !== "object" || o.params === null || Array.isArray(o.params))) {
       throw new Error(`job '${name}': params must be a plain object of JSON-compatible values`);
@@ -271,6 +300,19 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       callTimeoutMs: o.callTimeout === undefined ? 0 : toMillis(o.callTimeout, "callTimeout"),
       heapLimitMb: o.heapLimitMb ?? 0,
       ...(o.stateCacheEntries !== undefined ? { stateCacheEntries: o.stateCacheEntries } : {}),
+      ...(o.checkpointTimeout !== undefined
+        ? { checkpointTimeoutMs: toMillis(o.checkpointTimeout, "checkpointTimeout") }
+        : {}),
+      ...(o.checkpointsRetained !== undefined ? { checkpointsRetained: o.checkpointsRetained } : {}),
+      ...(o.checkpointMode === "at-least-once" ? { checkpointMode: "AT_LEAST_ONCE" as const } : {}),
+      ...(o.restart !== undefined
+        ? {
+            restart: {
+              maxAttempts: o.restart.attempts,
+              delayMs: o.restart.delay === undefined ? 1000 : toMillis(o.restart.delay, "restart.delay"),
+            },
+          }
+        : {}),
     };
   }
 

@@ -54,4 +54,14 @@ export interface JobSpec {
   heapLimitMb: number;
   /** Keyed-state entries a task keeps in memory before evicting to RocksDB (0: 100000). */
   stateCacheEntries?: number;
+  /** Longest a checkpoint may take (0: 60000). */
+  checkpointTimeoutMs?: number;
+  /** Completed checkpoints kept (0: 3). */
+  checkpointsRetained?: number;
+  /** Barrier alignment (default EXACTLY_ONCE). */
+  checkpointMode?: "EXACTLY_ONCE" | "AT_LEAST_ONCE";
+  /** Restarts after failures (default: see JobOptions.restart). */
+  restart?: { maxAttempts: number; delayMs: number };
+  /** A savepoint or checkpoint directory to start from. */
+  restoreFrom?: string;
 }

@@ -127,6 +127,29 @@ test("job options: durations, limits and params go into the spec", () => {
   assert.deepEqual(JSON.parse(spec.paramsJson), { threshold: 10, tags: ["a"], nested: { x: null } });
 });
 
+test("job options: checkpoint settings and the restart strategy go into the spec", () => {
+  const job = new Job("cp", {
+    checkpointInterval: "1s",
+    checkpointTimeout: "30s",
+    checkpointsRetained: 5,
+    checkpointMode: "at-least-once",
+    restart: { attempts: 4, delay: "250ms" },
+  });
+  job.source(sources.generator()).sink(sinks.discard());
+  const spec = job.toSpec();
+  assert.equal(spec.checkpointIntervalMs, 1000);
+  assert.equal(spec.checkpointTimeoutMs, 30000);
+  assert.equal(spec.checkpointsRetained, 5);
+  assert.equal(spec.checkpointMode, "AT_LEAST_ONCE");
+  assert.deepEqual(spec.restart, { maxAttempts: 4, delayMs: 250 });
+  const plain = new Job("plain");
+  plain.source(sources.generator()).sink(sinks.discard());
+  assert.equal(plain.toSpec().restart, undefined);
+  assert.throws(() => new Job("j", { checkpointMode: "twice" }), /job 'j': checkpointMode must be "exactly-once" or "at-least-once"/);
+  assert.throws(() => new Job("j", { restart: { attempts: -1 } }), /job 'j': restart.attempts must be a whole number >= 0/);
+  assert.throws(() => new Job("j", { checkpointsRetained: 0 }), /job 'j': checkpointsRetained/);
+});
+
 test("durations: numbers are milliseconds; strings take ms, s, m, h", () => {
   assert.equal(toMillis(750, "d"), 750);
   assert.equal(toMillis("500ms", "d"), 500);

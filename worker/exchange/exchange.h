@@ -40,8 +40,9 @@ struct InboxItem {
 };
 
 // Where a receiving task gets its input: every upstream channel (one per upstream subtask and
-// input edge) pushes into the task's one inbox. Bounded: Push blocks while it is full, which is
-// what slows producers down (backpressure), locally and, through credits, across workers.
+// input edge) pushes into the task's one inbox. Bounded per channel (the capacity given is
+// shared out, at least 2 batches a channel): Push blocks while its channel's room is full, which
+// is what slows producers down (backpressure), locally and, through credits, across workers.
 // Created by the worker when it deploys the receiving task, shared with the router and the
 // channels feeding it (shared_ptr); thread-safe.
 class Inbox {
@@ -62,6 +63,10 @@ class Inbox {
   InboxItem Next(std::chrono::steady_clock::time_point deadline);
   // Wakes every waiter; later Push calls return false and Pop returns nullopt.
   void Close();
+  // Barrier alignment: Next() holds back what `channel` sends (batches and its end) until
+  // UnblockAll(); the channel keeps its own room, so the others go on.
+  void Block(uint32_t channel);
+  void UnblockAll();
 
   const TaskId& task() const;
   // How many channels feed this inbox; valid channel numbers are 0 .. channels() - 1.

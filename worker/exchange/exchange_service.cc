@@ -144,6 +144,7 @@ grpc::Status ExchangeServiceImpl::Transfer(
     batch.data = std::move(*message.mutable_batch()->mutable_data());
     if (message.batch().has_watermark()) batch.watermark = message.batch().watermark();
     batch.idle = message.batch().idle();
+    batch.barrier = message.batch().barrier();
     if (!inbox.Push(channel, std::move(batch), stop)) {
       if (stop.stop_requested()) return ShuttingDown();
       return grpc::Status(grpc::StatusCode::ABORTED, "receiving task " + task.str() + " is gone");

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -12,12 +13,26 @@ struct Inbox::State {
   State(TaskId task_id, uint32_t channel_count, size_t capacity_batches)
       : task(std::move(task_id)),
         channels(channel_count),
-        capacity(capacity_batches == 0 ? 1 : capacity_batches),
-        ended(channel_count, false) {}
+        per_channel(std::max<size_t>(2, (capacity_batches + std::max(1u, channel_count) - 1) /
+                                            std::max(1u, channel_count))),
+        ended(channel_count, false),
+        blocked(channel_count, false),
+        queued(channel_count, 0) {}
+
+  // The index in `queue` of the first entry whose channel is not blocked, or queue.size().
+  size_t FirstUnblocked() const {
+    if (blocked_count == 0) return 0;
+    for (size_t i = 0; i < queue.size(); ++i) {
+      if (!blocked[queue[i].channel]) return i;
+    }
+    return queue.size();
+  }
 
   const TaskId task;
   const uint32_t channels;
-  const size_t capacity;
+  // Each channel may have this many batches queued: a bound per channel (not one for all) so
+  // that channels blocked for barrier alignment never take the room the others need.
+  const size_t per_channel;
 
   mutable std::mutex mutex;
   std::condition_variable_any room;   // a batch was popped, or the inbox closed
@@ -27,8 +42,11 @@ struct Inbox::State {
   size_t batches = 0;       // queued entries that are not end markers
   std::vector<bool> ended;
   uint32_t ended_count = 0;
+  std::vector<bool> blocked;  // held back by Block() until Unblock()
+  uint32_t blocked_count = 0;
+  std::vector<size_t> queued;  // data batches queued per channel
   bool closed = false;
-  std::chrono::nanoseconds blocked{0};
+  std::chrono::nanoseconds blocked_time{0};
 };
 
 Inbox::Inbox(TaskId task, uint32_t channels, size_t capacity_batches)
@@ -37,18 +55,21 @@ Inbox::Inbox(TaskId task, uint32_t channels, size_t capacity_batches)
 bool Inbox::Push(uint32_t channel, Batch batch, std::stop_token stop) {
   State& s = *state_;
   std::unique_lock lock(s.mutex);
-  if (!s.closed && s.batches >= s.capacity) {
+  if (channel >= s.channels) return false;
+  auto full = [&] { return s.queued[channel] >= s.per_channel; };
+  if (!s.closed && full()) {
     auto start = std::chrono::steady_clock::now();
-    s.room.wait(lock, stop, [&] { return s.closed || s.batches < s.capacity; });
-    s.blocked += std::chrono::steady_clock::now() - start;
+    s.room.wait(lock, stop, [&] { return s.closed || !full(); });
+    s.blocked_time += std::chrono::steady_clock::now() - start;
   }
-  if (s.closed || s.batches >= s.capacity) return false;  // closed, or stopped while full
+  if (s.closed || full()) return false;  // closed, or stopped while full
   batch.channel = channel;
   s.queue.push_back(std::move(batch));
   s.is_end.push_back(false);
   ++s.batches;
+  ++s.queued[channel];
   lock.unlock();
-  s.available.notify_one();
+  s.available.notify_all();
   return true;
 }
 
@@ -78,24 +99,29 @@ std::optional<Batch> Inbox::Pop() {
 InboxItem Inbox::Next(std::chrono::steady_clock::time_point deadline) {
   State& s = *state_;
   std::unique_lock lock(s.mutex);
-  auto ready = [&] { return s.closed || !s.queue.empty() || s.ended_count == s.channels; };
+  auto ready = [&] {
+    return s.closed || s.FirstUnblocked() < s.queue.size() ||
+           (s.queue.empty() && s.ended_count == s.channels);
+  };
   if (deadline == std::chrono::steady_clock::time_point::max()) {
     s.available.wait(lock, ready);
   } else if (!s.available.wait_until(lock, deadline, ready)) {
     return InboxItem{InboxItem::Kind::kTimeout, {}, 0};
   }
-  if (s.closed || s.queue.empty()) return InboxItem{};
+  const size_t at = s.FirstUnblocked();
+  if (s.closed || at >= s.queue.size()) return InboxItem{};
   InboxItem item;
-  item.channel = s.queue.front().channel;
-  const bool end = s.is_end.front();
+  item.channel = s.queue[at].channel;
+  const bool end = s.is_end[at];
   item.kind = end ? InboxItem::Kind::kChannelEnd : InboxItem::Kind::kBatch;
-  if (!end) item.batch = std::move(s.queue.front());
-  s.queue.pop_front();
-  s.is_end.pop_front();
+  if (!end) item.batch = std::move(s.queue[at]);
+  s.queue.erase(s.queue.begin() + static_cast<std::ptrdiff_t>(at));
+  s.is_end.erase(s.is_end.begin() + static_cast<std::ptrdiff_t>(at));
   if (end) return item;
   --s.batches;
+  --s.queued[item.channel];
   lock.unlock();
-  s.room.notify_one();
+  s.room.notify_all();
   return item;
 }
 
@@ -107,6 +133,7 @@ void Inbox::Close() {
     s.queue.clear();
     s.is_end.clear();
     s.batches = 0;
+    std::fill(s.queued.begin(), s.queued.end(), 0);
   }
   s.room.notify_all();
   s.available.notify_all();
@@ -121,11 +148,29 @@ size_t Inbox::queued() const {
   return state_->batches;
 }
 
-size_t Inbox::capacity() const { return state_->capacity; }
+size_t Inbox::capacity() const { return state_->per_channel * state_->channels; }
 
 std::chrono::nanoseconds Inbox::blocked_time() const {
   std::lock_guard lock(state_->mutex);
-  return state_->blocked;
+  return state_->blocked_time;
+}
+
+void Inbox::Block(uint32_t channel) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  if (channel >= s.channels || s.blocked[channel]) return;
+  s.blocked[channel] = true;
+  ++s.blocked_count;
+}
+
+void Inbox::UnblockAll() {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.mutex);
+    std::fill(s.blocked.begin(), s.blocked.end(), false);
+    s.blocked_count = 0;
+  }
+  s.available.notify_all();
 }
 
 }  // namespace sluice::exchange

@@ -61,6 +61,7 @@ class RemoteSender final : public Sender {
     message.mutable_batch()->set_records(batch.records);
     if (batch.watermark.has_value()) message.mutable_batch()->set_watermark(*batch.watermark);
     message.mutable_batch()->set_idle(batch.idle);
+    message.mutable_batch()->set_barrier(batch.barrier);
     if (!stream_->Write(message)) return Fail();
     bytes_sent_.fetch_add(size, std::memory_order_relaxed);
     return Status::Ok();

@@ -19,11 +19,54 @@ std::optional<int64_t> Later(std::optional<int64_t> a, std::optional<int64_t> b)
 }  // namespace
 
 InboxSource::InboxSource(std::shared_ptr<exchange::Inbox> inbox,
-                         std::vector<uint32_t> channel_inputs, std::chrono::milliseconds max_wait)
+                         std::vector<uint32_t> channel_inputs, std::chrono::milliseconds max_wait,
+                         bool align)
     : inbox_(std::move(inbox)),
       channel_inputs_(std::move(channel_inputs)),
       max_wait_(max_wait),
-      watermarks_(inbox_->channels()) {}
+      watermarks_(inbox_->channels()),
+      align_(align),
+      barrier_seen_(inbox_->channels(), false),
+      channel_ended_(inbox_->channels(), false) {}
+
+void InboxSource::OnBarrier(uint32_t channel, uint64_t checkpoint) {
+  if (channel >= barrier_seen_.size()) return;
+  if (checkpoint == 0) {  // the channel ended: it owes no barrier now or later
+    channel_ended_[channel] = true;
+    if (aligning_ == 0 || barrier_seen_[channel]) return;
+  } else if (checkpoint < aligning_ || (aligned_.has_value() && checkpoint <= *aligned_)) {
+    return;  // a barrier of a checkpoint given up already
+  } else if (checkpoint > aligning_) {
+    // A new checkpoint; one still aligning was given up (one is pending at a time).
+    inbox_->UnblockAll();
+    aligning_ = checkpoint;
+    std::fill(barrier_seen_.begin(), barrier_seen_.end(), false);
+    barriers_seen_ = 0;
+    for (size_t c = 0; c < channel_ended_.size(); ++c) {
+      if (channel_ended_[c]) {
+        barrier_seen_[c] = true;
+        ++barriers_seen_;
+      }
+    }
+  }
+  if (!barrier_seen_[channel]) {
+    barrier_seen_[channel] = true;
+    ++barriers_seen_;
+    if (align_ && checkpoint != 0) inbox_->Block(channel);
+  }
+  if (barriers_seen_ < barrier_seen_.size()) return;
+  inbox_->UnblockAll();
+  aligned_ = aligning_;
+  aligning_ = 0;
+}
+
+std::optional<uint64_t> InboxSource::TakeBarrier() {
+  if (pending_watermark_.has_value() || !aligned_.has_value() || taken_ == *aligned_) {
+    return std::nullopt;
+  }
+  taken_ = *aligned_;
+  return taken_;
+}
 
 js::BatchResult InboxSource::WithIdleness(js::BatchResult result) {
   const bool idle = watermarks_.all_idle();
@@ -52,6 +95,7 @@ Result<std::optional<js::BatchResult>> InboxSource::Next(js::ChainRunner& chain)
         return std::optional<js::BatchResult>(WithIdleness(js::BatchResult{}));
       case Kind::kChannelEnd:
         advanced = watermarks_.OnEnd(item.channel);
+        OnBarrier(item.channel, 0);
         break;
       case Kind::kBatch: {
         exchange::Batch& batch = item.batch;
@@ -61,6 +105,7 @@ Result<std::optional<js::BatchResult>> InboxSource::Next(js::ChainRunner& chain)
           advanced = Later(advanced, watermarks_.OnWatermark(channel, *batch.watermark));
         }
         if (batch.idle) advanced = Later(advanced, watermarks_.OnIdle(channel));
+        if (batch.barrier != 0) OnBarrier(channel, batch.barrier);
         if (batch.data.empty()) break;
         const uint32_t input = channel < channel_inputs_.size() ? channel_inputs_[channel] : 0;
         auto result = chain.RunText(batch.data, input);
@@ -74,7 +119,8 @@ Result<std::optional<js::BatchResult>> InboxSource::Next(js::ChainRunner& chain)
       if (!fired.ok()) return fired.status();
       return std::optional<js::BatchResult>(WithIdleness(std::move(fired).value()));
     }
-    if (watermarks_.all_idle() != reported_idle_) {
+    if (watermarks_.all_idle() != reported_idle_ ||
+        (aligned_.has_value() && taken_ != *aligned_)) {
       return std::optional<js::BatchResult>(WithIdleness(js::BatchResult{}));
     }
   }
@@ -101,6 +147,17 @@ Status ExchangeSink::Write(const js::BatchResult& batch) {
 Status ExchangeSink::Finish() {
   for (auto& route : senders_) {
     for (auto& sender : route) SLUICE_RETURN_IF_ERROR(sender->Finish());
+  }
+  return Status::Ok();
+}
+
+Status ExchangeSink::SendBarrier(uint64_t checkpoint) {
+  for (auto& route : senders_) {
+    for (auto& sender : route) {
+      exchange::Batch out;
+      out.barrier = checkpoint;
+      SLUICE_RETURN_IF_ERROR(sender->Send(std::move(out)));
+    }
   }
   return Status::Ok();
 }

@@ -24,14 +24,21 @@ namespace sluice::runtime {
 class InboxSource : public SourceDriver {
  public:
   // channel_inputs[c]: the input (0, or 1 for a join's second) of channel c; empty: all 0.
+  // With `align`, a channel that delivered checkpoint n's barrier is held back until every
+  // channel did (exactly-once); without, the barriers are only counted (at-least-once).
   InboxSource(std::shared_ptr<exchange::Inbox> inbox, std::vector<uint32_t> channel_inputs,
-              std::chrono::milliseconds max_wait);
+              std::chrono::milliseconds max_wait, bool align = true);
   Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override;
   void Cancel() override { inbox_->Close(); }
+  // Checkpoint n when every channel delivered its barrier (an ended channel counts) and the
+  // batches and time before it went through the chain: the task snapshots now. Once per n.
+  std::optional<uint64_t> TakeBarrier();
 
  private:
   // A result that reports the inputs' idleness when it changed and the chain said nothing.
   js::BatchResult WithIdleness(js::BatchResult result);
+  // Channel `channel` delivered barrier `checkpoint` (or ended, with checkpoint 0).
+  void OnBarrier(uint32_t channel, uint64_t checkpoint);
 
   std::shared_ptr<exchange::Inbox> inbox_;
   std::vector<uint32_t> channel_inputs_;
@@ -39,6 +46,13 @@ class InboxSource : public SourceDriver {
   WatermarkTracker watermarks_;
   std::optional<int64_t> pending_watermark_;  // advanced; to fire in the next Next()
   bool reported_idle_ = false;
+  bool align_ = true;
+  uint64_t aligning_ = 0;              // the checkpoint whose barriers are coming in, or 0
+  std::vector<bool> barrier_seen_;     // per channel, for `aligning_`
+  uint32_t barriers_seen_ = 0;
+  std::vector<bool> channel_ended_;
+  std::optional<uint64_t> aligned_;    // every barrier of this checkpoint is in
+  uint64_t taken_ = 0;                 // the last checkpoint TakeBarrier() handed out
 };
 
 // The end of a chain that feeds other tasks: the chain partitions its records per outgoing
@@ -53,6 +67,8 @@ class ExchangeSink : public BatchSink {
   // advanced and its idleness when it went idle.
   // Sends end-of-stream on every channel.
   Status Finish() override;
+  // Sends checkpoint n's barrier on every channel, after everything written before.
+  Status SendBarrier(uint64_t checkpoint);
   void Cancel() override;
   uint64_t bytes_sent() const;
 

@@ -20,6 +20,10 @@ std::string Label(const proto::Operator& op) {
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
+uint32_t MaxParallelism(const proto::JobSpec& spec) {
+  return spec.max_parallelism() > 0 ? spec.max_parallelism() : 128;
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -27,6 +31,19 @@ int64_t NowMs() {
 }
 
 }  // namespace
+
+// The parts of a running chain that a checkpoint touches; pointers owned by RunChain.
+struct Task::Parts {
+  js::ChainRunner* runner = nullptr;
+  SourceDriver* source = nullptr;
+  bool has_source = false;
+  InboxSource* inbox_source = nullptr;  // when upstream tasks feed it
+  BatchSink* sink = nullptr;
+  bool has_sink = false;                // the chain ends in a sink operator
+  ExchangeSink* exchange_sink = nullptr;
+  state::RocksStateBackend* state = nullptr;
+  std::string keyed_operator_id;
+};
 
 Task::Task(proto::TaskDeployment deployment, TaskServices services)
     : deployment_(std::move(deployment)),
@@ -119,10 +136,11 @@ Status Task::RunChain() {
   if (!has_sink && (services_.router == nullptr || deployment_.outputs_size() == 0)) {
     return Status::Internal("task " + id_.str() + " has neither a sink nor outputs");
   }
-  const uint32_t max_parallelism = deployment_.spec().max_parallelism() > 0
-                                       ? deployment_.spec().max_parallelism()
-                                       : 128;
+  const uint32_t max_parallelism = MaxParallelism(deployment_.spec());
 
+  Parts parts;
+  parts.has_source = has_source;
+  parts.has_sink = has_sink;
   Result<std::unique_ptr<BatchSink>> sink = Status::Internal("no sink");
   ExchangeSink* exchange_sink = nullptr;
   if (has_sink) {
@@ -134,6 +152,7 @@ Status Task::RunChain() {
                              services_.pusher,
                              services_.stdout_file,
                              &health_};
+    sink_context.operator_id = last.id();
     sink = MakeSink(last.kind(), last.config_json(), sink_context);
   } else {
     auto connected = ExchangeSink::Connect(deployment_.outputs(), *services_.router,
@@ -152,12 +171,17 @@ Status Task::RunChain() {
     SourceContext source_context{Label(first), deployment_.subtask(),
                                  std::max(1u, deployment_.parallelism()), &cancel_};
     source_context.health = &health_;
+    if (deployment_.has_restore()) {
+      source_context.restore_positions = SourcePositions(deployment_.restore(), first.id());
+    }
     source = MakeSourceDriver(first.kind(), first.config_json(), source_context);
   } else {
     std::vector<uint32_t> channel_inputs(deployment_.channel_inputs().begin(),
                                          deployment_.channel_inputs().end());
-    source = std::unique_ptr<SourceDriver>(
-        new InboxSource(services_.inbox, std::move(channel_inputs), kTick));
+    auto inbox_source = std::make_unique<InboxSource>(services_.inbox, std::move(channel_inputs),
+                                                      kTick, !deployment_.at_least_once());
+    parts.inbox_source = inbox_source.get();
+    source = std::unique_ptr<SourceDriver>(std::move(inbox_source));
   }
   if (!source.ok()) return source.status();
 
@@ -204,8 +228,9 @@ Status Task::RunChain() {
     limits.heap_limit_mb = deployment_.spec().heap_limit_mb();
   }
 
-  // Keyed state: one RocksDB per task, a column family for its keyed operator. Without
-  // checkpoints (the fault-tolerance issue) it lives as long as the task.
+  // Keyed state: one RocksDB per task, a column family for its keyed operator's state and one
+  // for its timers. It lives as long as the task; checkpoints copy it (RocksDB checkpoints) and
+  // a restored task starts from such a copy.
   // Declared before the backend, so the directory goes after the database closed.
   struct RemoveState {
     std::string directory;
@@ -218,12 +243,9 @@ Status Task::RunChain() {
   std::string state_directory;
   for (const js::StageSpec& stage : spec.stages) {
     if (js::KeyedLibrary(stage.kind).empty()) continue;
-    std::string name = id_.str();
-    for (char& c : name) {
-      if (c == '/') c = '_';
-    }
-    state_directory = services_.state_dir + "/" + name;
-    auto opened = state::RocksStateBackend::Open(state_directory, {stage.operator_id});
+    state_directory = services_.state_dir + "/" + TaskFileName(id_);
+    remove_state.directory = state_directory;
+    auto opened = OpenState(state_directory, stage.operator_id);
     if (!opened.ok()) {
       (*sink)->Cancel();
       return Status(opened.status().code(), opened.status().domain(),
@@ -231,7 +253,8 @@ Status Task::RunChain() {
                         opened.status().message());
     }
     state = std::move(opened).value();
-    remove_state.directory = state_directory;
+    parts.keyed_operator_id = stage.operator_id;
+    spec.restore_state = deployment_.has_restore();
     break;
   }
 
@@ -247,6 +270,21 @@ Status Task::RunChain() {
     sink_ = sink->get();
   }
   if (cancel_.cancelled()) (*sink)->Cancel();  // a Cancel() before the pointers were set
+  parts.runner = runner->get();
+  parts.source = source->get();
+  parts.sink = sink->get();
+  parts.exchange_sink = exchange_sink;
+  parts.state = state.get();
+  if (has_sink && deployment_.has_restore()) {
+    Status restored = (*sink)->Restore(
+        deployment_.restore().checkpoint_id(),
+        SinkStates(deployment_.restore(), last.id(), deployment_.subtask(),
+                   std::max(1u, deployment_.parallelism())));
+    if (!restored.ok()) {
+      (*sink)->Cancel();
+      return restored;
+    }
+  }
   // Every batch goes to the sink; time moves on at least every kTick, and at the end of the
   // input the watermark jumps to +infinity so every pending window and timer fires.
   auto write = [&](const js::BatchResult& batch) {
@@ -261,6 +299,16 @@ Status Task::RunChain() {
   Status status = Status::Ok();
   auto next_tick = std::chrono::steady_clock::now() + kTick;
   while (!cancel_.cancelled()) {
+    if (auto completed = mailbox_.TakeCompleted(); completed.has_value()) {
+      status = (*sink)->CommitCheckpoint(*completed);
+      if (!status.ok()) break;
+    }
+    if (has_source) {
+      if (auto trigger = mailbox_.TakeTrigger(); trigger.has_value()) {
+        status = TakeCheckpoint(*trigger, parts);
+        if (!status.ok()) break;
+      }
+    }
     auto batch = (*source)->Next(**runner);
     if (!batch.ok()) {
       status = batch.status();
@@ -274,6 +322,12 @@ Status Task::RunChain() {
     }
     status = write(**batch);
     if (!status.ok()) break;
+    if (parts.inbox_source != nullptr) {
+      if (auto barrier = parts.inbox_source->TakeBarrier(); barrier.has_value()) {
+        status = TakeCheckpoint(*barrier, parts);
+        if (!status.ok()) break;
+      }
+    }
     if (std::chrono::steady_clock::now() >= next_tick) {
       auto ticked = (*runner)->AdvanceTime(std::nullopt, NowMs());
       status = ticked.ok() ? write(*ticked) : ticked.status();
@@ -289,6 +343,86 @@ Status Task::RunChain() {
     sink_ = nullptr;
   }
   return status;
+}
+
+Result<std::unique_ptr<state::RocksStateBackend>> Task::OpenState(
+    const std::string& directory, const std::string& operator_id) {
+  const std::vector<std::string> tables = {operator_id, operator_id + "#timers"};
+  std::error_code ignored;
+  std::filesystem::remove_all(directory, ignored);  // a leftover of a crashed worker
+  if (!deployment_.has_restore()) return state::RocksStateBackend::Open(directory, tables);
+  const uint32_t max_parallelism = MaxParallelism(deployment_.spec());
+  std::vector<state::RestoreSource> sources;
+  for (const proto::TaskSnapshot* snapshot : KeyedSnapshots(deployment_.restore(), operator_id)) {
+    if (snapshot->max_parallelism() != max_parallelism) {
+      return Status::User("cannot restore from " + deployment_.restore().directory() +
+                          ": it has " + std::to_string(snapshot->max_parallelism()) +
+                          " key groups and the job " + std::to_string(max_parallelism) +
+                          " (maxParallelism must stay the same)");
+    }
+    auto [first, last] =
+        KeyGroupRange(snapshot->subtask(), snapshot->parallelism(), max_parallelism);
+    sources.push_back(state::RestoreSource{
+        deployment_.restore().directory() + "/" + snapshot->state_path(), first, last});
+  }
+  auto [first, last] = KeyGroupRange(deployment_.subtask(),
+                                     std::max(1u, deployment_.parallelism()), max_parallelism);
+  return state::RocksStateBackend::Restore(directory, tables, sources, first, last);
+}
+
+Status Task::TakeCheckpoint(uint64_t checkpoint, Parts& parts) {
+  proto::TaskSnapshot snapshot;
+  snapshot.set_task_id(id_.str());
+  for (const auto& op : deployment_.operator_ids()) snapshot.add_operator_ids(op);
+  snapshot.set_subtask(deployment_.subtask());
+  snapshot.set_parallelism(std::max(1u, deployment_.parallelism()));
+  snapshot.set_max_parallelism(MaxParallelism(deployment_.spec()));
+  std::string failure;
+  const std::string& job_directory = deployment_.checkpoint_dir();
+  if (job_directory.empty()) {
+    failure = "the job has no checkpoint directory";
+  } else {
+    const std::string name = TaskFileName(id_);
+    const std::string directory = CheckpointDirectory(job_directory, checkpoint) + "/" + name;
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    if (error) failure = "cannot create '" + directory + "': " + error.message();
+    if (failure.empty() && parts.state != nullptr) {
+      Status taken = parts.runner->SnapshotState();
+      if (taken.ok()) taken = parts.state->Checkpoint(directory + "/state");
+      if (taken.ok()) {
+        snapshot.set_state_path(name + "/state");
+        snapshot.set_keyed_operator_id(parts.keyed_operator_id);
+      } else {
+        failure = "keyed state: " + taken.message();
+      }
+    }
+    if (failure.empty() && parts.has_source) {
+      snapshot.set_source_position(parts.source->Position());
+    }
+    if (failure.empty() && parts.has_sink) {
+      std::filesystem::create_directories(directory + "/sink", error);
+      auto prepared = parts.sink->PrepareCommit(checkpoint, directory + "/sink");
+      if (prepared.ok()) {
+        snapshot.set_sink_state(*prepared);
+      } else {
+        failure = prepared.status().message();
+      }
+    }
+  }
+  // Downstream tasks align on this barrier whether or not this snapshot worked.
+  if (parts.exchange_sink != nullptr) {
+    SLUICE_RETURN_IF_ERROR(parts.exchange_sink->SendBarrier(checkpoint));
+  }
+  if (services_.checkpoints != nullptr) {
+    if (failure.empty()) {
+      services_.checkpoints->Acknowledge(job_id_, checkpoint, snapshot);
+    } else {
+      spdlog::warn("task {}: checkpoint {} declined: {}", id_.str(), checkpoint, failure);
+      services_.checkpoints->Decline(job_id_, id_, checkpoint, failure);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace sluice::runtime

@@ -16,7 +16,12 @@
 #include "worker/js/js_engine.h"
 #include "worker/exchange/exchange.h"
 #include "worker/runtime/batch_sink.h"
+#include "worker/runtime/checkpointing.h"
 #include "worker/runtime/source_driver.h"
+
+namespace sluice::state {
+class RocksStateBackend;
+}  // namespace sluice::state
 
 namespace sluice::runtime {
 
@@ -33,6 +38,7 @@ struct TaskServices {
   std::string self_address;                // this worker's address: targets there are local
   std::shared_ptr<exchange::Inbox> inbox;  // when upstream tasks feed this one
   std::string state_dir;  // a task with keyed state keeps its RocksDB below it
+  CheckpointListener* checkpoints = nullptr;  // where its checkpoint acknowledgements go
 };
 
 // One parallel instance of a chain: a thread with its own JS isolate that pulls batches from
@@ -51,6 +57,11 @@ class Task {
   // Waits for the thread to end.
   void Join();
 
+  // Checkpoints, from any thread: take checkpoint n (a task with a source: at its next batch
+  // boundary), and checkpoint n completed (a sink commits).
+  void TriggerCheckpoint(uint64_t checkpoint) { mailbox_.Trigger(checkpoint); }
+  void NotifyCheckpointComplete(uint64_t checkpoint) { mailbox_.Complete(checkpoint); }
+
   const TaskId& id() const { return id_; }
   const JobId& job_id() const { return job_id_; }
   bool ended() const { return ended_.load(); }
@@ -67,14 +78,24 @@ class Task {
   static constexpr std::chrono::milliseconds kTick{50};
 
  private:
+  struct Parts;
   void Run();
   Status RunChain();
+  // Snapshots the task at checkpoint n's barrier (state, source position, sink's pending
+  // epochs), forwards the barrier and acknowledges; a snapshot that fails is declined, and the
+  // barrier still goes on so that downstream tasks do not wait for it.
+  Status TakeCheckpoint(uint64_t checkpoint, Parts& parts);
+  // The task's keyed state in `directory`: fresh, or restored from the deployment's checkpoint
+  // (the key groups of this subtask, out of the old subtasks' snapshots).
+  Result<std::unique_ptr<state::RocksStateBackend>> OpenState(const std::string& directory,
+                                                              const std::string& operator_id);
 
   proto::TaskDeployment deployment_;
   TaskServices services_;
   TaskId id_;
   JobId job_id_;
   CancelSignal cancel_;
+  CheckpointMailbox mailbox_;
   std::thread thread_;
 
   mutable std::mutex mutex_;

@@ -1,0 +1,62 @@
+#include "worker/runtime/checkpointing.h"
+
+namespace sluice::runtime {
+
+std::string TaskFileName(const TaskId& task) {
+  std::string name = task.str();
+  for (char& c : name) {
+    if (c == '/' || c == '#') c = '_';
+  }
+  return name;
+}
+
+std::string CheckpointDirectory(const std::string& job_directory, uint64_t checkpoint) {
+  return job_directory + "/chk-" + std::to_string(checkpoint);
+}
+
+std::pair<uint32_t, uint32_t> KeyGroupRange(uint32_t subtask, uint32_t parallelism,
+                                            uint32_t max_parallelism) {
+  // The smallest kg with kg * P / M >= s is ceil(s * M / P).
+  auto first_of = [&](uint64_t s) {
+    return static_cast<uint32_t>((s * max_parallelism + parallelism - 1) / parallelism);
+  };
+  return {first_of(subtask), first_of(uint64_t{subtask} + 1) - 1};
+}
+
+std::vector<const proto::TaskSnapshot*> KeyedSnapshots(const proto::RestoreSpec& restore,
+                                                       const std::string& operator_id) {
+  std::vector<const proto::TaskSnapshot*> out;
+  for (const auto& snapshot : restore.snapshots()) {
+    if (snapshot.keyed_operator_id() == operator_id && !snapshot.state_path().empty()) {
+      out.push_back(&snapshot);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> SourcePositions(const proto::RestoreSpec& restore,
+                                         const std::string& operator_id) {
+  std::vector<std::string> out;
+  for (const auto& snapshot : restore.snapshots()) {
+    if (snapshot.operator_ids_size() > 0 && snapshot.operator_ids(0) == operator_id &&
+        !snapshot.source_position().empty()) {
+      out.push_back(snapshot.source_position());
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> SinkStates(const proto::RestoreSpec& restore,
+                                    const std::string& operator_id, uint32_t subtask,
+                                    uint32_t parallelism) {
+  std::vector<std::string> out;
+  for (const auto& snapshot : restore.snapshots()) {
+    const int n = snapshot.operator_ids_size();
+    if (n == 0 || snapshot.operator_ids(n - 1) != operator_id) continue;
+    if (snapshot.subtask() % std::max(1u, parallelism) != subtask) continue;
+    if (!snapshot.sink_state().empty()) out.push_back(snapshot.sink_state());
+  }
+  return out;
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "sluice/checkpoint.pb.h"
+
+namespace sluice::runtime {
+
+// Where a task's part of a checkpoint goes (the worker sends it to the coordinator).
+// Called from task threads; implementations must be thread-safe.
+class CheckpointListener {
+ public:
+  virtual ~CheckpointListener() = default;
+  virtual void Acknowledge(const JobId& job, uint64_t checkpoint,
+                           const proto::TaskSnapshot& snapshot) = 0;
+  virtual void Decline(const JobId& job, const TaskId& task, uint64_t checkpoint,
+                       const std::string& reason) = 0;
+};
+
+// What other threads ask of a running task about checkpoints: a trigger (tasks with a source)
+// and completions (sinks commit). The task thread takes them between batches. Thread-safe.
+class CheckpointMailbox {
+ public:
+  void Trigger(uint64_t checkpoint) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (checkpoint > trigger_) trigger_ = checkpoint;
+  }
+  void Complete(uint64_t checkpoint) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (checkpoint > completed_) completed_ = checkpoint;
+  }
+  // The checkpoint to take now, once per trigger.
+  std::optional<uint64_t> TakeTrigger() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (trigger_ <= taken_trigger_) return std::nullopt;
+    taken_trigger_ = trigger_;
+    return trigger_;
+  }
+  // The latest completed checkpoint not handed out yet.
+  std::optional<uint64_t> TakeCompleted() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (completed_ <= taken_completed_) return std::nullopt;
+    taken_completed_ = completed_;
+    return completed_;
+  }
+
+ private:
+  std::mutex mutex_;
+  uint64_t trigger_ = 0;
+  uint64_t taken_trigger_ = 0;
+  uint64_t completed_ = 0;
+  uint64_t taken_completed_ = 0;
+};
+
+// A task id as a file name ('/' → '_'): its folder in a checkpoint and its state directory.
+std::string TaskFileName(const TaskId& task);
+
+// Checkpoint n's directory inside a job's checkpoint directory.
+std::string CheckpointDirectory(const std::string& job_directory, uint64_t checkpoint);
+
+// The key groups [first, last] that subtask `subtask` of `parallelism` owns out of
+// `max_parallelism` (those whose kg * parallelism / max_parallelism is the subtask, as
+// runtime/keys.js routes them).
+std::pair<uint32_t, uint32_t> KeyGroupRange(uint32_t subtask, uint32_t parallelism,
+                                            uint32_t max_parallelism);
+
+// From a restore spec, what one new task takes over: the snapshots of the old tasks that ran
+// `operator_id` as their keyed operator, as their source (first operator) or as their sink
+// (last operator), resp.
+std::vector<const proto::TaskSnapshot*> KeyedSnapshots(const proto::RestoreSpec& restore,
+                                                       const std::string& operator_id);
+std::vector<std::string> SourcePositions(const proto::RestoreSpec& restore,
+                                         const std::string& operator_id);
+// The sink states of the old subtasks j with j mod parallelism == subtask.
+std::vector<std::string> SinkStates(const proto::RestoreSpec& restore,
+                                    const std::string& operator_id, uint32_t subtask,
+                                    uint32_t parallelism);
+
+}  // namespace sluice::runtime
