@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -259,8 +260,12 @@ int ListWorkers(const std::string& coordinator) {
 }
 
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
-    const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir) {
+    const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
+    uint32_t worker_timeout_ms) {
   coordinator::CoordinatorOptions coordinator_options;
+  coordinator_options.worker_timeout_ms = worker_timeout_ms;
+  // At least four heartbeats fit in the timeout.
+  coordinator_options.heartbeat_interval_ms = std::max(100u, std::min(1000u, worker_timeout_ms / 4));
   coordinator_options.listen = listen.empty() ? "127.0.0.1:7070" : listen;
   coordinator_options.checkpoint_dir =
       !checkpoint_dir.empty() ? checkpoint_dir
@@ -278,7 +283,8 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
 }
 
 int ServeCoordinator(const ServeOptions& options) {
-  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir);
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
+                               options.worker_timeout_ms);
   if (!node.ok()) return Fail(node.status());
   MetricsRegistry metrics;
   int collector = metrics.AddCollector(

@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
                               "Where jobs' checkpoints and savepoints go (a file system every "
                               "worker can reach); default <data-dir>/checkpoints, or "
                               "/tmp/sluice-checkpoints");
+  coordinator_cmd
+      ->add_option("--worker-timeout", serve.worker_timeout_ms,
+                   "Milliseconds without a heartbeat after which a worker counts as lost (its "
+                   "jobs restart from their last checkpoint, or fail)")
+      ->default_val(5000);
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")

@@ -87,7 +87,7 @@ export function startServer(args, ready, what) {
  * Starts a coordinator on a free loopback port and `workers` worker processes registered with
  * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough).
  */
-export async function startCluster({ workers = 2, slots = 4 } = {}) {
+export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [] } = {}) {
   const processes = [];
   const stop = async () => {
     await Promise.all(
@@ -107,7 +107,7 @@ export async function startCluster({ workers = 2, slots = 4 } = {}) {
   };
   try {
     const { child, match } = await startServer(
-      ["coordinator", "--listen", "127.0.0.1:0"],
+      ["coordinator", "--listen", "127.0.0.1:0", ...coordinatorArgs],
       /coordinator listening on (127\.0\.0\.1:\d+)\nmetrics on (http:\/\/\S+)/,
       "coordinator",
     );
@@ -115,17 +115,20 @@ export async function startCluster({ workers = 2, slots = 4 } = {}) {
     const address = match[1];
     const metrics = { coordinator: match[2], workers: [] };
     const workerIds = [];
-    for (let i = 0; i < workers; i++) {
+    // Starts one more worker (e.g. in place of a killed one); resolves to its process.
+    const startWorker = async () => {
       const started = await startServer(
         ["worker", "--coordinator", address, "--slots", String(slots)],
         /worker (worker-\d+) serving on \S+, metrics on (http:\/\/\S+)/,
-        `worker ${i}`,
+        `worker ${workerIds.length}`,
       );
       processes.push(started.child);
       workerIds.push(started.match[1]);
       metrics.workers.push(started.match[2]);
-    }
-    return { address, workerIds, metrics, processes, stop };
+      return started.child;
+    };
+    for (let i = 0; i < workers; i++) await startWorker();
+    return { address, workerIds, metrics, processes, stop, startWorker };
   } catch (err) {
     await stop();
     throw err;

@@ -1,5 +1,7 @@
 #include "worker/runtime/batch_sink.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -37,13 +39,22 @@ class StdoutSink : public BatchSink {
 
 class FileSink : public BatchSink {
  public:
-  FileSink(std::string path, std::string label)
-      : path_(std::move(path)), label_(std::move(label)) {}
+  // A restored task appends to what its previous attempts wrote (at-least-once: what came
+  // after the checkpoint it restores from is written again).
+  FileSink(std::string path, std::string label, bool append)
+      : path_(std::move(path)), label_(std::move(label)), append_(append) {}
   ~FileSink() override {
     if (file_ != nullptr) std::fclose(file_);
   }
+  // Everything written before checkpoint n's barrier is on disk when the checkpoint is taken.
+  Result<std::string> PrepareCommit(uint64_t, const std::string&) override {
+    if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) {
+      return Status::External(label_ + ": cannot flush '" + path_ + "': " + std::strerror(errno));
+    }
+    return std::string();
+  }
   Status Open() {
-    file_ = std::fopen(path_.c_str(), "w");
+    file_ = std::fopen(path_.c_str(), append_ ? "a" : "w");
     if (file_ == nullptr) {
       return Status::External(label_ + ": cannot open output file '" + path_ +
                               "': " + std::strerror(errno));
@@ -72,6 +83,7 @@ class FileSink : public BatchSink {
  private:
   std::string path_;
   std::string label_;
+  bool append_ = false;
   std::FILE* file_ = nullptr;
 };
 
@@ -123,7 +135,7 @@ Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::
     }
     std::string path = config["path"].get<std::string>();
     if (context.parallelism > 1) path += "." + std::to_string(context.subtask);
-    auto sink = std::make_unique<FileSink>(path, context.operator_label);
+    auto sink = std::make_unique<FileSink>(path, context.operator_label, context.restored);
     SLUICE_RETURN_IF_ERROR(sink->Open());
     return std::unique_ptr<BatchSink>(std::move(sink));
   }

@@ -153,6 +153,7 @@ Status Task::RunChain() {
                              services_.stdout_file,
                              &health_};
     sink_context.operator_id = last.id();
+    sink_context.restored = deployment_.has_restore();
     sink = MakeSink(last.kind(), last.config_json(), sink_context);
   } else {
     auto connected = ExchangeSink::Connect(deployment_.outputs(), *services_.router,

@@ -146,5 +146,42 @@ TEST(InboxTest, ManyPushersAndOnePopperLoseNothing) {
   EXPECT_EQ(total, kChannels * kPerChannel);
 }
 
+TEST(InboxTest, ABlockedChannelIsHeldBackWhileTheOthersFlow) {
+  Inbox inbox(TaskId("t"), 2, 8);
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a1")));
+  ASSERT_TRUE(inbox.Push(1, MakeBatch("b1")));
+  inbox.Block(0);
+  InboxItem item = inbox.Next(std::chrono::steady_clock::now() + kSoon);
+  ASSERT_EQ(item.kind, InboxItem::Kind::kBatch);
+  EXPECT_EQ(item.batch.data, "b1");
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a2")));
+  inbox.EndChannel(0);
+  // Only channel 0 has something, and it is blocked: its batches and its end wait.
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).kind, InboxItem::Kind::kTimeout);
+  inbox.UnblockAll();
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).batch.data, "a1");
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).batch.data, "a2");
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).kind,
+            InboxItem::Kind::kChannelEnd);
+}
+
+TEST(InboxTest, AFullBlockedChannelLeavesRoomForTheOthers) {
+  Inbox inbox(TaskId("t"), 2, 4);  // 2 batches a channel
+  EXPECT_EQ(inbox.capacity(), 4u);
+  inbox.Block(0);
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a1")));
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a2")));
+  auto third = std::async(std::launch::async, [&] { return inbox.Push(0, MakeBatch("a3")); });
+  EXPECT_TRUE(StaysBlocked(third));
+  ASSERT_TRUE(inbox.Push(1, MakeBatch("b1")));
+  ASSERT_TRUE(inbox.Push(1, MakeBatch("b2")));
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).batch.data, "b1");
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).batch.data, "b2");
+  inbox.UnblockAll();
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).batch.data, "a1");
+  ASSERT_EQ(third.wait_for(kSoon), std::future_status::ready);
+  EXPECT_TRUE(third.get());
+}
+
 }  // namespace
 }  // namespace sluice::exchange

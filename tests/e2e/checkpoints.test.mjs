@@ -1,0 +1,140 @@
+// Checkpoints, recovery and savepoints on a real cluster (coordinator and worker processes):
+// periodic checkpoints with retention, a worker killed mid-job (the job restarts from its last
+// checkpoint and every window result is right), and a savepoint taken at parallelism 2 and
+// restored at 3 (key groups redistributed; the results are those of an uninterrupted run).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCluster, makeProject, sluice, waitForStatus } from "./harness.mjs";
+
+let cluster;
+let checkpointDir;
+let outDir;
+before(async () => {
+  checkpointDir = mkdtempSync(join(tmpdir(), "sluice-chk-"));
+  outDir = mkdtempSync(join(tmpdir(), "sluice-out-"));
+  cluster = await startCluster({
+    workers: 2,
+    slots: 4,
+    coordinatorArgs: ["--checkpoint-dir", checkpointDir, "--worker-timeout", "2000"],
+  });
+});
+after(async () => {
+  await cluster?.stop();
+  rmSync(checkpointDir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+const completed = (text) => Number(text.match(/checkpoints: (\d+) completed/)?.[1] ?? 0);
+
+async function submit(files, extra = []) {
+  const project = makeProject(files);
+  try {
+    const submitted = await sluice(["submit", "job.ts", "-c", cluster.address, ...extra], { cwd: project.dir });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    return submitted.stdout.trim();
+  } finally {
+    project.cleanup();
+  }
+}
+
+// Events i = 0 .. n-1: key i % 7, event time i ms; counted per key in 1 s tumbling windows.
+function windowJob(name, { n, rate, parallelism, out }) {
+  return `
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}, checkpointInterval: 300 });
+job.source(sources.generator({ count: ${n}, rate: ${rate}, fn: (i: number) => ({ k: i % 7, t: i }) }))
+  .assignTimestamps((r: any) => r.t)
+  .keyBy((r: any) => r.k)
+  .window(windows.tumbling(1000))
+  .count()
+  .sink(sinks.file({ path: ${JSON.stringify(out)} }));
+export default job;
+`;
+}
+
+function expectedCounts(n) {
+  const expected = new Map();
+  for (let i = 0; i < n; i++) {
+    const key = `${i % 7}@${Math.floor(i / 1000) * 1000}`;
+    expected.set(key, (expected.get(key) ?? 0) + 1);
+  }
+  return expected;
+}
+
+// Reads every file starting with `prefix` in outDir; each window result must be the expected
+// count (a result repeated by a replay must repeat the same value) and every window must be there.
+function checkWindowResults(prefix, n) {
+  const seen = new Map();
+  for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
+    for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
+      if (line === "") continue;
+      const r = JSON.parse(line);
+      const key = `${r.key}@${r.window.start}`;
+      if (seen.has(key)) assert.equal(r.value, seen.get(key), `window ${key} came out twice with different counts`);
+      seen.set(key, r.value);
+    }
+  }
+  const expected = expectedCounts(n);
+  for (const [key, count] of expected) assert.equal(seen.get(key), count, `window ${key}`);
+  assert.equal(seen.size, expected.size);
+}
+
+test("checkpoints are taken periodically, and only the last ones are kept", async () => {
+  const id = await submit({
+    "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("periodic", { parallelism: 2, checkpointInterval: 200, checkpointsRetained: 2 });
+job.source(sources.generator({ rate: 5000 })).keyBy((n: number) => n % 10)
+  .reduce((a: number, n: number) => a + n).sink(sinks.discard());
+export default job;
+`,
+  });
+  const status = await waitForStatus(id, cluster.address, (text) => completed(text) >= 5, 30000);
+  assert.match(status, /state:\s+running/);
+  const kept = readdirSync(join(checkpointDir, id)).filter((d) =>
+    existsSync(join(checkpointDir, id, d, "_metadata")),
+  );
+  assert.ok(kept.length >= 2 && kept.length <= 3, `kept ${kept}`);
+  // A keyed task's snapshot holds its RocksDB checkpoint.
+  const latest = status.match(/latest \d+ at (\S+)/)[1];
+  assert.ok(readdirSync(latest).some((d) => existsSync(join(latest, d, "state", "CURRENT"))), readdirSync(latest).join());
+  const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
+  assert.equal(cancelled.code, 0, cancelled.stderr);
+});
+
+test("a worker killed mid-job: the job restarts from its last checkpoint and every window is right", async () => {
+  const n = 60000;
+  const id = await submit({ "job.ts": windowJob("recover", { n, rate: 12000, parallelism: 2, out: join(outDir, "recover") }) });
+  await waitForStatus(id, cluster.address, (text) => completed(text) >= 2, 30000);
+  const victim = cluster.processes[1]; // processes[0] is the coordinator
+  victim.kill("SIGKILL");
+  const restarting = await waitForStatus(id, cluster.address, (text) => /restarts: [1-9]/.test(text), 15000);
+  assert.match(restarting, new RegExp(`restarts: 1 \\(last: .*${cluster.workerIds[0]}.*lost`));
+  const done = await waitForStatus(id, cluster.address, undefined, 60000);
+  assert.match(done, /state:\s+finished/);
+  checkWindowResults("recover", n);
+  await cluster.startWorker(); // the next test wants two workers again
+});
+
+test("a savepoint at parallelism 2 restored at parallelism 3 gives the results of an uninterrupted run", async () => {
+  const n = 80000;
+  const files = (out) => ({ "job.ts": windowJob("rescale", { n, rate: 16000, parallelism: 2, out }) });
+  const id = await submit(files(join(outDir, "rescale-a")));
+  await waitForStatus(id, cluster.address, (text) => completed(text) >= 2, 30000);
+  const savepoint = await sluice(["savepoint", id, "-c", cluster.address]);
+  assert.equal(savepoint.code, 0, savepoint.stderr);
+  const path = savepoint.stdout.trim();
+  assert.ok(existsSync(join(path, "_metadata")), path);
+  const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
+  assert.equal(cancelled.code, 0, cancelled.stderr);
+  await waitForStatus(id, cluster.address);
+
+  const restored = await submit(files(join(outDir, "rescale-b")), ["-p", "3", "--from-savepoint", path]);
+  const done = await waitForStatus(restored, cluster.address, undefined, 60000);
+  assert.match(done, /state:\s+finished/);
+  assert.equal((done.match(/g1\.\d/g) ?? []).length >= 3, true, done);
+  checkWindowResults("rescale-", n);
+});
