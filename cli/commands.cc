@@ -206,11 +206,12 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
                 static_cast<unsigned long long>(job->ended_at_ms() - job->submitted_at_ms()));
   }
   if (job->checkpoints_completed() > 0 || job->checkpoints_failed() > 0) {
-    std::printf("checkpoints: %llu completed, %llu failed; latest %llu at %s\n",
+    std::printf("checkpoints: %llu completed, %llu failed; latest %llu at %s (%llu ms)\n",
                 static_cast<unsigned long long>(job->checkpoints_completed()),
                 static_cast<unsigned long long>(job->checkpoints_failed()),
                 static_cast<unsigned long long>(job->last_checkpoint_id()),
-                job->last_checkpoint_path().c_str());
+                job->last_checkpoint_path().c_str(),
+                static_cast<unsigned long long>(job->last_checkpoint_duration_ms()));
   }
   if (job->restarts() > 0) {
     std::printf("restarts: %u (last: %s)\n", job->restarts(), job->last_restart_reason().c_str());

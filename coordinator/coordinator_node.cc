@@ -337,6 +337,10 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
   if (job.latest.has_value()) {
     info.set_last_checkpoint_id(job.latest->checkpoint_id());
     info.set_last_checkpoint_path(job.latest->directory());
+    if (job.latest->completed_at_ms() >= job.latest->triggered_at_ms()) {
+      info.set_last_checkpoint_duration_ms(job.latest->completed_at_ms() -
+                                           job.latest->triggered_at_ms());
+    }
   }
   info.set_checkpoints_completed(job.checkpoints_completed);
   info.set_checkpoints_failed(job.checkpoints_failed);
