@@ -251,17 +251,30 @@ KafkaSinkConfig ParseSinkConfig(const json& config, std::vector<std::string>* pr
     return result;
   }
   Checker check(config, "sink.kafka", problems);
-  check.OnlyFields({"brokers", "topic", "properties"});
+  check.OnlyFields({"brokers", "topic", "guarantee", "commitTopic", "properties"});
   result.brokers = check.Brokers();
   const std::string topic_expected = std::string("a topic name (") + kTopicRule + ")";
-  if (const json* topic = check.Field("topic", true, topic_expected)) {
-    if (topic->is_string() && TopicNameOk(topic->get<std::string>())) {
-      result.topic = topic->get<std::string>();
-    } else {
-      check.Bad("topic", topic_expected, *topic);
+  for (const auto& [name, field] :
+       {std::pair{"topic", &result.topic}, std::pair{"commitTopic", &result.commit_topic}}) {
+    if (const json* topic = check.Field(name, name == std::string("topic"), topic_expected)) {
+      if (topic->is_string() && TopicNameOk(topic->get<std::string>())) {
+        *field = topic->get<std::string>();
+      } else {
+        check.Bad(name, topic_expected, *topic);
+      }
     }
   }
-  // transactional.id is kept for the transactional mode (commit on checkpoint).
+  if (const json* guarantee = check.Field("guarantee", false, connectors::kGuaranteeValues)) {
+    const auto parsed = guarantee->is_string()
+                            ? connectors::ParseGuarantee(guarantee->get<std::string>())
+                            : std::nullopt;
+    if (parsed) {
+      result.guarantee = *parsed;
+    } else {
+      check.Bad("guarantee", connectors::kGuaranteeValues, *guarantee);
+    }
+  }
+  // The exactly-once mode sets transactional.id from the sink's identity.
   result.properties = check.Properties({"bootstrap.servers", "transactional.id"});
   return result;
 }

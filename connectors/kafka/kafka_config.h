@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "connectors/common/guarantee.h"
 
 namespace sluice::kafka {
 
@@ -44,6 +45,10 @@ struct KafkaSourceConfig {
 struct KafkaSinkConfig {
   std::string brokers;
   std::string topic;
+  connectors::Guarantee guarantee = connectors::Guarantee::kAtLeastOnce;  // "guarantee"
+  // "commitTopic": with exactly-once, the topic of the commit markers (compacted, created by
+  // the user): each epoch's transaction writes key = sink id, value = the epoch.
+  std::string commit_topic = "sluice-commits";
   // librdkafka producer properties passed through (acks, compression, ...), as strings.
   std::map<std::string, std::string> properties;
 };

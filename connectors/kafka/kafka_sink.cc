@@ -1,11 +1,37 @@
 #include "connectors/kafka/kafka_sink.h"
 
+#include <algorithm>
+#include <limits>
 #include <string_view>
+
+#include "connectors/kafka/kafka_sink_markers.h"
 
 namespace sluice::kafka {
 namespace {
 
 constexpr int kServeMs = 100;
+// How long one call of the transactional API may block the task (then it is retried).
+constexpr int kTransactionCallMs = 10000;
+// How long one attempt to read the commit markers may take.
+constexpr int kReadMarkersMs = 30000;
+
+// Delivery errors no retry can help: the message or the topic is refused.
+bool IsRefusal(rd_kafka_resp_err_t error) {
+  switch (error) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace
 
@@ -35,39 +61,66 @@ class KafkaSink::Listener : public ClientErrorListener {
   KafkaSink* sink_;
 };
 
-KafkaSink::KafkaSink(KafkaSinkConfig config, const runtime::SinkContext& context)
-    : config_(std::move(config)), context_(context), listener_(std::make_unique<Listener>(this)) {}
+KafkaSink::KafkaSink(KafkaSinkConfig config, const runtime::SinkContext& context,
+                     connectors::Backoff backoff)
+    : config_(std::move(config)),
+      context_(context),
+      listener_(std::make_unique<Listener>(this)),
+      epochs_(connectors::SinkId(context.job.str(), context.operator_id, context.subtask)),
+      retrier_(context.operator_label + ": kafka " + config_.brokers, backoff, context.health,
+               &sleeper_) {}
 
 KafkaSink::~KafkaSink() {
+  if (producer_ != nullptr && transaction_ != Transaction::kNone) {
+    // Ends it now rather than when the brokers time it out, so readers are not held back.
+    rd_kafka_error_t* error = rd_kafka_abort_transaction(producer_.get(), 1000);
+    if (error != nullptr) rd_kafka_error_destroy(error);
+  }
   // After a failure or a cancel: drop what was not delivered rather than wait for it.
   if (producer_ != nullptr && rd_kafka_outq_len(producer_.get()) > 0) {
     static_cast<void>(
         rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT));
     static_cast<void>(rd_kafka_flush(producer_.get(), 1000));
   }
+  commit_topic_.reset();
   topic_.reset();
 }
 
 Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(KafkaSinkConfig config,
-                                                     const runtime::SinkContext& context) {
-  std::unique_ptr<KafkaSink> sink(new KafkaSink(std::move(config), context));
-  auto producer = MakeClient(RD_KAFKA_PRODUCER, sink->config_.brokers,
-                             {{"client.id", "sluice-sink"},
-                              {"enable.idempotence", "true"},
-                              {"message.timeout.ms", "0"},
-                              {"partitioner", "murmur2_random"},
-                              {"linger.ms", "5"}},
-                             sink->config_.properties, sink->listener_.get(),
-                             context.operator_label, &Listener::OnDelivery);
+                                                     const runtime::SinkContext& context,
+                                                     connectors::Backoff backoff) {
+  std::unique_ptr<KafkaSink> sink(new KafkaSink(std::move(config), context, backoff));
+  std::map<std::string, std::string> defaults = {{"client.id", "sluice-sink"},
+                                                 {"enable.idempotence", "true"},
+                                                 {"partitioner", "murmur2_random"},
+                                                 {"linger.ms", "5"}};
+  if (sink->exactly_once()) {
+    // message.timeout.ms follows transaction.timeout.ms: a transaction whose messages time
+    // out is aborted and written again.
+    defaults["transactional.id"] = TransactionalId(sink->epochs_.sink_id());
+  } else {
+    defaults["message.timeout.ms"] = "0";
+  }
+  auto producer =
+      MakeClient(RD_KAFKA_PRODUCER, sink->config_.brokers, defaults, sink->config_.properties,
+                 sink->listener_.get(), context.operator_label, &Listener::OnDelivery);
   if (!producer.ok()) return producer.status();
   sink->producer_ = std::move(producer).value();
-  sink->topic_.reset(
-      rd_kafka_topic_new(sink->producer_.get(), sink->config_.topic.c_str(), nullptr));
-  if (sink->topic_ == nullptr) {
-    return Status::User(context.operator_label + ": topic '" + sink->config_.topic +
-                        "': " + rd_kafka_err2str(rd_kafka_last_error()));
+  for (auto [name, handle] : {std::pair{&sink->config_.topic, &sink->topic_},
+                              std::pair{&sink->config_.commit_topic, &sink->commit_topic_}}) {
+    if (handle == &sink->commit_topic_ && !sink->exactly_once()) continue;
+    handle->reset(rd_kafka_topic_new(sink->producer_.get(), name->c_str(), nullptr));
+    if (*handle == nullptr) {
+      return Status::User(context.operator_label + ": topic '" + *name +
+                          "': " + rd_kafka_err2str(rd_kafka_last_error()));
+    }
   }
   return sink;
+}
+
+void KafkaSink::Cancel() {
+  cancelled_ = true;
+  sleeper_.Cancel();
 }
 
 void KafkaSink::ReportProblem(const std::string& what) {
@@ -85,17 +138,22 @@ void KafkaSink::ReportHealthy() {
 
 void KafkaSink::OnDelivery(const rd_kafka_message_t& message) {
   if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    ++delivered_;
+    if (!exactly_once()) ++delivered_;  // exactly-once counts at the commit
     ReportHealthy();
     return;
   }
-  ++undelivered_;
-  if (failure_.ok()) {
-    failure_ = Status::External(
-        EndpointProblem(context_.operator_label, config_.brokers,
-                        "a message to topic '" + config_.topic +
-                            "' was not delivered: " + rd_kafka_err2str(message.err)));
+  const Status failure = Status::External(
+      EndpointProblem(context_.operator_label, config_.brokers,
+                      "a message to topic '" + std::string(rd_kafka_topic_name(message.rkt)) +
+                          "' was not delivered: " + rd_kafka_err2str(message.err)));
+  if (exactly_once()) {
+    // The transaction fails as a whole and is written again; a message the brokers will never
+    // take fails the task instead of being retried forever.
+    if (delivery_error_.ok() && IsRefusal(message.err)) delivery_error_ = failure;
+    return;
   }
+  ++undelivered_;
+  if (failure_.ok()) failure_ = failure;
 }
 
 Status KafkaSink::Serve(int timeout_ms) {
@@ -103,13 +161,14 @@ Status KafkaSink::Serve(int timeout_ms) {
   return failure_;
 }
 
-Status KafkaSink::Produce(const OutgoingMessage& message) {
+Status KafkaSink::Produce(rd_kafka_topic_t* topic, const OutgoingMessage& message) {
   const int32_t partition = message.partition >= 0 ? message.partition : RD_KAFKA_PARTITION_UA;
+  const std::string topic_name = rd_kafka_topic_name(topic);
   while (true) {
     if (cancelled_) return Status::Cancelled("cancelled");
     const auto& key = message.key;
     const auto& value = message.value;
-    int rc = rd_kafka_produce(topic_.get(), partition, RD_KAFKA_MSG_F_COPY,
+    int rc = rd_kafka_produce(topic, partition, RD_KAFKA_MSG_F_COPY,
                               value.has_value() ? const_cast<char*>(value->data()) : nullptr,
                               value.has_value() ? value->size() : 0,
                               key.has_value() ? key->data() : nullptr,
@@ -124,7 +183,7 @@ Status KafkaSink::Produce(const OutgoingMessage& message) {
     const std::string label = context_.operator_label;
     if (error == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
       return Status::User(label + ": partition " + std::to_string(message.partition) +
-                          " does not exist in topic '" + config_.topic + "'");
+                          " does not exist in topic '" + topic_name + "'");
     }
     if (error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
       return Status::User(label + ": a message of " +
@@ -134,13 +193,11 @@ Status KafkaSink::Produce(const OutgoingMessage& message) {
     SLUICE_RETURN_IF_ERROR(failure_);
     return Status::External(
         EndpointProblem(label, config_.brokers,
-                        "producing to topic '" + config_.topic + "': " + rd_kafka_err2str(error)));
+                        "producing to topic '" + topic_name + "': " + rd_kafka_err2str(error)));
   }
 }
 
-Status KafkaSink::Write(const js::BatchResult& batch) {
-  SLUICE_RETURN_IF_ERROR(failure_);
-  std::string_view rest = batch.json_lines;
+Status KafkaSink::ParseLines(std::string_view rest, std::vector<OutgoingMessage>* messages) const {
   while (!rest.empty()) {
     size_t end = rest.find('\n');
     if (end == std::string_view::npos) end = rest.size();
@@ -153,12 +210,34 @@ Status KafkaSink::Write(const js::BatchResult& batch) {
       return Status(status.code(), status.domain(),
                     context_.operator_label + ": " + status.message());
     }
-    SLUICE_RETURN_IF_ERROR(Produce(*message));
+    if (messages != nullptr) messages->push_back(std::move(message).value());
+  }
+  return Status::Ok();
+}
+
+Status KafkaSink::Write(const js::BatchResult& batch) {
+  if (exactly_once()) {
+    // Checked now, so that a bad line fails this task rather than a later commit.
+    SLUICE_RETURN_IF_ERROR(ParseLines(batch.json_lines, nullptr));
+    epochs_.Append(batch.json_lines);
+    return Status::Ok();
+  }
+  SLUICE_RETURN_IF_ERROR(failure_);
+  std::vector<OutgoingMessage> messages;
+  SLUICE_RETURN_IF_ERROR(ParseLines(batch.json_lines, &messages));
+  for (const OutgoingMessage& message : messages) {
+    SLUICE_RETURN_IF_ERROR(Produce(topic_.get(), message));
   }
   return Serve(0);
 }
 
 Status KafkaSink::Finish() {
+  if (exactly_once()) {
+    SLUICE_RETURN_IF_ERROR(CheckStarted());
+    if (epochs_.finished()) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(epochs_.Close(epochs_.last() + 1));
+    return CommitCheckpoint(std::numeric_limits<uint64_t>::max());
+  }
   while (rd_kafka_outq_len(producer_.get()) > 0) {
     if (cancelled_) return Status::Cancelled("cancelled");
     static_cast<void>(rd_kafka_flush(producer_.get(), kServeMs));
@@ -169,6 +248,164 @@ Status KafkaSink::Finish() {
     return Status::External(context_.operator_label + ": " + std::to_string(undelivered_) +
                             " messages to topic '" + config_.topic + "' were not delivered");
   }
+  return Status::Ok();
+}
+
+Status KafkaSink::InitTransactions() {
+  if (initialized_) return Status::Ok();
+  // Also fences an earlier incarnation of this subtask: the brokers abort its open
+  // transaction (or finish its commit) and refuse it anything later.
+  SLUICE_RETURN_IF_ERROR(TransactionStatus(
+      rd_kafka_init_transactions(producer_.get(), kTransactionCallMs), context_.operator_label,
+      config_.brokers,
+      "starting the transactional producer " + TransactionalId(epochs_.sink_id())));
+  initialized_ = true;
+  return Status::Ok();
+}
+
+Status KafkaSink::TryCommit(const std::string& sink_id, uint64_t epoch,
+                            const std::vector<OutgoingMessage>& messages) {
+  SLUICE_RETURN_IF_ERROR(InitTransactions());
+  const std::string& label = context_.operator_label;
+  const std::string what = "epoch " + std::to_string(epoch) + " of " + sink_id;
+  if (transaction_ == Transaction::kMustAbort) {
+    SLUICE_RETURN_IF_ERROR(
+        TransactionStatus(rd_kafka_abort_transaction(producer_.get(), kTransactionCallMs), label,
+                          config_.brokers, "aborting the transaction of " + what));
+    ++aborts_;
+    transaction_ = Transaction::kNone;
+    SLUICE_RETURN_IF_ERROR(delivery_error_);
+  }
+  if (transaction_ == Transaction::kNone) {
+    delivery_error_ = Status::Ok();
+    in_transaction_ = 0;
+    SLUICE_RETURN_IF_ERROR(TransactionStatus(rd_kafka_begin_transaction(producer_.get()), label,
+                                             config_.brokers,
+                                             "beginning the transaction of " + what));
+    transaction_ = Transaction::kOpen;
+    OutgoingMessage marker{sink_id, std::to_string(epoch), -1};
+    for (size_t i = 0; i <= messages.size(); ++i) {
+      const bool is_marker = i == messages.size();
+      Status produced =
+          Produce(is_marker ? commit_topic_.get() : topic_.get(), is_marker ? marker : messages[i]);
+      if (!produced.ok()) {
+        transaction_ = Transaction::kMustAbort;
+        // A refused message fails the task; anything else (the transaction went into a
+        // failed state) is aborted and written again.
+        if (produced.domain() == ErrorDomain::kUser || !failure_.ok() ||
+            produced.code() == StatusCode::kCancelled) {
+          return produced;
+        }
+        std::string text = produced.message();
+        const std::string prefix = EndpointProblem(label, config_.brokers, "");
+        if (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
+        return Status::Unavailable(text);
+      }
+      if (!is_marker) ++in_transaction_;
+    }
+  }
+  bool must_abort = false;
+  Status committed =
+      TransactionStatus(rd_kafka_commit_transaction(producer_.get(), kTransactionCallMs), label,
+                        config_.brokers, "committing " + what, &must_abort);
+  if (committed.ok()) {
+    transaction_ = Transaction::kNone;
+    ++commits_;
+    delivered_ += in_transaction_;
+    markers_[sink_id] = epoch;
+    return committed;
+  }
+  // A commit that timed out is retried as it is; one that failed is aborted first.
+  if (must_abort) transaction_ = Transaction::kMustAbort;
+  if (!committed.retryable()) transaction_ = Transaction::kNone;
+  return committed;
+}
+
+Status KafkaSink::CommitEpoch(const std::string& sink_id, const connectors::Epoch& epoch) {
+  const auto known = markers_.find(sink_id);
+  if (known != markers_.end() && known->second >= epoch.number) return Status::Ok();
+  std::vector<OutgoingMessage> messages;
+  SLUICE_RETURN_IF_ERROR(ParseLines(epoch.lines, &messages));
+  return retrier_.Run([&] { return TryCommit(sink_id, epoch.number, messages); });
+}
+
+Status KafkaSink::ReadMarkers(const std::vector<std::string>& sink_ids) {
+  return retrier_.Run([&]() -> Status {
+    auto read =
+        ReadCommitMarkers(config_, sink_ids, context_.operator_label, kReadMarkersMs, cancelled_);
+    if (!read.ok()) return read.status();
+    for (const auto& [sink_id, epoch] : *read)
+      markers_[sink_id] = std::max(markers_[sink_id], epoch);
+    return Status::Ok();
+  });
+}
+
+Status KafkaSink::CheckStarted() {
+  if (started_) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(retrier_.Run([&] { return InitTransactions(); }));
+  SLUICE_RETURN_IF_ERROR(ReadMarkers({epochs_.sink_id()}));
+  started_ = true;
+  const auto own = markers_.find(epochs_.sink_id());
+  if (own != markers_.end() && own->second > 0) epochs_.MarkFinished();
+  return Status::Ok();
+}
+
+Result<std::string> KafkaSink::PrepareCommit(uint64_t checkpoint, const std::string& directory) {
+  if (!exactly_once()) return std::string();
+  SLUICE_RETURN_IF_ERROR(CheckStarted());
+  auto description = epochs_.Prepare(checkpoint, directory);
+  if (!description.ok()) {
+    const Status& status = description.status();
+    return Status(status.code(), status.domain(),
+                  context_.operator_label + ": " + status.message());
+  }
+  return description;
+}
+
+Status KafkaSink::CommitCheckpoint(uint64_t checkpoint) {
+  if (!exactly_once()) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(CheckStarted());
+  for (const connectors::Epoch* epoch : epochs_.ClosedThrough(checkpoint)) {
+    SLUICE_RETURN_IF_ERROR(CommitEpoch(epochs_.sink_id(), *epoch));
+  }
+  epochs_.DropThrough(checkpoint);
+  return Status::Ok();
+}
+
+Status KafkaSink::Restore(uint64_t checkpoint, const std::vector<std::string>& prepared) {
+  if (!exactly_once()) return Status::Ok();
+  std::vector<connectors::PreparedEpochs> restored;
+  std::vector<std::string> sink_ids = {epochs_.sink_id()};
+  bool finished = false;
+  for (const std::string& description : prepared) {
+    if (description.empty()) continue;
+    auto loaded = connectors::PendingEpochs::Load(description);
+    if (!loaded.ok()) {
+      const Status& status = loaded.status();
+      return Status(status.code(), status.domain(),
+                    context_.operator_label + ": " + status.message());
+    }
+    finished = finished || loaded->finished;
+    sink_ids.push_back(loaded->sink_id);
+    restored.push_back(std::move(loaded).value());
+  }
+  // No producer of an old subtask may commit anything once its markers are read.
+  SLUICE_RETURN_IF_ERROR(retrier_.Run([&] { return InitTransactions(); }));
+  for (const connectors::PreparedEpochs& old : restored) {
+    if (old.sink_id == epochs_.sink_id()) continue;
+    SLUICE_RETURN_IF_ERROR(
+        retrier_.Run([&] { return FenceProducer(config_, old.sink_id, context_.operator_label); }));
+  }
+  SLUICE_RETURN_IF_ERROR(ReadMarkers(sink_ids));
+  for (const connectors::PreparedEpochs& old : restored) {
+    for (const connectors::Epoch& epoch : old.epochs) {
+      SLUICE_RETURN_IF_ERROR(CommitEpoch(old.sink_id, epoch));
+    }
+  }
+  epochs_.StartAfter(checkpoint);
+  started_ = true;
+  const auto own = markers_.find(epochs_.sink_id());
+  if (finished || (own != markers_.end() && own->second > checkpoint)) epochs_.MarkFinished();
   return Status::Ok();
 }
 

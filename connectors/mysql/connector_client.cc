@@ -1,6 +1,8 @@
 // MySqlClient on MySQL Connector/C++ 1.1 (the legacy JDBC-style API).
 #include <cppconn/exception.h>
 #include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
 #include <mysql_connection.h>
 #include <mysql_driver.h>
 
@@ -16,6 +18,13 @@ namespace {
 sql::mysql::MySQL_Driver* Driver() {
   static sql::mysql::MySQL_Driver* driver = sql::mysql::get_mysql_driver_instance();
   return driver;
+}
+
+// `name` or `schema`.`name`, quoted (the config allows only identifier characters).
+std::string QuoteTable(const std::string& table) {
+  const size_t dot = table.find('.');
+  if (dot == std::string::npos) return "`" + table + "`";
+  return "`" + table.substr(0, dot) + "`.`" + table.substr(dot + 1) + "`";
 }
 
 std::string Describe(const sql::SQLException& e) {
@@ -56,6 +65,9 @@ class ConnectorClient : public MySqlClient {
     } catch (const sql::SQLException& e) {
       return Failed(e, "unreachable", "cannot log in");
     }
+    if (config_.guarantee == connectors::Guarantee::kExactlyOnce) {
+      SLUICE_RETURN_IF_ERROR(PrepareMarkers());
+    }
     try {
       statement_.reset(connection_->prepareStatement(config_.statement));
     } catch (const sql::SQLException& e) {
@@ -69,25 +81,110 @@ class ConnectorClient : public MySqlClient {
 
   Status WriteTransaction(std::span<const SqlRow> rows) override {
     if (!connected()) return Status::Unavailable("not connected");
+    SLUICE_RETURN_IF_ERROR(ExecuteRows(rows));
+    return Commit(rows.size());
+  }
+
+  Result<std::map<std::string, uint64_t>> ReadMarkers(
+      const std::vector<std::string>& sink_ids) override {
+    if (!connected() || read_marker_ == nullptr) return Status::Unavailable("not connected");
+    std::map<std::string, uint64_t> markers;
+    try {
+      for (const std::string& sink_id : sink_ids) {
+        read_marker_->setString(1, sink_id);
+        std::unique_ptr<sql::ResultSet> result(read_marker_->executeQuery());
+        if (result->next()) markers[sink_id] = static_cast<uint64_t>(result->getInt64(1));
+      }
+      connection_->commit();  // ends the read view, so later reads see later commits
+    } catch (const sql::SQLException& e) {
+      return Failed(e, "connection lost reading " + Table(), "cannot read " + Table());
+    }
+    return markers;
+  }
+
+  Result<bool> WriteEpoch(const std::string& sink_id, uint64_t epoch,
+                          std::span<const SqlRow> rows) override {
+    if (!connected() || lock_marker_ == nullptr) return Status::Unavailable("not connected");
+    const std::string marker = "the marker of " + sink_id + " in " + Table();
+    try {
+      // The row exists before it is locked: locking a missing one would take a gap lock, on
+      // which two sinks' first commits could deadlock.
+      ensure_marker_->setString(1, sink_id);
+      ensure_marker_->executeUpdate();
+      lock_marker_->setString(1, sink_id);
+      std::unique_ptr<sql::ResultSet> result(lock_marker_->executeQuery());
+      const int64_t committed = result->next() ? result->getInt64(1) : 0;
+      if (committed >= static_cast<int64_t>(epoch)) {
+        connection_->rollback();
+        return false;
+      }
+    } catch (const sql::SQLException& e) {
+      return Failed(e, "connection lost locking " + marker, "cannot lock " + marker);
+    }
+    SLUICE_RETURN_IF_ERROR(ExecuteRows(rows));
+    try {
+      set_marker_->setString(1, sink_id);
+      set_marker_->setInt64(2, static_cast<int64_t>(epoch));
+      set_marker_->executeUpdate();
+    } catch (const sql::SQLException& e) {
+      return Failed(e, "connection lost setting " + marker, "cannot set " + marker);
+    }
+    SLUICE_RETURN_IF_ERROR(Commit(rows.size()));
+    return true;
+  }
+
+ private:
+  std::string Table() const { return "commit table " + QuoteTable(config_.commit_table); }
+
+  // Creates the commit table if it is missing and prepares the marker statements.
+  Status PrepareMarkers() {
+    const std::string table = QuoteTable(config_.commit_table);
+    try {
+      std::unique_ptr<sql::Statement> create(connection_->createStatement());
+      create->execute("CREATE TABLE IF NOT EXISTS " + table +
+                      " (sink_id VARCHAR(255) NOT NULL PRIMARY KEY, epoch BIGINT NOT NULL)");
+      read_marker_.reset(
+          connection_->prepareStatement("SELECT epoch FROM " + table + " WHERE sink_id = ?"));
+      ensure_marker_.reset(connection_->prepareStatement("INSERT IGNORE INTO " + table +
+                                                         " (sink_id, epoch) VALUES (?, 0)"));
+      lock_marker_.reset(connection_->prepareStatement("SELECT epoch FROM " + table +
+                                                       " WHERE sink_id = ? FOR UPDATE"));
+      set_marker_.reset(connection_->prepareStatement(
+          "INSERT INTO " + table +
+          " (sink_id, epoch) VALUES (?, ?) ON DUPLICATE KEY UPDATE epoch = VALUES(epoch)"));
+    } catch (const sql::SQLException& e) {
+      return Failed(e, "connection lost preparing the " + Table(),
+                    "cannot create or use the " + Table());
+    }
+    return Status::Ok();
+  }
+
+  // Executes the statement once per row in the open transaction.
+  Status ExecuteRows(std::span<const SqlRow> rows) {
     size_t i = 0;
     try {
       for (; i < rows.size(); ++i) {
         Bind(rows[i]);
         statement_->executeUpdate();
       }
-      i = rows.size();
-      connection_->commit();
     } catch (const sql::SQLException& e) {
-      const std::string row = i < rows.size()
-                                  ? " row " + std::to_string(i + 1) + " of " +
-                                        std::to_string(rows.size()) + " " + DescribeRow(rows[i])
-                                  : " the commit of " + std::to_string(rows.size()) + " rows";
+      const std::string row = " row " + std::to_string(i + 1) + " of " +
+                              std::to_string(rows.size()) + " " + DescribeRow(rows[i]);
       return Failed(e, "connection lost at" + row, "refused" + row);
     }
     return Status::Ok();
   }
 
- private:
+  Status Commit(size_t rows) {
+    try {
+      connection_->commit();
+    } catch (const sql::SQLException& e) {
+      const std::string what = " the commit of " + std::to_string(rows) + " rows";
+      return Failed(e, "connection lost at" + what, "refused" + what);
+    }
+    return Status::Ok();
+  }
+
   void Bind(const SqlRow& row) {
     for (size_t p = 0; p < row.size(); ++p) {
       const unsigned index = static_cast<unsigned>(p + 1);
@@ -137,6 +234,10 @@ class ConnectorClient : public MySqlClient {
 
   void Disconnect() {
     statement_.reset();
+    read_marker_.reset();
+    ensure_marker_.reset();
+    lock_marker_.reset();
+    set_marker_.reset();
     if (connection_ != nullptr) {
       try {
         connection_->close();
@@ -150,6 +251,11 @@ class ConnectorClient : public MySqlClient {
   MySqlConfig config_;
   std::unique_ptr<sql::Connection> connection_;
   std::unique_ptr<sql::PreparedStatement> statement_;
+  // Exactly-once only: the commit table's statements.
+  std::unique_ptr<sql::PreparedStatement> read_marker_;
+  std::unique_ptr<sql::PreparedStatement> ensure_marker_;
+  std::unique_ptr<sql::PreparedStatement> lock_marker_;
+  std::unique_ptr<sql::PreparedStatement> set_marker_;
 };
 
 }  // namespace

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "connectors/mysql/mysql_config.h"
@@ -18,12 +21,23 @@ namespace sluice::mysql {
 class MySqlClient {
  public:
   virtual ~MySqlClient() = default;
-  // Connects, turns autocommit off and prepares the statement.
+  // Connects, turns autocommit off and prepares the statement. With exactly-once, also creates
+  // the commit table if it is missing and prepares the marker statements.
   virtual Status Connect() = 0;
   virtual bool connected() const = 0;
   // Executes the statement once per row, in order, in one transaction, and commits it. On a
   // failure nothing of the transaction stays (it is rolled back, or lost with the connection).
   virtual Status WriteTransaction(std::span<const SqlRow> rows) = 0;
+
+  // Exactly-once, on the commit table. The committed epoch of each of `sink_ids` that has a
+  // marker.
+  virtual Result<std::map<std::string, uint64_t>> ReadMarkers(
+      const std::vector<std::string>& sink_ids) = 0;
+  // One transaction: locks the marker row of `sink_id`; when it holds `epoch` or a later one
+  // already, rolls back and returns false (the epoch was committed before). Otherwise executes
+  // the statement once per row, sets the marker to `epoch`, commits and returns true.
+  virtual Result<bool> WriteEpoch(const std::string& sink_id, uint64_t epoch,
+                                  std::span<const SqlRow> rows) = 0;
 };
 
 // The MySQL Connector/C++ implementation (its JDBC-style API, which speaks the classic

@@ -49,6 +49,18 @@ bool SkipQuoted(std::string_view text, size_t& i) {
   return false;
 }
 
+// `name` or `schema.name`, each part of unquoted identifier characters (it is quoted in SQL).
+bool TableNameOk(std::string_view name) {
+  const auto part_ok = [](std::string_view part) {
+    return !part.empty() && part.size() <= 64 && std::all_of(part.begin(), part.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+    });
+  };
+  const size_t dot = name.find('.');
+  if (dot == std::string_view::npos) return part_ok(name);
+  return part_ok(name.substr(0, dot)) && part_ok(name.substr(dot + 1));
+}
+
 MySqlConfig Read(connectors::ConfigReader& reader) {
   MySqlConfig config;
   if (auto host = reader.String("host", /*required=*/true)) {
@@ -79,6 +91,24 @@ MySqlConfig Read(connectors::ConfigReader& reader) {
   }
   if (auto timeout = reader.Integer("timeoutMs", false, 1, 3600000)) {
     config.timeout_ms = static_cast<uint32_t>(*timeout);
+  }
+  if (auto guarantee = reader.String("guarantee", false)) {
+    if (auto parsed = connectors::ParseGuarantee(*guarantee)) {
+      config.guarantee = *parsed;
+    } else {
+      reader.FieldProblem("guarantee", std::string("must be ") + connectors::kGuaranteeValues +
+                                           ", got \"" + *guarantee + "\"");
+    }
+  }
+  if (auto table = reader.String("commitTable", false)) {
+    if (TableNameOk(*table)) {
+      config.commit_table = *table;
+    } else {
+      reader.FieldProblem("commitTable",
+                          "must be a table name or schema.table, each 1 to 64 characters of "
+                          "a-z, A-Z, 0-9, '_' and '$', got \"" +
+                              *table + "\"");
+    }
   }
   reader.RefuseUnknownFields();
   return config;

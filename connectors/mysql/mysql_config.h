@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "connectors/common/guarantee.h"
 
 namespace sluice::mysql {
 
@@ -20,6 +21,10 @@ struct MySqlConfig {
   std::string statement;        // "statement": one DML statement with '?' placeholders
   uint32_t placeholders = 0;    // how many '?' the statement has (each row gives as many values)
   uint32_t timeout_ms = 10000;  // "timeoutMs": connect, read and write timeouts
+  connectors::Guarantee guarantee = connectors::Guarantee::kAtLeastOnce;  // "guarantee"
+  // "commitTable": with exactly-once, the markers' table (`name` or `schema.name`), created if
+  // missing: sink_id VARCHAR(255) PRIMARY KEY, epoch BIGINT.
+  std::string commit_table = "sluice_commits";
 };
 
 // Every problem with a `sink.mysql` config (a parsed config_json), each a phrase to follow the

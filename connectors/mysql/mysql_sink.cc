@@ -1,40 +1,149 @@
 #include "connectors/mysql/mysql_sink.h"
 
+#include <limits>
+
 #include "connectors/common/endpoint.h"
 
 namespace sluice::mysql {
 
-MySqlSink::MySqlSink(MySqlConfig config, std::string label, std::unique_ptr<MySqlClient> client,
-                     runtime::ConnectorHealth* health,
+MySqlSink::MySqlSink(MySqlConfig config, std::string label, std::string sink_id,
+                     std::unique_ptr<MySqlClient> client, runtime::ConnectorHealth* health,
                      std::unique_ptr<connectors::RetrySleeper> sleeper, connectors::Backoff backoff)
     : config_(std::move(config)),
       label_(std::move(label)),
       endpoint_(label_ + ": mysql " + connectors::Endpoint{config_.host, config_.port}.ToString()),
       client_(std::move(client)),
       sleeper_(std::move(sleeper)),
-      retrier_(endpoint_, backoff, health, sleeper_.get()) {}
+      retrier_(endpoint_, backoff, health, sleeper_.get()),
+      epochs_(std::move(sink_id)) {}
 
 Status MySqlSink::Write(const js::BatchResult& batch) {
-  SLUICE_RETURN_IF_ERROR(DecodeRowBatch(batch.json_lines, config_.placeholders, label_, &pending_));
-  return CommitPending();
+  if (!exactly_once()) {
+    SLUICE_RETURN_IF_ERROR(
+        DecodeRowBatch(batch.json_lines, config_.placeholders, label_, &pending_));
+    return CommitPending();
+  }
+  // Checked now, so that a bad row fails this task rather than the commit of a checkpoint
+  // that already completed (which every restore would then fail again).
+  std::vector<SqlRow> rows;
+  SLUICE_RETURN_IF_ERROR(DecodeRowBatch(batch.json_lines, config_.placeholders, label_, &rows));
+  epochs_.Append(batch.json_lines);
+  return Status::Ok();
+}
+
+Status MySqlSink::Connected() {
+  if (client_->connected()) return Status::Ok();
+  return client_->Connect();
+}
+
+Status MySqlSink::Explain(const Status& status) const {
+  if (status.ok() || status.retryable() || status.code() == StatusCode::kCancelled) return status;
+  return Status(status.code(), status.domain(),
+                endpoint_ + ", statement `" + config_.statement + "`: " + status.message());
 }
 
 Status MySqlSink::CommitPending() {
   if (pending_.empty()) return Status::Ok();
   Status status = retrier_.Run([&]() -> Status {
-    if (!client_->connected()) SLUICE_RETURN_IF_ERROR(client_->Connect());
+    SLUICE_RETURN_IF_ERROR(Connected());
     return client_->WriteTransaction(pending_);
   });
-  if (status.ok()) {
-    pending_.clear();
-    return status;
-  }
-  if (status.retryable() || status.code() == StatusCode::kCancelled) return status;
-  return Status(status.code(), status.domain(),
-                endpoint_ + ", statement `" + config_.statement + "`: " + status.message());
+  if (status.ok()) pending_.clear();
+  return Explain(status);
 }
 
-Status MySqlSink::Finish() { return CommitPending(); }
+Status MySqlSink::CommitEpoch(const std::string& sink_id, const connectors::Epoch& epoch) {
+  std::vector<SqlRow> rows;
+  SLUICE_RETURN_IF_ERROR(DecodeRowBatch(epoch.lines, config_.placeholders, label_, &rows));
+  // A commit whose outcome the lost connection hid is tried again: the marker, read under
+  // the transaction's lock, says whether it went through.
+  return Explain(retrier_.Run([&]() -> Status {
+    SLUICE_RETURN_IF_ERROR(Connected());
+    return client_->WriteEpoch(sink_id, epoch.number, rows).status();
+  }));
+}
+
+Result<std::string> MySqlSink::PrepareCommit(uint64_t checkpoint, const std::string& directory) {
+  if (!exactly_once()) return std::string();
+  SLUICE_RETURN_IF_ERROR(CheckStarted());
+  auto description = epochs_.Prepare(checkpoint, directory);
+  if (!description.ok()) {
+    const Status& status = description.status();
+    return Status(status.code(), status.domain(), label_ + ": " + status.message());
+  }
+  return description;
+}
+
+Status MySqlSink::CommitCheckpoint(uint64_t checkpoint) {
+  if (!exactly_once()) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(CheckStarted());
+  for (const connectors::Epoch* epoch : epochs_.ClosedThrough(checkpoint)) {
+    SLUICE_RETURN_IF_ERROR(CommitEpoch(epochs_.sink_id(), *epoch));
+  }
+  epochs_.DropThrough(checkpoint);
+  return Status::Ok();
+}
+
+Result<std::map<std::string, uint64_t>> MySqlSink::ReadMarkers(
+    const std::vector<std::string>& sink_ids) {
+  std::map<std::string, uint64_t> markers;
+  SLUICE_RETURN_IF_ERROR(Explain(retrier_.Run([&]() -> Status {
+    SLUICE_RETURN_IF_ERROR(Connected());
+    auto read = client_->ReadMarkers(sink_ids);
+    if (read.ok()) markers = std::move(read).value();
+    return read.status();
+  })));
+  return markers;
+}
+
+Status MySqlSink::CheckStarted() {
+  if (started_) return Status::Ok();
+  auto markers = ReadMarkers({epochs_.sink_id()});
+  if (!markers.ok()) return markers.status();
+  started_ = true;
+  if (!markers->empty() && markers->begin()->second > 0) epochs_.MarkFinished();
+  return Status::Ok();
+}
+
+Status MySqlSink::Restore(uint64_t checkpoint, const std::vector<std::string>& prepared) {
+  if (!exactly_once()) return Status::Ok();
+  std::vector<connectors::PreparedEpochs> restored;
+  std::vector<std::string> sink_ids = {epochs_.sink_id()};
+  bool finished = false;
+  for (const std::string& description : prepared) {
+    if (description.empty()) continue;
+    auto loaded = connectors::PendingEpochs::Load(description);
+    if (!loaded.ok()) {
+      const Status& status = loaded.status();
+      return Status(status.code(), status.domain(), label_ + ": " + status.message());
+    }
+    finished = finished || loaded->finished;
+    sink_ids.push_back(loaded->sink_id);
+    restored.push_back(std::move(loaded).value());
+  }
+  auto markers = ReadMarkers(sink_ids);
+  if (!markers.ok()) return markers.status();
+  for (const connectors::PreparedEpochs& old : restored) {
+    const auto marker = markers->find(old.sink_id);
+    for (const connectors::Epoch& epoch : old.epochs) {
+      if (marker != markers->end() && epoch.number <= marker->second) continue;
+      SLUICE_RETURN_IF_ERROR(CommitEpoch(old.sink_id, epoch));
+    }
+  }
+  epochs_.StartAfter(checkpoint);
+  started_ = true;
+  const auto own = markers->find(epochs_.sink_id());
+  if (finished || (own != markers->end() && own->second > checkpoint)) epochs_.MarkFinished();
+  return Status::Ok();
+}
+
+Status MySqlSink::Finish() {
+  if (!exactly_once()) return CommitPending();
+  SLUICE_RETURN_IF_ERROR(CheckStarted());
+  if (epochs_.finished()) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(epochs_.Close(epochs_.last() + 1));
+  return CommitCheckpoint(std::numeric_limits<uint64_t>::max());
+}
 
 void MySqlSink::Cancel() { sleeper_->Cancel(); }
 
@@ -43,9 +152,10 @@ Result<std::unique_ptr<runtime::BatchSink>> MakeMySqlSink(const std::string& con
   auto config = ParseMySqlConfig(config_json);
   if (!config.ok()) return Status::User(context.operator_label + ": " + config.status().message());
   auto client = MakeConnectorClient(*config);
-  return std::unique_ptr<runtime::BatchSink>(
-      new MySqlSink(std::move(config).value(), context.operator_label, std::move(client),
-                    context.health, std::make_unique<connectors::CancellableSleeper>()));
+  return std::unique_ptr<runtime::BatchSink>(new MySqlSink(
+      std::move(config).value(), context.operator_label,
+      connectors::SinkId(context.job.str(), context.operator_id, context.subtask),
+      std::move(client), context.health, std::make_unique<connectors::CancellableSleeper>()));
 }
 
 }  // namespace sluice::mysql

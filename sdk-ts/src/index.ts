@@ -39,6 +39,7 @@ export type {
 } from "./client.js";
 export type { NexmarkAuction, NexmarkBid, NexmarkEvent, NexmarkPerson } from "./nexmark.js";
 export type {
+  DeliveryGuarantee,
   KafkaSinkOptions,
   MySqlSinkOptions,
   RedisArg,

@@ -126,6 +126,25 @@ export function redis<T, P = Record<string, unknown>>(options: RedisSinkOptions<
 }
 
 /**
+ * What a connector sink promises when the job restarts from a checkpoint (see
+ * connectors/README.md):
+ * - `"at-least-once"` (the default): records are written as they come; a restart or a retried
+ *   write may repeat some, so writes should be idempotent (upserts, keyed messages).
+ * - `"exactly-once"`: the sink holds back what it got between two checkpoints and writes it,
+ *   in one transaction with a commit marker, once the checkpoint completed. Nothing is written
+ *   twice or lost across restarts; the output appears one checkpoint interval later, and a
+ *   job without checkpoints writes only when it finishes.
+ */
+export type DeliveryGuarantee = "at-least-once" | "exactly-once";
+
+function checkGuarantee(value: unknown, what: string): DeliveryGuarantee {
+  if (value !== "at-least-once" && value !== "exactly-once") {
+    throw new Error(`${what}: guarantee must be "at-least-once" or "exactly-once", got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
  * One statement parameter: a string, number, boolean or `null` (SQL NULL); an object or array
  * is passed as its JSON text (for JSON columns).
  */
@@ -144,8 +163,8 @@ export interface MySqlSinkOptions<T, P> {
   /**
    * One INSERT, REPLACE, UPDATE, DELETE or CALL statement with `?` placeholders, e.g.
    * `INSERT INTO counts (word, n) VALUES (?, ?) ON DUPLICATE KEY UPDATE n = VALUES(n)`.
-   * Delivery is at-least-once (a transaction the connection dropped is written again), so
-   * prefer upserts.
+   * At-least-once (the default), a transaction the connection dropped is written again, so
+   * prefer upserts; exactly-once writes each row once.
    */
   readonly statement: string;
   /**
@@ -155,11 +174,23 @@ export interface MySqlSinkOptions<T, P> {
   readonly params: (record: T, params: P) => readonly SqlValue[] | null;
   /** Connect, read and write timeout (default 10 s). */
   readonly timeout?: Duration;
+  /**
+   * `"at-least-once"` (default) commits each batch as it comes; `"exactly-once"` commits what
+   * came between two checkpoints once the checkpoint completed, in one transaction per
+   * checkpoint that also records it in {@link MySqlSinkOptions.commitTable}.
+   */
+  readonly guarantee?: DeliveryGuarantee;
+  /**
+   * With exactly-once: the table of commit markers, `name` or `schema.name` (default
+   * `sluice_commits`), created if missing: `sink_id VARCHAR(255) PRIMARY KEY, epoch BIGINT`.
+   */
+  readonly commitTable?: string;
 }
 
 /**
  * Writes to MySQL or MariaDB: runs `statement` once per record with the values
- * `params(record, params)` returns, each batch of records in one transaction. When the server
+ * `params(record, params)` returns, each batch of records in one transaction (with
+ * `guarantee: "exactly-once"`, each checkpoint's records once it completed). When the server
  * cannot be reached the sink retries with backoff (shown by `sluice status`) and writes the
  * whole transaction again; a row the server refuses fails the job with the server's error.
  *
@@ -186,6 +217,8 @@ export function mysql<T, P = Record<string, unknown>>(options: MySqlSinkOptions<
   config.statement = checkString(o.statement, `${what}: statement`);
   if (typeof o.params !== "function") throw new Error(`${what}: \`params\` must be a function`);
   if (o.timeout !== undefined) config.timeoutMs = positiveMillis(o.timeout, `${what}: timeout`);
+  if (o.guarantee !== undefined) config.guarantee = checkGuarantee(o.guarantee, what);
+  if (o.commitTable !== undefined) config.commitTable = checkString(o.commitTable, `${what}: commitTable`);
   const params = o.params;
   return {
     kind: "sink.mysql",
@@ -231,12 +264,25 @@ export interface KafkaSinkOptions<T = unknown, P extends JobParams = Record<stri
   readonly partition?: UserFunction<T, P, number>;
   /** librdkafka producer properties passed through, e.g. `{ "compression.type": "lz4" }`. */
   readonly properties?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * `"at-least-once"` (default) produces as records come; `"exactly-once"` produces what came
+   * between two checkpoints once the checkpoint completed, in one Kafka transaction with a
+   * commit marker in {@link KafkaSinkOptions.commitTopic}. Consumers then read with
+   * `isolation.level=read_committed`.
+   */
+  readonly guarantee?: DeliveryGuarantee;
+  /**
+   * With exactly-once: the topic of the commit markers (default `sluice-commits`). It must
+   * exist; create it with `cleanup.policy=compact` so it stays small.
+   */
+  readonly commitTopic?: string;
 }
 
 /**
- * Writes every record as a message to a Kafka topic, at least once: a job finishes only when
- * every message is acknowledged, and a message the brokers refuse fails the job. While the
- * brokers are away the sink keeps retrying (shown in `sluice status`).
+ * Writes every record as a message to a Kafka topic, at least once (or exactly once, with
+ * `guarantee: "exactly-once"` and checkpoints): a job finishes only when every message is
+ * acknowledged, and a message the brokers refuse fails the job. While the brokers are away the
+ * sink keeps retrying (shown in `sluice status`).
  *
  * @example `sinks.kafka({ brokers: "localhost:9092", topic: "out" })` writes JSON.stringify of
  *   each record; `sinks.kafka({ brokers, topic: "bids", key: (b: Bid) => b.auction })` keys
@@ -250,6 +296,8 @@ export function kafka<T = unknown, P extends JobParams = Record<string, unknown>
   const topic = kafkaTopic(options.topic, what);
   const config: Record<string, unknown> = { brokers, topic };
   if (options.properties !== undefined) config.properties = kafkaProperties(options.properties, what);
+  if (options.guarantee !== undefined) config.guarantee = checkGuarantee(options.guarantee, what);
+  if (options.commitTopic !== undefined) config.commitTopic = kafkaTopic(options.commitTopic, `${what}: commitTopic`);
   const functions: Record<string, unknown> = {};
   for (const role of ["key", "value", "partition"] as const) {
     const fn = options[role];

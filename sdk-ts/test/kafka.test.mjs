@@ -84,7 +84,19 @@ test("sources.kafka refuses bad arguments, naming the argument", () => {
   }
 });
 
+test("sinks.kafka: the guarantee and commit topic go into the config", () => {
+  const job = new Job("kafka-eo");
+  job.source(sources.kafka({ brokers: "k:9092", topic: "in" }))
+    .sink(sinks.kafka({ brokers: "k:9092", topic: "out", guarantee: "exactly-once", commitTopic: "markers" }));
+  const sink = job.toSpec().operators.find((op) => op.kind === "sink.kafka");
+  const config = JSON.parse(sink.configJson);
+  assert.equal(config.guarantee, "exactly-once");
+  assert.equal(config.commitTopic, "markers");
+});
+
 test("sinks.kafka refuses bad arguments, naming the argument", () => {
+  assert.throws(() => sinks.kafka({ brokers: "k:1", topic: "t", guarantee: "once" }), /sinks\.kafka: guarantee must be "at-least-once" or "exactly-once", got "once"/);
+  assert.throws(() => sinks.kafka({ brokers: "k:1", topic: "t", commitTopic: "a b" }), /sinks\.kafka: commitTopic: topic "a b" is not a Kafka topic name/);
   assert.throws(() => sinks.kafka({ topic: "t" }), /sinks\.kafka: `brokers` must be/);
   assert.throws(() => sinks.kafka({ brokers: "k:1" }), /sinks\.kafka: topic undefined is not a Kafka topic name/);
   assert.throws(() => sinks.kafka({ brokers: "k:1", topic: "t", key: "id" }), /sinks\.kafka: `key` must be a function/);

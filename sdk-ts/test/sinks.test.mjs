@@ -61,6 +61,15 @@ test("sinks.mysql: options become the config and the params function is shipped 
   assert.deepEqual(op.functions, { fn: "(r) => [r.key, r.n]" });
 });
 
+test("sinks.mysql: the guarantee and commit table go into the config", () => {
+  const params = (r) => [r];
+  const base = { host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params };
+  const op = sinkOperator(sinks.mysql({ ...base, guarantee: "exactly-once", commitTable: "ops.commits" }));
+  assert.equal(JSON.parse(op.configJson).guarantee, "exactly-once");
+  assert.equal(JSON.parse(op.configJson).commitTable, "ops.commits");
+  assert.equal(JSON.parse(sinkOperator(sinks.mysql(base)).configJson).guarantee, undefined);
+});
+
 test("sinks.mysql: bad options are refused naming the option", () => {
   const base = { host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => [r] };
   assert.throws(() => sinks.mysql({ ...base, host: "" }), /sinks.mysql: host must be a non-empty string/);
@@ -70,6 +79,11 @@ test("sinks.mysql: bad options are refused naming the option", () => {
   assert.throws(() => sinks.mysql({ ...base, database: 5 }), /sinks.mysql: database must be a non-empty string, got 5/);
   assert.throws(() => sinks.mysql({ ...base, statement: "" }), /sinks.mysql: statement must be a non-empty string/);
   assert.throws(() => sinks.mysql({ ...base, params: [1] }), /sinks.mysql: `params` must be a function/);
+  assert.throws(
+    () => sinks.mysql({ ...base, guarantee: "exactly_once" }),
+    /sinks.mysql: guarantee must be "at-least-once" or "exactly-once", got "exactly_once"/,
+  );
+  assert.throws(() => sinks.mysql({ ...base, commitTable: "" }), /sinks.mysql: commitTable must be a non-empty string/);
 });
 
 test("a sink function that is not self-contained is refused naming the sink operator", () => {

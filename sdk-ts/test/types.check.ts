@@ -87,6 +87,19 @@ keyed.sink(
     params: (r, params) => [r.key, r.count, params.label].slice(0, 2),
   }),
 );
+keyed.sink(
+  sinks.mysql({
+    host: "h",
+    user: "u",
+    database: "d",
+    statement: "INSERT INTO t VALUES (?)",
+    params: (r) => [r.key],
+    guarantee: "exactly-once",
+    commitTable: "ops.commits",
+  }),
+);
+// @ts-expect-error the guarantee is "at-least-once" or "exactly-once"
+keyed.sink(sinks.mysql({ host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => [r.key], guarantee: "once" }));
 // @ts-expect-error params must return an array of values
 keyed.sink(sinks.mysql({ host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => r.key }));
 // @ts-expect-error the statement is required
@@ -105,6 +118,9 @@ const kafkaBytes = job.source(sources.kafka({ brokers: "k:9092", topic: "t", for
 assertType<Equal<typeof kafkaBytes, Stream<KafkaRecord, P>>>();
 kafkaBytes.map((m) => m.offset + m.partition).sink(sinks.discard());
 kafkaJson.sink(sinks.kafka({ brokers: "k:9092", topic: "o", key: (r: { id: number }) => r.id, partition: (r: { id: number }) => r.id % 2 }));
+kafkaJson.sink(sinks.kafka({ brokers: "k:9092", topic: "o", guarantee: "exactly-once", commitTopic: "markers" }));
+// @ts-expect-error the guarantee is "at-least-once" or "exactly-once"
+sinks.kafka({ brokers: "k:9092", topic: "o", guarantee: "exactly_once" });
 // @ts-expect-error a partition function returns a number
 sinks.kafka({ brokers: "k:9092", topic: "o", partition: (r: { id: number }) => String(r.id) });
 // @ts-expect-error startFrom is "earliest", "latest" or { timestamp }

@@ -1,5 +1,5 @@
-// The validator's checks on connector sinks (sink.redis, sink.mysql): their configs are checked
-// by the connectors' own parsers, and every problem names the operator.
+// The validator's checks on connector sinks (sink.redis, sink.mysql, sink.kafka): their configs are
+// checked by the connectors' own parsers, and every problem names the operator.
 #include <gtest/gtest.h>
 
 #include "coordinator/job_validator.h"
@@ -55,6 +55,31 @@ TEST(JobValidatorConnectorsTest, MySqlProblemsAreAllReported) {
   EXPECT_TRUE(HasProblem(problems, "out", {"\"database\" is required"})) << Dump(problems);
   EXPECT_TRUE(HasProblem(problems, "out", {"\"statement\" must be an INSERT"})) << Dump(problems);
   EXPECT_EQ(problems.size(), 3u) << Dump(problems);
+}
+
+TEST(JobValidatorConnectorsTest, ABadGuaranteeNamesTheOperatorAndTheField) {
+  const std::string mysql_config = R"j({"host": "h", "user": "u", "database": "d",
+      "statement": "INSERT INTO t VALUES (?)", "guarantee": "exactly_once"})j";
+  auto mysql = Validate(SinkJob("sink.mysql", mysql_config));
+  ASSERT_EQ(mysql.size(), 1u) << Dump(mysql);
+  EXPECT_TRUE(HasProblem(mysql, "out",
+                         {"operator \"store\" (out): config field \"guarantee\" must be "
+                          "\"at-least-once\" or \"exactly-once\", got \"exactly_once\""}))
+      << Dump(mysql);
+
+  const std::string kafka_config = R"j({"brokers": "k:9092", "topic": "out",
+      "guarantee": "twice", "commitTopic": "no/slash"})j";
+  auto kafka = Validate(SinkJob("sink.kafka", kafka_config, {}));
+  ASSERT_EQ(kafka.size(), 2u) << Dump(kafka);
+  EXPECT_TRUE(HasProblem(kafka, "out",
+                         {"operator \"store\" (out): config field \"guarantee\"", "got \"twice\""}))
+      << Dump(kafka);
+  EXPECT_TRUE(HasProblem(kafka, "out", {"config field \"commitTopic\" must be a topic name"}))
+      << Dump(kafka);
+
+  const std::string good =
+      R"j({"brokers": "k:9092", "topic": "out", "guarantee": "exactly-once"})j";
+  EXPECT_TRUE(Validate(SinkJob("sink.kafka", good, {})).empty());
 }
 
 TEST(JobValidatorConnectorsTest, ConnectorSinksNeedTheirFunction) {

@@ -9,9 +9,11 @@
 //       one message per stdin line: the line as the value, or with --json a JSON object
 //       {"value", "key", "partition", "timestamp", "headers": [{"key", "value"}]} whose byte
 //       fields are strings or {"base64": "..."}.
-//   sluice-kafka-mock consume --bootstrap S --topic T
+//   sluice-kafka-mock consume --bootstrap S --topic T [--committed]
 //       prints every message in the topic now, by partition and offset, as JSON lines in the
-//       shape of the source's "bytes" format.
+//       shape of the source's "bytes" format; with --committed only those of committed
+//       transactions (isolation.level=read_committed; librdkafka's mock cluster does not keep
+//       transactions apart, so there it is every message too).
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <unistd.h>
@@ -174,13 +176,16 @@ int Produce(const std::string& bootstrap, const std::string& topic, bool json_li
   return 0;
 }
 
-int Consume(const std::string& bootstrap, const std::string& topic) {
+int Consume(const std::string& bootstrap, const std::string& topic, bool committed) {
   std::string error;
-  KafkaHandle consumer(NewClient(RD_KAFKA_CONSUMER,
-                                 {{"bootstrap.servers", bootstrap},
-                                  {"group.id", "sluice-kafka-mock"},
-                                  {"enable.auto.commit", "false"}},
-                                 &error));
+  KafkaHandle consumer(
+      NewClient(RD_KAFKA_CONSUMER,
+                {{"bootstrap.servers", bootstrap},
+                 {"group.id", "sluice-kafka-mock"},
+                 {"enable.auto.commit", "false"},
+                 {"enable.partition.eof", "true"},
+                 {"isolation.level", committed ? "read_committed" : "read_uncommitted"}},
+                &error));
   if (consumer == nullptr) return Fail(error);
   KafkaTopic handle(rd_kafka_topic_new(consumer.get(), topic.c_str(), nullptr));
   const rd_kafka_metadata_t* raw = nullptr;
@@ -193,6 +198,7 @@ int Consume(const std::string& bootstrap, const std::string& topic) {
   }
   const int partitions = metadata->topics[0].partition_cnt;
   std::vector<int64_t> ends(partitions);
+  std::vector<bool> done(partitions, true);
   PartitionList list(rd_kafka_topic_partition_list_new(partitions));
   size_t remaining = 0;
   for (int p = 0; p < partitions; ++p) {
@@ -201,15 +207,26 @@ int Consume(const std::string& bootstrap, const std::string& topic) {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
       return Fail(std::string("offsets: ") + rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = low;
-    remaining += ends[p] > low ? 1 : 0;
+    done[p] = ends[p] <= low;
+    remaining += done[p] ? 0 : 1;
   }
   rd_kafka_assign(consumer.get(), list.get());
   std::vector<std::vector<std::string>> lines(partitions);
+  // A partition is read once a message or its end (past aborted messages and transaction
+  // markers, which a committed reader never gets) reaches the end offset of the start.
+  const auto reached = [&](int32_t p, int64_t next) {
+    if (p < 0 || p >= partitions || done[p] || next < ends[p]) return;
+    done[p] = true;
+    --remaining;
+  };
   while (remaining > 0) {
     KafkaMessage message(rd_kafka_consumer_poll(consumer.get(), 10000));
     if (message == nullptr) return Fail("no message within 10 s");
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        reached(message->partition, message->offset);
+        continue;
+      }
       return Fail(std::string("consume: ") + rd_kafka_message_errstr(message.get()));
     }
     if (message->offset >= ends[message->partition]) continue;
@@ -239,7 +256,7 @@ int Consume(const std::string& bootstrap, const std::string& topic) {
     std::string line;
     static_cast<void>(AppendRecordLine(RecordFormat::kBytes, view, &line));
     lines[message->partition].push_back(std::move(line));
-    if (message->offset + 1 >= ends[message->partition]) --remaining;
+    reached(message->partition, message->offset + 1);
   }
   for (const auto& partition : lines) {
     for (const std::string& line : partition) std::fwrite(line.data(), 1, line.size(), stdout);
@@ -268,8 +285,11 @@ int main(int argc, char** argv) {
   auto* consume = app.add_subcommand("consume", "print every message of a topic as JSON lines");
   consume->add_option("--bootstrap", bootstrap, "bootstrap servers")->required();
   consume->add_option("--topic", topic, "topic")->required();
+  bool committed = false;
+  consume->add_flag("--committed", committed,
+                    "only messages of committed transactions (isolation.level=read_committed)");
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return sluice::kafka::Serve(brokers, topics);
   if (produce->parsed()) return sluice::kafka::Produce(bootstrap, topic, json_lines);
-  return sluice::kafka::Consume(bootstrap, topic);
+  return sluice::kafka::Consume(bootstrap, topic, committed);
 }

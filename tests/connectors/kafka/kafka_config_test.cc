@@ -135,6 +135,31 @@ TEST(KafkaConfigTest, ParsesAndChecksSinkConfigs) {
       << all;
 }
 
+TEST(KafkaConfigTest, ReadsTheSinkGuaranteeAndCommitTopic) {
+  std::vector<std::string> problems;
+  auto defaults =
+      ParseSinkConfig(json::parse(R"({"brokers": "k:9092", "topic": "out"})"), &problems);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(defaults.guarantee, connectors::Guarantee::kAtLeastOnce);
+  EXPECT_EQ(defaults.commit_topic, "sluice-commits");
+  auto exact = ParseSinkConfig(json::parse(R"({"brokers": "k:9092", "topic": "out",
+      "guarantee": "exactly-once", "commitTopic": "markers"})"),
+                               &problems);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(exact.guarantee, connectors::Guarantee::kExactlyOnce);
+  EXPECT_EQ(exact.commit_topic, "markers");
+
+  auto bad = SinkProblems(R"({"brokers": "k:9092", "topic": "out", "guarantee": "once",
+                              "commitTopic": "a b"})");
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_EQ(bad[0],
+            ": config field \"commitTopic\" must be a topic name (1 to 249 characters of a-z, "
+            "A-Z, 0-9, '.', '_' and '-'), got \"a b\"");
+  EXPECT_EQ(bad[1],
+            ": config field \"guarantee\" must be \"at-least-once\" or \"exactly-once\", got "
+            "\"once\"");
+}
+
 TEST(KafkaConfigTest, FromJsonNamesTheOperatorAndJoinsTheProblems) {
   auto config = SinkConfigFromJson(R"({"topic": ""})", "operator 'out' (op3)");
   ASSERT_FALSE(config.ok());

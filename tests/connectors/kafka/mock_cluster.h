@@ -60,6 +60,11 @@ class MockCluster {
     }
   }
 
+  // The next requests of kind `api` (a Kafka protocol API key) fail with `errors`, in order.
+  void FailRequests(int16_t api, const std::vector<rd_kafka_resp_err_t>& errors) {
+    rd_kafka_mock_push_request_errors_array(cluster_, api, errors.size(), errors.data());
+  }
+
   void Produce(const std::string& topic, int32_t partition, std::optional<std::string> key,
                std::optional<std::string> value, int64_t timestamp = 0,
                const std::vector<std::pair<std::string, std::string>>& headers = {}) {
@@ -77,9 +82,11 @@ class MockCluster {
   }
   void Flush() { ASSERT_EQ(rd_kafka_flush(producer_.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR); }
 
-  // Every message in the topic now, by partition and offset.
+  // Every message in the topic now, by partition and offset, as a read_committed consumer
+  // gets them (librdkafka's default; the mock cluster does not keep transactions apart).
   std::vector<Message> ReadAll(const std::string& topic, int partitions) {
-    KafkaHandle consumer(NewClient(RD_KAFKA_CONSUMER, {{"group.id", "test-reader"}}));
+    KafkaHandle consumer(NewClient(
+        RD_KAFKA_CONSUMER, {{"group.id", "test-reader"}, {"isolation.level", "read_committed"}}));
     std::vector<int64_t> ends(partitions);
     PartitionList list(rd_kafka_topic_partition_list_new(partitions));
     int remaining = 0;

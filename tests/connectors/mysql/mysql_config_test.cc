@@ -47,6 +47,34 @@ TEST(MySqlConfigTest, ReportsEveryMissingOrBadField) {
   EXPECT_NE(problems[5].find("unknown config field \"table\""), std::string::npos);
 }
 
+TEST(MySqlConfigTest, ReadsTheGuaranteeAndTheCommitTable) {
+  auto config = ParseMySqlConfig(
+      R"j({"host": "h", "user": "u", "database": "d", "statement": "INSERT INTO t VALUES (?)",
+          "guarantee": "exactly-once", "commitTable": "ops.sink_commits"})j");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->guarantee, connectors::Guarantee::kExactlyOnce);
+  EXPECT_EQ(config->commit_table, "ops.sink_commits");
+
+  auto defaults = ParseMySqlConfig(
+      R"j({"host": "h", "user": "u", "database": "d", "statement": "INSERT INTO t VALUES (?)"})j");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->guarantee, connectors::Guarantee::kAtLeastOnce);
+  EXPECT_EQ(defaults->commit_table, "sluice_commits");
+}
+
+TEST(MySqlConfigTest, RefusesAnUnknownGuaranteeAndABadCommitTable) {
+  auto problems = Check(
+      R"j({"host": "h", "user": "u", "database": "d", "statement": "INSERT INTO t VALUES (?)",
+          "guarantee": "exactly_once", "commitTable": "a.b.c"})j");
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0],
+            "config field \"guarantee\" must be \"at-least-once\" or \"exactly-once\", got "
+            "\"exactly_once\"");
+  EXPECT_EQ(problems[1],
+            "config field \"commitTable\" must be a table name or schema.table, each 1 to 64 "
+            "characters of a-z, A-Z, 0-9, '_' and '$', got \"a.b.c\"");
+}
+
 TEST(MySqlConfigTest, RefusesAStatementWithoutPlaceholders) {
   auto problems = Check(
       R"j({"host": "h", "user": "u", "database": "d", "statement": "INSERT INTO t VALUES (1)"})j");

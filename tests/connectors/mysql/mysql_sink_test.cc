@@ -29,10 +29,26 @@ class FakeMySqlClient : public MySqlClient {
     if (status.ok()) committed.emplace_back(rows.begin(), rows.end());
     return status;
   }
+  Result<std::map<std::string, uint64_t>> ReadMarkers(
+      const std::vector<std::string>& sink_ids) override {
+    std::map<std::string, uint64_t> found;
+    for (const auto& id : sink_ids) {
+      if (markers.count(id) != 0) found[id] = markers[id];
+    }
+    return found;
+  }
+  Result<bool> WriteEpoch(const std::string& sink_id, uint64_t epoch,
+                          std::span<const SqlRow> rows) override {
+    if (markers[sink_id] >= epoch) return false;
+    SLUICE_RETURN_IF_ERROR(WriteTransaction(rows));
+    markers[sink_id] = epoch;
+    return true;
+  }
 
   std::deque<Status> connect_outcomes;
   std::deque<Status> write_outcomes;
   std::vector<std::vector<SqlRow>> committed;
+  std::map<std::string, uint64_t> markers;
   int connects = 0;
   int attempts = 0;
 
@@ -58,8 +74,8 @@ class MySqlSinkTest : public ::testing::Test {
     client_ = client.get();
     auto sleeper = std::make_unique<FakeSleeper>();
     sleeper_ = sleeper.get();
-    sink_ = std::make_unique<MySqlSink>(config, "operator 'db' (op5)", std::move(client), &health_,
-                                        std::move(sleeper));
+    sink_ = std::make_unique<MySqlSink>(config, "operator 'db' (op5)", "job1/op5/0",
+                                        std::move(client), &health_, std::move(sleeper));
   }
   static js::BatchResult Batch(std::string lines) {
     js::BatchResult batch;
