@@ -191,6 +191,12 @@ void Validator::CheckOperator(int index) {
   } else if (kind != nullptr) {
     CheckConfig(index, *kind, config);
   }
+  // An exactly-once sink commits what it wrote when a checkpoint completes.
+  if (config.is_object() && config.value("guarantee", json()) == "exactly-once" &&
+      spec_.checkpoint_interval_ms() == 0) {
+    OpProblem(index, ": guarantee \"exactly-once\" commits at checkpoints; give the job a "
+                     "checkpointInterval");
+  }
   CheckFunctions(index, kind);
 }
 

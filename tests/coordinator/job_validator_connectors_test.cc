@@ -79,7 +79,15 @@ TEST(JobValidatorConnectorsTest, ABadGuaranteeNamesTheOperatorAndTheField) {
 
   const std::string good =
       R"j({"brokers": "k:9092", "topic": "out", "guarantee": "exactly-once"})j";
-  EXPECT_TRUE(Validate(SinkJob("sink.kafka", good, {})).empty());
+  proto::JobSpec with_checkpoints = SinkJob("sink.kafka", good, {});
+  with_checkpoints.set_checkpoint_interval_ms(1000);
+  EXPECT_TRUE(Validate(with_checkpoints).empty());
+  // Without checkpoints an exactly-once sink would never commit.
+  auto without = Validate(SinkJob("sink.kafka", good, {}));
+  ASSERT_EQ(without.size(), 1u) << Dump(without);
+  EXPECT_TRUE(HasProblem(without, "out", {"operator \"store\" (out): guarantee \"exactly-once\"",
+                                          "checkpointInterval"}))
+      << Dump(without);
 }
 
 TEST(JobValidatorConnectorsTest, ConnectorSinksNeedTheirFunction) {
