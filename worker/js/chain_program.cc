@@ -303,13 +303,18 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, std::string 
     const std::string config = stage.config_json.empty() ? "{}" : stage.config_json;
     *js += "const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: " +
            std::to_string(chain.state_cache_entries) + " });\n";
+    *js += "const TM = new rt.timers.TimerService();\n";
+    if (chain.restore_state) {  // the timers of the checkpoint the backend was restored from
+      *js += "try {\n  tables.restoreTimers(1, TM, " + std::to_string(chain.max_parallelism) +
+             ");\n} catch (e) {\n  stats[2] = " + idx + ";\n  throw e;\n}\n";
+    }
     *js += "const ST" + idx + " = { lateDropped: 0, lateSideOutput: 0 };\n";
-    *js += "const O" + idx + " = rt." + KeyedLibrary(stage.kind) + ".make({ id: " +
-           Quote(stage.operator_id) + ", name: " + Quote(stage.operator_name) +
+    *js += "const O" + idx + " = rt." + KeyedLibrary(stage.kind) +
+           ".make({ id: " + Quote(stage.operator_id) + ", name: " + Quote(stage.operator_name) +
            ", kind: " + Quote(stage.kind) + ", config: " + config + ", fns: fns[" + idx +
-           "] }, { params, state: tables.table(0), timers: new rt.timers.TimerService(), "
-           "emit: E" + std::to_string(k + 1) + ", emitLate: L" + idx +
-           ", now: () => Date.now(), watermark: () => wmIn, stats: ST" + idx + " });\n";
+           "] }, { params, state: tables.table(0), timers: TM, emit: E" + std::to_string(k + 1) +
+           ", emitLate: L" + idx + ", now: () => Date.now(), watermark: () => wmIn, stats: ST" +
+           idx + " });\n";
     *js += "let input = 0, inKey = inKeyFns[0];\n";
   } else {
     *js += "const tables = null;\n";
@@ -427,6 +432,13 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, std::strin
   *js += "    done = true;\n  } finally {\n    if (!done) stats[2] = s;\n  }\n";
   *js += "  return finish();\n};\n";
   *js += "run.flush = function flush() { if (tables !== null) tables.flush(); };\n";
+  // Checkpoints: the keyed operator's timers to table 1, then the cache flushed.
+  *js += "run.snapshot = function snapshot() {\n";
+  if (k >= 0) {
+    *js += "  s = " + idx + "; let done = false;\n  try {\n    tables.snapshot(1, TM);\n" +
+           "    done = true;\n  } finally {\n    if (!done) stats[2] = s;\n  }\n";
+  }
+  *js += "};\n";
 }
 
 std::string SourceExpression(const ChainProgram &program, const std::string &index) {

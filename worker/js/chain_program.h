@@ -48,7 +48,9 @@ struct ChainProgram {
   // output watermark, [4] 1 while its output is idle, [5] late records dropped and [6] sent to
   // the side output (cumulative). It returns the JSON lines ("" in count mode) or, with
   // kPartitioned, an array per output edge of one batch per target. `keys` is runtime/keys.js.
-  // run.flush() writes the keyed state's dirty entries to the backend.
+  // run.flush() writes the keyed state's dirty entries to the backend; run.snapshot() writes
+  // the keyed operator's timers to state table 1 and flushes (ChainRunner::SnapshotState).
+  // With ChainSpec::restore_state the factory reads the timers back from table 1.
   std::string driver_source;
 };
 

@@ -80,9 +80,13 @@ Result<std::unique_ptr<ChainRunner>> V8ChainRunner::Create(const ChainSpec &chai
                                                            StateBackend *state) {
   Result<ChainProgram> program = BuildChainProgram(chain);
   if (!program.ok()) return program.status();
+  if (chain.restore_state && state == nullptr && program->input_key_stage >= 0) {
+    return Status::Internal("operator " + DescribeStage(chain.stages[program->input_key_stage]) +
+                            ": restore_state without a state backend to restore from");
+  }
   std::unique_ptr<V8ChainRunner> runner(
       new V8ChainRunner(chain, limits, std::move(program).value()));
-  runner->state_ = state;
+  runner->state_.backend = state;
   SLUICE_RETURN_IF_ERROR(runner->Init());
   return std::unique_ptr<ChainRunner>(std::move(runner));
 }
@@ -225,8 +229,8 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
     rt->Set(context, V8String(isolate_, name), library).Check();
   }
   v8::Local<v8::Value> state_native = v8::Null(isolate_);
-  if (state_ != nullptr && program_.input_key_stage >= 0) {
-    Result<v8::Local<v8::Object>> native = NewStateNative(context, state_);
+  if (state_.backend != nullptr && program_.input_key_stage >= 0) {
+    Result<v8::Local<v8::Object>> native = NewStateNative(context, &state_);
     if (!native.ok()) return native.status();
     state_native = *native;
   }
@@ -252,8 +256,9 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
       codec,
       rt,
   };
+  // kFromDriver: restoring the keyed operator's timers names that operator when it fails.
   Result<v8::Local<v8::Value>> run =
-      Guarded(context, kChainStage, [&]() -> v8::MaybeLocal<v8::Value> {
+      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
         return factory.As<v8::Function>()->Call(context, v8::Undefined(isolate_),
                                                 static_cast<int>(std::size(args)), args);
       });
@@ -324,17 +329,24 @@ Result<BatchResult> V8ChainRunner::RunText(std::string_view text, uint32_t input
   return Finish(context, *out);
 }
 
+Result<v8::Local<v8::Function>> V8ChainRunner::DriverMethod(v8::Local<v8::Context> context,
+                                                            const char *name) {
+  v8::Local<v8::Value> method;
+  if (!run_.Get(isolate_)->Get(context, V8String(isolate_, name)).ToLocal(&method) ||
+      !method->IsFunction()) {
+    return Status::Internal(std::string("the generated JS driver has no ") + name + "()");
+  }
+  return method.As<v8::Function>();
+}
+
 Result<BatchResult> V8ChainRunner::AdvanceTime(std::optional<int64_t> watermark,
                                                int64_t now_ms) {
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  v8::Local<v8::Value> advance;
-  if (!run_.Get(isolate_)->Get(context, V8String(isolate_, "advance")).ToLocal(&advance) ||
-      !advance->IsFunction()) {
-    return Status::Internal("the generated JS driver has no advance()");
-  }
+  Result<v8::Local<v8::Function>> advance = DriverMethod(context, "advance");
+  if (!advance.ok()) return advance.status();
   v8::Local<v8::Value> args[] = {
       v8::Number::New(isolate_, watermark.has_value()
                                     ? WatermarkToJs(*watermark)
@@ -343,10 +355,25 @@ Result<BatchResult> V8ChainRunner::AdvanceTime(std::optional<int64_t> watermark,
   };
   Result<v8::Local<v8::Value>> out =
       Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
-        return advance.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 2, args);
+        return (*advance)->Call(context, v8::Undefined(isolate_), 2, args);
       });
   if (!out.ok()) return out.status();
   return Finish(context, *out);
+}
+
+Status V8ChainRunner::SnapshotState() {
+  if (program_.input_key_stage < 0) return Status::Ok();
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  Result<v8::Local<v8::Function>> snapshot = DriverMethod(context, "snapshot");
+  if (!snapshot.ok()) return snapshot.status();
+  Result<v8::Local<v8::Value>> out =
+      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
+        return (*snapshot)->Call(context, v8::Undefined(isolate_), 0, nullptr);
+      });
+  return out.status();
 }
 
 void V8ChainRunner::Interrupt() {
@@ -363,6 +390,7 @@ Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> conte
   abort_ = Abort::kNone;
   abort_stage_ = kChainStage;
   if (stats_ != nullptr) stats_[2] = kChainStage;
+  state_.error = Status::Ok();
 
   v8::EscapableHandleScope handles(isolate_);
   v8::TryCatch try_catch(isolate_);
@@ -384,6 +412,7 @@ Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> conte
   }
   if (result.IsEmpty()) {
     if (stage == kFromDriver) stage = static_cast<int>(stats_[2]);
+    if (!state_.error.ok()) return BackendStatus(stage);
     return ExceptionStatus(context, try_catch, stage);
   }
   return handles.Escape(result.ToLocalChecked());
@@ -451,151 +480,6 @@ Status V8ChainRunner::CopyPartitions(v8::Local<v8::Context> context, v8::Local<v
     }
   }
   return Status::Ok();
-}
-
-Status V8ChainRunner::ExceptionStatus(v8::Local<v8::Context> context, const v8::TryCatch &try_catch,
-                                      int stage) {
-  v8::Local<v8::Message> message = try_catch.Message();
-  std::string text;
-  std::string role;
-  int line = 0;
-  if (!message.IsEmpty()) {
-    // The message was formatted when the exception was thrown, inside the time
-    // limit; calling toString() on the exception now could run user code
-    // outside it.
-    text = StdString(isolate_, message->Get());
-    const ScriptInfo *script = ScriptOf(message->GetScriptResourceName());
-    if (script != nullptr && !script->role.empty()) {
-      stage = script->stage;
-      role = script->role;
-      line = message->GetLineNumber(context).FromMaybe(0);
-    } else if (script != nullptr && script->stage >= 0 && stage == kChainStage) {
-      stage = script->stage;
-    }
-  } else if (try_catch.Exception()->IsString()) {
-    text = StdString(isolate_, try_catch.Exception());
-  }
-  constexpr std::string_view kUncaught = "Uncaught ";
-  if (text.compare(0, kUncaught.size(), kUncaught) == 0) text.erase(0, kUncaught.size());
-  if (text.empty()) text = "a JS exception without a message";
-  std::string where = line > 0 ? " (line " + std::to_string(line) + " of the " + role + ")" : "";
-  return Status::User(Name(stage) + ": " + text + where);
-}
-
-Status V8ChainRunner::AbortStatus(uint64_t call) {
-  Abort reason = abort_;
-  if (reason == Abort::kNone) {
-    if (heap_exceeded_) {
-      reason = Abort::kHeap;
-    } else if (timed_out_call_.load() == call) {
-      reason = Abort::kTimeout;
-    } else if (cancel_requested_.load()) {
-      reason = Abort::kCancel;
-    }
-  }
-  switch (reason) {
-    case Abort::kCancel:
-      return Status::Cancelled("the JS chain was interrupted");
-    case Abort::kTimeout:
-      broken_ = Status(StatusCode::kDeadlineExceeded, ErrorDomain::kUser,
-                       Name(abort_stage_) + " did not return within " +
-                           std::to_string(limits_.call_timeout_ms) + " ms");
-      return broken_;
-    case Abort::kHeap: {
-      std::string who = abort_stage_ >= 0 ? Name(abort_stage_) : "the chain";
-      broken_ =
-          Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
-                 who + " exceeded the JS heap limit of " + std::to_string(limits_.heap_limit_mb) +
-                     " MB (operators in this " + "isolate: " + ChainOperators() + ")");
-      return broken_;
-    }
-    case Abort::kNone:
-      break;
-  }
-  broken_ = Status::Internal("JS execution of " + ChainOperators() +
-                             " was terminated for an unknown reason");
-  return broken_;
-}
-
-const V8ChainRunner::ScriptInfo *V8ChainRunner::ScriptOf(v8::Local<v8::Value> resource_name) const {
-  if (resource_name.IsEmpty() || !resource_name->IsString()) return nullptr;
-  auto it = scripts_.find(StdString(isolate_, resource_name));
-  return it == scripts_.end() ? nullptr : &it->second;
-}
-
-int V8ChainRunner::StageOfScript(v8::Local<v8::Value> resource_name) const {
-  const ScriptInfo *script = ScriptOf(resource_name);
-  return script == nullptr ? kChainStage : script->stage;
-}
-
-int V8ChainRunner::StageOnTopOfStack() {
-  v8::HandleScope handles(isolate_);
-  v8::Local<v8::StackTrace> trace =
-      v8::StackTrace::CurrentStackTrace(isolate_, 8, v8::StackTrace::kScriptName);
-  for (int i = 0; i < trace->GetFrameCount(); ++i) {
-    const int stage = StageOfScript(trace->GetFrame(isolate_, i)->GetScriptName());
-    // User functions are called only by the driver, so the first known frame
-    // decides.
-    if (stage >= 0) return stage;
-    if (stage == kDriverStage) return kChainStage;
-  }
-  return kChainStage;
-}
-
-std::string V8ChainRunner::Name(int stage) const {
-  if (stage >= 0 && stage < static_cast<int>(chain_.stages.size())) {
-    return "operator " + DescribeStage(chain_.stages[stage]);
-  }
-  if (stage == kInputStage) return "the input";
-  return "the chain of " + ChainOperators();
-}
-
-std::string V8ChainRunner::ChainOperators() const {
-  std::string names;
-  for (const StageSpec &stage : chain_.stages) {
-    if (!names.empty()) names += ", ";
-    names += DescribeStage(stage);
-  }
-  return names.empty() ? "no operators" : names;
-}
-
-void V8ChainRunner::OnDeadline(void *self) {
-  auto *runner = static_cast<V8ChainRunner *>(self);
-  // The watchdog fires only between Arm and Disarm, while call_seq_ names the
-  // armed call.
-  runner->timed_out_call_.store(runner->call_seq_.load());
-  runner->isolate_->RequestInterrupt(&OnInterrupt, runner);
-}
-
-void V8ChainRunner::OnInterrupt(v8::Isolate *isolate, void *self) {
-  auto *runner = static_cast<V8ChainRunner *>(self);
-  Abort reason = Abort::kNone;
-  if (runner->heap_exceeded_) {
-    reason = Abort::kHeap;
-  } else if (runner->timed_out_call_.load() == runner->call_seq_.load()) {
-    reason = Abort::kTimeout;
-  } else if (runner->cancel_requested_.load()) {
-    reason = Abort::kCancel;
-  }
-  if (reason == Abort::kNone) return;  // a late deadline of a call that already returned
-  runner->abort_ = reason;
-  runner->abort_stage_ = runner->StageOnTopOfStack();
-  isolate->TerminateExecution();
-}
-
-size_t V8ChainRunner::OnNearHeapLimit(void *self, size_t current_limit, size_t initial_limit) {
-  auto *runner = static_cast<V8ChainRunner *>(self);
-  runner->heap_exceeded_ = true;
-  // The first time, an interrupt names the operator on top of the stack before
-  // terminating; should the isolate still be allocating, terminate at once.
-  // Either way, grant room to unwind: at the limit V8 would abort the whole
-  // process.
-  if (runner->heap_callbacks_++ == 0) {
-    runner->isolate_->RequestInterrupt(&OnInterrupt, runner);
-  } else {
-    runner->isolate_->TerminateExecution();
-  }
-  return current_limit + std::max(initial_limit, 64 * kMb);
 }
 
 }  // namespace sluice::js

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "worker/js/chain_program.h"
 #include "worker/js/js_engine.h"
+#include "worker/js/v8_state_binding.h"
 
 namespace sluice::js {
 
@@ -46,6 +47,7 @@ class V8ChainRunner final : public ChainRunner {
   Result<BatchResult> RunGenerated(int64_t first, int64_t stride, int32_t count) override;
   Result<BatchResult> RunText(std::string_view text, uint32_t input = 0) override;
   Result<BatchResult> AdvanceTime(std::optional<int64_t> watermark, int64_t now_ms) override;
+  Status SnapshotState() override;
   void Interrupt() override;
 
  private:
@@ -69,6 +71,8 @@ class V8ChainRunner final : public ChainRunner {
   Status Compile(v8::Local<v8::Context> context, const std::string &source,
                  const std::string &resource_name, int stage, v8::Local<v8::Value> *value);
   Status BuildDriver(v8::Local<v8::Context> context);
+  // The driver's method `name` (run.advance, run.snapshot).
+  Result<v8::Local<v8::Function>> DriverMethod(v8::Local<v8::Context> context, const char *name);
 
   // Runs `run` (which calls into JS) under the time limit, then maps an
   // exception or a termination to a Status naming the operator.
@@ -81,6 +85,8 @@ class V8ChainRunner final : public ChainRunner {
                          const std::string &resource_name, int stage, v8::Local<v8::Value> *fn);
   Status ExceptionStatus(v8::Local<v8::Context> context, const v8::TryCatch &try_catch, int stage);
   Status AbortStatus(uint64_t call);
+  // The state backend's failure (state_.error) in a call that failed, naming the operator.
+  Status BackendStatus(int stage) const;
 
   const ScriptInfo *ScriptOf(v8::Local<v8::Value> resource_name) const;
   int StageOfScript(v8::Local<v8::Value> resource_name) const;
@@ -104,7 +110,9 @@ class V8ChainRunner final : public ChainRunner {
   std::shared_ptr<v8::BackingStore> stats_store_;  // the driver's Float64Array stats
   double *stats_ = nullptr;
   static constexpr int kStats = 8;  // slots of the stats array (chain_program.h)
-  StateBackend *state_ = nullptr;   // the keyed state's backend, or nullptr
+  // The keyed state's backend (nullptr: none) and its failure in the current call, which a
+  // failed call reports instead of the JS exception it became.
+  StateBinding state_;
   // What the last calls reported, so a result carries only changes.
   int64_t output_watermark_ = kMinWatermark;
   bool output_idle_ = false;

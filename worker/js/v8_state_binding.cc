@@ -18,12 +18,17 @@
 namespace sluice::js {
 namespace {
 
-StateBackend *BackendOf(const v8::FunctionCallbackInfo<v8::Value> &info) {
-  return static_cast<StateBackend *>(info.Data().As<v8::External>()->Value());
+StateBinding &BindingOf(const v8::FunctionCallbackInfo<v8::Value> &info) {
+  return *static_cast<StateBinding *>(info.Data().As<v8::External>()->Value());
 }
 
 void Throw(v8::Isolate *isolate, const std::string &message) {
   isolate->ThrowException(v8::Exception::Error(V8String(isolate, message)));
+}
+
+void ThrowBackendError(const v8::FunctionCallbackInfo<v8::Value> &info, const Status &status) {
+  BindingOf(info).error = status;
+  Throw(info.GetIsolate(), status.message());
 }
 
 void ThrowType(v8::Isolate *isolate, const std::string &message) {
@@ -67,9 +72,9 @@ void Get(const v8::FunctionCallbackInfo<v8::Value> &info) {
   }
   std::string key;
   KeyBytes(isolate, info[2].As<v8::String>(), &key);
-  Result<std::optional<std::string>> value = BackendOf(info)->Get(table, key_group, key);
+  Result<std::optional<std::string>> value = BindingOf(info).backend->Get(table, key_group, key);
   if (!value.ok()) {
-    Throw(isolate, value.status().message());
+    ThrowBackendError(info, value.status());
     return;
   }
   if (!value->has_value()) return;  // undefined
@@ -114,17 +119,17 @@ void Write(const v8::FunctionCallbackInfo<v8::Value> &info) {
       CopyUtf8(isolate, value.As<v8::String>(), &*mutation.value);
     }
   }
-  Status written = BackendOf(info)->Write(mutations);
-  if (!written.ok()) Throw(isolate, written.message());
+  Status written = BindingOf(info).backend->Write(mutations);
+  if (!written.ok()) ThrowBackendError(info, written);
 }
 
 }  // namespace
 
 Result<v8::Local<v8::Object>> NewStateNative(v8::Local<v8::Context> context,
-                                             StateBackend *backend) {
+                                             StateBinding *binding) {
   v8::Isolate *isolate = context->GetIsolate();
   v8::EscapableHandleScope handles(isolate);
-  v8::Local<v8::External> data = v8::External::New(isolate, backend);
+  v8::Local<v8::External> data = v8::External::New(isolate, binding);
   v8::Local<v8::Object> native = v8::Object::New(isolate);
   v8::Local<v8::Function> get, write;
   if (!v8::Function::New(context, &Get, data, 3).ToLocal(&get) ||

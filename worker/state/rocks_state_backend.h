@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "worker/js/js_engine.h"
+#include "worker/state/key_groups.h"
 
 namespace rocksdb {
 class Cache;
@@ -19,9 +20,6 @@ class DB;
 }  // namespace rocksdb
 
 namespace sluice::state {
-
-// Key groups are stored as 2 bytes big-endian in front of each key, so there are at most 65536.
-inline constexpr uint32_t kMaxKeyGroups = 65536;
 
 struct RocksStateOptions {
   // 0: every backend of the process shares one LRU block cache of kSharedBlockCacheBytes (a
@@ -34,6 +32,14 @@ struct RocksStateOptions {
 };
 
 inline constexpr size_t kSharedBlockCacheBytes = size_t{256} << 20;
+
+// What RocksStateBackend::Restore reads: a directory Checkpoint() wrote and the key groups
+// [first_key_group, last_key_group] its task owned.
+struct RestoreSource {
+  std::string path;
+  uint32_t first_key_group = 0;
+  uint32_t last_key_group = 0;
+};
 
 // The keyed state of one task in one RocksDB instance: a column family per table (a stateful
 // operator, named by its operator id), keys = key group (2 bytes big-endian) + the key string's
@@ -57,6 +63,22 @@ class RocksStateBackend final : public js::StateBackend {
   static Result<std::unique_ptr<RocksStateBackend>> Open(const std::string &directory,
                                                          const std::vector<std::string> &tables,
                                                          const RocksStateOptions &options = {});
+
+  // Opens a new instance at `directory` (which must not exist, or be empty) holding the entries
+  // of `sources` whose key group lies in [first_key_group, last_key_group], as Open(directory,
+  // tables) would open it. The sources are only read: a checkpoint may be restored again, by
+  // several tasks at once.
+  //  - One source with exactly these key groups (the task's parallelism did not change): its
+  //    SST files are hard-linked (copied where the file system cannot link) and its other files
+  //    copied into `directory`, which is then opened.
+  //  - Otherwise (rescaling) each source that overlaps the range is opened read-only and the
+  //    entries of the key groups in both are copied, table by table, in write batches.
+  // A table a source does not have is empty there; sources' key groups must not overlap.
+  // Errors name the source's path and the table. On failure `directory` is removed.
+  static Result<std::unique_ptr<RocksStateBackend>> Restore(
+      const std::string &directory, const std::vector<std::string> &tables,
+      const std::vector<RestoreSource> &sources, uint32_t first_key_group, uint32_t last_key_group,
+      const RocksStateOptions &options = {});
 
   ~RocksStateBackend() override;
   RocksStateBackend(const RocksStateBackend &) = delete;
@@ -85,6 +107,11 @@ class RocksStateBackend final : public js::StateBackend {
 
  private:
   RocksStateBackend(std::string directory, std::vector<std::string> tables);
+
+  // Restore's copy of the entries of `source` (holding `from`) in `key_groups` into this
+  // (fresh) instance.
+  Status CopyFrom(const std::string &source, KeyGroupRange from, KeyGroupRange key_groups,
+                  const RocksStateOptions &options);
 
   Status CheckOpen() const;
   Status CheckTable(uint32_t table) const;

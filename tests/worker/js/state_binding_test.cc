@@ -48,16 +48,19 @@ class FakeBackend final : public StateBackend {
 };
 
 // Runs `script` (a function expression) as fn(StateTables, native) and returns its result as a
-// string, or the exception's message.
-std::string RunWithState(ScratchIsolate &js, StateBackend *backend, const std::string &script) {
+// string, or the exception's message. The backend's last failure goes to `*backend_error`.
+std::string RunWithState(ScratchIsolate &js, StateBackend *backend, const std::string &script,
+                         Status *backend_error = nullptr) {
   Result<v8::Local<v8::Value>> library = js.Run(runtime::RuntimeJs("state"), "state.js");
   if (!library.ok()) return "<state.js: " + library.status().message() + ">";
   v8::Local<v8::Value> tables_class = library->As<v8::Object>()
                                           ->Get(js.context(), V8String(js.isolate(), "StateTables"))
                                           .ToLocalChecked();
   v8::Local<v8::Value> native = v8::Null(js.isolate());
+  // The script uses `native` only while it runs.
+  StateBinding binding{backend, Status::Ok()};
   if (backend != nullptr) {
-    Result<v8::Local<v8::Object>> made = NewStateNative(js.context(), backend);
+    Result<v8::Local<v8::Object>> made = NewStateNative(js.context(), &binding);
     if (!made.ok()) return "<binding: " + made.status().message() + ">";
     native = *made;
   }
@@ -65,6 +68,7 @@ std::string RunWithState(ScratchIsolate &js, StateBackend *backend, const std::s
   if (!fn.ok()) return "<compile: " + fn.status().message() + ">";
   v8::Local<v8::Value> args[] = {tables_class, native};
   Result<v8::Local<v8::Value>> out = js.Call(*fn, 2, args);
+  if (backend_error != nullptr) *backend_error = binding.error;
   if (!out.ok()) return "<threw: " + out.status().message() + ">";
   return StdString(js.isolate(), *out);
 }
@@ -185,12 +189,17 @@ TEST_F(StateBindingTest, BackendErrorsThrowWithTheBackendsMessage) {
     try { tables.table(0).get(1, "k"); } catch (e) { return e.constructor.name + ": " + e.message; }
   })"),
             "Error: state backend at /data/t1, table 'op1': IO error: disk full");
+  Status recorded;
   EXPECT_EQ(RunWithState(js, &backend, R"((StateTables, native) => {
     const tables = new StateTables(native, { cacheEntries: 10 });
     tables.table(0).put(1, "k", 1);
     try { tables.flush(); } catch (e) { return e.message; }
-  })"),
+  })",
+                         &recorded),
             "state backend at /data/t1, table 'op1': IO error: disk full");
+  // The binding keeps the backend's Status for its owner, domain and all.
+  EXPECT_EQ(recorded.domain(), ErrorDomain::kExternal);
+  EXPECT_EQ(recorded.message(), backend.fail.message());
 
   // Once the backend works again, writes and reads go through.
   backend.fail = Status::Ok();

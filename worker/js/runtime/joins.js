@@ -305,7 +305,6 @@
       this.ctx = ctx;
       this.params = ctx.params;
       this.apply = requireApply(spec);
-      this.watermark = -Infinity;
       this.fire = (timer) => this.cleanUp(timer);
     }
 
@@ -366,7 +365,7 @@
       const sides = this.ctx.state.get(timer.keyGroup, timer.keyString);
       if (sides === undefined) return;
       const own = sides[input];
-      const watermark = this.watermark;
+      const watermark = this.ctx.watermark();
       own.splice(0, firstNotBelow(own, (t) => this.removalTime(input, t) <= watermark));
       if (own.length > 0) {
         this.ctx.timers.registerEventTimeTimer(this.removalTime(input, own[0][0]), timer.keyGroup,
@@ -380,7 +379,6 @@
     }
 
     onWatermark(watermark) {
-      this.watermark = watermark;
       this.ctx.timers.advanceWatermark(watermark, this.fire);
     }
     onProcessingTime(now) {}

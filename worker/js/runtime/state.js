@@ -11,7 +11,14 @@
 // cache over all tables is full: the dirty ones among them (JSON.stringify, or null for a
 // deletion) go to the backend in one native.write call. A deleted entry stays in the cache as a
 // pending deletion until it is written, and as a known absence after that. flush() writes every
-// dirty entry (before a checkpoint).
+// dirty entry.
+//
+// Checkpoints: snapshot(timerTable, timers) writes a keyed operator's timers (timers.js) to a
+// table of their own, one entry per key group (key "", the JSON list of the key group's timers;
+// a key group whose timers are all gone since the last snapshot gets a deletion), in one native
+// call, then flushes: the backend then holds everything and can be checkpointed.
+// restoreTimers(timerTable, timers, maxParallelism) reads them back in a task restored from a
+// checkpoint (its backend holds only its own key groups).
 //
 // native: { get(table, keyGroup, key) -> JSON text or undefined,
 //           write([table, keyGroup, key, JSON text or null, ...]) }, or null for no backend: a
@@ -98,6 +105,9 @@
       this.misses = 0;
       this.evictions = 0;
       this.writes = 0;
+      // The key groups with an entry in the timer table: written by the last snapshot, or read
+      // by restoreTimers.
+      this.timerGroups = new Set();
     }
 
     table(index) {
@@ -124,6 +134,40 @@
       }
       this.write(dirty);
       for (const entry of dirty) entry.dirty = false;
+    }
+
+    // Writes `timers` (a TimerService) to table `timerTable` and flushes the cache.
+    snapshot(timerTable, timers) {
+      if (this.native === null) return;
+      const groups = timers.snapshotByKeyGroup();
+      const flat = [];
+      for (const [keyGroup, runs] of groups) {
+        flat.push(timerTable, keyGroup, "", stringifyTimers(timerTable, keyGroup, runs));
+      }
+      for (const keyGroup of this.timerGroups) {
+        if (!groups.has(keyGroup)) flat.push(timerTable, keyGroup, "", null);
+      }
+      if (flat.length !== 0) this.native.write(flat);
+      this.timerGroups = new Set(groups.keys());
+      this.flush();
+    }
+
+    // Registers in `timers` what table `timerTable` holds for key groups 0..maxParallelism-1.
+    restoreTimers(timerTable, timers, maxParallelism) {
+      if (this.native === null) return;
+      const entries = [];
+      for (let keyGroup = 0; keyGroup < maxParallelism; keyGroup++) {
+        const text = this.native.get(timerTable, keyGroup, "");
+        if (text === undefined) continue;
+        const runs = parseStored({ index: timerTable }, keyGroup, "", text);
+        if (!Array.isArray(runs)) {
+          throw new TypeError("state table " + timerTable + ": the timers of key group " +
+              keyGroup + " are not a list");
+        }
+        entries.push([keyGroup, runs]);
+        this.timerGroups.add(keyGroup);
+      }
+      timers.restore(entries);
     }
 
     stats() {
@@ -203,6 +247,15 @@
     } catch (e) {
       throw new Error("state table " + table.index + ": the stored value of " +
           describeKey(keyGroup, keyString) + " is not JSON (" + e.message + ")");
+    }
+  }
+
+  function stringifyTimers(timerTable, keyGroup, runs) {
+    try {
+      return JSON.stringify(runs);
+    } catch (e) {
+      throw new TypeError("state table " + timerTable + ": the timers of key group " + keyGroup +
+          " cannot be stored as JSON (" + e.message + "; a key must be a JSON value)");
     }
   }
 

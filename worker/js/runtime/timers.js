@@ -6,8 +6,14 @@
 //
 // Each domain keeps a min-heap of the distinct times and, per time, its timers in registration
 // order, so timers of one time fire in the order they were registered; many timers share a time
-// (every key's window ends at the same instant), so the heap stays small. Snapshots are plain arrays (JSON) for checkpoints; restore() takes the timers
-// of the key groups a task owns.
+// (every key's window ends at the same instant), so the heap stays small.
+//
+// Checkpoints: snapshotByKeyGroup() gives every live timer as JSON data, by key group (the
+// task's state backend keeps one entry per key group, so a restore at another parallelism finds
+// the timers of its key groups); each timer carries its position in firing order, and restore()
+// registers timers in that order, so timers of one time fire in the order they would have
+// without the interruption. The format is compact (a run per time and namespace, key strings
+// not repeated): with a million timers the snapshot is on the checkpoint's critical path.
 //
 // The script's completion value is a frozen object { TimerService }.
 (function () {
@@ -126,17 +132,6 @@
       }
       return Infinity;
     }
-    // Live timers in firing order.
-    list() {
-      const times = Array.from(this.buckets.keys()).sort((a, b) => a - b);
-      const out = [];
-      for (const t of times) {
-        for (const byKey of this.buckets.get(t).values()) {
-          for (const timer of byKey.values()) out.push(timer);
-        }
-      }
-      return out;
-    }
   }
 
   function checkTime(time) {
@@ -187,24 +182,155 @@
       return this.domains[PROCESSING].next();
     }
 
-    // Every live timer as [domain, time, keyGroup, keyString, key, namespace], in firing order
-    // per domain.
-    snapshot() {
-      const out = [];
+    // Every live timer, by key group: a Map of key group -> its runs (see "Snapshots" below).
+    snapshotByKeyGroup() {
+      const groups = new Map();
+      // Per key group: its run of the current (domain, time, namespace), valid while its stamp
+      // is the current one, and the last seq written to it.
+      const runs = [], stamps = [], last = [];
+      let seq = 0, stamp = 0;
       for (let d = 0; d < 2; d++) {
-        for (const t of this.domains[d].list()) {
-          out.push([d, t.time, t.keyGroup, t.keyString, t.key, t.namespace]);
+        const buckets = this.domains[d].buckets;
+        const times = Array.from(buckets.keys()).sort((a, b) => a - b);
+        for (const time of times) {
+          const t = Number.isFinite(time) ? time : String(time);
+          for (const [namespace, byKey] of buckets.get(time)) {
+            stamp++;
+            for (const timer of byKey.values()) {
+              const kg = timer.keyGroup;
+              let run = runs[kg];
+              if (stamps[kg] !== stamp) {
+                run = [d, t, namespace, [], [], 0];
+                runs[kg] = run;
+                stamps[kg] = stamp;
+                last[kg] = 0;
+                const list = groups.get(kg);
+                if (list === undefined) groups.set(kg, [run]);
+                else list.push(run);
+              }
+              run[3].push(seq - last[kg]);
+              last[kg] = seq++;
+              run[4].push(timer.keyString);
+              if (run[5] !== 0) {
+                run[5].push(timer.key);
+              } else if (timer.key !== timer.keyString) {  // the run's first other key
+                run[5] = run[4].slice(0, -1);
+                run[5].push(timer.key);
+              }
+            }
+          }
         }
       }
-      return out;
+      return groups;
     }
 
-    // Adds the timers of a snapshot whose key group satisfies owns(keyGroup).
-    restore(snapshot, owns) {
-      for (const [d, time, keyGroup, keyString, key, namespace] of snapshot) {
-        if (owns(keyGroup)) this.domains[d].register(time, keyGroup, keyString, key, namespace);
+    // Every live timer as [[keyGroup, runs], ...], for restore().
+    snapshot() {
+      return Array.from(this.snapshotByKeyGroup());
+    }
+
+    // Registers the timers of [[keyGroup, runs], ...] (from snapshot(), or key groups of
+    // snapshotByKeyGroup(), of one or several snapshots) whose key group satisfies
+    // owns(keyGroup), in seq order.
+    restore(snapshot, owns = () => true) {
+      const cursors = [];
+      for (const [keyGroup, runs] of snapshot) {
+        if (owns(keyGroup)) cursors.push(new Cursor(keyGroup, runs));
+      }
+      // A merge of the key groups' lists, each in seq order, by seq: a min-heap of cursors.
+      const heap = cursors.filter((c) => c.next());
+      for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+      while (heap.length > 0) {
+        const c = heap[0];
+        this.domains[c.domain].register(c.time, c.keyGroup, c.keyString, c.key, c.namespace);
+        if (!c.next()) {
+          const tail = heap.pop();
+          if (heap.length === 0) break;
+          heap[0] = tail;
+        }
+        siftDown(heap, 0);
       }
     }
+  }
+
+  // Snapshots. A key group's timers are a list of runs, one per (domain, time, namespace) in
+  // firing order: [domain, time, namespace, seqs, keyStrings, keys]. seqs number the timers in
+  // the order they fire across all key groups (the first of a run as is, the others as the
+  // difference to the one before), so that a restore registers them in that order and timers of
+  // one time fire as they would have; keys are the key values, or 0 when every key is its key
+  // string. A time of +-Infinity is the string "Infinity" or "-Infinity" (JSON has none).
+  //
+  // A Cursor walks one key group's runs, checking them: they come from a checkpoint.
+  class Cursor {
+    constructor(keyGroup, runs) {
+      this.keyGroup = keyGroup;
+      if (!Number.isInteger(keyGroup) || keyGroup < 0 || !Array.isArray(runs)) {
+        this.bad("is not [keyGroup, runs]");
+      }
+      this.runs = runs;
+      this.r = -1;  // the run
+      this.i = 0;   // the next timer in it
+      this.n = 0;
+      this.seq = 0;
+      this.domain = 0;
+      this.time = 0;
+      this.namespace = "";
+      this.keyString = "";
+      this.key = undefined;
+    }
+
+    // Moves to the next timer; false at the end.
+    next() {
+      while (this.i >= this.n) {
+        if (++this.r >= this.runs.length) return false;
+        this.enterRun(this.runs[this.r]);
+      }
+      const run = this.runs[this.r], i = this.i++;
+      this.seq = i === 0 ? run[3][0] : this.seq + run[3][i];
+      this.keyString = run[4][i];
+      this.key = run[5] === 0 ? this.keyString : run[5][i];
+      if (typeof this.seq !== "number" || typeof this.keyString !== "string") {
+        this.bad("has a bad timer in run " + this.r);
+      }
+      return true;
+    }
+
+    enterRun(run) {
+      if (!Array.isArray(run) || run.length !== 6 || (run[0] !== EVENT && run[0] !== PROCESSING) ||
+          typeof run[2] !== "string" || !Array.isArray(run[3]) || !Array.isArray(run[4]) ||
+          run[3].length !== run[4].length ||
+          (run[5] !== 0 && (!Array.isArray(run[5]) || run[5].length !== run[4].length))) {
+        this.bad("has a bad run " + this.r + " (not [domain 0 or 1, time, namespace, seqs, " +
+            "keyStrings, keys or 0] of equal lengths)");
+      }
+      const time = typeof run[1] === "string" ? Number(run[1]) : run[1];
+      if (typeof time !== "number" || Number.isNaN(time)) {
+        this.bad("has a bad time in run " + this.r);
+      }
+      this.domain = run[0];
+      this.time = time;
+      this.namespace = run[2];
+      this.i = 0;
+      this.n = run[4].length;
+    }
+
+    bad(what) {
+      throw new TypeError("the timer snapshot of key group " + String(this.keyGroup) + " " + what);
+    }
+  }
+
+  function siftDown(heap, i) {
+    const n = heap.length, c = heap[i];
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && heap[r].seq < heap[l].seq ? r : l;
+      if (heap[m].seq >= c.seq) break;
+      heap[i] = heap[m];
+      i = m;
+    }
+    heap[i] = c;
   }
 
   return Object.freeze({ TimerService });

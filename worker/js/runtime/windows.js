@@ -302,7 +302,6 @@
       // The last [bucketStart, bucketStart + step) a record fell in: most records fall in the
       // same one as the record before, and then need no remainder (a floating-point fmod).
       this.bucketStart = NaN;
-      this.ending = false;  // the input ended: windows with unemitted elements fire at cleanup
       this.onEventTimer = (timer) => this.onTimer(timer, true);
       this.onProcessingTimer = (timer) => this.onTimer(timer, false);
     }
@@ -331,10 +330,16 @@
     }
 
     onWatermark(watermark) {
-      if (watermark === Infinity) this.ending = true;
       this.timers.advanceWatermark(watermark, this.onEventTimer);
       // At the end of input processing-time windows fire too rather than being lost.
-      if (this.ending) this.timers.advanceProcessingTime(Infinity, this.onProcessingTimer);
+      if (this.ending()) this.timers.advanceProcessingTime(Infinity, this.onProcessingTimer);
+    }
+
+    // The input ended: windows with elements not yet emitted fire at cleanup. Derived from the
+    // watermark rather than kept, so that the operator holds nothing outside ctx.state and
+    // ctx.timers.
+    ending() {
+      return this.ctx.watermark() === Infinity;
     }
 
     onProcessingTime(now) {
@@ -509,7 +514,7 @@
       const cleanup = eventDomain === this.eventTime && timer.time === this.cleanupTime(end);
       const fires = timer.time === fireAt &&
                       this.trigger === (eventDomain ? EVENT_TIME : PROCESSING_TIME) ||
-                    cleanup && this.ending && this.trigger === COUNT && ws[i + 3] > 0;
+                    cleanup && this.trigger === COUNT && this.ending() && ws[i + 3] > 0;
       if (fires) this.emitWindow(timer.key, start, end, ws[i + 2], !cleanup);
       if (!cleanup) return;
       if (ws.length === STRIDE) {

@@ -7,6 +7,9 @@ import vm from "node:vm";
 const source = readFileSync(new URL("../../../../worker/js/runtime/state.js", import.meta.url),
                             "utf8");
 const { StateTables } = vm.runInThisContext(source, { filename: "state.js" });
+const timersSource = readFileSync(
+    new URL("../../../../worker/js/runtime/timers.js", import.meta.url), "utf8");
+const { TimerService } = vm.runInThisContext(timersSource, { filename: "timers.js" });
 
 // The native side as v8_state_binding.cc gives it, over a Map, recording every call.
 class FakeNative {
@@ -258,4 +261,91 @@ test("bad use is a clear error", () => {
                 /state table 0: the stored value of key "bad" \(key group 0\) is not JSON/);
   tables.table(1).put(0, "fn", () => 1);
   assert.throws(() => tables.flush(), /state table 1: the value of key "fn".*cannot be stored/);
+});
+
+test("snapshot writes a timer entry per key group in one call, deletes emptied ones, flushes", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const timers = new TimerService();
+  tables.table(0).put(3, "a", { n: 1 });
+  timers.registerEventTimeTimer(10, 3, "a", "a", "0:11");
+  timers.registerProcessingTimeTimer(20, 3, "a", "a", "");
+  timers.registerEventTimeTimer(10, 7, "b", { id: 2 }, "0:11");
+  tables.snapshot(1, timers);
+  // The timer entries in one call, then the flush of the dirty state.
+  assert.equal(native.writeCalls.length, 2);
+  assert.deepEqual(native.writeCalls[0].map(([t, g, k]) => [t, g, k]), [[1, 3, ""], [1, 7, ""]]);
+  assert.deepEqual(native.writeCalls[1], [[0, 3, "a", "{\"n\":1}"]]);
+  assert.deepEqual(native.stored(1, 3, ""),
+                   [[0, 10, "0:11", [0], ["a"], 0], [1, 20, "", [2], ["a"], 0]]);
+  assert.deepEqual(native.stored(1, 7, ""), [[0, 10, "0:11", [1], ["b"], [{ id: 2 }]]]);
+
+  // Key group 7's timer fires: its entry goes; key group 3's is rewritten.
+  timers.advanceWatermark(10, () => {});
+  tables.snapshot(1, timers);
+  assert.deepEqual(native.writeCalls[2], [[1, 3, "", "[[1,20,\"\",[0],[\"a\"],0]]"],
+                                          [1, 7, "", null]]);
+  assert.equal(native.writeCalls.length, 3, "nothing dirty to flush");
+  timers.advanceProcessingTime(20, () => {});
+  tables.snapshot(1, timers);
+  assert.deepEqual(native.writeCalls[3], [[1, 3, "", null]]);
+  tables.snapshot(1, timers);
+  assert.equal(native.writeCalls.length, 4, "no timers, none before: no call");
+});
+
+test("restoreTimers reads every key group and registers the timers in their old order", () => {
+  const native = new FakeNative();
+  const before = new StateTables(native, { cacheEntries: 100 });
+  const timers = new TimerService();
+  // One time, many key groups, registered out of key-group order.
+  const keys = ["k5", "k1", "k9", "k3", "k7"];
+  for (const [i, k] of keys.entries()) {
+    timers.registerEventTimeTimer(50, 100 - i * 10, k, k, "");
+    timers.registerProcessingTimeTimer(Infinity, 100 - i * 10, k, k, "");
+  }
+  timers.registerEventTimeTimer(40, 3, "early", "early", "");
+  before.snapshot(1, timers);
+
+  const after = new StateTables(native, { cacheEntries: 100 });
+  const restored = new TimerService();
+  native.gets.length = 0;
+  after.restoreTimers(1, restored, 128);
+  assert.equal(native.gets.length, 128);
+  assert.ok(native.gets.every(([t, , k], g) => t === 1 && k === "" && native.gets[g][1] === g));
+  const fired = [];
+  restored.advanceWatermark(Infinity, (t) => fired.push(t.keyString + "@" + t.time));
+  restored.advanceProcessingTime(Infinity, (t) => fired.push(t.keyString + "@" + t.time));
+  assert.deepEqual(fired, ["early@40", ...keys.map((k) => k + "@50"),
+                           ...keys.map((k) => k + "@Infinity")]);
+
+  // It knows which entries exist, so the next snapshot deletes them.
+  after.snapshot(1, restored);
+  assert.deepEqual(native.writeCalls.at(-1).slice().sort((a, b) => a[1] - b[1]),
+                   [[1, 3, "", null], [1, 60, "", null], [1, 70, "", null], [1, 80, "", null],
+                    [1, 90, "", null], [1, 100, "", null]]);
+});
+
+test("timers that cannot be stored, and stored timers that are no list, are clear errors", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const timers = new TimerService();
+  timers.registerEventTimeTimer(1, 4, "1", 1n, "");
+  assert.throws(() => tables.snapshot(1, timers),
+                new RegExp("^TypeError: state table 1: the timers of key group 4 cannot be " +
+                           "stored as JSON \\(.*BigInt.*; a key must be a JSON value\\)$"));
+  native.store.set("1|2|", "{}");
+  assert.throws(() => tables.restoreTimers(1, new TimerService(), 8),
+                /^TypeError: state table 1: the timers of key group 2 are not a list$/);
+  native.store.set("1|2|", "[[");
+  assert.throws(() => tables.restoreTimers(1, new TimerService(), 8),
+                /^Error: state table 1: the stored value of key "" \(key group 2\) is not JSON/);
+});
+
+test("without a backend, snapshot and restoreTimers do nothing", () => {
+  const tables = new StateTables(null);
+  const timers = new TimerService();
+  timers.registerEventTimeTimer(1, 4, "a", "a", "");
+  tables.snapshot(1, timers);
+  tables.restoreTimers(1, timers, 128);
+  assert.equal(timers.size, 1);
 });
