@@ -14,15 +14,6 @@ std::string CheckpointDirectory(const std::string& job_directory, uint64_t check
   return job_directory + "/chk-" + std::to_string(checkpoint);
 }
 
-std::pair<uint32_t, uint32_t> KeyGroupRange(uint32_t subtask, uint32_t parallelism,
-                                            uint32_t max_parallelism) {
-  // The smallest kg with kg * P / M >= s is ceil(s * M / P).
-  auto first_of = [&](uint64_t s) {
-    return static_cast<uint32_t>((s * max_parallelism + parallelism - 1) / parallelism);
-  };
-  return {first_of(subtask), first_of(uint64_t{subtask} + 1) - 1};
-}
-
 std::vector<const proto::TaskSnapshot*> KeyedSnapshots(const proto::RestoreSpec& restore,
                                                        const std::string& operator_id) {
   std::vector<const proto::TaskSnapshot*> out;

@@ -63,12 +63,6 @@ std::string TaskFileName(const TaskId& task);
 // Checkpoint n's directory inside a job's checkpoint directory.
 std::string CheckpointDirectory(const std::string& job_directory, uint64_t checkpoint);
 
-// The key groups [first, last] that subtask `subtask` of `parallelism` owns out of
-// `max_parallelism` (those whose kg * parallelism / max_parallelism is the subtask, as
-// runtime/keys.js routes them).
-std::pair<uint32_t, uint32_t> KeyGroupRange(uint32_t subtask, uint32_t parallelism,
-                                            uint32_t max_parallelism);
-
 // From a restore spec, what one new task takes over: the snapshots of the old tasks that ran
 // `operator_id` as their keyed operator, as their source (first operator) or as their sink
 // (last operator), resp.

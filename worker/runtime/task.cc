@@ -2,6 +2,7 @@
 
 #include "worker/js/chain_program.h"
 #include "worker/runtime/exchange_io.h"
+#include "worker/state/key_groups.h"
 #include "worker/state/rocks_state_backend.h"
 
 #include <spdlog/spdlog.h>
@@ -144,15 +145,16 @@ Status Task::RunChain() {
   Result<std::unique_ptr<BatchSink>> sink = Status::Internal("no sink");
   ExchangeSink* exchange_sink = nullptr;
   if (has_sink) {
-    SinkContext sink_context{job_id_,
-                             id_,
-                             Label(last),
-                             deployment_.subtask(),
-                             deployment_.parallelism(),
-                             services_.pusher,
-                             services_.stdout_file,
-                             &health_};
+    SinkContext sink_context;
+    sink_context.job = job_id_;
+    sink_context.task = id_;
+    sink_context.operator_label = Label(last);
     sink_context.operator_id = last.id();
+    sink_context.subtask = deployment_.subtask();
+    sink_context.parallelism = deployment_.parallelism();
+    sink_context.pusher = services_.pusher;
+    sink_context.stdout_file = services_.stdout_file;
+    sink_context.health = &health_;
     sink_context.restored = deployment_.has_restore();
     sink = MakeSink(last.kind(), last.config_json(), sink_context);
   } else {
@@ -361,14 +363,17 @@ Result<std::unique_ptr<state::RocksStateBackend>> Task::OpenState(
                           " key groups and the job " + std::to_string(max_parallelism) +
                           " (maxParallelism must stay the same)");
     }
-    auto [first, last] =
-        KeyGroupRange(snapshot->subtask(), snapshot->parallelism(), max_parallelism);
+    auto range = state::KeyGroupRangeOf(snapshot->subtask(), std::max(1u, snapshot->parallelism()),
+                                        max_parallelism);
+    if (!range.ok()) return range.status();
     sources.push_back(state::RestoreSource{
-        deployment_.restore().directory() + "/" + snapshot->state_path(), first, last});
+        deployment_.restore().directory() + "/" + snapshot->state_path(), range->first,
+        range->last});
   }
-  auto [first, last] = KeyGroupRange(deployment_.subtask(),
-                                     std::max(1u, deployment_.parallelism()), max_parallelism);
-  return state::RocksStateBackend::Restore(directory, tables, sources, first, last);
+  auto range = state::KeyGroupRangeOf(deployment_.subtask(),
+                                      std::max(1u, deployment_.parallelism()), max_parallelism);
+  if (!range.ok()) return range.status();
+  return state::RocksStateBackend::Restore(directory, tables, sources, range->first, range->last);
 }
 
 Status Task::TakeCheckpoint(uint64_t checkpoint, Parts& parts) {

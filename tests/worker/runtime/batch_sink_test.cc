@@ -27,7 +27,7 @@ js::BatchResult Lines(std::string text, uint64_t n) {
 
 TEST(BatchSinkTest, CollectSplitsJsonLinesIntoRecords) {
   RecordingPusher pusher;
-  SinkContext context{JobId("j"), TaskId("t"), "operator 'out' (op3)", 0, 1, &pusher};
+  SinkContext context{JobId("j"), TaskId("t"), "operator 'out' (op3)", "op3", 0, 1, &pusher};
   auto sink = MakeSink("sink.collect", "", context);
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->Write(Lines("{\"a\":1}\n\"x\"\n", 2)).ok());
@@ -44,7 +44,7 @@ TEST(BatchSinkTest, FileSinkWritesOneFilePerSubtaskWhenParallel) {
   auto dir = std::filesystem::temp_directory_path() / ("sluice_sink_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string path = (dir / "out.jsonl").string();
-  SinkContext context{JobId("j"), TaskId("t"), "operator 'out' (op3)", 1, 2};
+  SinkContext context{JobId("j"), TaskId("t"), "operator 'out' (op3)", "op3", 1, 2};
   auto sink = MakeSink("sink.file", R"({"path":")" + path + R"("})", context);
   ASSERT_TRUE(sink.ok()) << sink.status().message();
   ASSERT_TRUE((*sink)->Write(Lines("1\n2\n", 2)).ok());

@@ -86,23 +86,6 @@ TEST(InboxSourceTest, ANewerBarrierReplacesOneThatWasGivenUp) {
   EXPECT_EQ(Drain(source, chain), (std::vector<std::string>{"#2"}));
 }
 
-TEST(CheckpointingTest, KeyGroupRangesMatchTheRoutingOfKeysJs) {
-  for (uint32_t max_parallelism : {1u, 7u, 128u}) {
-    for (uint32_t parallelism = 1; parallelism <= std::min(max_parallelism, 5u); ++parallelism) {
-      uint32_t next = 0;
-      for (uint32_t subtask = 0; subtask < parallelism; ++subtask) {
-        auto [first, last] = KeyGroupRange(subtask, parallelism, max_parallelism);
-        EXPECT_EQ(first, next);
-        for (uint32_t kg = first; kg <= last; ++kg) {
-          EXPECT_EQ(uint64_t{kg} * parallelism / max_parallelism, subtask);
-        }
-        next = last + 1;
-      }
-      EXPECT_EQ(next, max_parallelism);
-    }
-  }
-}
-
 TEST(CheckpointingTest, RestoreSpecsPickSnapshotsByOperator) {
   proto::RestoreSpec restore;
   for (uint32_t s = 0; s < 3; ++s) {
