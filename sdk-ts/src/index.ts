@@ -53,6 +53,7 @@ export type {
   GeneratorFnOptions,
   GeneratorOptions,
   KafkaSourceOptions,
+  KafkaWatermarks,
   NexmarkOptions,
 } from "./sources.js";
 

@@ -40,6 +40,10 @@ class FakeChain : public js::ChainRunner {
     }
     return result;
   }
+  Status SnapshotState() override {
+    ++snapshots;
+    return Status::Ok();
+  }
   void Interrupt() override {}
 
   std::vector<GeneratedCall> generated;
@@ -47,6 +51,7 @@ class FakeChain : public js::ChainRunner {
   std::vector<uint32_t> inputs;
   std::vector<std::optional<int64_t>> advances;  // AdvanceTime's watermarks, in order
   int64_t last_watermark = js::kMinWatermark;
+  int snapshots = 0;
 };
 
 }  // namespace sluice::runtime::testing
