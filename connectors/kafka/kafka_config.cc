@@ -174,6 +174,49 @@ StartPosition ParseStart(Checker& check, const json* value) {
   return start;
 }
 
+// A duration in milliseconds: an integer >= `min` (a float with an integral value too).
+std::optional<int64_t> Millis(const json& value, int64_t min) {
+  if (!value.is_number()) return std::nullopt;
+  const double ms = value.get<double>();
+  if (!std::isfinite(ms) || std::floor(ms) != ms || ms < static_cast<double>(min) || ms >= 9.2e18) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(ms);
+}
+
+std::optional<SourceWatermarks> ParseWatermarks(Checker& check, const json* value) {
+  if (value == nullptr) return std::nullopt;
+  const std::string expected =
+      "{ \"maxOutOfOrderness\": milliseconds >= 0, \"idleTimeout\": milliseconds > 0 } "
+      "(both optional)";
+  if (!value->is_object()) {
+    check.Bad("watermarks", expected, *value);
+    return std::nullopt;
+  }
+  SourceWatermarks watermarks;
+  for (const auto& [key, item] : value->items()) {
+    if (key == "maxOutOfOrderness") {
+      auto ms = Millis(item, 0);
+      if (ms.has_value()) {
+        watermarks.max_out_of_orderness_ms = *ms;
+      } else {
+        check.Bad("watermarks.maxOutOfOrderness", "an integer number of milliseconds >= 0", item);
+      }
+    } else if (key == "idleTimeout") {
+      auto ms = Millis(item, 1);
+      if (ms.has_value()) {
+        watermarks.idle_timeout_ms = *ms;
+      } else {
+        check.Bad("watermarks.idleTimeout", "an integer number of milliseconds > 0", item);
+      }
+    } else {
+      check.Problem("unknown field " + Quote(key) + " in config field \"watermarks\" (accepted: " +
+                    "maxOutOfOrderness, idleTimeout)");
+    }
+  }
+  return watermarks;
+}
+
 std::string JoinProblems(const std::string& label, const std::vector<std::string>& problems) {
   std::string message = label;
   for (size_t i = 0; i < problems.size(); ++i) {
@@ -196,7 +239,8 @@ KafkaSourceConfig ParseSourceConfig(const json& config, std::vector<std::string>
     return result;
   }
   Checker check(config, "source.kafka", problems);
-  check.OnlyFields({"brokers", "topics", "format", "startFrom", "bounded", "properties"});
+  check.OnlyFields(
+      {"brokers", "topics", "format", "startFrom", "bounded", "watermarks", "properties"});
   result.brokers = check.Brokers();
 
   const std::string topics_expected =
@@ -238,6 +282,7 @@ KafkaSourceConfig ParseSourceConfig(const json& config, std::vector<std::string>
       check.Bad("bounded", "a boolean", *bounded);
     }
   }
+  result.watermarks = ParseWatermarks(check, check.Field("watermarks", false, ""));
   result.properties =
       check.Properties({"bootstrap.servers", "enable.auto.commit", "enable.auto.offset.store",
                         "enable.partition.eof", "auto.offset.reset"});

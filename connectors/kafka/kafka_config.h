@@ -32,12 +32,20 @@ struct StartPosition {
   int64_t timestamp_ms = 0;  // with kTimestamp: the first record at or after this time
 };
 
+// Event time from the messages' timestamps, and watermarks per partition (config "watermarks").
+struct SourceWatermarks {
+  int64_t max_out_of_orderness_ms = 0;     // how far behind its greatest timestamp a partition's
+                                           // watermark stays (and 1 ms more, as assign_timestamps)
+  std::optional<int64_t> idle_timeout_ms;  // a partition without messages this long is idle
+};
+
 struct KafkaSourceConfig {
   std::string brokers;              // bootstrap servers, "host:port,host:port"
   std::vector<std::string> topics;  // sorted, without duplicates
   RecordFormat format = RecordFormat::kString;
   StartPosition start;
   bool bounded = false;  // stop at each partition's end offset as of the job's start
+  std::optional<SourceWatermarks> watermarks;  // none: records carry no event time
   // librdkafka consumer properties passed through (security, fetch sizes, ...), as strings.
   std::map<std::string, std::string> properties;
 };

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "connectors/kafka/kafka_positions.h"
 #include "connectors/kafka/kafka_records.h"
 
 namespace sluice::kafka {
@@ -247,6 +248,9 @@ Status KafkaSource::Connect() {
   for (const TopicPartition& tp : assignment_) partitions_.push_back(PartitionState{tp});
   SLUICE_RETURN_IF_ERROR(ResolveOffsets());
   SLUICE_RETURN_IF_ERROR(Assign());
+  if (config_.watermarks.has_value()) {
+    watermarks_.emplace(*config_.watermarks, partitions_.size(), now_());
+  }
   last_probe_ = Clock::now();
   return Status::Ok();
 }
@@ -341,6 +345,13 @@ Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* t
   if (*appended && config_.format == RecordFormat::kJson) {
     line_origins_.emplace_back(index, message.offset);
   }
+  if (watermarks_.has_value()) {
+    watermarks_->OnMessage(index, *appended ? view.timestamp_ms : std::nullopt, now_());
+    if (*appended) {
+      if (!times_.empty()) times_.push_back(',');
+      times_ += view.timestamp_ms.has_value() ? std::to_string(*view.timestamp_ms) : "null";
+    }
+  }
   return *appended;
 }
 
@@ -382,9 +393,14 @@ Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain)
     SLUICE_RETURN_IF_ERROR(Connect());
     connected_ = true;
   }
+  if (watermarks_.has_value()) {
+    auto moved = MoveTime(chain);
+    if (!moved.ok() || moved->has_value()) return moved;
+  }
   if (AllDone()) return std::optional<js::BatchResult>();
   std::string text;
   line_origins_.clear();
+  times_.clear();
   int32_t lines = 0;
   const auto idle_until = Clock::now() + kIdleReturn;
   std::vector<rd_kafka_message_t*> raw(std::min(context_.batch_size, 1024));
@@ -427,19 +443,61 @@ Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain)
     if (AllDone()) return std::optional<js::BatchResult>();
     return std::optional<js::BatchResult>(js::BatchResult{});
   }
-  auto batch = chain.RunText(text);
+  // With watermarks the records' event times go first, on a line of their own (codec.js).
+  auto batch = watermarks_.has_value() ? chain.RunText("\x02[" + times_ + "]\n" + text)
+                                       : chain.RunText(text);
   if (!batch.ok()) {
     if (config_.format == RecordFormat::kJson) return LocateBadJson(text, batch.status());
     return batch.status();
   }
+  if (idle_) {  // records came: the source is not idle any more
+    idle_ = false;
+    if (!batch->idle.has_value()) batch->idle = false;
+  }
   return std::optional<js::BatchResult>(std::move(batch).value());
+}
+
+Result<std::optional<js::BatchResult>> KafkaSource::MoveTime(js::ChainRunner& chain) {
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    if (partitions_[i].done) watermarks_->OnFinished(i);
+  }
+  const auto now = now_();
+  std::optional<js::BatchResult> result;
+  const std::optional<int64_t> watermark = watermarks_->Current(now);
+  if (watermark.has_value() && *watermark > watermark_) {
+    const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+    auto fired = chain.AdvanceTime(*watermark, wall_ms);
+    if (!fired.ok()) return fired.status();
+    watermark_ = *watermark;
+    result = std::move(fired).value();
+  }
+  // A bounded source at its end is about to finish, which says more than idleness.
+  const bool idle = watermarks_->AllIdle(now) && !AllDone();
+  if (idle != idle_) {
+    idle_ = idle;
+    if (!result.has_value()) result.emplace();
+    if (!result->idle.has_value()) result->idle = idle;
+  }
+  return result;
+}
+
+std::string KafkaSource::Position() const {
+  return PositionJson(connected_ ? next_offsets_ : start_offsets_);
 }
 
 Result<std::unique_ptr<runtime::SourceDriver>> MakeKafkaSource(
     const std::string& config_json, const runtime::SourceContext& context) {
   auto config = SourceConfigFromJson(config_json, context.operator_label);
   if (!config.ok()) return config.status();
-  auto source = KafkaSource::Create(std::move(config).value(), context);
+  PartitionOffsets offsets;
+  if (!context.restore_positions.empty()) {
+    auto merged = MergePositions(context.restore_positions, context.operator_label);
+    if (!merged.ok()) return merged.status();
+    offsets = std::move(merged).value();
+  }
+  auto source = KafkaSource::Create(std::move(config).value(), context, std::move(offsets));
   if (!source.ok()) return source.status();
   return std::unique_ptr<runtime::SourceDriver>(std::move(source).value());
 }

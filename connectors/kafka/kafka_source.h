@@ -11,6 +11,7 @@
 
 #include "connectors/kafka/kafka_client.h"
 #include "connectors/kafka/kafka_config.h"
+#include "connectors/kafka/partition_watermarks.h"
 #include "worker/runtime/source_driver.h"
 
 namespace sluice::kafka {
@@ -24,8 +25,18 @@ namespace sluice::kafka {
 // SourceContext::health. Later broker outages are retried by librdkafka and reported the same
 // way; they never fail the task.
 //
-// Created and used on the task thread (Next, next_offsets); Cancel() may come from any thread.
-// Owned by the task.
+// With "watermarks" each record carries its message's timestamp as its event time (a times line
+// ahead of the batch's JSON lines, which the chain reads) and the chain's watermark follows the
+// partitions' (PartitionWatermarks): when it advances, the next Next() moves the chain's time on
+// (ChainRunner::AdvanceTime) and returns what that fired. When every partition is idle (or the
+// subtask has none) the batch says the source is idle, so it does not hold back the operators
+// downstream; a record ends that.
+//
+// Checkpoints: Position() is next_offsets() as JSON (kafka_positions.h); MakeKafkaSource merges
+// the positions of every old subtask and each partition starts at its stored offset.
+//
+// Created and used on the task thread (Next, next_offsets, Position); Cancel() may come from any
+// thread. Owned by the task.
 class KafkaSource : public runtime::SourceDriver {
  public:
   // `start_offsets` overrides startFrom for the partitions it names (a restored checkpoint);
@@ -37,6 +48,12 @@ class KafkaSource : public runtime::SourceDriver {
 
   Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override;
   void Cancel() override;
+  // The next offsets as JSON; before connecting, the offsets it was given to start from.
+  std::string Position() const override;
+  // Where idleness is measured from; steady_clock::now by default. For tests.
+  void SetClockForTesting(std::function<std::chrono::steady_clock::time_point()> now) {
+    now_ = std::move(now);
+  }
 
   // For each assigned partition, the offset of the next record to read: every record before it
   // has gone into a batch that Next() returned. Empty until the first Next() has connected.
@@ -69,7 +86,9 @@ class KafkaSource : public runtime::SourceDriver {
   void ReportHealthy();
   void ProbeHealth();
   bool AllDone() const;
-  Status RunBatch(js::ChainRunner& chain, const std::string& text, js::BatchResult* result);
+  // With watermarks: moves the chain's time on when the partitions' watermark advanced, and
+  // reports a change of idleness; nullopt when neither happened.
+  Result<std::optional<js::BatchResult>> MoveTime(js::ChainRunner& chain);
   Status LocateBadJson(const std::string& text, const Status& error) const;
 
   KafkaSourceConfig config_;
@@ -84,6 +103,11 @@ class KafkaSource : public runtime::SourceDriver {
   std::vector<PartitionState> partitions_;  // same order as assignment_
   PartitionOffsets next_offsets_;
   std::vector<std::pair<size_t, int64_t>> line_origins_;  // "json": (partition index, offset)
+  std::function<std::chrono::steady_clock::time_point()> now_ = std::chrono::steady_clock::now;
+  std::optional<PartitionWatermarks> watermarks_;  // with config "watermarks", once connected
+  std::string times_;  // the batch's event times so far, as a JSON array's elements
+  int64_t watermark_ = js::kMinWatermark;  // the last one the chain was given
+  bool idle_ = false;                      // the idleness last reported
   bool unhealthy_ = false;
   std::chrono::steady_clock::time_point last_probe_;
 };

@@ -54,6 +54,7 @@ export type {
   GeneratorFnOptions,
   GeneratorOptions,
   KafkaSourceOptions,
+  KafkaWatermarks,
   NexmarkOptions,
 } from "./sources.js";
 

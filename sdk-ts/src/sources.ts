@@ -1,5 +1,6 @@
 /** Sources: where a job's records come from. Pass one to {@link Job.source}. */
 import { resolve } from "node:path";
+import { toMillis, type Duration } from "./duration.js";
 import { kafkaBrokers, kafkaProperties, kafkaTopic } from "./kafka.js";
 import type { KafkaFormat, KafkaRecord, KafkaStartFrom } from "./kafka.js";
 import type { NexmarkEvent } from "./nexmark.js";
@@ -131,8 +132,51 @@ export interface KafkaSourceOptions<F extends KafkaFormat = KafkaFormat> {
    * false: keep reading new messages until the job is cancelled).
    */
   readonly bounded?: boolean;
+  /**
+   * Event time from Kafka: each record's event time is its message's timestamp, and the source
+   * emits watermarks per partition (see {@link KafkaWatermarks}). Without it records have no
+   * event time (use `assignTimestamps` for event-time windows).
+   */
+  readonly watermarks?: KafkaWatermarks;
   /** librdkafka consumer properties passed through, e.g. `{ "security.protocol": "ssl" }`. */
   readonly properties?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * Watermarks of a Kafka source ({@link KafkaSourceOptions.watermarks}). Each partition keeps the
+ * greatest message timestamp it has seen; the source's watermark is the smallest of those over
+ * its partitions, minus `maxOutOfOrderness`, minus 1 ms (as `assignTimestamps`), so a slow
+ * partition holds it back and records within `maxOutOfOrderness` of it are on time.
+ */
+export interface KafkaWatermarks {
+  /** How late (behind its partition's greatest timestamp) a message may arrive (default 0). */
+  readonly maxOutOfOrderness?: Duration;
+  /**
+   * A partition without messages for this long is idle and stops holding the watermark back
+   * until it has messages again; when every partition is idle, so is the source (default: a
+   * partition is never idle, so one without messages holds the watermark back).
+   */
+  readonly idleTimeout?: Duration;
+}
+
+function kafkaWatermarks(watermarks: unknown): Record<string, number> {
+  const what = "sources.kafka: watermarks";
+  if (typeof watermarks !== "object" || watermarks === null || Array.isArray(watermarks)) {
+    throw new Error(`${what} must be an object { maxOutOfOrderness?, idleTimeout? }`);
+  }
+  const config: Record<string, number> = {};
+  for (const [key, value] of Object.entries(watermarks)) {
+    if (key === "maxOutOfOrderness") {
+      config.maxOutOfOrderness = toMillis(value as Duration, `${what}.maxOutOfOrderness`);
+    } else if (key === "idleTimeout") {
+      const ms = toMillis(value as Duration, `${what}.idleTimeout`);
+      if (ms <= 0) throw new Error(`${what}.idleTimeout must be more than 0 ms`);
+      config.idleTimeout = ms;
+    } else if (value !== undefined) {
+      throw new Error(`${what}: unknown option ${JSON.stringify(key)} (maxOutOfOrderness, idleTimeout)`);
+    }
+  }
+  return config;
 }
 
 function kafkaStart(start: unknown): unknown {
@@ -155,13 +199,15 @@ function kafkaStart(start: unknown): unknown {
  * @example `sources.kafka({ brokers: "localhost:9092", topic: "lines" })` gives strings;
  *   `sources.kafka<Bid>({ brokers, topics: ["bids"], format: "json", bounded: true })` gives
  *   parsed JSON and finishes at the topic's end; `format: "bytes"` gives {@link KafkaRecord}s.
+ *   `watermarks: { maxOutOfOrderness: "2s", idleTimeout: "30s" }` makes the messages'
+ *   timestamps the records' event time, for event-time windows.
  */
 export function kafka(options: KafkaSourceOptions<"string">): Source<string>;
 export function kafka<T = unknown>(options: KafkaSourceOptions<"json">): Source<T>;
 export function kafka(options: KafkaSourceOptions<"bytes">): Source<KafkaRecord>;
 export function kafka(options: KafkaSourceOptions): Source<unknown> {
   const what = "sources.kafka";
-  const { format = "string", startFrom, bounded, properties } = options ?? {};
+  const { format = "string", startFrom, bounded, watermarks, properties } = options ?? {};
   const brokers = kafkaBrokers(options?.brokers, what);
   if ((options.topics === undefined) === (options.topic === undefined)) {
     throw new Error(`${what}: give exactly one of \`topics\` and \`topic\``);
@@ -179,6 +225,7 @@ export function kafka(options: KafkaSourceOptions): Source<unknown> {
     if (typeof bounded !== "boolean") throw new Error(`${what}: \`bounded\` must be a boolean`);
     config.bounded = bounded;
   }
+  if (watermarks !== undefined) config.watermarks = kafkaWatermarks(watermarks);
   if (properties !== undefined) config.properties = kafkaProperties(properties, what);
   return { kind: "source.kafka", label: "source.kafka", build: () => ({ config, functions: {} }) };
 }

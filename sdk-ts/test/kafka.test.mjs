@@ -94,6 +94,27 @@ test("sinks.kafka: the guarantee and commit topic go into the config", () => {
   assert.equal(config.commitTopic, "markers");
 });
 
+test("sources.kafka watermarks: durations in milliseconds; bad ones refused, naming the option", () => {
+  const spec = specOf((job) =>
+    job
+      .source(sources.kafka({ brokers: "k:9092", topic: "t", watermarks: { maxOutOfOrderness: "2s", idleTimeout: 30000 } }))
+      .sink(sinks.discard()),
+  );
+  assert.deepEqual(JSON.parse(spec.operators[0].configJson).watermarks, { maxOutOfOrderness: 2000, idleTimeout: 30000 });
+  const empty = specOf((job) => job.source(sources.kafka({ brokers: "k:9092", topic: "t", watermarks: {} })).sink(sinks.discard()));
+  assert.deepEqual(JSON.parse(empty.operators[0].configJson).watermarks, {});
+  const cases = [
+    [{ watermarks: "2s" }, /sources\.kafka: watermarks must be an object/],
+    [{ watermarks: { maxOutOfOrderness: -1 } }, /sources\.kafka: watermarks\.maxOutOfOrderness: -1 is not a valid duration/],
+    [{ watermarks: { idleTimeout: "soon" } }, /sources\.kafka: watermarks\.idleTimeout: "soon" is not a valid duration/],
+    [{ watermarks: { idleTimeout: 0 } }, /sources\.kafka: watermarks\.idleTimeout must be more than 0 ms/],
+    [{ watermarks: { lateness: "1s" } }, /sources\.kafka: watermarks: unknown option "lateness"/],
+  ];
+  for (const [extra, message] of cases) {
+    assert.throws(() => sources.kafka({ brokers: "k:1", topic: "t", ...extra }), message, JSON.stringify(extra));
+  }
+});
+
 test("sinks.kafka refuses bad arguments, naming the argument", () => {
   assert.throws(() => sinks.kafka({ brokers: "k:1", topic: "t", guarantee: "once" }), /sinks\.kafka: guarantee must be "at-least-once" or "exactly-once", got "once"/);
   assert.throws(() => sinks.kafka({ brokers: "k:1", topic: "t", commitTopic: "a b" }), /sinks\.kafka: commitTopic: topic "a b" is not a Kafka topic name/);

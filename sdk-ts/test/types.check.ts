@@ -125,3 +125,12 @@ sinks.kafka({ brokers: "k:9092", topic: "o", guarantee: "exactly_once" });
 sinks.kafka({ brokers: "k:9092", topic: "o", partition: (r: { id: number }) => String(r.id) });
 // @ts-expect-error startFrom is "earliest", "latest" or { timestamp }
 sources.kafka({ brokers: "k:9092", topic: "t", startFrom: "now" });
+// Watermarks take durations; the record type stays the format's.
+const kafkaTimed = job.source(
+  sources.kafka<{ id: number }>({ brokers: "k:9092", topic: "t", format: "json", watermarks: { maxOutOfOrderness: "2s", idleTimeout: 500 } }),
+);
+assertType<Equal<typeof kafkaTimed, Stream<{ id: number }, P>>>();
+// @ts-expect-error a duration is a number or a string like "2s"
+sources.kafka({ brokers: "k:9092", topic: "t", watermarks: { maxOutOfOrderness: "2 seconds" } });
+// @ts-expect-error watermarks has no such option
+sources.kafka({ brokers: "k:9092", topic: "t", watermarks: { lateness: 5 } });

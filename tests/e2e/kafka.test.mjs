@@ -97,7 +97,8 @@ before(async () => {
   mock = await startUntil(
     MOCK,
     ["serve", "--topic", "t-orders:3", "--topic", "t-totals:3", "--topic", "orders:3", "--topic", "big-orders:3", "--topic", "raw:2", "--topic", "copy:2",
-     "--topic", "wide:4", "--topic", "wide-out:2", "--topic", "late:2", "--topic", "late-out:1"],
+     "--topic", "wide:4", "--topic", "wide-out:2", "--topic", "late:2", "--topic", "late-out:1",
+     "--topic", "clicks-ts:2"],
     /bootstrap (\S+)\n/,
     "the mock Kafka cluster",
   );
@@ -306,6 +307,66 @@ export default job;
   const failed = await sluice(["run", "job.ts"], { cwd: throwing.dir, timeoutMs: 120000 });
   assert.notEqual(failed.code, 0);
   assert.match(failed.stderr, /operator 'keyed-out' \(op2\): Error: no x in \{"y":2\} \(line 2 of the function\)/);
+});
+
+test("watermarks: a tumbling window over the messages' Kafka timestamps, per-partition watermarks", async () => {
+  // The values carry no time: the windows come from the messages' timestamps. Partition 1 runs
+  // 25 s ahead of partition 0; the watermark follows partition 0, so none of its clicks is late.
+  const base = 1700000000000;
+  const input = [];
+  for (let i = 0; i < 40; i++) {
+    const partition = i % 2;
+    const timestamp = base + partition * 25000 + Math.floor(i / 2) * 700;
+    input.push({ partition, timestamp, value: JSON.stringify({ page: `/p${i % 3}` }) });
+  }
+  await produce("clicks-ts", input);
+  const project = makeProject({
+    "job.ts": `
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+const job = new Job("kafka-windows", { parallelism: 2 });
+job
+  .source(sources.kafka<{ page: string }>({ brokers: "${bootstrap}", topic: "clicks-ts", format: "json", bounded: true,
+                                            watermarks: { maxOutOfOrderness: "1s" } }))
+  .keyBy((c: { page: string }) => c.page)
+  .window(windows.tumbling("10s"))
+  .count()
+  .sink(sinks.stdout());
+export default job;
+`,
+  });
+  cleanups.push(project.cleanup);
+  const run = await sluice(["run", "job.ts"], { cwd: project.dir, timeoutMs: 120000 });
+  assert.equal(run.code, 0, run.stderr);
+  const expected = new Map();
+  for (const m of input) {
+    const start = Math.floor(m.timestamp / 10000) * 10000;
+    const key = `${JSON.parse(m.value).page}@${start}`;
+    expected.set(key, (expected.get(key) ?? 0) + 1);
+  }
+  const want = [...expected].map(([key, value]) => {
+    const [page, start] = key.split("@");
+    return { key: page, window: { start: Number(start), end: Number(start) + 10000 }, value };
+  });
+  const got = run.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+  const order = (a, b) => a.window.start - b.window.start || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  assert.deepEqual(got.sort(order), want.sort(order));
+  assert.ok(new Set(want.map((w) => w.window.start)).size >= 4, "several windows");
+
+  // The coordinator checks the watermarks config (a spec built without the SDK's own checks).
+  const bad = makeProject({
+    "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("bad-watermarks");
+const source = { ...sources.kafka({ brokers: "${bootstrap}", topic: "clicks-ts" }),
+                 build: () => ({ config: { brokers: "${bootstrap}", topics: ["clicks-ts"], watermarks: { idleTimeout: 0 } }, functions: {} }) };
+job.source(source).name("clicks").sink(sinks.stdout());
+export default job;
+`,
+  });
+  cleanups.push(bad.cleanup);
+  const refused = await sluice(["run", "job.ts"], { cwd: bad.dir });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /operator "clicks" \(op1\): config field "watermarks\.idleTimeout" must be an integer number of milliseconds > 0, got 0/);
 });
 
 test("the kafka-transform example writes the big orders, with tax, keyed by customer", async () => {

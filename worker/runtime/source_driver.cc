@@ -1,5 +1,7 @@
 #include "worker/runtime/source_driver.h"
 
+#include <sys/types.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -7,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connectors/kafka/kafka_source.h"
+#include "worker/runtime/index_share.h"
 
 namespace sluice::runtime {
 namespace {
@@ -54,51 +57,58 @@ class Pacer {
 };
 
 // source.generator and source.nexmark: records are built inside the chain from their index;
-// this side only chooses the indexes (subtask s of P takes s, s+P, ...) and paces them.
+// this side only chooses the indexes (the subtask's IndexShare) and paces them.
 class GeneratedSource : public SourceDriver {
  public:
   static constexpr std::chrono::milliseconds kMaxWait{50};
 
-  GeneratedSource(std::optional<int64_t> total, double rate, const SourceContext& context)
-      : context_(context), pacer_(rate / context.parallelism, context.cancel) {
-    next_ = context.subtask;
-    if (total.has_value()) {
-      // Indexes below `total` that belong to this subtask.
-      int64_t p = context.parallelism;
-      remaining_ = *total > next_ ? (*total - next_ + p - 1) / p : 0;
-    }
-  }
+  GeneratedSource(std::optional<int64_t> total, double rate, const SourceContext& context,
+                  IndexShare share)
+      : context_(context),
+        pacer_(rate / context.parallelism, context.cancel),
+        total_(total),
+        share_(std::move(share)) {}
 
   Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override {
-    if (remaining_.has_value() && *remaining_ == 0) return std::optional<js::BatchResult>();
-    int64_t wanted = context_.batch_size;
-    if (remaining_.has_value()) wanted = std::min(wanted, *remaining_);
+    // Indexes up to the next one emitted before a restore go in one arithmetic run.
+    const int64_t available = share_.RunLength(total_.value_or(INT64_MAX));
+    if (available == 0) return std::optional<js::BatchResult>();
+    const int64_t wanted = std::min<int64_t>(context_.batch_size, available);
     // A slow source still comes back every kMaxWait, so its task can move time on.
     int64_t n = pacer_.Acquire(wanted, Clock::now() + kMaxWait);
     if (n == 0) {
       if (context_.cancel->cancelled()) return Status::Cancelled("cancelled");
       return std::optional<js::BatchResult>(js::BatchResult{});
     }
-    auto batch = chain.RunGenerated(next_, context_.parallelism, static_cast<int32_t>(n));
+    auto batch = chain.RunGenerated(share_.next(), share_.parallelism(), static_cast<int32_t>(n));
     if (!batch.ok()) return batch.status();
-    next_ += n * context_.parallelism;
-    if (remaining_.has_value()) *remaining_ -= n;
+    share_.Advance(n);
     return std::optional<js::BatchResult>(std::move(batch).value());
   }
+
+  std::string Position() const override { return share_.ToJson().dump(); }
 
  private:
   SourceContext context_;
   Pacer pacer_;
-  int64_t next_ = 0;
-  std::optional<int64_t> remaining_;
+  std::optional<int64_t> total_;  // indexes below it exist; unbounded without
+  IndexShare share_;
 };
 
-// source.file: reads the file in large blocks and hands whole lines to the chain; subtask s of
-// P keeps the lines whose index i has i mod P == s.
+// source.file: reads the file in large blocks and hands whole lines to the chain; the line
+// indexes the subtask emits are its IndexShare (fresh: i mod P == s). Its position adds where
+// the reading stood (line index and byte offset), so a restored source seeks instead of reading
+// the lines before it again.
 class FileSource : public SourceDriver {
  public:
-  FileSource(std::string path, const SourceContext& context)
-      : path_(std::move(path)), context_(context) {}
+  // Reading starts at line `start_line`, at byte `start_offset`.
+  FileSource(std::string path, const SourceContext& context, IndexShare share,
+             int64_t start_line = 0, int64_t start_offset = 0)
+      : path_(std::move(path)),
+        context_(context),
+        share_(std::move(share)),
+        line_index_(start_line),
+        buffer_offset_(start_offset) {}
   ~FileSource() override {
     if (file_ != nullptr) std::fclose(file_);
   }
@@ -108,6 +118,11 @@ class FileSource : public SourceDriver {
     if (file_ == nullptr) {
       return Status::User(context_.operator_label + ": cannot open input file '" + path_ +
                           "': " + std::strerror(errno));
+    }
+    if (buffer_offset_ > 0 && fseeko(file_, static_cast<off_t>(buffer_offset_), SEEK_SET) != 0) {
+      return Status::External(context_.operator_label + ": cannot seek to byte " +
+                              std::to_string(buffer_offset_) + " of '" + path_ +
+                              "': " + std::strerror(errno));
     }
     return Status::Ok();
   }
@@ -119,7 +134,8 @@ class FileSource : public SourceDriver {
       auto line = NextLine();
       if (!line.ok()) return line.status();
       if (!line->has_value()) break;
-      if (line_index_++ % context_.parallelism != context_.subtask) continue;
+      if (line_index_++ != share_.next()) continue;
+      share_.Advance(1);
       text.append(**line);
       text.push_back('\n');
       ++lines;
@@ -128,6 +144,12 @@ class FileSource : public SourceDriver {
     auto batch = chain.RunText(text);
     if (!batch.ok()) return batch.status();
     return std::optional<js::BatchResult>(std::move(batch).value());
+  }
+
+  std::string Position() const override {
+    nlohmann::json position = share_.ToJson();
+    position["scan"] = {line_index_, buffer_offset_ + static_cast<int64_t>(pos_)};
+    return position.dump();
   }
 
  private:
@@ -150,6 +172,7 @@ class FileSource : public SourceDriver {
         return std::optional<std::string_view>(line);
       }
       buffer_.erase(0, pos_);
+      buffer_offset_ += static_cast<int64_t>(pos_);
       pos_ = 0;
       size_t old = buffer_.size();
       buffer_.resize(old + kBlockBytes);
@@ -167,12 +190,54 @@ class FileSource : public SourceDriver {
 
   std::string path_;
   SourceContext context_;
+  IndexShare share_;
   std::FILE* file_ = nullptr;
   std::string buffer_;
   size_t pos_ = 0;
   bool eof_ = false;
-  uint64_t line_index_ = 0;
+  int64_t line_index_ = 0;     // of the line at buffer_[pos_]
+  int64_t buffer_offset_ = 0;  // the file offset of buffer_[0]
 };
+
+// The restore positions as JSON; a user error naming the operator when one is not JSON.
+Result<std::vector<nlohmann::json>> ParsePositions(const SourceContext& context) {
+  std::vector<nlohmann::json> positions;
+  for (size_t i = 0; i < context.restore_positions.size(); ++i) {
+    auto position = nlohmann::json::parse(context.restore_positions[i], nullptr, false);
+    if (position.is_discarded() || !position.is_object()) {
+      return Status::User(context.operator_label + ": cannot restore the source's position: " +
+                          "position " + std::to_string(i) + " of the checkpoint is not a JSON " +
+                          "object: '" + context.restore_positions[i].substr(0, 80) + "'");
+    }
+    positions.push_back(std::move(position));
+  }
+  return positions;
+}
+
+// The subtask's share of the indexes: fresh, or going on from the checkpoint's positions.
+Result<IndexShare> MakeShare(const SourceContext& context,
+                             const std::vector<nlohmann::json>& positions) {
+  if (context.restore_positions.empty()) return IndexShare(context.subtask, context.parallelism);
+  return IndexShare::Restore(context.subtask, context.parallelism, positions,
+                             context.operator_label);
+}
+
+// Where a restored file source can start reading: the furthest (line, byte offset) an old
+// subtask had read to that is not past `next`, the first line the new subtask emits.
+std::pair<int64_t, int64_t> ScanStart(const std::vector<nlohmann::json>& positions, int64_t next) {
+  std::pair<int64_t, int64_t> start{0, 0};
+  for (const nlohmann::json& position : positions) {
+    auto scan = position.find("scan");
+    if (scan == position.end() || !scan->is_array() || scan->size() != 2 ||
+        !(*scan)[0].is_number_integer() || !(*scan)[1].is_number_integer()) {
+      continue;
+    }
+    const int64_t line = (*scan)[0].get<int64_t>();
+    const int64_t offset = (*scan)[1].get<int64_t>();
+    if (line <= next && line > start.first && offset >= 0) start = {line, offset};
+  }
+  return start;
+}
 
 }  // namespace
 
@@ -190,7 +255,13 @@ Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
       file_context.batch_size = static_cast<int32_t>(
           std::min<int64_t>(config["batchSize"].get<int64_t>(), context.batch_size));
     }
-    auto source = std::make_unique<FileSource>(config["path"].get<std::string>(), file_context);
+    auto positions = ParsePositions(context);
+    if (!positions.ok()) return positions.status();
+    auto share = MakeShare(context, *positions);
+    if (!share.ok()) return share.status();
+    const auto [line, offset] = ScanStart(*positions, share->next());
+    auto source = std::make_unique<FileSource>(config["path"].get<std::string>(), file_context,
+                                               std::move(share).value(), line, offset);
     SLUICE_RETURN_IF_ERROR(source->Open());
     return std::unique_ptr<SourceDriver>(std::move(source));
   }
@@ -202,7 +273,12 @@ Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
     }
     double rate =
         config.contains("rate") && config["rate"].is_number() ? config["rate"].get<double>() : 0.0;
-    return std::unique_ptr<SourceDriver>(new GeneratedSource(total, rate, context));
+    auto positions = ParsePositions(context);
+    if (!positions.ok()) return positions.status();
+    auto share = MakeShare(context, *positions);
+    if (!share.ok()) return share.status();
+    return std::unique_ptr<SourceDriver>(
+        new GeneratedSource(total, rate, context, std::move(share).value()));
   }
   if (kind == "source.kafka") return kafka::MakeKafkaSource(config_json, context);
   return Status::User(context.operator_label + ": unknown source kind '" + kind + "'");

@@ -56,7 +56,7 @@ TEST(BatchSinkTest, FileSinkWritesOneFilePerSubtaskWhenParallel) {
 }
 
 TEST(BatchSinkTest, UnwritableFileNamesOperatorAndPath) {
-  SinkContext context{JobId("j"), TaskId("t"), "operator 'out' (op3)", 0, 1};
+  SinkContext context{JobId("j"), TaskId("t"), "operator 'out' (op3)", "op3", 0, 1};
   auto sink = MakeSink("sink.file", R"({"path":"/nonexistent/dir/out.jsonl"})", context);
   ASSERT_FALSE(sink.ok());
   EXPECT_NE(sink.status().message().find("operator 'out' (op3)"), std::string::npos);

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs the example with everything it needs on this machine, on loopback ports the OS picks:
+# librdkafka's mock Kafka cluster (sluice-kafka-mock, built with the tests) with the topic
+# "orders", and a throwaway MariaDB server in a temporary folder (Debian: apt-get install
+# mariadb-server) with the database `shop`, a user and the table. It produces orders.jsonl,
+# runs the job with `sluice run`, prints the rows that arrived (id, customer, region, tier,
+# total, items; tab-separated), and stops both servers on exit.
+# Usage (after scripts/build.sh): examples/kafka-enrich-mysql/run.sh
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="${SLUICE_BUILD_DIR:-$here/../../build}"
+mock="${SLUICE_KAFKA_MOCK:-$build/connectors/kafka/tools/sluice-kafka-mock}"
+sluice="${SLUICE_BIN:-$build/cli/sluice}"
+
+work="$(mktemp -d)"
+mock_pid=""
+db_pid=""
+cleanup() {
+  trap '' PIPE  # the mock may be gone already (a TERM to the whole group): writing "quit" fails
+  if [ -n "$mock_pid" ]; then
+    echo quit >&3 2>/dev/null || true
+    exec 3>&- || true
+    wait "$mock_pid" 2>/dev/null || true
+  fi
+  if [ -n "$db_pid" ]; then
+    kill "$db_pid" 2>/dev/null || true
+    wait "$db_pid" 2>/dev/null || true
+  fi
+  # A server stopped by the same signal may still be writing its last files for a moment.
+  rm -rf "$work" 2>/dev/null || { sleep 1; rm -rf "$work"; }
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM  # so that cleanup runs then too
+
+# A free TCP port on 127.0.0.1, as the OS hands it out.
+free_port() {
+  node -e 'const s = require("net").createServer();
+           s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# The mock cluster: its stdin stays open on fd 3 ("quit" or closing it stops it).
+mkfifo "$work/mock.in"
+"$mock" serve --topic orders:3 <"$work/mock.in" >"$work/mock.out" 2>&1 &
+mock_pid=$!
+exec 3>"$work/mock.in"
+for _ in $(seq 100); do
+  grep -q '^bootstrap ' "$work/mock.out" 2>/dev/null && break
+  sleep 0.1
+done
+export KAFKA_BROKERS="$(sed -n 's/^bootstrap //p' "$work/mock.out")"
+[ -n "$KAFKA_BROKERS" ] || { cat "$work/mock.out" >&2; echo "the mock cluster did not start" >&2; exit 1; }
+echo "mock Kafka cluster at $KAFKA_BROKERS" >&2
+
+# MariaDB: a fresh data folder, a server on a free port, then the database, user and table.
+as_root=()
+[ "$(id -u)" = 0 ] && as_root=(--user=root)
+mariadb-install-db --no-defaults --datadir="$work/data" --auth-root-authentication-method=normal \
+  --skip-test-db "${as_root[@]}" >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }
+port="$(free_port)"
+mariadbd --no-defaults --datadir="$work/data" --port="$port" --bind-address=127.0.0.1 \
+  --socket="$work/mysqld.sock" --pid-file="$work/mysqld.pid" --log-error="$work/error.log" \
+  --skip-log-bin --innodb-buffer-pool-size=32M --innodb-log-file-size=16M "${as_root[@]}" \
+  >"$work/mariadbd.out" 2>&1 &
+db_pid=$!
+root_sql() { mariadb --no-defaults --socket="$work/mysqld.sock" -uroot "$@"; }
+for _ in $(seq 600); do
+  root_sql -e "SELECT 1" >/dev/null 2>&1 && break
+  kill -0 "$db_pid" 2>/dev/null || { cat "$work/error.log" >&2; exit 1; }
+  sleep 0.1
+done
+root_sql -e "
+  CREATE DATABASE shop;
+  CREATE USER 'sluice'@'%' IDENTIFIED BY 'sluice-pw';
+  GRANT ALL ON shop.* TO 'sluice'@'%';
+  CREATE TABLE shop.orders (id INT PRIMARY KEY, customer VARCHAR(32), region VARCHAR(16),
+                            tier VARCHAR(16), total DECIMAL(10,2), items JSON);"
+echo "MariaDB at 127.0.0.1:$port" >&2
+
+"$mock" produce --bootstrap "$KAFKA_BROKERS" --topic orders --json <"$here/orders.jsonl"
+(cd "$here" && "$sluice" run job.ts --param "port=$port" --param password=sluice-pw)
+
+echo "rows in shop.orders (id, customer, region, tier, total, items):" >&2
+root_sql --batch --skip-column-names shop \
+  -e "SELECT id, customer, region, tier, total, items FROM orders ORDER BY id"
