@@ -41,7 +41,7 @@ struct InboxItem {
 
 // Where a receiving task gets its input: every upstream channel (one per upstream subtask and
 // input edge) pushes into the task's one inbox. Bounded per channel (the capacity given is
-// shared out, at least 2 batches a channel): Push blocks while its channel's room is full, which
+// shared out, at least 1 batch a channel): Push blocks while its channel's room is full, which
 // is what slows producers down (backpressure), locally and, through credits, across workers.
 // Created by the worker when it deploys the receiving task, shared with the router and the
 // channels feeding it (shared_ptr); thread-safe.

@@ -13,7 +13,7 @@ struct Inbox::State {
   State(TaskId task_id, uint32_t channel_count, size_t capacity_batches)
       : task(std::move(task_id)),
         channels(channel_count),
-        per_channel(std::max<size_t>(2, (capacity_batches + std::max(1u, channel_count) - 1) /
+        per_channel(std::max<size_t>(1, (capacity_batches + std::max(1u, channel_count) - 1) /
                                             std::max(1u, channel_count))),
         ended(channel_count, false),
         blocked(channel_count, false),

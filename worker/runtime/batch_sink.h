@@ -70,12 +70,12 @@ struct SinkContext {
   TaskId task;
   std::string operator_label;  // "operator 'name' (id)", for errors
   std::string operator_id;     // with job and subtask: the sink's identity in commit markers
-  bool restored = false;       // the task starts from a checkpoint (Restore follows)
   uint32_t subtask = 0;
   uint32_t parallelism = 1;
   ResultPusher* pusher = nullptr;   // for sink.collect
   std::FILE* stdout_file = stdout;  // for sink.stdout
   ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
+  bool restored = false;  // the task starts from a checkpoint (Restore follows)
 };
 
 // Builds the sink for a `sink.*` operator kind from its config.

@@ -139,7 +139,7 @@ TEST(InboxTest, ManyPushersAndOnePopperLoseNothing) {
     size_t colon = batch->data.find(':');
     int c = std::stoi(batch->data.substr(0, colon));
     EXPECT_EQ(std::stoi(batch->data.substr(colon + 1)), next[c]++);
-    EXPECT_LE(inbox.queued(), 3u);
+    EXPECT_LE(inbox.queued(), inbox.capacity());  // 1 a channel
     ++total;
   }
   for (std::thread& t : pushers) t.join();
