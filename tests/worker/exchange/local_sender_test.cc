@@ -21,7 +21,7 @@ class LocalSenderTest : public ::testing::Test {
   }
 
   TaskId task_{"job-1/g1.0"};
-  std::shared_ptr<Inbox> inbox_ = std::make_shared<Inbox>(task_, 2, 2);
+  std::shared_ptr<Inbox> inbox_ = std::make_shared<Inbox>(task_, 2, 4);  // 2 a channel
   Router router_;
   void SetUp() override { router_.Register(inbox_); }
 };
