@@ -62,7 +62,10 @@ Status CoordinatorNode::PrepareAttemptLocked(JobRecord& job,
   auto plan = PlanJob(spec, job.id, job.attempt);
   if (!plan.ok()) return plan.status();
   std::vector<WorkerSlots> free;
+  // A worker that missed two heartbeats may be dead and not yet declared lost: skip it.
+  const auto silent_limit = std::chrono::milliseconds(2 * options_.heartbeat_interval_ms + 200);
   for (const auto& [id, worker] : workers_) {
+    if (Clock::now() - worker->last_seen > silent_limit) continue;
     uint32_t used = static_cast<uint32_t>(worker->tasks.size());
     free.push_back(WorkerSlots{id, worker->slots > used ? worker->slots - used : 0});
   }

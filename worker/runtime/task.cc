@@ -318,6 +318,9 @@ Status Task::RunChain() {
       break;
     }
     if (!batch->has_value()) {
+      // A cancelled task's inbox closes: that is not the end of its input, and its pending
+      // windows and timers must not fire.
+      if (cancel_.cancelled()) break;
       auto last = (*runner)->AdvanceTime(js::kMaxWatermark, NowMs());
       status = last.ok() ? write(*last) : last.status();
       if (status.ok()) status = (*sink)->Finish();
