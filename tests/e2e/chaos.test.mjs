@@ -146,7 +146,10 @@ export default job;
     expected.set(key, (expected.get(key) ?? 0) + 1);
   }
   const sumOf = async () => Number((await db.query("SELECT COALESCE(SUM(n), 0) FROM counts"))[0][0]);
-  await poll("every window in the table", async () => (await sumOf()) >= total, 90000, 250);
+  await poll("every window in the table", async () => {
+    const sum = await sumOf();
+    return { ok: sum >= total, sum, total };
+  }, 90000, 250);
   // Two more checkpoints: anything a replay would write twice would be there by now.
   const now = completed((await sluice(["status", id, "-c", cluster.address])).stdout);
   const settled = await waitForStatus(id, cluster.address, (text) => completed(text) >= now + 2, 30000);
