@@ -255,16 +255,19 @@ void CoordinatorNode::TickCheckpointsLocked(uint64_t now_ms) {
     if (!job.checkpoints.has_value() || job.tracker.state() != proto::JOB_RUNNING) continue;
     CheckpointTick tick = job.checkpoints->Tick(now_ms);
     HandleCheckpointFailuresLocked(job, std::move(tick.failed));
-    if (!tick.trigger.has_value()) continue;
-    for (const TaskId& task : tick.trigger->tasks) {
-      auto tracked = std::find_if(job.tracker.tasks().begin(), job.tracker.tasks().end(),
-                                  [&](const TrackedTask& t) { return t.id == task; });
-      if (tracked == job.tracker.tasks().end()) continue;
-      auto worker = workers_.find(tracked->worker);
-      if (worker == workers_.end()) continue;
-      checkpoint_calls_.push_back(
-          CheckpointCall{worker->second->address, task, tick.trigger->checkpoint_id, true, id});
-    }
+    if (tick.trigger.has_value()) QueueTriggersLocked(job, *tick.trigger);
+  }
+}
+
+void CoordinatorNode::QueueTriggersLocked(const JobRecord& job, const CheckpointTrigger& trigger) {
+  for (const TaskId& task : trigger.tasks) {
+    auto tracked = std::find_if(job.tracker.tasks().begin(), job.tracker.tasks().end(),
+                                [&](const TrackedTask& t) { return t.id == task; });
+    if (tracked == job.tracker.tasks().end()) continue;
+    auto worker = workers_.find(tracked->worker);
+    if (worker == workers_.end()) continue;
+    checkpoint_calls_.push_back(
+        CheckpointCall{worker->second->address, task, trigger.checkpoint_id, true, job.id});
   }
 }
 
@@ -385,15 +388,7 @@ Result<proto::TriggerSavepointResponse> CoordinatorNode::TriggerSavepoint(
   const uint64_t checkpoint_id = requested->checkpoint_id;
   savepoints_[{job_id, checkpoint_id}] = std::nullopt;
   if (requested->trigger.has_value()) {
-    for (const TaskId& task : requested->trigger->tasks) {
-      auto tracked = std::find_if(job.tracker.tasks().begin(), job.tracker.tasks().end(),
-                                  [&](const TrackedTask& t) { return t.id == task; });
-      if (tracked == job.tracker.tasks().end()) continue;
-      auto worker = workers_.find(tracked->worker);
-      if (worker == workers_.end()) continue;
-      checkpoint_calls_.push_back(
-          CheckpointCall{worker->second->address, task, checkpoint_id, true, job_id});
-    }
+    QueueTriggersLocked(job, *requested->trigger);
     cv_.notify_all();
   }
   const auto key = std::make_pair(job_id, checkpoint_id);

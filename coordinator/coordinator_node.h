@@ -101,8 +101,10 @@ class CoordinatorNode {
   bool ScheduleRestartLocked(JobRecord& job);
   // Restarts the jobs whose restart is due, deploying outside the lock.
   void RestartDueJobs();
-  // Ticks every running job's checkpoint coordinator; returns the triggers to send.
+  // Ticks every running job's checkpoint coordinator, queueing the triggers to send.
   void TickCheckpointsLocked(uint64_t now_ms);
+  // Queues TriggerCheckpoint calls for the trigger's tasks (for the liveness thread).
+  void QueueTriggersLocked(const JobRecord& job, const CheckpointTrigger& trigger);
   void HandleCheckpointFailuresLocked(JobRecord& job, std::vector<CheckpointFailure> failures);
   void StopCheckpointsLocked(JobRecord& job);
   void SendCheckpointCalls();

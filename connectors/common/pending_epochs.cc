@@ -206,4 +206,22 @@ Result<PreparedEpochs> PendingEpochs::Load(const std::string& description) {
   return prepared;
 }
 
+Result<TakenOver> LoadPrepared(const std::vector<std::string>& descriptions,
+                               const std::string& own, const std::string& label) {
+  TakenOver taken;
+  taken.sink_ids.push_back(own);
+  for (const std::string& description : descriptions) {
+    if (description.empty()) continue;
+    auto loaded = PendingEpochs::Load(description);
+    if (!loaded.ok()) {
+      const Status& status = loaded.status();
+      return Status(status.code(), status.domain(), label + ": " + status.message());
+    }
+    taken.finished = taken.finished || loaded->finished;
+    taken.sink_ids.push_back(loaded->sink_id);
+    taken.prepared.push_back(std::move(loaded).value());
+  }
+  return taken;
+}
+
 }  // namespace sluice::connectors

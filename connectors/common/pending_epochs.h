@@ -81,4 +81,15 @@ class PendingEpochs {
   bool finished_ = false;
 };
 
+// What a restored exactly-once sink takes over (BatchSink::Restore's `prepared`): the epochs
+// the old subtasks prepared (empty descriptions skipped), the sink ids whose markers to read
+// (`own` first), and whether one of them had finished. Errors start with `label`.
+struct TakenOver {
+  std::vector<PreparedEpochs> prepared;
+  std::vector<std::string> sink_ids;
+  bool finished = false;
+};
+Result<TakenOver> LoadPrepared(const std::vector<std::string>& descriptions,
+                               const std::string& own, const std::string& label);
+
 }  // namespace sluice::connectors

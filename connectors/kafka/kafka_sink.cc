@@ -374,21 +374,9 @@ Status KafkaSink::CommitCheckpoint(uint64_t checkpoint) {
 
 Status KafkaSink::Restore(uint64_t checkpoint, const std::vector<std::string>& prepared) {
   if (!exactly_once()) return Status::Ok();
-  std::vector<connectors::PreparedEpochs> restored;
-  std::vector<std::string> sink_ids = {epochs_.sink_id()};
-  bool finished = false;
-  for (const std::string& description : prepared) {
-    if (description.empty()) continue;
-    auto loaded = connectors::PendingEpochs::Load(description);
-    if (!loaded.ok()) {
-      const Status& status = loaded.status();
-      return Status(status.code(), status.domain(),
-                    context_.operator_label + ": " + status.message());
-    }
-    finished = finished || loaded->finished;
-    sink_ids.push_back(loaded->sink_id);
-    restored.push_back(std::move(loaded).value());
-  }
+  auto taken = connectors::LoadPrepared(prepared, epochs_.sink_id(), context_.operator_label);
+  if (!taken.ok()) return taken.status();
+  const std::vector<connectors::PreparedEpochs>& restored = taken->prepared;
   // No producer of an old subtask may commit anything once its markers are read.
   SLUICE_RETURN_IF_ERROR(retrier_.Run([&] { return InitTransactions(); }));
   for (const connectors::PreparedEpochs& old : restored) {
@@ -396,7 +384,7 @@ Status KafkaSink::Restore(uint64_t checkpoint, const std::vector<std::string>& p
     SLUICE_RETURN_IF_ERROR(
         retrier_.Run([&] { return FenceProducer(config_, old.sink_id, context_.operator_label); }));
   }
-  SLUICE_RETURN_IF_ERROR(ReadMarkers(sink_ids));
+  SLUICE_RETURN_IF_ERROR(ReadMarkers(taken->sink_ids));
   for (const connectors::PreparedEpochs& old : restored) {
     for (const connectors::Epoch& epoch : old.epochs) {
       SLUICE_RETURN_IF_ERROR(CommitEpoch(old.sink_id, epoch));
@@ -405,7 +393,9 @@ Status KafkaSink::Restore(uint64_t checkpoint, const std::vector<std::string>& p
   epochs_.StartAfter(checkpoint);
   started_ = true;
   const auto own = markers_.find(epochs_.sink_id());
-  if (finished || (own != markers_.end() && own->second > checkpoint)) epochs_.MarkFinished();
+  if (taken->finished || (own != markers_.end() && own->second > checkpoint)) {
+    epochs_.MarkFinished();
+  }
   return Status::Ok();
 }
 

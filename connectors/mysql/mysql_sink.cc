@@ -107,23 +107,11 @@ Status MySqlSink::CheckStarted() {
 
 Status MySqlSink::Restore(uint64_t checkpoint, const std::vector<std::string>& prepared) {
   if (!exactly_once()) return Status::Ok();
-  std::vector<connectors::PreparedEpochs> restored;
-  std::vector<std::string> sink_ids = {epochs_.sink_id()};
-  bool finished = false;
-  for (const std::string& description : prepared) {
-    if (description.empty()) continue;
-    auto loaded = connectors::PendingEpochs::Load(description);
-    if (!loaded.ok()) {
-      const Status& status = loaded.status();
-      return Status(status.code(), status.domain(), label_ + ": " + status.message());
-    }
-    finished = finished || loaded->finished;
-    sink_ids.push_back(loaded->sink_id);
-    restored.push_back(std::move(loaded).value());
-  }
-  auto markers = ReadMarkers(sink_ids);
+  auto taken = connectors::LoadPrepared(prepared, epochs_.sink_id(), label_);
+  if (!taken.ok()) return taken.status();
+  auto markers = ReadMarkers(taken->sink_ids);
   if (!markers.ok()) return markers.status();
-  for (const connectors::PreparedEpochs& old : restored) {
+  for (const connectors::PreparedEpochs& old : taken->prepared) {
     const auto marker = markers->find(old.sink_id);
     for (const connectors::Epoch& epoch : old.epochs) {
       if (marker != markers->end() && epoch.number <= marker->second) continue;
@@ -133,7 +121,9 @@ Status MySqlSink::Restore(uint64_t checkpoint, const std::vector<std::string>& p
   epochs_.StartAfter(checkpoint);
   started_ = true;
   const auto own = markers->find(epochs_.sink_id());
-  if (finished || (own != markers->end() && own->second > checkpoint)) epochs_.MarkFinished();
+  if (taken->finished || (own != markers->end() && own->second > checkpoint)) {
+    epochs_.MarkFinished();
+  }
   return Status::Ok();
 }
 

@@ -12,45 +12,9 @@ build="${SLUICE_BUILD_DIR:-$here/../../build}"
 mock="${SLUICE_KAFKA_MOCK:-$build/connectors/kafka/tools/sluice-kafka-mock}"
 sluice="${SLUICE_BIN:-$build/cli/sluice}"
 
-work="$(mktemp -d)"
-mock_pid=""
-db_pid=""
-cleanup() {
-  trap '' PIPE  # the mock may be gone already (a TERM to the whole group): writing "quit" fails
-  if [ -n "$mock_pid" ]; then
-    echo quit >&3 2>/dev/null || true
-    exec 3>&- || true
-    wait "$mock_pid" 2>/dev/null || true
-  fi
-  if [ -n "$db_pid" ]; then
-    kill "$db_pid" 2>/dev/null || true
-    wait "$db_pid" 2>/dev/null || true
-  fi
-  # A server stopped by the same signal may still be writing its last files for a moment.
-  rm -rf "$work" 2>/dev/null || { sleep 1; rm -rf "$work"; }
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM  # so that cleanup runs then too
-
-# A free TCP port on 127.0.0.1, as the OS hands it out.
-free_port() {
-  node -e 'const s = require("net").createServer();
-           s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
-# The mock cluster: its stdin stays open on fd 3 ("quit" or closing it stops it).
-mkfifo "$work/mock.in"
-"$mock" serve --topic orders:3 <"$work/mock.in" >"$work/mock.out" 2>&1 &
-mock_pid=$!
-exec 3>"$work/mock.in"
-for _ in $(seq 100); do
-  grep -q '^bootstrap ' "$work/mock.out" 2>/dev/null && break
-  sleep 0.1
-done
-export KAFKA_BROKERS="$(sed -n 's/^bootstrap //p' "$work/mock.out")"
-[ -n "$KAFKA_BROKERS" ] || { cat "$work/mock.out" >&2; echo "the mock cluster did not start" >&2; exit 1; }
-echo "mock Kafka cluster at $KAFKA_BROKERS" >&2
+# shellcheck source=../lib/example-servers.sh
+. "$here/../lib/example-servers.sh"
+start_kafka_mock orders:3
 
 # MariaDB: a fresh data folder, a server on a free port, then the database, user and table.
 as_root=()
@@ -62,11 +26,11 @@ mariadbd --no-defaults --datadir="$work/data" --port="$port" --bind-address=127.
   --socket="$work/mysqld.sock" --pid-file="$work/mysqld.pid" --log-error="$work/error.log" \
   --skip-log-bin --innodb-buffer-pool-size=32M --innodb-log-file-size=16M "${as_root[@]}" \
   >"$work/mariadbd.out" 2>&1 &
-db_pid=$!
+server_pid=$!
 root_sql() { mariadb --no-defaults --socket="$work/mysqld.sock" -uroot "$@"; }
 for _ in $(seq 600); do
   root_sql -e "SELECT 1" >/dev/null 2>&1 && break
-  kill -0 "$db_pid" 2>/dev/null || { cat "$work/error.log" >&2; exit 1; }
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/error.log" >&2; exit 1; }
   sleep 0.1
 done
 root_sql -e "

@@ -12,50 +12,14 @@ build="${SLUICE_BUILD_DIR:-$here/../../build}"
 mock="${SLUICE_KAFKA_MOCK:-$build/connectors/kafka/tools/sluice-kafka-mock}"
 sluice="${SLUICE_BIN:-$build/cli/sluice}"
 
-work="$(mktemp -d)"
-mock_pid=""
-redis_pid=""
-cleanup() {
-  trap '' PIPE  # the mock may be gone already (a TERM to the whole group): writing "quit" fails
-  if [ -n "$mock_pid" ]; then
-    echo quit >&3 2>/dev/null || true
-    exec 3>&- || true
-    wait "$mock_pid" 2>/dev/null || true
-  fi
-  if [ -n "$redis_pid" ]; then
-    kill "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
-  fi
-  # A server stopped by the same signal may still be writing its last files for a moment.
-  rm -rf "$work" 2>/dev/null || { sleep 1; rm -rf "$work"; }
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM  # so that cleanup runs then too
-
-# A free TCP port on 127.0.0.1, as the OS hands it out.
-free_port() {
-  node -e 'const s = require("net").createServer();
-           s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
-# The mock cluster: its stdin stays open on fd 3 ("quit" or closing it stops it).
-mkfifo "$work/mock.in"
-"$mock" serve --topic clicks:2 <"$work/mock.in" >"$work/mock.out" 2>&1 &
-mock_pid=$!
-exec 3>"$work/mock.in"
-for _ in $(seq 100); do
-  grep -q '^bootstrap ' "$work/mock.out" 2>/dev/null && break
-  sleep 0.1
-done
-export KAFKA_BROKERS="$(sed -n 's/^bootstrap //p' "$work/mock.out")"
-[ -n "$KAFKA_BROKERS" ] || { cat "$work/mock.out" >&2; echo "the mock cluster did not start" >&2; exit 1; }
-echo "mock Kafka cluster at $KAFKA_BROKERS" >&2
+# shellcheck source=../lib/example-servers.sh
+. "$here/../lib/example-servers.sh"
+start_kafka_mock clicks:2
 
 port="$(free_port)"
 redis-server --port "$port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly no \
   --daemonize no --logfile "$work/redis.log" &
-redis_pid=$!
+server_pid=$!
 for _ in $(seq 100); do
   [ "$(redis-cli -p "$port" PING 2>/dev/null)" = "PONG" ] && break
   sleep 0.1
