@@ -3,6 +3,8 @@
 #include <libplatform/libplatform.h>
 #include <v8-initialization.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -12,6 +14,10 @@ v8::Platform &V8Platform() {
   // Leaked on purpose: isolates may still exist while static destructors run at
   // exit.
   static v8::Platform *platform = [] {
+    // For profiling, e.g. SLUICE_V8_FLAGS=--perf-basic-prof with `perf record`.
+    if (const char *flags = std::getenv("SLUICE_V8_FLAGS")) {
+      v8::V8::SetFlagsFromString(flags, std::strlen(flags));
+    }
     std::unique_ptr<v8::Platform> owned = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(owned.get());
     v8::V8::Initialize();
