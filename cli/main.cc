@@ -1,5 +1,7 @@
 // The `sluice` command line: run a job on an embedded cluster, talk to a coordinator, or serve
 // as a coordinator or worker.
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/cluster_command.h"
@@ -7,6 +9,12 @@
 #include "common/log.h"
 
 int main(int argc, char** argv) {
+  // Exchange batches are buffers of a few hundred KB, made and freed for every batch. With
+  // glibc's defaults each came from a fresh mapping (or the top of the heap was given back
+  // and taken again), and the kernel's page faults on first touch cost more than the copy into
+  // them: keep such buffers in the heap and recycle them.
+  mallopt(M_MMAP_THRESHOLD, 16 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   sluice::InitLogging("warn");
   CLI::App app{"sluice: run TypeScript streaming jobs on a cluster of C++ workers"};
   app.require_subcommand(1);

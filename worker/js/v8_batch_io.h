@@ -25,7 +25,7 @@ std::string StdString(v8::Isolate *isolate, v8::Local<v8::Value> value);
 // Copies a JS string out as UTF-8 (a Latin-1 fast path for the usual ASCII lines).
 void CopyUtf8(v8::Isolate *isolate, v8::Local<v8::String> text, std::string *out);
 
-// Frames the driver's [header, nums, lens, blob] into `out`.
+// Frames the driver's [header, nums, lens, texts] into `out` (texts: the string columns).
 Status EncodeColumnar(v8::Isolate *isolate, v8::Local<v8::Context> context,
                       v8::Local<v8::Array> parts, std::string *out);
 

@@ -15,7 +15,7 @@
 // "{" + "\"key\":" + JSON(value) + ... + "}"), later records are JSON.stringify-ed.
 //
 // finish() returns "" (no records), a string of JSON lines, or a columnar batch
-// [header, nums, lens, blob] that the C++ side frames (v8_chain_runner.cc, "columnar batch"):
+// [header, nums, lens, texts] that the C++ side frames (v8_batch_io.cc, "columnar batch"):
 //   header  JSON text {"n": records, "keys": [...], "types": "...", "x": [...]} with one type
 //           letter per key:
 //             k  constant: every value is x[j] (a JSON primitive; NaN/±Infinity are null and
@@ -28,7 +28,9 @@
 //                (lengths in lens, text in blob)
 //   nums    a Float64Array: the n, b and d columns' numbers in key order
 //   lens    a Uint32Array: the lengths (UTF-16 code units) of the s and j columns' strings
-//   blob    one string: those strings, concatenated in key order
+//   texts   an array of strings, one per s and j column: that column's strings, joined; C++
+//           copies them one after the other into the frame's blob (joining them here too would
+//           copy every byte once more, into a string large enough to cost a fresh mapping)
 // The receiver's C++ makes each string of the blob a string of its own and calls
 // decode(header, nums, strs), which returns {n, at}: at(i) builds the i-th record with a
 // function generated per (keys, types) and cached, so records get one hidden class and literal
@@ -379,7 +381,7 @@
       h.t = 1;
     }
     const header = stringify(h);
-    return [header, nums.subarray(0, pos), lens.subarray(0, sp), parts.join("")];
+    return [header, nums.subarray(0, pos), lens.subarray(0, sp), parts];
   }
 
   // The column loops live in small functions of their own, so that each is optimised for the

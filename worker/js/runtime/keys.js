@@ -51,11 +51,45 @@
     return h >>> 0;
   }
 
+  // hashString(String(n)) for a safe integer n, without making the string: the decimal digits
+  // (and "-") are the code units String(n) would hold.
+  const DIGITS = new Int32Array(16);
+  function hashInteger(n) {
+    let h = 0x811c9dc5 | 0;
+    let v = n;
+    if (v < 0) {
+      h = Math.imul(h ^ 45, 0x01000193);  // "-"
+      v = -v;
+    }
+    let count = 0;
+    while (v > 0x7fffffff) {
+      const q = Math.floor(v / 10);
+      DIGITS[count++] = v - q * 10;
+      v = q;
+    }
+    let w = v | 0;  // int32 arithmetic from here
+    do {
+      const q = (w / 10) | 0;
+      DIGITS[count++] = w - q * 10;
+      w = q;
+    } while (w > 0);
+    while (count > 0) h = Math.imul(h ^ (48 + DIGITS[--count]), 0x01000193);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+
   function keyGroupOfString(text, maxParallelism) {
     return hashString(text) % maxParallelism;
   }
 
   function keyGroupOf(key, maxParallelism) {
+    if (typeof key === "number" && Number.isSafeInteger(key)) {
+      return hashInteger(key) % maxParallelism;
+    }
     return hashString(keyString(key)) % maxParallelism;
   }
 
@@ -63,5 +97,5 @@
     return Math.floor((keyGroup * targets) / maxParallelism);
   }
 
-  return Object.freeze({ keyString, hashString, keyGroupOfString, keyGroupOf, targetOf });
+  return Object.freeze({ keyString, hashString, hashInteger, keyGroupOfString, keyGroupOf, targetOf });
 })()

@@ -94,6 +94,12 @@
     return "https://www.nexmark.com/" + nextUrlPart(5) + "/" + nextUrlPart(5) + "/" +
         nextUrlPart(5) + "/item.htm?query=1";
   }
+  // A flat copy of a concatenated string. The cached URLs go into many records; as the cons
+  // strings concatenation makes, every consumer that needs their text (the exchange codec's
+  // joins, JSON.stringify) would flatten them again.
+  function flat(s) {
+    return JSON.parse(JSON.stringify(s));
+  }
   function reverseBits32(x) {
     x = ((x >>> 1) & 0x55555555) | ((x & 0x55555555) << 1);
     x = ((x >>> 2) & 0x33333333) | ((x & 0x33333333) << 2);
@@ -110,7 +116,7 @@
     const saved = st;
     for (let i = 0; i < HOT_CHANNELS.length; i++) {
       seed(-1 - i);
-      HOT_URLS.push(nextBaseUrl());
+      HOT_URLS.push(flat(nextBaseUrl()));
     }
     for (let i = 0; i < CHANNELS_NUMBER; i++) {
       CHANNEL_NAMES.push("");
@@ -125,6 +131,7 @@
       seed(1e12 + c);
       url = nextBaseUrl();
       if (nextInt(10) > 0) url += "&channel_id=" + Math.abs(reverseBits32(c));
+      url = flat(url);
       CHANNEL_URLS[c] = url;
       CHANNEL_NAMES[c] = "channel-" + c;
       st = saved;
@@ -162,8 +169,11 @@
     const minAuction = Math.max(maxAuction - NUM_IN_FLIGHT_AUCTIONS, 0);
     return minAuction + nextInt(maxAuction - minAuction + 1 + AUCTION_ID_LEAD);
   }
+  // Beam's price, 10^(6 * random) dollars in cents; exp is about twice as fast as pow here and
+  // the rounding to cents hides their last-bit differences.
+  const LN10_TIMES_6 = 6.0 * Math.LN10;
   function nextPrice() {
-    return Math.round(Math.pow(10.0, nextDouble() * 6.0) * 100.0);
+    return Math.round(Math.exp(nextDouble() * LN10_TIMES_6) * 100.0);
   }
   function pad4(x) {
     return x < 10 ? "000" + x : x < 100 ? "00" + x : x < 1000 ? "0" + x : "" + x;

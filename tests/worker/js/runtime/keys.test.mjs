@@ -1,0 +1,27 @@
+// worker/js/runtime/keys.js: the integer fast path hashes exactly as the key's string would
+// (every process must put a key into the same key group, whichever path it takes).
+import assert from "node:assert/strict";
+import test from "node:test";
+import { load } from "./helpers.mjs";
+
+const keys = load("keys.js");
+
+test("hashInteger(n) is hashString(String(n)) for safe integers", () => {
+  const values = [0, -0, 1, -1, 9, 10, 99, 100, 101, 12345, -98765, 2 ** 31 - 1, 2 ** 31,
+    -(2 ** 31), -(2 ** 31) - 1, 2 ** 32, 4294967295, 1e15, 2 ** 53 - 1, -(2 ** 53 - 1)];
+  let x = 12345;
+  for (let i = 0; i < 20000; i++) {  // deterministic spread over all magnitudes
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    values.push(x, -x, Math.floor((x / 4294967296) * 2 ** 53), x % 1000);
+  }
+  for (const n of values) {
+    assert.equal(keys.hashInteger(n), keys.hashString(String(n)), `key ${n}`);
+  }
+});
+
+test("keyGroupOf gives a number key the key group of its string", () => {
+  for (const n of [0, 7, 1001, -42, 2 ** 40 + 3, 1.5, -0.25, 1e21, NaN, Infinity]) {
+    assert.equal(keys.keyGroupOf(n, 128), keys.keyGroupOfString(String(n), 128), `key ${n}`);
+    assert.equal(keys.keyGroupOf(n, 128), keys.keyGroupOf(String(n), 128), `key ${n}`);
+  }
+});
