@@ -28,7 +28,7 @@
 //                (lengths in lens, text in blob)
 //   nums    a Float64Array: the n, b and d columns' numbers in key order
 //   lens    a Uint32Array: the lengths (UTF-16 code units) of the s and j columns' strings
-//   texts   an array of strings, one per s and j column: that column's strings, joined; C++
+//   texts   an array of strings: the s and j columns' strings, joined in runs (writeTexts); C++
 //           copies them one after the other into the frame's blob (joining them here too would
 //           copy every byte once more, into a string large enough to cost a fresh mapping)
 // The receiver's C++ makes each string of the blob a string of its own and calls
@@ -359,16 +359,14 @@
             x[j] = dict;
             break;
           }
-          writeLengths(c, n, lens, sp);
+          writeTexts(c, n, lens, sp, parts);
           sp += n;
-          parts.push(c.join(""));  // one join per column: much faster than one over all
           continue;
         }
         default: {  // j: texts (a JSON column) or primitives to stringify
           const texts = json[j] ? c : c.map(stringifyValue);
-          writeLengths(texts, n, lens, sp);
+          writeTexts(texts, n, lens, sp, parts);
           sp += n;
-          parts.push(texts.join(""));
           continue;
         }
       }
@@ -394,8 +392,26 @@
     for (let i = 0; i < n; i++) nums[pos + i] = c[i] ? 1 : 0;
   }
 
-  function writeLengths(c, n, nums, pos) {
-    for (let i = 0; i < n; i++) nums[pos + i] = c[i].length;
+  // Writes the lengths of the strings c[0..n) to lens[pos..] and pushes the strings onto parts,
+  // joined in runs of about TEXT_CHUNK code units: a join is much faster than C++ taking the
+  // strings one by one, and a joined string under V8's large-object size (128 KB) comes from the
+  // young generation, where a bigger one would be a fresh mapping whose every page the kernel
+  // first zeroes.
+  const TEXT_CHUNK = 32768;
+  function writeTexts(c, n, lens, pos, parts) {
+    let start = 0, units = 0;
+    for (let i = 0; i < n; i++) {
+      const length = c[i].length;
+      lens[pos + i] = length;
+      units += length;
+      if (units >= TEXT_CHUNK) {
+        parts.push(start === i ? c[i] : c.slice(start, i + 1).join(""));
+        start = i + 1;
+        units = 0;
+      }
+    }
+    if (start === 0) parts.push(c.length === n ? c.join("") : c.slice(0, n).join(""));
+    else if (start < n) parts.push(c.slice(start, n).join(""));
   }
 
   // Writes dictionary indexes of the strings in c to nums[pos..] and returns the dictionary,
