@@ -5,6 +5,7 @@
 #include <v8-json.h>
 #include <v8-typed-array.h>
 
+#include <array>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -38,27 +39,30 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 // The short strings of a batch seen so far, by content, so that a value repeated in a batch
 // (a hot channel, a URL, a country) becomes one JS string: one allocation instead of one per
 // record, and less for the receiver's young generation to scavenge. Open addressing over the
-// blob's bytes; a string is found again only when its bytes are equal.
+// blob's bytes (a string is found again only when its bytes are equal), in a table per thread
+// that is never cleared: a slot counts only when it carries the current batch's stamp.
 class RepeatedStrings {
  public:
   static constexpr size_t kMaxLength = 64;
 
-  explicit RepeatedStrings(uint64_t strings) {
-    size_t slots = 16;
-    while (slots < 2 * strings && slots < (size_t{1} << 16)) slots *= 2;
-    slots_.assign(slots, Slot{});
-    mask_ = slots - 1;
+  RepeatedStrings() {
+    if (++Stamp() == 0) {  // wrapped around: clear the old stamps once
+      Slots().fill(Slot{});
+      Stamp() = 1;
+    }
+    stamp_ = Stamp();
   }
 
-  // The string made earlier for these bytes, or null.
+  // The string made earlier in this batch for these bytes, or null.
   const v8::Local<v8::Value> *Find(std::string_view bytes,
                                    const std::vector<v8::Local<v8::Value>> &made) {
     if (bytes.size() > kMaxLength) return nullptr;
     last_hash_ = Hash(bytes);
-    for (size_t at = last_hash_ & mask_, probes = 0; probes < kMaxProbes;
-         at = (at + 1) & mask_, ++probes) {
-      const Slot &slot = slots_[at];
-      if (slot.data == nullptr) return nullptr;
+    std::array<Slot, kSlots> &slots = Slots();
+    for (size_t at = last_hash_ & kMask, probes = 0; probes < kMaxProbes;
+         at = (at + 1) & kMask, ++probes) {
+      const Slot &slot = slots[at];
+      if (slot.stamp != stamp_) return nullptr;
       if (slot.hash == last_hash_ && slot.length == bytes.size() &&
           std::memcmp(slot.data, bytes.data(), bytes.size()) == 0) {
         return &made[slot.index];
@@ -69,19 +73,22 @@ class RepeatedStrings {
 
   // Remembers string `index` (just made for `bytes`, after a Find that missed).
   void Add(std::string_view bytes, uint64_t index) {
-    if (bytes.size() > kMaxLength || used_ * 2 >= slots_.size()) return;
-    for (size_t at = last_hash_ & mask_, probes = 0; probes < kMaxProbes;
-         at = (at + 1) & mask_, ++probes) {
-      Slot &slot = slots_[at];
-      if (slot.data != nullptr) continue;
+    if (bytes.size() > kMaxLength || used_ >= kSlots / 2 || index > UINT32_MAX) return;
+    std::array<Slot, kSlots> &slots = Slots();
+    for (size_t at = last_hash_ & kMask, probes = 0; probes < kMaxProbes;
+         at = (at + 1) & kMask, ++probes) {
+      Slot &slot = slots[at];
+      if (slot.stamp == stamp_) continue;
       slot = Slot{bytes.data(), static_cast<uint32_t>(bytes.size()), last_hash_,
-                  static_cast<uint32_t>(index)};
+                  static_cast<uint32_t>(index), stamp_};
       ++used_;
       return;
     }
   }
 
  private:
+  static constexpr size_t kSlots = 4096;
+  static constexpr size_t kMask = kSlots - 1;
   static constexpr size_t kMaxProbes = 8;
 
   struct Slot {
@@ -89,7 +96,17 @@ class RepeatedStrings {
     uint32_t length = 0;
     uint32_t hash = 0;
     uint32_t index = 0;
+    uint32_t stamp = 0;
   };
+
+  static std::array<Slot, kSlots> &Slots() {
+    thread_local std::array<Slot, kSlots> slots{};
+    return slots;
+  }
+  static uint32_t &Stamp() {
+    thread_local uint32_t stamp = 0;
+    return stamp;
+  }
 
   static uint32_t Hash(std::string_view bytes) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ bytes.size();
@@ -105,8 +122,7 @@ class RepeatedStrings {
     return static_cast<uint32_t>(h);
   }
 
-  std::vector<Slot> slots_;
-  size_t mask_ = 0;
+  uint32_t stamp_ = 0;
   size_t used_ = 0;
   uint32_t last_hash_ = 0;
 };
@@ -246,7 +262,7 @@ Status DecodeColumnarFrame(v8::Isolate *isolate, std::string_view bytes,
   const char *text = at + 4 * num_strings;
   std::vector<v8::Local<v8::Value>> strings(num_strings);
   std::vector<uint16_t> utf16;  // aligned
-  RepeatedStrings repeated(num_strings);
+  RepeatedStrings repeated;
   uint64_t offset = 0;
   for (uint64_t i = 0; i < num_strings; ++i) {
     const uint64_t length = GetU32(lengths + 4 * i);
