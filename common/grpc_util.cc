@@ -58,12 +58,18 @@ Status FromGrpc(const grpc::Status& status, const std::string& what) {
   }
 }
 
+// HTTP/2 flow control per stream: an exchange batch is a few hundred KB, and with gRPC's
+// default window (64 KB, grown slowly by its bandwidth probe) a sender stalled on window
+// updates mid-batch. Our own credits (exchange_service.cc) bound what is in flight.
+constexpr int kStreamWindowBytes = 8 * 1024 * 1024;
+
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 256 * 1024 * 1024);
   args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 256 * 1024 * 1024);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
@@ -74,6 +80,7 @@ Result<StartedServer> StartServer(const std::string& listen,
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(256 * 1024 * 1024);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   for (grpc::Service* service : services) builder.RegisterService(service);
   StartedServer started;
   started.server = builder.BuildAndStart();

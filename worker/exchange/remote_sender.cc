@@ -1,5 +1,6 @@
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -13,9 +14,12 @@ namespace {
 using Stream = grpc::ClientReaderWriter<proto::TransferMessage, proto::TransferCredit>;
 
 // One Transfer stream to another worker's ExchangeService. The sending task's thread calls
-// Send and Finish (they write to the stream); a reader thread, owned here and joined before the
-// stream is finished, takes credits and the end-of-stream acknowledgement and wakes Send. The
-// destructor cancels a stream that was not finished.
+// Send and Finish; a writer thread, owned here, writes what they queue to the stream, so the
+// task goes back to its records while the batch goes out (a large batch spends a while in
+// serialization, sendmsg and HTTP/2 flow control); a reader thread takes credits and the
+// end-of-stream acknowledgement and wakes Send. Send takes a credit before it queues, so the
+// queue never holds more batches than the receiver granted. Both threads are joined before the
+// stream is finished; the destructor cancels a stream that was not finished.
 class RemoteSender final : public Sender {
  public:
   RemoteSender(std::string address, TaskId receiver)
@@ -40,6 +44,7 @@ class RemoteSender final : public Sender {
     // A failed write shows up as a failed stream, which the reader reports.
     stream_->Write(open);
     reader_ = std::thread([this] { ReadCredits(); });
+    writer_ = std::thread([this] { WriteQueued(); });
   }
 
   Status Send(Batch batch) override {
@@ -47,35 +52,31 @@ class RemoteSender final : public Sender {
     if (finished_) return Status::Internal(what_ + ": Send after Finish");
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return credits_ > 0 || reader_done_ || cancelled_; });
+      changed_.wait(lock, [&] {
+        return credits_ > 0 || reader_done_ || write_failed_ || cancelled_;
+      });
       if (cancelled_) return Cancelled();
-      if (reader_done_) {  // the stream ended: whatever credit is left cannot be used
+      if (reader_done_ || write_failed_) {  // the stream ended or broke: a credit is no use
         lock.unlock();
         return Fail();
       }
       --credits_;
+      queue_.push_back(std::move(batch));
     }
-    size_t size = batch.data.size();
-    proto::TransferMessage message;
-    message.mutable_batch()->set_data(std::move(batch.data));
-    message.mutable_batch()->set_records(batch.records);
-    if (batch.watermark.has_value()) message.mutable_batch()->set_watermark(*batch.watermark);
-    message.mutable_batch()->set_idle(batch.idle);
-    message.mutable_batch()->set_barrier(batch.barrier);
-    if (!stream_->Write(message)) return Fail();
-    bytes_sent_.fetch_add(size, std::memory_order_relaxed);
+    changed_.notify_all();
     return Status::Ok();
   }
 
   Status Finish() override {
     if (!error_.ok()) return error_;
     if (finished_) return Status::Ok();
-    proto::TransferMessage end;
-    end.mutable_end();
-    if (!stream_->Write(end) || !stream_->WritesDone()) return Fail();
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return end_acknowledged_ || reader_done_ || cancelled_; });
+      end_queued_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [&] {
+        return end_acknowledged_ || reader_done_ || write_failed_ || cancelled_;
+      });
       if (cancelled_) return Cancelled();
     }
     Status status = EndStream();
@@ -113,10 +114,57 @@ class RemoteSender final : public Sender {
     changed_.notify_all();
   }
 
-  // Joins the reader and takes the stream's final status; once only.
+  // The writer thread: the queued batches in order, then the end of the stream once Finish asked
+  // for it. Stops at the first failed write (the stream is broken; Send and Finish report why)
+  // and when told to.
+  void WriteQueued() {
+    while (true) {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return !queue_.empty() || end_queued_ || stop_writer_; });
+      if (stop_writer_ || cancelled_) return;
+      if (queue_.empty()) {  // end_queued_: everything before it is written
+        lock.unlock();
+        proto::TransferMessage end;
+        end.mutable_end();
+        if (!stream_->Write(end) || !stream_->WritesDone()) WriteFailed();
+        return;
+      }
+      Batch batch = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      const size_t size = batch.data.size();
+      proto::TransferMessage message;
+      message.mutable_batch()->set_data(std::move(batch.data));
+      message.mutable_batch()->set_records(batch.records);
+      if (batch.watermark.has_value()) message.mutable_batch()->set_watermark(*batch.watermark);
+      message.mutable_batch()->set_idle(batch.idle);
+      message.mutable_batch()->set_barrier(batch.barrier);
+      if (!stream_->Write(message)) {
+        WriteFailed();
+        return;
+      }
+      bytes_sent_.fetch_add(size, std::memory_order_relaxed);
+    }
+  }
+
+  void WriteFailed() {
+    {
+      std::lock_guard lock(mutex_);
+      write_failed_ = true;
+    }
+    changed_.notify_all();
+  }
+
+  // Joins the writer and the reader and takes the stream's final status; once only.
   Status EndStream() {
     if (stream_finished_) return final_status_;
     stream_finished_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      if (!end_queued_ || write_failed_ || cancelled_) stop_writer_ = true;
+    }
+    changed_.notify_all();
+    if (writer_.joinable()) writer_.join();
     if (reader_.joinable()) reader_.join();
     grpc::Status status = stream_->Finish();
     if (status.ok()) return final_status_ = Status::Ok();
@@ -159,6 +207,7 @@ class RemoteSender final : public Sender {
   grpc::ClientContext context_;
   std::unique_ptr<Stream> stream_;
   std::thread reader_;
+  std::thread writer_;
 
   // Touched by the sending thread only.
   Status error_;  // the first failure; every later call returns it
@@ -169,6 +218,10 @@ class RemoteSender final : public Sender {
   std::mutex mutex_;
   std::condition_variable changed_;
   uint64_t credits_ = 0;
+  std::deque<Batch> queue_;   // taken by the writer; at most the credits granted
+  bool end_queued_ = false;   // Finish asked the writer to end the stream
+  bool stop_writer_ = false;  // the writer is to stop where it is
+  bool write_failed_ = false;
   bool end_acknowledged_ = false;
   bool reader_done_ = false;
   bool cancelled_ = false;
