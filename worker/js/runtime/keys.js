@@ -38,17 +38,22 @@
     return text;
   }
 
-  function hashString(text) {
-    let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < text.length; i++) {
-      h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    }
+  // murmur3's finalizer, as an unsigned 32-bit integer.
+  function fmix32(h) {
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
     return h >>> 0;
+  }
+
+  function hashString(text) {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < text.length; i++) {
+      h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    }
+    return fmix32(h);
   }
 
   // hashString(String(n)) for a safe integer n, without making the string: the decimal digits
@@ -74,12 +79,7 @@
       w = q;
     } while (w > 0);
     while (count > 0) h = Math.imul(h ^ (48 + DIGITS[--count]), 0x01000193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    return fmix32(h);
   }
 
   function keyGroupOfString(text, maxParallelism) {
