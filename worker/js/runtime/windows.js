@@ -22,7 +22,8 @@
 // count trigger's last firing. Timers of tumbling and sliding windows: namespace "start:end"; the
 // trigger timer at end - 1 (event or processing time) and the cleanup timer at the cleanup time
 // (the same timer when they are equal). Timers of session windows: see "Session timers" below.
-// Nothing else lives in the operator, so ctx.state and ctx.timers are its whole snapshot.
+// Nothing else lives in the operator between calls, so ctx.state and ctx.timers are its whole
+// snapshot.
 //
 // Session timers. A session's window moves while records extend it (nearly every record does),
 // so its timers are not tied to one window: they have the namespace "" and mean "look at this
