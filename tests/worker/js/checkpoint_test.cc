@@ -77,6 +77,19 @@ ChainSpec WindowChain() {
   return chain;
 }
 
+// Session windows (gap 10 ms) summing v per key.
+ChainSpec SessionChain() {
+  StageSpec stage = testing::Stage("op2", "sessions", "window", "",
+                                   R"({"assigner":{"type":"session","gap":10},)"
+                                   R"("function":"reduce"})");
+  stage.functions["reduce"] = "(a, b) => ({ k: a.k, p: a.p, v: a.v + b.v })";
+  ChainSpec chain = testing::Chain({stage});
+  chain.text_format = "json";
+  chain.input_key_fn = "(r) => r.k";
+  chain.state_cache_entries = 4;
+  return chain;
+}
+
 // A process function counting records per key, with an event-time timer at ts + 5 and a
 // processing-time timer at the record's p; each timer emits the count so far.
 ChainSpec ProcessChain() {
@@ -246,6 +259,44 @@ TEST_F(CheckpointTest, RestoredWindowsFireAsIfNothingHappened) {
 
   Task restored = Restored(WindowChain(), "restored", {source}, {0, kMaxParallelism - 1});
   EXPECT_EQ(Concat(before, Run(restored, kAfter)), expected);
+}
+
+// Sessions that grew before the checkpoint keep their first timers (windows.js, "Session
+// timers"); after the restore those fire, move to the sessions' ends, and the sessions fire once.
+TEST_F(CheckpointTest, RestoredSessionsThatGrewFireAsIfNothingHappened) {
+  const std::vector<Step> before = {
+      {Keys("a", 40, 3, 0)}, {Keys("a", 40, 11, 0)}, {{}, 9, 0}, {Keys("b", 10, 14, 0)}};
+  const std::vector<Step> after = {{Keys("a", 20, 19, 0)}, {{}, 19, 0},
+                                   {Keys("c", 10, 21, 0)}, {{}, 30, 0},
+                                   {Keys("c", 5, 35, 0)},  {{}, kMaxWatermark, 0}};
+  Task whole = Fresh(SessionChain(), "whole");
+  std::vector<std::string> expected = Run(whole, before);  // in this order
+  ASSERT_TRUE(expected.empty()) << "no session ends before the checkpoint";
+  expected = Run(whole, after);
+  // A session per key of a and b, two for c0..c4 (their records at 35.. start new ones).
+  ASSERT_EQ(expected.size(), 40u + 10u + 10u + 5u);
+  // a3 grew twice, once on each side of the checkpoint: [6,16) [6,24) [6,32).
+  EXPECT_NE(std::find(expected.begin(), expected.end(),
+                      R"({"key":"a3","window":{"start":6,)"
+                      R"("end":32},"value":{"k":"a3","p":3,"v":9}})"),
+            expected.end());
+
+  Task failed = Fresh(SessionChain(), "failed");
+  Run(failed, before);
+  const auto source = Checkpoint(failed, "chk-1");
+  Run(failed, {{Keys("a", 5, 16, 0)}});  // after the checkpoint: lost with the task
+  Stop(failed);
+  Task restored = Restored(SessionChain(), "restored", {source}, {0, kMaxParallelism - 1});
+  EXPECT_EQ(Run(restored, after), expected);
+
+  std::vector<std::string> rescaled;
+  for (uint32_t s = 0; s < 2; ++s) {
+    const KeyGroupRange range = *state::KeyGroupRangeOf(s, 2, kMaxParallelism);
+    Task task = Restored(SessionChain(), "sub-" + std::to_string(s), {source}, range);
+    ASSERT_NE(task.runner, nullptr);
+    rescaled = Concat(rescaled, Run(task, after, range));
+  }
+  EXPECT_EQ(Sorted(rescaled), Sorted(expected));
 }
 
 TEST_F(CheckpointTest, TimersOfBothDomainsSurviveInTheirOrder) {

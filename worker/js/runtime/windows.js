@@ -19,9 +19,21 @@
 //
 // State: one entry per key in ctx.state, a flat array of the key's open windows
 // [start, end, accumulator, pending, start, end, ...] where `pending` counts the elements since the
-// count trigger's last firing. Timers: namespace "start:end"; the trigger timer at end - 1 (event
-// or processing time) and the cleanup timer at the cleanup time (the same timer when they are
-// equal). Nothing else lives in the operator, so ctx.state and ctx.timers are its whole snapshot.
+// count trigger's last firing. Timers of tumbling and sliding windows: namespace "start:end"; the
+// trigger timer at end - 1 (event or processing time) and the cleanup timer at the cleanup time
+// (the same timer when they are equal). Timers of session windows: see "Session timers" below.
+// Nothing else lives in the operator between calls, so ctx.state and ctx.timers are its whole
+// snapshot.
+//
+// Session timers. A session's window moves while records extend it (nearly every record does),
+// so its timers are not tied to one window: they have the namespace "" and mean "look at this
+// key's sessions now". A session's due time is its end - 1 until its time trigger fired, then
+// its cleanup time (the count trigger has only the cleanup time). The invariant: every session
+// has a live timer at or before its due time. A session that grows keeps the timer it has (its
+// due time only grows), unless its trigger had fired and it is due again; when a timer fires, the
+// key's sessions due then fire or are cleaned up, and every other session of the key registers
+// a timer at its due time (a no-op when there is one: a timer is (time, key, namespace)). So a
+// session extended many times costs one timer, moved when it fires, as Flink's lazy timers.
 //
 // Accumulators are stored as they are: a reduce window's first accumulator is its first record.
 // User functions may change and return their first argument (the accumulator) but must not
@@ -56,15 +68,14 @@
     ws.length = n;
   }
 
-  // Timer namespaces "start:end". Number-to-string conversion of epoch milliseconds is slow (they
-  // are not small integers), and the few open tumbling or sliding windows are the same for all
-  // keys, so the names of recent windows are kept: built once, and found again without parsing
-  // when their timers fire (a timer's time is its window's end - 1, or end - 1 + lateness for a
-  // cleanup timer). Session windows differ per key and bypass the cache.
+  // Timer namespaces "start:end" of tumbling and sliding windows. Number-to-string conversion of
+  // epoch milliseconds is slow (they are not small integers), and the few open windows are the
+  // same for all keys, so the names of recent windows are kept: built once, and found again
+  // without parsing when their timers fire (a timer's time is its window's end - 1, or
+  // end - 1 + lateness for a cleanup timer).
   const CACHED_NAMES = 32;
   class Namespaces {
-    constructor(cached, lateness) {
-      this.cached = cached;
+    constructor(lateness) {
       this.lateness = lateness;
       this.starts = new Float64Array(CACHED_NAMES).fill(NaN);
       this.ends = new Float64Array(CACHED_NAMES).fill(NaN);
@@ -74,7 +85,6 @@
       this.end = 0;
     }
     of(start, end) {
-      if (!this.cached) return start + ":" + end;
       const starts = this.starts, ends = this.ends;
       for (let i = 0; i < CACHED_NAMES; i++) {
         if (starts[i] === start && ends[i] === end) return this.names[i];
@@ -89,15 +99,13 @@
     }
     // The window of a timer with namespace `name` at `time`, in this.start and this.end.
     parse(name, time) {
-      if (this.cached) {
-        const ends = this.ends, fireEnd = time + 1, cleanupEnd = time + 1 - this.lateness;
-        for (let i = 0; i < CACHED_NAMES; i++) {
-          // Numbers first: comparing strings of equal length compares their characters.
-          if ((ends[i] === fireEnd || ends[i] === cleanupEnd) && this.names[i] === name) {
-            this.start = this.starts[i];
-            this.end = this.ends[i];
-            return;
-          }
+      const ends = this.ends, fireEnd = time + 1, cleanupEnd = time + 1 - this.lateness;
+      for (let i = 0; i < CACHED_NAMES; i++) {
+        // Numbers first: comparing strings of equal length compares their characters.
+        if ((ends[i] === fireEnd || ends[i] === cleanupEnd) && this.names[i] === name) {
+          this.start = this.starts[i];
+          this.end = this.ends[i];
+          return;
         }
       }
       const colon = name.indexOf(":");
@@ -298,12 +306,20 @@
       this.add = fn.add;
       this.merge = fn.merge;
       this.result = fn.result;
-      this.namespaces = new Namespaces(assigner.kind !== SESSION, lateness);
+      this.namespaces = new Namespaces(lateness);
       // The last [bucketStart, bucketStart + step) a record fell in: most records fall in the
       // same one as the record before, and then need no remainder (a floating-point fmod).
       this.bucketStart = NaN;
-      this.onEventTimer = (timer) => this.onTimer(timer, true);
-      this.onProcessingTimer = (timer) => this.onTimer(timer, false);
+      if (assigner.kind === SESSION) {
+        this.onEventTimer = (timer) => this.onSessionTimer(timer);
+        this.onProcessingTimer = this.onEventTimer;
+      } else {
+        this.onEventTimer = (timer) => this.onTimer(timer, true);
+        this.onProcessingTimer = (timer) => this.onTimer(timer, false);
+      }
+      // The keys whose session timers fired at firedTime (see onSessionTimer).
+      this.firedTime = NaN;
+      this.firedKeys = new Set();
     }
 
     processElement(input, keyGroup, keyString, key, record, ts) {
@@ -330,6 +346,7 @@
     }
 
     onWatermark(watermark) {
+      this.firedTime = NaN;
       this.timers.advanceWatermark(watermark, this.onEventTimer);
       // At the end of input processing-time windows fire too rather than being lost.
       if (this.ending()) this.timers.advanceProcessingTime(Infinity, this.onProcessingTimer);
@@ -343,6 +360,7 @@
     }
 
     onProcessingTime(now) {
+      this.firedTime = NaN;
       this.timers.advanceProcessingTime(now, this.onProcessingTimer);
     }
 
@@ -409,18 +427,20 @@
         if (end - 1 + this.lateness <= watermark) return false;
         i = ws.length;
         ws.push(start, end, this.first(record, 0), 0);
-        this.registerTimers(keyGroup, keyString, key, start, end, watermark);
-      } else if (hits === 1 && ws[hit] <= start && ws[hit + 1] >= end) {
-        i = hit;
-        ws[i + 2] = this.add(ws[i + 2], record);
+        this.registerSessionTimer(keyGroup, keyString, key, this.sessionDue(end, watermark));
       } else if (hits === 1) {
-        // The common way a session grows: one window, extended; its timers move to the new end.
+        // The common way a session grows: one window, extended. Its timer stays (see "Session
+        // timers"), unless its trigger fired and the new end is due again.
         i = hit;
-        this.deleteTimers(keyString, ws[i], ws[i + 1]);
-        ws[i] = Math.min(start, ws[i]);
-        ws[i + 1] = Math.max(end, ws[i + 1]);
+        const oldEnd = ws[i + 1];
+        if (start < ws[i]) ws[i] = start;
+        if (end > oldEnd) {
+          ws[i + 1] = end;
+          if (this.trigger !== COUNT && oldEnd - 1 <= watermark && end - 1 > watermark) {
+            this.registerSessionTimer(keyGroup, keyString, key, end - 1);
+          }
+        }
         ws[i + 2] = this.add(ws[i + 2], record);
-        this.registerTimers(keyGroup, keyString, key, ws[i], ws[i + 1], watermark);
       } else {
         // Merge the windows it touches, in order of start, into one.
         const merged = [];
@@ -439,12 +459,13 @@
           end = Math.max(end, merged[j + 1]);
           acc = n === 0 ? merged[j + 2] : this.merge(acc, merged[j + 2]);
           pending += merged[j + 3];
-          this.deleteTimers(keyString, merged[j], merged[j + 1]);
         }
         ws = kept;
         i = ws.length;
         ws.push(start, end, this.add(acc, record), pending);
-        this.registerTimers(keyGroup, keyString, key, start, end, watermark);
+        // The merged windows' timers stay (each at or before its window's due time, so at or
+        // before the merged one's), except that the merged window may be due again.
+        this.registerSessionTimer(keyGroup, keyString, key, this.sessionDue(end, watermark));
       }
       this.onElementAdded(ws, i, key, watermark);
       this.state.put(keyGroup, keyString, ws);
@@ -491,18 +512,59 @@
       }
     }
 
-    deleteTimers(keyString, start, end) {
-      const namespace = this.namespaces.of(start, end);
-      const fireAt = end - 1, cleanupAt = this.cleanupTime(end);
+    // The first time after `after` at which a session ending at `end` is due: its end - 1 while
+    // its time trigger has not fired, then its cleanup time.
+    sessionDue(end, after) {
+      return this.trigger !== COUNT && end - 1 > after ? end - 1 : this.cleanupTime(end);
+    }
+
+    registerSessionTimer(keyGroup, keyString, key, time) {
       if (this.eventTime) {
-        this.timers.deleteEventTimeTimer(fireAt, keyString, namespace);
-        this.timers.deleteEventTimeTimer(cleanupAt, keyString, namespace);
+        this.timers.registerEventTimeTimer(time, keyGroup, keyString, key, "");
       } else {
-        this.timers.deleteProcessingTimeTimer(fireAt, keyString, namespace);
+        this.timers.registerProcessingTimeTimer(time, keyGroup, keyString, key, "");
       }
     }
 
-    // A trigger or cleanup timer of one window of one key.
+    // A timer of a key's sessions (in the operator's time domain): the sessions due at its time
+    // fire or are cleaned up, the others register a timer at their due time. A key has one
+    // session timer per time, but a checkpoint taken before session timers had the namespace ""
+    // holds timers "start:end" for the trigger and cleanup of each window, which may share a
+    // time with another: firedKeys handles a key once per time.
+    onSessionTimer(timer) {
+      const time = timer.time, keyGroup = timer.keyGroup, keyString = timer.keyString;
+      if (time !== this.firedTime) {
+        this.firedTime = time;
+        this.firedKeys.clear();
+      }
+      if (this.firedKeys.has(keyString)) return;
+      this.firedKeys.add(keyString);
+      const ws = this.state.get(keyGroup, keyString);
+      if (ws === undefined) return;
+      let removed = false;
+      for (let i = 0; i < ws.length;) {
+        const start = ws[i], end = ws[i + 1];
+        const cleanup = time === this.cleanupTime(end);
+        const fires = this.trigger !== COUNT ? time === end - 1
+          : cleanup && this.ending() && ws[i + 3] > 0;
+        if (fires) this.emitWindow(timer.key, start, end, ws[i + 2], !cleanup);
+        if (cleanup) {
+          removeWindow(ws, i);
+          removed = true;
+        } else {
+          this.registerSessionTimer(keyGroup, keyString, timer.key, this.sessionDue(end, time));
+          i += STRIDE;
+        }
+      }
+      if (!removed) return;
+      if (ws.length === 0) {
+        this.state.delete(keyGroup, keyString);
+      } else {
+        this.state.put(keyGroup, keyString, ws);
+      }
+    }
+
+    // A trigger or cleanup timer of one tumbling or sliding window of one key.
     onTimer(timer, eventDomain) {
       this.namespaces.parse(timer.namespace, timer.time);
       const start = this.namespaces.start, end = this.namespaces.end;

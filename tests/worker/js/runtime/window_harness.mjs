@@ -1,0 +1,75 @@
+// The window operator with its ctx, for windows*.test.mjs: a real TimerService and an
+// in-memory state table that stores copies (so an operator that changes a value without putting
+// it back is caught), or with `live: true` keeps the objects it is given (like the state cache).
+import assert from "node:assert/strict";
+import { load } from "./helpers.mjs";
+
+export const { TimerService } = load("timers.js");
+export const keys = load("keys.js");
+export const windows = load("windows.js");
+
+export const MAX_PARALLELISM = 128;
+export const copy = (v) => JSON.parse(JSON.stringify(v));
+
+// A window operator with its ctx; `table` and `timers` are what a restored task starts from.
+export function harness(config, fns = {}, options = {}) {
+  const { live = false, params = {}, table = new Map(), timers = new TimerService() } = options;
+  const id = (keyGroup, keyString) => keyGroup + "\u0000" + keyString;
+  const out = [];
+  const late = [];
+  let watermark = -Infinity;
+  let now = 0;
+  const ctx = {
+    params: Object.freeze(params),
+    state: {
+      get(keyGroup, keyString) {
+        const value = table.get(id(keyGroup, keyString));
+        return value === undefined || live ? value : copy(value);
+      },
+      put(keyGroup, keyString, value) {
+        table.set(id(keyGroup, keyString), live ? value : copy(value));
+      },
+      delete(keyGroup, keyString) {
+        table.delete(id(keyGroup, keyString));
+      },
+    },
+    timers,
+    emit: (record, ts) => out.push([record.key, [record.window.start, record.window.end],
+                                    record.value, ts]),
+    emitLate: (record, ts) => late.push([record, ts]),
+    now: () => now,
+    watermark: () => watermark,
+    stats: { lateDropped: 0, lateSideOutput: 0 },
+  };
+  const op = windows.make({ id: 7, name: "win", kind: "window", config, fns }, ctx);
+  return {
+    op, ctx, table, late,
+    add(key, record, ts) {
+      const keyString = keys.keyString(key);
+      op.processElement(0, keys.keyGroupOf(key, MAX_PARALLELISM), keyString, key, record, ts);
+    },
+    watermark(w) {
+      watermark = w;
+      op.onWatermark(w);
+    },
+    // Sets the watermark as a restored task would, without firing anything.
+    setWatermark(w) {
+      watermark = w;
+    },
+    setNow(t) {
+      now = t;
+    },
+    advance(t) {
+      now = t;
+      op.onProcessingTime(t);
+    },
+    // The outputs since the last take, as [key, [start, end], value, ts].
+    take: () => out.splice(0),
+    entry: (key) => table.get(id(keys.keyGroupOf(key, MAX_PARALLELISM), keys.keyString(key))),
+    // Nothing left: no state, no timers.
+    assertEmpty() {
+      assert.equal(table.size, 0, "state table empty");
+      assert.equal(ctx.timers.size, 0, "no timers left");
+    },
+  };
+}

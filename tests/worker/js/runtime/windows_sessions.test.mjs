@@ -1,0 +1,144 @@
+// Tests of the session timers of worker/js/runtime/windows.js (the comment "Session timers"
+// there): a session that grows keeps its timer, which moves to the session's due time when it
+// fires, also after a restore; timers of checkpoints taken before (namespace "start:end", one
+// per window and time) still fire each window once. Run: node --test tests/worker/js/runtime/
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MAX_PARALLELISM, TimerService, copy, harness, keys } from "./window_harness.mjs";
+
+const session10 = { assigner: { type: "session", gap: 10 }, function: "count" };
+
+test("a session extended many times keeps one timer and fires once, at its end", () => {
+  const h = harness(session10);
+  for (let t = 0; t <= 200; t += 5) {
+    h.add("a", {}, t);
+    h.watermark(t - 1);
+    assert.deepEqual(h.take(), [], "nothing fires before the session ends (ts " + t + ")");
+    assert.equal(h.ctx.timers.size, 1, "one timer (ts " + t + ")");
+  }
+  h.watermark(208);
+  assert.deepEqual(h.take(), []);
+  h.watermark(209);
+  assert.deepEqual(h.take(), [["a", [0, 210], 41, 209]]);
+  h.assertEmpty();
+});
+
+test("the stale timer of a grown session moves to its end; other keys fire in between", () => {
+  const h = harness(session10);
+  h.add("a", {}, 0);   // timer at 9
+  h.add("a", {}, 8);   // [0,18): the timer stays at 9
+  h.add("b", {}, 5);   // [5,15)
+  h.watermark(9);
+  assert.deepEqual(h.take(), []);
+  h.watermark(14);
+  assert.deepEqual(h.take(), [["b", [5, 15], 1, 14]]);
+  h.watermark(16);
+  assert.deepEqual(h.take(), []);
+  h.watermark(Infinity);
+  assert.deepEqual(h.take(), [["a", [0, 18], 2, 17]]);
+  h.assertEmpty();
+});
+
+test("a session that grows after its trigger fired is due again at its new end", () => {
+  const h = harness({ ...session10, allowedLateness: 10 });
+  h.add("a", {}, 0);
+  h.watermark(9);
+  assert.deepEqual(h.take(), [["a", [0, 10], 1, 9]]);
+  h.add("a", {}, 5);  // [0,15), due at 14
+  assert.deepEqual(h.take(), []);
+  h.watermark(13);
+  assert.deepEqual(h.take(), []);
+  h.watermark(14);
+  assert.deepEqual(h.take(), [["a", [0, 15], 2, 14]]);
+  h.add("a", {}, 3);  // inside, within the lateness: a late firing
+  assert.deepEqual(h.take(), [["a", [0, 15], 3, 14]]);
+  h.watermark(23);
+  assert.equal(h.table.size, 1, "kept until its cleanup time 24");
+  h.watermark(24);
+  assert.deepEqual(h.take(), []);
+  h.assertEmpty();
+});
+
+test("a count-triggered session that keeps growing is cleaned up at its last end", () => {
+  const h = harness({ ...session10, trigger: { type: "count", count: 3 } });
+  for (let t = 0; t < 50; t += 7) h.add("a", {}, t);  // 8 records: fires at 3 and 6
+  assert.deepEqual(h.take(), [["a", [0, 24], 3, 23], ["a", [0, 45], 6, 44]]);
+  h.watermark(50);
+  assert.equal(h.table.size, 1, "[0,59) is open");
+  h.watermark(58);
+  assert.deepEqual(h.take(), [], "cleanup drops the two pending elements");
+  h.assertEmpty();
+});
+
+test("processing-time sessions: a growing session fires once, at its end", () => {
+  const h = harness({ ...session10, time: "processing" });
+  for (let t = 0; t <= 40; t += 4) {
+    h.setNow(t);
+    h.add("a", {}, undefined);
+    h.advance(t + 1);
+  }
+  assert.deepEqual(h.take(), []);
+  h.advance(49);
+  assert.deepEqual(h.take(), [["a", [0, 50], 11, 49]]);
+  h.assertEmpty();
+});
+
+test("a restored operator moves the stale timer of a grown session", () => {
+  const feed = (h, part) => {
+    if (part === 0) {
+      h.add("a", {}, 0);  // timer at 9
+      h.add("a", {}, 8);  // [0,18)
+      h.add("b", {}, 2);
+      h.watermark(5);
+    } else {
+      h.add("a", {}, 15);  // [0,25)
+      h.watermark(9);      // the stale timer moves to 24
+      h.watermark(23);
+      h.watermark(24);
+    }
+  };
+  const whole = harness(session10);
+  feed(whole, 0);
+  feed(whole, 1);
+  const expected = [["b", [2, 12], 1, 11], ["a", [0, 25], 3, 24]];
+  assert.deepEqual(whole.take(), expected);
+  whole.assertEmpty();
+
+  const before = harness(session10);
+  feed(before, 0);
+  const timers = new TimerService();
+  timers.restore(copy(before.ctx.timers.snapshot()));
+  const after = harness(session10, {}, { table: new Map(copy([...before.table])), timers });
+  after.setWatermark(5);
+  feed(after, 1);
+  assert.deepEqual(before.take().concat(after.take()), expected);
+  after.assertEmpty();
+});
+
+test("timers of a checkpoint with \"start:end\" namespaces fire each session once", () => {
+  // What the operator held before session timers had the namespace "": a trigger and a cleanup
+  // timer per window. Key a's [0,10) is cleaned up at 29, when [20,30) fires.
+  const config = { ...session10, allowedLateness: 20 };
+  const at = (key) => [keys.keyGroupOf(key, MAX_PARALLELISM), keys.keyString(key)];
+  const table = new Map();
+  const timers = new TimerService();
+  const [aGroup, aString] = at("a"), [bGroup, bString] = at("b");
+  table.set(aGroup + "\u0000" + aString, [0, 10, 1, 0, 20, 30, 1, 0]);
+  table.set(bGroup + "\u0000" + bString, [20, 30, 1, 0]);
+  for (const [time, namespace] of [[9, "0:10"], [29, "0:10"], [29, "20:30"], [49, "20:30"]]) {
+    timers.registerEventTimeTimer(time, aGroup, aString, "a", namespace);
+  }
+  timers.registerEventTimeTimer(29, bGroup, bString, "b", "20:30");
+  timers.registerEventTimeTimer(49, bGroup, bString, "b", "20:30");
+  const h = harness(config, {}, { table, timers });
+  h.add("b", {}, 25);  // [20,35): its timers are stale
+  h.watermark(29);
+  assert.deepEqual(h.take(), [["a", [0, 10], 1, 9], ["a", [20, 30], 1, 29]]);
+  h.watermark(34);
+  assert.deepEqual(h.take(), [["b", [20, 35], 2, 34]]);
+  h.watermark(49);
+  assert.equal(h.table.size, 1, "b's session is kept until 54");
+  h.watermark(54);
+  assert.deepEqual(h.take(), []);
+  h.assertEmpty();
+});
