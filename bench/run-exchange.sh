@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The keyed-exchange benchmark: starts `sluice cluster --workers 2 --slots 1` (so the sending and
 # the receiving task run in different worker processes), runs a job of bench/nexmark/ (Nexmark
-# bids through one hash exchange) and prints a markdown row:
+# bids through one hash exchange) and prints a markdown row (| exchange | events/s/core | ...):
 #   events/s           = events / the job's wall time (median of the runs)
 #   events/s/core      = events/s / 2 (two tasks, one thread each, whether busy or not)
 #   events/CPU-second  = events / the CPU time (user + system) that the cluster's processes (the
@@ -68,6 +68,6 @@ median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 ms="$(median "${times[@]}")"
 cpu_ms="$(median "${cpus[@]}")"
 rate=$(( events * 1000 / ms ))
-echo "| query | events | tasks | events/s | events/s/core | events/CPU-second |"
-echo "|---|---|---|---|---|---|"
-echo "| exchange ($job) | $events | 2 (2 processes) | $rate | $(( rate / 2 )) | $(( events * 1000 / cpu_ms )) |"
+echo "| query | events/s/core | events/CPU-second | events/s | events | tasks | receiving job |"
+echo "|---|---|---|---|---|---|---|"
+echo "| exchange | $(( rate / 2 )) | $(( events * 1000 / cpu_ms )) | $rate | $events | 2 (2 processes) | $job |"
