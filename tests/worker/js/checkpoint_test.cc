@@ -64,11 +64,10 @@ std::string Batch(const std::vector<Record> &records) {
   return "\x02[" + times + "]\n" + lines;
 }
 
-// Tumbling event-time windows of 10 ms summing v per key.
-ChainSpec WindowChain() {
-  StageSpec stage = testing::Stage("op2", "sums", "window", "",
-                                   R"({"assigner":{"type":"tumbling","size":10},)"
-                                   R"("function":"reduce"})");
+// Event-time windows (`assigner_json`, sizes in ms) summing v per key.
+ChainSpec SumWindowChain(const std::string &name, const std::string &assigner_json) {
+  StageSpec stage = testing::Stage("op2", name, "window", "",
+                                   R"({"assigner":)" + assigner_json + R"(,"function":"reduce"})");
   stage.functions["reduce"] = "(a, b) => ({ k: a.k, p: a.p, v: a.v + b.v })";
   ChainSpec chain = testing::Chain({stage});
   chain.text_format = "json";
@@ -77,18 +76,11 @@ ChainSpec WindowChain() {
   return chain;
 }
 
+// Tumbling event-time windows of 10 ms summing v per key.
+ChainSpec WindowChain() { return SumWindowChain("sums", R"({"type":"tumbling","size":10})"); }
+
 // Session windows (gap 10 ms) summing v per key.
-ChainSpec SessionChain() {
-  StageSpec stage = testing::Stage("op2", "sessions", "window", "",
-                                   R"({"assigner":{"type":"session","gap":10},)"
-                                   R"("function":"reduce"})");
-  stage.functions["reduce"] = "(a, b) => ({ k: a.k, p: a.p, v: a.v + b.v })";
-  ChainSpec chain = testing::Chain({stage});
-  chain.text_format = "json";
-  chain.input_key_fn = "(r) => r.k";
-  chain.state_cache_entries = 4;
-  return chain;
-}
+ChainSpec SessionChain() { return SumWindowChain("sessions", R"({"type":"session","gap":10})"); }
 
 // A process function counting records per key, with an event-time timer at ts + 5 and a
 // processing-time timer at the record's p; each timer emits the count so far.
