@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "coordinator/durable_file.h"
+
 namespace sluice::coordinator {
 namespace {
 
@@ -52,40 +54,6 @@ uint64_t GetLittleEndian(const std::string& in, size_t at, int bytes) {
     value |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
   }
   return value;
-}
-
-Status Errno(const std::string& what, const std::string& path) {
-  return Status::External(what + " " + path + ": " + std::strerror(errno));
-}
-
-Status WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("cannot write", path);
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-Status FsyncDirectory(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot open", path);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("cannot fsync", path);
-  return Status::Ok();
-}
-
-// The temp file's contents are written and synced; it is closed whatever happens.
-Status WriteTempFile(const std::string& temp, const std::string& contents) {
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("cannot create", temp);
-  Status written = WriteAll(fd, contents, temp);
-  if (written.ok() && ::fsync(fd) != 0) written = Errno("cannot fsync", temp);
-  if (::close(fd) != 0 && written.ok()) written = Errno("cannot close", temp);
-  return written;
 }
 
 std::string Encode(const proto::CheckpointMetadata& metadata) {
@@ -159,18 +127,10 @@ Status CheckpointStore::WriteMetadata(const proto::CheckpointMetadata& metadata)
   if (fs::exists(path, error)) {
     return Status::FailedPrecondition(dir + " already holds a checkpoint (" + path + " exists)");
   }
-  const std::string temp = (fs::path(dir) / (std::string(".") + kMetadataFile + ".tmp")).string();
-  Status written = WriteTempFile(temp, Encode(metadata));
-  if (written.ok()) written = BeforeRename(temp, path);
-  if (written.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    written = Errno("cannot rename " + temp + " to", path);
-  }
-  if (!written.ok()) {
-    ::unlink(temp.c_str());
-    return written;
-  }
-  // The rename is durable only once the directory's entry is.
-  return FsyncDirectory(dir);
+  return WriteFileDurably(path, Encode(metadata),
+                          [this](const std::string& temp, const std::string& target) {
+                            return BeforeRename(temp, target);
+                          });
 }
 
 Result<proto::CheckpointMetadata> CheckpointStore::ReadMetadata(const std::string& path) {
@@ -189,10 +149,10 @@ Result<proto::CheckpointMetadata> CheckpointStore::ReadMetadata(const std::strin
     }
   }
   std::ifstream in(file, std::ios::binary);
-  if (!in) return Errno("cannot open", file);
+  if (!in) return FileError("cannot open", file);
   std::stringstream bytes;
   bytes << in.rdbuf();
-  if (in.bad()) return Errno("cannot read", file);
+  if (in.bad()) return FileError("cannot read", file);
   return Decode(bytes.str(), file);
 }
 

@@ -12,16 +12,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "coordinator/durable_file.h"
+
 namespace sluice::coordinator {
 namespace {
 
 namespace fs = std::filesystem;
 
 constexpr char kSuffix[] = ".json";
-
-Status Errno(const std::string& what, const std::string& path) {
-  return Status::External(what + " " + path + ": " + std::strerror(errno));
-}
 
 // Job ids become file names: refuse anything that could escape the folder or hide as a temp.
 bool IsSafeName(const std::string& id) {
@@ -32,26 +30,6 @@ bool IsSafeName(const std::string& id) {
     }
   }
   return true;
-}
-
-Status WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("cannot write", path);
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-Status FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot open", path);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("cannot fsync", path);
-  return Status::Ok();
 }
 
 bool IsLiveTask(proto::TaskState state) {
@@ -70,7 +48,7 @@ Result<std::unique_ptr<FileJobStore>> FileJobStore::Open(const std::string& dir)
     return Status::External("cannot create the data directory " + jobs_dir + ": " +
                             error.message());
   }
-  if (::access(jobs_dir.c_str(), W_OK | X_OK) != 0) return Errno("cannot write to", jobs_dir);
+  if (::access(jobs_dir.c_str(), W_OK | X_OK) != 0) return FileError("cannot write to", jobs_dir);
   return std::unique_ptr<FileJobStore>(new FileJobStore(std::move(jobs_dir)));
 }
 
@@ -90,23 +68,7 @@ Status FileJobStore::Save(const proto::StoredJob& job) {
 
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string path = PathOf(id);
-  const std::string temp = (fs::path(jobs_dir_) / ("." + id + kSuffix + ".tmp")).string();
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("cannot create", temp);
-  Status written = WriteAll(fd, json, temp);
-  if (written.ok() && ::fsync(fd) != 0) written = Errno("cannot fsync", temp);
-  if (::close(fd) != 0 && written.ok()) written = Errno("cannot close", temp);
-  if (!written.ok()) {
-    ::unlink(temp.c_str());
-    return written;
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    Status renamed = Errno("cannot rename " + temp + " to", path);
-    ::unlink(temp.c_str());
-    return renamed;
-  }
-  // The rename is durable only once the folder's entry is.
-  return FsyncPath(jobs_dir_, O_RDONLY | O_DIRECTORY);
+  return WriteFileDurably(path, json);
 }
 
 Result<LoadedJobs> FileJobStore::LoadAll() {
