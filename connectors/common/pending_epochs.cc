@@ -146,6 +146,23 @@ Result<std::string> PendingEpochs::Prepare(uint64_t checkpoint, const std::strin
   return json{{"sink", sink_id_}, {"path", path}, {"epochs", numbers}}.dump();
 }
 
+Result<std::string> PendingEpochs::Prepare(uint64_t checkpoint, const std::string& directory,
+                                           const std::string& label) {
+  auto description = Prepare(checkpoint, directory);
+  if (description.ok()) return description;
+  const Status& status = description.status();
+  return Status(status.code(), status.domain(), label + ": " + status.message());
+}
+
+Status PendingEpochs::CommitThrough(
+    uint64_t number, const std::function<Status(const std::string&, const Epoch&)>& commit) {
+  for (const Epoch* epoch : ClosedThrough(number)) {
+    SLUICE_RETURN_IF_ERROR(commit(sink_id_, *epoch));
+  }
+  DropThrough(number);
+  return Status::Ok();
+}
+
 std::vector<const Epoch*> PendingEpochs::ClosedThrough(uint64_t number) const {
   std::vector<const Epoch*> epochs;
   for (const Epoch& epoch : closed_) {

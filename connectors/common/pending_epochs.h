@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,9 @@ class PendingEpochs {
   // or {"sink": "<sink id>", "finished": true}; "" when nothing is uncommitted.
   // `checkpoint` must be above every epoch closed or started after so far.
   Result<std::string> Prepare(uint64_t checkpoint, const std::string& directory);
+  // The same, its errors prefixed with `label` (the sink operator's, for the user).
+  Result<std::string> Prepare(uint64_t checkpoint, const std::string& directory,
+                              const std::string& label);
 
   // Closes the open epoch as `number` without writing anything (Finish commits it at once).
   // An empty epoch is kept too, so that its commit still writes the marker.
@@ -57,6 +61,11 @@ class PendingEpochs {
   // The closed epochs numbered up to `number`, oldest first; Drop them once committed.
   std::vector<const Epoch*> ClosedThrough(uint64_t number) const;
   void DropThrough(uint64_t number);
+  // Checkpoint `number` completed: commits the closed epochs up to it, oldest first, with
+  // commit(sink_id(), epoch), then drops them. The first failure is returned and nothing is
+  // dropped (a retry commits again; the sinks' markers make that a no-op where it happened).
+  Status CommitThrough(uint64_t number,
+                       const std::function<Status(const std::string&, const Epoch&)>& commit);
 
   // After a restore from checkpoint `checkpoint`: the next epoch closed is above it.
   void StartAfter(uint64_t checkpoint);

@@ -353,23 +353,16 @@ Status KafkaSink::CheckStarted() {
 Result<std::string> KafkaSink::PrepareCommit(uint64_t checkpoint, const std::string& directory) {
   if (!exactly_once()) return std::string();
   SLUICE_RETURN_IF_ERROR(CheckStarted());
-  auto description = epochs_.Prepare(checkpoint, directory);
-  if (!description.ok()) {
-    const Status& status = description.status();
-    return Status(status.code(), status.domain(),
-                  context_.operator_label + ": " + status.message());
-  }
-  return description;
+  return epochs_.Prepare(checkpoint, directory, context_.operator_label);
 }
 
 Status KafkaSink::CommitCheckpoint(uint64_t checkpoint) {
   if (!exactly_once()) return Status::Ok();
   SLUICE_RETURN_IF_ERROR(CheckStarted());
-  for (const connectors::Epoch* epoch : epochs_.ClosedThrough(checkpoint)) {
-    SLUICE_RETURN_IF_ERROR(CommitEpoch(epochs_.sink_id(), *epoch));
-  }
-  epochs_.DropThrough(checkpoint);
-  return Status::Ok();
+  return epochs_.CommitThrough(checkpoint,
+                               [this](const std::string& sink_id, const connectors::Epoch& epoch) {
+                                 return CommitEpoch(sink_id, epoch);
+                               });
 }
 
 Status KafkaSink::Restore(uint64_t checkpoint, const std::vector<std::string>& prepared) {

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace sluice::connectors {
 namespace {
@@ -51,6 +53,42 @@ TEST_F(PendingEpochsTest, PrepareWritesEveryUncommittedEpochAndLoadReadsThemBack
   auto only_first = PendingEpochs::Load(*first);
   ASSERT_TRUE(only_first.ok());
   ASSERT_EQ(only_first->epochs.size(), 1u) << "the file of checkpoint 1 is not rewritten";
+}
+
+TEST_F(PendingEpochsTest, CommitThroughCommitsInOrderAndDropsOnlyWhenAllSucceeded) {
+  for (uint64_t n = 1; n <= 3; ++n) {
+    pending_.Append("[" + std::to_string(n) + "]\n");
+    ASSERT_TRUE(pending_.Prepare(n, Dir("p" + std::to_string(n))).ok());
+  }
+  std::vector<uint64_t> committed;
+  auto failing_at_2 = [&](const std::string& sink_id, const Epoch& epoch) {
+    EXPECT_EQ(sink_id, "job1/op4/0");
+    if (epoch.number == 2) return Status::Unavailable("down");
+    committed.push_back(epoch.number);
+    return Status::Ok();
+  };
+  EXPECT_EQ(pending_.CommitThrough(2, failing_at_2).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(committed, std::vector<uint64_t>{1});
+  EXPECT_EQ(pending_.ClosedThrough(99).size(), 3u) << "nothing dropped after a failure";
+
+  committed.clear();
+  auto record = [&](const std::string&, const Epoch& epoch) {
+    committed.push_back(epoch.number);
+    return Status::Ok();
+  };
+  ASSERT_TRUE(pending_.CommitThrough(2, record).ok());
+  EXPECT_EQ(committed, (std::vector<uint64_t>{1, 2}));
+  ASSERT_EQ(pending_.ClosedThrough(99).size(), 1u);
+  EXPECT_EQ(pending_.ClosedThrough(99)[0]->number, 3u);
+}
+
+TEST_F(PendingEpochsTest, PrepareWithALabelNamesItInErrors) {
+  pending_.Append("[1]\n");
+  ASSERT_TRUE(pending_.Prepare(2, Dir("a")).ok());
+  auto stale = pending_.Prepare(1, Dir("b"), "operator 'out' (op4)");
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().message().rfind("operator 'out' (op4): ", 0), 0u)
+      << stale.status().message();
 }
 
 TEST_F(PendingEpochsTest, CommittedEpochsAreDroppedAndNothingLeftMeansNoDescription) {
