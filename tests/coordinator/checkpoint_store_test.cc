@@ -1,4 +1,5 @@
 #include "coordinator/checkpoint_store.h"
+#include "tests/common/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -51,17 +52,12 @@ bool Contains(const std::string& text, const std::string& part) {
 
 class CheckpointStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sluice-checkpoint-store-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string Path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
 
   CheckpointStore store_;
-  std::string dir_;
+  sluice::testing::TempDir temp_{"sluice-checkpoint-store"};
+  std::string dir_ = temp_.str();
 };
 
 TEST_F(CheckpointStoreTest, WrittenMetadataReadsBackEqualFromTheDirectoryOrTheFile) {

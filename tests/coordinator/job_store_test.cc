@@ -1,4 +1,5 @@
 #include "coordinator/job_store.h"
+#include "tests/common/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -40,12 +41,6 @@ std::string ReadFile(const std::string& path) {
 
 class JobStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sluice-job-store-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<FileJobStore> Open() {
     auto store = FileJobStore::Open(dir_);
@@ -53,7 +48,8 @@ class JobStoreTest : public ::testing::Test {
     return std::move(store).value();
   }
 
-  std::string dir_;
+  sluice::testing::TempDir temp_{"sluice-job-store"};
+  std::string dir_ = temp_.str();
 };
 
 TEST_F(JobStoreTest, SavedJobsLoadBackEqual) {

@@ -1,4 +1,5 @@
 #include "connectors/common/pending_epochs.h"
+#include "tests/common/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -16,15 +17,10 @@ namespace fs = std::filesystem;
 
 class PendingEpochsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sluice-pending-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(root_); }
   std::string Dir(const std::string& name) const { return (fs::path(root_) / name).string(); }
 
-  std::string root_;
+  sluice::testing::TempDir temp_{"sluice-pending"};
+  std::string root_ = temp_.str();
   PendingEpochs pending_{"job1/op4/0"};
 };
 

@@ -16,6 +16,7 @@
 #include "connectors/kafka/kafka_sink.h"
 #include "connectors/kafka/kafka_sink_markers.h"
 #include "tests/connectors/kafka/mock_cluster.h"
+#include "tests/common/temp_dir.h"
 
 namespace sluice::kafka {
 namespace {
@@ -33,11 +34,7 @@ class KafkaExactlyOnceTest : public ::testing::Test {
   void SetUp() override {
     cluster_.CreateTopic("out", 2);
     cluster_.CreateTopic("sluice-commits", 1);
-    char pattern[] = "/tmp/sluice-chk-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    checkpoints_ = pattern;
   }
-  void TearDown() override { fs::remove_all(checkpoints_); }
 
   std::unique_ptr<KafkaSink> MakeSink(uint32_t subtask = 0, const std::string& job = "job1") {
     auto config = SinkConfigFromJson(R"({"brokers": ")" + cluster_.bootstrap() +
@@ -102,7 +99,8 @@ class KafkaExactlyOnceTest : public ::testing::Test {
 
   MockCluster cluster_;
   runtime::ConnectorHealth health_;
-  std::string checkpoints_;
+  sluice::testing::TempDir temp_{"sluice-chk"};
+  std::string checkpoints_ = temp_.str();
 };
 
 TEST_F(KafkaExactlyOnceTest, CommitsEachEpochAsATransactionOnceItsCheckpointCompleted) {

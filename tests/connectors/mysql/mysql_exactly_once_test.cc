@@ -11,6 +11,7 @@
 #include "connectors/mysql/mysql_sink.h"
 #include "tests/connectors/fake_sleeper.h"
 #include "tests/connectors/mysql/mariadb_server.h"
+#include "tests/common/temp_dir.h"
 
 namespace sluice::mysql {
 namespace {
@@ -82,12 +83,6 @@ class MySqlExactlyOnceTest : public ::testing::Test {
     table_ = "t_" + name_.substr(0, 40);
     server_->Query("CREATE TABLE " + table_ +
                    " (id INT AUTO_INCREMENT PRIMARY KEY, k VARCHAR(32) NOT NULL, v INT)");
-    char pattern[] = "/tmp/sluice-chk-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    checkpoints_ = pattern;
-  }
-  void TearDown() override {
-    if (!checkpoints_.empty()) fs::remove_all(checkpoints_);
   }
 
   // Subtask `subtask` of the sink operator op5 of this test's job.
@@ -154,7 +149,8 @@ class MySqlExactlyOnceTest : public ::testing::Test {
   std::string name_;
   std::string table_;
   std::string commit_table_ = "sluice_commits";
-  std::string checkpoints_;
+  sluice::testing::TempDir temp_{"sluice-chk"};
+  std::string checkpoints_ = temp_.str();
   runtime::ConnectorHealth health_;
   std::vector<FakeSleeper*> sleepers_;
 };

@@ -18,6 +18,7 @@
 #include "worker/js/js_engine.h"
 #include "worker/state/key_groups.h"
 #include "worker/state/rocks_state_backend.h"
+#include "tests/common/temp_dir.h"
 
 namespace sluice::js {
 namespace {
@@ -111,16 +112,7 @@ struct Step {
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "sluice_js_checkpoint_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
-    options_.block_cache_bytes = size_t{8} << 20;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(root_, ignored);
-  }
+  void SetUp() override { options_.block_cache_bytes = size_t{8} << 20; }
 
   std::string Dir(const std::string &name) const { return (root_ / name).string(); }
 
@@ -206,7 +198,8 @@ class CheckpointTest : public ::testing::Test {
     return keys;
   }
 
-  fs::path root_;
+  sluice::testing::TempDir temp_{"sluice-js-checkpoint"};
+  fs::path root_ = temp_.path();
   state::RocksStateOptions options_;
 };
 

@@ -13,6 +13,7 @@
 #include "worker/js/runtime/runtime_sources.h"
 #include "worker/js/v8_state_binding.h"
 #include "worker/state/rocks_state_backend.h"
+#include "tests/common/temp_dir.h"
 
 namespace sluice::js {
 namespace {
@@ -75,16 +76,6 @@ std::string RunWithState(ScratchIsolate &js, StateBackend *backend, const std::s
 
 class StateBindingTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice_state_binding_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-  }
 
   std::unique_ptr<state::RocksStateBackend> MustOpen(const std::vector<std::string> &tables) {
     state::RocksStateOptions options;
@@ -94,7 +85,8 @@ class StateBindingTest : public ::testing::Test {
     return backend.ok() ? std::move(backend).value() : nullptr;
   }
 
-  std::filesystem::path root_;
+  sluice::testing::TempDir temp_{"sluice-state-binding"};
+  std::filesystem::path root_ = temp_.path();
 };
 
 TEST_F(StateBindingTest, StateLargerThanTheCacheComesBackExactlyThroughRocksDb) {

@@ -14,6 +14,7 @@
 
 #include "worker/state/key_groups.h"
 #include "worker/state/rocks_state_backend.h"
+#include "tests/common/temp_dir.h"
 
 namespace sluice::state {
 namespace {
@@ -29,16 +30,7 @@ const std::vector<std::string> kTables = {"op4", "op4#timers"};
 
 class RestoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "sluice_restore_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
-    options_.block_cache_bytes = size_t{8} << 20;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(root_, ignored);
-  }
+  void SetUp() override { options_.block_cache_bytes = size_t{8} << 20; }
 
   std::string Dir(const std::string &name) const { return (root_ / name).string(); }
 
@@ -131,7 +123,8 @@ class RestoreTest : public ::testing::Test {
     return files;
   }
 
-  fs::path root_;
+  sluice::testing::TempDir temp_{"sluice-restore-test"};
+  fs::path root_ = temp_.path();
   RocksStateOptions options_;
 };
 

@@ -1,4 +1,5 @@
 #include "worker/state/rocks_state_backend.h"
+#include "tests/common/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -26,16 +27,6 @@ Mutation Delete(uint32_t table, uint32_t key_group, std::string key) {
 
 class RocksStateBackendTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice_state_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-  }
 
   // A small private block cache, so tests do not share the process-wide one.
   std::unique_ptr<RocksStateBackend> MustOpen(const std::string &dir,
@@ -57,7 +48,8 @@ class RocksStateBackendTest : public ::testing::Test {
 
   std::string Dir(const std::string &name) const { return (root_ / name).string(); }
 
-  std::filesystem::path root_;
+  sluice::testing::TempDir temp_{"sluice-state-test"};
+  std::filesystem::path root_ = temp_.path();
 };
 
 TEST_F(RocksStateBackendTest, GetsWhatWasPutAndNothingAfterDelete) {
