@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "tests/connectors/fake_sleeper.h"
+#include "tests/connectors/scripted_connection.h"
 
 namespace sluice::mysql {
 namespace {
@@ -13,14 +14,9 @@ using connectors::testing::FakeSleeper;
 
 // A scripted server: each Connect() and WriteTransaction() takes the next planned outcome
 // (default: success); committed transactions are recorded.
-class FakeMySqlClient : public MySqlClient {
+class FakeMySqlClient : public MySqlClient, public connectors::testing::ScriptedConnection {
  public:
-  Status Connect() override {
-    ++connects;
-    Status status = Next(connect_outcomes);
-    connected_ = status.ok();
-    return status;
-  }
+  Status Connect() override { return ScriptedConnect(); }
   bool connected() const override { return connected_; }
   Status WriteTransaction(std::span<const SqlRow> rows) override {
     ++attempts;
@@ -45,21 +41,10 @@ class FakeMySqlClient : public MySqlClient {
     return true;
   }
 
-  std::deque<Status> connect_outcomes;
   std::deque<Status> write_outcomes;
   std::vector<std::vector<SqlRow>> committed;
   std::map<std::string, uint64_t> markers;
-  int connects = 0;
   int attempts = 0;
-
- private:
-  static Status Next(std::deque<Status>& outcomes) {
-    if (outcomes.empty()) return Status::Ok();
-    Status status = outcomes.front();
-    outcomes.pop_front();
-    return status;
-  }
-  bool connected_ = false;
 };
 
 class MySqlSinkTest : public ::testing::Test {

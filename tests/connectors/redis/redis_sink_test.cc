@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "tests/connectors/fake_sleeper.h"
+#include "tests/connectors/scripted_connection.h"
 
 namespace sluice::redis {
 namespace {
@@ -13,14 +14,9 @@ using connectors::testing::FakeSleeper;
 
 // A scripted server: each Connect() and Pipeline() takes the next planned outcome (default:
 // success), and every pipeline the "server" accepted is recorded.
-class FakeRedisClient : public RedisClient {
+class FakeRedisClient : public RedisClient, public connectors::testing::ScriptedConnection {
  public:
-  Status Connect() override {
-    ++connects;
-    Status status = Next(connect_outcomes);
-    connected_ = status.ok();
-    return status;
-  }
+  Status Connect() override { return ScriptedConnect(); }
   bool connected() const override { return connected_; }
   Result<std::vector<RedisReply>> Pipeline(std::span<const RedisCommand> commands) override {
     Status status = Next(pipeline_outcomes);
@@ -41,21 +37,10 @@ class FakeRedisClient : public RedisClient {
   }
   void Interrupt() override { interrupted = true; }
 
-  std::deque<Status> connect_outcomes;
   std::deque<Status> pipeline_outcomes;
   std::vector<std::vector<RedisCommand>> pipelines;
-  int connects = 0;
   int busy_replies = 0;
   bool interrupted = false;
-
- private:
-  static Status Next(std::deque<Status>& outcomes) {
-    if (outcomes.empty()) return Status::Ok();
-    Status status = outcomes.front();
-    outcomes.pop_front();
-    return status;
-  }
-  bool connected_ = false;
 };
 
 class RedisSinkTest : public ::testing::Test {
