@@ -6,6 +6,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 "$root/scripts/install-deps.sh"
 
+# ccache keys on paths relative to the checkout, so clones and worktrees share one cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}" CCACHE_NOHASHDIR=1
 build_dir="${SLUICE_BUILD_DIR:-$root/build}"
 if [ ! -f "$build_dir/build.ninja" ] || [ $# -gt 0 ]; then
   cmake -S "$root" -B "$build_dir" -G Ninja "$@" >/dev/null
