@@ -110,6 +110,7 @@ MySqlConfig Read(connectors::ConfigReader& reader) {
                               *table + "\"");
     }
   }
+  config.retry = connectors::ReadRetryBudget(reader);
   reader.RefuseUnknownFields();
   return config;
 }

@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "connectors/common/guarantee.h"
+#include "connectors/common/retry.h"
 
 namespace sluice::mysql {
 
@@ -25,6 +26,7 @@ struct MySqlConfig {
   // "commitTable": with exactly-once, the markers' table (`name` or `schema.name`), created if
   // missing: sink_id VARCHAR(255) PRIMARY KEY, epoch BIGINT.
   std::string commit_table = "sluice_commits";
+  connectors::RetryBudget retry;  // "retryAttempts", "retryTimeoutMs"
 };
 
 // Every problem with a `sink.mysql` config (a parsed config_json), each a phrase to follow the

@@ -37,6 +37,7 @@ RedisConfig Read(connectors::ConfigReader& reader) {
   if (reader.Boolean("tls").value_or(false) && !kRedisTlsAvailable) {
     reader.FieldProblem("tls", "cannot be true: " + std::string(kRedisNoTlsReason));
   }
+  config.retry = connectors::ReadRetryBudget(reader);
   reader.RefuseUnknownFields();
   return config;
 }

@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "connectors/common/endpoint.h"
+#include "connectors/common/retry.h"
 
 namespace sluice::redis {
 
@@ -19,6 +20,7 @@ struct RedisConfig {
   uint32_t database = 0;         // "database": SELECT'ed after connecting
   uint32_t pipeline = 1000;      // "pipeline": commands sent per round trip
   uint32_t timeout_ms = 5000;    // "timeoutMs": connect timeout and the wait for each reply
+  connectors::RetryBudget retry;  // "retryAttempts", "retryTimeoutMs"
 };
 
 // Whether this build's hiredis can speak TLS. Debian 12 ships hiredis 0.14, which cannot

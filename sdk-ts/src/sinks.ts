@@ -4,6 +4,7 @@ import { toMillis, type Duration } from "./duration.js";
 import type { JobParams, UserFunction } from "./job.js";
 import { kafkaBrokers, kafkaProperties, kafkaTopic } from "./kafka.js";
 import type { Sink } from "./operators.js";
+import { retryConfig, type RetryOptions } from "./retry.js";
 import { checkCount, checkPositiveInt } from "./validate.js";
 
 function simple(kind: Sink["kind"], collects = false): Sink {
@@ -89,6 +90,8 @@ export interface RedisSinkOptions<T, P> {
   readonly pipeline?: number;
   /** Connect timeout and the longest wait for a reply (default 5 s). */
   readonly timeout?: Duration;
+  /** How long to retry an unreachable server before the task fails (default 60 s). */
+  readonly retry?: RetryOptions;
 }
 
 /**
@@ -116,6 +119,7 @@ export function redis<T, P = Record<string, unknown>>(options: RedisSinkOptions<
   }
   if (o.pipeline !== undefined) config.pipeline = checkPositiveInt(o.pipeline, `${what}: pipeline`);
   if (o.timeout !== undefined) config.timeoutMs = positiveMillis(o.timeout, `${what}: timeout`);
+  Object.assign(config, retryConfig(o.retry, what));
   const command = o.command;
   return {
     kind: "sink.redis",
@@ -174,6 +178,8 @@ export interface MySqlSinkOptions<T, P> {
   readonly params: (record: T, params: P) => readonly SqlValue[] | null;
   /** Connect, read and write timeout (default 10 s). */
   readonly timeout?: Duration;
+  /** How long to retry an unreachable server before the task fails (default 60 s). */
+  readonly retry?: RetryOptions;
   /**
    * `"at-least-once"` (default) commits each batch as it comes; `"exactly-once"` commits what
    * came between two checkpoints once the checkpoint completed, in one transaction per
@@ -219,6 +225,7 @@ export function mysql<T, P = Record<string, unknown>>(options: MySqlSinkOptions<
   if (o.timeout !== undefined) config.timeoutMs = positiveMillis(o.timeout, `${what}: timeout`);
   if (o.guarantee !== undefined) config.guarantee = checkGuarantee(o.guarantee, what);
   if (o.commitTable !== undefined) config.commitTable = checkString(o.commitTable, `${what}: commitTable`);
+  Object.assign(config, retryConfig(o.retry, what));
   const params = o.params;
   return {
     kind: "sink.mysql",
@@ -265,6 +272,11 @@ export interface KafkaSinkOptions<T = unknown, P extends JobParams = Record<stri
   /** librdkafka producer properties passed through, e.g. `{ "compression.type": "lz4" }`. */
   readonly properties?: Readonly<Record<string, string | number | boolean>>;
   /**
+   * How long to retry brokers that cannot be reached before the task fails (default 60 s); at
+   * least once, a message not delivered within `retry.timeout` fails the task.
+   */
+  readonly retry?: RetryOptions;
+  /**
    * `"at-least-once"` (default) produces as records come; `"exactly-once"` produces what came
    * between two checkpoints once the checkpoint completed, in one Kafka transaction with a
    * commit marker in {@link KafkaSinkOptions.commitTopic}. Consumers then read with
@@ -298,6 +310,7 @@ export function kafka<T = unknown, P extends JobParams = Record<string, unknown>
   if (options.properties !== undefined) config.properties = kafkaProperties(options.properties, what);
   if (options.guarantee !== undefined) config.guarantee = checkGuarantee(options.guarantee, what);
   if (options.commitTopic !== undefined) config.commitTopic = kafkaTopic(options.commitTopic, `${what}: commitTopic`);
+  Object.assign(config, retryConfig(options.retry, what));
   const functions: Record<string, unknown> = {};
   for (const role of ["key", "value", "partition"] as const) {
     const fn = options[role];
