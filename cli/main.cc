@@ -87,6 +87,11 @@ int main(int argc, char** argv) {
                    "Milliseconds without a heartbeat after which a worker counts as lost (its "
                    "jobs restart from their last checkpoint, or fail)")
       ->default_val(5000);
+  coordinator_cmd
+      ->add_option("--max-spec-bytes", serve.max_spec_bytes,
+                   "Largest job spec accepted, in bytes (serialized); a larger one is refused "
+                   "with RESOURCE_EXHAUSTED (0: no limit)")
+      ->default_val(sluice::coordinator::kDefaultMaxSpecBytes);
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")

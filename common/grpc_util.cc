@@ -53,6 +53,9 @@ Status FromGrpc(const grpc::Status& status, const std::string& what) {
       return Status::FailedPrecondition(status.error_message());
     case grpc::StatusCode::CANCELLED:
       return Status::Cancelled(what + ": " + status.error_message());
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:  // a limit of the server's, e.g. the spec's size
+      return Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
+                    "RESOURCE_EXHAUSTED: " + status.error_message());
     default:
       return Status::Internal(what + ": " + status.error_message());
   }

@@ -18,6 +18,7 @@
 #include "coordinator/job_lifecycle.h"
 #include "coordinator/job_store.h"
 #include "coordinator/job_validator.h"
+#include "coordinator/spec_limits.h"
 #include "sluice/cluster_service.grpc.pb.h"
 #include "sluice/job_service.grpc.pb.h"
 #include "sluice/worker_service.grpc.pb.h"
@@ -32,6 +33,7 @@ struct CoordinatorOptions {
   // Where jobs' checkpoints go (<dir>/<job id>/chk-<n>); shared by every worker (a shared file
   // system in a real cluster). "": /tmp/sluice-checkpoints.
   std::string checkpoint_dir;
+  size_t max_spec_bytes = kDefaultMaxSpecBytes;  // larger specs are refused; 0: no limit
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,
@@ -50,6 +52,8 @@ class CoordinatorNode {
   CoordinatorNode(CoordinatorOptions options, FunctionChecker check,
                   std::unique_ptr<JobStore> store = nullptr);
   ~CoordinatorNode();
+
+  size_t max_spec_bytes() const { return options_.max_spec_bytes; }
 
   Status Start();
   void Shutdown();

@@ -66,6 +66,7 @@ Status CoordinatorNode::RestoreJobs() {
     }
     JobId id(job.info().job_id());
     job_order_.push_back(id);
+    DropSpecBodies(job.mutable_spec());  // history: only its info is served
     archived_[id] = std::move(job);
   }
   spdlog::info("restored {} jobs ({} unreadable files skipped)", jobs.size(),

@@ -11,6 +11,8 @@ class JobServiceImpl final : public proto::JobService::Service {
   explicit JobServiceImpl(CoordinatorNode& node) : node_(node) {}
   grpc::Status SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
                          proto::SubmitJobResponse* response) override {
+    Status fits = CheckSpecSize(request->spec(), node_.max_spec_bytes());
+    if (!fits.ok()) return ToGrpc(fits);
     *response = node_.Submit(request->spec());
     return grpc::Status::OK;
   }
