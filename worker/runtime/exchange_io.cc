@@ -1,5 +1,7 @@
 #include "worker/runtime/exchange_io.h"
 
+#include "worker/js/chain_program.h"
+
 namespace sluice::runtime {
 
 namespace {
@@ -196,6 +198,20 @@ Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
     }
   }
   return sink;
+}
+
+void NameKeyOperators(const proto::TaskDeployment& deployment,
+                      std::vector<js::PartitionSpec>* outputs) {
+  for (size_t e = 0; e < outputs->size() && e < static_cast<size_t>(deployment.outputs_size());
+       ++e) {
+    const std::string& id = deployment.outputs(static_cast<int>(e)).to_operator_id();
+    if (id.empty() || (*outputs)[e].partitioning != js::Partitioning::kHash) continue;
+    for (const proto::Operator& op : deployment.spec().operators()) {
+      if (op.id() != id) continue;
+      (*outputs)[e].key_operator = js::DescribeStage(js::StageSpec{op.id(), op.name()});
+      break;
+    }
+  }
 }
 
 std::vector<js::PartitionSpec> PartitionSpecs(

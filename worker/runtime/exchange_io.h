@@ -81,6 +81,10 @@ class ExchangeSink : public BatchSink {
   std::vector<std::vector<std::unique_ptr<exchange::Sender>>> senders_;  // [route][target]
 };
 
+// Sets each hashed output's key_operator to the operator its route feeds, from the job spec.
+void NameKeyOperators(const proto::TaskDeployment& deployment,
+                      std::vector<js::PartitionSpec>* outputs);
+
 // The chain's partitioning for each route, for js::ChainSpec::outputs.
 std::vector<js::PartitionSpec> PartitionSpecs(
     const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes, uint32_t subtask,

@@ -193,6 +193,7 @@ Status Task::RunChain() {
   spec.output = (*sink)->output_mode();
   if (spec.output == js::OutputMode::kPartitioned) {
     spec.outputs = PartitionSpecs(deployment_.outputs(), deployment_.subtask(), max_parallelism);
+    NameKeyOperators(deployment_, &spec.outputs);
     // SLUICE_EXCHANGE_CODEC=json in a worker's environment sends JSON lines only (to compare;
     // receivers read both formats either way).
     const char* codec = std::getenv("SLUICE_EXCHANGE_CODEC");
