@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include <unistd.h>
@@ -195,8 +197,29 @@ int RunEmbedded(const RunOptions& options) {
     }
     if (!written.ok()) return Fail(written);
   }
-  worker.Shutdown();
-  coordinator.Shutdown();
+  if (Interrupted()) {
+    // A task the cancel did not reach (blocked in a read, say) would hold the worker's shutdown
+    // for ever: give it the grace, then leave.
+    auto stopped = std::make_shared<std::promise<void>>();
+    std::future<void> done = stopped->get_future();
+    std::thread stopper([&worker, &coordinator, stopped] {
+      worker.Shutdown();
+      coordinator.Shutdown();
+      stopped->set_value();
+    });
+    if (done.wait_for(kStopGrace) != std::future_status::ready) {
+      std::fprintf(stderr,
+                   "error: job %s: a task did not stop within %lld s of the cancel (it is "
+                   "blocked and does not see it); exiting without waiting for it\n",
+                   info->job_id().c_str(), static_cast<long long>(kStopGrace.count()));
+      std::fflush(stdout);
+      std::_Exit(130);
+    }
+    stopper.join();
+  } else {
+    worker.Shutdown();
+    coordinator.Shutdown();
+  }
   switch (info->state()) {
     case proto::JOB_FINISHED: {
       uint64_t records_in = 0, records_out = 0;

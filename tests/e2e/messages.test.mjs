@@ -182,7 +182,7 @@ export default job;
   }
 });
 
-test("SIGTERM while a job file loops at top level stops sluice and kills the compiler", async () => {
+test("SIGTERM while a job file loops at top level stops sluice and kills the compiler", { timeout: 60000 }, async () => {
   const project = makeProject({
     "job.ts": `
 import { Job, sources, sinks } from "@sluice/sdk";
@@ -219,7 +219,7 @@ export default job;
   }
 });
 
-test("SIGINT stops sluice run even when a task is blocked and does not see the cancel", async () => {
+test("SIGINT stops sluice run even when a task is blocked and does not see the cancel", { timeout: 60000 }, async () => {
   const project = makeProject({
     "job.ts": `
 import { Job, sources, sinks } from "@sluice/sdk";
