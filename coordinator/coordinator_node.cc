@@ -311,7 +311,10 @@ void CoordinatorNode::ApplyTransition(JobRecord& job, Transition transition,
   if (IsTerminal(transition.state)) job.ended_at_ms = NowMs();
   PersistLocked(job);
   // An ended job is history: its functions, configs and params need not stay in memory.
-  if (IsTerminal(transition.state)) DropSpecBodies(&job.spec);
+  if (IsTerminal(transition.state)) {
+    DropSpecBodies(&job.spec);
+    ReleaseFreeMemory();
+  }
 }
 
 void CoordinatorNode::SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel) {

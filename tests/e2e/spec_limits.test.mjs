@@ -35,7 +35,7 @@ test("a spec above --max-spec-bytes is refused with RESOURCE_EXHAUSTED naming th
     const file = bigSpec(project.dir, 2000000);
     const result = await sluice(["submit", file, "--coordinator", cluster.address]);
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /RESOURCE_EXHAUSTED: job 'big': its spec is 20000\d\d bytes, more than this coordinator's limit of 1000000 bytes \(--max-spec-bytes\)/);
+    assert.match(result.stderr, /RESOURCE_EXHAUSTED: job 'big': its spec is 200\d{4} bytes, more than this coordinator's limit of 1000000 bytes \(--max-spec-bytes\)/);
     const list = await sluice(["list", "--coordinator", cluster.address]);
     assert.equal(list.stdout.trim().split("\n").length, 1, "nothing was accepted");
     // Below the limit it is accepted.
@@ -58,16 +58,18 @@ test("the coordinator does not keep growing with large submissions", async () =>
       assert.equal(submitted.code, 0, submitted.stderr);
       await waitForStatus(submitted.stdout.trim(), cluster.address, (t) => /state:\s+finished/.test(t));
     };
-    for (let i = 0; i < 3; i++) await submitAndFinish();
+    // The first few fill the allocator's arenas (gRPC threads each get one); then it is flat.
+    const warmUp = 6;
+    for (let i = 0; i < warmUp; i++) await submitAndFinish();
     const warm = rssKb(coordinatorPid);
     const more = 12;
     for (let i = 0; i < more; i++) await submitAndFinish();
     const after = rssKb(coordinatorPid);
     const grownMb = (after - warm) / 1024;
     // Keeping each spec would add at least 12 x 6 MB = 72 MB.
-    assert.ok(grownMb < 30, `the coordinator grew by ${grownMb.toFixed(1)} MB over ${more} submissions of 6 MB (${warm} kB -> ${after} kB)`);
+    assert.ok(grownMb < 20, `the coordinator grew by ${grownMb.toFixed(1)} MB over ${more} submissions of 6 MB (${warm} kB -> ${after} kB)`);
     const list = await sluice(["list", "--coordinator", cluster.address]);
-    assert.equal(list.stdout.trim().split("\n").length, 1 + 3 + more, "every job is still listed");
+    assert.equal(list.stdout.trim().split("\n").length, 1 + warmUp + more, "every job is still listed");
   } finally {
     project.cleanup();
     await cluster.stop();
