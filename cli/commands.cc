@@ -117,6 +117,9 @@ Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) 
         if (task.state() == proto::TASK_CANCELED) {
           std::fprintf(stderr, "task %s: canceled while its connectors were still retrying\n",
                        task.task_id().c_str());
+        } else if (task.state() == proto::TASK_FINISHED) {  // it delivered after all
+          std::fprintf(stderr, "task %s: its connectors reach their endpoints again\n",
+                       task.task_id().c_str());
         }
         was = false;
         continue;

@@ -30,8 +30,7 @@ const redisJob = (address, retry) => `
 import { Job, sources, sinks } from "@sluice/sdk";
 const job = new Job("redis-retry");
 job.source(sources.generator({ count: 20 }))
-  .sink(sinks.redis({ address: "${address}", command: (n: number) => ["SET", "retry:" + n, String(n)], retry: ${retry} }))
-  .name("out");
+  .sink(sinks.redis({ address: "${address}", command: (n: number) => ["SET", "retry:" + n, String(n)], retry: ${retry} }), { name: "out" });
 export default job;
 `;
 
@@ -111,8 +110,7 @@ import { Job, sources, sinks } from "@sluice/sdk";
 const job = new Job("mysql-retry");
 job.source(sources.generator({ count: 5 }))
   .sink(sinks.mysql({ host: "127.0.0.1", port: ${port}, user: "u", password: "p", database: "d",
-    statement: "INSERT INTO t (n) VALUES (?)", params: (n: number) => [n], retry: { timeout: "2s" } }))
-  .name("rows");
+    statement: "INSERT INTO t (n) VALUES (?)", params: (n: number) => [n], retry: { timeout: "2s" } }), { name: "rows" });
 export default job;
 `,
   });
@@ -153,8 +151,7 @@ test("an at-least-once Kafka sink whose brokers never answer fails after its ret
 import { Job, sources, sinks } from "@sluice/sdk";
 const job = new Job("kafka-sink-never");
 job.source(sources.generator({ count: 5 }))
-  .sink(sinks.kafka({ brokers: "127.0.0.1:${port}", topic: "t", retry: { timeout: "2s" } }))
-  .name("out");
+  .sink(sinks.kafka({ brokers: "127.0.0.1:${port}", topic: "t", retry: { timeout: "2s" } }), { name: "out" });
 export default job;
 `,
   });
