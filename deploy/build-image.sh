@@ -45,7 +45,9 @@ for lib in "${libs[@]}"; do
   packages+=("${pkg%%:*}")
 done
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
-key="$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-12)"
+# The cache key: the package list and how the root file system is made (bump on change).
+recipe="essential, no recommends, no docs; user 10001"
+key="$(printf '%s\n' "$recipe" "${packages[@]}" | sha256sum | cut -c1-12)"
 rootfs="$build_dir/image/rootfs-$key.tar"
 
 if [ ! -f "$rootfs" ]; then
@@ -57,6 +59,7 @@ if [ ! -f "$rootfs" ]; then
   fi
   include="$(IFS=,; echo "${packages[*]}")"
   mmdebstrap --variant=essential --format=tar --include="$include" \
+    --aptopt='APT::Install-Recommends "false"' \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \

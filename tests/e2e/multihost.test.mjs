@@ -155,7 +155,8 @@ before(async () => {
   const started = await startOn(
     A,
     ["coordinator", "--listen", `${A.address}:7070`, "--metrics-listen", `${A.address}:0`,
-      "--checkpoint-dir", join(scratch, "checkpoints"), "--worker-timeout", String(WORKER_TIMEOUT_MS)],
+      "--checkpoint-dir", join(scratch, "checkpoints"), "--worker-timeout", String(WORKER_TIMEOUT_MS),
+      "--data-dir", join(scratch, "coordinator")],
     /coordinator listening on (\S+)/,
     "coordinator on A",
   );
@@ -277,4 +278,25 @@ test("a worker takes its flags from SLUICE_* variables, and --advertise wins ove
   assert.match(listed.stdout, new RegExp(`${match[1]}\\s+10\\.77\\.0\\.2:7171\\s+3\\s`));
   await stop(child, "SIGTERM");
   assert.equal(child.exitCode, 0, child.output);
+});
+
+test("a coordinator given SIGTERM exits cleanly, and one started on its data dir lists its jobs", suite, async () => {
+  const before = await cli(["list", "-c", coordinator.address]);
+  assert.equal(before.code, 0, before.stderr);
+  const jobs = before.stdout.trim().split("\n").slice(1).map((line) => line.split(/\s+/).slice(0, 2).join(" "));
+  assert.ok(jobs.length >= 3, before.stdout);
+  await stop(coordinator.child, "SIGTERM");
+  assert.equal(coordinator.child.exitCode, 0, coordinator.child.output);
+  assert.match(coordinator.child.output, /coordinator stopped: jobs kept in /);
+  const { child } = await startOn(
+    A,
+    ["coordinator", "--listen", `${A.address}:7070`, "--data-dir", join(scratch, "coordinator"),
+      "--checkpoint-dir", join(scratch, "checkpoints")],
+    /coordinator listening on (\S+)/,
+    "coordinator restarted on A",
+  );
+  const after = await cli(["list", "-c", coordinator.address]);
+  assert.equal(after.code, 0, after.stderr);
+  for (const job of jobs) assert.match(after.stdout, new RegExp(job.replace(" ", "\\s+")), after.stdout);
+  await stop(child, "SIGTERM");
 });
