@@ -46,7 +46,7 @@ for lib in "${libs[@]}"; do
 done
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
 # The cache key: the package list and how the root file system is made (bump on change).
-recipe="essential, no recommends, no docs; user 10001"
+recipe="essential, merged-usr hook, no recommends, no docs; user 10001"
 key="$(printf '%s\n' "$recipe" "${packages[@]}" | sha256sum | cut -c1-12)"
 rootfs="$build_dir/image/rootfs-$key.tar"
 
@@ -60,6 +60,7 @@ if [ ! -f "$rootfs" ]; then
   include="$(IFS=,; echo "${packages[*]}")"
   mmdebstrap --variant=essential --format=tar --include="$include" \
     --aptopt='APT::Install-Recommends "false"' \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
