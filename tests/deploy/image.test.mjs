@@ -72,8 +72,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const path of mounted.reverse()) await run("umount", ["-l", path]);
-  if (work) rmSync(work, { recursive: true, force: true });
+  let stillMounted = false;
+  for (const path of mounted.reverse()) {
+    await run("umount", ["-l", path]);
+    stillMounted ||= (await run("mountpoint", ["-q", path])).code === 0;
+  }
+  // Never remove a tree that still has the machine's /dev or /proc bound into it.
+  if (stillMounted) console.log(`# left ${work} in place: a bind mount in it could not be undone`);
+  else if (work) rmSync(work, { recursive: true, force: true });
 });
 
 /** Runs a command inside the image's root file system as the image's user, with its environment. */
