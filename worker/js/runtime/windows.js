@@ -459,13 +459,12 @@
         this.sliceStart = s;
       }
       if (ws === undefined) {
-        ws = [SLICES];
-        this.openWindows(ws, keyGroup, keyString, key, time, last, watermark);
-        ws.push(s, this.first(record, 0));
+        ws = [SLICES, s, this.first(record, 0)];
+        this.openWindows(-Infinity, keyGroup, keyString, key, time, last, watermark);
       } else if (ws[ws.length - 2] === s) {
         ws[ws.length - 1] = this.add(ws[ws.length - 1], record);
       } else if (ws[ws.length - 2] < s) {
-        this.openWindows(ws, keyGroup, keyString, key, time, last, watermark);
+        this.openWindows(ws[ws.length - 2], keyGroup, keyString, key, time, last, watermark);
         ws.push(s, this.first(record, 0));
       } else {
         // Out of order for this key: its windows would reduce it after records of later slices,
@@ -504,20 +503,15 @@
     }
 
     // Registers the timers of the windows of a record at `time` (not late; `last` the latest
-    // start) that have none of the key's slices yet (the record's own slice not yet in ws).
-    openWindows(ws, keyGroup, keyString, key, time, last, watermark) {
+    // start) that hold none of the key's slices: the key's slices end with `latest` (-Infinity:
+    // none), earlier than the record's, so those are the windows that start after it.
+    openWindows(latest, keyGroup, keyString, key, time, last, watermark) {
       const size = this.size, lateness = this.lateness;
-      for (let start = last; start > time - size; start -= this.step) {
+      const from = latest > time - size ? latest : time - size;
+      for (let start = last; start > from; start -= this.step) {
         const end = start + size;
         if (end - 1 + lateness <= watermark) break;
-        let open = false;
-        for (let i = 1; i < ws.length; i += 2) {
-          if (ws[i] >= start && ws[i] < end) {
-            open = true;
-            break;
-          }
-        }
-        if (!open) this.registerTimers(keyGroup, keyString, key, start, end, watermark);
+        this.registerTimers(keyGroup, keyString, key, start, end, watermark);
       }
     }
 
