@@ -6,6 +6,7 @@
 
 #include "cli/cluster_command.h"
 #include "cli/commands.h"
+#include "cli/limit_flags.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -121,6 +122,11 @@ int main(int argc, char** argv) {
                           "The coordinator's job records folder (see `coordinator --help`)");
   cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
                           "Where checkpoints go (see `coordinator --help`)");
+
+  sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
+  sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
+  sluice::cli::AddLimitFlags(worker_cmd, &serve.limits, true, "none (no file access)");
+  sluice::cli::AddLimitFlags(cluster_cmd, &cluster.limits, true, "none (no file access)");
 
   CLI11_PARSE(app, argc, argv);
 
