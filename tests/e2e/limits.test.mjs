@@ -85,6 +85,16 @@ job.source(sources.file({ path: "in.txt", maxLineBytes: 1e9 })).name("in").sink(
   assert.match(over.stderr, /operator 'in' \(op1\): config field "maxLineBytes" 1000000000 is above the cluster's maximum line length of 16777216 bytes/);
 });
 
+test("a record longer than --max-record-bytes fails naming the operator", async () => {
+  const result = await runJob(
+    `const job = new Job("wide");
+job.source(sources.generator({ count: 3 })).map((n: number) => ({ pad: "x".repeat(200) })).name("pad").sink(sinks.stdout());`,
+    {}, ["--max-record-bytes", "100"]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /operator 'pad' \(op2\): RangeError: an output record's JSON is 210 characters long, over the cluster's limit of 100 bytes/);
+});
+
 test("sluice run reads and writes only below its working directory (or --allow-path)", async () => {
   const escape = `escape-${process.pid}.jsonl`;
   const out = await runJob(
