@@ -1,6 +1,7 @@
 #include "worker/runtime/batch_sink.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,12 +65,22 @@ class FileSink : public BatchSink {
   Status Open() {
     // O_EXCL makes "refuse an existing file" one step with creating it; O_NOFOLLOW keeps a
     // link planted after the path was checked (file_reach.h) from leading elsewhere.
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+    // O_NONBLOCK: opening a FIFO without a reader would block beyond the reach of a cancel
+    // (regular files ignore it); anything but a regular file is refused.
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
     flags |= mode_ == OpenMode::kCreate ? O_EXCL : mode_ == OpenMode::kAppend ? O_APPEND : O_TRUNC;
     const int fd = ::open(path_.c_str(), flags, 0644);
     if (fd < 0 && errno == EEXIST) {
       return Status::User(label_ + ": output file '" + path_ +
                           "' exists; the sink overwrites it only with overwrite: true");
+    }
+    struct stat info {};
+    if (fd >= 0 && (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode))) {
+      ::close(fd);
+      return Status::User(label_ + ": output file '" + path_ + "' is not a regular file");
+    }
+    if (fd < 0 && errno == ENXIO) {
+      return Status::User(label_ + ": output file '" + path_ + "' is not a regular file");
     }
     if (fd >= 0) file_ = ::fdopen(fd, mode_ == OpenMode::kAppend ? "a" : "w");
     if (file_ == nullptr) {

@@ -191,5 +191,15 @@ TEST_F(FileLimitsTest, AnExistingOutputFileIsKeptUnlessTheSinkSaysOverwrite) {
   EXPECT_EQ(std::filesystem::file_size(path), 0u);
 }
 
+TEST_F(FileLimitsTest, AnOutputFifoIsRefusedAtOnceInsteadOfBlocking) {
+  const FileReach reach = Reach({dir_.str()});
+  const std::string path = (dir_.path() / "out.fifo").string();
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto sink = Sink(path, &reach, true);
+  ASSERT_FALSE(sink.ok());
+  EXPECT_EQ(sink.status().message(),
+            "operator 'out' (op2): output file '" + path + "' is not a regular file");
+}
+
 }  // namespace
 }  // namespace sluice::runtime
