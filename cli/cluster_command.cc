@@ -107,7 +107,7 @@ int RunCluster(const ClusterOptions& options) {
   }
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
-  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000,
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000, "",
                                options.limits.limits);
   if (!node.ok()) {
     std::fprintf(stderr, "error: %s\n", node.status().message().c_str());
