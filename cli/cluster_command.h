@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/limit_options.h"
+
 namespace sluice::cli {
 
 struct ClusterOptions {
@@ -11,6 +13,7 @@ struct ClusterOptions {
   uint32_t slots = 4;                     // per worker
   std::string data_dir;                   // the coordinator's; empty keeps jobs in memory
   std::string checkpoint_dir;             // the coordinator's (see ServeOptions)
+  LimitOptions limits;                    // the coordinator's and every worker's
 };
 
 // `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,

@@ -7,6 +7,7 @@
 #include "cli/cluster_command.h"
 #include "cli/commands.h"
 #include "cli/env_names.h"
+#include "cli/limit_flags.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -133,7 +134,12 @@ int main(int argc, char** argv) {
   cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
                           "Where checkpoints go (see `coordinator --help`)");
 
+  sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
+  sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
+  sluice::cli::AddLimitFlags(worker_cmd, &serve.limits, true, "none (no file access)");
+  sluice::cli::AddLimitFlags(cluster_cmd, &cluster.limits, true, "none (no file access)");
   sluice::cli::AddEnvironmentNames(app);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run_cmd) return sluice::cli::RunEmbedded(run);

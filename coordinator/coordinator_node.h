@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "coordinator/checkpoint_coordinator.h"
@@ -35,6 +36,7 @@ struct CoordinatorOptions {
   // Where jobs' checkpoints go (<dir>/<job id>/chk-<n>); shared by every worker (a shared file
   // system in a real cluster). "": /tmp/sluice-checkpoints.
   std::string checkpoint_dir;
+  ClusterLimits limits;  // the maxima a submitted job is checked against
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,
