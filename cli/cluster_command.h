@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/http_command.h"
+
 namespace sluice::cli {
 
 struct ClusterOptions {
@@ -11,6 +13,7 @@ struct ClusterOptions {
   uint32_t slots = 4;                     // per worker
   std::string data_dir;                   // the coordinator's; empty keeps jobs in memory
   std::string checkpoint_dir;             // the coordinator's (see ServeOptions)
+  HttpFlags http;                         // the coordinator's HTTP API and playground
 };
 
 // `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "worker/output_tap.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "sluice/cluster_service.grpc.pb.h"
@@ -72,6 +73,7 @@ class WorkerNode final : public proto::WorkerService::Service,
                                         proto::NotifyCheckpointCompleteResponse* response) override;
 
   Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) override;
+  void Watch(const JobId& job, std::string_view json_lines) override;
   void Acknowledge(const JobId& job, uint64_t checkpoint,
                    const proto::TaskSnapshot& snapshot) override;
   void Decline(const JobId& job, const TaskId& task, uint64_t checkpoint,
@@ -103,6 +105,7 @@ class WorkerNode final : public proto::WorkerService::Service,
   std::thread heartbeat_thread_;
   std::chrono::steady_clock::time_point last_heartbeat_ack_;  // heartbeat thread only
   int metrics_collector_ = 0;
+  std::unique_ptr<OutputTap> tap_;  // stdout sinks' records, for watchers on the coordinator
 };
 
 }  // namespace sluice::worker
