@@ -2,7 +2,7 @@
 // coordinator (graph, status, checkpoints, output, jobs list).
 import { EditorView, basicSetup } from "codemirror";
 import { javascript } from "@codemirror/lang-javascript";
-import { linter, lintGutter, forceLinting, type Diagnostic } from "@codemirror/lint";
+import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
 import examples from "virtual:examples";
 import { api, ApiError, setToken, streamEvents, type ApiProblem } from "./api.ts";
 import { compile, initCompiler, type Compiled, type Problem } from "./compile.ts";
@@ -11,13 +11,11 @@ import { drawPlan, type GroupRates, type Plan } from "./graph.ts";
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const examplesList = examples as Array<{ name: string; source: string }>;
 
-let problems: Problem[] = [];
 let lastCompiled: Compiled | null = null;
 let compileTimer = 0;
 let compileSeq = 0;
 
 function showProblems(list: Problem[]): void {
-  problems = list;
   const ul = $("problems");
   ul.replaceChildren(...list.map((p) => {
     const li = document.createElement("li");
@@ -25,18 +23,18 @@ function showProblems(list: Problem[]): void {
     li.dataset.line = String(p.line ?? "");
     return li;
   }));
-  forceLinting(editor);
+  const doc = editor.state.doc;
+  const diagnostics: Diagnostic[] = list.flatMap((p) => {
+    if (p.line === null || p.line < 1 || p.line > doc.lines) return [];
+    const line = doc.line(p.line);
+    return [{ from: line.from, to: line.to, severity: "error" as const, message: p.message }];
+  });
+  editor.dispatch(setDiagnostics(editor.state, diagnostics));
 }
-
-const problemLinter = linter((view): Diagnostic[] => problems.flatMap((p) => {
-  if (p.line === null || p.line < 1 || p.line > view.state.doc.lines) return [];
-  const line = view.state.doc.line(p.line);
-  return [{ from: line.from, to: line.to, severity: "error", message: p.message }];
-}), { delay: 0 });
 
 const editor = new EditorView({
   parent: $("editor"),
-  extensions: [basicSetup, javascript({ typescript: true }), lintGutter(), problemLinter,
+  extensions: [basicSetup, javascript({ typescript: true }), lintGutter(), EditorView.lineWrapping,
     EditorView.updateListener.of((u) => { if (u.docChanged) scheduleCompile(); })],
 });
 
@@ -157,10 +155,10 @@ function addOutput(records: unknown[], droppedNow: number): void {
     const td = document.createElement("td");
     td.textContent = typeof r === "string" ? r : JSON.stringify(r);
     tr.appendChild(td);
-    body.appendChild(tr);
+    body.insertBefore(tr, body.firstChild);  // newest first
     outputRows++;
   }
-  while (body.rows.length > MAX_ROWS) body.deleteRow(0);
+  while (body.rows.length > MAX_ROWS) body.deleteRow(body.rows.length - 1);
   $("output-count").textContent = `${outputRows} rows`;
 }
 
@@ -218,7 +216,8 @@ async function refreshJobs(): Promise<void> {
 function mapServerProblems(list: ApiProblem[], compiled: Compiled): Problem[] {
   return list.map((p) => ({
     line: compiled.operatorLines[p.operatorId] ?? null,
-    message: p.operatorId ? `operator '${p.operatorName}' (${p.operatorId}): ${p.message}` : p.message,
+    message: p.operatorId && !p.message.includes(`(${p.operatorId})`)
+      ? `operator '${p.operatorName}' (${p.operatorId}): ${p.message}` : p.message,
     operatorId: p.operatorId,
   }));
 }
