@@ -19,7 +19,7 @@ struct ClusterOptions {
 // `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,
 // `worker --coordinator ...`), in the foreground until SIGINT or SIGTERM, which stop the workers
 // and then the coordinator. A worker that dies is reported on standard error and not restarted.
-// Prints the coordinator's address and the workers' pids on standard output.
+// Prints the coordinator's address, the playground's URL and the workers' pids on standard output.
 int RunCluster(const ClusterOptions& options);
 
 }  // namespace sluice::cli

@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
   auto* cluster_cmd = app.add_subcommand(
       "cluster",
       "Run a local cluster in the foreground: a coordinator in this process and N worker "
-      "processes; prints the coordinator's address and the workers' pids; Ctrl-C or SIGTERM "
+      "processes; prints the coordinator's address, the playground's URL and the workers' pids; "
+      "Ctrl-C or SIGTERM "
       "stops them all");
   cluster_cmd->add_option("--workers,-n", cluster.workers, "Worker processes to start")
       ->default_val(2);
