@@ -111,7 +111,7 @@ int RunCluster(const ClusterOptions& options) {
   MetricsRegistry metrics;
   std::unique_ptr<coordinator::http::HttpApi> api;
   Status made = Status::Ok();
-  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000,
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000, "",
                                [&](coordinator::CoordinatorNode& n) {
                                  auto created = MakeHttpApi(options.http, n, &metrics);
                                  if (created.ok()) api = std::move(created).value();

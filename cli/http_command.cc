@@ -98,7 +98,7 @@ int RunPlayground(const PlaygroundOptions& options) {
   std::unique_ptr<coordinator::http::HttpApi> api;
   Status made = Status::Ok();
   auto node = StartCoordinator(
-      options.listen, options.data_dir, options.checkpoint_dir, 5000,
+      options.listen, options.data_dir, options.checkpoint_dir, 5000, "",
       [&](coordinator::CoordinatorNode& n) {
         auto created = MakeHttpApi(options.http, n, &metrics);
         if (!created.ok()) {

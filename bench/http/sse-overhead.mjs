@@ -2,7 +2,7 @@
 // parallelism 1; the worker's stdout goes to /dev/null) on one coordinator and one worker,
 // alternating: nobody watching; a reader of its event stream that reads everything; a reader
 // that connects and then stops reading (a stalled browser tab). Prints each run's duration and
-// records/s, and the medians.
+// records/s, and the medians. The machine's load average is printed before and after.
 //
 //   node bench/http/sse-overhead.mjs [--records 3000000] [--runs 5]
 import { spawn } from "node:child_process";
@@ -73,11 +73,15 @@ async function runOnce(mode) {
   return { ms, rate: RECORDS / (ms / 1000), received };
 }
 
+const { loadavg } = await import("node:os");
+console.log(`load average before: ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 const results = { none: [], reading: [], stalled: [] };
 try {
   await runOnce("none");  // warm-up
   for (let i = 0; i < RUNS; i++) {
-    for (const mode of ["none", "reading", "stalled"]) {
+    // The order rotates from run to run, so no mode always follows the same one.
+    const modes = ["none", "reading", "stalled"];
+    for (const mode of [...modes.slice(i % 3), ...modes.slice(0, i % 3)]) {
       const r = await runOnce(mode);
       results[mode].push(r.rate);
       console.log(`run ${i + 1} ${mode.padEnd(8)} ${r.ms} ms  ${Math.round(r.rate)} records/s${mode === "reading" ? `  (${(r.received / 1048576).toFixed(1)} MB of events read)` : ""}`);
@@ -87,6 +91,7 @@ try {
   worker.child.kill("SIGTERM");
   coordinator.child.kill("SIGTERM");
 }
+console.log(`load average after: ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(results.none);
 console.log(`\n| watcher | median records/s | vs nobody watching |\n|---|---|---|`);
