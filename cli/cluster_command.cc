@@ -112,6 +112,7 @@ int RunCluster(const ClusterOptions& options) {
   std::unique_ptr<coordinator::http::HttpApi> api;
   Status made = Status::Ok();
   auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000, "",
+                               options.limits.limits,
                                [&](coordinator::CoordinatorNode& n) {
                                  auto created = MakeHttpApi(options.http, n, &metrics);
                                  if (created.ok()) api = std::move(created).value();
@@ -143,8 +144,11 @@ int RunCluster(const ClusterOptions& options) {
   std::map<pid_t, int> alive;  // pid -> worker number, from 1
   int exit_code = 0;
   for (uint32_t i = 1; i <= options.workers && !g_stop; ++i) {
-    auto pid = SpawnWorker({self, "worker", "--coordinator", address, "--listen", host + ":0",
-                            "--slots", std::to_string(options.slots)});
+    std::vector<std::string> argv = {self,     "worker",     "--coordinator",
+                                     address,  "--listen",   host + ":0",
+                                     "--slots", std::to_string(options.slots)};
+    for (std::string& arg : LimitArgs(options.limits)) argv.push_back(std::move(arg));
+    auto pid = SpawnWorker(argv);
     if (!pid.ok()) {
       std::fprintf(stderr, "error: %s\n", pid.status().message().c_str());
       exit_code = 1;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/http_command.h"
+#include "cli/limit_options.h"
 
 namespace sluice::cli {
 
@@ -14,6 +15,7 @@ struct ClusterOptions {
   std::string data_dir;                   // the coordinator's; empty keeps jobs in memory
   std::string checkpoint_dir;             // the coordinator's (see ServeOptions)
   HttpFlags http;                         // the coordinator's HTTP API and playground
+  LimitOptions limits;                    // the coordinator's and every worker's
 };
 
 // `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,

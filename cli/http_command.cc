@@ -98,7 +98,7 @@ int RunPlayground(const PlaygroundOptions& options) {
   std::unique_ptr<coordinator::http::HttpApi> api;
   Status made = Status::Ok();
   auto node = StartCoordinator(
-      options.listen, options.data_dir, options.checkpoint_dir, 5000, "",
+      options.listen, options.data_dir, options.checkpoint_dir, 5000, "", options.limits.limits,
       [&](coordinator::CoordinatorNode& n) {
         auto created = MakeHttpApi(options.http, n, &metrics);
         if (!created.ok()) {
@@ -122,6 +122,8 @@ int RunPlayground(const PlaygroundOptions& options) {
   worker_options.listen = "127.0.0.1:0";
   worker_options.slots = options.slots;
   worker_options.metrics = &metrics;
+  worker_options.limits = options.limits.limits;
+  worker_options.allow_paths = options.limits.allow_paths;
   worker::WorkerNode worker(worker_options, js::V8Engine());
   Status serving = ServeHttp(options.http, *api);
   if (serving.ok()) serving = worker.Start();

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/limit_options.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "coordinator/coordinator_node.h"
@@ -42,6 +43,7 @@ struct PlaygroundOptions {
   uint32_t slots = 16;
   std::string data_dir;
   std::string checkpoint_dir;
+  LimitOptions limits;  // the embedded worker's file roots and the cluster's limits
 };
 // `sluice playground`: a coordinator and a worker in this process, the HTTP API and the page;
 // prints the page's URL and stays up until SIGINT or SIGTERM.

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/http_command.h"
 #include "cli/env_names.h"
+#include "cli/limit_flags.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -136,6 +137,10 @@ int main(int argc, char** argv) {
   cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
                           "Where checkpoints go (see `coordinator --help`)");
 
+  sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
+  sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
+  sluice::cli::AddLimitFlags(worker_cmd, &serve.limits, true, "none (no file access)");
+  sluice::cli::AddLimitFlags(cluster_cmd, &cluster.limits, true, "none (no file access)");
   sluice::cli::AddHttpFlags(*cluster_cmd, cluster.http);
 
   sluice::cli::PlaygroundOptions playground;
@@ -153,8 +158,10 @@ int main(int argc, char** argv) {
                              "The coordinator's job records folder (see `coordinator --help`)");
   playground_cmd->add_option("--checkpoint-dir", playground.checkpoint_dir,
                              "Where checkpoints go (see `coordinator --help`)");
+  sluice::cli::AddLimitFlags(playground_cmd, &playground.limits, true, "none (no file access)");
 
   sluice::cli::AddEnvironmentNames(app);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run_cmd) return sluice::cli::RunEmbedded(run);

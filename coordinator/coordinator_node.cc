@@ -10,6 +10,7 @@
 #include "coordinator/coordinator_records.h"
 #include "coordinator/coordinator_services.h"
 #include "coordinator/job_lifecycle.h"
+#include "coordinator/limit_checks.h"
 #include "coordinator/planner.h"
 #include "coordinator/routing.h"
 #include "coordinator/scheduler.h"
@@ -73,6 +74,7 @@ void CoordinatorNode::Wait() {
 proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   proto::SubmitJobResponse response;
   std::vector<proto::ValidationProblem> problems = ValidateJob(spec, check_);
+  for (auto& p : CheckClusterLimits(spec, options_.limits)) problems.push_back(std::move(p));
   if (!problems.empty()) {
     for (auto& p : problems) *response.add_problems() = std::move(p);
     return response;
@@ -99,6 +101,13 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   std::vector<Deployment> deployments;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [other_id, other] : jobs_) {
+      if (IsTerminal(other->tracker.state())) continue;
+      std::string conflict = OutputConflict(spec, other->spec, other_id.str());
+      if (conflict.empty()) continue;
+      response.add_problems()->set_message(std::move(conflict));
+      return response;
+    }
     auto job = std::make_unique<JobRecord>(std::vector<TrackedTask>{});
     job->id = job_id;
     job->spec = spec;

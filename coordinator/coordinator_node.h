@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "coordinator/checkpoint_coordinator.h"
@@ -36,6 +37,7 @@ struct CoordinatorOptions {
   // Where jobs' checkpoints go (<dir>/<job id>/chk-<n>); shared by every worker (a shared file
   // system in a real cluster). "": /tmp/sluice-checkpoints.
   std::string checkpoint_dir;
+  ClusterLimits limits;  // the maxima a submitted job is checked against
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,

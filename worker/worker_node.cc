@@ -72,6 +72,9 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
+  auto reach = runtime::FileReach::Make(options_.allow_paths);
+  if (!reach.ok()) return reach.status();
+  file_reach_ = std::move(reach).value();
   auto started = StartServer(options_.listen, {this, &exchange_service_}, "worker");
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
@@ -215,6 +218,8 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   services.router = &router_;
   services.self_address = address_;
   services.checkpoints = this;
+  services.limits = options_.limits;
+  services.file_reach = &file_reach_;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
                            : options_.state_dir;

@@ -10,7 +10,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "worker/output_tap.h"
 #include "common/metrics.h"
@@ -39,6 +41,9 @@ struct WorkerOptions {
   // Where tasks keep keyed state, one RocksDB per task below it; "": /tmp/sluice-state-<pid>.
   std::string state_dir;
   MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
+  ClusterLimits limits;                 // what every task is held to
+  // The folders file sources and sinks may use (runtime/file_reach.h); none: no files at all.
+  std::vector<std::string> allow_paths;
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the
@@ -99,6 +104,7 @@ class WorkerNode final : public proto::WorkerService::Service,
 
   WorkerOptions options_;
   js::ChainRunnerFactory& engine_;
+  runtime::FileReach file_reach_;  // from options_.allow_paths, made by Start()
   exchange::Router router_;  // inboxes of this worker's tasks that upstream tasks feed
   exchange::ExchangeServiceImpl exchange_service_{router_};
   std::unique_ptr<grpc::Server> server_;

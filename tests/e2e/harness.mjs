@@ -85,9 +85,10 @@ export function startServer(args, ready, what, env = {}) {
 
 /**
  * Starts a coordinator on a free loopback port and `workers` worker processes registered with
- * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough).
+ * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough). Workers get `workerArgs`; by
+ * default they may use files below the system's temp folder, where makeProject puts projects.
  */
-export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], env = {} } = {}) {
+export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], workerArgs = ["--allow-path", tmpdir()], env = {} } = {}) {
   const processes = [];
   const stop = async () => {
     await Promise.all(
@@ -120,7 +121,7 @@ export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [
     // Starts one more worker (e.g. in place of a killed one); resolves to its process.
     const startWorker = async () => {
       const started = await startServer(
-        ["worker", "--coordinator", address, "--slots", String(slots)],
+        ["worker", "--coordinator", address, "--slots", String(slots), ...workerArgs],
         /worker (worker-\d+) serving on \S+, metrics on (http:\/\/\S+)/,
         `worker ${workerIds.length}`,
         env,

@@ -727,7 +727,10 @@
       const fires = timer.time === fireAt &&
                       this.trigger === (eventDomain ? EVENT_TIME : PROCESSING_TIME) ||
                     cleanup && this.trigger === COUNT && this.ending() && ws[i + 3] > 0;
-      if (fires) this.emitWindow(timer.key, start, end, ws[i + 2], !cleanup);
+      // A sliding window's accumulator may be another window's too (a reduce that returns the
+      // record): while other windows stay, what goes downstream is a copy.
+      const shared = this.kind === SLIDING && ws.length > STRIDE;
+      if (fires) this.emitWindow(timer.key, start, end, ws[i + 2], !cleanup || shared);
       if (!cleanup) return;
       if (ws.length === STRIDE) {
         this.state.delete(timer.keyGroup, timer.keyString);
