@@ -6,6 +6,7 @@
 //
 //   node bench/http/sse-overhead.mjs [--records 3000000] [--runs 5]
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, SLUICE } from "../../tests/e2e/harness.mjs";
 
@@ -48,7 +49,17 @@ function spec() {
   return job.toSpec();
 }
 
+// CPU seconds a process has used (user + system), from /proc: on a busy machine the wall time
+// of a run mostly says how much CPU the others left us; the worker's CPU per record says whether
+// watching made the job itself do more.
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function runOnce(mode) {
+  const cpu0 = cpuSeconds(worker.child.pid);
+  const coordinatorCpu0 = cpuSeconds(coordinator.child.pid);
   const { id } = await json("POST", "/api/v1/jobs", spec());
   const abort = new AbortController();
   let received = 0;
@@ -70,12 +81,16 @@ async function runOnce(mode) {
   abort.abort();
   if (info.state !== "finished") throw new Error(`job ${id} ${info.state}: ${info.reason}`);
   const ms = info.endedAtMs - info.startedAtMs;
-  return { ms, rate: RECORDS / (ms / 1000), received };
+  const cpu = cpuSeconds(worker.child.pid) - cpu0;
+  const coordinatorCpu = cpuSeconds(coordinator.child.pid) - coordinatorCpu0;
+  return { ms, rate: RECORDS / (ms / 1000), received, cpuRate: RECORDS / cpu, coordinatorCpu };
 }
 
 const { loadavg } = await import("node:os");
 console.log(`load average before: ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 const results = { none: [], reading: [], stalled: [] };
+const cpuRates = { none: [], reading: [], stalled: [] };
+const coordinatorCpus = { none: [], reading: [], stalled: [] };
 try {
   await runOnce("none");  // warm-up
   for (let i = 0; i < RUNS; i++) {
@@ -84,7 +99,9 @@ try {
     for (const mode of [...modes.slice(i % 3), ...modes.slice(0, i % 3)]) {
       const r = await runOnce(mode);
       results[mode].push(r.rate);
-      console.log(`run ${i + 1} ${mode.padEnd(8)} ${r.ms} ms  ${Math.round(r.rate)} records/s${mode === "reading" ? `  (${(r.received / 1048576).toFixed(1)} MB of events read)` : ""}`);
+      cpuRates[mode].push(r.cpuRate);
+      coordinatorCpus[mode].push(r.coordinatorCpu);
+      console.log(`run ${i + 1} ${mode.padEnd(8)} ${r.ms} ms  ${Math.round(r.rate)} records/s  ${Math.round(r.cpuRate)} records/worker-CPU-s  coordinator ${r.coordinatorCpu.toFixed(2)} CPU-s${mode === "reading" ? `  (${(r.received / 1048576).toFixed(1)} MB of events read)` : ""}`);
     }
   }
 } finally {
@@ -94,8 +111,10 @@ try {
 console.log(`load average after: ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(results.none);
-console.log(`\n| watcher | median records/s | vs nobody watching |\n|---|---|---|`);
+const cpuBase = median(cpuRates.none);
+console.log(`\n| watcher | median records/s (wall) | vs nobody watching | median records per worker CPU-second | vs nobody watching | coordinator CPU-s per run |\n|---|---|---|---|---|---|`);
 for (const mode of ["none", "reading", "stalled"]) {
   const m = median(results[mode]);
-  console.log(`| ${mode} | ${Math.round(m)} | ${(((m - base) / base) * 100).toFixed(1)} % |`);
+  const c = median(cpuRates[mode]);
+  console.log(`| ${mode} | ${Math.round(m)} | ${(((m - base) / base) * 100).toFixed(1)} % | ${Math.round(c)} | ${(((c - cpuBase) / cpuBase) * 100).toFixed(1)} % | ${median(coordinatorCpus[mode]).toFixed(2)} |`);
 }
