@@ -87,6 +87,8 @@ export function startServer(args, ready, what, env = {}) {
  * Starts a coordinator on a free loopback port and `workers` worker processes registered with
  * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough). Workers get `workerArgs`; by
  * default they may use files below the system's temp folder, where makeProject puts projects.
+ * `env` is added to every process's environment; `http` is the coordinator's HTTP API and
+ * playground (host:port, a free port).
  */
 export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], workerArgs = ["--allow-path", tmpdir()], env = {} } = {}) {
   const processes = [];
