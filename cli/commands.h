@@ -1,8 +1,10 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "cli/http_command.h"
 #include "cli/job_loader.h"
 #include "cli/limit_options.h"
 #include "common/status.h"
@@ -42,6 +44,7 @@ struct ServeOptions {
   // coordinator: where checkpoints go; "": <data_dir>/checkpoints, or /tmp/sluice-checkpoints
   std::string checkpoint_dir;
   uint32_t worker_timeout_ms = 5000;  // coordinator: a worker silent this long is lost
+  HttpFlags http;                     // coordinator: the HTTP API and playground
   LimitOptions limits;                // coordinator: checked at submit; worker: enforced
 };
 // The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
@@ -49,7 +52,8 @@ struct ServeOptions {
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
     uint32_t worker_timeout_ms = 5000, const std::string& advertise = "",
-    const ClusterLimits& limits = {});
+    const ClusterLimits& limits = {},
+    const std::function<void(coordinator::CoordinatorNode&)>& before_start = nullptr);
 // `sluice savepoint`: takes a savepoint of a running job and prints its path.
 int Savepoint(const std::string& job_id, const std::string& directory,
               const std::string& coordinator);
