@@ -425,12 +425,13 @@ void CoordinatorNode::DeregisterWorker(const proto::DeregisterWorkerRequest& req
     if (it == workers_.end()) return;
     spdlog::info("worker {} ({}) is leaving: {}; its tasks restart elsewhere", request.worker_id(),
                  it->second->address, request.reason());
-    RemoveWorkerLocked(it->first, &to_cancel);
+    RemoveWorkerLocked(it->first, "left (" + request.reason() + ")", &to_cancel);
   }
   SendCancels(to_cancel);
 }
 
-void CoordinatorNode::RemoveWorkerLocked(const WorkerId& lost, CancelList* to_cancel) {
+void CoordinatorNode::RemoveWorkerLocked(const WorkerId& lost, const std::string& how,
+                                         CancelList* to_cancel) {
   auto it = workers_.find(lost);
   if (it == workers_.end()) return;
   std::set<JobId> affected;
@@ -439,7 +440,7 @@ void CoordinatorNode::RemoveWorkerLocked(const WorkerId& lost, CancelList* to_ca
   for (const auto& job_id : affected) {
     auto job = jobs_.find(job_id);
     if (job == jobs_.end()) continue;
-    ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost), to_cancel);
+    ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost, how), to_cancel);
   }
 }
 
@@ -465,7 +466,7 @@ void CoordinatorNode::LivenessLoop() {
                      worker.address, silent.count());
         WorkerId lost = worker.id;
         ++it;
-        RemoveWorkerLocked(lost, &to_cancel);
+        RemoveWorkerLocked(lost, "was lost", &to_cancel);
       }
     }
     SendCancels(to_cancel);

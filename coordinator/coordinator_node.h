@@ -145,8 +145,9 @@ class CoordinatorNode {
   void SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel);
   proto::JobInfo InfoOf(const JobRecord& job) const;
   void LivenessLoop();
-  // Forgets the worker and fails (or restarts) the jobs that had live tasks there.
-  void RemoveWorkerLocked(const WorkerId& worker, CancelList* to_cancel);
+  // Forgets the worker and fails (or restarts) the jobs that had live tasks there; `how` goes
+  // into their failure ("was lost", "left").
+  void RemoveWorkerLocked(const WorkerId& worker, const std::string& how, CancelList* to_cancel);
 
   CoordinatorOptions options_;
   FunctionChecker check_;
