@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/auth.h"
+
 namespace sluice::cli {
 
 struct ClusterOptions {
@@ -11,6 +13,8 @@ struct ClusterOptions {
   uint32_t slots = 4;                     // per worker
   std::string data_dir;                   // the coordinator's; empty keeps jobs in memory
   std::string checkpoint_dir;             // the coordinator's (see ServeOptions)
+  SecurityFiles security;                 // the coordinator's and, passed on, the workers'
+  bool insecure = false;                  // serve a non-loopback address without a token
 };
 
 // `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,

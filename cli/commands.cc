@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -262,8 +263,12 @@ int ListWorkers(const std::string& coordinator) {
 
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
-    uint32_t worker_timeout_ms) {
+    uint32_t worker_timeout_ms, const SecurityFiles& security, bool insecure) {
   coordinator::CoordinatorOptions coordinator_options;
+  auto loaded = LoadClusterSecurity(security);
+  if (!loaded.ok()) return loaded.status();
+  coordinator_options.security = std::move(loaded).value();
+  coordinator_options.insecure = insecure;
   coordinator_options.worker_timeout_ms = worker_timeout_ms;
   // At least four heartbeats fit in the timeout.
   coordinator_options.heartbeat_interval_ms = std::max(100u, std::min(1000u, worker_timeout_ms / 4));
@@ -285,7 +290,7 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
 
 int ServeCoordinator(const ServeOptions& options) {
   auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
-                               options.worker_timeout_ms);
+                               options.worker_timeout_ms, options.security, options.insecure);
   if (!node.ok()) return Fail(node.status());
   MetricsRegistry metrics;
   int collector = metrics.AddCollector(
@@ -311,6 +316,9 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
   worker_options.state_dir = options.state_dir;
+  auto security = LoadClusterSecurity(options.security);
+  if (!security.ok()) return Fail(security.status());
+  worker_options.security = std::move(security).value();
   MetricsRegistry metrics;
   worker_options.metrics = &metrics;
   MetricsHttpServer http(metrics);
@@ -318,10 +326,11 @@ int ServeWorker(const ServeOptions& options) {
   if (!serving.ok()) return Fail(serving);
   worker::WorkerNode node(worker_options, js::V8Engine());
   InstallSignalHandlers();
+  std::atomic<int> exit_code{0};
   std::thread starter([&] {
     Status started = node.Start();
     if (!started.ok() && !g_interrupted) {
-      std::fprintf(stderr, "error: %s\n", started.message().c_str());
+      exit_code = Fail(started);
       g_interrupted = 1;
       return;
     }
@@ -331,7 +340,7 @@ int ServeWorker(const ServeOptions& options) {
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   node.Shutdown();
   starter.join();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace sluice::cli

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/auth.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "coordinator/checkpoint_coordinator.h"
@@ -32,6 +33,10 @@ struct CoordinatorOptions {
   // Where jobs' checkpoints go (<dir>/<job id>/chk-<n>); shared by every worker (a shared file
   // system in a real cluster). "": /tmp/sluice-checkpoints.
   std::string checkpoint_dir;
+  // The cluster token clients and workers must present (and this coordinator presents to
+  // workers), and TLS for its server and its channels to workers.
+  ClusterSecurity security;
+  bool insecure = false;  // serve on a non-loopback address without a token
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,
@@ -55,6 +60,7 @@ class CoordinatorNode {
   void Shutdown();
   void Wait();
   const std::string& address() const { return address_; }
+  const ClusterSecurity& security() const { return options_.security; }
 
   // JobService, as the service adapters call it.
   proto::SubmitJobResponse Submit(const proto::JobSpec& spec);

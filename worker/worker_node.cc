@@ -71,17 +71,21 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
-  auto started = StartServer(options_.listen, {this, &exchange_service_}, "worker");
+  auto started =
+      StartServer(options_.listen, {this, &exchange_service_}, "worker", options_.security);
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
   address_ = started->address;
-  coordinator_ = proto::ClusterService::NewStub(MakeChannel(options_.coordinator));
+  coordinator_ =
+      proto::ClusterService::NewStub(MakeChannel(options_.coordinator, options_.security));
 
   // Register, retrying with backoff: a worker may start before its coordinator.
   auto backoff = std::chrono::milliseconds(100);
   while (true) {
     Status st = Register();
     if (st.ok()) break;
+    // A wrong or missing token does not get better by waiting.
+    if (st.code() == StatusCode::kUnauthenticated) return st;
     spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
     std::unique_lock<std::mutex> lock(mutex_);
     if (cv_.wait_for(lock, backoff, [&] { return stopping_; })) {
@@ -140,8 +144,17 @@ void WorkerNode::Wait() {
   cv_.wait(lock, [&] { return stopping_; });
 }
 
-grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTaskRequest* request,
+grpc::Status WorkerNode::CheckToken(const grpc::ServerContext* context) const {
+  grpc::Status checked = CheckCaller(*context, options_.security.token, "worker " + address_);
+  if (!checked.ok())
+    spdlog::warn("refused a call from {}: {}", context->peer(), checked.error_message());
+  return checked;
+}
+
+grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
+                                    const proto::DeployTaskRequest* request,
                                     proto::DeployTaskResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   TaskId id(request->task().task_id());
   runtime::TaskServices services;
   services.engine = &engine_;
@@ -151,6 +164,7 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
                              const std::string& failure) { OnTaskEnded(task, state, failure); };
   services.router = &router_;
   services.self_address = address_;
+  services.peer_security = &options_.security;
   services.checkpoints = this;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
@@ -184,17 +198,20 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerNode::CancelTask(grpc::ServerContext*, const proto::CancelTaskRequest* request,
+grpc::Status WorkerNode::CancelTask(grpc::ServerContext* context,
+                                    const proto::CancelTaskRequest* request,
                                     proto::CancelTaskResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it != tasks_.end()) it->second->Cancel();
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext*,
-                                          const proto::TriggerCheckpointRequest* request,
-                                          proto::TriggerCheckpointResponse*) {
+grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext* context,
+                                           const proto::TriggerCheckpointRequest* request,
+                                           proto::TriggerCheckpointResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it == tasks_.end() || it->second->ended()) {
@@ -206,8 +223,9 @@ grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext*,
 }
 
 grpc::Status WorkerNode::NotifyCheckpointComplete(
-    grpc::ServerContext*, const proto::NotifyCheckpointCompleteRequest* request,
+    grpc::ServerContext* context, const proto::NotifyCheckpointCompleteRequest* request,
     proto::NotifyCheckpointCompleteResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it != tasks_.end()) it->second->NotifyCheckpointComplete(request->checkpoint_id());

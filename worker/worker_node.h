@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "common/auth.h"
 #include "common/ids.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -36,6 +37,9 @@ struct WorkerOptions {
   // Where tasks keep keyed state, one RocksDB per task below it; "": /tmp/sluice-state-<pid>.
   std::string state_dir;
   MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
+  // The cluster token this worker presents to the coordinator and to other workers, and that
+  // callers of its WorkerService and ExchangeService must present; TLS for both directions.
+  ClusterSecurity security;
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the
@@ -84,11 +88,13 @@ class WorkerNode final : public proto::WorkerService::Service,
   void OnTaskEnded(const TaskId& task, proto::TaskState state, const std::string& failure);
   void ReapEndedTasks();
   void CollectMetrics(MetricsWriter& writer) const;
+  // OK when the caller presented the cluster token (the coordinator, another worker).
+  grpc::Status CheckToken(const grpc::ServerContext* context) const;
 
   WorkerOptions options_;
   js::ChainRunnerFactory& engine_;
   exchange::Router router_;  // inboxes of this worker's tasks that upstream tasks feed
-  exchange::ExchangeServiceImpl exchange_service_{router_};
+  exchange::ExchangeServiceImpl exchange_service_{router_, {.token = options_.security.token}};
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::unique_ptr<proto::ClusterService::Stub> coordinator_;
