@@ -242,6 +242,23 @@ test("without a token the coordinator refuses a non-loopback address unless --in
   }
 });
 
+test("sluice cluster hands its token to the workers it starts", async () => {
+  const started = await startServer(["cluster", "--workers", "2", "--listen", "127.0.0.1:0", "--auth-token-file", tokenFile],
+    /coordinator listening on (127\.0\.0\.1:\d+)[\s\S]*cluster ready: 2 workers/, "cluster", { env: NO_ENV_TOKEN });
+  const stopped = new Promise((done) => started.child.once("exit", done));
+  cleanups.push(async () => {
+    started.child.kill("SIGTERM");
+    await stopped;
+  });
+  const address = started.match[1];
+  const refused = await cli(["workers", "-c", address]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /auth token/);
+  const workers = await cli(["workers", "-c", address, "--auth-token-file", tokenFile]);
+  assert.equal(workers.code, 0, workers.stderr);
+  assert.equal(workers.stdout.trim().split("\n").length, 3, workers.stdout);
+});
+
 test("sluice run needs no token, whatever the environment holds", async () => {
   const p = project({ "job.ts": KEYED_JOB });
   const run = await sluice(["run", "job.ts"], { cwd: p.dir, env: { SLUICE_AUTH_TOKEN: "whatever" } });
