@@ -319,6 +319,7 @@ int ServeWorker(const ServeOptions& options) {
   auto security = LoadClusterSecurity(options.security);
   if (!security.ok()) return Fail(security.status());
   worker_options.security = std::move(security).value();
+  worker_options.insecure = options.insecure;
   MetricsRegistry metrics;
   worker_options.metrics = &metrics;
   MetricsHttpServer http(metrics);

@@ -41,7 +41,7 @@ struct ServeOptions {
   std::string checkpoint_dir;
   uint32_t worker_timeout_ms = 5000;  // coordinator: a worker silent this long is lost
   SecurityFiles security;             // token and TLS files (security_options.h)
-  bool insecure = false;              // coordinator: serve a non-loopback address without a token
+  bool insecure = false;              // serve a non-loopback address without a token
 };
 // The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
 // directory its jobs are stored there and restored from it. Started and listening.

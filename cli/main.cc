@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
                             "Serve on a non-loopback address without an auth token");
   sluice::cli::AddServerSecurityOptions(*coordinator_cmd, serve.security);
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
+  worker_cmd->add_flag("--insecure", serve.insecure,
+                       "Serve on a non-loopback address without an auth token");
   sluice::cli::AddServerSecurityOptions(*worker_cmd, serve.security);
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")

@@ -106,9 +106,9 @@ Status CheckListenSecurity(const std::string& listen, const ClusterSecurity& sec
   return Status::User(
       who + " refuses to listen on " + listen +
       " without an auth token: anyone who reaches that address could submit, cancel and read "
-      "jobs and join as a worker. Give it a token (--auth-token-file or SLUICE_AUTH_TOKEN, and "
-      "the same to workers and clients), listen on 127.0.0.1, or pass --insecure to accept the "
-      "risk");
+      "jobs, run code on workers and join as a worker. Give it a token (--auth-token-file or "
+      "SLUICE_AUTH_TOKEN, and the same to workers and clients), listen on 127.0.0.1, or pass "
+      "--insecure to accept the risk");
 }
 
 }  // namespace sluice

@@ -53,8 +53,8 @@ Result<ClusterSecurity> LoadClusterSecurity(const SecurityFiles& files);
 bool IsLoopbackHost(std::string_view host);
 
 // Refuses to serve on a non-loopback `listen` address without a token, unless `insecure`: anyone
-// who reaches such a port could submit, cancel or read jobs and register as a worker. `who`
-// names the process ("coordinator").
+// who reaches such a port could submit, cancel or read jobs, deploy code to a worker or register
+// as one. `who` names the process ("the coordinator", "the worker").
 Status CheckListenSecurity(const std::string& listen, const ClusterSecurity& security,
                            bool insecure, const std::string& who);
 

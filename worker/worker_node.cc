@@ -71,6 +71,8 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
+  SLUICE_RETURN_IF_ERROR(
+      CheckListenSecurity(options_.listen, options_.security, options_.insecure, "the worker"));
   auto started =
       StartServer(options_.listen, {this, &exchange_service_}, "worker", options_.security);
   if (!started.ok()) return started.status();

@@ -40,6 +40,7 @@ struct WorkerOptions {
   // The cluster token this worker presents to the coordinator and to other workers, and that
   // callers of its WorkerService and ExchangeService must present; TLS for both directions.
   ClusterSecurity security;
+  bool insecure = false;  // serve on a non-loopback address without a token
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the

@@ -223,11 +223,14 @@ test("a rogue worker without the token cannot register, is sent no task, and can
   assert.match(impostor.stderr, /does not accept the auth token/);
 });
 
-test("without a token the coordinator refuses a non-loopback address unless --insecure", async () => {
+test("without a token the coordinator and workers refuse a non-loopback address unless --insecure", async () => {
   const refused = await cli(["coordinator", "--listen", "0.0.0.0:0"], { timeoutMs: 15000 });
   assert.equal(refused.code, 2, refused.stdout + refused.stderr);
   assert.match(refused.stderr, /refuses to listen on 0\.0\.0\.0:0 without an auth token: anyone who reaches/);
   assert.match(refused.stderr, /--insecure/);
+  const worker = await cli(["worker", "--listen", "0.0.0.0:0", "-c", "127.0.0.1:1"], { timeoutMs: 15000 });
+  assert.equal(worker.code, 2, worker.stdout + worker.stderr);
+  assert.match(worker.stderr, /the worker refuses to listen on 0\.0\.0\.0:0 without an auth token/);
   const cluster = await cli(["cluster", "--listen", "0.0.0.0:0"], { timeoutMs: 15000 });
   assert.equal(cluster.code, 2, cluster.stderr);
   assert.match(cluster.stderr, /refuses to listen on 0\.0\.0\.0:0/);
