@@ -108,8 +108,8 @@ int RunCluster(const ClusterOptions& options) {
   }
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
-  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000,
-                               options.security, options.insecure);
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000, "",
+                               options.limits.limits, options.security, options.insecure);
   if (!node.ok()) {
     std::fprintf(stderr, "error: %s\n", node.status().message().c_str());
     return node.status().domain() == ErrorDomain::kUser ? 2 : 1;
@@ -123,9 +123,10 @@ int RunCluster(const ClusterOptions& options) {
   std::map<pid_t, int> alive;  // pid -> worker number, from 1
   int exit_code = 0;
   for (uint32_t i = 1; i <= options.workers && !g_stop; ++i) {
-    std::vector<std::string> argv = {
-        self,       "worker",    "--coordinator", address,
-        "--listen", host + ":0", "--slots",       std::to_string(options.slots)};
+    std::vector<std::string> argv = {self,     "worker",     "--coordinator",
+                                     address,  "--listen",   host + ":0",
+                                     "--slots", std::to_string(options.slots)};
+    for (std::string& arg : LimitArgs(options.limits)) argv.push_back(std::move(arg));
     for (std::string& arg : SecurityArguments(options.security)) argv.push_back(std::move(arg));
     auto pid = SpawnWorker(argv);
     if (!pid.ok()) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/limit_options.h"
 #include "common/auth.h"
 
 namespace sluice::cli {
@@ -15,6 +16,7 @@ struct ClusterOptions {
   std::string checkpoint_dir;             // the coordinator's (see ServeOptions)
   SecurityFiles security;                 // the coordinator's and, passed on, the workers'
   bool insecure = false;                  // serve a non-loopback address without a token
+  LimitOptions limits;                    // the coordinator's and every worker's
 };
 
 // `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,

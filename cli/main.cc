@@ -6,6 +6,8 @@
 
 #include "cli/cluster_command.h"
 #include "cli/commands.h"
+#include "cli/env_names.h"
+#include "cli/limit_flags.h"
 #include "cli/security_options.h"
 #include "common/log.h"
 
@@ -70,6 +72,10 @@ int main(int argc, char** argv) {
   auto* coordinator_cmd = app.add_subcommand("coordinator", "Serve as the cluster's coordinator");
   coordinator_cmd->add_option("--listen", serve.listen, "host:port to serve on")
       ->default_str("127.0.0.1:7070");
+  coordinator_cmd->add_option("--advertise", serve.advertise,
+                              "host[:port] clients and workers reach this coordinator at "
+                              "(default: the listen address; for 0.0.0.0, $POD_IP or this "
+                              "host's first non-loopback address)");
   coordinator_cmd->add_option(
       "--data-dir", serve.data_dir,
       "Keep job records in this folder so a restarted coordinator still lists its jobs (jobs "
@@ -99,6 +105,11 @@ int main(int argc, char** argv) {
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
       ->default_str("127.0.0.1:0");
+  worker_cmd->add_option("--advertise", serve.advertise,
+                         "host[:port] the coordinator and other workers reach this worker at "
+                         "(default: the listen address; for 0.0.0.0, $POD_IP or this host's "
+                         "first non-loopback address). A coordinator that is not on loopback "
+                         "refuses a loopback or wildcard address");
   worker_cmd->add_option("--slots", serve.slots, "Task slots this worker offers")->default_val(4);
   worker_cmd
       ->add_option("--coordinator-timeout", serve.coordinator_timeout_ms,
@@ -110,8 +121,9 @@ int main(int argc, char** argv) {
                          "/tmp/sluice-state-<pid>");
   worker_cmd
       ->add_option("--metrics-listen", serve.metrics_listen,
-                   "host:port of the Prometheus /metrics endpoint (port 0: any free; the "
-                   "address is printed)")
+                   "host:port of the Prometheus /metrics endpoint and the /healthz and /readyz "
+                   "probes (any address, e.g. 0.0.0.0:9090; port 0: any free; the address is "
+                   "printed)")
       ->default_str("127.0.0.1:0");
 
   sluice::cli::ClusterOptions cluster;
@@ -132,6 +144,12 @@ int main(int argc, char** argv) {
   cluster_cmd->add_flag("--insecure", cluster.insecure,
                         "Serve on a non-loopback address without an auth token");
   sluice::cli::AddServerSecurityOptions(*cluster_cmd, cluster.security);
+
+  sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
+  sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
+  sluice::cli::AddLimitFlags(worker_cmd, &serve.limits, true, "none (no file access)");
+  sluice::cli::AddLimitFlags(cluster_cmd, &cluster.limits, true, "none (no file access)");
+  sluice::cli::AddEnvironmentNames(app);
 
   CLI11_PARSE(app, argc, argv);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/auth.h"
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "coordinator/checkpoint_coordinator.h"
@@ -27,12 +28,16 @@ namespace sluice::coordinator {
 
 struct CoordinatorOptions {
   std::string listen = "127.0.0.1:7070";   // port 0 picks a free one
+  // The address clients and workers use (host or host:port); "": derived from `listen` (the
+  // host's address for a wildcard listen). See common/net_address.h.
+  std::string advertise;
   uint32_t heartbeat_interval_ms = 1000;   // what workers are told
   uint32_t worker_timeout_ms = 5000;       // a worker silent this long is declared dead
   size_t max_collected_records = 1000000;  // per job, for sink.collect
   // Where jobs' checkpoints go (<dir>/<job id>/chk-<n>); shared by every worker (a shared file
   // system in a real cluster). "": /tmp/sluice-checkpoints.
   std::string checkpoint_dir;
+  ClusterLimits limits;  // the maxima a submitted job is checked against
   // The cluster token clients and workers must present (and this coordinator presents to
   // workers), and TLS for its server and its channels to workers.
   ClusterSecurity security;
@@ -73,8 +78,11 @@ class CoordinatorNode {
   Result<proto::TriggerSavepointResponse> TriggerSavepoint(
       const proto::TriggerSavepointRequest& request, std::chrono::milliseconds timeout);
 
-  // ClusterService.
-  proto::RegisterWorkerResponse RegisterWorker(const proto::RegisterWorkerRequest& request);
+  // ClusterService. A registration whose address other hosts cannot reach (loopback, wildcard)
+  // is refused unless this coordinator itself listens on loopback (a one-host cluster).
+  Result<proto::RegisterWorkerResponse> RegisterWorker(const proto::RegisterWorkerRequest& request);
+  // A worker going away on purpose: handled as a lost worker, without waiting for the timeout.
+  void DeregisterWorker(const proto::DeregisterWorkerRequest& request);
   proto::HeartbeatResponse Heartbeat(const proto::HeartbeatRequest& request);
   void ReportTask(const proto::ReportTaskRequest& request);
   Status PushResults(const proto::PushResultsRequest& request);
@@ -131,6 +139,8 @@ class CoordinatorNode {
   void SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel);
   proto::JobInfo InfoOf(const JobRecord& job) const;
   void LivenessLoop();
+  // Forgets the worker and fails (or restarts) the jobs that had live tasks there.
+  void RemoveWorkerLocked(const WorkerId& worker, CancelList* to_cancel);
 
   CoordinatorOptions options_;
   FunctionChecker check_;

@@ -82,7 +82,16 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
                               const proto::RegisterWorkerRequest* request,
                               proto::RegisterWorkerResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
-    *response = node_.RegisterWorker(*request);
+    auto registered = node_.RegisterWorker(*request);
+    if (!registered.ok()) return ToGrpc(registered.status());
+    *response = std::move(registered).value();
+    return grpc::Status::OK;
+  }
+  grpc::Status DeregisterWorker(grpc::ServerContext* context,
+                                const proto::DeregisterWorkerRequest* request,
+                                proto::DeregisterWorkerResponse*) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    node_.DeregisterWorker(*request);
     return grpc::Status::OK;
   }
   grpc::Status Heartbeat(grpc::ServerContext* context, const proto::HeartbeatRequest* request,

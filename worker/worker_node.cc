@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/grpc_util.h"
+#include "common/net_address.h"
 
 namespace sluice::worker {
 namespace {
@@ -73,11 +74,17 @@ WorkerId WorkerNode::id() const {
 Status WorkerNode::Start() {
   SLUICE_RETURN_IF_ERROR(
       CheckListenSecurity(options_.listen, options_.security, options_.insecure, "the worker"));
+  auto reach = runtime::FileReach::Make(options_.allow_paths);
+  if (!reach.ok()) return reach.status();
+  file_reach_ = std::move(reach).value();
   auto started =
       StartServer(options_.listen, {this, &exchange_service_}, "worker", options_.security);
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
-  address_ = started->address;
+  auto advertised = AdvertisedAddress(
+      HostOf(options_.listen) + ":" + std::to_string(started->port), options_.advertise);
+  if (!advertised.ok()) return advertised.status();
+  address_ = std::move(advertised).value();
   coordinator_ =
       proto::ClusterService::NewStub(MakeChannel(options_.coordinator, options_.security));
 
@@ -86,8 +93,12 @@ Status WorkerNode::Start() {
   while (true) {
     Status st = Register();
     if (st.ok()) break;
-    // A wrong or missing token does not get better by waiting.
-    if (st.code() == StatusCode::kUnauthenticated) return st;
+    // The coordinator answered and said no (e.g. an address other hosts cannot reach, or a
+    // wrong or missing token): waiting does not make it better.
+    if (st.code() == StatusCode::kFailedPrecondition ||
+        st.code() == StatusCode::kUnauthenticated) {
+      return st;
+    }
     spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
     std::unique_lock<std::mutex> lock(mutex_);
     if (cv_.wait_for(lock, backoff, [&] { return stopping_; })) {
@@ -115,11 +126,50 @@ Status WorkerNode::Register() {
   if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + options_.coordinator);
   std::lock_guard<std::mutex> lock(mutex_);
   worker_id_ = WorkerId(response.worker_id());
+  registered_ = true;
   if (response.heartbeat_interval_ms() > 0) {
     heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   }
   spdlog::info("worker {} registered at {} with {} slots", worker_id_.str(), address_,
                options_.slots);
+  return Status::Ok();
+}
+
+Status WorkerNode::Leave(const std::string& reason) {
+  proto::DeregisterWorkerRequest request;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!registered_ || coordinator_ == nullptr) return Status::Ok();
+    request.set_worker_id(worker_id_.str());
+    registered_ = false;
+    left_ = true;  // and stays gone: no registering again from the heartbeat thread
+  }
+  request.set_reason(reason);
+  proto::DeregisterWorkerResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, std::chrono::seconds(2));
+  Status left = FromGrpc(coordinator_->DeregisterWorker(&context, request, &response),
+                         "coordinator " + options_.coordinator);
+  if (left.ok()) spdlog::info("worker {} left coordinator {}", request.worker_id(), options_.coordinator);
+  return left;
+}
+
+Status WorkerNode::Health() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_ || left_) return Status::Unavailable("worker is shutting down");
+  return Status::Ok();
+}
+
+Status WorkerNode::Readiness() const {
+  SLUICE_RETURN_IF_ERROR(Health());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!registered_) {
+    return Status::Unavailable("not registered with coordinator " + options_.coordinator);
+  }
+  if (coordinator_lost_) {
+    return Status::Unavailable("coordinator " + options_.coordinator +
+                               " does not answer heartbeats");
+  }
   return Status::Ok();
 }
 
@@ -168,6 +218,8 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
   services.self_address = address_;
   services.peer_security = &options_.security;
   services.checkpoints = this;
+  services.limits = options_.limits;
+  services.file_reach = &file_reach_;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
                            : options_.state_dir;
@@ -326,6 +378,7 @@ void WorkerNode::CancelOrphansIfCoordinatorLost() {
   // Nobody will hear how these tasks end, and a restarted coordinator fails their jobs anyway:
   // stop them rather than let them run (and write to sinks) on their own.
   std::lock_guard<std::mutex> lock(mutex_);
+  coordinator_lost_ = true;
   for (const auto& [id, task] : tasks_) {
     if (task->ended()) continue;
     spdlog::warn("no answer from coordinator {} for {} ms; cancelling task {}",
@@ -364,11 +417,17 @@ void WorkerNode::HeartbeatLoop() {
     {
       // The heartbeat carried the final state of these tasks.
       std::lock_guard<std::mutex> lock(mutex_);
+      coordinator_lost_ = false;
       for (const auto& id : ended) {
         if (tasks_.count(id) != 0) end_reported_[id] = true;
       }
     }
-    if (!response.known()) {
+    bool left = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      left = left_;
+    }
+    if (!response.known() && !left) {
       spdlog::info("coordinator {} does not know this worker; registering again",
                    options_.coordinator);
       Register().IgnoreError();

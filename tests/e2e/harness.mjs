@@ -89,10 +89,11 @@ export function startServer(args, ready, what, { env } = {}) {
 
 /**
  * Starts a coordinator on a free loopback port and `workers` worker processes registered with
- * it (`workerArgs` go to each worker, `env` to every process). `stop()` kills them all (SIGKILL if SIGTERM is
- * not enough). `outputs` holds each process's output function, coordinator first.
+ * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough). Workers get `workerArgs`; by
+ * default they may use files below the system's temp folder, where makeProject puts projects.
+ * `env` goes to every process; `outputs` holds each process's output function, coordinator first.
  */
-export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], workerArgs = [], env } = {}) {
+export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], workerArgs = ["--allow-path", tmpdir()], env } = {}) {
   const outputs = [];
   const processes = [];
   const stop = async () => {

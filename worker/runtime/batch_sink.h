@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "worker/js/js_engine.h"
 #include "worker/runtime/connector_health.h"
+#include "worker/runtime/file_reach.h"
 
 namespace sluice::runtime {
 
@@ -76,6 +77,7 @@ struct SinkContext {
   std::FILE* stdout_file = stdout;  // for sink.stdout
   ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
   bool restored = false;  // the task starts from a checkpoint (Restore follows)
+  const FileReach* file_reach = nullptr;  // sink.file: the folders it may write below
 };
 
 // Builds the sink for a `sink.*` operator kind from its config.
