@@ -69,7 +69,8 @@ async function startWorker(host, extra = [], env = {}) {
   const { child, match } = await startOn(
     host,
     ["worker", "--coordinator", coordinator.address, "--listen", "0.0.0.0:0", "--metrics-listen", "0.0.0.0:0",
-      "--slots", "4", "--state-dir", join(scratch, `state-${host.ns}-${workers.length}`), ...extra],
+      "--slots", "4", "--state-dir", join(scratch, `state-${host.ns}-${workers.length}`),
+      "--allow-path", scratch, ...extra],
     /worker (worker-\d+) serving on (\S+), metrics on http:\/\/\S+:(\d+)\/metrics/,
     `worker on ${host.ns}`,
     env,
