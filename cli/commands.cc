@@ -271,6 +271,7 @@ int ListWorkers(const std::string& coordinator) {
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
     uint32_t worker_timeout_ms, const std::string& advertise, const ClusterLimits& limits,
+    const std::function<void(coordinator::CoordinatorNode&)>& before_start,
     const SecurityFiles& security, bool insecure) {
   coordinator::CoordinatorOptions coordinator_options;
   coordinator_options.advertise = advertise;
@@ -294,26 +295,39 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
   }
   auto node = std::make_unique<coordinator::CoordinatorNode>(coordinator_options, V8Checker(),
                                                              std::move(store));
+  if (before_start) before_start(*node);
   SLUICE_RETURN_IF_ERROR(node->Start());
   return node;
 }
 
 int ServeCoordinator(const ServeOptions& options) {
-  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
-                               options.worker_timeout_ms, options.advertise,
-                               options.limits.limits, options.security, options.insecure);
-  if (!node.ok()) return Fail(node.status());
   MetricsRegistry metrics;
+  std::unique_ptr<coordinator::http::HttpApi> api;
+  Status made = Status::Ok();
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
+                               options.worker_timeout_ms, options.advertise, options.limits.limits,
+                               [&](coordinator::CoordinatorNode& n) {
+                                 HttpFlags http = options.http;
+                                 http.auth_token_file = options.security.token_file;
+                                 auto created = MakeHttpApi(http, n, &metrics);
+                                 if (created.ok()) api = std::move(created).value();
+                                 made = created.status();
+                               },
+                               options.security, options.insecure);
+  if (!made.ok()) return Fail(made);
+  if (!node.ok()) return Fail(node.status());
   int collector = metrics.AddCollector(
       [&](MetricsWriter& w) { coordinator::CollectCoordinatorMetrics(**node, w); });
   MetricsHttpServer http(metrics);
   Status serving = http.Start(options.metrics_listen);
+  if (serving.ok()) serving = ServeHttp(options.http, *api);
   if (!serving.ok()) return Fail(serving);
-  std::printf("coordinator listening on %s\nmetrics on http://%s/metrics\n",
-              (*node)->address().c_str(), http.address().c_str());
+  std::printf("coordinator listening on %s\nmetrics on http://%s/metrics\nplayground on http://%s/\n",
+              (*node)->address().c_str(), http.address().c_str(), api->address().c_str());
   std::fflush(stdout);
   InstallSignalHandlers();
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  api->Stop();
   // Job records are saved on every change; stop serving and say where they are.
   http.Stop();
   metrics.RemoveCollector(collector);

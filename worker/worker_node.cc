@@ -109,7 +109,24 @@ Status WorkerNode::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) return Status::Cancelled("worker stopped while it registered");
   heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  tap_ = std::make_unique<OutputTap>(
+      [this](const JobId& job, std::vector<std::string> records, uint64_t dropped) {
+        proto::PushResultsRequest request;
+        request.set_job_id(job.str());
+        request.set_watch_only(true);
+        request.set_dropped(dropped);
+        for (auto& record : records) request.add_records(std::move(record));
+        proto::PushResultsResponse response;
+        grpc::ClientContext context;
+        SetDeadline(context, kRpcTimeout);
+        (void)coordinator_->PushResults(&context, request, &response);  // best effort
+      });
+  tap_->Start();
   return Status::Ok();
+}
+
+void WorkerNode::Watch(const JobId& job, std::string_view json_lines) {
+  if (tap_ != nullptr) tap_->Add(job, json_lines);
 }
 
 Status WorkerNode::Register() {
@@ -187,6 +204,7 @@ void WorkerNode::Shutdown() {
   for (auto& [id, task] : tasks) task->Cancel();
   tasks.clear();  // joins
   if (heartbeat.joinable()) heartbeat.join();
+  if (tap_ != nullptr) tap_->Stop();
   exchange_service_.Shutdown();  // ends streams that wait on full inboxes
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
 }

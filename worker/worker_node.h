@@ -15,6 +15,7 @@
 #include "common/auth.h"
 #include "common/cluster_limits.h"
 #include "common/ids.h"
+#include "worker/output_tap.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "sluice/cluster_service.grpc.pb.h"
@@ -92,6 +93,7 @@ class WorkerNode final : public proto::WorkerService::Service,
                                         proto::NotifyCheckpointCompleteResponse* response) override;
 
   Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) override;
+  void Watch(const JobId& job, std::string_view json_lines) override;
   void Acknowledge(const JobId& job, uint64_t checkpoint,
                    const proto::TaskSnapshot& snapshot) override;
   void Decline(const JobId& job, const TaskId& task, uint64_t checkpoint,
@@ -129,6 +131,7 @@ class WorkerNode final : public proto::WorkerService::Service,
   bool left_ = false;             // under mutex_: Leave() told the coordinator
   bool coordinator_lost_ = false;  // under mutex_: heartbeats unanswered past the timeout
   int metrics_collector_ = 0;
+  std::unique_ptr<OutputTap> tap_;  // stdout sinks' records, for watchers on the coordinator
 };
 
 }  // namespace sluice::worker

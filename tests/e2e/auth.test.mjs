@@ -237,7 +237,7 @@ test("without a token the coordinator and workers refuse a non-loopback address 
 
   for (const args of [["--insecure"], ["--auth-token-file", tokenFile]]) {
     const started = await startServer(["coordinator", "--listen", "0.0.0.0:0", ...args],
-      /coordinator listening on \S+:\d+/, `coordinator ${args[0]}`, { env: NO_ENV_TOKEN });
+      /coordinator listening on \S+:\d+/, `coordinator ${args[0]}`, NO_ENV_TOKEN);
     await new Promise((done) => {
       started.child.once("exit", done);
       started.child.kill("SIGTERM");
@@ -247,7 +247,7 @@ test("without a token the coordinator and workers refuse a non-loopback address 
 
 test("sluice cluster hands its token to the workers it starts", async () => {
   const started = await startServer(["cluster", "--workers", "2", "--listen", "127.0.0.1:0", "--auth-token-file", tokenFile],
-    /coordinator listening on (127\.0\.0\.1:\d+)[\s\S]*cluster ready: 2 workers/, "cluster", { env: NO_ENV_TOKEN });
+    /coordinator listening on (127\.0\.0\.1:\d+)[\s\S]*cluster ready: 2 workers/, "cluster", NO_ENV_TOKEN);
   const stopped = new Promise((done) => started.child.once("exit", done));
   cleanups.push(async () => {
     started.child.kill("SIGTERM");

@@ -61,7 +61,7 @@ export async function waitForStatus(id, address, done = (text) => /state:\s+(fin
  * Starts a long-running process and resolves once a line of its output matches `ready`; the
  * process's output so far is in `output()`. `env` adds to the environment.
  */
-export function startServer(args, ready, what, { env } = {}) {
+export function startServer(args, ready, what, env = {}) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(SLUICE, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let output = "";
@@ -91,9 +91,10 @@ export function startServer(args, ready, what, { env } = {}) {
  * Starts a coordinator on a free loopback port and `workers` worker processes registered with
  * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough). Workers get `workerArgs`; by
  * default they may use files below the system's temp folder, where makeProject puts projects.
- * `env` goes to every process; `outputs` holds each process's output function, coordinator first.
+ * `env` is added to every process's environment; `http` is the coordinator's HTTP API and
+ * playground (host:port, a free port).
  */
-export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], workerArgs = ["--allow-path", tmpdir()], env } = {}) {
+export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], workerArgs = ["--allow-path", tmpdir()], env = {} } = {}) {
   const outputs = [];
   const processes = [];
   const stop = async () => {
@@ -114,15 +115,16 @@ export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [
   };
   try {
     const coordinatorStarted = await startServer(
-      ["coordinator", "--listen", "127.0.0.1:0", ...coordinatorArgs],
-      /coordinator listening on (127\.0\.0\.1:\d+)\nmetrics on (http:\/\/\S+)/,
+      ["coordinator", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", ...coordinatorArgs],
+      /coordinator listening on (127\.0\.0\.1:\d+)\nmetrics on (http:\/\/\S+)\nplayground on http:\/\/([^/\s]+)\//,
       "coordinator",
-      { env },
+      env,
     );
     const { child, match } = coordinatorStarted;
     processes.push(child);
     outputs.push(coordinatorStarted.output);
     const address = match[1];
+    const http = match[3];
     const metrics = { coordinator: match[2], workers: [] };
     const workerIds = [];
     const workerAddresses = [];
@@ -132,7 +134,7 @@ export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [
         ["worker", "--coordinator", address, "--slots", String(slots), ...workerArgs],
         /worker (worker-\d+) serving on (\S+), metrics on (http:\/\/\S+)/,
         `worker ${workerIds.length}`,
-        { env },
+        env,
       );
       processes.push(started.child);
       outputs.push(started.output);
@@ -142,7 +144,7 @@ export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [
       return started.child;
     };
     for (let i = 0; i < workers; i++) await startWorker();
-    return { address, workerIds, workerAddresses, metrics, processes, outputs, stop, startWorker };
+    return { address, http, workerIds, workerAddresses, metrics, processes, outputs, stop, startWorker };
   } catch (err) {
     await stop();
     throw err;

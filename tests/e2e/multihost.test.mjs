@@ -248,6 +248,7 @@ test("a worker given SIGTERM tells the coordinator: its job restarts at once, no
   const restartMs = Date.now() - t0;
   console.log(`# SIGTERM to the job restarted elsewhere: ${restartMs} ms (worker timeout ${WORKER_TIMEOUT_MS} ms)`);
   assert.match(restarted, /state:\s+(running|restarting)/);
+  assert.match(restarted, new RegExp(`restarts: 1 \\(last: worker ${replacement.id} left \\(the worker process was asked to stop\\)`));
   assert.ok(restartMs < WORKER_TIMEOUT_MS, `${restartMs} ms`);
   const done = await waitForStatus(id, ended, 90000, "the end");
   assert.match(done, /state:\s+finished/);

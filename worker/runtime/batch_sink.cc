@@ -21,12 +21,15 @@ namespace {
 // tasks never interleave mid-line.
 class StdoutSink : public BatchSink {
  public:
-  explicit StdoutSink(std::FILE* out) : out_(out) {}
+  StdoutSink(std::FILE* out, const SinkContext& context) : out_(out), context_(context) {}
   Status Write(const js::BatchResult& batch) override {
     if (batch.json_lines.empty()) return Status::Ok();
-    std::lock_guard<std::mutex> lock(Mutex());
-    std::fwrite(batch.json_lines.data(), 1, batch.json_lines.size(), out_);
-    std::fflush(out_);
+    {
+      std::lock_guard<std::mutex> lock(Mutex());
+      std::fwrite(batch.json_lines.data(), 1, batch.json_lines.size(), out_);
+      std::fflush(out_);
+    }
+    if (context_.pusher != nullptr) context_.pusher->Watch(context_.job, batch.json_lines);
     return Status::Ok();
   }
   Status Finish() override { return Status::Ok(); }
@@ -37,6 +40,7 @@ class StdoutSink : public BatchSink {
     return mutex;
   }
   std::FILE* out_;
+  SinkContext context_;
 };
 
 // How a file sink opens its file.
@@ -150,7 +154,7 @@ class DiscardSink : public BatchSink {
 
 Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::string& config_json,
                                             const SinkContext& context) {
-  if (kind == "sink.stdout") return std::unique_ptr<BatchSink>(new StdoutSink(context.stdout_file));
+  if (kind == "sink.stdout") return std::unique_ptr<BatchSink>(new StdoutSink(context.stdout_file, context));
   if (kind == "sink.discard") return std::unique_ptr<BatchSink>(new DiscardSink());
   if (kind == "sink.collect") {
     if (context.pusher == nullptr) {

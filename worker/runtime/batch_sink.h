@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -20,6 +21,11 @@ class ResultPusher {
  public:
   virtual ~ResultPusher() = default;
   virtual Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) = 0;
+  // A copy of what a stdout sink printed, for people watching the job; must not block.
+  virtual void Watch(const JobId& job, std::string_view json_lines) {
+    (void)job;
+    (void)json_lines;
+  }
 };
 
 // The end of a task's chain: takes each batch the chain produced. Created and used on the task

@@ -22,7 +22,8 @@ Result<js::Limits> TaskJsLimits(const proto::JobSpec& spec, const ClusterLimits&
   if (limits.call_timeout_ms > cluster.max_call_timeout_ms) {
     return Status::User(job + "callTimeout " + std::to_string(limits.call_timeout_ms) +
                         " ms is above this worker's maximum of " +
-                        std::to_string(cluster.max_call_timeout_ms) + " ms (--max-call-timeout-ms)");
+                        std::to_string(cluster.max_call_timeout_ms) +
+                        " ms (--max-call-timeout-ms)");
   }
   return limits;
 }
