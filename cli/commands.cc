@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -270,9 +271,14 @@ int ListWorkers(const std::string& coordinator) {
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
     uint32_t worker_timeout_ms, const std::string& advertise, const ClusterLimits& limits,
-    const std::function<void(coordinator::CoordinatorNode&)>& before_start) {
+    const std::function<void(coordinator::CoordinatorNode&)>& before_start,
+    const SecurityFiles& security, bool insecure) {
   coordinator::CoordinatorOptions coordinator_options;
   coordinator_options.advertise = advertise;
+  auto loaded = LoadClusterSecurity(security);
+  if (!loaded.ok()) return loaded.status();
+  coordinator_options.security = std::move(loaded).value();
+  coordinator_options.insecure = insecure;
   coordinator_options.worker_timeout_ms = worker_timeout_ms;
   coordinator_options.limits = limits;
   // At least four heartbeats fit in the timeout.
@@ -301,10 +307,13 @@ int ServeCoordinator(const ServeOptions& options) {
   auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
                                options.worker_timeout_ms, options.advertise, options.limits.limits,
                                [&](coordinator::CoordinatorNode& n) {
-                                 auto created = MakeHttpApi(options.http, n, &metrics);
+                                 HttpFlags http = options.http;
+                                 http.auth_token_file = options.security.token_file;
+                                 auto created = MakeHttpApi(http, n, &metrics);
                                  if (created.ok()) api = std::move(created).value();
                                  made = created.status();
-                               });
+                               },
+                               options.security, options.insecure);
   if (!made.ok()) return Fail(made);
   if (!node.ok()) return Fail(node.status());
   int collector = metrics.AddCollector(
@@ -337,6 +346,10 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
   worker_options.state_dir = options.state_dir;
+  auto security = LoadClusterSecurity(options.security);
+  if (!security.ok()) return Fail(security.status());
+  worker_options.security = std::move(security).value();
+  worker_options.insecure = options.insecure;
   worker_options.limits = options.limits.limits;
   worker_options.allow_paths = options.limits.allow_paths;
   MetricsRegistry metrics;

@@ -9,6 +9,7 @@
 #include "cli/http_command.h"
 #include "cli/env_names.h"
 #include "cli/limit_flags.h"
+#include "cli/security_options.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
   for (auto* cmd : {submit_cmd, list_cmd, status_cmd, cancel_cmd, workers_cmd, savepoint_cmd}) {
     cmd->add_option("--coordinator,-c", coordinator,
                     "Coordinator host:port (default $SLUICE_COORDINATOR or 127.0.0.1:7070)");
+    sluice::cli::AddClientSecurityOptions(*cmd);
   }
 
   sluice::cli::ServeOptions serve;
@@ -94,8 +96,14 @@ int main(int argc, char** argv) {
                    "Milliseconds without a heartbeat after which a worker counts as lost (its "
                    "jobs restart from their last checkpoint, or fail)")
       ->default_val(5000);
+  coordinator_cmd->add_flag("--insecure", serve.insecure,
+                            "Serve on a non-loopback address without an auth token");
+  sluice::cli::AddServerSecurityOptions(*coordinator_cmd, serve.security);
   sluice::cli::AddHttpFlags(*coordinator_cmd, serve.http);
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
+  worker_cmd->add_flag("--insecure", serve.insecure,
+                       "Serve on a non-loopback address without an auth token");
+  sluice::cli::AddServerSecurityOptions(*worker_cmd, serve.security);
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
       ->default_str("127.0.0.1:0");
@@ -136,6 +144,9 @@ int main(int argc, char** argv) {
                           "The coordinator's job records folder (see `coordinator --help`)");
   cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
                           "Where checkpoints go (see `coordinator --help`)");
+  cluster_cmd->add_flag("--insecure", cluster.insecure,
+                        "Serve on a non-loopback address without an auth token");
+  sluice::cli::AddServerSecurityOptions(*cluster_cmd, cluster.security);
 
   sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
   sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");

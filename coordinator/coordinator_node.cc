@@ -36,11 +36,13 @@ CoordinatorNode::CoordinatorNode(CoordinatorOptions options, FunctionChecker che
 CoordinatorNode::~CoordinatorNode() { Shutdown(); }
 
 Status CoordinatorNode::Start() {
+  SLUICE_RETURN_IF_ERROR(CheckListenSecurity(options_.listen, options_.security, options_.insecure,
+                                             "the coordinator"));
   SLUICE_RETURN_IF_ERROR(RestoreJobs());
   job_service_ = MakeJobService(*this);
   cluster_service_ = MakeClusterService(*this);
-  auto started =
-      StartServer(options_.listen, {job_service_.get(), cluster_service_.get()}, "coordinator");
+  auto started = StartServer(options_.listen, {job_service_.get(), cluster_service_.get()},
+                             "coordinator", options_.security);
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
   auto advertised = AdvertisedAddress(
@@ -221,7 +223,7 @@ Result<proto::RegisterWorkerResponse> CoordinatorNode::RegisterWorker(
   worker->name = request.name();
   worker->slots = request.slots();
   worker->last_seen = Clock::now();
-  worker->stub = proto::WorkerService::NewStub(MakeChannel(request.address()));
+  worker->stub = proto::WorkerService::NewStub(MakeChannel(request.address(), options_.security));
   spdlog::info("worker {} registered: {} ({}), {} slots", worker->id.str(), request.address(),
                request.name(), request.slots());
   proto::RegisterWorkerResponse response;
@@ -365,7 +367,7 @@ void CoordinatorNode::ApplyTransition(JobRecord& job, Transition transition,
 
 void CoordinatorNode::SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel) {
   for (const auto& [address, task_id] : to_cancel) {
-    auto stub = proto::WorkerService::NewStub(MakeChannel(address));
+    auto stub = proto::WorkerService::NewStub(MakeChannel(address, options_.security));
     proto::CancelTaskRequest request;
     request.set_task_id(task_id.str());
     proto::CancelTaskResponse response;

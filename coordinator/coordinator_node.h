@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/auth.h"
 #include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
@@ -38,6 +39,10 @@ struct CoordinatorOptions {
   // system in a real cluster). "": /tmp/sluice-checkpoints.
   std::string checkpoint_dir;
   ClusterLimits limits;  // the maxima a submitted job is checked against
+  // The cluster token clients and workers must present (and this coordinator presents to
+  // workers), and TLS for its server and its channels to workers.
+  ClusterSecurity security;
+  bool insecure = false;  // serve on a non-loopback address without a token
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,
@@ -61,6 +66,7 @@ class CoordinatorNode {
   void Shutdown();
   void Wait();
   const std::string& address() const { return address_; }
+  const ClusterSecurity& security() const { return options_.security; }
 
   // JobService, as the service adapters call it.
   proto::SubmitJobResponse Submit(const proto::JobSpec& spec);

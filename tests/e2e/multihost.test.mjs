@@ -12,6 +12,10 @@ import { join } from "node:path";
 import { SLUICE, makeProject } from "./harness.mjs";
 import { makeHosts, netnsUnavailable, runIn, spawnIn } from "./netns.mjs";
 
+// A cluster across hosts runs with a token (without one the coordinator and the workers would
+// refuse their non-loopback addresses); every process and CLI call below inherits it.
+process.env.SLUICE_AUTH_TOKEN = "multihost-cluster-token";
+
 const unavailable = await netnsUnavailable();
 if (unavailable) console.log(`# skipping the multi-host suite: ${unavailable}`);
 const suite = { skip: unavailable ?? false };

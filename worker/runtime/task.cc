@@ -160,8 +160,9 @@ Status Task::RunChain() {
     sink_context.file_reach = services_.file_reach;
     sink = MakeSink(last.kind(), last.config_json(), sink_context);
   } else {
-    auto connected = ExchangeSink::Connect(deployment_.outputs(), *services_.router,
-                                               services_.self_address, "task " + id_.str());
+    auto connected =
+        ExchangeSink::Connect(deployment_.outputs(), *services_.router, services_.self_address,
+                              "task " + id_.str(), services_.peer_security);
     if (connected.ok()) {
       exchange_sink = connected->get();
       sink = std::unique_ptr<BatchSink>(std::move(connected).value());
