@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "cli/security_options.h"
 #include "common/grpc_util.h"
 
 namespace sluice::cli {
@@ -17,8 +18,16 @@ std::string Lower(std::string s, const std::string& prefix) {
 
 }  // namespace
 
-JobClient::JobClient(std::string address)
-    : address_(std::move(address)), stub_(proto::JobService::NewStub(MakeChannel(address_))) {}
+JobClient::JobClient(std::string address) : address_(std::move(address)) {}
+
+Result<proto::JobService::Stub*> JobClient::GetStub() {
+  if (stub_ == nullptr) {
+    auto security = LoadClusterSecurity(ClientSecurityFiles());
+    if (!security.ok()) return security.status();
+    stub_ = proto::JobService::NewStub(MakeChannel(address_, *security));
+  }
+  return stub_.get();
+}
 
 Status JobClient::Check(const grpc::Status& status) const {
   if (status.ok()) return Status::Ok();

@@ -29,15 +29,19 @@ class JobClient {
 
  private:
   Status Check(const grpc::Status& status) const;
+  // The stub, made on first use with the client security files (ClientSecurityFiles()).
+  Result<proto::JobService::Stub*> GetStub();
   // One unary call with a deadline; transport failures become Check()'s plain message.
   template <typename Request, typename Response>
   Result<Response> Call(grpc::Status (proto::JobService::Stub::*method)(grpc::ClientContext*,
                                                                         const Request&, Response*),
                         const Request& request, std::chrono::milliseconds timeout) {
+    auto stub = GetStub();
+    if (!stub.ok()) return stub.status();
     Response response;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + timeout);
-    SLUICE_RETURN_IF_ERROR(Check((stub_.get()->*method)(&context, request, &response)));
+    SLUICE_RETURN_IF_ERROR(Check(((*stub)->*method)(&context, request, &response)));
     return response;
   }
 

@@ -8,6 +8,7 @@
 
 #include "coordinator/coordinator_node.h"
 #include "coordinator/coordinator_records.h"
+#include "coordinator/secrets.h"
 
 namespace sluice::coordinator {
 namespace {
@@ -77,7 +78,8 @@ Status CoordinatorNode::RestoreJobs() {
 void CoordinatorNode::PersistLocked(const JobRecord& job) {
   if (store_ == nullptr) return;
   proto::StoredJob stored;
-  *stored.mutable_spec() = job.spec;
+  // Records are history (a restarted coordinator fails the jobs that were live): secrets stay out.
+  *stored.mutable_spec() = RedactSecrets(job.spec);
   *stored.mutable_info() = InfoOf(job);
   Status saved = store_->Save(stored);
   if (!saved.ok()) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/grpc_util.h"
+#include "common/net_address.h"
 
 namespace sluice::worker {
 namespace {
@@ -71,17 +72,33 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
-  auto started = StartServer(options_.listen, {this, &exchange_service_}, "worker");
+  SLUICE_RETURN_IF_ERROR(
+      CheckListenSecurity(options_.listen, options_.security, options_.insecure, "the worker"));
+  auto reach = runtime::FileReach::Make(options_.allow_paths);
+  if (!reach.ok()) return reach.status();
+  file_reach_ = std::move(reach).value();
+  auto started =
+      StartServer(options_.listen, {this, &exchange_service_}, "worker", options_.security);
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
-  address_ = started->address;
-  coordinator_ = proto::ClusterService::NewStub(MakeChannel(options_.coordinator));
+  auto advertised = AdvertisedAddress(
+      HostOf(options_.listen) + ":" + std::to_string(started->port), options_.advertise);
+  if (!advertised.ok()) return advertised.status();
+  address_ = std::move(advertised).value();
+  coordinator_ =
+      proto::ClusterService::NewStub(MakeChannel(options_.coordinator, options_.security));
 
   // Register, retrying with backoff: a worker may start before its coordinator.
   auto backoff = std::chrono::milliseconds(100);
   while (true) {
     Status st = Register();
     if (st.ok()) break;
+    // The coordinator answered and said no (e.g. an address other hosts cannot reach, or a
+    // wrong or missing token): waiting does not make it better.
+    if (st.code() == StatusCode::kFailedPrecondition ||
+        st.code() == StatusCode::kUnauthenticated) {
+      return st;
+    }
     spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
     std::unique_lock<std::mutex> lock(mutex_);
     if (cv_.wait_for(lock, backoff, [&] { return stopping_; })) {
@@ -92,7 +109,24 @@ Status WorkerNode::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) return Status::Cancelled("worker stopped while it registered");
   heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  tap_ = std::make_unique<OutputTap>(
+      [this](const JobId& job, std::vector<std::string> records, uint64_t dropped) {
+        proto::PushResultsRequest request;
+        request.set_job_id(job.str());
+        request.set_watch_only(true);
+        request.set_dropped(dropped);
+        for (auto& record : records) request.add_records(std::move(record));
+        proto::PushResultsResponse response;
+        grpc::ClientContext context;
+        SetDeadline(context, kRpcTimeout);
+        (void)coordinator_->PushResults(&context, request, &response);  // best effort
+      });
+  tap_->Start();
   return Status::Ok();
+}
+
+void WorkerNode::Watch(const JobId& job, std::string_view json_lines) {
+  if (tap_ != nullptr) tap_->Add(job, json_lines);
 }
 
 Status WorkerNode::Register() {
@@ -109,11 +143,50 @@ Status WorkerNode::Register() {
   if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + options_.coordinator);
   std::lock_guard<std::mutex> lock(mutex_);
   worker_id_ = WorkerId(response.worker_id());
+  registered_ = true;
   if (response.heartbeat_interval_ms() > 0) {
     heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   }
   spdlog::info("worker {} registered at {} with {} slots", worker_id_.str(), address_,
                options_.slots);
+  return Status::Ok();
+}
+
+Status WorkerNode::Leave(const std::string& reason) {
+  proto::DeregisterWorkerRequest request;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!registered_ || coordinator_ == nullptr) return Status::Ok();
+    request.set_worker_id(worker_id_.str());
+    registered_ = false;
+    left_ = true;  // and stays gone: no registering again from the heartbeat thread
+  }
+  request.set_reason(reason);
+  proto::DeregisterWorkerResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, std::chrono::seconds(2));
+  Status left = FromGrpc(coordinator_->DeregisterWorker(&context, request, &response),
+                         "coordinator " + options_.coordinator);
+  if (left.ok()) spdlog::info("worker {} left coordinator {}", request.worker_id(), options_.coordinator);
+  return left;
+}
+
+Status WorkerNode::Health() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_ || left_) return Status::Unavailable("worker is shutting down");
+  return Status::Ok();
+}
+
+Status WorkerNode::Readiness() const {
+  SLUICE_RETURN_IF_ERROR(Health());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!registered_) {
+    return Status::Unavailable("not registered with coordinator " + options_.coordinator);
+  }
+  if (coordinator_lost_) {
+    return Status::Unavailable("coordinator " + options_.coordinator +
+                               " does not answer heartbeats");
+  }
   return Status::Ok();
 }
 
@@ -131,6 +204,7 @@ void WorkerNode::Shutdown() {
   for (auto& [id, task] : tasks) task->Cancel();
   tasks.clear();  // joins
   if (heartbeat.joinable()) heartbeat.join();
+  if (tap_ != nullptr) tap_->Stop();
   exchange_service_.Shutdown();  // ends streams that wait on full inboxes
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
 }
@@ -140,8 +214,17 @@ void WorkerNode::Wait() {
   cv_.wait(lock, [&] { return stopping_; });
 }
 
-grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTaskRequest* request,
+grpc::Status WorkerNode::CheckToken(const grpc::ServerContext* context) const {
+  grpc::Status checked = CheckCaller(*context, options_.security.token, "worker " + address_);
+  if (!checked.ok())
+    spdlog::warn("refused a call from {}: {}", context->peer(), checked.error_message());
+  return checked;
+}
+
+grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
+                                    const proto::DeployTaskRequest* request,
                                     proto::DeployTaskResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   TaskId id(request->task().task_id());
   runtime::TaskServices services;
   services.engine = &engine_;
@@ -151,7 +234,10 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
                              const std::string& failure) { OnTaskEnded(task, state, failure); };
   services.router = &router_;
   services.self_address = address_;
+  services.peer_security = &options_.security;
   services.checkpoints = this;
+  services.limits = options_.limits;
+  services.file_reach = &file_reach_;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
                            : options_.state_dir;
@@ -184,17 +270,20 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerNode::CancelTask(grpc::ServerContext*, const proto::CancelTaskRequest* request,
+grpc::Status WorkerNode::CancelTask(grpc::ServerContext* context,
+                                    const proto::CancelTaskRequest* request,
                                     proto::CancelTaskResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it != tasks_.end()) it->second->Cancel();
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext*,
-                                          const proto::TriggerCheckpointRequest* request,
-                                          proto::TriggerCheckpointResponse*) {
+grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext* context,
+                                           const proto::TriggerCheckpointRequest* request,
+                                           proto::TriggerCheckpointResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it == tasks_.end() || it->second->ended()) {
@@ -206,8 +295,9 @@ grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext*,
 }
 
 grpc::Status WorkerNode::NotifyCheckpointComplete(
-    grpc::ServerContext*, const proto::NotifyCheckpointCompleteRequest* request,
+    grpc::ServerContext* context, const proto::NotifyCheckpointCompleteRequest* request,
     proto::NotifyCheckpointCompleteResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it != tasks_.end()) it->second->NotifyCheckpointComplete(request->checkpoint_id());
@@ -306,6 +396,7 @@ void WorkerNode::CancelOrphansIfCoordinatorLost() {
   // Nobody will hear how these tasks end, and a restarted coordinator fails their jobs anyway:
   // stop them rather than let them run (and write to sinks) on their own.
   std::lock_guard<std::mutex> lock(mutex_);
+  coordinator_lost_ = true;
   for (const auto& [id, task] : tasks_) {
     if (task->ended()) continue;
     spdlog::warn("no answer from coordinator {} for {} ms; cancelling task {}",
@@ -344,11 +435,17 @@ void WorkerNode::HeartbeatLoop() {
     {
       // The heartbeat carried the final state of these tasks.
       std::lock_guard<std::mutex> lock(mutex_);
+      coordinator_lost_ = false;
       for (const auto& id : ended) {
         if (tasks_.count(id) != 0) end_reported_[id] = true;
       }
     }
-    if (!response.known()) {
+    bool left = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      left = left_;
+    }
+    if (!response.known() && !left) {
       spdlog::info("coordinator {} does not know this worker; registering again",
                    options_.coordinator);
       Register().IgnoreError();

@@ -23,6 +23,13 @@ export interface FileSinkOptions {
    * the job is built. At parallelism P > 1, subtask s writes `path.s`.
    */
   readonly path: string;
+  /**
+   * Replace the file when it exists (default `false`: a job whose output file exists fails at
+   * its start, naming the file, and the file is left as it was). The path must be below a
+   * folder the workers allow (`--allow-path`; for `sluice run`, the working directory), and
+   * no other running job may write it.
+   */
+  readonly overwrite?: boolean;
 }
 
 /** Writes every record as one JSON document per line into a file. */
@@ -31,11 +38,18 @@ export function file(options: FileSinkOptions): Sink {
   if (typeof path !== "string" || path === "") {
     throw new Error("sinks.file: `path` must be a non-empty string");
   }
+  const overwrite = options.overwrite;
+  if (overwrite !== undefined && typeof overwrite !== "boolean") {
+    throw new Error(`sinks.file: overwrite must be true or false, not ${JSON.stringify(overwrite)}`);
+  }
   return {
     kind: "sink.file",
     label: "sink.file",
     collects: false,
-    build: () => ({ config: { path: resolve(process.cwd(), path) }, functions: {} }),
+    build: () => ({
+      config: { path: resolve(process.cwd(), path), ...(overwrite === true ? { overwrite } : {}) },
+      functions: {},
+    }),
   };
 }
 
@@ -64,6 +78,25 @@ export type RedisCommand = readonly [name: string, ...args: RedisArg[]];
  */
 export type RedisCommands = RedisCommand | readonly RedisCommand[] | null;
 
+/** Where a sink's password comes from; at most one may be given. */
+interface PasswordOptions {
+  readonly password?: string;
+  readonly passwordEnv?: string;
+  readonly passwordFile?: string;
+}
+
+function passwordConfig(o: PasswordOptions, what: string): Record<string, string> {
+  const given = (["password", "passwordEnv", "passwordFile"] as const).filter((k) => o[k] !== undefined);
+  if (given.length > 1) {
+    throw new Error(`${what}: give one of password, passwordEnv and passwordFile, not ${given.join(" and ")}`);
+  }
+  const config: Record<string, string> = {};
+  if (o.password !== undefined) config.password = checkString(o.password, `${what}: password`, true);
+  if (o.passwordEnv !== undefined) config.passwordEnv = checkString(o.passwordEnv, `${what}: passwordEnv`);
+  if (o.passwordFile !== undefined) config.passwordFile = checkString(o.passwordFile, `${what}: passwordFile`);
+  return config;
+}
+
 /** Options of {@link redis}. */
 export interface RedisSinkOptions<T, P> {
   /** The server, `"host:port"` (the port defaults to 6379), e.g. `"127.0.0.1:6379"`. */
@@ -77,10 +110,17 @@ export interface RedisSinkOptions<T, P> {
   readonly command: (record: T, params: P) => RedisCommands;
   /** The database index to `SELECT` (default 0). */
   readonly database?: number;
-  /** The ACL user (Redis 6+); needs `password`. */
+  /** The ACL user (Redis 6+); needs `password`, `passwordEnv` or `passwordFile`. */
   readonly username?: string;
-  /** Sent with `AUTH` after connecting (omitted: no `AUTH`). */
+  /**
+   * Sent with `AUTH` after connecting (omitted: no `AUTH`). It travels in the job spec; prefer
+   * {@link RedisSinkOptions.passwordEnv} or {@link RedisSinkOptions.passwordFile}.
+   */
   readonly password?: string;
+  /** The password is the value of this environment variable on each worker. */
+  readonly passwordEnv?: string;
+  /** The password is the contents of this file on each worker (trailing newlines trimmed). */
+  readonly passwordFile?: string;
   /**
    * TLS to the server. Not available in this version: Debian 12's hiredis (0.14) has no TLS,
    * so `true` is refused when the job is submitted. Use a TLS proxy such as stunnel instead.
@@ -112,7 +152,7 @@ export function redis<T, P = Record<string, unknown>>(options: RedisSinkOptions<
   if (typeof o.command !== "function") throw new Error(`${what}: \`command\` must be a function`);
   if (o.database !== undefined) config.database = checkCount(o.database, `${what}: database`);
   if (o.username !== undefined) config.username = checkString(o.username, `${what}: username`);
-  if (o.password !== undefined) config.password = checkString(o.password, `${what}: password`, true);
+  Object.assign(config, passwordConfig(o, what));
   if (o.tls !== undefined) {
     if (typeof o.tls !== "boolean") throw new Error(`${what}: tls must be true or false`);
     config.tls = o.tls;
@@ -161,7 +201,15 @@ export interface MySqlSinkOptions<T, P> {
   /** The server's port (default 3306). */
   readonly port?: number;
   readonly user: string;
+  /**
+   * The user's password. It travels in the job spec (coordinators keep it out of their records
+   * and logs); prefer {@link MySqlSinkOptions.passwordEnv} or {@link MySqlSinkOptions.passwordFile}.
+   */
   readonly password?: string;
+  /** The password is the value of this environment variable on each worker. */
+  readonly passwordEnv?: string;
+  /** The password is the contents of this file on each worker (trailing newlines trimmed). */
+  readonly passwordFile?: string;
   /** The database (schema) the statement runs in. */
   readonly database: string;
   /**
@@ -218,7 +266,7 @@ export function mysql<T, P = Record<string, unknown>>(options: MySqlSinkOptions<
     if (o.port > 65535) throw new Error(`${what}: port must be at most 65535, got ${o.port}`);
   }
   config.user = checkString(o.user, `${what}: user`);
-  if (o.password !== undefined) config.password = checkString(o.password, `${what}: password`, true);
+  Object.assign(config, passwordConfig(o, what));
   config.database = checkString(o.database, `${what}: database`);
   config.statement = checkString(o.statement, `${what}: statement`);
   if (typeof o.params !== "function") throw new Error(`${what}: \`params\` must be a function`);

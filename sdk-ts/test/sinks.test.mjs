@@ -70,6 +70,19 @@ test("sinks.mysql: the guarantee and commit table go into the config", () => {
   assert.equal(JSON.parse(sinkOperator(sinks.mysql(base)).configJson).guarantee, undefined);
 });
 
+test("sinks.mysql and sinks.redis: the password may come from the worker's environment or a file, one way only", () => {
+  const base = { host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => [r] };
+  assert.deepEqual(JSON.parse(sinkOperator(sinks.mysql({ ...base, passwordEnv: "DB_PW" })).configJson).passwordEnv, "DB_PW");
+  assert.equal(JSON.parse(sinkOperator(sinks.mysql({ ...base, passwordFile: "/run/pw" })).configJson).passwordFile, "/run/pw");
+  assert.throws(() => sinks.mysql({ ...base, password: "x", passwordEnv: "DB_PW" }),
+    /sinks.mysql: give one of password, passwordEnv and passwordFile, not password and passwordEnv/);
+  assert.throws(() => sinks.mysql({ ...base, passwordEnv: "" }), /sinks.mysql: passwordEnv must be a non-empty string/);
+  const redis = { address: "r:6379", command: () => null };
+  const config = JSON.parse(sinkOperator(sinks.redis({ ...redis, username: "u", passwordFile: "/run/pw" })).configJson);
+  assert.deepEqual([config.username, config.passwordFile, config.password], ["u", "/run/pw", undefined]);
+  assert.throws(() => sinks.redis({ ...redis, passwordEnv: "A", passwordFile: "/b" }), /sinks.redis: give one of/);
+});
+
 test("sinks.mysql: bad options are refused naming the option", () => {
   const base = { host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => [r] };
   assert.throws(() => sinks.mysql({ ...base, host: "" }), /sinks.mysql: host must be a non-empty string/);
@@ -94,4 +107,24 @@ test("a sink function that is not self-contained is refused naming the sink oper
     () => job.toSpec(),
     (e) => e instanceof JobBuildError && /operator 'sink.redis#2' \(op2\): the function refers to 'prefix'/.test(e.message),
   );
+});
+
+test("sinks.file: overwrite goes into the config only when true; other values are refused", () => {
+  assert.deepEqual(Object.keys(JSON.parse(sinkOperator(sinks.file({ path: "out.jsonl" })).configJson)), ["path"]);
+  const op = sinkOperator(sinks.file({ path: "out.jsonl", overwrite: true }));
+  assert.equal(JSON.parse(op.configJson).overwrite, true);
+  assert.throws(() => sinks.file({ path: "o", overwrite: "yes" }), /sinks.file: overwrite must be true or false, not "yes"/);
+});
+
+test("sources.file: maxLineBytes goes into the config; it must be a positive integer", () => {
+  const job = new Job("j");
+  job.source(sources.file({ path: "in.txt", maxLineBytes: 4096 })).sink(sinks.discard());
+  assert.equal(JSON.parse(job.toSpec().operators[0].configJson).maxLineBytes, 4096);
+  assert.throws(() => sources.file({ path: "in.txt", maxLineBytes: 0 }), /maxLineBytes must be a positive integer, not 0/);
+});
+
+test("an async function is refused when the job is built, naming the operator", () => {
+  const job = new Job("j");
+  job.source(sources.generator({ count: 3 })).map(async (x) => ({ d: x * 2 })).name("double").sink(sinks.stdout());
+  assert.throws(() => job.toSpec(), (e) => e instanceof JobBuildError && /operator 'double' \(op2\): an async function returns a Promise/.test(e.message));
 });

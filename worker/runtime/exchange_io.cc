@@ -179,8 +179,11 @@ uint64_t ExchangeSink::bytes_sent() const {
 }
 
 Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
-    const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes,
-    exchange::Router& router, const std::string& self_address, const std::string& label) {
+    const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes, exchange::Router& router,
+    const std::string& self_address, const std::string& label,
+    const ClusterSecurity* peer_security) {
+  static const ClusterSecurity kNone;
+  const ClusterSecurity& security = peer_security != nullptr ? *peer_security : kNone;
   auto sink = std::unique_ptr<ExchangeSink>(new ExchangeSink());
   for (const proto::OutputRoute& route : routes) {
     auto& senders = sink->senders_.emplace_back();
@@ -189,7 +192,7 @@ Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
       const std::string& address = route.target_addresses(t);
       auto sender = address == self_address
                         ? exchange::ConnectLocal(router, target, route.channel())
-                        : exchange::ConnectRemote(address, target, route.channel());
+                        : exchange::ConnectRemote(address, target, route.channel(), security);
       if (!sender.ok()) {
         return Status(sender.status().code(), sender.status().domain(),
                       label + ": " + sender.status().message(), sender.status().retryable());

@@ -75,7 +75,8 @@ class ExchangeSink : public BatchSink {
   // Connects a channel to every target of every route; targets at `self_address` are local.
   static Result<std::unique_ptr<ExchangeSink>> Connect(
       const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes,
-      exchange::Router& router, const std::string& self_address, const std::string& label);
+      exchange::Router& router, const std::string& self_address, const std::string& label,
+      const ClusterSecurity* peer_security = nullptr);
 
  private:
   std::vector<std::vector<std::unique_ptr<exchange::Sender>>> senders_;  // [route][target]
