@@ -165,6 +165,9 @@ int main(int argc, char** argv) {
       "Run an embedded cluster (coordinator and worker in this process) with the HTTP API and "
       "the playground page; prints the page's URL and stays up until Ctrl-C");
   sluice::cli::AddHttpFlags(*playground_cmd, playground.http);
+  playground_cmd->add_option("--auth-token-file", playground.http.auth_token_file,
+                             "File holding the token HTTP clients send as 'Authorization: Bearer "
+                             "<token>' (default $SLUICE_AUTH_TOKEN; none: no token)");
   playground_cmd->add_option("--listen", playground.listen,
                              "host:port of the coordinator's gRPC port (port 0: any free)")
       ->default_str("127.0.0.1:0");
