@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "worker/runtime/connector_health.h"
+#include "connectors/common/connector_health.h"
 
 namespace sluice::connectors {
 
