@@ -140,9 +140,11 @@ TEST_F(TaskTest, BoundedSourceRunsToTheEndAndFiresEveryPendingTimer) {
   EXPECT_EQ(chain.generated[0].count, 10);
   ASSERT_FALSE(chain.advances.empty());
   EXPECT_EQ(chain.advances.back(), js::kMaxWatermark);
-  // The chain spec: the map stage, counted output for the discarding sink, no state.
-  ASSERT_EQ(engine_.specs[0].stages.size(), 1u);
-  EXPECT_EQ(engine_.specs[0].stages[0].operator_id, "op2");
+  // The chain spec: the source's and the map's stages, counted output for the discarding
+  // sink, no state.
+  ASSERT_EQ(engine_.specs[0].stages.size(), 2u);
+  EXPECT_EQ(engine_.specs[0].stages[0].kind, "source.generator");
+  EXPECT_EQ(engine_.specs[0].stages[1].operator_id, "op2");
   EXPECT_EQ(engine_.specs[0].output, js::OutputMode::kCount);
   EXPECT_FALSE(engine_.with_state[0]);
 }
