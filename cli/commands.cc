@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -113,6 +114,7 @@ int RunEmbedded(const RunOptions& options) {
 
   coordinator::CoordinatorOptions coordinator_options;
   coordinator_options.listen = "127.0.0.1:0";
+  coordinator_options.limits = options.limits.limits;
   coordinator::CoordinatorNode coordinator(coordinator_options, V8Checker());
   Status started = coordinator.Start();
   if (!started.ok()) return Fail(started);
@@ -120,6 +122,11 @@ int RunEmbedded(const RunOptions& options) {
   worker_options.coordinator = coordinator.address();
   worker_options.listen = "127.0.0.1:0";
   worker_options.slots = 4096;  // one process: every task gets a thread
+  worker_options.limits = options.limits.limits;
+  worker_options.allow_paths = options.limits.allow_paths;
+  if (worker_options.allow_paths.empty()) {
+    worker_options.allow_paths.push_back(std::filesystem::current_path().string());
+  }
   worker::WorkerNode worker(worker_options, js::V8Engine());
   started = worker.Start();
   if (!started.ok()) return Fail(started);
@@ -262,9 +269,12 @@ int ListWorkers(const std::string& coordinator) {
 
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
-    uint32_t worker_timeout_ms) {
+    uint32_t worker_timeout_ms, const std::string& advertise, const ClusterLimits& limits,
+    const std::function<void(coordinator::CoordinatorNode&)>& before_start) {
   coordinator::CoordinatorOptions coordinator_options;
+  coordinator_options.advertise = advertise;
   coordinator_options.worker_timeout_ms = worker_timeout_ms;
+  coordinator_options.limits = limits;
   // At least four heartbeats fit in the timeout.
   coordinator_options.heartbeat_interval_ms = std::max(100u, std::min(1000u, worker_timeout_ms / 4));
   coordinator_options.listen = listen.empty() ? "127.0.0.1:7070" : listen;
@@ -279,28 +289,43 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
   }
   auto node = std::make_unique<coordinator::CoordinatorNode>(coordinator_options, V8Checker(),
                                                              std::move(store));
+  if (before_start) before_start(*node);
   SLUICE_RETURN_IF_ERROR(node->Start());
   return node;
 }
 
 int ServeCoordinator(const ServeOptions& options) {
-  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
-                               options.worker_timeout_ms);
-  if (!node.ok()) return Fail(node.status());
   MetricsRegistry metrics;
+  std::unique_ptr<coordinator::http::HttpApi> api;
+  Status made = Status::Ok();
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
+                               options.worker_timeout_ms, options.advertise, options.limits.limits,
+                               [&](coordinator::CoordinatorNode& n) {
+                                 auto created = MakeHttpApi(options.http, n, &metrics);
+                                 if (created.ok()) api = std::move(created).value();
+                                 made = created.status();
+                               });
+  if (!made.ok()) return Fail(made);
+  if (!node.ok()) return Fail(node.status());
   int collector = metrics.AddCollector(
       [&](MetricsWriter& w) { coordinator::CollectCoordinatorMetrics(**node, w); });
   MetricsHttpServer http(metrics);
   Status serving = http.Start(options.metrics_listen);
+  if (serving.ok()) serving = ServeHttp(options.http, *api);
   if (!serving.ok()) return Fail(serving);
-  std::printf("coordinator listening on %s\nmetrics on http://%s/metrics\n",
-              (*node)->address().c_str(), http.address().c_str());
+  std::printf("coordinator listening on %s\nmetrics on http://%s/metrics\nplayground on http://%s/\n",
+              (*node)->address().c_str(), http.address().c_str(), api->address().c_str());
   std::fflush(stdout);
   InstallSignalHandlers();
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  api->Stop();
+  // Job records are saved on every change; stop serving and say where they are.
   http.Stop();
   metrics.RemoveCollector(collector);
   (*node)->Shutdown();
+  std::fprintf(stderr, "coordinator stopped%s\n",
+               options.data_dir.empty() ? " (no --data-dir: jobs were not kept)"
+                                        : (": jobs kept in " + options.data_dir).c_str());
   return 0;
 }
 
@@ -308,20 +333,27 @@ int ServeWorker(const ServeOptions& options) {
   worker::WorkerOptions worker_options;
   worker_options.coordinator = CoordinatorAddress(options.coordinator);
   worker_options.listen = options.listen.empty() ? "127.0.0.1:0" : options.listen;
+  worker_options.advertise = options.advertise;
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
   worker_options.state_dir = options.state_dir;
+  worker_options.limits = options.limits.limits;
+  worker_options.allow_paths = options.limits.allow_paths;
   MetricsRegistry metrics;
   worker_options.metrics = &metrics;
+  worker::WorkerNode node(worker_options, js::V8Engine());
   MetricsHttpServer http(metrics);
+  http.AddProbe("/healthz", [&] { return node.Health(); });
+  http.AddProbe("/readyz", [&] { return node.Readiness(); });
   Status serving = http.Start(options.metrics_listen);
   if (!serving.ok()) return Fail(serving);
-  worker::WorkerNode node(worker_options, js::V8Engine());
   InstallSignalHandlers();
+  int exit_code = 0;
   std::thread starter([&] {
     Status started = node.Start();
     if (!started.ok() && !g_interrupted) {
       std::fprintf(stderr, "error: %s\n", started.message().c_str());
+      exit_code = started.domain() == ErrorDomain::kUser ? 2 : 1;
       g_interrupted = 1;
       return;
     }
@@ -329,9 +361,12 @@ int ServeWorker(const ServeOptions& options) {
                  node.id().str().c_str(), node.address().c_str(), http.address().c_str());
   });
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Tell the coordinator first, so the jobs running here restart elsewhere at once.
+  Status left = node.Leave("the worker process was asked to stop");
+  if (!left.ok()) std::fprintf(stderr, "warning: %s\n", left.message().c_str());
   node.Shutdown();
   starter.join();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace sluice::cli

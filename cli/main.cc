@@ -6,6 +6,9 @@
 
 #include "cli/cluster_command.h"
 #include "cli/commands.h"
+#include "cli/http_command.h"
+#include "cli/env_names.h"
+#include "cli/limit_flags.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -68,6 +71,10 @@ int main(int argc, char** argv) {
   auto* coordinator_cmd = app.add_subcommand("coordinator", "Serve as the cluster's coordinator");
   coordinator_cmd->add_option("--listen", serve.listen, "host:port to serve on")
       ->default_str("127.0.0.1:7070");
+  coordinator_cmd->add_option("--advertise", serve.advertise,
+                              "host[:port] clients and workers reach this coordinator at "
+                              "(default: the listen address; for 0.0.0.0, $POD_IP or this "
+                              "host's first non-loopback address)");
   coordinator_cmd->add_option(
       "--data-dir", serve.data_dir,
       "Keep job records in this folder so a restarted coordinator still lists its jobs (jobs "
@@ -87,10 +94,16 @@ int main(int argc, char** argv) {
                    "Milliseconds without a heartbeat after which a worker counts as lost (its "
                    "jobs restart from their last checkpoint, or fail)")
       ->default_val(5000);
+  sluice::cli::AddHttpFlags(*coordinator_cmd, serve.http);
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
   worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
       ->default_str("127.0.0.1:0");
+  worker_cmd->add_option("--advertise", serve.advertise,
+                         "host[:port] the coordinator and other workers reach this worker at "
+                         "(default: the listen address; for 0.0.0.0, $POD_IP or this host's "
+                         "first non-loopback address). A coordinator that is not on loopback "
+                         "refuses a loopback or wildcard address");
   worker_cmd->add_option("--slots", serve.slots, "Task slots this worker offers")->default_val(4);
   worker_cmd
       ->add_option("--coordinator-timeout", serve.coordinator_timeout_ms,
@@ -102,15 +115,17 @@ int main(int argc, char** argv) {
                          "/tmp/sluice-state-<pid>");
   worker_cmd
       ->add_option("--metrics-listen", serve.metrics_listen,
-                   "host:port of the Prometheus /metrics endpoint (port 0: any free; the "
-                   "address is printed)")
+                   "host:port of the Prometheus /metrics endpoint and the /healthz and /readyz "
+                   "probes (any address, e.g. 0.0.0.0:9090; port 0: any free; the address is "
+                   "printed)")
       ->default_str("127.0.0.1:0");
 
   sluice::cli::ClusterOptions cluster;
   auto* cluster_cmd = app.add_subcommand(
       "cluster",
       "Run a local cluster in the foreground: a coordinator in this process and N worker "
-      "processes; prints the coordinator's address and the workers' pids; Ctrl-C or SIGTERM "
+      "processes; prints the coordinator's address, the playground's URL and the workers' pids; "
+      "Ctrl-C or SIGTERM "
       "stops them all");
   cluster_cmd->add_option("--workers,-n", cluster.workers, "Worker processes to start")
       ->default_val(2);
@@ -121,6 +136,31 @@ int main(int argc, char** argv) {
                           "The coordinator's job records folder (see `coordinator --help`)");
   cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
                           "Where checkpoints go (see `coordinator --help`)");
+
+  sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
+  sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
+  sluice::cli::AddLimitFlags(worker_cmd, &serve.limits, true, "none (no file access)");
+  sluice::cli::AddLimitFlags(cluster_cmd, &cluster.limits, true, "none (no file access)");
+  sluice::cli::AddHttpFlags(*cluster_cmd, cluster.http);
+
+  sluice::cli::PlaygroundOptions playground;
+  auto* playground_cmd = app.add_subcommand(
+      "playground",
+      "Run an embedded cluster (coordinator and worker in this process) with the HTTP API and "
+      "the playground page; prints the page's URL and stays up until Ctrl-C");
+  sluice::cli::AddHttpFlags(*playground_cmd, playground.http);
+  playground_cmd->add_option("--listen", playground.listen,
+                             "host:port of the coordinator's gRPC port (port 0: any free)")
+      ->default_str("127.0.0.1:0");
+  playground_cmd->add_option("--slots", playground.slots, "Task slots of the embedded worker")
+      ->default_val(16);
+  playground_cmd->add_option("--data-dir", playground.data_dir,
+                             "The coordinator's job records folder (see `coordinator --help`)");
+  playground_cmd->add_option("--checkpoint-dir", playground.checkpoint_dir,
+                             "Where checkpoints go (see `coordinator --help`)");
+  sluice::cli::AddLimitFlags(playground_cmd, &playground.limits, true, "none (no file access)");
+
+  sluice::cli::AddEnvironmentNames(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -133,6 +173,7 @@ int main(int argc, char** argv) {
   if (*savepoint_cmd) return sluice::cli::Savepoint(job_id, savepoint_dir, coordinator);
   if (*cluster_cmd) return sluice::cli::RunCluster(cluster);
   if (*coordinator_cmd) return sluice::cli::ServeCoordinator(serve);
+  if (*playground_cmd) return sluice::cli::RunPlayground(playground);
   if (*worker_cmd) return sluice::cli::ServeWorker(serve);
   return 2;
 }

@@ -6,9 +6,11 @@
 #include <set>
 
 #include "common/grpc_util.h"
+#include "common/net_address.h"
 #include "coordinator/coordinator_records.h"
 #include "coordinator/coordinator_services.h"
 #include "coordinator/job_lifecycle.h"
+#include "coordinator/limit_checks.h"
 #include "coordinator/planner.h"
 #include "coordinator/routing.h"
 #include "coordinator/scheduler.h"
@@ -41,7 +43,13 @@ Status CoordinatorNode::Start() {
       StartServer(options_.listen, {job_service_.get(), cluster_service_.get()}, "coordinator");
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
-  address_ = started->address;
+  auto advertised = AdvertisedAddress(
+      HostOf(options_.listen) + ":" + std::to_string(started->port), options_.advertise);
+  if (!advertised.ok()) {
+    server_->Shutdown();
+    return advertised.status();
+  }
+  address_ = std::move(advertised).value();
   liveness_thread_ = std::thread([this] { LivenessLoop(); });
   spdlog::info("coordinator listening on {}", address_);
   return Status::Ok();
@@ -66,6 +74,7 @@ void CoordinatorNode::Wait() {
 proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   proto::SubmitJobResponse response;
   std::vector<proto::ValidationProblem> problems = ValidateJob(spec, check_);
+  for (auto& p : CheckClusterLimits(spec, options_.limits)) problems.push_back(std::move(p));
   if (!problems.empty()) {
     for (auto& p : problems) *response.add_problems() = std::move(p);
     return response;
@@ -92,6 +101,13 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   std::vector<Deployment> deployments;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [other_id, other] : jobs_) {
+      if (IsTerminal(other->tracker.state())) continue;
+      std::string conflict = OutputConflict(spec, other->spec, other_id.str());
+      if (conflict.empty()) continue;
+      response.add_problems()->set_message(std::move(conflict));
+      return response;
+    }
     auto job = std::make_unique<JobRecord>(std::vector<TrackedTask>{});
     job->id = job_id;
     job->spec = spec;
@@ -184,8 +200,20 @@ Result<proto::GetResultsResponse> CoordinatorNode::GetResults(
   return response;
 }
 
-proto::RegisterWorkerResponse CoordinatorNode::RegisterWorker(
+Result<proto::RegisterWorkerResponse> CoordinatorNode::RegisterWorker(
     const proto::RegisterWorkerRequest& request) {
+  // On a one-host cluster (this coordinator on loopback) loopback addresses are fine; otherwise
+  // tasks on other hosts and this coordinator could not reach the worker.
+  if (!IsLoopbackHost(HostOf(options_.listen)) && !IsReachableFromOtherHosts(request.address())) {
+    spdlog::warn("refused worker {}: address {} is not reachable from other hosts",
+                 request.name(), request.address());
+    return Status::FailedPrecondition(
+        "worker " + request.name() + " registered with address " + request.address() +
+        ", which other hosts cannot reach (loopback or wildcard) while the coordinator listens on " +
+        options_.listen + ": start the worker with --advertise HOST[:PORT] (or SLUICE_ADVERTISE) " +
+        "naming an address the coordinator and the other workers can reach, or --listen on such "
+        "an address");
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   auto worker = std::make_unique<WorkerRecord>();
   worker->id = WorkerId("worker-" + std::to_string(next_worker_++));
@@ -245,17 +273,40 @@ void CoordinatorNode::ReportTask(const proto::ReportTaskRequest& request) {
 }
 
 Status CoordinatorNode::PushResults(const proto::PushResultsRequest& request) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = jobs_.find(JobId(request.job_id()));
-  if (it == jobs_.end()) return Status::NotFound("no job with id '" + request.job_id() + "'");
-  JobRecord& job = *it->second;
-  if (job.results.size() + request.records_size() > options_.max_collected_records) {
-    return Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
-                  "sink.collect keeps at most " + std::to_string(options_.max_collected_records) +
-                      " records per job; write larger results to a file sink");
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = jobs_.find(JobId(request.job_id()));
+    if (it == jobs_.end()) return Status::NotFound("no job with id '" + request.job_id() + "'");
+    JobRecord& job = *it->second;
+    if (!request.watch_only()) {
+      if (job.results.size() + request.records_size() > options_.max_collected_records) {
+        return Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
+                      "sink.collect keeps at most " +
+                          std::to_string(options_.max_collected_records) +
+                          " records per job; write larger results to a file sink");
+      }
+      for (const auto& record : request.records()) job.results.push_back(record);
+    }
   }
-  for (const auto& record : request.records()) job.results.push_back(record);
+  if (output_listener_) {
+    output_listener_(JobId(request.job_id()),
+                     std::vector<std::string>(request.records().begin(), request.records().end()),
+                     request.dropped());
+  }
   return Status::Ok();
+}
+
+std::vector<proto::ValidationProblem> CoordinatorNode::Validate(const proto::JobSpec& spec) const {
+  return ValidateJob(spec, check_);
+}
+
+Result<proto::JobSpec> CoordinatorNode::SpecOf(const JobId& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(id);
+  if (it != jobs_.end()) return it->second->spec;
+  auto archived = archived_.find(id);
+  if (archived != archived_.end()) return archived->second.spec();
+  return Status::NotFound("no job with id '" + id.str() + "'");
 }
 
 void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& status,
@@ -366,6 +417,33 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
   return info;
 }
 
+void CoordinatorNode::DeregisterWorker(const proto::DeregisterWorkerRequest& request) {
+  CancelList to_cancel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = workers_.find(WorkerId(request.worker_id()));
+    if (it == workers_.end()) return;
+    spdlog::info("worker {} ({}) is leaving: {}; its tasks restart elsewhere", request.worker_id(),
+                 it->second->address, request.reason());
+    RemoveWorkerLocked(it->first, "left (" + request.reason() + ")", &to_cancel);
+  }
+  SendCancels(to_cancel);
+}
+
+void CoordinatorNode::RemoveWorkerLocked(const WorkerId& lost, const std::string& how,
+                                         CancelList* to_cancel) {
+  auto it = workers_.find(lost);
+  if (it == workers_.end()) return;
+  std::set<JobId> affected;
+  for (const auto& [task_id, job_id] : it->second->tasks) affected.insert(job_id);
+  workers_.erase(it);
+  for (const auto& job_id : affected) {
+    auto job = jobs_.find(job_id);
+    if (job == jobs_.end()) continue;
+    ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost, how), to_cancel);
+  }
+}
+
 void CoordinatorNode::LivenessLoop() {
   while (true) {
     std::vector<std::pair<std::string, TaskId>> to_cancel;
@@ -386,15 +464,9 @@ void CoordinatorNode::LivenessLoop() {
         }
         spdlog::warn("worker {} ({}) stopped responding: no heartbeat for {} ms", worker.id.str(),
                      worker.address, silent.count());
-        std::set<JobId> affected;
-        for (const auto& [task_id, job_id] : worker.tasks) affected.insert(job_id);
         WorkerId lost = worker.id;
-        it = workers_.erase(it);
-        for (const auto& job_id : affected) {
-          auto job = jobs_.find(job_id);
-          if (job == jobs_.end()) continue;
-          ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost), &to_cancel);
-        }
+        ++it;
+        RemoveWorkerLocked(lost, "was lost", &to_cancel);
       }
     }
     SendCancels(to_cancel);

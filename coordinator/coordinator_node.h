@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "coordinator/checkpoint_coordinator.h"
@@ -26,12 +28,16 @@ namespace sluice::coordinator {
 
 struct CoordinatorOptions {
   std::string listen = "127.0.0.1:7070";   // port 0 picks a free one
+  // The address clients and workers use (host or host:port); "": derived from `listen` (the
+  // host's address for a wildcard listen). See common/net_address.h.
+  std::string advertise;
   uint32_t heartbeat_interval_ms = 1000;   // what workers are told
   uint32_t worker_timeout_ms = 5000;       // a worker silent this long is declared dead
   size_t max_collected_records = 1000000;  // per job, for sink.collect
   // Where jobs' checkpoints go (<dir>/<job id>/chk-<n>); shared by every worker (a shared file
   // system in a real cluster). "": /tmp/sluice-checkpoints.
   std::string checkpoint_dir;
+  ClusterLimits limits;  // the maxima a submitted job is checked against
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,
@@ -63,12 +69,26 @@ class CoordinatorNode {
   Result<proto::JobInfo> CancelJob(const JobId& id);
   Result<proto::GetResultsResponse> GetResults(const proto::GetResultsRequest& request) const;
   proto::ListWorkersResponse ListWorkers() const;
+  // The checks Submit makes, nothing deployed (HTTP's jobs/validate).
+  std::vector<proto::ValidationProblem> Validate(const proto::JobSpec& spec) const;
+  // The spec a job was submitted with (HTTP's jobs/{id}/plan).
+  Result<proto::JobSpec> SpecOf(const JobId& id) const;
+  // Called with the records a job's sinks pushed (collect results, and stdout records sent for
+  // watching only), outside the node's lock, on the gRPC thread that received them; `dropped`
+  // counts records the worker could not send. Set before Start(); e.g. the HTTP API's output
+  // buffers.
+  using OutputListener = std::function<void(const JobId& job, const std::vector<std::string>& records,
+                                            uint64_t dropped)>;
+  void SetOutputListener(OutputListener listener) { output_listener_ = std::move(listener); }
   // Waits until the savepoint completed (or failed), at most `timeout`.
   Result<proto::TriggerSavepointResponse> TriggerSavepoint(
       const proto::TriggerSavepointRequest& request, std::chrono::milliseconds timeout);
 
-  // ClusterService.
-  proto::RegisterWorkerResponse RegisterWorker(const proto::RegisterWorkerRequest& request);
+  // ClusterService. A registration whose address other hosts cannot reach (loopback, wildcard)
+  // is refused unless this coordinator itself listens on loopback (a one-host cluster).
+  Result<proto::RegisterWorkerResponse> RegisterWorker(const proto::RegisterWorkerRequest& request);
+  // A worker going away on purpose: handled as a lost worker, without waiting for the timeout.
+  void DeregisterWorker(const proto::DeregisterWorkerRequest& request);
   proto::HeartbeatResponse Heartbeat(const proto::HeartbeatRequest& request);
   void ReportTask(const proto::ReportTaskRequest& request);
   Status PushResults(const proto::PushResultsRequest& request);
@@ -125,6 +145,9 @@ class CoordinatorNode {
   void SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel);
   proto::JobInfo InfoOf(const JobRecord& job) const;
   void LivenessLoop();
+  // Forgets the worker and fails (or restarts) the jobs that had live tasks there; `how` goes
+  // into their failure ("was lost", "left").
+  void RemoveWorkerLocked(const WorkerId& worker, const std::string& how, CancelList* to_cancel);
 
   CoordinatorOptions options_;
   FunctionChecker check_;
@@ -148,6 +171,7 @@ class CoordinatorNode {
   // Savepoints requested by users: by (job, checkpoint id), the outcome once known.
   std::map<std::pair<JobId, uint64_t>, std::optional<Result<std::string>>> savepoints_;
   std::thread liveness_thread_;
+  OutputListener output_listener_;
 };
 
 }  // namespace sluice::coordinator

@@ -62,7 +62,14 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
   explicit ClusterServiceImpl(CoordinatorNode& node) : node_(node) {}
   grpc::Status RegisterWorker(grpc::ServerContext*, const proto::RegisterWorkerRequest* request,
                               proto::RegisterWorkerResponse* response) override {
-    *response = node_.RegisterWorker(*request);
+    auto registered = node_.RegisterWorker(*request);
+    if (!registered.ok()) return ToGrpc(registered.status());
+    *response = std::move(registered).value();
+    return grpc::Status::OK;
+  }
+  grpc::Status DeregisterWorker(grpc::ServerContext*, const proto::DeregisterWorkerRequest* request,
+                                proto::DeregisterWorkerResponse*) override {
+    node_.DeregisterWorker(*request);
     return grpc::Status::OK;
   }
   grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* request,

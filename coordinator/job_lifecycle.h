@@ -57,7 +57,8 @@ class JobTracker {
   [[nodiscard]] Result<Transition> OnTaskFailed(const TaskId& task, const std::string& error);
   Transition OnCancelRequested();
   // Fails the job if the worker ran any live task of it (recovery from checkpoints comes later).
-  Transition OnWorkerLost(const WorkerId& worker);
+  // `how` says what happened to it, for the failure: "was lost" (silent), "left" (it said so).
+  Transition OnWorkerLost(const WorkerId& worker, const std::string& how = "was lost");
 
   proto::JobState state() const { return state_; }
   // With JOB_FAILED: why, naming the task's operators or the worker.

@@ -44,7 +44,8 @@ std::vector<OperatorKind> BuildCatalogue() {
   const FunctionSlot optional_fn{"fn", false};
   return {
       {"source.file",
-       {Path(true), {"format", ConfigFieldType::kEnum, false, {"lines", "json"}}, Count("batchSize")},
+       {Path(true), {"format", ConfigFieldType::kEnum, false, {"lines", "json"}}, Count("batchSize"),
+        Count("maxLineBytes")},
        {}},
       {"source.generator", {Count("count"), Rate("rate")}, {optional_fn}},
       {"source.nexmark", {Count("events"), Rate("rate"), Count("baseTime"), Rate("eventsPerSecond")}, {}},
@@ -72,7 +73,7 @@ std::vector<OperatorKind> BuildCatalogue() {
        &CheckIntervalJoin},
       {"process", {}, {{"processElement", true}, {"onTimer", false}}},
       {"sink.stdout", {}, {}},
-      {"sink.file", {Path(true)}, {}},
+      {"sink.file", {Path(true), {"overwrite", ConfigFieldType::kBoolean}}, {}},
       {"sink.collect", {}, {}},
       {"sink.discard", {}, {}},
       {"sink.redis", {}, {required_fn}, nullptr, &CheckRedisSink},

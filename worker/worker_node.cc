@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/grpc_util.h"
+#include "common/net_address.h"
 
 namespace sluice::worker {
 namespace {
@@ -71,10 +72,16 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
+  auto reach = runtime::FileReach::Make(options_.allow_paths);
+  if (!reach.ok()) return reach.status();
+  file_reach_ = std::move(reach).value();
   auto started = StartServer(options_.listen, {this, &exchange_service_}, "worker");
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
-  address_ = started->address;
+  auto advertised = AdvertisedAddress(
+      HostOf(options_.listen) + ":" + std::to_string(started->port), options_.advertise);
+  if (!advertised.ok()) return advertised.status();
+  address_ = std::move(advertised).value();
   coordinator_ = proto::ClusterService::NewStub(MakeChannel(options_.coordinator));
 
   // Register, retrying with backoff: a worker may start before its coordinator.
@@ -82,6 +89,8 @@ Status WorkerNode::Start() {
   while (true) {
     Status st = Register();
     if (st.ok()) break;
+    // The coordinator answered and said no (e.g. an address other hosts cannot reach).
+    if (st.code() == StatusCode::kFailedPrecondition) return st;
     spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
     std::unique_lock<std::mutex> lock(mutex_);
     if (cv_.wait_for(lock, backoff, [&] { return stopping_; })) {
@@ -92,7 +101,24 @@ Status WorkerNode::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) return Status::Cancelled("worker stopped while it registered");
   heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  tap_ = std::make_unique<OutputTap>(
+      [this](const JobId& job, std::vector<std::string> records, uint64_t dropped) {
+        proto::PushResultsRequest request;
+        request.set_job_id(job.str());
+        request.set_watch_only(true);
+        request.set_dropped(dropped);
+        for (auto& record : records) request.add_records(std::move(record));
+        proto::PushResultsResponse response;
+        grpc::ClientContext context;
+        SetDeadline(context, kRpcTimeout);
+        (void)coordinator_->PushResults(&context, request, &response);  // best effort
+      });
+  tap_->Start();
   return Status::Ok();
+}
+
+void WorkerNode::Watch(const JobId& job, std::string_view json_lines) {
+  if (tap_ != nullptr) tap_->Add(job, json_lines);
 }
 
 Status WorkerNode::Register() {
@@ -109,11 +135,50 @@ Status WorkerNode::Register() {
   if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + options_.coordinator);
   std::lock_guard<std::mutex> lock(mutex_);
   worker_id_ = WorkerId(response.worker_id());
+  registered_ = true;
   if (response.heartbeat_interval_ms() > 0) {
     heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   }
   spdlog::info("worker {} registered at {} with {} slots", worker_id_.str(), address_,
                options_.slots);
+  return Status::Ok();
+}
+
+Status WorkerNode::Leave(const std::string& reason) {
+  proto::DeregisterWorkerRequest request;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!registered_ || coordinator_ == nullptr) return Status::Ok();
+    request.set_worker_id(worker_id_.str());
+    registered_ = false;
+    left_ = true;  // and stays gone: no registering again from the heartbeat thread
+  }
+  request.set_reason(reason);
+  proto::DeregisterWorkerResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, std::chrono::seconds(2));
+  Status left = FromGrpc(coordinator_->DeregisterWorker(&context, request, &response),
+                         "coordinator " + options_.coordinator);
+  if (left.ok()) spdlog::info("worker {} left coordinator {}", request.worker_id(), options_.coordinator);
+  return left;
+}
+
+Status WorkerNode::Health() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_ || left_) return Status::Unavailable("worker is shutting down");
+  return Status::Ok();
+}
+
+Status WorkerNode::Readiness() const {
+  SLUICE_RETURN_IF_ERROR(Health());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!registered_) {
+    return Status::Unavailable("not registered with coordinator " + options_.coordinator);
+  }
+  if (coordinator_lost_) {
+    return Status::Unavailable("coordinator " + options_.coordinator +
+                               " does not answer heartbeats");
+  }
   return Status::Ok();
 }
 
@@ -131,6 +196,7 @@ void WorkerNode::Shutdown() {
   for (auto& [id, task] : tasks) task->Cancel();
   tasks.clear();  // joins
   if (heartbeat.joinable()) heartbeat.join();
+  if (tap_ != nullptr) tap_->Stop();
   exchange_service_.Shutdown();  // ends streams that wait on full inboxes
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
 }
@@ -152,6 +218,8 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   services.router = &router_;
   services.self_address = address_;
   services.checkpoints = this;
+  services.limits = options_.limits;
+  services.file_reach = &file_reach_;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
                            : options_.state_dir;
@@ -306,6 +374,7 @@ void WorkerNode::CancelOrphansIfCoordinatorLost() {
   // Nobody will hear how these tasks end, and a restarted coordinator fails their jobs anyway:
   // stop them rather than let them run (and write to sinks) on their own.
   std::lock_guard<std::mutex> lock(mutex_);
+  coordinator_lost_ = true;
   for (const auto& [id, task] : tasks_) {
     if (task->ended()) continue;
     spdlog::warn("no answer from coordinator {} for {} ms; cancelling task {}",
@@ -344,11 +413,17 @@ void WorkerNode::HeartbeatLoop() {
     {
       // The heartbeat carried the final state of these tasks.
       std::lock_guard<std::mutex> lock(mutex_);
+      coordinator_lost_ = false;
       for (const auto& id : ended) {
         if (tasks_.count(id) != 0) end_reported_[id] = true;
       }
     }
-    if (!response.known()) {
+    bool left = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      left = left_;
+    }
+    if (!response.known() && !left) {
       spdlog::info("coordinator {} does not know this worker; registering again",
                    options_.coordinator);
       Register().IgnoreError();

@@ -10,8 +10,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
+#include "worker/output_tap.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "sluice/cluster_service.grpc.pb.h"
@@ -27,15 +30,20 @@ namespace sluice::worker {
 struct WorkerOptions {
   std::string coordinator = "127.0.0.1:7070";
   std::string listen = "127.0.0.1:0";  // host:port for WorkerService; port 0 picks a free one
+  // The address the coordinator and other workers use (host or host:port); "": the listen
+  // address when concrete, the host's address ($POD_IP, an interface) for a wildcard listen.
+  std::string advertise;
   uint32_t slots = 4;
   size_t inbox_batches = 8;
   // A coordinator silent this long is taken as lost: this worker cancels its running tasks.
-  uint32_t coordinator_timeout_ms =
-      10000;                        // how many batches a task's inbox holds before upstreams wait
+  uint32_t coordinator_timeout_ms = 10000;
   std::FILE* stdout_file = stdout;  // where sink.stdout writes
   // Where tasks keep keyed state, one RocksDB per task below it; "": /tmp/sluice-state-<pid>.
   std::string state_dir;
   MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
+  ClusterLimits limits;                 // what every task is held to
+  // The folders file sources and sinks may use (runtime/file_reach.h); none: no files at all.
+  std::vector<std::string> allow_paths;
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the
@@ -50,9 +58,17 @@ class WorkerNode final : public proto::WorkerService::Service,
   WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine);
   ~WorkerNode() override;
 
-  // Starts the server, then registers with the coordinator (retrying until it answers).
+  // Starts the server, then registers with the coordinator (retrying until it answers; a
+  // coordinator that refuses the registration, e.g. for an unreachable address, ends it).
   Status Start();
+  // Tells the coordinator this worker is going away (its tasks' jobs restart elsewhere at once),
+  // before Shutdown(). Best effort: a coordinator that does not answer finds out by timeout.
+  Status Leave(const std::string& reason);
   void Shutdown();
+  // For /healthz: ok while the worker serves. For /readyz: ok once registered and while the
+  // coordinator answers heartbeats; otherwise says why not.
+  Status Health() const;
+  Status Readiness() const;
   // Blocks until Shutdown().
   void Wait();
 
@@ -72,6 +88,7 @@ class WorkerNode final : public proto::WorkerService::Service,
                                         proto::NotifyCheckpointCompleteResponse* response) override;
 
   Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) override;
+  void Watch(const JobId& job, std::string_view json_lines) override;
   void Acknowledge(const JobId& job, uint64_t checkpoint,
                    const proto::TaskSnapshot& snapshot) override;
   void Decline(const JobId& job, const TaskId& task, uint64_t checkpoint,
@@ -87,6 +104,7 @@ class WorkerNode final : public proto::WorkerService::Service,
 
   WorkerOptions options_;
   js::ChainRunnerFactory& engine_;
+  runtime::FileReach file_reach_;  // from options_.allow_paths, made by Start()
   exchange::Router router_;  // inboxes of this worker's tasks that upstream tasks feed
   exchange::ExchangeServiceImpl exchange_service_{router_};
   std::unique_ptr<grpc::Server> server_;
@@ -102,7 +120,11 @@ class WorkerNode final : public proto::WorkerService::Service,
   std::map<TaskId, bool> end_reported_;  // ended tasks and whether the coordinator heard it
   std::thread heartbeat_thread_;
   std::chrono::steady_clock::time_point last_heartbeat_ack_;  // heartbeat thread only
+  bool registered_ = false;       // under mutex_
+  bool left_ = false;             // under mutex_: Leave() told the coordinator
+  bool coordinator_lost_ = false;  // under mutex_: heartbeats unanswered past the timeout
   int metrics_collector_ = 0;
+  std::unique_ptr<OutputTap> tap_;  // stdout sinks' records, for watchers on the coordinator
 };
 
 }  // namespace sluice::worker

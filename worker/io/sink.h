@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -14,12 +15,19 @@
 // and what it gets from its task.
 namespace sluice::runtime {
 
+class FileReach;  // worker/runtime/file_reach.h: the folders file sources and sinks may reach
+
 // Where collected records go (the coordinator, in a worker process). Called from task threads;
 // implementations must be thread-safe.
 class ResultPusher {
  public:
   virtual ~ResultPusher() = default;
   virtual Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) = 0;
+  // A copy of what a stdout sink printed, for people watching the job; must not block.
+  virtual void Watch(const JobId& job, std::string_view json_lines) {
+    (void)job;
+    (void)json_lines;
+  }
 };
 
 // The end of a task's chain: takes each batch the chain produced. Created and used on the task
@@ -77,6 +85,7 @@ struct SinkContext {
   std::FILE* stdout_file = stdout;  // for sink.stdout
   ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
   bool restored = false;  // the task starts from a checkpoint (Restore follows)
+  const FileReach* file_reach = nullptr;  // sink.file: the folders it may write below
 };
 
 }  // namespace sluice::runtime

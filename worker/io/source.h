@@ -18,6 +18,8 @@
 // and what it gets from its task.
 namespace sluice::runtime {
 
+class FileReach;  // worker/runtime/file_reach.h: the folders file sources and sinks may reach
+
 // Wakes a sleeping source when its task is cancelled. Shared by the task and its source.
 class CancelSignal {
  public:
@@ -61,6 +63,9 @@ struct SourceContext {
   CancelSignal* cancel = nullptr;
   int32_t batch_size = 4096;
   ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
+  // source.file: the folders it may read below (file_reach.h) and its longest line.
+  const FileReach* file_reach = nullptr;
+  uint64_t max_line_bytes = uint64_t{16} << 20;
   // Restoring from a checkpoint: the Position() of every subtask of this source operator when
   // the checkpoint was taken (any parallelism); empty: start from the configured beginning.
   std::vector<std::string> restore_positions;

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "sluice/cluster_service.pb.h"

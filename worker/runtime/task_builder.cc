@@ -9,6 +9,7 @@
 #include "common/operator_kinds.h"
 #include "worker/js/chain_program.h"
 #include "worker/runtime/task_checkpointer.h"
+#include "worker/runtime/task_limits.h"
 #include "worker/state/rocks_state_backend.h"
 
 namespace sluice::runtime {
@@ -32,6 +33,7 @@ Result<std::unique_ptr<BatchSink>> BuildSink(const proto::TaskDeployment& deploy
     context.stdout_file = services.stdout_file;
     context.health = &health;
     context.restored = deployment.has_restore();
+    context.file_reach = services.file_reach;
     return MakeSink(last.kind(), last.config_json(), context);
   }
   auto connected = ExchangeSink::Connect(deployment.outputs(), *services.router,
@@ -51,6 +53,8 @@ Result<std::unique_ptr<SourceDriver>> BuildSource(const proto::TaskDeployment& d
     SourceContext context{OperatorLabel(first), deployment.subtask(),
                           std::max(1u, deployment.parallelism()), &cancel};
     context.health = &health;
+    context.file_reach = services.file_reach;
+    context.max_line_bytes = services.limits.max_line_bytes;
     if (deployment.has_restore()) {
       context.restore_positions = SourcePositions(deployment.restore(), first.id());
     }
@@ -62,13 +66,6 @@ Result<std::unique_ptr<SourceDriver>> BuildSource(const proto::TaskDeployment& d
                                                     kTaskTick, !deployment.at_least_once());
   parts.inbox_source = inbox_source.get();
   return std::unique_ptr<SourceDriver>(std::move(inbox_source));
-}
-
-js::Limits ChainLimits(const proto::JobSpec& spec) {
-  js::Limits limits;
-  if (spec.call_timeout_ms() > 0) limits.call_timeout_ms = spec.call_timeout_ms();
-  if (spec.heap_limit_mb() > 0) limits.heap_limit_mb = spec.heap_limit_mb();
-  return limits;
 }
 
 // Keyed state: one RocksDB per task, a column family for its keyed operator's state and one
@@ -194,11 +191,14 @@ Result<TaskParts> BuildTask(const proto::TaskDeployment& deployment, const TaskS
   if (!source.ok()) return fail(source.status());
   parts.source = std::move(source).value();
 
+  auto limits = TaskJsLimits(deployment.spec(), services.limits);
+  if (!limits.ok()) return fail(limits.status());
   js::ChainSpec spec = MakeChainSpec(deployment, *chain, parts.sink->output_mode());
+  spec.max_record_bytes = services.limits.max_record_bytes;
   if (Status opened = OpenKeyedState(deployment, services, *chain, spec, parts); !opened.ok()) {
     return fail(opened);
   }
-  auto runner = services.engine->Create(spec, ChainLimits(deployment.spec()), parts.state.get());
+  auto runner = services.engine->Create(spec, *limits, parts.state.get());
   if (!runner.ok()) return fail(runner.status());
   parts.runner = std::move(runner).value();
   if (Status restored = RestoreSink(deployment, *chain->operators.back(), parts); !restored.ok()) {

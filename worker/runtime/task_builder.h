@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "sluice/job_service.pb.h"
@@ -17,6 +18,7 @@
 #include "worker/runtime/batch_sink.h"
 #include "worker/runtime/checkpointing.h"
 #include "worker/runtime/exchange_io.h"
+#include "worker/runtime/file_reach.h"
 #include "worker/runtime/source_driver.h"
 #include "worker/state/rocks_state_backend.h"
 
@@ -41,6 +43,8 @@ struct TaskServices {
   std::shared_ptr<exchange::Inbox> inbox;  // when upstream tasks feed this one
   std::string state_dir;  // a task with keyed state keeps its RocksDB below it
   CheckpointListener* checkpoints = nullptr;  // where its checkpoint acknowledgements go
+  ClusterLimits limits;                        // the worker's maxima (task_limits.h)
+  const FileReach* file_reach = nullptr;       // where file sources and sinks may go
 };
 
 // Removes a task's state directory when the task's parts go (after its database closed).
