@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "worker/runtime/file_reach.h"
 #include "worker/runtime/worker_io_kinds.h"
 
 namespace sluice::runtime {
