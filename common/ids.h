@@ -24,7 +24,6 @@ class StrongId {
 using JobId = StrongId<struct JobIdTag>;
 using TaskId = StrongId<struct TaskIdTag>;
 using WorkerId = StrongId<struct WorkerIdTag>;
-using OperatorId = StrongId<struct OperatorIdTag>;
 
 }  // namespace sluice
 

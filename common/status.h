@@ -67,6 +67,12 @@ class [[nodiscard]] Status {
   bool retryable() const { return retryable_; }
   const std::string& message() const { return message_; }
   std::string ToString() const;
+  // The same status (code, domain, retry hint) with "<context>: " before its message; ok stays
+  // ok. How a layer says where an error happened without losing whether a retry can help.
+  Status WithContext(const std::string& context) const {
+    if (ok()) return *this;
+    return Status(code_, domain_, context + ": " + message_, retryable_);
+  }
 
   // Marks a status as deliberately ignored; greppable.
   void IgnoreError() const {}

@@ -1,5 +1,7 @@
 #include "coordinator/checkpoint_coordinator.h"
 
+#include "common/checkpoint_layout.h"
+
 #include <utility>
 
 #include "coordinator/secrets.h"
@@ -166,7 +168,7 @@ CheckpointTick CheckpointCoordinator::Tick(uint64_t now_ms) {
   if (options_.interval_ms > 0 && now_ms >= last_trigger_ms_ + options_.interval_ms) {
     const uint64_t id = next_id_++;
     tick.trigger =
-        Start(id, JoinPath(options_.job_dir, "chk-" + std::to_string(id)), false, now_ms);
+        Start(id, JoinPath(options_.job_dir, CheckpointDirectoryName(id)), false, now_ms);
   }
   return tick;
 }

@@ -1,5 +1,7 @@
 #include "coordinator/checkpoint_store.h"
 
+#include "common/checkpoint_layout.h"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -26,7 +28,6 @@ constexpr size_t kMagicSize = 8;
 constexpr uint32_t kFormatVersion = 1;
 // magic, version (u32), payload length (u64), payload CRC-32 (u32); integers little endian.
 constexpr size_t kHeaderSize = kMagicSize + 4 + 8 + 4;
-constexpr char kChkPrefix[] = "chk-";
 
 // CRC-32 (IEEE 802.3, the zlib one), to tell a damaged file from a good one.
 uint32_t Crc32(const std::string& data) {
@@ -92,20 +93,6 @@ Result<proto::CheckpointMetadata> Decode(const std::string& bytes, const std::st
   }
   if (metadata.checkpoint_id() == 0) return Status::External(corrupt + "its checkpoint id is 0");
   return metadata;
-}
-
-// The n of a directory named chk-<n>, nullopt for any other name.
-std::optional<uint64_t> CheckpointNumber(const std::string& name) {
-  const size_t prefix = sizeof(kChkPrefix) - 1;
-  if (name.size() <= prefix || name.size() > prefix + 19 || name.compare(0, prefix, kChkPrefix)) {
-    return std::nullopt;
-  }
-  uint64_t n = 0;
-  for (size_t i = prefix; i < name.size(); ++i) {
-    if (name[i] < '0' || name[i] > '9') return std::nullopt;
-    n = n * 10 + static_cast<uint64_t>(name[i] - '0');
-  }
-  return n;
 }
 
 }  // namespace
@@ -175,7 +162,7 @@ Result<std::optional<proto::CheckpointMetadata>> CheckpointStore::LatestComplete
   if (error) return Status::External("cannot list " + job_dir + ": " + error.message());
   std::vector<std::pair<uint64_t, std::string>> candidates;
   for (const fs::directory_entry& entry : it) {
-    std::optional<uint64_t> n = CheckpointNumber(entry.path().filename().string());
+    std::optional<uint64_t> n = ParseCheckpointDirectoryName(entry.path().filename().string());
     if (n && entry.is_directory(error)) candidates.emplace_back(*n, entry.path().string());
   }
   std::sort(candidates.begin(), candidates.end(), std::greater<>());

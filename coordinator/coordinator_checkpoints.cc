@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <set>
 
+#include "common/operator_kinds.h"
+
+#include "common/checkpoint_layout.h"
 #include "common/grpc_util.h"
 #include "coordinator/coordinator_node.h"
 #include "coordinator/coordinator_records.h"
@@ -22,8 +25,6 @@ using internal::NowMs;
 constexpr auto kDeployTimeout = std::chrono::seconds(10);
 constexpr uint32_t kDefaultRestartAttempts = 10;
 constexpr uint64_t kDefaultRestartDelayMs = 1000;
-
-bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // The job's restart strategy with its defaults: restarts only make sense with checkpoints (or
 // when asked for explicitly).
@@ -83,7 +84,7 @@ Status CoordinatorNode::PrepareAttemptLocked(JobRecord& job,
                                   proto::TASK_DEPLOYING, ""});
     all_tasks.push_back(task.id);
     for (const auto& op : spec.operators()) {
-      if (op.id() == group.operator_ids.front() && StartsWith(op.kind(), "source.")) {
+      if (op.id() == group.operator_ids.front() && IsSourceKind(op.kind())) {
         source_tasks.push_back(task.id);
       }
     }
@@ -382,7 +383,7 @@ Result<proto::TriggerSavepointResponse> CoordinatorNode::TriggerSavepoint(
   // A savepoint is written where its checkpoint would be (tasks find the directory from the
   // id), and never deleted by retention; a directory of the user's gets a copy.
   const uint64_t id = job.checkpoints->next_checkpoint_id();
-  const std::string directory = job.checkpoint_dir + "/chk-" + std::to_string(id);
+  const std::string directory = CheckpointDirectory(job.checkpoint_dir, id);
   auto requested = job.checkpoints->TriggerSavepoint(NowMs(), directory);
   if (!requested.ok()) return requested.status();
   const uint64_t checkpoint_id = requested->checkpoint_id;

@@ -1,5 +1,7 @@
 #include "coordinator/operator_checks.h"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 namespace sluice::coordinator {
@@ -9,11 +11,6 @@ using nlohmann::json;
 
 bool PositiveInteger(const json& value) {
   return value.is_number() && value.get<double>() > 0 &&
-         value.get<double>() == static_cast<double>(static_cast<int64_t>(value.get<double>()));
-}
-
-bool NonNegativeInteger(const json& value) {
-  return value.is_number() && value.get<double>() >= 0 &&
          value.get<double>() == static_cast<double>(static_cast<int64_t>(value.get<double>()));
 }
 
@@ -48,8 +45,25 @@ void CheckAssigner(const json& assigner, std::vector<std::string>* problems) {
     problems->push_back(what + " has type \"" + type +
                         "\"; expected \"tumbling\", \"sliding\" or \"session\"");
   }
-  if (assigner.contains("offset") && !NonNegativeInteger(assigner["offset"])) {
-    problems->push_back(what + ": \"offset\" must be a non-negative integer of milliseconds");
+  // The worker's rule (worker/js/runtime/windows.js parseOffset, joins.js offsetOf): a whole
+  // number of ms smaller in magnitude than the step, which is the size or the slide.
+  if (assigner.contains("offset") && (type == "tumbling" || type == "sliding")) {
+    const char* step_name = type == "tumbling" ? "size" : "slide";
+    const json& offset = assigner["offset"];
+    const bool whole = offset.is_number_integer() ||
+                       (offset.is_number_float() && std::trunc(offset.get<double>()) ==
+                                                        offset.get<double>());
+    if (!whole) {
+      problems->push_back(what + ": \"offset\" must be a whole number of milliseconds, got " +
+                          offset.dump());
+    } else if (assigner.contains(step_name) && PositiveInteger(assigner[step_name]) &&
+               std::fabs(offset.get<double>()) >= assigner[step_name].get<double>()) {
+      problems->push_back(what + ": \"offset\" (" + offset.dump() +
+                          ") must be smaller in magnitude than the " + step_name + " (" +
+                          assigner[step_name].dump() + ")");
+    }
+  } else if (assigner.contains("offset")) {
+    problems->push_back(what + ": a \"" + type + "\" window has no \"offset\"");
   }
 }
 

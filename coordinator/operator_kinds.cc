@@ -1,7 +1,11 @@
 #include "coordinator/operator_kinds.h"
 
-#include "coordinator/operator_checks.h"
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+
+#include "coordinator/operator_checks.h"
 
 #include "connectors/mysql/mysql_config.h"
 #include "connectors/redis/redis_config.h"
@@ -40,31 +44,19 @@ std::vector<OperatorKind> BuildCatalogue() {
   const FunctionSlot optional_fn{"fn", false};
   return {
       {"source.file",
-       OperatorRole::kSource,
        {Path(true), {"format", ConfigFieldType::kEnum, false, {"lines", "json"}}, Count("batchSize"),
         Count("maxLineBytes")},
        {}},
-      {"source.generator", OperatorRole::kSource, {Count("count"), Rate("rate")}, {optional_fn}},
-      {"source.nexmark",
-       OperatorRole::kSource,
-       {Count("events"), Rate("rate"), Count("baseTime"), Rate("eventsPerSecond")},
-       {}},
-      {"map", OperatorRole::kTransform, {}, {required_fn}},
-      {"filter", OperatorRole::kTransform, {}, {required_fn}},
-      {"flat_map", OperatorRole::kTransform, {}, {required_fn}},
-      {"union", OperatorRole::kTransform, {}, {}},
-      {"assign_timestamps",
-       OperatorRole::kTransform,
-       {Count("maxOutOfOrderness"), Count("idleTimeout")},
-       {required_fn}},
-      {"reduce", OperatorRole::kTransform, {}, {required_fn}, /*keyed=*/true},
-      {"aggregate",
-       OperatorRole::kTransform,
-       {},
-       {{"create", true}, {"add", true}, {"merge", false}, {"result", false}},
-       /*keyed=*/true},
+      {"source.generator", {Count("count"), Rate("rate")}, {optional_fn}},
+      {"source.nexmark", {Count("events"), Rate("rate"), Count("baseTime"), Rate("eventsPerSecond")}, {}},
+      {"map", {}, {required_fn}},
+      {"filter", {}, {required_fn}},
+      {"flat_map", {}, {required_fn}},
+      {"union", {}, {}},
+      {"assign_timestamps", {Count("maxOutOfOrderness"), Count("idleTimeout")}, {required_fn}},
+      {"reduce", {}, {required_fn}},
+      {"aggregate", {}, {{"create", true}, {"add", true}, {"merge", false}, {"result", false}}},
       {"window",
-       OperatorRole::kTransform,
        {{"assigner", ConfigFieldType::kObject, true, {}},
         {"time", ConfigFieldType::kEnum, false, {"event", "processing"}},
         {"trigger", ConfigFieldType::kObject, false, {}},
@@ -72,50 +64,56 @@ std::vector<OperatorKind> BuildCatalogue() {
         {"lateOutput", ConfigFieldType::kBoolean, false, {}},
         {"function", ConfigFieldType::kEnum, true, {"reduce", "aggregate", "count"}}},
        {{"reduce", false}, {"create", false}, {"add", false}, {"merge", false}, {"result", false}},
-       /*keyed=*/true,
-       1,
        &CheckWindow},
-      {"window_join",
-       OperatorRole::kTransform,
-       {{"assigner", ConfigFieldType::kObject, true, {}}},
-       {{"apply", true}},
-       /*keyed=*/true,
-       2,
+      {"window_join", {{"assigner", ConfigFieldType::kObject, true, {}}}, {{"apply", true}},
        &CheckWindowJoin},
       {"interval_join",
-       OperatorRole::kTransform,
        {{"lower", ConfigFieldType::kNumber, true, {}}, {"upper", ConfigFieldType::kNumber, true, {}}},
        {{"apply", true}},
-       /*keyed=*/true,
-       2,
        &CheckIntervalJoin},
-      {"process",
-       OperatorRole::kTransform,
-       {},
-       {{"processElement", true}, {"onTimer", false}},
-       /*keyed=*/true},
-      {"sink.stdout", OperatorRole::kSink, {}, {}},
-      {"sink.file", OperatorRole::kSink, {Path(true), {"overwrite", ConfigFieldType::kBoolean}}, {}},
-      {"sink.collect", OperatorRole::kSink, {}, {}},
-      {"sink.discard", OperatorRole::kSink, {}, {}},
-      {"sink.redis", OperatorRole::kSink, {}, {required_fn}, false, 1, nullptr, &CheckRedisSink},
-      {"sink.mysql", OperatorRole::kSink, {}, {required_fn}, false, 1, nullptr, &CheckMySqlSink},
-      {"source.kafka", OperatorRole::kSource, {}, {}, false, 1, nullptr, &CheckKafkaSource},
-      {"sink.kafka",
-       OperatorRole::kSink,
-       {},
-       {{"key", false}, {"value", false}, {"partition", false}},
-       false,
-       1,
-       nullptr,
+      {"process", {}, {{"processElement", true}, {"onTimer", false}}},
+      {"sink.stdout", {}, {}},
+      {"sink.file", {Path(true), {"overwrite", ConfigFieldType::kBoolean}}, {}},
+      {"sink.collect", {}, {}},
+      {"sink.discard", {}, {}},
+      {"sink.redis", {}, {required_fn}, nullptr, &CheckRedisSink},
+      {"sink.mysql", {}, {required_fn}, nullptr, &CheckMySqlSink},
+      {"source.kafka", {}, {}, nullptr, &CheckKafkaSource},
+      {"sink.kafka", {}, {{"key", false}, {"value", false}, {"partition", false}}, nullptr,
        &CheckKafkaSink},
   };
+}
+
+// The coordinator's checks joined with the shared table's role, keyedness and inputs; a kind in
+// one and not the other is a programming error, caught by the first use (and the unit tests).
+std::vector<OperatorKind> JoinWithSharedTable(std::vector<OperatorKind> catalogue) {
+  std::vector<OperatorKind> joined;
+  for (const OperatorKindTraits& traits : AllOperatorKinds()) {
+    auto it = std::find_if(catalogue.begin(), catalogue.end(),
+                           [&](const OperatorKind& kind) { return kind.name == traits.name; });
+    if (it == catalogue.end()) {
+      std::fprintf(stderr, "sluice: operator kind '%s' has no coordinator checks\n",
+                   std::string(traits.name).c_str());
+      std::abort();
+    }
+    it->role = traits.role;
+    it->keyed = traits.keyed;
+    it->inputs = traits.inputs;
+    joined.push_back(std::move(*it));
+    catalogue.erase(it);
+  }
+  if (!catalogue.empty()) {
+    std::fprintf(stderr, "sluice: operator kind '%s' is not in common/operator_kinds.cc\n",
+                 catalogue.front().name.c_str());
+    std::abort();
+  }
+  return joined;
 }
 
 }  // namespace
 
 const std::vector<OperatorKind>& OperatorKinds() {
-  static const std::vector<OperatorKind> kCatalogue = BuildCatalogue();
+  static const std::vector<OperatorKind> kCatalogue = JoinWithSharedTable(BuildCatalogue());
   return kCatalogue;
 }
 

@@ -6,10 +6,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/operator_kinds.h"
+
 namespace sluice::coordinator {
 
-// Where an operator kind sits in a pipeline.
-enum class OperatorRole { kSource, kTransform, kSink };
+using sluice::OperatorRole;
 
 // What a config field's value must be.
 enum class ConfigFieldType {
@@ -35,16 +36,13 @@ struct FunctionSlot {
   bool required = false;
 };
 
-// One entry of the operator catalogue (proto/README.md, "Operator kinds").
+// One entry of the operator catalogue (proto/README.md, "Operator kinds"): what the
+// coordinator checks in a kind's config and functions. Role, keyedness and inputs come from the
+// shared table (common/operator_kinds.h), so coordinator and worker cannot disagree on them.
 struct OperatorKind {
   std::string name;
-  OperatorRole role;
   std::vector<ConfigField> config;
   std::vector<FunctionSlot> functions;
-  // Keeps state per key: every input must be partitioned by key (a HASH edge, from keyBy).
-  bool keyed = false;
-  // How many inputs it has (edges name theirs with Edge.input): 2 for joins.
-  uint32_t inputs = 1;
   // Checks that need more than one field at a time (operator_checks.cc): each problem is a
   // message to follow the operator's name, starting with ": ".
   std::vector<std::string> (*check)(const nlohmann::json& config,
@@ -53,9 +51,15 @@ struct OperatorKind {
   // instead of `config` (left empty) and appends each problem, phrased to follow the operator's
   // label (": config field ..."). The connector's own parser, so submit and run agree.
   void (*check_config)(const nlohmann::json& config, std::vector<std::string>* problems) = nullptr;
+  // From the shared table.
+  OperatorRole role = OperatorRole::kTransform;
+  // Keeps state per key: every input must be partitioned by key (a HASH edge, from keyBy).
+  bool keyed = false;
+  // How many inputs it has (edges name theirs with Edge.input): 2 for joins.
+  uint32_t inputs = 1;
 };
 
-// The catalogue of every operator kind this version runs; later operators extend this one table.
+// The catalogue of every operator kind this version runs: one entry per row of the shared table.
 // Built once on first use and immutable afterwards, so safe to read from any thread.
 const std::vector<OperatorKind>& OperatorKinds();
 

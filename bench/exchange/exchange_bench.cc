@@ -24,7 +24,11 @@ void Transfer(benchmark::State& state, Router& router, Connect connect) {
   router.Register(inbox);
   uint64_t popped_bytes = 0;
   std::thread consumer([&] {
-    while (std::optional<Batch> batch = inbox->Pop()) popped_bytes += batch->data.size();
+    while (true) {
+      InboxItem item = inbox->Next(std::chrono::steady_clock::time_point::max());
+      if (item.kind == InboxItem::Kind::kDone) break;
+      if (item.kind == InboxItem::Kind::kBatch) popped_bytes += item.batch.data.size();
+    }
   });
   Result<std::unique_ptr<Sender>> sender = connect(task);
   if (!sender.ok()) {

@@ -49,7 +49,7 @@ RocksStateBackend &Loaded() {
     std::fprintf(stderr, "%s\n", opened.status().message().c_str());
     std::abort();
   }
-  std::vector<js::StateBackend::Mutation> batch;
+  std::vector<StateBackend::Mutation> batch;
   for (int n = 0; n < kKeys; ++n) {
     batch.push_back({0, GroupOf(n), KeyOf(n), ValueOf(n, 0)});
     if (batch.size() == 1000) {
@@ -112,7 +112,7 @@ void BM_WriteBatch(benchmark::State &state) {
   std::uniform_int_distribution<int> pick(0, kKeys - 1);
   const size_t batch_size = static_cast<size_t>(state.range(0));
   // Made before timing: 200k mutations, cycled through.
-  std::vector<std::vector<js::StateBackend::Mutation>> batches(
+  std::vector<std::vector<StateBackend::Mutation>> batches(
       std::max<size_t>(1, 200000 / batch_size));
   for (size_t b = 0; b < batches.size(); ++b) {
     for (size_t i = 0; i < batch_size; ++i) {

@@ -76,7 +76,6 @@ class PendingEpochs {
   bool finished() const { return finished_; }
   // The highest epoch number closed, or the checkpoint started after; 0 at first.
   uint64_t last() const { return last_; }
-  bool open_empty() const { return open_.empty(); }
 
   // Reads a description written by Prepare() (of any sink subtask) and the epochs it names.
   // Errors name the description or the file and say what is wrong.

@@ -10,7 +10,7 @@
 
 #include "common/status.h"
 #include "connectors/common/config_reader.h"
-#include "worker/runtime/connector_health.h"
+#include "connectors/common/connector_health.h"
 
 namespace sluice::connectors {
 

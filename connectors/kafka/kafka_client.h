@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "worker/runtime/source_driver.h"
+#include "worker/io/source.h"
 
 namespace sluice::kafka {
 

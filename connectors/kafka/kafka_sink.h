@@ -13,7 +13,7 @@
 #include "connectors/kafka/kafka_config.h"
 #include "connectors/kafka/kafka_records.h"
 #include "worker/js/js_engine.h"
-#include "worker/runtime/batch_sink.h"
+#include "worker/io/sink.h"
 
 namespace sluice::kafka {
 

@@ -12,7 +12,7 @@
 #include "connectors/kafka/kafka_client.h"
 #include "connectors/kafka/kafka_config.h"
 #include "connectors/kafka/partition_watermarks.h"
-#include "worker/runtime/source_driver.h"
+#include "worker/io/source.h"
 
 namespace sluice::kafka {
 

@@ -11,7 +11,7 @@
 #include "connectors/common/retry.h"
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/mysql_config.h"
-#include "worker/runtime/batch_sink.h"
+#include "worker/io/sink.h"
 
 namespace sluice::mysql {
 

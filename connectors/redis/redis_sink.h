@@ -7,7 +7,7 @@
 #include "connectors/common/retry.h"
 #include "connectors/redis/redis_client.h"
 #include "connectors/redis/redis_config.h"
-#include "worker/runtime/batch_sink.h"
+#include "worker/io/sink.h"
 
 namespace sluice::redis {
 

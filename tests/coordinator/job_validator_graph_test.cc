@@ -164,5 +164,30 @@ TEST(JobValidatorGraphTest, KeyedOperatorsNeedInputPartitionedByKey) {
       << Dump(problems);
 }
 
+// The window offset rule is the worker's (windows.js, joins.js): a whole number of ms smaller in
+// magnitude than the size (tumbling) or the slide (sliding); negative offsets are fine.
+TEST(JobValidatorGraphTest, WindowOffsetsFollowTheWorkersRule) {
+  auto job = [](const std::string& assigner) {
+    return SpecBuilder()
+        .Op("op1", "events", "source.generator", R"({"count": 10})")
+        .Op("op2", "counts", "window",
+            R"({"assigner": )" + assigner + R"(, "function": "count"})")
+        .Op("op3", "out", "sink.collect")
+        .Edge("op1", "op2", proto::HASH)
+        .Edge("op2", "op3")
+        .Build();
+  };
+  auto ok = Validate(job(R"({"type": "tumbling", "size": 10, "offset": -3})"));
+  EXPECT_FALSE(HasProblem(ok, "op2", {"offset"})) << Dump(ok);
+  auto too_big = Validate(job(R"({"type": "sliding", "size": 10, "slide": 5, "offset": 5})"));
+  EXPECT_TRUE(HasProblem(too_big, "op2", {"\"offset\" (5) must be smaller in magnitude than the slide (5)"}))
+      << Dump(too_big);
+  auto fraction = Validate(job(R"({"type": "tumbling", "size": 10, "offset": 1.5})"));
+  EXPECT_TRUE(HasProblem(fraction, "op2", {"\"offset\" must be a whole number of milliseconds, got 1.5"}))
+      << Dump(fraction);
+  auto session = Validate(job(R"({"type": "session", "gap": 10, "offset": 1})"));
+  EXPECT_TRUE(HasProblem(session, "op2", {"a \"session\" window has no \"offset\""})) << Dump(session);
+}
+
 }  // namespace
 }  // namespace sluice::coordinator

@@ -56,13 +56,10 @@ class Inbox {
   bool Push(uint32_t channel, Batch batch, std::stop_token stop = {});
   // The upstream of `channel` sent its last batch.
   void EndChannel(uint32_t channel);
-  // The next batch; blocks until one arrives. nullopt when every channel ended and everything
-  // was popped, or after Close().
-  std::optional<Batch> Pop();
   // The next batch or channel end, in the order they happened per channel; waits until
   // `deadline` at most.
   InboxItem Next(std::chrono::steady_clock::time_point deadline);
-  // Wakes every waiter; later Push calls return false and Pop returns nullopt.
+  // Wakes every waiter; later Push calls return false and Next returns kDone.
   void Close();
   // Barrier alignment: Next() holds back what `channel` sends (batches and its end) until
   // UnblockAll(); the channel keeps its own room, so the others go on.

@@ -88,14 +88,6 @@ void Inbox::EndChannel(uint32_t channel) {
   s.available.notify_all();
 }
 
-std::optional<Batch> Inbox::Pop() {
-  while (true) {
-    InboxItem item = Next(std::chrono::steady_clock::time_point::max());
-    if (item.kind == InboxItem::Kind::kBatch) return std::move(item.batch);
-    if (item.kind == InboxItem::Kind::kDone) return std::nullopt;
-  }
-}
-
 InboxItem Inbox::Next(std::chrono::steady_clock::time_point deadline) {
   State& s = *state_;
   std::unique_lock lock(s.mutex);

@@ -1,5 +1,6 @@
 #include "worker/js/chain_program.h"
 
+#include "common/operator_kinds.h"
 #include "worker/js/chain_prelude.h"
 
 #include <string_view>
@@ -9,23 +10,18 @@ namespace {
 
 
 bool IsStateless(const std::string &kind) {
-  return kind == "map" || kind == "filter" || kind == "flat_map" || kind == "assign_timestamps";
+  const OperatorKindTraits *traits = FindOperatorKindTraits(kind);
+  return traits != nullptr && traits->inline_stage;
 }
 
-bool IsSource(const std::string &kind) {
-  return kind == "source.generator" || kind == "source.nexmark" || kind == "source.file" ||
-         kind == "source.kafka";
-}
+bool IsSource(const std::string &kind) { return IsSourceKind(kind); }
 
 }  // namespace
 
 // The runtime library of a keyed operator kind, or "" when the kind is not keyed.
 std::string KeyedLibrary(const std::string &kind) {
-  if (kind == "reduce" || kind == "aggregate") return "keyed";
-  if (kind == "window") return "windows";
-  if (kind == "window_join" || kind == "interval_join") return "joins";
-  if (kind == "process") return "process";
-  return "";
+  const OperatorKindTraits *traits = FindOperatorKindTraits(kind);
+  return traits == nullptr ? "" : std::string(traits->js_library);
 }
 
 namespace {

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "common/cluster_limits.h"
+#include "common/job_defaults.h"
 #include "common/status.h"
+#include "worker/state/state_backend.h"
 
 namespace sluice::js {
 
@@ -53,7 +55,7 @@ struct PartitionSpec {
   Partitioning partitioning = Partitioning::kForward;
   uint32_t targets = 1;            // downstream subtasks
   uint32_t subtask = 0;            // this task's own subtask index (forward, rebalance start)
-  uint32_t max_parallelism = 128;  // key groups, with kHash
+  uint32_t max_parallelism = kDefaultMaxParallelism;  // key groups, with kHash
   std::string key_fn;              // with kHash: the key selector's source, fn(record, params)
   bool late = false;  // carries the late records of the chain's window stage (its side output)
   // With kHash: "'name' (id)" of the operator the edge feeds, whose keyBy the key selector is;
@@ -83,7 +85,7 @@ struct ChainSpec {
   // groups.
   std::string input_key_fn;
   std::vector<std::string> input_key_fns;
-  uint32_t max_parallelism = 128;
+  uint32_t max_parallelism = kDefaultMaxParallelism;
   // Entries the keyed-state cache keeps in the isolate before it evicts to the StateBackend.
   uint32_t state_cache_entries = 100000;
   // The longest JSON an output record may have when it leaves as a JSON line (to a sink, or on
@@ -94,29 +96,8 @@ struct ChainSpec {
   bool restore_state = false;
 };
 
-// The durable store behind a chain's keyed state (worker/state implements it with RocksDB, one
-// instance per task). The chain keeps hot state in a cache in the isolate (runtime/state.js) and
-// comes here on a miss, when it evicts dirty entries and when it is flushed. A table is one
-// stateful operator (a column family); its keys are (key group, key string) so that the state
-// of a key-group range can be found again when a job is rescaled. A task's backend has two
-// tables: 0 = its keyed operator's state ("<op id>"), 1 = that operator's timers at the last
-// snapshot ("<op id>#timers", one entry per key group, key ""). Used only on the task thread.
-class StateBackend {
- public:
-  struct Mutation {
-    uint32_t table = 0;  // index into the tables the backend was opened with
-    uint32_t key_group = 0;
-    std::string key;
-    std::optional<std::string> value;  // nullopt deletes the entry
-  };
-
-  virtual ~StateBackend() = default;
-  // The value stored for (table, key group, key), or nullopt.
-  virtual Result<std::optional<std::string>> Get(uint32_t table, uint32_t key_group,
-                                                 std::string_view key) = 0;
-  // Applies the mutations atomically, in order.
-  virtual Status Write(const std::vector<Mutation>& mutations) = 0;
-};
+// The keyed-state store a chain reads and writes (worker/state/state_backend.h).
+using StateBackend = state::StateBackend;
 
 struct Limits {
   uint32_t call_timeout_ms = 10000;  // longest one RunGenerated/RunText call may take

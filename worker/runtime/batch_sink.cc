@@ -10,9 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "connectors/mysql/mysql_sink.h"
-#include "connectors/redis/redis_sink.h"
-#include "connectors/kafka/kafka_sink.h"
+#include "worker/runtime/file_reach.h"
+#include "worker/runtime/worker_io_kinds.h"
 
 namespace sluice::runtime {
 namespace {
@@ -152,8 +151,10 @@ class DiscardSink : public BatchSink {
 
 }  // namespace
 
-Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::string& config_json,
-                                            const SinkContext& context) {
+// The built-in sinks: stdout, discard, collect, file.
+static Result<std::unique_ptr<BatchSink>> MakeBuiltinSink(const std::string& kind,
+                                                   const std::string& config_json,
+                                                   const SinkContext& context) {
   if (kind == "sink.stdout") return std::unique_ptr<BatchSink>(new StdoutSink(context.stdout_file, context));
   if (kind == "sink.discard") return std::unique_ptr<BatchSink>(new DiscardSink());
   if (kind == "sink.collect") {
@@ -181,24 +182,37 @@ Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::
     SLUICE_RETURN_IF_ERROR(sink->Open());
     return std::unique_ptr<BatchSink>(std::move(sink));
   }
-  if (kind == "sink.redis") return redis::MakeRedisSink(config_json, context);
-  if (kind == "sink.mysql") return mysql::MakeMySqlSink(config_json, context);
-  if (kind == "sink.kafka") return kafka::MakeKafkaSink(config_json, context);
   return Status::User(context.operator_label + ": unknown sink kind '" + kind + "'");
+}
+
+Status RegisterBuiltinSinks(IoKinds& kinds) {
+  for (const char* kind : {"sink.stdout", "sink.discard", "sink.collect", "sink.file"}) {
+    const std::string name = kind;
+    SLUICE_RETURN_IF_ERROR(kinds.AddSink(
+        name, SinkKind{[name](const std::string& config, const SinkContext& context) {
+                         return MakeBuiltinSink(name, config, context);
+                       },
+                       nullptr}));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::string& config_json,
+                                            const SinkContext& context) {
+  const SinkKind* sink = WorkerIoKinds().sink(kind);
+  if (sink == nullptr) {
+    return Status::User(context.operator_label + ": unknown sink kind '" + kind + "'");
+  }
+  return sink->make(config_json, context);
 }
 
 std::vector<js::StageSpec> SinkFunctionStages(const std::string& kind,
                                               const std::string& operator_id,
                                               const std::string& operator_name,
                                               const std::map<std::string, std::string>& functions) {
-  if (kind == "sink.kafka") return kafka::KafkaSinkStages(operator_id, operator_name, functions);
-  // A Redis or MySQL sink's function (the command, the row) runs as a map stage named after the
-  // sink: the sink receives what it returned, and its errors name the sink.
-  auto fn = functions.find("fn");
-  if ((kind == "sink.redis" || kind == "sink.mysql") && fn != functions.end()) {
-    return {js::StageSpec{operator_id, operator_name, "map", "", {{"fn", fn->second}}}};
-  }
-  return {};
+  const SinkKind* sink = WorkerIoKinds().sink(kind);
+  if (sink == nullptr || !sink->function_stages) return {};
+  return sink->function_stages(operator_id, operator_name, functions);
 }
 
 }  // namespace sluice::runtime

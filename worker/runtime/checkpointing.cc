@@ -2,16 +2,9 @@
 
 namespace sluice::runtime {
 
-std::string TaskFileName(const TaskId& task) {
-  std::string name = task.str();
-  for (char& c : name) {
-    if (c == '/' || c == '#') c = '_';
-  }
-  return name;
-}
-
-std::string CheckpointDirectory(const std::string& job_directory, uint64_t checkpoint) {
-  return job_directory + "/chk-" + std::to_string(checkpoint);
+std::string TaskCheckpointDirectory(const std::string& job_directory, uint64_t checkpoint,
+                                    const TaskId& task) {
+  return CheckpointDirectory(job_directory, checkpoint) + "/" + TaskFileName(task);
 }
 
 std::vector<const proto::TaskSnapshot*> KeyedSnapshots(const proto::RestoreSpec& restore,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checkpoint_layout.h"
 #include "common/ids.h"
 #include "sluice/checkpoint.pb.h"
 
@@ -57,11 +58,9 @@ class CheckpointMailbox {
   uint64_t taken_completed_ = 0;
 };
 
-// A task id as a file name ('/' → '_'): its folder in a checkpoint and its state directory.
-std::string TaskFileName(const TaskId& task);
-
-// Checkpoint n's directory inside a job's checkpoint directory.
-std::string CheckpointDirectory(const std::string& job_directory, uint64_t checkpoint);
+// TaskFileName, CheckpointDirectory: common/checkpoint_layout.h. A task's folder in checkpoint n.
+std::string TaskCheckpointDirectory(const std::string& job_directory, uint64_t checkpoint,
+                                    const TaskId& task);
 
 // From a restore spec, what one new task takes over: the snapshots of the old tasks that ran
 // `operator_id` as their keyed operator, as their source (first operator) or as their sink

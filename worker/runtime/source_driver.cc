@@ -6,10 +6,10 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "connectors/kafka/kafka_source.h"
 #include "worker/runtime/file_reach.h"
 #include "worker/runtime/index_share.h"
 #include "worker/runtime/line_reader.h"
+#include "worker/runtime/worker_io_kinds.h"
 
 namespace sluice::runtime {
 namespace {
@@ -217,9 +217,10 @@ Result<LineReader::Options> FileReaderOptions(const nlohmann::json& config,
 
 }  // namespace
 
-Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
-                                                       const std::string& config_json,
-                                                       const SourceContext& context) {
+// The built-in sources: file, generator, nexmark.
+static Result<std::unique_ptr<SourceDriver>> MakeBuiltinSource(const std::string& kind,
+                                                        const std::string& config_json,
+                                                        const SourceContext& context) {
   nlohmann::json config = ParseConfig(config_json);
   if (kind == "source.file") {
     if (!config.contains("path") || !config["path"].is_string()) {
@@ -258,17 +259,44 @@ Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
     return std::unique_ptr<SourceDriver>(
         new GeneratedSource(total, rate, context, std::move(share).value()));
   }
-  if (kind == "source.kafka") return kafka::MakeKafkaSource(config_json, context);
   return Status::User(context.operator_label + ": unknown source kind '" + kind + "'");
 }
 
-std::string SourceTextFormat(const std::string& kind, const std::string& config_json) {
+static std::string BuiltinTextFormat(const std::string& kind, const std::string& config_json) {
   nlohmann::json config = ParseConfig(config_json);
   if (kind == "source.file" && config.contains("format") && config["format"] == "json") {
     return "json";
   }
-  if (kind == "source.kafka") return "json";  // every message is one JSON line
   return "lines";
+}
+
+Status RegisterBuiltinSources(IoKinds& kinds) {
+  for (const char* kind : {"source.file", "source.generator", "source.nexmark"}) {
+    const std::string name = kind;
+    SLUICE_RETURN_IF_ERROR(kinds.AddSource(
+        name, SourceKind{[name](const std::string& config, const SourceContext& context) {
+                           return MakeBuiltinSource(name, config, context);
+                         },
+                         [name](const std::string& config) {
+                           return BuiltinTextFormat(name, config);
+                         }}));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
+                                                       const std::string& config_json,
+                                                       const SourceContext& context) {
+  const SourceKind* source = WorkerIoKinds().source(kind);
+  if (source == nullptr) {
+    return Status::User(context.operator_label + ": unknown source kind '" + kind + "'");
+  }
+  return source->make(config_json, context);
+}
+
+std::string SourceTextFormat(const std::string& kind, const std::string& config_json) {
+  const SourceKind* source = WorkerIoKinds().source(kind);
+  return source == nullptr ? "lines" : source->text_format(config_json);
 }
 
 }  // namespace sluice::runtime

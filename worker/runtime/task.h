@@ -14,39 +14,21 @@
 #include "sluice/cluster_service.pb.h"
 #include "sluice/job_service.pb.h"
 #include "sluice/worker_service.pb.h"
-#include "worker/js/js_engine.h"
 #include "worker/exchange/exchange.h"
+#include "worker/js/js_engine.h"
 #include "worker/runtime/batch_sink.h"
 #include "worker/runtime/checkpointing.h"
 #include "worker/runtime/source_driver.h"
-
-namespace sluice::state {
-class RocksStateBackend;
-}  // namespace sluice::state
+#include "worker/runtime/task_builder.h"
+#include "worker/runtime/task_checkpointer.h"
 
 namespace sluice::runtime {
 
-// What a task reports when it ends. Called once, from the task's own thread.
-using TaskEndedCallback =
-    std::function<void(const TaskId& task, proto::TaskState state, const std::string& failure)>;
-
-struct TaskServices {
-  js::ChainRunnerFactory* engine = nullptr;
-  ResultPusher* pusher = nullptr;
-  std::FILE* stdout_file = stdout;
-  TaskEndedCallback on_ended;
-  exchange::Router* router = nullptr;              // for channels to tasks on this worker
-  std::string self_address;                        // this worker's address: targets there are local
-  const ClusterSecurity* peer_security = nullptr;  // token and TLS for other workers; null: none
-  std::shared_ptr<exchange::Inbox> inbox;          // when upstream tasks feed this one
-  std::string state_dir;                      // a task with keyed state keeps its RocksDB below it
-  CheckpointListener* checkpoints = nullptr;  // where its checkpoint acknowledgements go
-  ClusterLimits limits;                        // the worker's maxima (task_limits.h)
-  const FileReach* file_reach = nullptr;       // where file sources and sinks may go
-};
-
 // One parallel instance of a chain: a thread with its own JS isolate that pulls batches from
 // the chain's source, runs them through the chain's functions and hands them to its sink.
+// Three parts, as Flink's StreamTask / OperatorChain / SubtaskCheckpointCoordinator: BuildTask
+// (task_builder.h) makes its parts from the deployment, TaskCheckpointer (task_checkpointer.h)
+// takes and commits its checkpoints, and this class runs the loop and reports.
 // Created by the worker when the coordinator deploys it; Start() spawns the thread; the
 // destructor cancels and joins it. Cancel() and Snapshot() may be called from any thread.
 class Task {
@@ -79,20 +61,17 @@ class Task {
   uint64_t late_side_output() const { return late_side_output_.load(); }
 
   // How often time moves on (processing-time timers, idle inputs) when nothing else happens.
-  static constexpr std::chrono::milliseconds kTick{50};
+  static constexpr std::chrono::milliseconds kTick = kTaskTick;
 
  private:
-  struct Parts;
   void Run();
+  // Builds the parts and runs the loop; the parts are reachable by Cancel() while it runs.
   Status RunChain();
-  // Snapshots the task at checkpoint n's barrier (state, source position, sink's pending
-  // epochs), forwards the barrier and acknowledges; a snapshot that fails is declined, and the
-  // barrier still goes on so that downstream tasks do not wait for it.
-  Status TakeCheckpoint(uint64_t checkpoint, Parts& parts);
-  // The task's keyed state in `directory`: fresh, or restored from the deployment's checkpoint
-  // (the key groups of this subtask, out of the old subtasks' snapshots).
-  Result<std::unique_ptr<state::RocksStateBackend>> OpenState(const std::string& directory,
-                                                              const std::string& operator_id);
+  // Until the input ends, the task is cancelled or something fails: checkpoints, a batch from
+  // the source through the chain to the sink, time.
+  Status Loop(TaskParts& parts, TaskCheckpointer& checkpointer);
+  // The chain's output for one batch goes to the sink; the counters follow.
+  Status Write(TaskParts& parts, const js::BatchResult& batch);
 
   proto::TaskDeployment deployment_;
   TaskServices services_;

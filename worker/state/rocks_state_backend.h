@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "worker/js/js_engine.h"
+#include "worker/state/state_backend.h"
 #include "worker/state/key_groups.h"
 
 namespace rocksdb {
@@ -50,7 +50,7 @@ struct RestoreSource {
 // Created by Open() on the task's thread when the task starts; owned by the task; closed by
 // Close() or the destructor. Used by one thread at a time (the task's). Errors are
 // external-domain Statuses naming the directory and, where there is one, the table.
-class RocksStateBackend final : public js::StateBackend {
+class RocksStateBackend final : public StateBackend {
  public:
   // What ForEachInRange visits: one entry, its key group and key (without the prefix) and value.
   // Returning a non-ok Status stops the iteration with that Status.

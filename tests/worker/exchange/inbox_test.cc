@@ -12,6 +12,7 @@ namespace {
 
 using testing::kSoon;
 using testing::MakeBatch;
+using testing::PopBatch;
 using testing::StaysBlocked;
 
 TEST(InboxTest, KeepsEachChannelsOrder) {
@@ -24,7 +25,7 @@ TEST(InboxTest, KeepsEachChannelsOrder) {
   EXPECT_EQ(inbox.queued(), 5u);
   std::vector<std::string> a, b;
   for (int i = 0; i < 5; ++i) {
-    std::optional<Batch> batch = inbox.Pop();
+    std::optional<Batch> batch = PopBatch(inbox);
     ASSERT_TRUE(batch.has_value());
     (batch->data[0] == 'a' ? a : b).push_back(batch->data);
     if (batch->data == "a3") {
@@ -44,11 +45,11 @@ TEST(InboxTest, PushBlocksWhileFullAndResumesAfterPop) {
   EXPECT_TRUE(StaysBlocked(third));
   EXPECT_EQ(inbox.queued(), 2u);
 
-  EXPECT_EQ(inbox.Pop()->data, "1");
+  EXPECT_EQ(PopBatch(inbox)->data, "1");
   ASSERT_EQ(third.wait_for(kSoon), std::future_status::ready);
   EXPECT_TRUE(third.get());
-  EXPECT_EQ(inbox.Pop()->data, "2");
-  EXPECT_EQ(inbox.Pop()->data, "3");
+  EXPECT_EQ(PopBatch(inbox)->data, "2");
+  EXPECT_EQ(PopBatch(inbox)->data, "3");
   EXPECT_GT(inbox.blocked_time().count(), 0);
   EXPECT_EQ(inbox.capacity(), 2u);
 }
@@ -59,20 +60,20 @@ TEST(InboxTest, PopWaitsUntilEveryChannelEnded) {
   inbox.EndChannel(0);
   inbox.EndChannel(2);
   inbox.EndChannel(2);  // twice is once
-  EXPECT_EQ(inbox.Pop()->data, "x");
+  EXPECT_EQ(PopBatch(inbox)->data, "x");
 
-  auto last = std::async(std::launch::async, [&] { return inbox.Pop(); });
+  auto last = std::async(std::launch::async, [&] { return PopBatch(inbox); });
   EXPECT_TRUE(StaysBlocked(last));  // channel 1 is still open
   ASSERT_TRUE(inbox.Push(1, MakeBatch("y")));
   ASSERT_EQ(last.wait_for(kSoon), std::future_status::ready);
   EXPECT_EQ(last.get()->data, "y");
 
-  auto end = std::async(std::launch::async, [&] { return inbox.Pop(); });
+  auto end = std::async(std::launch::async, [&] { return PopBatch(inbox); });
   EXPECT_TRUE(StaysBlocked(end));
   inbox.EndChannel(1);
   ASSERT_EQ(end.wait_for(kSoon), std::future_status::ready);
   EXPECT_FALSE(end.get().has_value());
-  EXPECT_FALSE(inbox.Pop().has_value());
+  EXPECT_FALSE(PopBatch(inbox).has_value());
 }
 
 TEST(InboxTest, QueuedBatchesArePoppedBeforeTheEnd) {
@@ -80,9 +81,9 @@ TEST(InboxTest, QueuedBatchesArePoppedBeforeTheEnd) {
   ASSERT_TRUE(inbox.Push(0, MakeBatch("1")));
   ASSERT_TRUE(inbox.Push(0, MakeBatch("2")));
   inbox.EndChannel(0);
-  EXPECT_EQ(inbox.Pop()->data, "1");
-  EXPECT_EQ(inbox.Pop()->data, "2");
-  EXPECT_FALSE(inbox.Pop().has_value());
+  EXPECT_EQ(PopBatch(inbox)->data, "1");
+  EXPECT_EQ(PopBatch(inbox)->data, "2");
+  EXPECT_FALSE(PopBatch(inbox).has_value());
 }
 
 TEST(InboxTest, CloseWakesBlockedPushAndPop) {
@@ -90,7 +91,7 @@ TEST(InboxTest, CloseWakesBlockedPushAndPop) {
   ASSERT_TRUE(full.Push(0, MakeBatch("1")));
   auto push = std::async(std::launch::async, [&] { return full.Push(0, MakeBatch("2")); });
   Inbox empty(TaskId("empty"), 1, 1);
-  auto pop = std::async(std::launch::async, [&] { return empty.Pop(); });
+  auto pop = std::async(std::launch::async, [&] { return PopBatch(empty); });
   EXPECT_TRUE(StaysBlocked(push));
   EXPECT_TRUE(StaysBlocked(pop));
 
@@ -101,7 +102,7 @@ TEST(InboxTest, CloseWakesBlockedPushAndPop) {
   EXPECT_FALSE(push.get());
   EXPECT_FALSE(pop.get().has_value());
   EXPECT_FALSE(full.Push(0, MakeBatch("3")));
-  EXPECT_FALSE(full.Pop().has_value());
+  EXPECT_FALSE(PopBatch(full).has_value());
 }
 
 TEST(InboxTest, StopTokenInterruptsABlockedPush) {
@@ -116,7 +117,7 @@ TEST(InboxTest, StopTokenInterruptsABlockedPush) {
   EXPECT_FALSE(push.get());
   EXPECT_EQ(inbox.queued(), 1u);  // the interrupted batch was not taken
   // The inbox itself still works.
-  EXPECT_EQ(inbox.Pop()->data, "1");
+  EXPECT_EQ(PopBatch(inbox)->data, "1");
   EXPECT_TRUE(inbox.Push(0, MakeBatch("3")));
 }
 
@@ -135,7 +136,7 @@ TEST(InboxTest, ManyPushersAndOnePopperLoseNothing) {
   }
   std::vector<int> next(kChannels, 0);
   int total = 0;
-  while (std::optional<Batch> batch = inbox.Pop()) {
+  while (std::optional<Batch> batch = PopBatch(inbox)) {
     size_t colon = batch->data.find(':');
     int c = std::stoi(batch->data.substr(0, colon));
     EXPECT_EQ(std::stoi(batch->data.substr(colon + 1)), next[c]++);

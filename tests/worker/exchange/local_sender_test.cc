@@ -10,6 +10,7 @@ namespace {
 
 using testing::kSoon;
 using testing::MakeBatch;
+using testing::PopBatch;
 using testing::StaysBlocked;
 
 class LocalSenderTest : public ::testing::Test {
@@ -32,15 +33,15 @@ TEST_F(LocalSenderTest, DeliversBatchesAndEndsItsChannel) {
   ASSERT_TRUE(a->Send(MakeBatch("hello", 2)).ok());
   ASSERT_TRUE(a->Finish().ok());
   EXPECT_EQ(a->bytes_sent(), 5u);
-  std::optional<Batch> batch = inbox_->Pop();
+  std::optional<Batch> batch = PopBatch(*inbox_);
   ASSERT_TRUE(batch.has_value());
   EXPECT_EQ(batch->data, "hello");
   EXPECT_EQ(batch->records, 2u);
 
   ASSERT_TRUE(b->Send(MakeBatch("world")).ok());
   ASSERT_TRUE(b->Finish().ok());
-  EXPECT_EQ(inbox_->Pop()->data, "world");
-  EXPECT_FALSE(inbox_->Pop().has_value());
+  EXPECT_EQ(PopBatch(*inbox_)->data, "world");
+  EXPECT_FALSE(PopBatch(*inbox_).has_value());
 }
 
 TEST_F(LocalSenderTest, SendBlocksWhileTheInboxIsFull) {
@@ -49,7 +50,7 @@ TEST_F(LocalSenderTest, SendBlocksWhileTheInboxIsFull) {
   ASSERT_TRUE(sender->Send(MakeBatch("2")).ok());
   auto third = std::async(std::launch::async, [&] { return sender->Send(MakeBatch("3")); });
   EXPECT_TRUE(StaysBlocked(third));
-  EXPECT_EQ(inbox_->Pop()->data, "1");
+  EXPECT_EQ(PopBatch(*inbox_)->data, "1");
   ASSERT_EQ(third.wait_for(kSoon), std::future_status::ready);
   EXPECT_TRUE(third.get().ok());
 }

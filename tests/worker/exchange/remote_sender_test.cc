@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 using testing::kSoon;
 using testing::kStaysBlocked;
 using testing::MakeBatch;
+using testing::PopBatch;
 using testing::Progress;
 using testing::StaysBlocked;
 
@@ -50,7 +51,7 @@ class RemoteSenderTest : public ::testing::Test {
   std::future<std::vector<Batch>> Consume() {
     return std::async(std::launch::async, [inbox = inbox_] {
       std::vector<Batch> popped;
-      while (std::optional<Batch> batch = inbox->Pop()) popped.push_back(std::move(*batch));
+      while (std::optional<Batch> batch = PopBatch(*inbox)) popped.push_back(std::move(*batch));
       return popped;
     });
   }
@@ -109,8 +110,8 @@ TEST_F(RemoteSenderTest, InboxEndsWhenEveryRemoteChannelFinished) {
   std::unique_ptr<Sender> b = Connect(1);
   ASSERT_TRUE(a->Send(MakeBatch("a")).ok());
   ASSERT_TRUE(a->Finish().ok());
-  EXPECT_EQ(inbox_->Pop()->data, "a");
-  auto end = std::async(std::launch::async, [&] { return inbox_->Pop(); });
+  EXPECT_EQ(PopBatch(*inbox_)->data, "a");
+  auto end = std::async(std::launch::async, [&] { return PopBatch(*inbox_); });
   EXPECT_TRUE(StaysBlocked(end));  // channel 1 is still open
   ASSERT_TRUE(b->Finish().ok());
   ASSERT_EQ(end.wait_for(kSoon), std::future_status::ready);
@@ -133,7 +134,7 @@ TEST_F(RemoteSenderTest, SlowReceiverBlocksTheSenderAfterCapacityPlusCredits) {
   EXPECT_EQ(inbox_->queued(), 2u);
 
   // Each pop makes room for one batch, which returns one credit: one more batch goes out.
-  EXPECT_EQ(inbox_->Pop()->data, "batch 0");
+  EXPECT_EQ(PopBatch(*inbox_)->data, "batch 0");
   ASSERT_TRUE(sent.WaitFor(5, kSoon));
   EXPECT_FALSE(sent.WaitFor(6, kStaysBlocked));
   EXPECT_EQ(sent.count(), 5);

@@ -5,6 +5,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "worker/exchange/exchange.h"
@@ -15,6 +16,16 @@ namespace sluice::exchange::testing {
 // something that should not happen (a blocked call staying blocked).
 inline constexpr std::chrono::seconds kSoon{10};
 inline constexpr std::chrono::milliseconds kStaysBlocked{300};
+
+// The next batch, skipping channel ends; blocks until one arrives. nullopt when every channel
+// ended and everything was taken, or after Close().
+inline std::optional<Batch> PopBatch(Inbox& inbox) {
+  while (true) {
+    InboxItem item = inbox.Next(std::chrono::steady_clock::time_point::max());
+    if (item.kind == InboxItem::Kind::kBatch) return std::move(item.batch);
+    if (item.kind == InboxItem::Kind::kDone) return std::nullopt;
+  }
+}
 
 inline Batch MakeBatch(const std::string& data, uint64_t records = 1) {
   Batch batch;

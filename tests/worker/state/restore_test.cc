@@ -20,7 +20,7 @@ namespace sluice::state {
 namespace {
 
 namespace fs = std::filesystem;
-using Mutation = js::StateBackend::Mutation;
+using Mutation = StateBackend::Mutation;
 using Source = RestoreSource;
 // (table, key group, key) -> value
 using Contents = std::map<std::tuple<uint32_t, uint32_t, std::string>, std::string>;

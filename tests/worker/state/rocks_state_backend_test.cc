@@ -15,7 +15,7 @@
 namespace sluice::state {
 namespace {
 
-using Mutation = js::StateBackend::Mutation;
+using Mutation = StateBackend::Mutation;
 
 Mutation Put(uint32_t table, uint32_t key_group, std::string key, std::string value) {
   return Mutation{table, key_group, std::move(key), std::move(value)};

@@ -1,9 +1,9 @@
 // Keyed joins of two inputs (input 0 = left, input 1 = right) on event time; see README.md,
 // "Keyed operators", for spec and ctx.
 //
-// kind "window_join", config { assigner }: tumbling { type, size }, sliding { type, size, slide }
-// or session { type, gap } windows, [start, end) in ms aligned to the epoch (Flink's
-// TimeWindow.getWindowStartWithOffset, offset 0). When the watermark reaches end - 1, every
+// kind "window_join", config { assigner }: tumbling { type, size, offset? }, sliding { type, size,
+// slide, offset? } or session { type, gap } windows, [start, end) in ms aligned to the epoch plus
+// the offset (Flink's TimeWindow.getWindowStartWithOffset), as windows.js aligns them. When the watermark reaches end - 1, every
 // (left, right) pair of the key in the window goes to fns.apply(left, right, { start, end },
 // params), left-major in arrival order; what it returns is emitted with ts = end - 1 (undefined
 // emits nothing) and the window's state is deleted. A record whose windows have all fired
@@ -74,8 +74,23 @@
   }
 
   // The start of the window of `size` (or of the slide) that holds ts, aligned to the epoch.
-  function windowStart(ts, size) {
-    return ts - (((ts % size) + size) % size);
+  // The start of the window of `size` (aligned to the epoch plus `offset`) that holds ts; the
+  // same rule as windows.js.
+  function windowStart(ts, offset, size) {
+    const remainder = (ts - offset) % size;
+    return remainder < 0 ? ts - (remainder + size) : ts - remainder;
+  }
+
+  // A tumbling or sliding assigner's offset: a whole number of ms smaller in magnitude than the
+  // step (the size, or the slide); the rule and the words of windows.js's parseOffset.
+  function offsetOf(spec, assigner, step, stepName) {
+    const offset = assigner.offset === undefined ? 0 : assigner.offset;
+    if (!Number.isSafeInteger(offset) || Math.abs(offset) >= step) {
+      throw configError(spec, "config.assigner.offset must be a whole number of milliseconds " +
+          "smaller in magnitude than the " + stepName + " (" + step + "), not " +
+          JSON.stringify(assigner.offset));
+    }
+    return offset;
   }
 
   function windowOf(namespace) {
@@ -101,13 +116,14 @@
 
   // Tumbling and sliding windows: a record goes into each of its windows' buffers.
   class FixedWindowJoin {
-    constructor(spec, ctx, size, slide) {
+    constructor(spec, ctx, size, slide, offset) {
       this.spec = spec;
       this.ctx = ctx;
       this.params = ctx.params;
       this.apply = requireApply(spec);
       this.size = size;
       this.slide = slide;
+      this.offset = offset;
       this.fire = (timer) => this.fireWindow(timer);
       // The open windows' namespaces by start and { start, end } by namespace: made once per
       // window rather than once per record and per firing.
@@ -131,7 +147,7 @@
       const watermark = this.ctx.watermark();
       let windows;  // the key's open windows, read when the record has a window to go to
       let late = false;
-      for (let start = windowStart(ts, this.slide); start > ts - this.size; start -= this.slide) {
+      for (let start = windowStart(ts, this.offset, this.slide); start > ts - this.size; start -= this.slide) {
         const end = start + this.size;
         if (end - 1 <= watermark) {  // fired already
           late = true;
@@ -266,11 +282,13 @@
     switch (assigner.type) {
       case "tumbling": {
         const size = positiveNumber(spec, "assigner.size", assigner.size);
-        return new FixedWindowJoin(spec, ctx, size, size);
+        return new FixedWindowJoin(spec, ctx, size, size, offsetOf(spec, assigner, size, "size"));
       }
-      case "sliding":
-        return new FixedWindowJoin(spec, ctx, positiveNumber(spec, "assigner.size", assigner.size),
-                                   positiveNumber(spec, "assigner.slide", assigner.slide));
+      case "sliding": {
+        const size = positiveNumber(spec, "assigner.size", assigner.size);
+        const slide = positiveNumber(spec, "assigner.slide", assigner.slide);
+        return new FixedWindowJoin(spec, ctx, size, slide, offsetOf(spec, assigner, slide, "slide"));
+      }
       case "session":
         return new SessionJoin(spec, ctx, positiveNumber(spec, "assigner.gap", assigner.gap));
       default:

@@ -214,6 +214,24 @@ test("a record without event time is an error naming the operator and the input"
                 /operator 'match' \(op4\): interval_join needs event time, but a record on input 0 \(left\)/);
 });
 
+test("tumbling and sliding window joins honour the assigner's offset, as windows do", () => {
+  const t = harness("window_join", { assigner: { type: "tumbling", size: 10, offset: 3 } }, pairName);
+  t.left("a", { id: "l1" }, 2);   // [-7, 3)
+  t.right("a", { id: "r1" }, 2);
+  t.left("a", { id: "l2" }, 3);   // [3, 13)
+  t.right("a", { id: "r2" }, 12);
+  t.watermark(Infinity);
+  assert.deepEqual(t.take(), [["l1r1@-7-3", 2], ["l2r2@3-13", 12]]);
+  assertClean(t);
+  const s = harness("window_join", { assigner: { type: "sliding", size: 10, slide: 5, offset: -2 } },
+                    pairName);
+  s.left("a", { id: "l" }, 4);    // [-7, 3) no; [-2, 8) and [3, 13)
+  s.right("a", { id: "r" }, 7);
+  s.watermark(Infinity);
+  assert.deepEqual(s.take(), [["lr@-2-8", 7], ["lr@3-13", 12]]);
+  assertClean(s);
+});
+
 test("bad configs are errors naming the operator and the field", () => {
   const bad = (kind, config, re, apply = pairName) =>
     assert.throws(() => harness(kind, config, apply), re);
@@ -222,6 +240,10 @@ test("bad configs are errors naming the operator and the field", () => {
   bad("window_join", { assigner: { type: "tumbling", size: 0 } }, /op4.*assigner.size must be a positive/);
   bad("window_join", { assigner: { type: "sliding", size: 10 } }, /op4.*assigner.slide/);
   bad("window_join", { assigner: { type: "session", gap: "1s" } }, /op4.*assigner.gap.*"1s"/);
+  bad("window_join", { assigner: { type: "tumbling", size: 10, offset: 10 } },
+      /op4.*assigner.offset must be a whole number of milliseconds smaller in magnitude than the size \(10\), not 10/);
+  bad("window_join", { assigner: { type: "sliding", size: 10, slide: 5, offset: 0.5 } },
+      /op4.*assigner.offset.*than the slide \(5\), not 0.5/);
   bad("interval_join", { lower: 5, upper: 1 }, /op4.*lower \(5\) must not exceed upper \(1\)/);
   bad("interval_join", { upper: 1 }, /op4.*config lower must be a number/);
   bad("interval_join", { lower: 0, upper: 1 }, /op4.*needs a function 'apply'/, null);

@@ -1,0 +1,212 @@
+#include "worker/runtime/task_builder.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string_view>
+
+#include "common/job_defaults.h"
+#include "common/operator_kinds.h"
+#include "worker/js/chain_program.h"
+#include "worker/runtime/task_checkpointer.h"
+#include "worker/runtime/task_limits.h"
+#include "worker/state/rocks_state_backend.h"
+
+namespace sluice::runtime {
+namespace {
+
+Result<std::unique_ptr<BatchSink>> BuildSink(const proto::TaskDeployment& deployment,
+                                             const ResolvedChain& chain,
+                                             const TaskServices& services,
+                                             ConnectorHealth& health, TaskParts& parts) {
+  const TaskId task(deployment.task_id());
+  if (chain.has_sink) {
+    const proto::Operator& last = *chain.operators.back();
+    SinkContext context;
+    context.job = JobId(deployment.job_id());
+    context.task = task;
+    context.operator_label = OperatorLabel(last);
+    context.operator_id = last.id();
+    context.subtask = deployment.subtask();
+    context.parallelism = deployment.parallelism();
+    context.pusher = services.pusher;
+    context.stdout_file = services.stdout_file;
+    context.health = &health;
+    context.restored = deployment.has_restore();
+    context.file_reach = services.file_reach;
+    return MakeSink(last.kind(), last.config_json(), context);
+  }
+  auto connected = ExchangeSink::Connect(deployment.outputs(), *services.router,
+                                         services.self_address, "task " + task.str(),
+                                         services.peer_security);
+  if (!connected.ok()) return connected.status();
+  parts.exchange_sink = connected->get();
+  return std::unique_ptr<BatchSink>(std::move(connected).value());
+}
+
+Result<std::unique_ptr<SourceDriver>> BuildSource(const proto::TaskDeployment& deployment,
+                                                  const ResolvedChain& chain,
+                                                  const TaskServices& services,
+                                                  CancelSignal& cancel, ConnectorHealth& health,
+                                                  TaskParts& parts) {
+  if (chain.has_source) {
+    const proto::Operator& first = *chain.operators.front();
+    SourceContext context{OperatorLabel(first), deployment.subtask(),
+                          std::max(1u, deployment.parallelism()), &cancel};
+    context.health = &health;
+    context.file_reach = services.file_reach;
+    context.max_line_bytes = services.limits.max_line_bytes;
+    if (deployment.has_restore()) {
+      context.restore_positions = SourcePositions(deployment.restore(), first.id());
+    }
+    return MakeSourceDriver(first.kind(), first.config_json(), context);
+  }
+  std::vector<uint32_t> channel_inputs(deployment.channel_inputs().begin(),
+                                       deployment.channel_inputs().end());
+  auto inbox_source = std::make_unique<InboxSource>(services.inbox, std::move(channel_inputs),
+                                                    kTaskTick, !deployment.at_least_once());
+  parts.inbox_source = inbox_source.get();
+  return std::unique_ptr<SourceDriver>(std::move(inbox_source));
+}
+
+// Keyed state: one RocksDB per task, a column family for its keyed operator's state and one
+// for its timers. It lives as long as the task; checkpoints copy it (RocksDB checkpoints) and
+// a restored task starts from such a copy.
+Status OpenKeyedState(const proto::TaskDeployment& deployment, const TaskServices& services,
+                      const ResolvedChain& chain, js::ChainSpec& spec, TaskParts& parts) {
+  for (const js::StageSpec& stage : spec.stages) {
+    if (js::KeyedLibrary(stage.kind).empty()) continue;
+    parts.state_directory.path =
+        services.state_dir + "/" + TaskFileName(TaskId(deployment.task_id()));
+    auto opened = OpenTaskState(deployment, parts.state_directory.path, stage.operator_id);
+    if (!opened.ok()) {
+      std::string label = stage.operator_id;
+      for (const proto::Operator* op : chain.operators) {
+        if (op->id() == stage.operator_id) label = OperatorLabel(*op);
+      }
+      return opened.status().WithContext(label + ": keyed state");
+    }
+    parts.state = std::move(opened).value();
+    parts.keyed_operator_id = stage.operator_id;
+    spec.restore_state = deployment.has_restore();
+    return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StateDirectory::~StateDirectory() {
+  std::error_code ignored;
+  if (!path.empty()) std::filesystem::remove_all(path, ignored);
+}
+
+std::string OperatorLabel(const proto::Operator& op) {
+  return "operator '" + op.name() + "' (" + op.id() + ")";
+}
+
+Result<ResolvedChain> ResolveChain(const proto::TaskDeployment& deployment) {
+  const std::string task = deployment.task_id();
+  std::map<std::string, const proto::Operator*> by_id;
+  for (const auto& op : deployment.spec().operators()) by_id[op.id()] = &op;
+  ResolvedChain chain;
+  for (const auto& id : deployment.operator_ids()) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) return Status::Internal("task " + task + ": no operator " + id);
+    chain.operators.push_back(it->second);
+  }
+  if (chain.operators.empty()) return Status::Internal("task " + task + " has no operators");
+  chain.has_source = IsSourceKind(chain.operators.front()->kind());
+  chain.has_sink = IsSinkKind(chain.operators.back()->kind());
+  return chain;
+}
+
+js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const ResolvedChain& chain,
+                            js::OutputMode output) {
+  const proto::JobSpec& job = deployment.spec();
+  const proto::Operator& first = *chain.operators.front();
+  js::ChainSpec spec;
+  spec.text_format =
+      chain.has_source ? SourceTextFormat(first.kind(), first.config_json()) : "json";
+  spec.output = output;
+  spec.max_parallelism = EffectiveMaxParallelism(job);
+  if (spec.output == js::OutputMode::kPartitioned) {
+    spec.outputs = PartitionSpecs(deployment.outputs(), deployment.subtask(), spec.max_parallelism);
+    NameKeyOperators(deployment, &spec.outputs);
+    // SLUICE_EXCHANGE_CODEC=json in a worker's environment sends JSON lines only (to compare;
+    // receivers read both formats either way).
+    const char* codec = std::getenv("SLUICE_EXCHANGE_CODEC");
+    if (codec != nullptr && std::string_view(codec) == "json") {
+      spec.codec = js::BatchCodec::kJsonLines;
+    }
+  }
+  spec.input_key_fn = deployment.input_key_fn();
+  spec.input_key_fns.assign(deployment.input_key_fns().begin(),
+                            deployment.input_key_fns().end());
+  if (job.state_cache_entries() > 0) spec.state_cache_entries = job.state_cache_entries();
+  spec.params_json = job.params_json().empty() ? "{}" : job.params_json();
+  for (size_t i = 0; i < chain.operators.size(); ++i) {
+    const proto::Operator& op = *chain.operators[i];
+    if (chain.has_sink && i + 1 == chain.operators.size()) {
+      std::map<std::string, std::string> functions(op.functions().begin(), op.functions().end());
+      for (auto& stage : SinkFunctionStages(op.kind(), op.id(), op.name(), functions)) {
+        spec.stages.push_back(std::move(stage));
+      }
+      break;
+    }
+    // A kind with no stage in the chain (union: merging inputs is the exchange's work).
+    const OperatorKindTraits* traits = FindOperatorKindTraits(op.kind());
+    if (traits != nullptr && traits->role == OperatorRole::kTransform && !traits->keyed &&
+        !traits->inline_stage) {
+      continue;
+    }
+    js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
+    for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
+    spec.stages.push_back(std::move(stage));
+  }
+  return spec;
+}
+
+Result<TaskParts> BuildTask(const proto::TaskDeployment& deployment, const TaskServices& services,
+                            CancelSignal& cancel, ConnectorHealth& health) {
+  auto chain = ResolveChain(deployment);
+  if (!chain.ok()) return chain.status();
+  const std::string task = deployment.task_id();
+  if (!chain->has_source && services.inbox == nullptr) {
+    return Status::Internal("task " + task + " has neither a source nor an input");
+  }
+  if (!chain->has_sink && (services.router == nullptr || deployment.outputs_size() == 0)) {
+    return Status::Internal("task " + task + " has neither a sink nor outputs");
+  }
+  TaskParts parts;
+  parts.has_source = chain->has_source;
+  parts.has_sink = chain->has_sink;
+  auto sink = BuildSink(deployment, *chain, services, health, parts);
+  if (!sink.ok()) return sink.status();
+  parts.sink = std::move(sink).value();
+  // From here on a failure cancels the sink (an exchange sink's senders, a connector's client).
+  auto fail = [&](Status status) -> Result<TaskParts> {
+    parts.sink->Cancel();
+    return status;
+  };
+  auto source = BuildSource(deployment, *chain, services, cancel, health, parts);
+  if (!source.ok()) return fail(source.status());
+  parts.source = std::move(source).value();
+
+  auto limits = TaskJsLimits(deployment.spec(), services.limits);
+  if (!limits.ok()) return fail(limits.status());
+  js::ChainSpec spec = MakeChainSpec(deployment, *chain, parts.sink->output_mode());
+  spec.max_record_bytes = services.limits.max_record_bytes;
+  if (Status opened = OpenKeyedState(deployment, services, *chain, spec, parts); !opened.ok()) {
+    return fail(opened);
+  }
+  auto runner = services.engine->Create(spec, *limits, parts.state.get());
+  if (!runner.ok()) return fail(runner.status());
+  parts.runner = std::move(runner).value();
+  if (Status restored = RestoreSink(deployment, *chain->operators.back(), parts); !restored.ok()) {
+    return fail(restored);
+  }
+  return parts;
+}
+
+}  // namespace sluice::runtime
