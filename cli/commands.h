@@ -39,12 +39,13 @@ struct ServeOptions {
   // coordinator: where checkpoints go; "": <data_dir>/checkpoints, or /tmp/sluice-checkpoints
   std::string checkpoint_dir;
   uint32_t worker_timeout_ms = 5000;  // coordinator: a worker silent this long is lost
+  std::string ha;  // coordinator: "etcd://host:port[,...]" elects a leader among coordinators
 };
 // The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
 // directory its jobs are stored there and restored from it. Started and listening.
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
-    uint32_t worker_timeout_ms = 5000);
+    uint32_t worker_timeout_ms = 5000, const std::string& ha = "");
 // `sluice savepoint`: takes a savepoint of a running job and prints its path.
 int Savepoint(const std::string& job_id, const std::string& directory,
               const std::string& coordinator);

@@ -11,6 +11,7 @@ class JobServiceImpl final : public proto::JobService::Service {
   explicit JobServiceImpl(CoordinatorNode& node) : node_(node) {}
   grpc::Status SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
                          proto::SubmitJobResponse* response) override {
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     *response = node_.Submit(request->spec());
     return grpc::Status::OK;
   }
@@ -28,6 +29,7 @@ class JobServiceImpl final : public proto::JobService::Service {
   }
   grpc::Status CancelJob(grpc::ServerContext*, const proto::CancelJobRequest* request,
                          proto::JobInfo* response) override {
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto info = node_.CancelJob(JobId(request->job_id()));
     if (!info.ok()) return ToGrpc(info.status());
     *response = std::move(info).value();
@@ -35,6 +37,7 @@ class JobServiceImpl final : public proto::JobService::Service {
   }
   grpc::Status GetResults(grpc::ServerContext*, const proto::GetResultsRequest* request,
                           proto::GetResultsResponse* response) override {
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto results = node_.GetResults(*request);
     if (!results.ok()) return ToGrpc(results.status());
     *response = std::move(results).value();
@@ -42,11 +45,13 @@ class JobServiceImpl final : public proto::JobService::Service {
   }
   grpc::Status ListWorkers(grpc::ServerContext*, const proto::ListWorkersRequest*,
                            proto::ListWorkersResponse* response) override {
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     *response = node_.ListWorkers();
     return grpc::Status::OK;
   }
   grpc::Status TriggerSavepoint(grpc::ServerContext*, const proto::TriggerSavepointRequest* request,
                                 proto::TriggerSavepointResponse* response) override {
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto savepoint = node_.TriggerSavepoint(*request, std::chrono::minutes(2));
     if (!savepoint.ok()) return ToGrpc(savepoint.status());
     *response = std::move(savepoint).value();
@@ -62,33 +67,55 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
   explicit ClusterServiceImpl(CoordinatorNode& node) : node_(node) {}
   grpc::Status RegisterWorker(grpc::ServerContext*, const proto::RegisterWorkerRequest* request,
                               proto::RegisterWorkerResponse* response) override {
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     *response = node_.RegisterWorker(*request);
     return grpc::Status::OK;
   }
   grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* request,
                          proto::HeartbeatResponse* response) override {
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     *response = node_.Heartbeat(*request);
     return grpc::Status::OK;
   }
   grpc::Status ReportTask(grpc::ServerContext*, const proto::ReportTaskRequest* request,
-                          proto::ReportTaskResponse*) override {
+                          proto::ReportTaskResponse* response) override {
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     node_.ReportTask(*request);
+    response->set_coordinator_epoch(node_.epoch());
     return grpc::Status::OK;
   }
   grpc::Status PushResults(grpc::ServerContext*, const proto::PushResultsRequest* request,
-                           proto::PushResultsResponse*) override {
+                           proto::PushResultsResponse* response) override {
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
+    response->set_coordinator_epoch(node_.epoch());
     return ToGrpc(node_.PushResults(*request));
   }
   grpc::Status AcknowledgeCheckpoint(grpc::ServerContext*,
                                      const proto::AcknowledgeCheckpointRequest* request,
-                                     proto::AcknowledgeCheckpointResponse*) override {
+                                     proto::AcknowledgeCheckpointResponse* response) override {
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     node_.AcknowledgeCheckpoint(*request);
+    response->set_coordinator_epoch(node_.epoch());
     return grpc::Status::OK;
   }
   grpc::Status DeclineCheckpoint(grpc::ServerContext*,
                                  const proto::DeclineCheckpointRequest* request,
-                                 proto::DeclineCheckpointResponse*) override {
+                                 proto::DeclineCheckpointResponse* response) override {
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     node_.DeclineCheckpoint(*request);
+    response->set_coordinator_epoch(node_.epoch());
     return grpc::Status::OK;
   }
 

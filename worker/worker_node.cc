@@ -10,7 +10,56 @@ namespace {
 
 constexpr auto kRpcTimeout = std::chrono::seconds(10);
 
+std::vector<std::string> SplitAddresses(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string one = list.substr(start, comma - start);
+    if (!one.empty()) out.push_back(one);
+    start = comma + 1;
+  }
+  if (out.empty()) out.push_back(list);
+  return out;
+}
+
 }  // namespace
+
+std::shared_ptr<proto::ClusterService::Stub> WorkerNode::Coordinator(std::string* address) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (address != nullptr) *address = coordinators_[coordinator_index_];
+  return coordinator_;
+}
+
+void WorkerNode::NextCoordinator() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (coordinators_.size() < 2) return;
+  coordinator_index_ = (coordinator_index_ + 1) % coordinators_.size();
+  coordinator_ = proto::ClusterService::NewStub(MakeChannel(coordinators_[coordinator_index_]));
+}
+
+Status WorkerNode::AcceptEpochLocked(uint64_t epoch, const char* call) {
+  if (epoch < epoch_) {
+    spdlog::warn("refused {} from coordinator epoch {}: epoch {} took over (fenced)", call, epoch,
+                 epoch_);
+    return Status::FailedPrecondition("worker " + address_ + " refused " + call +
+                                      ": coordinator epoch " + std::to_string(epoch) +
+                                      " is fenced off by epoch " + std::to_string(epoch_));
+  }
+  if (epoch > epoch_) {
+    if (epoch_ != 0) spdlog::info("coordinator epoch {} took over from {}", epoch, epoch_);
+    epoch_ = epoch;
+    for (const auto& [id, task] : tasks_) {
+      auto deployed = task_epochs_.find(id);
+      if (task->ended() || deployed == task_epochs_.end() || deployed->second >= epoch) continue;
+      spdlog::info("cancelling task {}: deployed by coordinator epoch {}, now {}", id.str(),
+                   deployed->second, epoch);
+      task->Cancel();
+    }
+  }
+  return Status::Ok();
+}
 
 WorkerNode::WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine)
     : options_(std::move(options)), engine_(engine) {
@@ -75,7 +124,8 @@ Status WorkerNode::Start() {
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
   address_ = started->address;
-  coordinator_ = proto::ClusterService::NewStub(MakeChannel(options_.coordinator));
+  coordinators_ = SplitAddresses(options_.coordinator);
+  coordinator_ = proto::ClusterService::NewStub(MakeChannel(coordinators_[0]));
 
   // Register, retrying with backoff: a worker may start before its coordinator.
   auto backoff = std::chrono::milliseconds(100);
@@ -83,6 +133,7 @@ Status WorkerNode::Start() {
     Status st = Register();
     if (st.ok()) break;
     spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
+    NextCoordinator();
     std::unique_lock<std::mutex> lock(mutex_);
     if (cv_.wait_for(lock, backoff, [&] { return stopping_; })) {
       return Status::Cancelled("worker stopped before it could register");
@@ -102,18 +153,25 @@ Status WorkerNode::Register() {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   request.set_name(std::string(host) + ":" + std::to_string(getpid()));
+  std::string address;
+  auto coordinator = Coordinator(&address);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_coordinator_epoch(epoch_);
+  }
   proto::RegisterWorkerResponse response;
   grpc::ClientContext context;
   SetDeadline(context, std::chrono::seconds(5));
-  grpc::Status rpc = coordinator_->RegisterWorker(&context, request, &response);
-  if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + options_.coordinator);
+  grpc::Status rpc = coordinator->RegisterWorker(&context, request, &response);
+  if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + address);
   std::lock_guard<std::mutex> lock(mutex_);
+  SLUICE_RETURN_IF_ERROR(AcceptEpochLocked(response.coordinator_epoch(), "a registration"));
   worker_id_ = WorkerId(response.worker_id());
   if (response.heartbeat_interval_ms() > 0) {
     heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   }
-  spdlog::info("worker {} registered at {} with {} slots", worker_id_.str(), address_,
-               options_.slots);
+  spdlog::info("worker {} registered at {} with {} slots (coordinator {}, epoch {})",
+               worker_id_.str(), address_, options_.slots, address, epoch_);
   return Status::Ok();
 }
 
@@ -161,6 +219,9 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   }
   std::unique_lock<std::mutex> lock(mutex_);
   if (stopping_) return ToGrpc(Status::Unavailable("worker is shutting down"));
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "DeployTask"); !fenced.ok()) {
+    return ToGrpc(fenced);
+  }
   if (tasks_.count(id) != 0) {
     return ToGrpc(Status::FailedPrecondition("task " + id.str() + " is already deployed"));
   }
@@ -178,8 +239,14 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   }
   if (services.inbox != nullptr) router_.Register(services.inbox);
   auto task = std::make_unique<runtime::Task>(request->task(), std::move(services));
+  // The wait above released the lock: a newer epoch may have taken over meanwhile.
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "DeployTask"); !fenced.ok()) {
+    if (services.inbox != nullptr) router_.Unregister(id);
+    return ToGrpc(fenced);
+  }
   task->Start();
   tasks_[id] = std::move(task);
+  task_epochs_[id] = request->coordinator_epoch();
   spdlog::debug("deployed task {}", id.str());
   return grpc::Status::OK;
 }
@@ -187,6 +254,9 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
 grpc::Status WorkerNode::CancelTask(grpc::ServerContext*, const proto::CancelTaskRequest* request,
                                     proto::CancelTaskResponse*) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "CancelTask"); !fenced.ok()) {
+    return ToGrpc(fenced);
+  }
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it != tasks_.end()) it->second->Cancel();
   return grpc::Status::OK;
@@ -196,6 +266,10 @@ grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext*,
                                           const proto::TriggerCheckpointRequest* request,
                                           proto::TriggerCheckpointResponse*) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "TriggerCheckpoint");
+      !fenced.ok()) {
+    return ToGrpc(fenced);
+  }
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it == tasks_.end() || it->second->ended()) {
     return ToGrpc(Status::NotFound("task " + request->task_id() + " is not running on worker " +
@@ -209,8 +283,21 @@ grpc::Status WorkerNode::NotifyCheckpointComplete(
     grpc::ServerContext*, const proto::NotifyCheckpointCompleteRequest* request,
     proto::NotifyCheckpointCompleteResponse*) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "NotifyCheckpointComplete");
+      !fenced.ok()) {
+    return ToGrpc(fenced);
+  }
   auto it = tasks_.find(TaskId(request->task_id()));
-  if (it != tasks_.end()) it->second->NotifyCheckpointComplete(request->checkpoint_id());
+  if (it == tasks_.end()) return grpc::Status::OK;
+  // A sink commits only what the epoch that deployed it says is complete.
+  auto deployed = task_epochs_.find(it->first);
+  if (deployed != task_epochs_.end() && deployed->second != request->coordinator_epoch()) {
+    return ToGrpc(Status::FailedPrecondition(
+        "task " + request->task_id() + " was deployed by coordinator epoch " +
+        std::to_string(deployed->second) + ", not " +
+        std::to_string(request->coordinator_epoch())));
+  }
+  it->second->NotifyCheckpointComplete(request->checkpoint_id());
   return grpc::Status::OK;
 }
 
@@ -221,13 +308,19 @@ void WorkerNode::Acknowledge(const JobId& job, uint64_t checkpoint,
   request.set_job_id(job.str());
   request.set_checkpoint_id(checkpoint);
   *request.mutable_snapshot() = snapshot;
+  std::string address;
+  auto coordinator = Coordinator(&address);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_coordinator_epoch(epoch_);
+  }
   proto::AcknowledgeCheckpointResponse response;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  grpc::Status rpc = coordinator_->AcknowledgeCheckpoint(&context, request, &response);
+  grpc::Status rpc = coordinator->AcknowledgeCheckpoint(&context, request, &response);
   if (!rpc.ok()) {
     spdlog::warn("task {}: cannot acknowledge checkpoint {} to coordinator {}: {}",
-                 snapshot.task_id(), checkpoint, options_.coordinator, rpc.error_message());
+                 snapshot.task_id(), checkpoint, address, rpc.error_message());
   }
 }
 
@@ -239,10 +332,15 @@ void WorkerNode::Decline(const JobId& job, const TaskId& task, uint64_t checkpoi
   request.set_task_id(task.str());
   request.set_checkpoint_id(checkpoint);
   request.set_reason(reason);
+  auto coordinator = Coordinator();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_coordinator_epoch(epoch_);
+  }
   proto::DeclineCheckpointResponse response;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  (void)coordinator_->DeclineCheckpoint(&context, request, &response);
+  (void)coordinator->DeclineCheckpoint(&context, request, &response);
 }
 
 Status WorkerNode::Push(const JobId& job, const TaskId& task, std::vector<std::string> records) {
@@ -250,11 +348,17 @@ Status WorkerNode::Push(const JobId& job, const TaskId& task, std::vector<std::s
   request.set_job_id(job.str());
   request.set_task_id(task.str());
   for (auto& record : records) request.add_records(std::move(record));
+  std::string address;
+  auto coordinator = Coordinator(&address);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_coordinator_epoch(epoch_);
+  }
   proto::PushResultsResponse response;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  return FromGrpc(coordinator_->PushResults(&context, request, &response),
-                  "coordinator " + options_.coordinator);
+  return FromGrpc(coordinator->PushResults(&context, request, &response),
+                  "coordinator " + address);
 }
 
 void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
@@ -263,6 +367,7 @@ void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     request.set_worker_id(worker_id_.str());
+    request.set_coordinator_epoch(epoch_);
     auto it = tasks_.find(task);
     if (it != tasks_.end()) *request.mutable_status() = it->second->Snapshot();
   }
@@ -272,7 +377,7 @@ void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
   proto::ReportTaskResponse response;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  bool reported = coordinator_->ReportTask(&context, request, &response).ok();
+  bool reported = Coordinator()->ReportTask(&context, request, &response).ok();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (tasks_.count(task) != 0) end_reported_[task] = end_reported_[task] || reported;
@@ -288,6 +393,7 @@ void WorkerNode::ReapEndedTasks() {
       auto task = tasks_.find(it->first);
       if (it->second && task != tasks_.end() && task->second->ended()) {
         router_.Unregister(task->first);
+        task_epochs_.erase(task->first);
         done.push_back(std::move(task->second));
         tasks_.erase(task);
         it = end_reported_.erase(it);
@@ -325,19 +431,30 @@ void WorkerNode::HeartbeatLoop() {
                    [&] { return stopping_; });
       if (stopping_) return;
       request.set_worker_id(worker_id_.str());
+      request.set_coordinator_epoch(epoch_);
       for (const auto& [id, task] : tasks_) {
         *request.add_tasks() = task->Snapshot();
         if (task->ended()) ended.push_back(id);
       }
     }
+    std::string address;
+    auto coordinator = Coordinator(&address);
     proto::HeartbeatResponse response;
     grpc::ClientContext context;
-    SetDeadline(context, std::chrono::seconds(5));
-    grpc::Status rpc = coordinator_->Heartbeat(&context, request, &response);
-    if (!rpc.ok()) {
-      spdlog::warn("heartbeat to coordinator {} failed: {}", options_.coordinator,
-                   rpc.error_message());
+    // Short with standbys, so a dead leader is left behind within a heartbeat or two.
+    SetDeadline(context, coordinators_.size() > 1 ? std::chrono::milliseconds(1500)
+                                                  : std::chrono::milliseconds(5000));
+    grpc::Status rpc = coordinator->Heartbeat(&context, request, &response);
+    Status fenced = Status::Ok();
+    if (rpc.ok()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fenced = AcceptEpochLocked(response.coordinator_epoch(), "a heartbeat reply");
+    }
+    if (!rpc.ok() || !fenced.ok()) {
+      spdlog::warn("heartbeat to coordinator {} failed: {}", address,
+                   rpc.ok() ? fenced.message() : rpc.error_message());
       CancelOrphansIfCoordinatorLost();
+      NextCoordinator();
       continue;
     }
     last_heartbeat_ack_ = std::chrono::steady_clock::now();
@@ -349,8 +466,7 @@ void WorkerNode::HeartbeatLoop() {
       }
     }
     if (!response.known()) {
-      spdlog::info("coordinator {} does not know this worker; registering again",
-                   options_.coordinator);
+      spdlog::info("coordinator {} does not know this worker; registering again", address);
       Register().IgnoreError();
     }
     ReapEndedTasks();
