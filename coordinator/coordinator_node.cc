@@ -283,8 +283,11 @@ proto::HeartbeatResponse CoordinatorNode::Heartbeat(const proto::HeartbeatReques
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = workers_.find(WorkerId(request.worker_id()));
-    response.set_known(it != workers_.end());
-    if (it == workers_.end()) return response;
+    // A worker that registered with an earlier coordinator may carry an id this one has since
+    // given to another worker: only one that registered with this epoch is known.
+    const bool known = it != workers_.end() && request.coordinator_epoch() == epoch_;
+    response.set_known(known);
+    if (!known) return response;
     WorkerRecord& worker = *it->second;
     worker.last_seen = Clock::now();
     ++worker.heartbeats;

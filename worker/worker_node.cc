@@ -50,15 +50,33 @@ Status WorkerNode::AcceptEpochLocked(uint64_t epoch, const char* call) {
   if (epoch > epoch_) {
     if (epoch_ != 0) spdlog::info("coordinator epoch {} took over from {}", epoch, epoch_);
     epoch_ = epoch;
+    // Cancelled by the heartbeat thread, outside this lock (a task's Cancel() may wait for its
+    // thread, which may be waiting for this lock).
     for (const auto& [id, task] : tasks_) {
       auto deployed = task_epochs_.find(id);
       if (task->ended() || deployed == task_epochs_.end() || deployed->second >= epoch) continue;
       spdlog::info("cancelling task {}: deployed by coordinator epoch {}, now {}", id.str(),
                    deployed->second, epoch);
-      task->Cancel();
+      fenced_tasks_.push_back(id);
     }
+    if (!fenced_tasks_.empty()) cv_.notify_all();
   }
   return Status::Ok();
+}
+
+void WorkerNode::CancelFencedTasks() {
+  std::vector<runtime::Task*> to_cancel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const TaskId& id : fenced_tasks_) {
+      auto it = tasks_.find(id);
+      if (it != tasks_.end()) to_cancel.push_back(it->second.get());
+    }
+    fenced_tasks_.clear();
+  }
+  // Only this (the heartbeat) thread reaps tasks, and Shutdown joins it before it destroys
+  // them, so the pointers stay valid.
+  for (runtime::Task* task : to_cancel) task->Cancel();
 }
 
 WorkerNode::WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine)
@@ -187,8 +205,8 @@ void WorkerNode::Shutdown() {
   }
   cv_.notify_all();
   for (auto& [id, task] : tasks) task->Cancel();
-  tasks.clear();  // joins
-  if (heartbeat.joinable()) heartbeat.join();
+  if (heartbeat.joinable()) heartbeat.join();  // before the tasks go: it may be cancelling one
+  tasks.clear();                               // joins
   exchange_service_.Shutdown();  // ends streams that wait on full inboxes
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
 }
@@ -428,8 +446,13 @@ void WorkerNode::HeartbeatLoop() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait_for(lock, std::chrono::milliseconds(heartbeat_interval_ms_),
-                   [&] { return stopping_; });
+                   [&] { return stopping_ || !fenced_tasks_.empty(); });
       if (stopping_) return;
+      if (!fenced_tasks_.empty()) {
+        lock.unlock();
+        CancelFencedTasks();
+        continue;
+      }
       request.set_worker_id(worker_id_.str());
       request.set_coordinator_epoch(epoch_);
       for (const auto& [id, task] : tasks_) {
@@ -469,6 +492,7 @@ void WorkerNode::HeartbeatLoop() {
       spdlog::info("coordinator {} does not know this worker; registering again", address);
       Register().IgnoreError();
     }
+    CancelFencedTasks();
     ReapEndedTasks();
   }
 }

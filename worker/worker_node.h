@@ -90,6 +90,8 @@ class WorkerNode final : public proto::WorkerService::Service,
   // Fencing (under mutex_): OK for `epoch` >= the newest seen (adopting a newer one cancels the
   // tasks older epochs deployed); FailedPrecondition naming both epochs for an older one.
   Status AcceptEpochLocked(uint64_t epoch, const char* call);
+  // Cancels the tasks AcceptEpochLocked fenced off; on the heartbeat thread, without the lock.
+  void CancelFencedTasks();
   // The coordinator stub to call now, and the address it talks to.
   std::shared_ptr<proto::ClusterService::Stub> Coordinator(std::string* address = nullptr) const;
   // Moves to the next coordinator address (the current one failed or is not the leader).
@@ -111,6 +113,7 @@ class WorkerNode final : public proto::WorkerService::Service,
   std::shared_ptr<proto::ClusterService::Stub> coordinator_;  // under mutex_
   uint64_t epoch_ = 0;                     // the newest coordinator epoch seen; under mutex_
   std::map<TaskId, uint64_t> task_epochs_;  // the epoch that deployed each task; under mutex_
+  std::vector<TaskId> fenced_tasks_;        // to cancel (heartbeat thread); under mutex_
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -25,6 +25,7 @@ const PER_ROUND = 1000;
 let db;
 let etcd;
 const processes = [];
+const procs = []; // with their output, for failure messages
 const cleanups = [];
 
 before(async () => {
@@ -47,9 +48,11 @@ after(async () => {
 /** Starts `cmd args`, keeping its output; resolves once the output matches `ready`. */
 function start(file, args, ready, what) {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+    // Info logs: the tests follow elections by them ("leads with epoch", "is a standby").
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, SLUICE_LOG: "info" } });
     processes.push(child);
-    const proc = { child, output: "", match: null };
+    const proc = { child, output: "", match: null, what };
+    procs.push(proc);
     const timer = setTimeout(() => reject(new Error(`${what} not ready in 20 s:\n${proc.output}`)), 20000);
     const onData = (d) => {
       proc.output += d;
@@ -256,7 +259,11 @@ test("with etcd, a standby takes over from a SIGKILLed leader and the job finish
   const recovery = await runWithDisruption("counts_ha_kill", both, bootstrap, async (id) => {
     const killedAt = Date.now();
     leader.child.kill("SIGKILL");
-    await waitForStatus(id, both, runningAgain, 60000);
+    await waitForStatus(id, both, runningAgain, 60000).catch((error) => {
+      const workers = procs.filter((p) => p.what.startsWith("worker")).slice(-2);
+      throw new Error(`${error.message}\nstandby:\n${standby.output.slice(-3000)}\n` +
+        workers.map((w) => `${w.what}:\n${w.output.slice(-3000)}`).join("\n"));
+    });
     assert.match(standby.output, /leads with epoch/);
     return Date.now() - killedAt;
   });
