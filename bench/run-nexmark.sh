@@ -16,6 +16,13 @@
 #                       number of threads a query's tasks use
 # Progress goes to stderr. Exits non-zero if any run fails or prints no job line.
 # SLUICE_BIN overrides the binary (default <repo>/build/cli/sluice).
+#
+# NEXMARK_BASELINE=1 compares with the hand-written programs of bench/baseline/ instead: per
+# query and run, `sluice run` at parallelism 1 and `node bench/baseline/<query>.mjs <events>`
+# one after the other (A B A B ...), and prints the CPU time (user + system) of each whole
+# process and the ratio sluice / baseline, pair by pair: median (min-max). With SLUICE_BIN_OLD
+# set, a third process per run, that binary, alternating with the others, and its ratio too.
+#   NEXMARK_BASELINE=1 NEXMARK_EVENTS=5000000 NEXMARK_QUERIES="q5 q7 q11" bench/run-nexmark.sh
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,6 +44,64 @@ fi
 log="$(mktemp)"
 cpu_log="$(mktemp)"
 trap 'rm -f "$log" "$cpu_log"' EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+# "median (min-max)" of numbers on stdin, with printf format $1.
+spread() { sort -n | awk -v f="$1" '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
+  printf f " (" f "-" f ")", m, a[1], a[NR]}'; }
+
+# The CPU seconds (user + system) of one whole process: cpu_of <what> <command...>; its output
+# goes to $log. Exits the script when the command fails.
+cpu_of() {
+  local what="$1"
+  shift
+  if ! "$timer" -o "$cpu_log" -f "%U %S" "$@" >"$log" 2>&1; then
+    echo "run-nexmark: $what failed:" >&2
+    tail -n 5 "$log" >&2
+    exit 1
+  fi
+  awk '{print $1 + $2}' "$cpu_log"
+}
+
+if [[ "${NEXMARK_BASELINE:-}" == 1 ]]; then
+  old="${SLUICE_BIN_OLD:-}"
+  [[ -z "$old" || -x "$old" ]] || { echo "run-nexmark: SLUICE_BIN_OLD $old is not executable" >&2; exit 1; }
+  if [[ -n "$old" ]]; then
+    echo "| query | events | sluice CPU s | old sluice CPU s | baseline CPU s | sluice / baseline | old / baseline | new / old |"
+    echo "|---|---|---|---|---|---|---|---|"
+  else
+    echo "| query | events | sluice CPU s | baseline CPU s | sluice / baseline |"
+    echo "|---|---|---|---|---|"
+  fi
+  for q in $queries; do
+    job="$here/nexmark/$q.ts"
+    base="$here/baseline/$q.mjs"
+    [[ -f "$job" && -f "$base" ]] || { echo "run-nexmark: no $job or $base" >&2; exit 1; }
+    new_cpu=() old_cpu=() base_cpu=() ratio=() old_ratio=() new_old=()
+    for ((i = 1; i <= runs; i++)); do
+      n="$(cpu_of "$q sluice run $i" "$sluice" run "$job" --param "events=$events")"
+      b="$(cpu_of "$q baseline run $i" node "$base" "$events")"
+      new_cpu+=("$n") base_cpu+=("$b") ratio+=("$(awk -v a="$n" -v b="$b" 'BEGIN {print a / b}')")
+      line="run-nexmark: $q run $i: sluice ${n}s, baseline ${b}s"
+      if [[ -n "$old" ]]; then
+        o="$(cpu_of "$q old sluice run $i" "$old" run "$job" --param "events=$events")"
+        old_cpu+=("$o")
+        old_ratio+=("$(awk -v a="$o" -v b="$b" 'BEGIN {print a / b}')")
+        new_old+=("$(awk -v a="$n" -v b="$o" 'BEGIN {print a / b}')")
+        line+=", old sluice ${o}s"
+      fi
+      echo "$line" >&2
+    done
+    row="| $q | $events | $(printf '%s\n' "${new_cpu[@]}" | spread %.2f)"
+    [[ -n "$old" ]] && row+=" | $(printf '%s\n' "${old_cpu[@]}" | spread %.2f)"
+    row+=" | $(printf '%s\n' "${base_cpu[@]}" | spread %.2f) | $(printf '%s\n' "${ratio[@]}" | spread %.2f)"
+    if [[ -n "$old" ]]; then
+      row+=" | $(printf '%s\n' "${old_ratio[@]}" | spread %.2f) | $(printf '%s\n' "${new_old[@]}" | spread %.2f)"
+    fi
+    echo "$row |"
+  done
+  exit 0
+fi
 
 rows=()
 for q in $queries; do

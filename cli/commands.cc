@@ -275,8 +275,10 @@ int ListWorkers(const std::string& coordinator) {
 
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
-    uint32_t worker_timeout_ms, const std::string& ha) {
+    uint32_t worker_timeout_ms, const std::string& advertise,
+    const std::string& ha) {
   coordinator::CoordinatorOptions coordinator_options;
+  coordinator_options.advertise = advertise;
   coordinator_options.worker_timeout_ms = worker_timeout_ms;
   // At least four heartbeats fit in the timeout.
   coordinator_options.heartbeat_interval_ms = std::max(100u, std::min(1000u, worker_timeout_ms / 4));
@@ -306,7 +308,8 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
 
 int ServeCoordinator(const ServeOptions& options) {
   auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
-                               options.worker_timeout_ms, options.ha);
+                               options.worker_timeout_ms, options.advertise,
+                               options.ha);
   if (!node.ok()) return Fail(node.status());
   MetricsRegistry metrics;
   int collector = metrics.AddCollector(
@@ -319,9 +322,13 @@ int ServeCoordinator(const ServeOptions& options) {
   std::fflush(stdout);
   InstallSignalHandlers();
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Job records are saved on every change; stop serving and say where they are.
   http.Stop();
   metrics.RemoveCollector(collector);
   (*node)->Shutdown();
+  std::fprintf(stderr, "coordinator stopped%s\n",
+               options.data_dir.empty() ? " (no --data-dir: jobs were not kept)"
+                                        : (": jobs kept in " + options.data_dir).c_str());
   return 0;
 }
 
@@ -329,20 +336,25 @@ int ServeWorker(const ServeOptions& options) {
   worker::WorkerOptions worker_options;
   worker_options.coordinator = CoordinatorAddress(options.coordinator);
   worker_options.listen = options.listen.empty() ? "127.0.0.1:0" : options.listen;
+  worker_options.advertise = options.advertise;
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
   worker_options.state_dir = options.state_dir;
   MetricsRegistry metrics;
   worker_options.metrics = &metrics;
+  worker::WorkerNode node(worker_options, js::V8Engine());
   MetricsHttpServer http(metrics);
+  http.AddProbe("/healthz", [&] { return node.Health(); });
+  http.AddProbe("/readyz", [&] { return node.Readiness(); });
   Status serving = http.Start(options.metrics_listen);
   if (!serving.ok()) return Fail(serving);
-  worker::WorkerNode node(worker_options, js::V8Engine());
   InstallSignalHandlers();
+  int exit_code = 0;
   std::thread starter([&] {
     Status started = node.Start();
     if (!started.ok() && !g_interrupted) {
       std::fprintf(stderr, "error: %s\n", started.message().c_str());
+      exit_code = started.domain() == ErrorDomain::kUser ? 2 : 1;
       g_interrupted = 1;
       return;
     }
@@ -350,9 +362,12 @@ int ServeWorker(const ServeOptions& options) {
                  node.id().str().c_str(), node.address().c_str(), http.address().c_str());
   });
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Tell the coordinator first, so the jobs running here restart elsewhere at once.
+  Status left = node.Leave("the worker process was asked to stop");
+  if (!left.ok()) std::fprintf(stderr, "warning: %s\n", left.message().c_str());
   node.Shutdown();
   starter.join();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace sluice::cli

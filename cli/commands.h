@@ -30,6 +30,7 @@ int ListWorkers(const std::string& coordinator);
 
 struct ServeOptions {
   std::string listen;
+  std::string advertise;  // the address others use (host[:port]); "": derived from listen
   std::string coordinator;
   uint32_t slots = 4;
   std::string data_dir;  // coordinator: where job records persist; empty: in memory
@@ -45,7 +46,8 @@ struct ServeOptions {
 // directory its jobs are stored there and restored from it. Started and listening.
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
-    uint32_t worker_timeout_ms = 5000, const std::string& ha = "");
+    uint32_t worker_timeout_ms = 5000, const std::string& advertise = "",
+    const std::string& ha = "");
 // `sluice savepoint`: takes a savepoint of a running job and prints its path.
 int Savepoint(const std::string& job_id, const std::string& directory,
               const std::string& coordinator);

@@ -6,6 +6,7 @@
 
 #include "cli/cluster_command.h"
 #include "cli/commands.h"
+#include "cli/env_names.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -69,6 +70,10 @@ int main(int argc, char** argv) {
   auto* coordinator_cmd = app.add_subcommand("coordinator", "Serve as the cluster's coordinator");
   coordinator_cmd->add_option("--listen", serve.listen, "host:port to serve on")
       ->default_str("127.0.0.1:7070");
+  coordinator_cmd->add_option("--advertise", serve.advertise,
+                              "host[:port] clients and workers reach this coordinator at "
+                              "(default: the listen address; for 0.0.0.0, $POD_IP or this "
+                              "host's first non-loopback address)");
   coordinator_cmd->add_option(
       "--data-dir", serve.data_dir,
       "Keep job records in this folder: a coordinator restarted on it resumes the jobs that "
@@ -100,6 +105,11 @@ int main(int argc, char** argv) {
                          "its standbys)");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
       ->default_str("127.0.0.1:0");
+  worker_cmd->add_option("--advertise", serve.advertise,
+                         "host[:port] the coordinator and other workers reach this worker at "
+                         "(default: the listen address; for 0.0.0.0, $POD_IP or this host's "
+                         "first non-loopback address). A coordinator that is not on loopback "
+                         "refuses a loopback or wildcard address");
   worker_cmd->add_option("--slots", serve.slots, "Task slots this worker offers")->default_val(4);
   worker_cmd
       ->add_option("--coordinator-timeout", serve.coordinator_timeout_ms,
@@ -111,8 +121,9 @@ int main(int argc, char** argv) {
                          "/tmp/sluice-state-<pid>");
   worker_cmd
       ->add_option("--metrics-listen", serve.metrics_listen,
-                   "host:port of the Prometheus /metrics endpoint (port 0: any free; the "
-                   "address is printed)")
+                   "host:port of the Prometheus /metrics endpoint and the /healthz and /readyz "
+                   "probes (any address, e.g. 0.0.0.0:9090; port 0: any free; the address is "
+                   "printed)")
       ->default_str("127.0.0.1:0");
 
   sluice::cli::ClusterOptions cluster;
@@ -131,6 +142,7 @@ int main(int argc, char** argv) {
   cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
                           "Where checkpoints go (see `coordinator --help`)");
 
+  sluice::cli::AddEnvironmentNames(app);
   CLI11_PARSE(app, argc, argv);
 
   if (*run_cmd) return sluice::cli::RunEmbedded(run);

@@ -90,6 +90,7 @@ Result<StartedServer> StartServer(const std::string& listen,
   std::string host = listen.substr(0, listen.rfind(':'));
   if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
   started.address = host + ":" + std::to_string(port);
+  started.port = port;
   return started;
 }
 

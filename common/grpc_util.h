@@ -25,6 +25,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 struct StartedServer {
   std::unique_ptr<grpc::Server> server;
   std::string address;  // host:port with the port actually bound (listen's port may be 0)
+  int port = 0;         // the port actually bound
 };
 
 // Starts a server on `listen` (host:port; port 0 picks a free one) with `services`. `who`

@@ -94,6 +94,10 @@ MetricsHttpServer::MetricsHttpServer(const MetricsRegistry& registry) : registry
 
 MetricsHttpServer::~MetricsHttpServer() { Stop(); }
 
+void MetricsHttpServer::AddProbe(const std::string& path, Probe check) {
+  probes_.emplace_back(path, std::move(check));
+}
+
 Status MetricsHttpServer::Start(const std::string& listen) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
@@ -105,6 +109,13 @@ Status MetricsHttpServer::Start(const std::string& listen) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry_.Render(), "text/plain; version=0.0.4");
   });
+  for (const auto& [path, check] : probes_) {
+    server_->Get(path, [check = check](const httplib::Request&, httplib::Response& response) {
+      Status status = check();
+      response.status = status.ok() ? 200 : 503;
+      response.set_content(status.ok() ? "ok\n" : status.message() + "\n", "text/plain");
+    });
+  }
   int bound =
       port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {

@@ -57,12 +57,18 @@ class MetricsRegistry {
   std::map<int, Collector> collectors_;
 };
 
-// Serves GET /metrics (Prometheus text) over HTTP on its own thread. Start() binds; the
+// Serves GET /metrics (Prometheus text) over HTTP on its own thread, and any probes added with
+// AddProbe() (e.g. /healthz, /readyz). Probes are added before Start(), which binds; the
 // destructor stops and joins.
 class MetricsHttpServer {
  public:
   explicit MetricsHttpServer(const MetricsRegistry& registry);
   ~MetricsHttpServer();
+
+  // GET `path` answers 200 "ok" when `check` returns ok, else 503 with its message. `check`
+  // runs on the server's thread.
+  using Probe = std::function<Status()>;
+  void AddProbe(const std::string& path, Probe check);
 
   // `listen` is host:port; port 0 picks a free one. The address actually bound is address().
   Status Start(const std::string& listen);
@@ -72,6 +78,7 @@ class MetricsHttpServer {
  private:
   const MetricsRegistry& registry_;
   std::unique_ptr<httplib::Server> server_;
+  std::vector<std::pair<std::string, Probe>> probes_;
   std::thread thread_;
   std::string address_;
 };

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/grpc_util.h"
+#include "common/net_address.h"
 #include "coordinator/coordinator_records.h"
 #include "coordinator/coordinator_services.h"
 #include "coordinator/job_lifecycle.h"
@@ -51,7 +52,13 @@ Status CoordinatorNode::Start() {
       StartServer(options_.listen, {job_service_.get(), cluster_service_.get()}, "coordinator");
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
-  address_ = started->address;
+  auto advertised = AdvertisedAddress(
+      HostOf(options_.listen) + ":" + std::to_string(started->port), options_.advertise);
+  if (!advertised.ok()) {
+    server_->Shutdown();
+    return advertised.status();
+  }
+  address_ = std::move(advertised).value();
   liveness_thread_ = std::thread([this] { LivenessLoop(); });
   spdlog::info("coordinator listening on {}", address_);
   if (elects) {
@@ -256,8 +263,20 @@ Result<proto::GetResultsResponse> CoordinatorNode::GetResults(
   return response;
 }
 
-proto::RegisterWorkerResponse CoordinatorNode::RegisterWorker(
+Result<proto::RegisterWorkerResponse> CoordinatorNode::RegisterWorker(
     const proto::RegisterWorkerRequest& request) {
+  // On a one-host cluster (this coordinator on loopback) loopback addresses are fine; otherwise
+  // tasks on other hosts and this coordinator could not reach the worker.
+  if (!IsLoopbackHost(HostOf(options_.listen)) && !IsReachableFromOtherHosts(request.address())) {
+    spdlog::warn("refused worker {}: address {} is not reachable from other hosts",
+                 request.name(), request.address());
+    return Status::FailedPrecondition(
+        "worker " + request.name() + " registered with address " + request.address() +
+        ", which other hosts cannot reach (loopback or wildcard) while the coordinator listens on " +
+        options_.listen + ": start the worker with --advertise HOST[:PORT] (or SLUICE_ADVERTISE) " +
+        "naming an address the coordinator and the other workers can reach, or --listen on such "
+        "an address");
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   auto worker = std::make_unique<WorkerRecord>();
   worker->id = WorkerId("worker-" + std::to_string(next_worker_++));
@@ -475,6 +494,32 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
   return info;
 }
 
+void CoordinatorNode::DeregisterWorker(const proto::DeregisterWorkerRequest& request) {
+  CancelList to_cancel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = workers_.find(WorkerId(request.worker_id()));
+    if (it == workers_.end()) return;
+    spdlog::info("worker {} ({}) is leaving: {}; its tasks restart elsewhere", request.worker_id(),
+                 it->second->address, request.reason());
+    RemoveWorkerLocked(it->first, &to_cancel);
+  }
+  SendCancels(to_cancel);
+}
+
+void CoordinatorNode::RemoveWorkerLocked(const WorkerId& lost, CancelList* to_cancel) {
+  auto it = workers_.find(lost);
+  if (it == workers_.end()) return;
+  std::set<JobId> affected;
+  for (const auto& [task_id, job_id] : it->second->tasks) affected.insert(job_id);
+  workers_.erase(it);
+  for (const auto& job_id : affected) {
+    auto job = jobs_.find(job_id);
+    if (job == jobs_.end()) continue;
+    ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost), to_cancel);
+  }
+}
+
 void CoordinatorNode::LivenessLoop() {
   while (true) {
     std::vector<std::pair<std::string, TaskId>> to_cancel;
@@ -497,15 +542,9 @@ void CoordinatorNode::LivenessLoop() {
         }
         spdlog::warn("worker {} ({}) stopped responding: no heartbeat for {} ms", worker.id.str(),
                      worker.address, silent.count());
-        std::set<JobId> affected;
-        for (const auto& [task_id, job_id] : worker.tasks) affected.insert(job_id);
         WorkerId lost = worker.id;
-        it = workers_.erase(it);
-        for (const auto& job_id : affected) {
-          auto job = jobs_.find(job_id);
-          if (job == jobs_.end()) continue;
-          ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost), &to_cancel);
-        }
+        ++it;
+        RemoveWorkerLocked(lost, &to_cancel);
       }
     }
     SendCancels(to_cancel);

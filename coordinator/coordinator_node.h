@@ -28,6 +28,9 @@ namespace sluice::coordinator {
 
 struct CoordinatorOptions {
   std::string listen = "127.0.0.1:7070";   // port 0 picks a free one
+  // The address clients and workers use (host or host:port); "": derived from `listen` (the
+  // host's address for a wildcard listen). See common/net_address.h.
+  std::string advertise;
   uint32_t heartbeat_interval_ms = 1000;   // what workers are told
   uint32_t worker_timeout_ms = 5000;       // a worker silent this long is declared dead
   size_t max_collected_records = 1000000;  // per job, for sink.collect
@@ -45,11 +48,11 @@ struct CoordinatorOptions {
 // Shutdown() stops it. gRPC handler threads and the liveness thread share it under `mutex_`;
 // calls to workers are made without holding the lock.
 //
-// With a JobStore, every job's record is saved (under the lock, so saves follow state changes in
-// order) whenever the job's state changes, and Start() loads them back: ended jobs keep their last
-// state, jobs that were live are failed (kRestartFailure), and tasks of theirs that workers still
-// report in heartbeats are cancelled there. Restored jobs are read-only history; their collected
-// results are not kept. Without a store everything lives in memory.
+// With a JobStore, every job's record is saved (under the lock, before the state change's side
+// effects) whenever the job's lifecycle moves, and Start() loads them back: ended jobs keep their
+// last state, live jobs are resumed from their latest completed checkpoint (README.md, "Restart
+// and resume"). Every call to a worker carries this coordinator's epoch (fencing). Without a
+// store everything lives in memory.
 class CoordinatorNode {
  public:
   CoordinatorNode(CoordinatorOptions options, FunctionChecker check,
@@ -84,8 +87,11 @@ class CoordinatorNode {
   Result<proto::TriggerSavepointResponse> TriggerSavepoint(
       const proto::TriggerSavepointRequest& request, std::chrono::milliseconds timeout);
 
-  // ClusterService.
-  proto::RegisterWorkerResponse RegisterWorker(const proto::RegisterWorkerRequest& request);
+  // ClusterService. A registration whose address other hosts cannot reach (loopback, wildcard)
+  // is refused unless this coordinator itself listens on loopback (a one-host cluster).
+  Result<proto::RegisterWorkerResponse> RegisterWorker(const proto::RegisterWorkerRequest& request);
+  // A worker going away on purpose: handled as a lost worker, without waiting for the timeout.
+  void DeregisterWorker(const proto::DeregisterWorkerRequest& request);
   proto::HeartbeatResponse Heartbeat(const proto::HeartbeatRequest& request);
   void ReportTask(const proto::ReportTaskRequest& request);
   Status PushResults(const proto::PushResultsRequest& request);
@@ -158,6 +164,8 @@ class CoordinatorNode {
   void SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel);
   proto::JobInfo InfoOf(const JobRecord& job) const;
   void LivenessLoop();
+  // Forgets the worker and fails (or restarts) the jobs that had live tasks there.
+  void RemoveWorkerLocked(const WorkerId& worker, CancelList* to_cancel);
 
   CoordinatorOptions options_;
   FunctionChecker check_;

@@ -70,7 +70,15 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
     if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
       return ToGrpc(fenced);
     }
-    *response = node_.RegisterWorker(*request);
+    auto registered = node_.RegisterWorker(*request);
+    if (!registered.ok()) return ToGrpc(registered.status());
+    *response = std::move(registered).value();
+    return grpc::Status::OK;
+  }
+  grpc::Status DeregisterWorker(grpc::ServerContext*, const proto::DeregisterWorkerRequest* request,
+                                proto::DeregisterWorkerResponse*) override {
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
+    node_.DeregisterWorker(*request);
     return grpc::Status::OK;
   }
   grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* request,

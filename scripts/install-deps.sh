@@ -2,7 +2,10 @@
 # Installs what Sluice needs to build and test: Debian packages, V8 (from Debian's libnode,
 # extracted into .deps/ because the machine's Node.js conflicts with libnode-dev) and the npm
 # packages of the SDK. Idempotent: a second run with everything present takes about a second.
+# `scripts/install-deps.sh deploy` also installs what deploy/ and its tests need (mmdebstrap,
+# buildah, docker-compose, the npm packages of tests/deploy); the deploy tests call it.
 set -euo pipefail
+mode="${1:-}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
@@ -18,7 +21,11 @@ packages=(
   librocksdb-dev librdkafka-dev libhiredis-dev libmysqlcppconn-dev
   redis-server mariadb-server etcd-server etcd-client
   nodejs
+  iproute2
 )
+if [ "$mode" = deploy ]; then
+  packages+=(mmdebstrap buildah docker-compose uidmap)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -57,4 +64,17 @@ if [ -f sdk-ts/package-lock.json ]; then
     (cd sdk-ts && npm ci --no-audit --no-fund --loglevel=error >&2)
     cp sdk-ts/package-lock.json "$stamp"
   fi
+fi
+
+if [ "$mode" = deploy ]; then
+  # Offline validation of deploy/kubernetes (kubernetes-models, yaml).
+  stamp=tests/deploy/node_modules/.sluice-lock-stamp
+  if [ ! -f "$stamp" ] || ! cmp -s tests/deploy/package-lock.json "$stamp"; then
+    echo "install-deps: npm ci in tests/deploy" >&2
+    (cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error >&2)
+    cp tests/deploy/package-lock.json "$stamp"
+  fi
+  # kubectl (for `kubectl kustomize`) is not in Debian 12 in a version with kustomize v3+;
+  # machines of this project's kind come with it.
+  command -v kubectl >/dev/null || echo "install-deps: kubectl is missing: the Kubernetes manifest test needs it" >&2
 fi

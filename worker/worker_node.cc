@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/grpc_util.h"
+#include "common/net_address.h"
 
 namespace sluice::worker {
 namespace {
@@ -141,7 +142,10 @@ Status WorkerNode::Start() {
   auto started = StartServer(options_.listen, {this, &exchange_service_}, "worker");
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
-  address_ = started->address;
+  auto advertised = AdvertisedAddress(
+      HostOf(options_.listen) + ":" + std::to_string(started->port), options_.advertise);
+  if (!advertised.ok()) return advertised.status();
+  address_ = std::move(advertised).value();
   coordinators_ = SplitAddresses(options_.coordinator);
   coordinator_ = proto::ClusterService::NewStub(MakeChannel(coordinators_[0]));
 
@@ -150,6 +154,8 @@ Status WorkerNode::Start() {
   while (true) {
     Status st = Register();
     if (st.ok()) break;
+    // The coordinator answered and said no (e.g. an address other hosts cannot reach).
+    if (st.code() == StatusCode::kFailedPrecondition) return st;
     spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
     NextCoordinator();
     std::unique_lock<std::mutex> lock(mutex_);
@@ -183,13 +189,58 @@ Status WorkerNode::Register() {
   grpc::Status rpc = coordinator->RegisterWorker(&context, request, &response);
   if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + address);
   std::lock_guard<std::mutex> lock(mutex_);
-  SLUICE_RETURN_IF_ERROR(AcceptEpochLocked(response.coordinator_epoch(), "a registration"));
+  // An older coordinator (a deposed leader): look for the current one.
+  if (Status fenced = AcceptEpochLocked(response.coordinator_epoch(), "a registration");
+      !fenced.ok()) {
+    return Status::Unavailable(fenced.message());
+  }
   worker_id_ = WorkerId(response.worker_id());
+  registered_ = true;
   if (response.heartbeat_interval_ms() > 0) {
     heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   }
   spdlog::info("worker {} registered at {} with {} slots (coordinator {}, epoch {})",
                worker_id_.str(), address_, options_.slots, address, epoch_);
+  return Status::Ok();
+}
+
+Status WorkerNode::Leave(const std::string& reason) {
+  proto::DeregisterWorkerRequest request;
+  std::shared_ptr<proto::ClusterService::Stub> coordinator;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!registered_ || coordinator_ == nullptr) return Status::Ok();
+    coordinator = coordinator_;
+    request.set_worker_id(worker_id_.str());
+    registered_ = false;
+    left_ = true;  // and stays gone: no registering again from the heartbeat thread
+  }
+  request.set_reason(reason);
+  proto::DeregisterWorkerResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, std::chrono::seconds(2));
+  Status left = FromGrpc(coordinator->DeregisterWorker(&context, request, &response),
+                         "coordinator " + options_.coordinator);
+  if (left.ok()) spdlog::info("worker {} left coordinator {}", request.worker_id(), options_.coordinator);
+  return left;
+}
+
+Status WorkerNode::Health() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_ || left_) return Status::Unavailable("worker is shutting down");
+  return Status::Ok();
+}
+
+Status WorkerNode::Readiness() const {
+  SLUICE_RETURN_IF_ERROR(Health());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!registered_) {
+    return Status::Unavailable("not registered with coordinator " + options_.coordinator);
+  }
+  if (coordinator_lost_) {
+    return Status::Unavailable("coordinator " + options_.coordinator +
+                               " does not answer heartbeats");
+  }
   return Status::Ok();
 }
 
@@ -430,6 +481,7 @@ void WorkerNode::CancelOrphansIfCoordinatorLost() {
   // Nobody will hear how these tasks end, and a restarted coordinator fails their jobs anyway:
   // stop them rather than let them run (and write to sinks) on their own.
   std::lock_guard<std::mutex> lock(mutex_);
+  coordinator_lost_ = true;
   for (const auto& [id, task] : tasks_) {
     if (task->ended()) continue;
     spdlog::warn("no answer from coordinator {} for {} ms; cancelling task {}",
@@ -484,11 +536,17 @@ void WorkerNode::HeartbeatLoop() {
     {
       // The heartbeat carried the final state of these tasks.
       std::lock_guard<std::mutex> lock(mutex_);
+      coordinator_lost_ = false;
       for (const auto& id : ended) {
         if (tasks_.count(id) != 0) end_reported_[id] = true;
       }
     }
-    if (!response.known()) {
+    bool left = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      left = left_;
+    }
+    if (!response.known() && !left) {
       spdlog::info("coordinator {} does not know this worker; registering again", address);
       Register().IgnoreError();
     }

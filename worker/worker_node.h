@@ -30,11 +30,13 @@ struct WorkerOptions {
   // the worker talks to one and moves to the next when it does not answer or is not the leader.
   std::string coordinator = "127.0.0.1:7070";
   std::string listen = "127.0.0.1:0";  // host:port for WorkerService; port 0 picks a free one
+  // The address the coordinator and other workers use (host or host:port); "": the listen
+  // address when concrete, the host's address ($POD_IP, an interface) for a wildcard listen.
+  std::string advertise;
   uint32_t slots = 4;
   size_t inbox_batches = 8;
   // A coordinator silent this long is taken as lost: this worker cancels its running tasks.
-  uint32_t coordinator_timeout_ms =
-      10000;                        // how many batches a task's inbox holds before upstreams wait
+  uint32_t coordinator_timeout_ms = 10000;
   std::FILE* stdout_file = stdout;  // where sink.stdout writes
   // Where tasks keep keyed state, one RocksDB per task below it; "": /tmp/sluice-state-<pid>.
   std::string state_dir;
@@ -58,9 +60,17 @@ class WorkerNode final : public proto::WorkerService::Service,
   WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine);
   ~WorkerNode() override;
 
-  // Starts the server, then registers with the coordinator (retrying until it answers).
+  // Starts the server, then registers with the coordinator (retrying until it answers; a
+  // coordinator that refuses the registration, e.g. for an unreachable address, ends it).
   Status Start();
+  // Tells the coordinator this worker is going away (its tasks' jobs restart elsewhere at once),
+  // before Shutdown(). Best effort: a coordinator that does not answer finds out by timeout.
+  Status Leave(const std::string& reason);
   void Shutdown();
+  // For /healthz: ok while the worker serves. For /readyz: ok once registered and while the
+  // coordinator answers heartbeats; otherwise says why not.
+  Status Health() const;
+  Status Readiness() const;
   // Blocks until Shutdown().
   void Wait();
 
@@ -124,6 +134,9 @@ class WorkerNode final : public proto::WorkerService::Service,
   std::map<TaskId, bool> end_reported_;  // ended tasks and whether the coordinator heard it
   std::thread heartbeat_thread_;
   std::chrono::steady_clock::time_point last_heartbeat_ack_;  // heartbeat thread only
+  bool registered_ = false;       // under mutex_
+  bool left_ = false;             // under mutex_: Leave() told the coordinator
+  bool coordinator_lost_ = false;  // under mutex_: heartbeats unanswered past the timeout
   int metrics_collector_ = 0;
 };
 

@@ -4,11 +4,11 @@
 // which this generator always sets to "".)
 import { Job, sources, sinks } from "@sluice/sdk";
 
-const job = new Job("nexmark-q1", { params: { events: 20_000_000 } });
+const job = new Job("nexmark-q1", { params: { events: 20_000_000, sink: "discard" } });
 job.source(sources.nexmark({ events: job.params.events }))
   .filter((r) => r.type === "bid")
   .name("q1-bids")
   .map((b) => ({ auction: b.auction, bidder: b.bidder, price: b.price * 0.908, dateTime: b.dateTime }))
   .name("q1-convert")
-  .sink(sinks.discard());
+  .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
 export default job;

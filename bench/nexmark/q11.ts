@@ -2,7 +2,7 @@
 // (event-time session windows with a 10 s gap). Output: { key: bidder, window, value: bids }.
 import { Job, sources, sinks, windows } from "@sluice/sdk";
 
-const job = new Job("nexmark-q11", { params: { events: 20_000_000 } });
+const job = new Job("nexmark-q11", { params: { events: 20_000_000, sink: "discard" } });
 job.source(sources.nexmark({ events: job.params.events }))
   .filter((e) => e.type === "bid")
   .assignTimestamps((b) => b.dateTime)
@@ -10,5 +10,5 @@ job.source(sources.nexmark({ events: job.params.events }))
   .window(windows.session("10s"))
   .count()
   .name("q11-sessions")
-  .sink(sinks.discard());
+  .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
 export default job;

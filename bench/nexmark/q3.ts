@@ -6,7 +6,7 @@
 import { Job, sources, sinks } from "@sluice/sdk";
 
 type Row = { kind: "p"; id: number; name: string; city: string; state: string } | { kind: "a"; id: number; seller: number };
-const job = new Job("nexmark-q3", { params: { events: 20_000_000 } });
+const job = new Job("nexmark-q3", { params: { events: 20_000_000, sink: "discard" } });
 const events = job.source(sources.nexmark({ events: job.params.events })).filter((e) => e.type !== "bid");
 const persons = events
   .filter((e) => e.type === "person" && (e.state === "OR" || e.state === "ID" || e.state === "CA"))
@@ -32,5 +32,5 @@ persons.union(auctions)
     },
   })
   .name("q3-join")
-  .sink(sinks.discard());
+  .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
 export default job;

@@ -4,7 +4,7 @@
 // Output: { window: { start, end }, count, auctions: [ids] }.
 import { Job, sources, sinks, windows } from "@sluice/sdk";
 
-const job = new Job("nexmark-q5", { params: { events: 20_000_000 } });
+const job = new Job("nexmark-q5", { params: { events: 20_000_000, sink: "discard" } });
 job.source(sources.nexmark({ events: job.params.events }))
   .filter((e) => e.type === "bid")
   .assignTimestamps((b) => b.dateTime)
@@ -24,5 +24,5 @@ job.source(sources.nexmark({ events: job.params.events }))
   })
   .name("q5-hottest")
   .map((r) => ({ window: { start: r.value.start, end: r.value.end }, count: r.value.count, auctions: r.value.auctions }))
-  .sink(sinks.discard());
+  .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
 export default job;

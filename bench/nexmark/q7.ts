@@ -5,7 +5,7 @@
 import { Job, sources, sinks, windows } from "@sluice/sdk";
 
 type Bid = { auction: number; bidder: number; price: number; dateTime: number };
-const job = new Job("nexmark-q7", { params: { events: 20_000_000 } });
+const job = new Job("nexmark-q7", { params: { events: 20_000_000, sink: "discard" } });
 job.source(sources.nexmark({ events: job.params.events }))
   .filter((e) => e.type === "bid")
   .map((b) => ({ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime }))
@@ -19,5 +19,5 @@ job.source(sources.nexmark({ events: job.params.events }))
   .reduce((a, b) => (b.value.price > a.value.price ? b : a))
   .name("q7-max")
   .map((r) => ({ window: r.value.window, ...r.value.value }))
-  .sink(sinks.discard());
+  .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
 export default job;

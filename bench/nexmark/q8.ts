@@ -3,7 +3,7 @@
 // person id = seller. Output: { id, name, reserve, start }.
 import { Job, sources, sinks, windows } from "@sluice/sdk";
 
-const job = new Job("nexmark-q8", { params: { events: 20_000_000 } });
+const job = new Job("nexmark-q8", { params: { events: 20_000_000, sink: "discard" } });
 const events = job.source(sources.nexmark({ events: job.params.events }))
   .filter((e) => e.type !== "bid")
   .assignTimestamps((e) => e.dateTime);
@@ -14,5 +14,5 @@ persons.keyBy((p) => p.id)
   .window(windows.tumbling("10s"))
   .apply((p, a, w) => ({ id: p.id, name: p.name, reserve: a.reserve, start: w.start }))
   .name("q8-join")
-  .sink(sinks.discard());
+  .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
 export default job;

@@ -13,7 +13,11 @@ export interface AggregateFunction<T, A, R, P> {
   create(params: P): A;
   /** Folds one record into the accumulator and returns it. */
   add(accumulator: A, record: T, params: P): A;
-  /** Combines two accumulators (needed by session windows, which merge). */
+  /**
+   * Combines two accumulators (needed by session windows, which merge; with it, sliding event-time
+   * windows keep one accumulator per slice of time and merge them when a window fires). It may
+   * change and return `a`, but must not change `b`.
+   */
   merge?(a: A, b: A, params: P): A;
   /** What is emitted for an accumulator (default: the accumulator itself). */
   result?(accumulator: A, params: P): R;

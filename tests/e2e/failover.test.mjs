@@ -299,3 +299,39 @@ test("with etcd, a SIGSTOPped leader is fenced off when it wakes and nothing is 
     return ms;
   });
 }));
+
+test("an error in user code fails the job at once with the user's line, unless it asks for restarts", () => scenario(async () => {
+  const dataDir = tempDir("sluice-failover-user-");
+  const listen = `127.0.0.1:${await freePort()}`;
+  await startCoordinator(listen, dataDir);
+  await startWorkers(listen, 1);
+  const job = (name, restart) => `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("${name}", { parallelism: 1, checkpointInterval: 200${restart} });
+job.source(sources.generator({ rate: 1000 }))
+  .map((n: number) => (n > 50 ? (null as any).boom : n))
+  .sink(sinks.discard());
+export default job;
+`;
+  const project = makeProject({
+    "plain.ts": job("plain", ""),
+    "retried.ts": job("retried", ", restart: { attempts: 2, delay: 100 }"),
+  });
+  cleanups.push(project.cleanup);
+  const submit = async (file) => {
+    const submitted = await sluice(["submit", file, "-c", listen], { cwd: project.dir });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    return submitted.stdout.trim();
+  };
+  // Checkpoints give a job 10 restarts by default; a TypeError in a map is not retried.
+  const plain = await waitForStatus(await submit("plain.ts"), listen, undefined, 30000);
+  assert.match(plain, /state:\s+failed/);
+  assert.match(plain, /TypeError/);
+  assert.match(plain, /line \d+/);
+  assert.match(plain, /not restarted: an error in the job's code is not retried/);
+  assert.doesNotMatch(plain, /restarts:/);
+  // A job that asks for restarts gets them.
+  const retried = await waitForStatus(await submit("retried.ts"), listen, undefined, 30000);
+  assert.match(retried, /state:\s+failed/);
+  assert.match(retried, /restarts: 2/);
+}));

@@ -35,6 +35,20 @@
 // a timer at its due time (a no-op when there is one: a timer is (time, key, namespace)). So a
 // session extended many times costs one timer, moved when it fires, as Flink's lazy timers.
 //
+// Slices. Sliding event-time windows with the event-time trigger and a function that merges
+// (count, reduce, an aggregate with merge) keep a key's records in slices instead, as Flink's
+// slicing window operators and Scotty (Traub et al., ICDE 2018): the time line cut into pieces
+// of gcd(size, slide), aligned like the windows, one accumulator per key and slice, so a record
+// updates one accumulator rather than size/slide of them. A window's value is its slices'
+// accumulators merged in time order when it fires (the first copied, as merge may change its
+// first argument; merge must not change its second). The key's entry is then
+// ["slices", start, accumulator, start, accumulator, ...] in order of start. Timers are the ones
+// the window list has, registered when a key's first slice of a window appears, so windows fire
+// in the same order; the cleanup of a window drops the slices no later window holds. An entry in
+// the window-list format (restored from a checkpoint taken before slices) keeps that format until
+// its windows are gone. For a function that is not associative and commutative, records arriving
+// out of order can reduce in another order than with the window list.
+//
 // Accumulators are stored as they are: a reduce window's first accumulator is its first record.
 // User functions may change and return their first argument (the accumulator) but must not
 // change the record. A value that is emitted while its window stays open is a copy, so what
@@ -45,6 +59,12 @@
   "use strict";
 
   const STRIDE = 4;
+  const SLICES = "slices";  // the first element of a sliced entry
+
+  function gcd(a, b) {
+    while (b !== 0) [a, b] = [b, a % b];
+    return a;
+  }
   const TUMBLING = 0, SLIDING = 1, SESSION = 2;
   const EVENT_TIME = 0, PROCESSING_TIME = 1, COUNT = 2;
   const FIELDS = ["assigner", "time", "trigger", "allowedLateness", "lateOutput", "function"];
@@ -227,6 +247,7 @@
       case "reduce": {
         const reduce = need(fns, name, "reduce", "", fail);
         return {
+          merges: true,
           first: (record, n) => (n === 0 ? record : copyOf(record)),
           add: (acc, record) => reduce(acc, record, params),
           merge: (a, b) => reduce(a, b, params),
@@ -244,6 +265,7 @@
           fail("the aggregate's result must be a function");
         }
         return {
+          merges: typeof merge === "function",
           first: (record) => add(create(params), record, params),
           add: (acc, record) => add(acc, record, params),
           merge: (a, b) => merge(a, b, params),
@@ -252,6 +274,7 @@
       }
       case "count":
         return {
+          merges: true,
           first: () => 1,
           add: (n) => n + 1,
           merge: (a, b) => a + b,
@@ -310,6 +333,11 @@
       // The last [bucketStart, bucketStart + step) a record fell in: most records fall in the
       // same one as the record before, and then need no remainder (a floating-point fmod).
       this.bucketStart = NaN;
+      // Sliding event-time windows keep slices (see "Slices"); sliceStart caches the last one.
+      this.sliced = assigner.kind === SLIDING && eventTime && trigger === EVENT_TIME && fn.merges;
+      this.sliceSize = assigner.kind === SLIDING ? gcd(assigner.size, assigner.step) : 0;
+      this.sliceStart = NaN;
+      this.merged = 0;  // slices merged by the last mergeSlices()
       if (assigner.kind === SESSION) {
         this.onEventTimer = (timer) => this.onSessionTimer(timer);
         this.onProcessingTimer = this.onEventTimer;
@@ -334,6 +362,7 @@
       }
       const accepted = this.kind === SESSION
         ? this.addToSession(keyGroup, keyString, key, record, time, watermark)
+        : this.sliced ? this.addToSlices(keyGroup, keyString, key, record, time, watermark)
         : this.addToAligned(keyGroup, keyString, key, record, time, watermark);
       if (!accepted && time + this.lateness <= watermark) {
         if (this.lateOutput) {
@@ -406,6 +435,123 @@
       if (ws === undefined) return false;
       this.state.put(keyGroup, keyString, ws);
       return true;
+    }
+
+    // Sliding windows in slices: the record goes into its slice; a window of the record that the
+    // key had no slice of opens (its timers), and those the watermark passed fire again (late
+    // firings), latest first as addToAligned. Returns false when every window is late.
+    addToSlices(keyGroup, keyString, key, record, time, watermark) {
+      const size = this.size, step = this.step, lateness = this.lateness;
+      let last = this.bucketStart;
+      if (!(time >= last && time < last + step)) {
+        last = windowStart(time, this.offset, step);
+        this.bucketStart = last;
+      }
+      if (last + size - 1 + lateness <= watermark) return false;
+      let ws = this.state.get(keyGroup, keyString);
+      if (ws !== undefined && ws[0] !== SLICES) {  // a window list from an older checkpoint
+        return this.addToAligned(keyGroup, keyString, key, record, time, watermark);
+      }
+      let s = this.sliceStart;
+      const g = this.sliceSize;
+      if (!(time >= s && time < s + g)) {
+        s = windowStart(time, this.offset, g);
+        this.sliceStart = s;
+      }
+      if (ws === undefined) {
+        ws = [SLICES, s, this.first(record, 0)];
+        this.openWindows(-Infinity, keyGroup, keyString, key, time, last, watermark);
+      } else if (ws[ws.length - 2] === s) {
+        ws[ws.length - 1] = this.add(ws[ws.length - 1], record);
+      } else if (ws[ws.length - 2] < s) {
+        this.openWindows(ws[ws.length - 2], keyGroup, keyString, key, time, last, watermark);
+        ws.push(s, this.first(record, 0));
+      } else {
+        // Out of order for this key: its windows would reduce it after records of later slices,
+        // so the key goes back to a window list (which keeps the order records came in).
+        this.state.put(keyGroup, keyString, this.toWindows(ws, watermark));
+        return this.addToAligned(keyGroup, keyString, key, record, time, watermark);
+      }
+      if (time <= watermark) {  // some window of the record may have fired: it fires again
+        for (let start = last; start > time - size; start -= step) {
+          const end = start + size;
+          if (end - 1 + lateness <= watermark) break;
+          if (end - 1 <= watermark) {
+            const acc = this.mergeSlices(ws, start, end);
+            this.emitWindow(key, start, end, acc, true);
+          }
+        }
+      }
+      this.state.put(keyGroup, keyString, ws);
+      return true;
+    }
+
+    // The window list ([start, end, accumulator, pending, ...]) of a sliced entry: its windows that
+    // are not cleaned up, each with its own accumulator.
+    toWindows(ws, watermark) {
+      const size = this.size, step = this.step, lateness = this.lateness;
+      const windows = [];
+      const first = ws[1];
+      for (let start = windowStart(ws[ws.length - 2], this.offset, step); start > first - size;
+           start -= step) {
+        const end = start + size;
+        if (end - 1 + lateness <= watermark) break;
+        const acc = this.mergeSlices(ws, start, end);
+        if (this.merged > 0) windows.push(start, end, copyOf(acc), 0);
+      }
+      return windows;
+    }
+
+    // Registers the timers of the windows of a record at `time` (not late; `last` the latest
+    // start) that hold none of the key's slices: the key's slices end with `latest` (-Infinity:
+    // none), earlier than the record's, so those are the windows that start after it.
+    openWindows(latest, keyGroup, keyString, key, time, last, watermark) {
+      const size = this.size, lateness = this.lateness;
+      const from = latest > time - size ? latest : time - size;
+      for (let start = last; start > from; start -= this.step) {
+        const end = start + size;
+        if (end - 1 + lateness <= watermark) break;
+        this.registerTimers(keyGroup, keyString, key, start, end, watermark);
+      }
+    }
+
+    // The accumulator of window [start, end) of a sliced entry: its slices merged in order, the
+    // first copied when there are more; this.merged tells how many there were.
+    mergeSlices(ws, start, end) {
+      let acc, n = 0;
+      for (let i = 1; i < ws.length; i += 2) {
+        const s = ws[i];
+        if (s < start) continue;
+        if (s >= end) break;
+        acc = n === 0 ? ws[i + 1] : this.merge(n === 1 ? copyOf(acc) : acc, ws[i + 1]);
+        n++;
+      }
+      this.merged = n;
+      return acc;
+    }
+
+    // A trigger or cleanup timer of window [start, end) of a key with a sliced entry ws: the
+    // window fires at end - 1; at its cleanup the slices it is the last window of go.
+    onSliceTimer(timer, start, end, ws) {
+      const time = timer.time, step = this.step;
+      const cleanup = time === end - 1 + this.lateness;
+      if (time === end - 1) {
+        const acc = this.mergeSlices(ws, start, end);
+        if (this.merged === 0) return;
+        // A value another window or a later firing still uses is emitted as a copy.
+        const kept = !cleanup || ws[ws.length - 2] >= start + step;
+        this.emitWindow(timer.key, start, end, acc, kept);
+      }
+      if (!cleanup) return;
+      let drop = 1;
+      while (drop < ws.length && ws[drop] < start + step) drop += 2;
+      if (drop === 1) return;
+      if (drop === ws.length) {
+        this.state.delete(timer.keyGroup, timer.keyString);
+      } else {
+        ws.splice(1, drop - 1);
+        this.state.put(timer.keyGroup, timer.keyString, ws);
+      }
     }
 
     // Session windows: [time, time + gap) merges with every window of the key it intersects.
@@ -570,6 +716,10 @@
       const start = this.namespaces.start, end = this.namespaces.end;
       const ws = this.state.get(timer.keyGroup, timer.keyString);
       if (ws === undefined) return;
+      if (ws[0] === SLICES) {
+        if (eventDomain) this.onSliceTimer(timer, start, end, ws);
+        return;
+      }
       const i = indexOfWindow(ws, start, end);
       if (i < 0) return;
       const fireAt = end - 1;

@@ -1,6 +1,7 @@
 // The window operator with its ctx, for windows*.test.mjs: a real TimerService and an
 // in-memory state table that stores copies (so an operator that changes a value without putting
-// it back is caught), or with `live: true` keeps the objects it is given (like the state cache).
+// it back is caught), or with `live: true` keeps the objects it is given (like the state cache);
+// `lib` is the windows library (default worker/js/runtime/windows.js).
 import assert from "node:assert/strict";
 import { load } from "./helpers.mjs";
 
@@ -13,7 +14,8 @@ export const copy = (v) => JSON.parse(JSON.stringify(v));
 
 // A window operator with its ctx; `table` and `timers` are what a restored task starts from.
 export function harness(config, fns = {}, options = {}) {
-  const { live = false, params = {}, table = new Map(), timers = new TimerService() } = options;
+  const { live = false, params = {}, table = new Map(), timers = new TimerService(),
+          lib = windows } = options;
   const id = (keyGroup, keyString) => keyGroup + "\u0000" + keyString;
   const out = [];
   const late = [];
@@ -41,7 +43,7 @@ export function harness(config, fns = {}, options = {}) {
     watermark: () => watermark,
     stats: { lateDropped: 0, lateSideOutput: 0 },
   };
-  const op = windows.make({ id: 7, name: "win", kind: "window", config, fns }, ctx);
+  const op = lib.make({ id: 7, name: "win", kind: "window", config, fns }, ctx);
   return {
     op, ctx, table, late,
     add(key, record, ts) {

@@ -1,0 +1,161 @@
+// Window slicing (worker/js/runtime/windows.js, "Slices") against the operator as it was before
+// (windows_oracle.js, a copy): on random inputs — keys, records out of order, watermarks, allowed
+// lateness, late records, offsets, sizes that are or are not multiples of the slide, count,
+// reduce and aggregate — both emit the same records in the same order after every step, the
+// same late records and counters, and end with nothing left. A run may stop half-way and go on
+// from a checkpoint (the state table and the timers' snapshot), taken by the sliced operator or
+// by the old one (the format of checkpoints taken before slices).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import vm from "node:vm";
+import { fileURLToPath } from "node:url";
+import { TimerService, copy, harness } from "./window_harness.mjs";
+
+const oraclePath = path.join(path.dirname(fileURLToPath(import.meta.url)), "windows_oracle.js");
+const oracle = vm.runInThisContext(fs.readFileSync(oraclePath, "utf8"), { filename: oraclePath });
+
+function prng(seed) {
+  let st = seed | 0;
+  return () => {
+    let t = (st = (st + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// The functions: associative (a window's value does not depend on how its records are grouped),
+// some not commutative (the order records came in shows).
+const FUNCTIONS = [
+  ["count", {}, () => ({})],
+  ["reduce", { reduce: (a, b) => { a.v += b.v; return a; } }, (n) => ({ v: n })],
+  ["reduce", { reduce: (a, b) => a + b }, (n) => String.fromCharCode(97 + (n % 26))],
+  ["reduce", { reduce: (a, b) => (b.v > a.v ? b : a) }, (n) => ({ v: n % 7, id: n })],
+  ["aggregate", {
+    create: () => [],
+    add: (acc, r) => { acc.push(r); return acc; },
+    merge: (a, b) => { for (const x of b) a.push(x); return a; },
+    result: (acc) => acc.join(","),
+  }, (n) => n],
+];
+
+function randomConfig(rand) {
+  const slide = [1, 2, 3, 4, 5, 10][Math.floor(rand() * 6)];
+  const size = slide * (1 + Math.floor(rand() * 4)) + (rand() < 0.3 ? Math.floor(rand() * slide) : 0);
+  const config = { assigner: { type: "sliding", size, slide } };
+  if (rand() < 0.3) config.assigner.offset = Math.floor(rand() * (2 * slide - 1)) - (slide - 1);
+  if (rand() < 0.4) config.allowedLateness = [1, 5, 17][Math.floor(rand() * 3)];
+  if (rand() < 0.3) config.lateOutput = true;
+  return config;
+}
+
+// Both operators, fed the same steps; `checkpointAt`: the step after which the run goes on from
+// a checkpoint of the sliced operator ("new") or of the old one restored into a sliced one ("old").
+function run(seed, { steps = 300, checkpointAt = -1, from = "new", live = false } = {}) {
+  const rand = prng(seed);
+  const config = randomConfig(rand);
+  const [fn, fns, makeRecord] = FUNCTIONS[Math.floor(rand() * FUNCTIONS.length)];
+  config.function = fn;
+  const what = JSON.stringify(config) + " seed " + seed;
+  const keys = ["a", "b", "c", "d", 7].slice(0, 1 + Math.floor(rand() * 5));
+  let ours = harness(config, fns, { live });
+  const theirs = harness(config, fns, { live, lib: oracle });
+  let watermark = -Infinity, time = Math.floor(rand() * 40) - 20, n = 0;
+  const compare = (step) => {
+    const a = ours.take(), b = theirs.take();
+    assert.deepEqual(a, b, what + ": outputs at step " + step);
+    assert.deepEqual(ours.late.splice(0), theirs.late.splice(0), what + ": late records");
+    assert.deepEqual(ours.ctx.stats, theirs.ctx.stats, what + ": counters");
+  };
+  for (let step = 0; step < steps; step++) {
+    const r = rand();
+    if (r < 0.75) {
+      // Mostly forward, sometimes well behind the watermark.
+      time += Math.floor(rand() * 4);
+      const ts = rand() < 0.2 ? time - Math.floor(rand() * 30) : time;
+      const key = keys[Math.floor(rand() * keys.length)];
+      const record = makeRecord(n++);
+      ours.add(key, copy(record), ts);
+      theirs.add(key, copy(record), ts);
+    } else if (r < 0.95) {
+      const w = time - Math.floor(rand() * 12);
+      if (w > watermark) {
+        watermark = w;
+        ours.watermark(w);
+        theirs.watermark(w);
+      }
+    }
+    compare(step);
+    if (step === checkpointAt) {
+      const source = from === "new" ? ours : theirs;
+      const timers = new TimerService();
+      timers.restore(copy(source.ctx.timers.snapshot()), () => true);
+      const restored = harness(config, fns, { live, table: new Map(copy([...source.table])), timers });
+      restored.setWatermark(watermark);
+      Object.assign(restored.ctx.stats, ours.ctx.stats);
+      ours = restored;
+    }
+  }
+  ours.watermark(Infinity);
+  theirs.watermark(Infinity);
+  compare("end");
+  ours.assertEmpty();
+  theirs.assertEmpty();
+}
+
+test("sliced sliding windows emit what the window list emits (random inputs)", () => {
+  for (let seed = 1; seed <= 400; seed++) run(seed);
+});
+
+test("... with live state objects (as the state cache keeps them)", () => {
+  for (let seed = 1001; seed <= 1200; seed++) run(seed, { live: true });
+});
+
+test("... going on from a checkpoint of the sliced operator", () => {
+  for (let seed = 2001; seed <= 2200; seed++) run(seed, { checkpointAt: 150, from: "new" });
+});
+
+test("... going on from a checkpoint taken before slices (window lists)", () => {
+  for (let seed = 3001; seed <= 3200; seed++) run(seed, { checkpointAt: 150, from: "old" });
+});
+
+test("a sliding count keeps one accumulator per key and slice", () => {
+  const h = harness({ assigner: { type: "sliding", size: 10, slide: 4 }, function: "count" });
+  for (const ts of [0, 1, 3, 5, 9]) h.add("a", {}, ts);
+  // gcd(10, 4) = 2: slices [0,2) [2,4) [4,6) [8,10).
+  assert.deepEqual(h.entry("a"), ["slices", 0, 2, 2, 1, 4, 1, 8, 1]);
+  h.watermark(Infinity);
+  assert.deepEqual(h.take(), [
+    ["a", [-8, 2], 2, 1], ["a", [-4, 6], 4, 5], ["a", [0, 10], 5, 9], ["a", [4, 14], 2, 13],
+    ["a", [8, 18], 1, 17]]);
+  h.assertEmpty();
+});
+
+test("a record out of order for its key turns the key's slices back into windows", () => {
+  const h = harness({ assigner: { type: "sliding", size: 10, slide: 5 }, function: "reduce" },
+                    { reduce: (a, b) => a + b });
+  h.add("a", "x", 7);
+  h.add("a", "y", 12);
+  h.add("a", "z", 3);
+  assert.deepEqual(h.entry("a"), [10, 20, "y", 0, 5, 15, "xy", 0, 0, 10, "xz", 0, -5, 5, "z", 0]);
+  h.watermark(Infinity);
+  assert.deepEqual(h.take(), [
+    ["a", [-5, 5], "z", 4], ["a", [0, 10], "xz", 9], ["a", [5, 15], "xy", 14],
+    ["a", [10, 20], "y", 19]]);
+  h.assertEmpty();
+});
+
+test("a sliced value emitted while a slice of it stays is a copy", () => {
+  const h = harness({ assigner: { type: "sliding", size: 10, slide: 5 }, function: "reduce" },
+                    { reduce: (a, b) => (b.v > a.v ? b : a) }, { live: true });
+  h.add("a", { v: 3 }, 7);  // slice [5,10): windows [0,10) and [5,15)
+  h.watermark(9);
+  const [[, , value]] = h.take();
+  value.v = -1;  // downstream changes what it got
+  h.add("a", { v: 1 }, 11);
+  h.watermark(Infinity);
+  assert.deepEqual(h.take(), [["a", [5, 15], { v: 3 }, 14], ["a", [10, 20], { v: 1 }, 19]]);
+  h.assertEmpty();
+});
