@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Nexmark q0/q1/q2 throughput on the embedded cluster (`sluice run`).
+# Nexmark throughput on the embedded cluster (`sluice run`), or (NEXMARK_BASELINE=1, below) its
+# CPU time against the hand-written programs of bench/baseline/
 #
 #   bench/run-nexmark.sh                  # 20M events, parallelism 1 and 2, 3 runs each
 #   NEXMARK_EVENTS=5000000 bench/run-nexmark.sh

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "coordinator/coordinator_metrics.h"
 
 namespace sluice::cli {
 namespace {
@@ -107,22 +108,47 @@ int RunCluster(const ClusterOptions& options) {
   }
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
-  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir);
+  MetricsRegistry metrics;
+  std::unique_ptr<coordinator::http::HttpApi> api;
+  Status made = Status::Ok();
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000, "",
+                               options.limits.limits,
+                               [&](coordinator::CoordinatorNode& n) {
+                                 auto created = MakeHttpApi(options.http, n, &metrics);
+                                 if (created.ok()) api = std::move(created).value();
+                                 made = created.status();
+                               });
+  if (!made.ok()) {
+    std::fprintf(stderr, "error: %s\n", made.message().c_str());
+    return 2;
+  }
   if (!node.ok()) {
     std::fprintf(stderr, "error: %s\n", node.status().message().c_str());
     return node.status().domain() == ErrorDomain::kUser ? 2 : 1;
   }
   const std::string address = (*node)->address();
   const std::string host = address.substr(0, address.rfind(':'));
-  std::printf("coordinator listening on %s\n", address.c_str());
+  int collector = metrics.AddCollector(
+      [&](MetricsWriter& w) { coordinator::CollectCoordinatorMetrics(**node, w); });
+  Status serving = ServeHttp(options.http, *api);
+  if (!serving.ok()) {
+    std::fprintf(stderr, "error: %s\n", serving.message().c_str());
+    (*node)->Shutdown();
+    return 1;
+  }
+  std::printf("coordinator listening on %s\nplayground on http://%s/\n", address.c_str(),
+              api->address().c_str());
   std::fflush(stdout);
 
   const std::string self = SelfPath();
   std::map<pid_t, int> alive;  // pid -> worker number, from 1
   int exit_code = 0;
   for (uint32_t i = 1; i <= options.workers && !g_stop; ++i) {
-    auto pid = SpawnWorker({self, "worker", "--coordinator", address, "--listen", host + ":0",
-                            "--slots", std::to_string(options.slots)});
+    std::vector<std::string> argv = {self,     "worker",     "--coordinator",
+                                     address,  "--listen",   host + ":0",
+                                     "--slots", std::to_string(options.slots)};
+    for (std::string& arg : LimitArgs(options.limits)) argv.push_back(std::move(arg));
+    auto pid = SpawnWorker(argv);
     if (!pid.ok()) {
       std::fprintf(stderr, "error: %s\n", pid.status().message().c_str());
       exit_code = 1;
@@ -157,6 +183,8 @@ int RunCluster(const ClusterOptions& options) {
   }
   std::fprintf(stderr, "stopping the cluster: %zu workers, then the coordinator\n", alive.size());
   StopWorkers(alive);
+  api->Stop();
+  metrics.RemoveCollector(collector);
   (*node)->Shutdown();
   return exit_code;
 }

@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/http_command.h"
+#include "cli/limit_options.h"
+
 namespace sluice::cli {
 
 struct ClusterOptions {
@@ -11,12 +14,14 @@ struct ClusterOptions {
   uint32_t slots = 4;                     // per worker
   std::string data_dir;                   // the coordinator's; empty keeps jobs in memory
   std::string checkpoint_dir;             // the coordinator's (see ServeOptions)
+  HttpFlags http;                         // the coordinator's HTTP API and playground
+  LimitOptions limits;                    // the coordinator's and every worker's
 };
 
 // `sluice cluster`: a coordinator in this process and `workers` worker processes (this same binary,
 // `worker --coordinator ...`), in the foreground until SIGINT or SIGTERM, which stop the workers
 // and then the coordinator. A worker that dies is reported on standard error and not restarted.
-// Prints the coordinator's address and the workers' pids on standard output.
+// Prints the coordinator's address, the playground's URL and the workers' pids on standard output.
 int RunCluster(const ClusterOptions& options);
 
 }  // namespace sluice::cli

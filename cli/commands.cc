@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -120,6 +121,7 @@ int RunEmbedded(const RunOptions& options) {
 
   coordinator::CoordinatorOptions coordinator_options;
   coordinator_options.listen = "127.0.0.1:0";
+  coordinator_options.limits = options.limits.limits;
   coordinator::CoordinatorNode coordinator(coordinator_options, V8Checker());
   Status started = coordinator.Start();
   if (!started.ok()) return Fail(started);
@@ -127,6 +129,11 @@ int RunEmbedded(const RunOptions& options) {
   worker_options.coordinator = coordinator.address();
   worker_options.listen = "127.0.0.1:0";
   worker_options.slots = 4096;  // one process: every task gets a thread
+  worker_options.limits = options.limits.limits;
+  worker_options.allow_paths = options.limits.allow_paths;
+  if (worker_options.allow_paths.empty()) {
+    worker_options.allow_paths.push_back(std::filesystem::current_path().string());
+  }
   worker::WorkerNode worker(worker_options, js::V8Engine());
   started = worker.Start();
   if (!started.ok()) return Fail(started);
@@ -275,11 +282,13 @@ int ListWorkers(const std::string& coordinator) {
 
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
-    uint32_t worker_timeout_ms, const std::string& advertise,
+    uint32_t worker_timeout_ms, const std::string& advertise, const ClusterLimits& limits,
+    const std::function<void(coordinator::CoordinatorNode&)>& before_start,
     const std::string& ha) {
   coordinator::CoordinatorOptions coordinator_options;
   coordinator_options.advertise = advertise;
   coordinator_options.worker_timeout_ms = worker_timeout_ms;
+  coordinator_options.limits = limits;
   // At least four heartbeats fit in the timeout.
   coordinator_options.heartbeat_interval_ms = std::max(100u, std::min(1000u, worker_timeout_ms / 4));
   coordinator_options.listen = listen.empty() ? "127.0.0.1:7070" : listen;
@@ -302,26 +311,37 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
   }
   auto node = std::make_unique<coordinator::CoordinatorNode>(coordinator_options, V8Checker(),
                                                              std::move(store));
+  if (before_start) before_start(*node);
   SLUICE_RETURN_IF_ERROR(node->Start());
   return node;
 }
 
 int ServeCoordinator(const ServeOptions& options) {
-  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
-                               options.worker_timeout_ms, options.advertise,
-                               options.ha);
-  if (!node.ok()) return Fail(node.status());
   MetricsRegistry metrics;
+  std::unique_ptr<coordinator::http::HttpApi> api;
+  Status made = Status::Ok();
+  auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
+                               options.worker_timeout_ms, options.advertise, options.limits.limits,
+                               [&](coordinator::CoordinatorNode& n) {
+                                 auto created = MakeHttpApi(options.http, n, &metrics);
+                                 if (created.ok()) api = std::move(created).value();
+                                 made = created.status();
+                               },
+                               options.ha);
+  if (!made.ok()) return Fail(made);
+  if (!node.ok()) return Fail(node.status());
   int collector = metrics.AddCollector(
       [&](MetricsWriter& w) { coordinator::CollectCoordinatorMetrics(**node, w); });
   MetricsHttpServer http(metrics);
   Status serving = http.Start(options.metrics_listen);
+  if (serving.ok()) serving = ServeHttp(options.http, *api);
   if (!serving.ok()) return Fail(serving);
-  std::printf("coordinator listening on %s\nmetrics on http://%s/metrics\n",
-              (*node)->address().c_str(), http.address().c_str());
+  std::printf("coordinator listening on %s\nmetrics on http://%s/metrics\nplayground on http://%s/\n",
+              (*node)->address().c_str(), http.address().c_str(), api->address().c_str());
   std::fflush(stdout);
   InstallSignalHandlers();
   while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  api->Stop();
   // Job records are saved on every change; stop serving and say where they are.
   http.Stop();
   metrics.RemoveCollector(collector);
@@ -340,6 +360,8 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
   worker_options.state_dir = options.state_dir;
+  worker_options.limits = options.limits.limits;
+  worker_options.allow_paths = options.limits.allow_paths;
   MetricsRegistry metrics;
   worker_options.metrics = &metrics;
   worker::WorkerNode node(worker_options, js::V8Engine());

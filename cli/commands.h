@@ -1,9 +1,12 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "cli/http_command.h"
 #include "cli/job_loader.h"
+#include "cli/limit_options.h"
 #include "common/status.h"
 #include "coordinator/coordinator_node.h"
 
@@ -17,6 +20,7 @@ struct RunOptions {
   std::string job_file;
   JobOverrides overrides;
   std::string results_file;  // write collected records here instead of standard output
+  LimitOptions limits;       // no allow_paths: the working directory
 };
 int RunEmbedded(const RunOptions& options);
 
@@ -41,12 +45,16 @@ struct ServeOptions {
   std::string checkpoint_dir;
   uint32_t worker_timeout_ms = 5000;  // coordinator: a worker silent this long is lost
   std::string ha;  // coordinator: "etcd://host:port[,...]" elects a leader among coordinators
+  HttpFlags http;                     // coordinator: the HTTP API and playground
+  LimitOptions limits;                // coordinator: checked at submit; worker: enforced
 };
 // The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
 // directory its jobs are stored there and restored from it. Started and listening.
 Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
     uint32_t worker_timeout_ms = 5000, const std::string& advertise = "",
+    const ClusterLimits& limits = {},
+    const std::function<void(coordinator::CoordinatorNode&)>& before_start = nullptr,
     const std::string& ha = "");
 // `sluice savepoint`: takes a savepoint of a running job and prints its path.
 int Savepoint(const std::string& job_id, const std::string& directory,

@@ -6,7 +6,9 @@
 
 #include "cli/cluster_command.h"
 #include "cli/commands.h"
+#include "cli/http_command.h"
 #include "cli/env_names.h"
+#include "cli/limit_flags.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -99,6 +101,7 @@ int main(int argc, char** argv) {
                    "Milliseconds without a heartbeat after which a worker counts as lost (its "
                    "jobs restart from their last checkpoint, or fail)")
       ->default_val(5000);
+  sluice::cli::AddHttpFlags(*coordinator_cmd, serve.http);
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
   worker_cmd->add_option("--coordinator,-c", serve.coordinator,
                          "Coordinator host:port, or several separated by commas (a leader and "
@@ -130,7 +133,8 @@ int main(int argc, char** argv) {
   auto* cluster_cmd = app.add_subcommand(
       "cluster",
       "Run a local cluster in the foreground: a coordinator in this process and N worker "
-      "processes; prints the coordinator's address and the workers' pids; Ctrl-C or SIGTERM "
+      "processes; prints the coordinator's address, the playground's URL and the workers' pids; "
+      "Ctrl-C or SIGTERM "
       "stops them all");
   cluster_cmd->add_option("--workers,-n", cluster.workers, "Worker processes to start")
       ->default_val(2);
@@ -142,7 +146,31 @@ int main(int argc, char** argv) {
   cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
                           "Where checkpoints go (see `coordinator --help`)");
 
+  sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
+  sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
+  sluice::cli::AddLimitFlags(worker_cmd, &serve.limits, true, "none (no file access)");
+  sluice::cli::AddLimitFlags(cluster_cmd, &cluster.limits, true, "none (no file access)");
+  sluice::cli::AddHttpFlags(*cluster_cmd, cluster.http);
+
+  sluice::cli::PlaygroundOptions playground;
+  auto* playground_cmd = app.add_subcommand(
+      "playground",
+      "Run an embedded cluster (coordinator and worker in this process) with the HTTP API and "
+      "the playground page; prints the page's URL and stays up until Ctrl-C");
+  sluice::cli::AddHttpFlags(*playground_cmd, playground.http);
+  playground_cmd->add_option("--listen", playground.listen,
+                             "host:port of the coordinator's gRPC port (port 0: any free)")
+      ->default_str("127.0.0.1:0");
+  playground_cmd->add_option("--slots", playground.slots, "Task slots of the embedded worker")
+      ->default_val(16);
+  playground_cmd->add_option("--data-dir", playground.data_dir,
+                             "The coordinator's job records folder (see `coordinator --help`)");
+  playground_cmd->add_option("--checkpoint-dir", playground.checkpoint_dir,
+                             "Where checkpoints go (see `coordinator --help`)");
+  sluice::cli::AddLimitFlags(playground_cmd, &playground.limits, true, "none (no file access)");
+
   sluice::cli::AddEnvironmentNames(app);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run_cmd) return sluice::cli::RunEmbedded(run);
@@ -154,6 +182,7 @@ int main(int argc, char** argv) {
   if (*savepoint_cmd) return sluice::cli::Savepoint(job_id, savepoint_dir, coordinator);
   if (*cluster_cmd) return sluice::cli::RunCluster(cluster);
   if (*coordinator_cmd) return sluice::cli::ServeCoordinator(serve);
+  if (*playground_cmd) return sluice::cli::RunPlayground(playground);
   if (*worker_cmd) return sluice::cli::ServeWorker(serve);
   return 2;
 }

@@ -10,6 +10,7 @@
 #include "coordinator/coordinator_records.h"
 #include "coordinator/coordinator_services.h"
 #include "coordinator/job_lifecycle.h"
+#include "coordinator/limit_checks.h"
 #include "coordinator/planner.h"
 #include "coordinator/routing.h"
 #include "coordinator/scheduler.h"
@@ -111,6 +112,7 @@ void CoordinatorNode::Wait() {
 proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   proto::SubmitJobResponse response;
   std::vector<proto::ValidationProblem> problems = ValidateJob(spec, check_);
+  for (auto& p : CheckClusterLimits(spec, options_.limits)) problems.push_back(std::move(p));
   if (!problems.empty()) {
     for (auto& p : problems) *response.add_problems() = std::move(p);
     return response;
@@ -129,6 +131,13 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   std::vector<Deployment> deployments;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [other_id, other] : jobs_) {
+      if (other->lifecycle.terminal()) continue;  // a restarting job still writes there
+      std::string conflict = OutputConflict(spec, other->spec, other_id.str());
+      if (conflict.empty()) continue;
+      response.add_problems()->set_message(std::move(conflict));
+      return response;
+    }
     auto job = std::make_unique<JobRecord>(std::vector<TrackedTask>{});
     job->id = job_id;
     job->spec = spec;
@@ -341,17 +350,40 @@ void CoordinatorNode::ReportTask(const proto::ReportTaskRequest& request) {
 }
 
 Status CoordinatorNode::PushResults(const proto::PushResultsRequest& request) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = jobs_.find(JobId(request.job_id()));
-  if (it == jobs_.end()) return Status::NotFound("no job with id '" + request.job_id() + "'");
-  JobRecord& job = *it->second;
-  if (job.results.size() + request.records_size() > options_.max_collected_records) {
-    return Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
-                  "sink.collect keeps at most " + std::to_string(options_.max_collected_records) +
-                      " records per job; write larger results to a file sink");
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = jobs_.find(JobId(request.job_id()));
+    if (it == jobs_.end()) return Status::NotFound("no job with id '" + request.job_id() + "'");
+    JobRecord& job = *it->second;
+    if (!request.watch_only()) {
+      if (job.results.size() + request.records_size() > options_.max_collected_records) {
+        return Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
+                      "sink.collect keeps at most " +
+                          std::to_string(options_.max_collected_records) +
+                          " records per job; write larger results to a file sink");
+      }
+      for (const auto& record : request.records()) job.results.push_back(record);
+    }
   }
-  for (const auto& record : request.records()) job.results.push_back(record);
+  if (output_listener_) {
+    output_listener_(JobId(request.job_id()),
+                     std::vector<std::string>(request.records().begin(), request.records().end()),
+                     request.dropped());
+  }
   return Status::Ok();
+}
+
+std::vector<proto::ValidationProblem> CoordinatorNode::Validate(const proto::JobSpec& spec) const {
+  return ValidateJob(spec, check_);
+}
+
+Result<proto::JobSpec> CoordinatorNode::SpecOf(const JobId& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(id);
+  if (it != jobs_.end()) return it->second->spec;
+  auto archived = archived_.find(id);
+  if (archived != archived_.end()) return archived->second.spec();
+  return Status::NotFound("no job with id '" + id.str() + "'");
 }
 
 void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& status,
@@ -502,12 +534,13 @@ void CoordinatorNode::DeregisterWorker(const proto::DeregisterWorkerRequest& req
     if (it == workers_.end()) return;
     spdlog::info("worker {} ({}) is leaving: {}; its tasks restart elsewhere", request.worker_id(),
                  it->second->address, request.reason());
-    RemoveWorkerLocked(it->first, &to_cancel);
+    RemoveWorkerLocked(it->first, "left (" + request.reason() + ")", &to_cancel);
   }
   SendCancels(to_cancel);
 }
 
-void CoordinatorNode::RemoveWorkerLocked(const WorkerId& lost, CancelList* to_cancel) {
+void CoordinatorNode::RemoveWorkerLocked(const WorkerId& lost, const std::string& how,
+                                         CancelList* to_cancel) {
   auto it = workers_.find(lost);
   if (it == workers_.end()) return;
   std::set<JobId> affected;
@@ -516,7 +549,7 @@ void CoordinatorNode::RemoveWorkerLocked(const WorkerId& lost, CancelList* to_ca
   for (const auto& job_id : affected) {
     auto job = jobs_.find(job_id);
     if (job == jobs_.end()) continue;
-    ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost), to_cancel);
+    ApplyTransition(*job->second, job->second->tracker.OnWorkerLost(lost, how), to_cancel);
   }
 }
 
@@ -544,7 +577,7 @@ void CoordinatorNode::LivenessLoop() {
                      worker.address, silent.count());
         WorkerId lost = worker.id;
         ++it;
-        RemoveWorkerLocked(lost, &to_cancel);
+        RemoveWorkerLocked(lost, "was lost", &to_cancel);
       }
     }
     SendCancels(to_cancel);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "coordinator/checkpoint_coordinator.h"
@@ -40,6 +42,7 @@ struct CoordinatorOptions {
   // After a restart, how long resumed jobs wait for the workers that ran them to register again
   // before they are placed on whatever slots there are (0: worker_timeout_ms).
   uint32_t resume_wait_ms = 0;
+  ClusterLimits limits;  // the maxima a submitted job is checked against
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,
@@ -83,6 +86,17 @@ class CoordinatorNode {
   Result<proto::JobInfo> CancelJob(const JobId& id);
   Result<proto::GetResultsResponse> GetResults(const proto::GetResultsRequest& request) const;
   proto::ListWorkersResponse ListWorkers() const;
+  // The checks Submit makes, nothing deployed (HTTP's jobs/validate).
+  std::vector<proto::ValidationProblem> Validate(const proto::JobSpec& spec) const;
+  // The spec a job was submitted with (HTTP's jobs/{id}/plan).
+  Result<proto::JobSpec> SpecOf(const JobId& id) const;
+  // Called with the records a job's sinks pushed (collect results, and stdout records sent for
+  // watching only), outside the node's lock, on the gRPC thread that received them; `dropped`
+  // counts records the worker could not send. Set before Start(); e.g. the HTTP API's output
+  // buffers.
+  using OutputListener = std::function<void(const JobId& job, const std::vector<std::string>& records,
+                                            uint64_t dropped)>;
+  void SetOutputListener(OutputListener listener) { output_listener_ = std::move(listener); }
   // Waits until the savepoint completed (or failed), at most `timeout`.
   Result<proto::TriggerSavepointResponse> TriggerSavepoint(
       const proto::TriggerSavepointRequest& request, std::chrono::milliseconds timeout);
@@ -164,8 +178,9 @@ class CoordinatorNode {
   void SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel);
   proto::JobInfo InfoOf(const JobRecord& job) const;
   void LivenessLoop();
-  // Forgets the worker and fails (or restarts) the jobs that had live tasks there.
-  void RemoveWorkerLocked(const WorkerId& worker, CancelList* to_cancel);
+  // Forgets the worker and fails (or restarts) the jobs that had live tasks there; `how` goes
+  // into their failure ("was lost", "left").
+  void RemoveWorkerLocked(const WorkerId& worker, const std::string& how, CancelList* to_cancel);
 
   CoordinatorOptions options_;
   FunctionChecker check_;
@@ -195,6 +210,7 @@ class CoordinatorNode {
   // Savepoints requested by users: by (job, checkpoint id), the outcome once known.
   std::map<std::pair<JobId, uint64_t>, std::optional<Result<std::string>>> savepoints_;
   std::thread liveness_thread_;
+  OutputListener output_listener_;
 };
 
 }  // namespace sluice::coordinator

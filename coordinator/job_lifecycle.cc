@@ -107,18 +107,18 @@ Transition JobTracker::OnCancelRequested() {
   return Apply(JobEvent::kCancelRequested, CancelLiveTasks());
 }
 
-Transition JobTracker::OnWorkerLost(const WorkerId& worker) {
+Transition JobTracker::OnWorkerLost(const WorkerId& worker, const std::string& how) {
   if (IsTerminal(state_)) return Unchanged();
   std::string lost;
   for (TrackedTask& task : tasks_) {
     if (task.worker != worker || !IsLive(task.state)) continue;
     task.state = proto::TASK_FAILED;
-    task.failure = "worker " + worker.str() + " was lost";
+    task.failure = "worker " + worker.str() + " " + how;
     task.domain = proto::FAILURE_EXTERNAL;
     lost += (lost.empty() ? "" : ", ") + Describe(task);
   }
   if (lost.empty()) return Unchanged();  // the worker ran nothing live of ours
-  failure_ = "worker " + worker.str() + " was lost while running " + lost;
+  failure_ = "worker " + worker.str() + " " + how + " while running " + lost;
   failure_domain_ = proto::FAILURE_EXTERNAL;
   return Apply(JobEvent::kWorkerLost, CancelLiveTasks());
 }

@@ -62,7 +62,8 @@ class JobTracker {
       proto::FailureDomain domain = proto::FAILURE_DOMAIN_UNSPECIFIED);
   Transition OnCancelRequested();
   // Fails the job if the worker ran any live task of it (recovery from checkpoints comes later).
-  Transition OnWorkerLost(const WorkerId& worker);
+  // `how` says what happened to it, for the failure: "was lost" (silent), "left" (it said so).
+  Transition OnWorkerLost(const WorkerId& worker, const std::string& how = "was lost");
 
   proto::JobState state() const { return state_; }
   // With JOB_FAILED: why, naming the task's operators or the worker.

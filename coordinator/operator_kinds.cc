@@ -41,7 +41,8 @@ std::vector<OperatorKind> BuildCatalogue() {
   return {
       {"source.file",
        OperatorRole::kSource,
-       {Path(true), {"format", ConfigFieldType::kEnum, false, {"lines", "json"}}, Count("batchSize")},
+       {Path(true), {"format", ConfigFieldType::kEnum, false, {"lines", "json"}}, Count("batchSize"),
+        Count("maxLineBytes")},
        {}},
       {"source.generator", OperatorRole::kSource, {Count("count"), Rate("rate")}, {optional_fn}},
       {"source.nexmark",
@@ -94,7 +95,7 @@ std::vector<OperatorKind> BuildCatalogue() {
        {{"processElement", true}, {"onTimer", false}},
        /*keyed=*/true},
       {"sink.stdout", OperatorRole::kSink, {}, {}},
-      {"sink.file", OperatorRole::kSink, {Path(true)}, {}},
+      {"sink.file", OperatorRole::kSink, {Path(true), {"overwrite", ConfigFieldType::kBoolean}}, {}},
       {"sink.collect", OperatorRole::kSink, {}, {}},
       {"sink.discard", OperatorRole::kSink, {}, {}},
       {"sink.redis", OperatorRole::kSink, {}, {required_fn}, false, 1, nullptr, &CheckRedisSink},

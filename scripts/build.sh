@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds the C++ tree (build/, Ninja, ccache) and the SDK.
+# Installs what is missing, then builds the C++ tree (build/, Ninja, ccache), the SDK and the
+# playground page.
 # Usage: scripts/build.sh [cmake options...]   e.g. -DSLUICE_SANITIZE=ON
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,3 +16,5 @@ fi
 ninja -C "$build_dir" -j "${SLUICE_JOBS:-$(nproc)}" --quiet
 
 (cd sdk-ts && npm run --silent build >&2)
+# The playground page, beside the binaries (build/playground), served by the coordinator.
+node playground/build.mjs --out "$build_dir/playground" >&2

@@ -21,6 +21,7 @@ packages=(
   librocksdb-dev librdkafka-dev libhiredis-dev libmysqlcppconn-dev
   redis-server mariadb-server etcd-server etcd-client
   nodejs
+  chromium
   iproute2
 )
 if [ "$mode" = deploy ]; then
@@ -63,6 +64,17 @@ if [ -f sdk-ts/package-lock.json ]; then
     echo "install-deps: npm ci in sdk-ts" >&2
     (cd sdk-ts && npm ci --no-audit --no-fund --loglevel=error >&2)
     cp sdk-ts/package-lock.json "$stamp"
+  fi
+fi
+
+# npm packages of the playground (CodeMirror, esbuild-wasm; playwright-core drives Debian's
+# chromium in the browser tests: never a browser download).
+if [ -f playground/package-lock.json ]; then
+  stamp=playground/node_modules/.sluice-lock-stamp
+  if [ ! -f "$stamp" ] || ! cmp -s playground/package-lock.json "$stamp"; then
+    echo "install-deps: npm ci in playground" >&2
+    (cd playground && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2)
+    cp playground/package-lock.json "$stamp"
   fi
 fi
 

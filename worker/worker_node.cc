@@ -139,6 +139,9 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
+  auto reach = runtime::FileReach::Make(options_.allow_paths);
+  if (!reach.ok()) return reach.status();
+  file_reach_ = std::move(reach).value();
   auto started = StartServer(options_.listen, {this, &exchange_service_}, "worker");
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
@@ -167,7 +170,24 @@ Status WorkerNode::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) return Status::Cancelled("worker stopped while it registered");
   heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  tap_ = std::make_unique<OutputTap>(
+      [this](const JobId& job, std::vector<std::string> records, uint64_t dropped) {
+        proto::PushResultsRequest request;
+        request.set_job_id(job.str());
+        request.set_watch_only(true);
+        request.set_dropped(dropped);
+        for (auto& record : records) request.add_records(std::move(record));
+        proto::PushResultsResponse response;
+        grpc::ClientContext context;
+        SetDeadline(context, kRpcTimeout);
+        (void)coordinator_->PushResults(&context, request, &response);  // best effort
+      });
+  tap_->Start();
   return Status::Ok();
+}
+
+void WorkerNode::Watch(const JobId& job, std::string_view json_lines) {
+  if (tap_ != nullptr) tap_->Add(job, json_lines);
 }
 
 Status WorkerNode::Register() {
@@ -258,6 +278,7 @@ void WorkerNode::Shutdown() {
   for (auto& [id, task] : tasks) task->Cancel();
   if (heartbeat.joinable()) heartbeat.join();  // before the tasks go: it may be cancelling one
   tasks.clear();                               // joins
+  if (tap_ != nullptr) tap_->Stop();
   exchange_service_.Shutdown();  // ends streams that wait on full inboxes
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
 }
@@ -279,6 +300,8 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   services.router = &router_;
   services.self_address = address_;
   services.checkpoints = this;
+  services.limits = options_.limits;
+  services.file_reach = &file_reach_;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
                            : options_.state_dir;

@@ -12,7 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
+#include "worker/output_tap.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "sluice/cluster_service.grpc.pb.h"
@@ -41,6 +43,9 @@ struct WorkerOptions {
   // Where tasks keep keyed state, one RocksDB per task below it; "": /tmp/sluice-state-<pid>.
   std::string state_dir;
   MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
+  ClusterLimits limits;                 // what every task is held to
+  // The folders file sources and sinks may use (runtime/file_reach.h); none: no files at all.
+  std::vector<std::string> allow_paths;
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the
@@ -90,6 +95,7 @@ class WorkerNode final : public proto::WorkerService::Service,
                                         proto::NotifyCheckpointCompleteResponse* response) override;
 
   Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) override;
+  void Watch(const JobId& job, std::string_view json_lines) override;
   void Acknowledge(const JobId& job, uint64_t checkpoint,
                    const proto::TaskSnapshot& snapshot) override;
   void Decline(const JobId& job, const TaskId& task, uint64_t checkpoint,
@@ -114,6 +120,7 @@ class WorkerNode final : public proto::WorkerService::Service,
 
   WorkerOptions options_;
   js::ChainRunnerFactory& engine_;
+  runtime::FileReach file_reach_;  // from options_.allow_paths, made by Start()
   exchange::Router router_;  // inboxes of this worker's tasks that upstream tasks feed
   exchange::ExchangeServiceImpl exchange_service_{router_};
   std::unique_ptr<grpc::Server> server_;
@@ -138,6 +145,7 @@ class WorkerNode final : public proto::WorkerService::Service,
   bool left_ = false;             // under mutex_: Leave() told the coordinator
   bool coordinator_lost_ = false;  // under mutex_: heartbeats unanswered past the timeout
   int metrics_collector_ = 0;
+  std::unique_ptr<OutputTap> tap_;  // stdout sinks' records, for watchers on the coordinator
 };
 
 }  // namespace sluice::worker

@@ -61,6 +61,17 @@ export function prepareFunction(fn: unknown): PreparedFunction {
   }
   const parsed = parseFunction(text);
   if ("problem" in parsed) return { source: "", problems: [parsed.problem] };
+  if (parsed.node.async === true) {
+    // Its result would be a Promise, which a worker cannot wait for: refused here, not
+    // written out as `{}`.
+    return {
+      source: "",
+      problems: [
+        "an async function returns a Promise, and Sluice calls functions synchronously; " +
+          "remove 'async' (and 'await') from it",
+      ],
+    };
+  }
   const problems = analyse(parsed.node);
   return { source: problems.length === 0 ? parsed.source : "", problems };
 }

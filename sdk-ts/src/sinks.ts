@@ -22,6 +22,13 @@ export interface FileSinkOptions {
    * the job is built. At parallelism P > 1, subtask s writes `path.s`.
    */
   readonly path: string;
+  /**
+   * Replace the file when it exists (default `false`: a job whose output file exists fails at
+   * its start, naming the file, and the file is left as it was). The path must be below a
+   * folder the workers allow (`--allow-path`; for `sluice run`, the working directory), and
+   * no other running job may write it.
+   */
+  readonly overwrite?: boolean;
 }
 
 /** Writes every record as one JSON document per line into a file. */
@@ -30,11 +37,18 @@ export function file(options: FileSinkOptions): Sink {
   if (typeof path !== "string" || path === "") {
     throw new Error("sinks.file: `path` must be a non-empty string");
   }
+  const overwrite = options.overwrite;
+  if (overwrite !== undefined && typeof overwrite !== "boolean") {
+    throw new Error(`sinks.file: overwrite must be true or false, not ${JSON.stringify(overwrite)}`);
+  }
   return {
     kind: "sink.file",
     label: "sink.file",
     collects: false,
-    build: () => ({ config: { path: resolve(process.cwd(), path) }, functions: {} }),
+    build: () => ({
+      config: { path: resolve(process.cwd(), path), ...(overwrite === true ? { overwrite } : {}) },
+      functions: {},
+    }),
   };
 }
 

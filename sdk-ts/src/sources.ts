@@ -18,6 +18,11 @@ export interface FileSourceOptions<F extends "lines" | "json" = "lines" | "json"
    * batch makes event-time behaviour (lateness) follow the file's order exactly: for tests.
    */
   readonly batchSize?: number;
+  /**
+   * The longest line, in bytes (default and maximum: the workers' `--max-line-bytes`, 16 MiB
+   * unless set). A longer line fails the source, naming the file and the line's byte offset.
+   */
+  readonly maxLineBytes?: number;
 }
 
 /** Options of {@link generator}. */
@@ -58,9 +63,12 @@ export interface NexmarkOptions {
 export function file(options: FileSourceOptions<"lines">): Source<string>;
 export function file<T = unknown>(options: FileSourceOptions<"json">): Source<T>;
 export function file(options: FileSourceOptions): Source<unknown> {
-  const { path, format = "lines", batchSize } = options ?? {};
+  const { path, format = "lines", batchSize, maxLineBytes } = options ?? {};
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
     throw new Error(`sources.file: batchSize must be a positive integer, not ${JSON.stringify(batchSize)}`);
+  }
+  if (maxLineBytes !== undefined && !(Number.isInteger(maxLineBytes) && maxLineBytes > 0)) {
+    throw new Error(`sources.file: maxLineBytes must be a positive integer, not ${JSON.stringify(maxLineBytes)}`);
   }
   if (typeof path !== "string" || path === "") {
     throw new Error("sources.file: `path` must be a non-empty string");
@@ -72,7 +80,12 @@ export function file(options: FileSourceOptions): Source<unknown> {
     kind: "source.file",
     label: "source.file",
     build: () => ({
-      config: { path: resolve(process.cwd(), path), format, ...(batchSize !== undefined ? { batchSize } : {}) },
+      config: {
+        path: resolve(process.cwd(), path),
+        format,
+        ...(batchSize !== undefined ? { batchSize } : {}),
+        ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
+      },
       functions: {},
     }),
   };

@@ -48,7 +48,7 @@ const cases = [
   ["template literals and tagged templates", "(x) => tag`${x}-${y}`", ["tag", "y"]],
   ["optional chaining", "(r) => r?.a?.[idx]?.(arg)", ["idx", "arg"]],
   ["new.target is not a reference", "function () { return new.target; }", []],
-  ["async and generator functions", "async function* (xs) { for await (const x of xs) yield await fetchIt(x); }", ["fetchIt"]],
+  ["generator functions", "function* (xs) { for (const x of xs) yield fetchIt(x); }", ["fetchIt"]],
   ["a regex literal is not a reference", "(s) => /foo(bar)/g.test(s)", []],
   ["typeof of an undefined name is still a reference", "(x) => typeof helper === 'function'", ["helper"]],
   ["shadowing: a param shadows an outer name inside only", "(x) => { const f = (threshold) => threshold; return f(x) + threshold; }", ["threshold"]],
@@ -96,7 +96,7 @@ test("shipped source of ordinary functions is their own text", () => {
   assert.deepEqual(prepareFunction(commented).problems, []);
 });
 
-test("method shorthand becomes a function expression that keeps async and generator", () => {
+test("method shorthand becomes a function expression that keeps generator (async is refused)", () => {
   const o = {
     double(x) { return x * 2; },
     async later(x) { return x; },
@@ -105,7 +105,7 @@ test("method shorthand becomes a function expression that keeps async and genera
     recurse(n) { return n > 0 ? recurse(n - 1) : 0; },
   };
   assert.equal(prepareFunction(o.double).source, "function (x) { return x * 2; }");
-  assert.equal(prepareFunction(o.later).source, "async function (x) { return x; }");
+  assert.match(prepareFunction(o.later).problems[0], /an async function returns a Promise/);
   assert.equal(prepareFunction(o.each).source, "function* (xs) { yield* xs; }");
   assert.equal(prepareFunction(o.computed1).source, "function (x) { return x; }");
   // A method does not bind its own name, so `recurse` inside it is an outside reference.
@@ -137,4 +137,13 @@ test("functions that cannot be shipped are refused", () => {
 test("this inside a nested regular function is that function's own", () => {
   assert.deepEqual(prepareFunction((x) => { function F() { this.x = x; } return new F(); }).problems, []);
   assert.match(prepareFunction((x) => this)?.problems[0] ?? "", /uses 'this'/);
+});
+
+test("async functions and methods are refused: their Promise would be written as {}", () => {
+  for (const fn of [async (x) => ({ d: x * 2 }), async function (x) { return x; }, { async m(x) { return x; } }.m]) {
+    const prepared = prepareFunction(fn);
+    assert.equal(prepared.source, "");
+    assert.match(prepared.problems.join("\n"), /an async function returns a Promise, and Sluice calls functions synchronously/);
+  }
+  assert.deepEqual(prepareFunction(function* (x) { yield x; }).problems, []);
 });

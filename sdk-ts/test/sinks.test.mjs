@@ -95,3 +95,23 @@ test("a sink function that is not self-contained is refused naming the sink oper
     (e) => e instanceof JobBuildError && /operator 'sink.redis#2' \(op2\): the function refers to 'prefix'/.test(e.message),
   );
 });
+
+test("sinks.file: overwrite goes into the config only when true; other values are refused", () => {
+  assert.deepEqual(Object.keys(JSON.parse(sinkOperator(sinks.file({ path: "out.jsonl" })).configJson)), ["path"]);
+  const op = sinkOperator(sinks.file({ path: "out.jsonl", overwrite: true }));
+  assert.equal(JSON.parse(op.configJson).overwrite, true);
+  assert.throws(() => sinks.file({ path: "o", overwrite: "yes" }), /sinks.file: overwrite must be true or false, not "yes"/);
+});
+
+test("sources.file: maxLineBytes goes into the config; it must be a positive integer", () => {
+  const job = new Job("j");
+  job.source(sources.file({ path: "in.txt", maxLineBytes: 4096 })).sink(sinks.discard());
+  assert.equal(JSON.parse(job.toSpec().operators[0].configJson).maxLineBytes, 4096);
+  assert.throws(() => sources.file({ path: "in.txt", maxLineBytes: 0 }), /maxLineBytes must be a positive integer, not 0/);
+});
+
+test("an async function is refused when the job is built, naming the operator", () => {
+  const job = new Job("j");
+  job.source(sources.generator({ count: 3 })).map(async (x) => ({ d: x * 2 })).name("double").sink(sinks.stdout());
+  assert.throws(() => job.toSpec(), (e) => e instanceof JobBuildError && /operator 'double' \(op2\): an async function returns a Promise/.test(e.message));
+});

@@ -134,3 +134,9 @@ assertType<Equal<typeof kafkaTimed, Stream<{ id: number }, P>>>();
 sources.kafka({ brokers: "k:9092", topic: "t", watermarks: { maxOutOfOrderness: "2 seconds" } });
 // @ts-expect-error watermarks has no such option
 sources.kafka({ brokers: "k:9092", topic: "t", watermarks: { lateness: 5 } });
+
+// sinks.file's overwrite is a boolean; sources.file's maxLineBytes a number.
+sinks.file({ path: "out.jsonl", overwrite: true });
+// @ts-expect-error overwrite is not a string
+sinks.file({ path: "out.jsonl", overwrite: "yes" });
+sources.file({ path: "in.txt", maxLineBytes: 4096 });

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
+
 namespace sluice {
 namespace {
 
@@ -38,6 +40,30 @@ TEST(MetricsTest, ServesPrometheusTextOverHttp) {
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
   EXPECT_NE(response->body.find("sluice_up 1\n"), std::string::npos);
+}
+
+TEST(MetricsTest, ProbesAnswer200WhenOkAnd503WithTheReasonOtherwise) {
+  MetricsRegistry registry;
+  MetricsHttpServer server(registry);
+  std::atomic<bool> ready{false};
+  server.AddProbe("/healthz", [] { return Status::Ok(); });
+  server.AddProbe("/readyz", [&] {
+    return ready ? Status::Ok() : Status::Unavailable("not registered with coordinator c:1");
+  });
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  httplib::Client client("http://" + server.address());
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto not_ready = client.Get("/readyz");
+  ASSERT_TRUE(not_ready);
+  EXPECT_EQ(not_ready->status, 503);
+  EXPECT_EQ(not_ready->body, "not registered with coordinator c:1\n");
+  ready = true;
+  auto now_ready = client.Get("/readyz");
+  ASSERT_TRUE(now_ready);
+  EXPECT_EQ(now_ready->status, 200);
+  EXPECT_EQ(now_ready->body, "ok\n");
 }
 
 TEST(MetricsTest, RefusesAnAddressWithoutPort) {

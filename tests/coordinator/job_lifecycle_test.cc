@@ -128,6 +128,14 @@ TEST(JobLifecycleTest, LosingAWorkerWithTasksFailsTheJob) {
   EXPECT_NE(job.failure().find("j/g1.0 (results)"), std::string::npos) << job.failure();
 }
 
+TEST(JobLifecycleTest, AWorkerThatLeftIsNamedAsSuch) {
+  JobTracker job = ThreeTasks();
+  job.OnDeployed().to_cancel.clear();
+  EXPECT_TRUE(job.OnWorkerLost(WorkerId("w1"), "left (stopping)").changed);
+  EXPECT_NE(job.failure().find("worker w1 left (stopping) while running"), std::string::npos)
+      << job.failure();
+}
+
 TEST(JobLifecycleTest, LosingAnUnrelatedWorkerChangesNothing) {
   JobTracker job = ThreeTasks();
   job.OnDeployed().to_cancel.clear();

@@ -1,7 +1,8 @@
 // Checkpoints, recovery and savepoints on a real cluster (coordinator and worker processes):
 // periodic checkpoints with retention, a worker killed mid-job (the job restarts from its last
 // checkpoint and every window result is right), and a savepoint taken at parallelism 2 and
-// restored at 3 (key groups redistributed; the results are those of an uninterrupted run).
+// restored at 3 (key groups redistributed; the results are those of an uninterrupted run), for
+// tumbling windows and for sliding windows (kept in slices).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -40,33 +41,36 @@ async function submit(files, extra = []) {
   }
 }
 
-// Events i = 0 .. n-1: key i % 7, event time i ms; counted per key in 1 s tumbling windows.
-function windowJob(name, { n, rate, parallelism, out }) {
+// Events i = 0 .. n-1: key i % 7, event time i ms; counted per key in 1 s tumbling windows, or
+// with `slide` in 1 s windows every `slide` ms (sliding windows, kept in slices).
+function windowJob(name, { n, rate, parallelism, out, slide }) {
   return `
 import { Job, sources, sinks, windows } from "@sluice/sdk";
 const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}, checkpointInterval: 300 });
 job.source(sources.generator({ count: ${n}, rate: ${rate}, fn: (i: number) => ({ k: i % 7, t: i }) }))
   .assignTimestamps((r: any) => r.t)
   .keyBy((r: any) => r.k)
-  .window(windows.tumbling(1000))
+  .window(${slide === undefined ? "windows.tumbling(1000)" : `windows.sliding(1000, ${slide})`})
   .count()
   .sink(sinks.file({ path: ${JSON.stringify(out)} }));
 export default job;
 `;
 }
 
-function expectedCounts(n) {
+function expectedCounts(n, slide = 1000) {
   const expected = new Map();
   for (let i = 0; i < n; i++) {
-    const key = `${i % 7}@${Math.floor(i / 1000) * 1000}`;
-    expected.set(key, (expected.get(key) ?? 0) + 1);
+    for (let start = Math.floor(i / slide) * slide; start > i - 1000; start -= slide) {
+      const key = `${i % 7}@${start}`;
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
   }
   return expected;
 }
 
 // Reads every file starting with `prefix` in outDir; each window result must be the expected
 // count (a result repeated by a replay must repeat the same value) and every window must be there.
-function checkWindowResults(prefix, n) {
+function checkWindowResults(prefix, n, slide) {
   const seen = new Map();
   for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
     for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
@@ -77,7 +81,7 @@ function checkWindowResults(prefix, n) {
       seen.set(key, r.value);
     }
   }
-  const expected = expectedCounts(n);
+  const expected = expectedCounts(n, slide);
   for (const [key, count] of expected) assert.equal(seen.get(key), count, `window ${key}`);
   assert.equal(seen.size, expected.size);
 }
@@ -139,4 +143,22 @@ test("a savepoint at parallelism 2 restored at parallelism 3 gives the results o
   assert.match(done, /state:\s+finished/);
   assert.equal((done.match(/g1\.\d/g) ?? []).length >= 3, true, done);
   checkWindowResults("rescale-", n);
+});
+
+test("sliding windows (slices): a savepoint at parallelism 2 restored at parallelism 3 gives the results of an uninterrupted run", async () => {
+  const n = 60000;
+  const files = (out) => ({ "job.ts": windowJob("slices", { n, rate: 16000, parallelism: 2, out, slide: 250 }) });
+  const id = await submit(files(join(outDir, "slices-a")));
+  await waitForStatus(id, cluster.address, (text) => completed(text) >= 2, 30000);
+  const savepoint = await sluice(["savepoint", id, "-c", cluster.address]);
+  assert.equal(savepoint.code, 0, savepoint.stderr);
+  const path = savepoint.stdout.trim();
+  const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
+  assert.equal(cancelled.code, 0, cancelled.stderr);
+  await waitForStatus(id, cluster.address);
+
+  const restored = await submit(files(join(outDir, "slices-b")), ["-p", "3", "--from-savepoint", path]);
+  const done = await waitForStatus(restored, cluster.address, undefined, 60000);
+  assert.match(done, /state:\s+finished/);
+  checkWindowResults("slices-", n, 250);
 });

@@ -51,7 +51,7 @@ console.log(JSON.stringify({ id: handle.id, state: status.state, results }));
 `;
 
 test("sluice cluster runs three worker processes, reports a dead one and stops on SIGTERM", async () => {
-  cluster = spawn(SLUICE, ["cluster", "--workers", "3", "--listen", "127.0.0.1:0", "--slots", "2"], {
+  cluster = spawn(SLUICE, ["cluster", "--workers", "3", "--listen", "127.0.0.1:0", "--slots", "2", "--http-listen", "127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -62,6 +62,10 @@ test("sluice cluster runs three worker processes, reports a dead one and stops o
 
   await poll("the cluster being ready", async () => ({ ok: /cluster ready/.test(stdout), stdout, stderr }));
   const address = stdout.match(/coordinator listening on (127\.0\.0\.1:\d+)/)[1];
+  // The page's URL is printed, and the HTTP API sees the three workers.
+  const page = stdout.match(/playground on (http:\/\/127\.0\.0\.1:\d+\/)/)[1];
+  const workersJson = await (await fetch(`${page}api/v1/workers`)).json();
+  assert.equal(workersJson.workers.length, 3);
   workerPids = [...stdout.matchAll(/worker \d+ pid (\d+)/g)].map((m) => Number(m[1]));
   assert.equal(workerPids.length, 3, stdout);
   for (const pid of workerPids) assert.ok(isAlive(pid), `worker pid ${pid} is not running`);

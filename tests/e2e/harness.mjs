@@ -58,9 +58,9 @@ export async function waitForStatus(id, address, done = (text) => /state:\s+(fin
 }
 
 /** Starts a long-running process and resolves once a line of its output matches `ready`. */
-export function startServer(args, ready, what) {
+export function startServer(args, ready, what, env = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(SLUICE, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(SLUICE, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -85,9 +85,10 @@ export function startServer(args, ready, what) {
 
 /**
  * Starts a coordinator on a free loopback port and `workers` worker processes registered with
- * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough).
+ * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough). Workers get `workerArgs`; by
+ * default they may use files below the system's temp folder, where makeProject puts projects.
  */
-export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [] } = {}) {
+export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], workerArgs = ["--allow-path", tmpdir()], env = {} } = {}) {
   const processes = [];
   const stop = async () => {
     await Promise.all(
@@ -107,20 +108,23 @@ export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [
   };
   try {
     const { child, match } = await startServer(
-      ["coordinator", "--listen", "127.0.0.1:0", ...coordinatorArgs],
-      /coordinator listening on (127\.0\.0\.1:\d+)\nmetrics on (http:\/\/\S+)/,
+      ["coordinator", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", ...coordinatorArgs],
+      /coordinator listening on (127\.0\.0\.1:\d+)\nmetrics on (http:\/\/\S+)\nplayground on http:\/\/([^/\s]+)\//,
       "coordinator",
+      env,
     );
     processes.push(child);
     const address = match[1];
+    const http = match[3];
     const metrics = { coordinator: match[2], workers: [] };
     const workerIds = [];
     // Starts one more worker (e.g. in place of a killed one); resolves to its process.
     const startWorker = async () => {
       const started = await startServer(
-        ["worker", "--coordinator", address, "--slots", String(slots)],
+        ["worker", "--coordinator", address, "--slots", String(slots), ...workerArgs],
         /worker (worker-\d+) serving on \S+, metrics on (http:\/\/\S+)/,
         `worker ${workerIds.length}`,
+        env,
       );
       processes.push(started.child);
       workerIds.push(started.match[1]);
@@ -128,7 +132,7 @@ export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [
       return started.child;
     };
     for (let i = 0; i < workers; i++) await startWorker();
-    return { address, workerIds, metrics, processes, stop, startWorker };
+    return { address, http, workerIds, metrics, processes, stop, startWorker };
   } catch (err) {
     await stop();
     throw err;

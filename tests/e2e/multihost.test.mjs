@@ -65,7 +65,8 @@ async function startWorker(host, extra = [], env = {}) {
   const { child, match } = await startOn(
     host,
     ["worker", "--coordinator", coordinator.address, "--listen", "0.0.0.0:0", "--metrics-listen", "0.0.0.0:0",
-      "--slots", "4", "--state-dir", join(scratch, `state-${host.ns}-${workers.length}`), ...extra],
+      "--slots", "4", "--state-dir", join(scratch, `state-${host.ns}-${workers.length}`),
+      "--allow-path", scratch, ...extra],
     /worker (worker-\d+) serving on (\S+), metrics on http:\/\/\S+:(\d+)\/metrics/,
     `worker on ${host.ns}`,
     env,
@@ -234,10 +235,16 @@ test("a worker given SIGTERM tells the coordinator: its job restarts at once, no
   const t0 = Date.now();
   await stop(replacement.child, "SIGTERM");
   assert.equal(replacement.child.exitCode, 0, replacement.child.output);
+  // It said goodbye before it exited: the coordinator no longer lists it (a worker that just
+  // vanished stays listed until the heartbeat timeout).
+  const listed = await cli(["workers", "-c", coordinator.address]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.doesNotMatch(listed.stdout, new RegExp(`^${replacement.id}\\s`, "m"));
   const restarted = await waitForStatus(id, (t) => restarts(t) >= 1, WORKER_TIMEOUT_MS - 1000, "a restart");
   const restartMs = Date.now() - t0;
   console.log(`# SIGTERM to the job restarted elsewhere: ${restartMs} ms (worker timeout ${WORKER_TIMEOUT_MS} ms)`);
   assert.match(restarted, /state:\s+(running|restarting)/);
+  assert.match(restarted, new RegExp(`restarts: 1 \\(last: worker ${replacement.id} left \\(the worker process was asked to stop\\)`));
   assert.ok(restartMs < WORKER_TIMEOUT_MS, `${restartMs} ms`);
   const done = await waitForStatus(id, ended, 90000, "the end");
   assert.match(done, /state:\s+finished/);

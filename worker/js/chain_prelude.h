@@ -23,10 +23,29 @@ try {
 } catch (e) {
   throw new SyntaxError("the job's params are not valid JSON: " + e.message);
 }
+// Values JSON.stringify would write as something else entirely (a Promise or a Map as {}, a
+// function as nothing) fail where a record is written, naming the operator, instead of changing
+// the record (README.md, "Records are JSON").
+for (const [C, what] of [[Promise, "a Promise (async functions are not supported)"],
+    [Map, "a Map"], [Set, "a Set"], [WeakMap, "a WeakMap"], [WeakSet, "a WeakSet"],
+    [Function, "a function"]]) {
+  Object.defineProperty(C.prototype, "toJSON", {
+    configurable: true, writable: true, enumerable: false,
+    value: function (key) {
+      throw new TypeError(what + " cannot be written as JSON" +
+          (key === "" ? "" : " (field '" + key + "')") +
+          "; records hold plain data: objects, arrays, strings, numbers, booleans, null");
+    },
+  });
+}
 const SKIP = {};
 function notJson(r) {
   return new TypeError("an output record is not JSON (JSON.stringify returned undefined for a " +
       typeof r + ")");
+}
+function tooBig(n, limit) {
+  return new RangeError("an output record's JSON is " + n + " characters long, over the " +
+      "cluster's limit of " + limit + " bytes (--max-record-bytes)");
 }
 function notIterable(r) {
   return new TypeError("a flat_map function must return an array or an iterable, not " +

@@ -101,6 +101,15 @@ class BodyEmitter {
     }
   }
 
+  // A record's JSON `j` longer than ChainSpec::max_record_bytes (counted in UTF-16 units, at
+  // most the UTF-8 bytes) fails the chain, naming its last operator.
+  void EmitRecordLimit(const std::string &pad, const std::string &last) {
+    if (chain_.max_record_bytes == 0) return;
+    const std::string limit = std::to_string(chain_.max_record_bytes);
+    *out_ += pad + "if (j.length > " + limit + ") { s = " + last + "; throw tooBig(j.length, " +
+             limit + "); }\n";
+  }
+
   // The output part, for the main output or the late side output (edges marked late).
   void EmitSink(const std::string &var, const std::string &time, const std::string &pad,
                 bool late) {
@@ -111,8 +120,10 @@ class BodyEmitter {
     const std::string last = std::to_string(static_cast<int>(chain_.stages.size()) - 1);
     if (chain_.output == OutputMode::kJsonLines) {
       if (late) return;
+      *out_ += pad + "s = " + last + ";\n";
       *out_ += pad + "const j = JSON.stringify(" + var + ");\n";
       *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
+      EmitRecordLimit(pad, last);
       *out_ += pad + "nOut++;\n";
       *out_ += pad + "lines.push(j);\n";
       return;
@@ -121,6 +132,7 @@ class BodyEmitter {
     if (!columnar) {
       *out_ += pad + "const j = JSON.stringify(" + var + ");\n";
       *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
+      EmitRecordLimit(pad, last);
     }
     // Key selectors of the outputs run after the last stage and are named after it.
     *out_ += pad + "s = " + last + ";\n";

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cluster_limits.h"
 #include "common/status.h"
 
 namespace sluice::js {
@@ -82,6 +83,9 @@ struct ChainSpec {
   uint32_t max_parallelism = 128;
   // Entries the keyed-state cache keeps in the isolate before it evicts to the StateBackend.
   uint32_t state_cache_entries = 100000;
+  // The longest JSON an output record may have when it leaves as a JSON line (to a sink, or on
+  // a JSON-lines exchange edge); 0: no limit.
+  uint64_t max_record_bytes = 0;
   // The chain's StateBackend was restored from a checkpoint: Create() loads the keyed
   // operator's timers from it (table 1, see StateBackend).
   bool restore_state = false;
@@ -113,8 +117,12 @@ class StateBackend {
 
 struct Limits {
   uint32_t call_timeout_ms = 10000;  // longest one RunGenerated/RunText call may take
-  uint32_t heap_limit_mb = 256;      // the isolate's heap limit
+  // The isolate's heap limit; the contents of its ArrayBuffers and typed arrays may take as
+  // much again (they live outside the heap, within a budget of their own).
+  uint32_t heap_limit_mb = 256;
 };
+
+// Create() refuses a heap limit below kMinHeapLimitMb (common/cluster_limits.h).
 
 // Event time in epoch milliseconds; these two stand for -Infinity (no watermark yet) and
 // +Infinity (the end of input: every timer fires).

@@ -6,6 +6,7 @@
 #include <v8-typed-array.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -255,8 +256,16 @@ Status DecodeColumnarFrame(v8::Isolate *isolate, std::string_view bytes,
     return Status::InvalidArgument("a columnar batch whose header is no string");
   }
   at += header_bytes;
-  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, num_bytes);
-  if (num_bytes > 0) std::memcpy(buffer->GetBackingStore()->Data(), at, num_bytes);
+  // The runtime's own copy, outside the task's ArrayBuffer budget (v8_budget_allocator.h): an
+  // allocation through the isolate's allocator that failed here would abort the process.
+  void *numbers = std::malloc(num_bytes == 0 ? 1 : num_bytes);
+  if (numbers == nullptr) return Status(StatusCode::kResourceExhausted, ErrorDomain::kInternal,
+                                    "no memory for a columnar batch");
+  if (num_bytes > 0) std::memcpy(numbers, at, num_bytes);
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(
+      isolate, v8::ArrayBuffer::NewBackingStore(
+                   numbers, num_bytes, [](void *data, size_t, void *) { std::free(data); },
+                   nullptr));
   at += num_bytes;
   const char *lengths = at;
   const char *text = at + 4 * num_strings;

@@ -50,6 +50,15 @@ Status V8ChainRunner::ExceptionStatus(v8::Local<v8::Context> context, const v8::
   return Status::User(Name(stage) + ": " + text + where);
 }
 
+Status V8ChainRunner::BudgetStatus(const Status &exception, size_t refused) const {
+  auto mb = [](size_t bytes) { return std::to_string((bytes + kMb - 1) / kMb); };
+  return Status(StatusCode::kResourceExhausted, ErrorDomain::kUser,
+                exception.message() + ": its ArrayBuffers and typed arrays may hold at most the " +
+                    "heap limit, " + std::to_string(limits_.heap_limit_mb) + " MB, and " +
+                    mb(allocator_->in_use()) + " MB are in use (an allocation of " + mb(refused) +
+                    " MB was refused)");
+}
+
 Status V8ChainRunner::BackendStatus(int stage) const {
   const Status &failed = state_.error;
   return Status(failed.code(), failed.domain(),

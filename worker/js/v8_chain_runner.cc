@@ -125,11 +125,18 @@ V8ChainRunner::~V8ChainRunner() {
 }
 
 Status V8ChainRunner::Init() {
+  // Below this V8 cannot even create the isolate (it crashed in Isolate::New).
+  if (limits_.heap_limit_mb < kMinHeapLimitMb) {
+    return Status::User("a heap limit of " + std::to_string(limits_.heap_limit_mb) +
+                        " MB is below the " + std::to_string(kMinHeapLimitMb) +
+                        " MB a task's isolate needs (" + ChainOperators() + ")");
+  }
   V8Platform();
-  allocator_.reset(v8::ArrayBuffer::Allocator::NewDefaultAllocator());
+  const size_t heap = size_t{limits_.heap_limit_mb} * kMb;
+  // ArrayBuffer and typed-array contents live outside the JS heap: the same limit holds them.
+  allocator_ = std::make_unique<BudgetAllocator>(heap);
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = allocator_.get();
-  const size_t heap = size_t{limits_.heap_limit_mb} * kMb;
   params.constraints.ConfigureDefaultsFromHeapSize(0, heap);
   // V8 derives semi-spaces of 1-2 MB from a 256 MB limit: a chain that makes a few hundred MB
   // of short-lived records a second then scavenges thousands of times a second, and each
@@ -152,6 +159,9 @@ Status V8ChainRunner::Init() {
   v8::Local<v8::Context> context = v8::Context::New(isolate_);
   context_.Reset(isolate_, context);
   v8::Context::Scope context_scope(context);
+  // WebAssembly memories come from V8's own page allocator, past the ArrayBuffer budget and the
+  // heap limit: user functions get no WebAssembly.
+  context->Global()->Delete(context, V8String(isolate_, "WebAssembly")).Check();
   return BuildDriver(context);
 }
 
@@ -181,6 +191,10 @@ Status V8ChainRunner::CompileFunction(v8::Local<v8::Context> context, const std:
     return Status::User(Name(stage) + ": its " + (info.role == kKeyRole ? "key selector's " : "") +
                         "source is not a function expression (it is a " +
                         StdString(isolate_, (*fn)->TypeOf(isolate_)) + ")");
+  }
+  if ((*fn)->IsAsyncFunction()) {
+    return Status::User(Name(stage) + ": its function is async: it would return a Promise, and " +
+                        "Sluice calls functions synchronously; remove 'async' and 'await'");
   }
   return Status::Ok();
 }
@@ -400,6 +414,7 @@ Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> conte
   abort_stage_ = kChainStage;
   if (stats_ != nullptr) stats_[2] = kChainStage;
   state_.error = Status::Ok();
+  allocator_->TakeRefused();
 
   v8::EscapableHandleScope handles(isolate_);
   v8::TryCatch try_catch(isolate_);
@@ -422,6 +437,9 @@ Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> conte
   if (result.IsEmpty()) {
     if (stage == kFromDriver) stage = static_cast<int>(stats_[2]);
     if (!state_.error.ok()) return BackendStatus(stage);
+    if (const size_t refused = allocator_->TakeRefused(); refused > 0) {
+      return BudgetStatus(ExceptionStatus(context, try_catch, stage), refused);
+    }
     return ExceptionStatus(context, try_catch, stage);
   }
   return handles.Escape(result.ToLocalChecked());

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "worker/js/chain_program.h"
 #include "worker/js/js_engine.h"
+#include "worker/js/v8_budget_allocator.h"
 #include "worker/js/v8_state_binding.h"
 
 namespace sluice::js {
@@ -84,6 +85,8 @@ class V8ChainRunner final : public ChainRunner {
   Status CompileFunction(v8::Local<v8::Context> context, const std::string &text,
                          const std::string &resource_name, int stage, v8::Local<v8::Value> *fn);
   Status ExceptionStatus(v8::Local<v8::Context> context, const v8::TryCatch &try_catch, int stage);
+  // ExceptionStatus for a call in which the ArrayBuffer budget refused `refused` bytes.
+  Status BudgetStatus(const Status &exception, size_t refused) const;
   Status AbortStatus(uint64_t call);
   // The state backend's failure (state_.error) in a call that failed, naming the operator.
   Status BackendStatus(int stage) const;
@@ -103,7 +106,7 @@ class V8ChainRunner final : public ChainRunner {
   const ChainProgram program_;
   std::unordered_map<std::string, ScriptInfo> scripts_;
 
-  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
+  std::unique_ptr<BudgetAllocator> allocator_;  // ArrayBuffer memory, within the heap limit
   v8::Isolate *isolate_ = nullptr;
   v8::Global<v8::Context> context_;
   v8::Global<v8::Function> run_;

@@ -7,6 +7,7 @@
 #include <v8-primitive.h>
 #include <v8-script.h>
 
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,43 @@
 
 namespace sluice::js {
 namespace {
+
+// Whether a function expression's text starts with `async` as a keyword (`async function`,
+// `async (x) =>`, `async x =>`; not an arrow whose parameter is named async), after spaces and
+// comments. Lexical: the text is not run.
+bool IsAsync(const std::string &source) {
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < source.size()) {
+      if (std::isspace(static_cast<unsigned char>(source[i]))) {
+        ++i;
+      } else if (source.compare(i, 2, "//") == 0) {
+        i = source.find('\n', i);
+        if (i == std::string::npos) i = source.size();
+      } else if (source.compare(i, 2, "/*") == 0) {
+        i = source.find("*/", i + 2);
+        i = i == std::string::npos ? source.size() : i + 2;
+      } else {
+        return;
+      }
+    }
+  };
+  auto is_name = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+  };
+  skip_space();
+  if (source.compare(i, 5, "async") != 0 || (i + 5 < source.size() && is_name(source[i + 5]))) {
+    return false;
+  }
+  i += 5;
+  skip_space();
+  if (i >= source.size()) return false;
+  if (source[i] == '(' || source.compare(i, 8, "function") == 0) return true;
+  if (!is_name(source[i])) return false;  // `async => ...`: a parameter named async
+  while (i < source.size() && is_name(source[i])) ++i;
+  skip_space();
+  return source.compare(i, 2, "=>") == 0;
+}
 
 // The V8 ChainRunnerFactory. Runners get isolates of their own; CheckFunction
 // shares one validation isolate, created on first use and kept for the
@@ -30,6 +68,10 @@ class V8ChainRunnerFactory final : public ChainRunnerFactory {
   }
 
   Status CheckFunction(const std::string &source) override {
+    if (IsAsync(source)) {
+      return Status::User("the function is async: it would return a Promise, and Sluice calls "
+                          "functions synchronously; remove 'async' and 'await'");
+    }
     std::lock_guard<std::mutex> lock(mu_);
     if (isolate_ == nullptr) CreateValidationIsolate();
     v8::Locker locker(isolate_);

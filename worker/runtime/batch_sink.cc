@@ -1,5 +1,7 @@
 #include "worker/runtime/batch_sink.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,12 +21,15 @@ namespace {
 // tasks never interleave mid-line.
 class StdoutSink : public BatchSink {
  public:
-  explicit StdoutSink(std::FILE* out) : out_(out) {}
+  StdoutSink(std::FILE* out, const SinkContext& context) : out_(out), context_(context) {}
   Status Write(const js::BatchResult& batch) override {
     if (batch.json_lines.empty()) return Status::Ok();
-    std::lock_guard<std::mutex> lock(Mutex());
-    std::fwrite(batch.json_lines.data(), 1, batch.json_lines.size(), out_);
-    std::fflush(out_);
+    {
+      std::lock_guard<std::mutex> lock(Mutex());
+      std::fwrite(batch.json_lines.data(), 1, batch.json_lines.size(), out_);
+      std::fflush(out_);
+    }
+    if (context_.pusher != nullptr) context_.pusher->Watch(context_.job, batch.json_lines);
     return Status::Ok();
   }
   Status Finish() override { return Status::Ok(); }
@@ -35,14 +40,22 @@ class StdoutSink : public BatchSink {
     return mutex;
   }
   std::FILE* out_;
+  SinkContext context_;
+};
+
+// How a file sink opens its file.
+enum class OpenMode {
+  kCreate,     // a new file; an existing one is refused (the sink did not say overwrite)
+  kTruncate,   // overwrite: true, or a later attempt of the job that made the file
+  kAppend,     // a task restored from a checkpoint goes on after what was written
 };
 
 class FileSink : public BatchSink {
  public:
   // A restored task appends to what its previous attempts wrote (at-least-once: what came
   // after the checkpoint it restores from is written again).
-  FileSink(std::string path, std::string label, bool append)
-      : path_(std::move(path)), label_(std::move(label)), append_(append) {}
+  FileSink(std::string path, std::string label, OpenMode mode)
+      : path_(std::move(path)), label_(std::move(label)), mode_(mode) {}
   ~FileSink() override {
     if (file_ != nullptr) std::fclose(file_);
   }
@@ -54,10 +67,31 @@ class FileSink : public BatchSink {
     return std::string();
   }
   Status Open() {
-    file_ = std::fopen(path_.c_str(), append_ ? "a" : "w");
+    // O_EXCL makes "refuse an existing file" one step with creating it; O_NOFOLLOW keeps a
+    // link planted after the path was checked (file_reach.h) from leading elsewhere.
+    // O_NONBLOCK: opening a FIFO without a reader would block beyond the reach of a cancel
+    // (regular files ignore it); anything but a regular file is refused.
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    flags |= mode_ == OpenMode::kCreate ? O_EXCL : mode_ == OpenMode::kAppend ? O_APPEND : O_TRUNC;
+    const int fd = ::open(path_.c_str(), flags, 0644);
+    if (fd < 0 && errno == EEXIST) {
+      return Status::User(label_ + ": output file '" + path_ +
+                          "' exists; the sink overwrites it only with overwrite: true");
+    }
+    struct stat info {};
+    if (fd >= 0 && (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode))) {
+      ::close(fd);
+      return Status::User(label_ + ": output file '" + path_ + "' is not a regular file");
+    }
+    if (fd < 0 && errno == ENXIO) {
+      return Status::User(label_ + ": output file '" + path_ + "' is not a regular file");
+    }
+    if (fd >= 0) file_ = ::fdopen(fd, mode_ == OpenMode::kAppend ? "a" : "w");
     if (file_ == nullptr) {
+      const int error = errno;
+      if (fd >= 0) ::close(fd);
       return Status::External(label_ + ": cannot open output file '" + path_ +
-                              "': " + std::strerror(errno));
+                              "': " + std::strerror(error));
     }
     return Status::Ok();
   }
@@ -83,7 +117,7 @@ class FileSink : public BatchSink {
  private:
   std::string path_;
   std::string label_;
-  bool append_ = false;
+  OpenMode mode_;
   std::FILE* file_ = nullptr;
 };
 
@@ -120,7 +154,7 @@ class DiscardSink : public BatchSink {
 
 Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::string& config_json,
                                             const SinkContext& context) {
-  if (kind == "sink.stdout") return std::unique_ptr<BatchSink>(new StdoutSink(context.stdout_file));
+  if (kind == "sink.stdout") return std::unique_ptr<BatchSink>(new StdoutSink(context.stdout_file, context));
   if (kind == "sink.discard") return std::unique_ptr<BatchSink>(new DiscardSink());
   if (kind == "sink.collect") {
     if (context.pusher == nullptr) {
@@ -135,7 +169,15 @@ Result<std::unique_ptr<BatchSink>> MakeSink(const std::string& kind, const std::
     }
     std::string path = config["path"].get<std::string>();
     if (context.parallelism > 1) path += "." + std::to_string(context.subtask);
-    auto sink = std::make_unique<FileSink>(path, context.operator_label, context.restored);
+    auto resolved = ResolveOutputPath(context.file_reach, path, context.operator_label);
+    if (!resolved.ok()) return resolved.status();
+    const bool overwrite = config.contains("overwrite") && config["overwrite"] == true;
+    // A later attempt of the job (task id "...#n") replaces what an earlier one wrote.
+    const bool retry = context.task.str().find('#') != std::string::npos;
+    const OpenMode mode = context.restored           ? OpenMode::kAppend
+                          : overwrite || retry ? OpenMode::kTruncate
+                                               : OpenMode::kCreate;
+    auto sink = std::make_unique<FileSink>(*resolved, context.operator_label, mode);
     SLUICE_RETURN_IF_ERROR(sink->Open());
     return std::unique_ptr<BatchSink>(std::move(sink));
   }

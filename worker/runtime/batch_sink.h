@@ -4,12 +4,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
 #include "common/status.h"
 #include "worker/js/js_engine.h"
 #include "worker/runtime/connector_health.h"
+#include "worker/runtime/file_reach.h"
 
 namespace sluice::runtime {
 
@@ -19,6 +21,11 @@ class ResultPusher {
  public:
   virtual ~ResultPusher() = default;
   virtual Status Push(const JobId& job, const TaskId& task, std::vector<std::string> records) = 0;
+  // A copy of what a stdout sink printed, for people watching the job; must not block.
+  virtual void Watch(const JobId& job, std::string_view json_lines) {
+    (void)job;
+    (void)json_lines;
+  }
 };
 
 // The end of a task's chain: takes each batch the chain produced. Created and used on the task
@@ -76,6 +83,7 @@ struct SinkContext {
   std::FILE* stdout_file = stdout;  // for sink.stdout
   ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
   bool restored = false;  // the task starts from a checkpoint (Restore follows)
+  const FileReach* file_reach = nullptr;  // sink.file: the folders it may write below
 };
 
 // Builds the sink for a `sink.*` operator kind from its config.

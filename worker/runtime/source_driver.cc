@@ -1,7 +1,5 @@
 #include "worker/runtime/source_driver.h"
 
-#include <sys/types.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -9,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "connectors/kafka/kafka_source.h"
+#include "worker/runtime/file_reach.h"
 #include "worker/runtime/index_share.h"
+#include "worker/runtime/line_reader.h"
 
 namespace sluice::runtime {
 namespace {
@@ -95,51 +95,44 @@ class GeneratedSource : public SourceDriver {
   IndexShare share_;
 };
 
-// source.file: reads the file in large blocks and hands whole lines to the chain; the line
-// indexes the subtask emits are its IndexShare (fresh: i mod P == s). Its position adds where
-// the reading stood (line index and byte offset), so a restored source seeks instead of reading
-// the lines before it again.
+// source.file: reads the file's lines (line_reader.h: bounded lines, cancellable reads) and
+// hands whole lines to the chain; the line indexes the subtask emits are its IndexShare (fresh:
+// i mod P == s). Its position adds where the reading stood (line index and byte offset), so a
+// restored source seeks instead of reading the lines before it again.
 class FileSource : public SourceDriver {
  public:
   // Reading starts at line `start_line`, at byte `start_offset`.
-  FileSource(std::string path, const SourceContext& context, IndexShare share,
+  FileSource(LineReader::Options options, const SourceContext& context, IndexShare share,
              int64_t start_line = 0, int64_t start_offset = 0)
-      : path_(std::move(path)),
+      : reader_(std::move(options)),
         context_(context),
         share_(std::move(share)),
         line_index_(start_line),
-        buffer_offset_(start_offset) {}
-  ~FileSource() override {
-    if (file_ != nullptr) std::fclose(file_);
-  }
+        start_offset_(start_offset) {}
 
-  Status Open() {
-    file_ = std::fopen(path_.c_str(), "rb");
-    if (file_ == nullptr) {
-      return Status::User(context_.operator_label + ": cannot open input file '" + path_ +
-                          "': " + std::strerror(errno));
-    }
-    if (buffer_offset_ > 0 && fseeko(file_, static_cast<off_t>(buffer_offset_), SEEK_SET) != 0) {
-      return Status::External(context_.operator_label + ": cannot seek to byte " +
-                              std::to_string(buffer_offset_) + " of '" + path_ +
-                              "': " + std::strerror(errno));
-    }
-    return Status::Ok();
-  }
+  Status Open() { return reader_.Open(start_offset_); }
 
   Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override {
     std::string text;
     int lines = 0;
+    bool waiting = false;
     while (lines < context_.batch_size && text.size() < kMaxBatchBytes) {
-      auto line = NextLine();
-      if (!line.ok()) return line.status();
-      if (!line->has_value()) break;
+      std::string_view line;
+      auto read = reader_.Next(&line);
+      if (!read.ok()) return read.status();
+      if (*read == LineReader::Read::kWaiting) {
+        waiting = true;
+        break;
+      }
+      if (*read == LineReader::Read::kEnd) break;
       if (line_index_++ != share_.next()) continue;
       share_.Advance(1);
-      text.append(**line);
+      text.append(line);
       text.push_back('\n');
       ++lines;
     }
+    // Nothing came for a while (a FIFO): back to the task loop, which moves time on.
+    if (lines == 0 && waiting) return std::optional<js::BatchResult>(js::BatchResult{});
     if (lines == 0) return std::optional<js::BatchResult>();
     auto batch = chain.RunText(text);
     if (!batch.ok()) return batch.status();
@@ -148,55 +141,18 @@ class FileSource : public SourceDriver {
 
   std::string Position() const override {
     nlohmann::json position = share_.ToJson();
-    position["scan"] = {line_index_, buffer_offset_ + static_cast<int64_t>(pos_)};
+    position["scan"] = {line_index_, reader_.offset()};
     return position.dump();
   }
 
  private:
-  static constexpr size_t kBlockBytes = 1 << 20;
   static constexpr size_t kMaxBatchBytes = 1 << 20;
 
-  // The next line without its '\n', or nullopt at the end of the file.
-  Result<std::optional<std::string_view>> NextLine() {
-    while (true) {
-      size_t end = buffer_.find('\n', pos_);
-      if (end != std::string::npos) {
-        std::string_view line(buffer_.data() + pos_, end - pos_);
-        pos_ = end + 1;
-        return std::optional<std::string_view>(line);
-      }
-      if (eof_) {
-        if (pos_ >= buffer_.size()) return std::optional<std::string_view>();
-        std::string_view line(buffer_.data() + pos_, buffer_.size() - pos_);
-        pos_ = buffer_.size();
-        return std::optional<std::string_view>(line);
-      }
-      buffer_.erase(0, pos_);
-      buffer_offset_ += static_cast<int64_t>(pos_);
-      pos_ = 0;
-      size_t old = buffer_.size();
-      buffer_.resize(old + kBlockBytes);
-      size_t got = std::fread(buffer_.data() + old, 1, kBlockBytes, file_);
-      buffer_.resize(old + got);
-      if (got < kBlockBytes) {
-        if (std::ferror(file_)) {
-          return Status::External(context_.operator_label + ": cannot read '" + path_ +
-                                  "': " + std::strerror(errno));
-        }
-        eof_ = true;
-      }
-    }
-  }
-
-  std::string path_;
+  LineReader reader_;
   SourceContext context_;
   IndexShare share_;
-  std::FILE* file_ = nullptr;
-  std::string buffer_;
-  size_t pos_ = 0;
-  bool eof_ = false;
-  int64_t line_index_ = 0;     // of the line at buffer_[pos_]
-  int64_t buffer_offset_ = 0;  // the file offset of buffer_[0]
+  int64_t line_index_ = 0;  // of the next line the reader returns
+  int64_t start_offset_ = 0;
 };
 
 // The restore positions as JSON; a user error naming the operator when one is not JSON.
@@ -239,6 +195,26 @@ std::pair<int64_t, int64_t> ScanStart(const std::vector<nlohmann::json>& positio
   return start;
 }
 
+// How a file source reads: its path inside the worker's allowed roots, its line limit (the
+// config's maxLineBytes, at most the worker's), its cancel signal.
+Result<LineReader::Options> FileReaderOptions(const nlohmann::json& config,
+                                              const SourceContext& context) {
+  LineReader::Options options;
+  options.label = context.operator_label;
+  options.cancel = context.cancel;
+  options.max_line_bytes = context.max_line_bytes;
+  if (config.contains("maxLineBytes") && config["maxLineBytes"].is_number_integer() &&
+      config["maxLineBytes"].get<int64_t>() > 0) {
+    options.max_line_bytes =
+        std::min<uint64_t>(config["maxLineBytes"].get<int64_t>(), context.max_line_bytes);
+  }
+  auto path = ResolveInputPath(context.file_reach, config["path"].get<std::string>(),
+                               context.operator_label);
+  if (!path.ok()) return path.status();
+  options.path = std::move(path).value();
+  return options;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
@@ -260,7 +236,9 @@ Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,
     auto share = MakeShare(context, *positions);
     if (!share.ok()) return share.status();
     const auto [line, offset] = ScanStart(*positions, share->next());
-    auto source = std::make_unique<FileSource>(config["path"].get<std::string>(), file_context,
+    auto reader = FileReaderOptions(config, context);
+    if (!reader.ok()) return reader.status();
+    auto source = std::make_unique<FileSource>(std::move(reader).value(), file_context,
                                                std::move(share).value(), line, offset);
     SLUICE_RETURN_IF_ERROR(source->Open());
     return std::unique_ptr<SourceDriver>(std::move(source));

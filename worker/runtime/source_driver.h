@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "worker/runtime/connector_health.h"
+#include "worker/runtime/file_reach.h"
 #include "worker/js/js_engine.h"
 
 namespace sluice::runtime {
@@ -59,6 +60,9 @@ struct SourceContext {
   CancelSignal* cancel = nullptr;
   int32_t batch_size = 4096;
   ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
+  // source.file: the folders it may read below (file_reach.h) and its longest line.
+  const FileReach* file_reach = nullptr;
+  uint64_t max_line_bytes = uint64_t{16} << 20;
   // Restoring from a checkpoint: the Position() of every subtask of this source operator when
   // the checkpoint was taken (any parallelism); empty: start from the configured beginning.
   std::vector<std::string> restore_positions;

@@ -2,6 +2,7 @@
 
 #include "worker/js/chain_program.h"
 #include "worker/runtime/exchange_io.h"
+#include "worker/runtime/task_limits.h"
 #include "worker/state/key_groups.h"
 #include "worker/state/rocks_state_backend.h"
 
@@ -167,6 +168,7 @@ Status Task::RunChain() {
     sink_context.stdout_file = services_.stdout_file;
     sink_context.health = &health_;
     sink_context.restored = deployment_.has_restore();
+    sink_context.file_reach = services_.file_reach;
     sink = MakeSink(last.kind(), last.config_json(), sink_context);
   } else {
     auto connected = ExchangeSink::Connect(deployment_.outputs(), *services_.router,
@@ -185,6 +187,8 @@ Status Task::RunChain() {
     SourceContext source_context{Label(first), deployment_.subtask(),
                                  std::max(1u, deployment_.parallelism()), &cancel_};
     source_context.health = &health_;
+    source_context.file_reach = services_.file_reach;
+    source_context.max_line_bytes = services_.limits.max_line_bytes;
     if (deployment_.has_restore()) {
       source_context.restore_positions = SourcePositions(deployment_.restore(), first.id());
     }
@@ -234,13 +238,12 @@ Status Task::RunChain() {
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
     spec.stages.push_back(std::move(stage));
   }
-  js::Limits limits;
-  if (deployment_.spec().call_timeout_ms() > 0) {
-    limits.call_timeout_ms = deployment_.spec().call_timeout_ms();
+  auto limits = TaskJsLimits(deployment_.spec(), services_.limits);
+  if (!limits.ok()) {
+    (*sink)->Cancel();
+    return limits.status();
   }
-  if (deployment_.spec().heap_limit_mb() > 0) {
-    limits.heap_limit_mb = deployment_.spec().heap_limit_mb();
-  }
+  spec.max_record_bytes = services_.limits.max_record_bytes;
 
   // Keyed state: one RocksDB per task, a column family for its keyed operator's state and one
   // for its timers. It lives as long as the task; checkpoints copy it (RocksDB checkpoints) and
@@ -272,7 +275,7 @@ Status Task::RunChain() {
     break;
   }
 
-  auto runner = services_.engine->Create(spec, limits, state.get());
+  auto runner = services_.engine->Create(spec, *limits, state.get());
   if (!runner.ok()) {
     (*sink)->Cancel();
     return runner.status();

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "sluice/cluster_service.pb.h"
@@ -39,6 +40,8 @@ struct TaskServices {
   std::shared_ptr<exchange::Inbox> inbox;  // when upstream tasks feed this one
   std::string state_dir;  // a task with keyed state keeps its RocksDB below it
   CheckpointListener* checkpoints = nullptr;  // where its checkpoint acknowledgements go
+  ClusterLimits limits;                        // the worker's maxima (task_limits.h)
+  const FileReach* file_reach = nullptr;       // where file sources and sinks may go
 };
 
 // One parallel instance of a chain: a thread with its own JS isolate that pulls batches from

@@ -53,7 +53,7 @@ constexpr char kEdgeCases[] = R"js((i) => {
   const channels = ["Google", "Facebook", "Baidu", "Apple", "channel-\u00e9"];
   const others = [true, false, null, {}, [], [1, "a", null], {x: {y: [1, {z: "\u00e9"}]}},
                   new Date(86400000 * i), {toJSON(k) { return "key:" + k; }}, new Number(3),
-                  new String("s\ud800"), new Boolean(false), [undefined, () => 1, Symbol("s")],
+                  new String("s\ud800"), new Boolean(false), [undefined, Symbol("s")],
                   {u: undefined, f: 1, "2": 2, "10": 10}, Object.create(null)];
   const any = () => { const k = rnd(3); return k === 0 ? pick(numbers) : k === 1 ? pick(strings)
                                                                              : pick(others); };
@@ -67,7 +67,8 @@ constexpr char kEdgeCases[] = R"js((i) => {
     case 2:  // numeric-string keys, which JS orders first
       return {b: pick(strings), "1": pick(finite), "0": i, "10": rnd(2) === 0};
     case 3:  // now and then a field JSON omits: the batch falls back in the middle
-      return {k: i, v: rnd(20) === 0 ? pick([undefined, () => 1, Symbol("s"),
+      // (A function would fail the chain: README.md, "Records are JSON".)
+      return {k: i, v: rnd(20) === 0 ? pick([undefined, Symbol("s"),
                                               {toJSON() { return undefined; }}]) : pick(strings)};
     case 4:  // nested values, Dates, toJSON with the key, boxed primitives
       return {when: new Date(1e12 + i), nested: pick(others), list: [i, pick(strings)],
@@ -185,7 +186,7 @@ TEST(CodecTest, FallsBackToJsonLinesWhenRecordsDoNotShareAShape) {
       {"[{a: 1, b: 'x'}, {b: 'y', a: 2}]", false},       // key order
       {"[{a: 1}, {a: 1, b: 2}]", false},                 // more keys
       {"[{a: 1}, {a: undefined}]", false},               // a key JSON omits
-      {"[{a: 1}, {a: () => 1}]", false},                 // a function value
+      {"[{a: 1}, {a: Symbol('s')}]", false},             // a symbol value
       {"[{a: 1}, [1]]", false},                          // an array record
       {"[{a: 1}, 5]", false},                            // a primitive record
       {"[{a: 1}, new Date(0)]", false},                  // toJSON on the record

@@ -44,10 +44,11 @@
 // first argument; merge must not change its second). The key's entry is then
 // ["slices", start, accumulator, start, accumulator, ...] in order of start. Timers are the ones
 // the window list has, registered when a key's first slice of a window appears, so windows fire
-// in the same order; the cleanup of a window drops the slices no later window holds. An entry in
-// the window-list format (restored from a checkpoint taken before slices) keeps that format until
-// its windows are gone. For a function that is not associative and commutative, records arriving
-// out of order can reduce in another order than with the window list.
+// in the same order; the cleanup of a window drops the slices no later window holds. A record
+// older than its key's latest slice turns the key's entry back into a window list (windows keep
+// the order records came in, slices would reduce it in time order), as is an entry restored from
+// a checkpoint taken before slices; such a key keeps the window list until its windows are gone.
+// So for an associative function (as a merge must be) every value is the window list's.
 //
 // Accumulators are stored as they are: a reduce window's first accumulator is its first record.
 // User functions may change and return their first argument (the accumulator) but must not
@@ -727,7 +728,10 @@
       const fires = timer.time === fireAt &&
                       this.trigger === (eventDomain ? EVENT_TIME : PROCESSING_TIME) ||
                     cleanup && this.trigger === COUNT && this.ending() && ws[i + 3] > 0;
-      if (fires) this.emitWindow(timer.key, start, end, ws[i + 2], !cleanup);
+      // A sliding window's accumulator may be another window's too (a reduce that returns the
+      // record): while other windows stay, what goes downstream is a copy.
+      const shared = this.kind === SLIDING && ws.length > STRIDE;
+      if (fires) this.emitWindow(timer.key, start, end, ws[i + 2], !cleanup || shared);
       if (!cleanup) return;
       if (ws.length === STRIDE) {
         this.state.delete(timer.keyGroup, timer.keyString);

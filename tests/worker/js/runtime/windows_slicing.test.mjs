@@ -159,3 +159,21 @@ test("a sliced value emitted while a slice of it stays is a copy", () => {
   assert.deepEqual(h.take(), [["a", [5, 15], { v: 3 }, 14], ["a", [10, 20], { v: 1 }, 19]]);
   h.assertEmpty();
 });
+
+test("a window list's value emitted while another window of the key stays is a copy", () => {
+  // Processing time keeps the window list; the reduce makes the record both windows' value.
+  const h = harness({ assigner: { type: "sliding", size: 10, slide: 5 }, time: "processing",
+                      function: "reduce" }, { reduce: (a, b) => (b.v > a.v ? b : a) },
+                    { live: true });
+  h.setNow(1);
+  h.add("a", { v: 1 }, undefined);  // windows [-5,5) and [0,10)
+  h.setNow(3);
+  h.add("a", { v: 3 }, undefined);  // the value of both
+  h.advance(4);
+  const [[, , value]] = h.take();
+  assert.deepEqual(value, { v: 3 });
+  value.v = -1;  // downstream changes what it got
+  h.advance(9);
+  assert.deepEqual(h.take(), [["a", [0, 10], { v: 3 }, 9]]);
+  h.assertEmpty();
+});
