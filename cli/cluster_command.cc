@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/security_options.h"
 #include "coordinator/coordinator_metrics.h"
 
 namespace sluice::cli {
@@ -114,10 +115,13 @@ int RunCluster(const ClusterOptions& options) {
   auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir, 5000, "",
                                options.limits.limits,
                                [&](coordinator::CoordinatorNode& n) {
-                                 auto created = MakeHttpApi(options.http, n, &metrics);
+                                 HttpFlags http = options.http;
+                                 http.auth_token_file = options.security.token_file;
+                                 auto created = MakeHttpApi(http, n, &metrics);
                                  if (created.ok()) api = std::move(created).value();
                                  made = created.status();
-                               });
+                               },
+                               options.security, options.insecure);
   if (!made.ok()) {
     std::fprintf(stderr, "error: %s\n", made.message().c_str());
     return 2;
@@ -148,6 +152,7 @@ int RunCluster(const ClusterOptions& options) {
                                      address,  "--listen",   host + ":0",
                                      "--slots", std::to_string(options.slots)};
     for (std::string& arg : LimitArgs(options.limits)) argv.push_back(std::move(arg));
+    for (std::string& arg : SecurityArguments(options.security)) argv.push_back(std::move(arg));
     auto pid = SpawnWorker(argv);
     if (!pid.ok()) {
       std::fprintf(stderr, "error: %s\n", pid.status().message().c_str());

@@ -5,6 +5,7 @@
 
 #include "cli/http_command.h"
 #include "cli/limit_options.h"
+#include "common/auth.h"
 
 namespace sluice::cli {
 
@@ -14,6 +15,8 @@ struct ClusterOptions {
   uint32_t slots = 4;                     // per worker
   std::string data_dir;                   // the coordinator's; empty keeps jobs in memory
   std::string checkpoint_dir;             // the coordinator's (see ServeOptions)
+  SecurityFiles security;                 // the coordinator's and, passed on, the workers'
+  bool insecure = false;                  // serve a non-loopback address without a token
   HttpFlags http;                         // the coordinator's HTTP API and playground
   LimitOptions limits;                    // the coordinator's and every worker's
 };

@@ -3,16 +3,22 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <thread>
 
+#include <unistd.h>
+
 #include "cli/job_client.h"
+#include "cli/printable.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "coordinator/coordinator_metrics.h"
@@ -25,16 +31,36 @@ namespace sluice::cli {
 namespace {
 
 volatile std::sig_atomic_t g_interrupted = 0;
+// `run` and `submit`: a second SIGINT/SIGTERM exits at once (the servers shut down gracefully).
+volatile std::sig_atomic_t g_second_signal_exits = 0;
+// After SIGINT/SIGTERM, how long `sluice run` waits for its job to end before it exits anyway.
+constexpr auto kStopGrace = std::chrono::seconds(10);
 
-void OnSignal(int) { g_interrupted = 1; }
+void OnSignal(int) {
+  if (g_interrupted && g_second_signal_exits) {
+    // A second signal: the user has waited enough.
+    constexpr char kMessage[] = "interrupted again: exiting now\n";
+    static_cast<void>(write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1));
+    _exit(130);
+  }
+  g_interrupted = 1;
+}
 
 void InstallSignalHandlers() {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 }
 
+bool Interrupted() { return g_interrupted != 0; }
+
+bool IsTaskEnded(proto::TaskState state) {
+  return state == proto::TASK_FINISHED || state == proto::TASK_CANCELED ||
+         state == proto::TASK_FAILED;
+}
+
 int Fail(const Status& status) {
   std::fprintf(stderr, "error: %s\n", status.message().c_str());
+  if (status.code() == StatusCode::kCancelled) return 130;
   return status.domain() == ErrorDomain::kUser ? 2 : 1;
 }
 
@@ -55,16 +81,18 @@ coordinator::FunctionChecker V8Checker() {
 
 // Prints every validation problem; returns the exit code for an invalid job.
 int ReportProblems(const proto::JobSpec& spec, const proto::SubmitJobResponse& response) {
-  std::fprintf(stderr, "error: job '%s' was refused:\n", spec.name().c_str());
+  std::fprintf(stderr, "error: job '%s' was refused:\n", Printable(spec.name()).c_str());
   for (const auto& problem : response.problems()) {
-    std::fprintf(stderr, "  - %s\n", problem.message().c_str());
+    std::fprintf(stderr, "  - %s\n", Printable(problem.message()).c_str());
   }
   return 2;
 }
 
-// Polls the job until it ends; on SIGINT/SIGTERM cancels it.
+// Polls the job until it ends; on SIGINT/SIGTERM cancels it, and gives up waiting (a
+// kDeadlineExceeded Status) when it has not ended kStopGrace after the cancel.
 Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) {
   bool cancel_sent = false;
+  std::chrono::steady_clock::time_point give_up;
   std::map<std::string, bool> troubled;  // task id -> its connectors reported a problem
   while (true) {
     if (g_interrupted && !cancel_sent) {
@@ -72,6 +100,14 @@ Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) 
       auto canceled = client.Cancel(job_id);
       if (!canceled.ok()) return canceled.status();
       cancel_sent = true;
+      give_up = std::chrono::steady_clock::now() + kStopGrace;
+    }
+    if (cancel_sent && std::chrono::steady_clock::now() > give_up) {
+      return Status(StatusCode::kDeadlineExceeded, ErrorDomain::kInternal,
+                    "job " + job_id + " did not stop within " +
+                        std::to_string(kStopGrace.count()) +
+                        " s of the cancel (a task is blocked and does not see it); exiting "
+                        "without waiting for it");
     }
     auto info = client.Get(job_id);
     if (!info.ok()) return info.status();
@@ -79,8 +115,21 @@ Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) 
     // once when it starts and once when it is over.
     for (const auto& task : info->tasks()) {
       bool& was = troubled[task.task_id()];
+      if (was && IsTaskEnded(task.state())) {
+        // Its problem is cleared because the task ended, not because the endpoint came back.
+        if (task.state() == proto::TASK_CANCELED) {
+          std::fprintf(stderr, "task %s: canceled while its connectors were still retrying\n",
+                       task.task_id().c_str());
+        } else if (task.state() == proto::TASK_FINISHED) {  // it delivered after all
+          std::fprintf(stderr, "task %s: its connectors reach their endpoints again\n",
+                       task.task_id().c_str());
+        }
+        was = false;
+        continue;
+      }
       if (!was && !task.detail().empty()) {
-        std::fprintf(stderr, "task %s: %s\n", task.task_id().c_str(), task.detail().c_str());
+        std::fprintf(stderr, "task %s: %s\n", task.task_id().c_str(),
+                     Printable(task.detail()).c_str());
       } else if (was && task.detail().empty()) {
         std::fprintf(stderr, "task %s: its connectors reach their endpoints again\n",
                      task.task_id().c_str());
@@ -116,7 +165,10 @@ Status WriteResults(JobClient& client, const std::string& job_id, std::ostream& 
 int RunEmbedded(const RunOptions& options) {
   // The final line says why a job failed; the servers' warnings would only repeat it.
   if (std::getenv("SLUICE_LOG") == nullptr) spdlog::set_level(spdlog::level::err);
-  auto spec = LoadJob(options.job_file, options.overrides);
+  // From the start: a signal while the job compiles stops the compiler (and its children).
+  g_second_signal_exits = 1;
+  InstallSignalHandlers();
+  auto spec = LoadJob(options.job_file, options.overrides, Interrupted);
   if (!spec.ok()) return Fail(spec.status());
 
   coordinator::CoordinatorOptions coordinator_options;
@@ -138,15 +190,20 @@ int RunEmbedded(const RunOptions& options) {
   started = worker.Start();
   if (!started.ok()) return Fail(started);
 
-  InstallSignalHandlers();
   JobClient client(coordinator.address());
   auto response = client.Submit(*spec);
   if (!response.ok()) return Fail(response.status());
   if (response->problems_size() > 0) return ReportProblems(*spec, *response);
   std::fprintf(stderr, "job %s '%s' running on the embedded cluster\n", response->job_id().c_str(),
-               spec->name().c_str());
+               Printable(spec->name()).c_str());
 
   auto info = WaitForJob(client, response->job_id());
+  if (!info.ok() && info.status().code() == StatusCode::kDeadlineExceeded) {
+    // Shutting the embedded worker down would wait for the blocked task: leave at once.
+    std::fprintf(stderr, "error: %s\n", info.status().message().c_str());
+    std::fflush(stdout);
+    std::_Exit(130);
+  }
   if (!info.ok()) return Fail(info.status());
   if (HasCollectSink(*spec)) {
     Status written;
@@ -158,8 +215,29 @@ int RunEmbedded(const RunOptions& options) {
     }
     if (!written.ok()) return Fail(written);
   }
-  worker.Shutdown();
-  coordinator.Shutdown();
+  if (Interrupted()) {
+    // A task the cancel did not reach (blocked in a read, say) would hold the worker's shutdown
+    // for ever: give it the grace, then leave.
+    auto stopped = std::make_shared<std::promise<void>>();
+    std::future<void> done = stopped->get_future();
+    std::thread stopper([&worker, &coordinator, stopped] {
+      worker.Shutdown();
+      coordinator.Shutdown();
+      stopped->set_value();
+    });
+    if (done.wait_for(kStopGrace) != std::future_status::ready) {
+      std::fprintf(stderr,
+                   "error: job %s: a task did not stop within %lld s of the cancel (it is "
+                   "blocked and does not see it); exiting without waiting for it\n",
+                   info->job_id().c_str(), static_cast<long long>(kStopGrace.count()));
+      std::fflush(stdout);
+      std::_Exit(130);
+    }
+    stopper.join();
+  } else {
+    worker.Shutdown();
+    coordinator.Shutdown();
+  }
   switch (info->state()) {
     case proto::JOB_FINISHED: {
       uint64_t records_in = 0, records_out = 0;
@@ -178,7 +256,7 @@ int RunEmbedded(const RunOptions& options) {
       std::fprintf(stderr, "job %s was canceled\n", info->job_id().c_str());
       return 130;
     default:
-      std::fprintf(stderr, "error: job '%s' failed: %s\n", spec->name().c_str(),
+      std::fprintf(stderr, "error: job '%s' failed: %s\n", Printable(spec->name()).c_str(),
                    info->failure().c_str());
       return 1;
   }
@@ -186,8 +264,11 @@ int RunEmbedded(const RunOptions& options) {
 
 int Submit(const std::string& job_file, const JobOverrides& overrides,
            const std::string& coordinator) {
-  auto spec = LoadJob(job_file, overrides);
+  g_second_signal_exits = 1;
+  InstallSignalHandlers();
+  auto spec = LoadJob(job_file, overrides, Interrupted);
   if (!spec.ok()) return Fail(spec.status());
+  if (Interrupted()) return Fail(Status::Cancelled("interrupted before the job was submitted"));
   JobClient client(CoordinatorAddress(coordinator));
   auto response = client.Submit(*spec);
   if (!response.ok()) return Fail(response.status());
@@ -203,7 +284,7 @@ int List(const std::string& coordinator) {
   std::printf("%-14s %-10s %-6s %s\n", "ID", "STATE", "TASKS", "NAME");
   for (const auto& job : jobs->jobs()) {
     std::printf("%-14s %-10s %-6d %s\n", job.job_id().c_str(), JobStateName(job.state()).c_str(),
-                job.tasks_size(), job.name().c_str());
+                job.tasks_size(), Printable(job.name()).c_str());
   }
   return 0;
 }
@@ -212,9 +293,9 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
   JobClient client(CoordinatorAddress(coordinator));
   auto job = client.Get(job_id);
   if (!job.ok()) return Fail(job.status());
-  std::printf("job:    %s\nname:   %s\nstate:  %s\n", job->job_id().c_str(), job->name().c_str(),
-              JobStateName(job->state()).c_str());
-  if (!job->failure().empty()) std::printf("reason: %s\n", job->failure().c_str());
+  std::printf("job:    %s\nname:   %s\nstate:  %s\n", Printable(job->job_id()).c_str(),
+              Printable(job->name()).c_str(), JobStateName(job->state()).c_str());
+  if (!job->failure().empty()) std::printf("reason: %s\n", Printable(job->failure()).c_str());
   if (job->ended_at_ms() >= job->submitted_at_ms() && job->ended_at_ms() > 0) {
     std::printf("ran:    %llu ms\n",
                 static_cast<unsigned long long>(job->ended_at_ms() - job->submitted_at_ms()));
@@ -224,11 +305,12 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
                 static_cast<unsigned long long>(job->checkpoints_completed()),
                 static_cast<unsigned long long>(job->checkpoints_failed()),
                 static_cast<unsigned long long>(job->last_checkpoint_id()),
-                job->last_checkpoint_path().c_str(),
+                Printable(job->last_checkpoint_path()).c_str(),
                 static_cast<unsigned long long>(job->last_checkpoint_duration_ms()));
   }
   if (job->restarts() > 0) {
-    std::printf("restarts: %u (last: %s)\n", job->restarts(), job->last_restart_reason().c_str());
+    std::printf("restarts: %u (last: %s)\n", job->restarts(),
+                Printable(job->last_restart_reason()).c_str());
   }
   if (job->resumes() > 0) {
     std::printf("resumes: %u (attempt %u)%s\n", job->resumes(), job->attempt(),
@@ -241,8 +323,9 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
     std::printf("  %-22s %-9s %-10s in %-10llu out %-10llu %s\n", task.task_id().c_str(),
                 TaskStateName(task.state()).c_str(), task.worker_id().c_str(),
                 static_cast<unsigned long long>(task.records_in()),
-                static_cast<unsigned long long>(task.records_out()), task.operators().c_str());
-    if (!task.detail().empty()) std::printf("    %s\n", task.detail().c_str());
+                static_cast<unsigned long long>(task.records_out()),
+                Printable(task.operators()).c_str());
+    if (!task.detail().empty()) std::printf("    %s\n", Printable(task.detail()).c_str());
   }
   return 0;
 }
@@ -274,8 +357,9 @@ int ListWorkers(const std::string& coordinator) {
     // Until its first heartbeat the coordinator does not know what a worker runs.
     std::string running = w.heartbeats() > 0 ? std::to_string(w.running_tasks()) : "-";
     std::string seen = std::to_string(w.last_seen_ms_ago()) + "ms ago";
-    std::printf("%-12s %-22s %-6u %-9u %-8s %-10s %s\n", w.worker_id().c_str(), w.address().c_str(),
-                w.slots(), w.assigned_tasks(), running.c_str(), seen.c_str(), w.name().c_str());
+    std::printf("%-12s %-22s %-6u %-9u %-8s %-10s %s\n", w.worker_id().c_str(), Printable(w.address()).c_str(),
+                w.slots(), w.assigned_tasks(), running.c_str(), seen.c_str(),
+                Printable(w.name()).c_str());
   }
   return 0;
 }
@@ -284,11 +368,16 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
     uint32_t worker_timeout_ms, const std::string& advertise, const ClusterLimits& limits,
     const std::function<void(coordinator::CoordinatorNode&)>& before_start,
-    const std::string& ha) {
+    const SecurityFiles& security, bool insecure, size_t max_spec_bytes, const std::string& ha) {
   coordinator::CoordinatorOptions coordinator_options;
   coordinator_options.advertise = advertise;
+  auto loaded = LoadClusterSecurity(security);
+  if (!loaded.ok()) return loaded.status();
+  coordinator_options.security = std::move(loaded).value();
+  coordinator_options.insecure = insecure;
   coordinator_options.worker_timeout_ms = worker_timeout_ms;
   coordinator_options.limits = limits;
+  coordinator_options.max_spec_bytes = max_spec_bytes;
   // At least four heartbeats fit in the timeout.
   coordinator_options.heartbeat_interval_ms = std::max(100u, std::min(1000u, worker_timeout_ms / 4));
   coordinator_options.listen = listen.empty() ? "127.0.0.1:7070" : listen;
@@ -323,10 +412,13 @@ int ServeCoordinator(const ServeOptions& options) {
   auto node = StartCoordinator(options.listen, options.data_dir, options.checkpoint_dir,
                                options.worker_timeout_ms, options.advertise, options.limits.limits,
                                [&](coordinator::CoordinatorNode& n) {
-                                 auto created = MakeHttpApi(options.http, n, &metrics);
+                                 HttpFlags http = options.http;
+                                 http.auth_token_file = options.security.token_file;
+                                 auto created = MakeHttpApi(http, n, &metrics);
                                  if (created.ok()) api = std::move(created).value();
                                  made = created.status();
                                },
+                               options.security, options.insecure, options.max_spec_bytes,
                                options.ha);
   if (!made.ok()) return Fail(made);
   if (!node.ok()) return Fail(node.status());
@@ -360,6 +452,10 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
   worker_options.state_dir = options.state_dir;
+  auto security = LoadClusterSecurity(options.security);
+  if (!security.ok()) return Fail(security.status());
+  worker_options.security = std::move(security).value();
+  worker_options.insecure = options.insecure;
   worker_options.limits = options.limits.limits;
   worker_options.allow_paths = options.limits.allow_paths;
   MetricsRegistry metrics;

@@ -7,6 +7,7 @@
 #include "cli/http_command.h"
 #include "cli/job_loader.h"
 #include "cli/limit_options.h"
+#include "common/auth.h"
 #include "common/status.h"
 #include "coordinator/coordinator_node.h"
 
@@ -47,6 +48,9 @@ struct ServeOptions {
   std::string ha;  // coordinator: "etcd://host:port[,...]" elects a leader among coordinators
   HttpFlags http;                     // coordinator: the HTTP API and playground
   LimitOptions limits;                // coordinator: checked at submit; worker: enforced
+  SecurityFiles security;             // token and TLS files (security_options.h)
+  bool insecure = false;              // serve a non-loopback address without a token
+  size_t max_spec_bytes = coordinator::kDefaultMaxSpecBytes;  // coordinator: larger are refused
 };
 // The coordinator `coordinator` and `cluster` serve: V8 checks user functions; with a data
 // directory its jobs are stored there and restored from it. Started and listening.
@@ -55,7 +59,8 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     uint32_t worker_timeout_ms = 5000, const std::string& advertise = "",
     const ClusterLimits& limits = {},
     const std::function<void(coordinator::CoordinatorNode&)>& before_start = nullptr,
-    const std::string& ha = "");
+    const SecurityFiles& security = {}, bool insecure = false,
+    size_t max_spec_bytes = coordinator::kDefaultMaxSpecBytes, const std::string& ha = "");
 // `sluice savepoint`: takes a savepoint of a running job and prints its path.
 int Savepoint(const std::string& job_id, const std::string& directory,
               const std::string& coordinator);

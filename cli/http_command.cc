@@ -39,9 +39,8 @@ void AddHttpFlags(CLI::App& command, HttpFlags& flags) {
           },
           "host:port of the HTTP API, the playground page and /metrics (port 0: any free)")
       ->default_str("127.0.0.1:8080");
-  command.add_option("--auth-token-file", flags.auth_token_file,
-                     "File holding the cluster's token (default $SLUICE_AUTH_TOKEN; none: no "
-                     "token); HTTP clients send 'Authorization: Bearer <token>'");
+  // The token file is the gRPC one (--auth-token-file, security_options.h): the caller copies it
+  // into flags.auth_token_file, so HTTP and gRPC share one cluster token.
   command.add_option("--playground-dir", flags.playground_dir,
                      "Folder of the built playground page (default: the build's)");
 }

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "cli/security_options.h"
 #include "common/grpc_util.h"
 
 namespace sluice::cli {
@@ -26,7 +27,16 @@ JobClient::JobClient(std::string address) : address_(std::move(address)) {
     start = comma + 1;
   }
   if (addresses_.empty()) addresses_.push_back(address_);
-  for (const auto& one : addresses_) stubs_.push_back(proto::JobService::NewStub(MakeChannel(one)));
+  stubs_.resize(addresses_.size());
+}
+
+Result<proto::JobService::Stub*> JobClient::GetStub(size_t index) {
+  if (stubs_[index] == nullptr) {
+    auto security = LoadClusterSecurity(ClientSecurityFiles());
+    if (!security.ok()) return security.status();
+    stubs_[index] = proto::JobService::NewStub(MakeChannel(addresses_[index], *security));
+  }
+  return stubs_[index].get();
 }
 
 Status JobClient::Check(const grpc::Status& status) const {

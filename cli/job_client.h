@@ -34,6 +34,9 @@ class JobClient {
 
  private:
   Status Check(const grpc::Status& status) const;
+  // The stub of addresses_[index], made on first use with the client security files
+  // (ClientSecurityFiles()).
+  Result<proto::JobService::Stub*> GetStub(size_t index);
   // One unary call with a deadline; transport failures become Check()'s plain message.
   template <typename Request, typename Response>
   Result<Response> Call(grpc::Status (proto::JobService::Stub::*method)(grpc::ClientContext*,
@@ -44,10 +47,12 @@ class JobClient {
     const auto each = addresses_.size() > 1 ? std::min(timeout, kPerCoordinatorTimeout) : timeout;
     Status last = Status::Ok();
     for (size_t tried = 0; tried < addresses_.size(); ++tried) {
+      auto stub = GetStub(current_);
+      if (!stub.ok()) return stub.status();
       Response response;
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + each);
-      grpc::Status rpc = (stubs_[current_].get()->*method)(&context, request, &response);
+      grpc::Status rpc = ((*stub)->*method)(&context, request, &response);
       last = Check(rpc);
       if (last.ok()) return response;
       const bool elsewhere = rpc.error_code() == grpc::StatusCode::UNAVAILABLE ||

@@ -36,6 +36,44 @@ Result<proto::JobSpec> ParseSpec(const std::string& json, const std::string& wha
   return spec;
 }
 
+// `--param key=text` for a job whose params are `params`: the key must be one of them, and the
+// text is read as the type of its default, as the SDK's compiler does (sdk-ts/src/params.ts).
+Result<nlohmann::json> ReadParam(const std::string& job, const nlohmann::json& params,
+                                 const std::string& key, const std::string& text) {
+  const std::string what = "--param " + key + "=" + text + ": ";
+  if (!params.contains(key)) {
+    std::string known;
+    for (const auto& item : params.items()) known += (known.empty() ? "" : ", ") + item.key();
+    return Status::User(what + "job '" + job + "' has no param '" + key + "' " +
+                        (known.empty() ? "(it declares no params)" : "(its params: " + known + ")"));
+  }
+  const nlohmann::json& fallback = params.at(key);
+  auto refuse = [&](const std::string& expected) {
+    return Status::User(what + "param '" + key + "' of job '" + job + "' must be " + expected +
+                        ", as its default " + fallback.dump() + " is; got '" + text + "'");
+  };
+  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (fallback.is_number()) {
+    if (parsed.is_discarded() || !parsed.is_number()) return refuse("a number");
+    return parsed;
+  }
+  if (fallback.is_boolean()) {
+    if (text == "true") return nlohmann::json(true);
+    if (text == "false") return nlohmann::json(false);
+    return refuse("a boolean (true or false)");
+  }
+  if (fallback.is_string()) return nlohmann::json(text);
+  if (fallback.is_array()) {
+    if (parsed.is_discarded() || !parsed.is_array()) return refuse("a JSON array");
+    return parsed;
+  }
+  if (fallback.is_object()) {
+    if (parsed.is_discarded() || !parsed.is_object()) return refuse("a JSON object");
+    return parsed;
+  }
+  return parsed.is_discarded() ? nlohmann::json(text) : parsed;
+}
+
 Status ApplyOverrides(const JobOverrides& overrides, proto::JobSpec& spec) {
   if (overrides.parallelism > 0) spec.set_parallelism(overrides.parallelism);
   if (!overrides.from_savepoint.empty()) {
@@ -52,9 +90,9 @@ Status ApplyOverrides(const JobOverrides& overrides, proto::JobSpec& spec) {
     if (eq == std::string::npos || eq == 0) {
       return Status::User("--param '" + kv + "' is not of the form key=value");
     }
-    std::string value = kv.substr(eq + 1);
-    auto parsed = nlohmann::json::parse(value, nullptr, false);
-    params[kv.substr(0, eq)] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
+    auto value = ReadParam(spec.name(), params, kv.substr(0, eq), kv.substr(eq + 1));
+    if (!value.ok()) return value.status();
+    params[kv.substr(0, eq)] = std::move(value).value();
   }
   spec.set_params_json(params.dump());
   return Status::Ok();
@@ -68,7 +106,8 @@ std::string SdkDir() {
   return SLUICE_SOURCE_SDK_DIR;
 }
 
-Result<proto::JobSpec> LoadJob(const std::string& path, const JobOverrides& overrides) {
+Result<proto::JobSpec> LoadJob(const std::string& path, const JobOverrides& overrides,
+                               const std::function<bool()>& interrupted) {
   if (access(path.c_str(), R_OK) != 0) {
     return Status::User("cannot read job file '" + path + "': " + std::strerror(errno));
   }
@@ -96,7 +135,11 @@ Result<proto::JobSpec> LoadJob(const std::string& path, const JobOverrides& over
     argv.push_back("--param");
     argv.push_back(kv);
   }
-  auto output = RunProcess(argv);
+  auto output = RunProcess(argv, interrupted);
+  if (!output.ok() && output.status().code() == StatusCode::kCancelled) {
+    return Status::Cancelled("interrupted while compiling job file '" + path +
+                             "'; the job compiler was stopped");
+  }
   if (!output.ok()) return output.status();
   if (output->exit_code != 0) {
     // The compiler already printed its one-line reason on standard error.

@@ -9,6 +9,7 @@
 #include "cli/http_command.h"
 #include "cli/env_names.h"
 #include "cli/limit_flags.h"
+#include "cli/security_options.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--coordinator,-c", coordinator,
                     "Coordinator host:port, or several separated by commas (default "
                     "$SLUICE_COORDINATOR or 127.0.0.1:7070)");
+    sluice::cli::AddClientSecurityOptions(*cmd);
   }
 
   sluice::cli::ServeOptions serve;
@@ -101,8 +103,19 @@ int main(int argc, char** argv) {
                    "Milliseconds without a heartbeat after which a worker counts as lost (its "
                    "jobs restart from their last checkpoint, or fail)")
       ->default_val(5000);
+  coordinator_cmd
+      ->add_option("--max-spec-bytes", serve.max_spec_bytes,
+                   "Largest job spec accepted, in bytes (serialized); a larger one is refused "
+                   "with RESOURCE_EXHAUSTED (0: no limit)")
+      ->default_val(sluice::coordinator::kDefaultMaxSpecBytes);
+  coordinator_cmd->add_flag("--insecure", serve.insecure,
+                            "Serve on a non-loopback address without an auth token");
+  sluice::cli::AddServerSecurityOptions(*coordinator_cmd, serve.security);
   sluice::cli::AddHttpFlags(*coordinator_cmd, serve.http);
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
+  worker_cmd->add_flag("--insecure", serve.insecure,
+                       "Serve on a non-loopback address without an auth token");
+  sluice::cli::AddServerSecurityOptions(*worker_cmd, serve.security);
   worker_cmd->add_option("--coordinator,-c", serve.coordinator,
                          "Coordinator host:port, or several separated by commas (a leader and "
                          "its standbys)");
@@ -145,6 +158,9 @@ int main(int argc, char** argv) {
                           "The coordinator's job records folder (see `coordinator --help`)");
   cluster_cmd->add_option("--checkpoint-dir", cluster.checkpoint_dir,
                           "Where checkpoints go (see `coordinator --help`)");
+  cluster_cmd->add_flag("--insecure", cluster.insecure,
+                        "Serve on a non-loopback address without an auth token");
+  sluice::cli::AddServerSecurityOptions(*cluster_cmd, cluster.security);
 
   sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
   sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
@@ -158,6 +174,9 @@ int main(int argc, char** argv) {
       "Run an embedded cluster (coordinator and worker in this process) with the HTTP API and "
       "the playground page; prints the page's URL and stays up until Ctrl-C");
   sluice::cli::AddHttpFlags(*playground_cmd, playground.http);
+  playground_cmd->add_option("--auth-token-file", playground.http.auth_token_file,
+                             "File holding the token HTTP clients send as 'Authorization: Bearer "
+                             "<token>' (default $SLUICE_AUTH_TOKEN; none: no token)");
   playground_cmd->add_option("--listen", playground.listen,
                              "host:port of the coordinator's gRPC port (port 0: any free)")
       ->default_str("127.0.0.1:0");

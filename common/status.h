@@ -20,6 +20,7 @@ enum class StatusCode {
   kDeadlineExceeded,
   kCancelled,
   kInternal,
+  kUnauthenticated,  // the caller did not prove the cluster's token
 };
 
 // The outcome of a fallible call. Carries a code, a domain and whether retrying can help.
@@ -51,6 +52,10 @@ class [[nodiscard]] Status {
   }
   static Status Cancelled(std::string message) {
     return Status(StatusCode::kCancelled, ErrorDomain::kNone, std::move(message));
+  }
+  // The caller presented no token, or not the cluster's.
+  static Status Unauthenticated(std::string message) {
+    return Status(StatusCode::kUnauthenticated, ErrorDomain::kUser, std::move(message));
   }
   static Status Internal(std::string message) {
     return Status(StatusCode::kInternal, ErrorDomain::kInternal, std::move(message));

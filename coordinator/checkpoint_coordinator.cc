@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "coordinator/secrets.h"
+
 namespace sluice::coordinator {
 namespace {
 
@@ -34,7 +36,7 @@ CheckpointCoordinatorOptions CheckpointCoordinatorOptions::ForSpec(JobId job_id,
                                                                    std::string job_dir) {
   CheckpointCoordinatorOptions options;
   options.job_id = std::move(job_id);
-  options.spec = spec;
+  options.spec = RedactSecrets(spec);  // only written into the checkpoint's metadata
   options.interval_ms = spec.checkpoint_interval_ms();
   options.timeout_ms = spec.checkpoint_timeout_ms() == 0 ? kDefaultCheckpointTimeoutMs
                                                          : spec.checkpoint_timeout_ms();

@@ -305,7 +305,7 @@ void CoordinatorNode::SendCheckpointCalls() {
     to_delete.swap(directories_to_delete_);
   }
   for (const CheckpointCall& call : calls) {
-    auto stub = proto::WorkerService::NewStub(MakeChannel(call.address));
+    auto stub = proto::WorkerService::NewStub(MakeChannel(call.address, options_.security));
     grpc::ClientContext context;
     SetDeadline(context, std::chrono::seconds(2));
     grpc::Status rpc;

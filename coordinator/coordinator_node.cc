@@ -36,6 +36,8 @@ CoordinatorNode::CoordinatorNode(CoordinatorOptions options, FunctionChecker che
 CoordinatorNode::~CoordinatorNode() { Shutdown(); }
 
 Status CoordinatorNode::Start() {
+  SLUICE_RETURN_IF_ERROR(CheckListenSecurity(options_.listen, options_.security, options_.insecure,
+                                             "the coordinator"));
   const bool elects = store_ != nullptr && store_->ElectsLeader();
   if (store_ == nullptr) {
     // Nothing persists: the wall clock in seconds keeps a restarted coordinator's epoch above
@@ -49,8 +51,8 @@ Status CoordinatorNode::Start() {
   }
   job_service_ = MakeJobService(*this);
   cluster_service_ = MakeClusterService(*this);
-  auto started =
-      StartServer(options_.listen, {job_service_.get(), cluster_service_.get()}, "coordinator");
+  auto started = StartServer(options_.listen, {job_service_.get(), cluster_service_.get()},
+                             "coordinator", options_.security);
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
   auto advertised = AdvertisedAddress(
@@ -111,6 +113,11 @@ void CoordinatorNode::Wait() {
 
 proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   proto::SubmitJobResponse response;
+  // The gRPC service refuses these first (RESOURCE_EXHAUSTED); this covers the HTTP API.
+  if (Status fits = CheckSpecSize(spec, options_.max_spec_bytes); !fits.ok()) {
+    response.add_problems()->set_message(fits.message());
+    return response;
+  }
   std::vector<proto::ValidationProblem> problems = ValidateJob(spec, check_);
   for (auto& p : CheckClusterLimits(spec, options_.limits)) problems.push_back(std::move(p));
   if (!problems.empty()) {
@@ -293,7 +300,7 @@ Result<proto::RegisterWorkerResponse> CoordinatorNode::RegisterWorker(
   worker->name = request.name();
   worker->slots = request.slots();
   worker->last_seen = Clock::now();
-  worker->stub = proto::WorkerService::NewStub(MakeChannel(request.address()));
+  worker->stub = proto::WorkerService::NewStub(MakeChannel(request.address(), options_.security));
   spdlog::info("worker {} registered: {} ({}), {} slots", worker->id.str(), request.address(),
                request.name(), request.slots());
   proto::RegisterWorkerResponse response;
@@ -456,6 +463,12 @@ void CoordinatorNode::TransitionLocked(JobRecord& job, LifecycleEvent event) {
     return;
   }
   if (job.lifecycle.state() != before || event == LifecycleEvent::kResumed) PersistLocked(job);
+  // An ended job is history (stored in full above): its functions, configs and params need not
+  // stay in memory.
+  if (job.lifecycle.state() != before && job.lifecycle.terminal()) {
+    DropSpecBodies(&job.spec);
+    ReleaseFreeMemory();
+  }
 }
 
 void CoordinatorNode::ReserveCheckpointIdLocked(JobRecord& job, uint64_t checkpoint_id) {
@@ -467,7 +480,7 @@ void CoordinatorNode::ReserveCheckpointIdLocked(JobRecord& job, uint64_t checkpo
 
 void CoordinatorNode::SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel) {
   for (const auto& [address, task_id] : to_cancel) {
-    auto stub = proto::WorkerService::NewStub(MakeChannel(address));
+    auto stub = proto::WorkerService::NewStub(MakeChannel(address, options_.security));
     proto::CancelTaskRequest request;
     request.set_task_id(task_id.str());
     request.set_coordinator_epoch(epoch_);

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/auth.h"
 #include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "common/status.h"
@@ -22,6 +23,7 @@
 #include "coordinator/job_state_machine.h"
 #include "coordinator/job_store.h"
 #include "coordinator/job_validator.h"
+#include "coordinator/spec_limits.h"
 #include "sluice/cluster_service.grpc.pb.h"
 #include "sluice/job_service.grpc.pb.h"
 #include "sluice/worker_service.grpc.pb.h"
@@ -43,6 +45,11 @@ struct CoordinatorOptions {
   // before they are placed on whatever slots there are (0: worker_timeout_ms).
   uint32_t resume_wait_ms = 0;
   ClusterLimits limits;  // the maxima a submitted job is checked against
+  // The cluster token clients and workers must present (and this coordinator presents to
+  // workers), and TLS for its server and its channels to workers.
+  ClusterSecurity security;
+  bool insecure = false;  // serve on a non-loopback address without a token
+  size_t max_spec_bytes = kDefaultMaxSpecBytes;  // larger specs are refused; 0: no limit
 };
 
 // The coordinator process's core: serves JobService to clients and ClusterService to workers,
@@ -62,6 +69,8 @@ class CoordinatorNode {
                   std::unique_ptr<JobStore> store = nullptr);
   ~CoordinatorNode();
 
+  size_t max_spec_bytes() const { return options_.max_spec_bytes; }
+
   // Starts serving. With a store, first takes the coordinator epoch from it (a durable counter in
   // the data dir, or the leader key's revision with etcd, in which case this blocks in the
   // background until elected and serves as a standby meanwhile) and resumes the stored jobs that
@@ -78,6 +87,7 @@ class CoordinatorNode {
   [[nodiscard]] Status CheckWorkerCall(uint64_t worker_epoch);
   void Wait();
   const std::string& address() const { return address_; }
+  const ClusterSecurity& security() const { return options_.security; }
 
   // JobService, as the service adapters call it.
   proto::SubmitJobResponse Submit(const proto::JobSpec& spec);

@@ -12,6 +12,7 @@
 
 #include "coordinator/coordinator_node.h"
 #include "coordinator/coordinator_records.h"
+#include "coordinator/secrets.h"
 
 namespace sluice::coordinator {
 namespace {
@@ -92,6 +93,7 @@ Status CoordinatorNode::RestoreJobs() {
       if (!saved.ok()) spdlog::warn("cannot save job {}: {}", id.str(), saved.message());
     }
     job_order_.push_back(id);
+    DropSpecBodies(job.mutable_spec());  // history: only its info is served
     archived_[id] = std::move(job);
   }
   spdlog::info("restored {} jobs, resumed {} ({} unreadable files skipped)", jobs.size(), resumed,
@@ -201,7 +203,8 @@ void CoordinatorNode::StepDown(const std::string& why) {
 void CoordinatorNode::PersistLocked(const JobRecord& job) {
   if (store_ == nullptr) return;
   proto::StoredJob stored;
-  *stored.mutable_spec() = job.spec;
+  // Records are history (a restarted coordinator fails the jobs that were live): secrets stay out.
+  *stored.mutable_spec() = RedactSecrets(job.spec);
   *stored.mutable_info() = InfoOf(job);
   stored.set_checkpoint_dir(job.checkpoint_dir);
   stored.set_checkpoint_ids_reserved(job.checkpoint_ids_reserved);

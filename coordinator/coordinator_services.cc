@@ -1,56 +1,76 @@
 #include "coordinator/coordinator_services.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/grpc_util.h"
 #include "coordinator/coordinator_node.h"
 
 namespace sluice::coordinator {
 namespace {
 
+// Every call, from clients and workers alike, must carry the cluster token.
+grpc::Status CheckToken(const grpc::ServerContext* context, const CoordinatorNode& node) {
+  grpc::Status checked = CheckCaller(*context, node.security().token, "the coordinator");
+  if (!checked.ok())
+    spdlog::warn("refused a call from {}: {}", context->peer(), checked.error_message());
+  return checked;
+}
+
 class JobServiceImpl final : public proto::JobService::Service {
  public:
   explicit JobServiceImpl(CoordinatorNode& node) : node_(node) {}
-  grpc::Status SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
+  grpc::Status SubmitJob(grpc::ServerContext* context, const proto::SubmitJobRequest* request,
                          proto::SubmitJobResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
+    Status fits = CheckSpecSize(request->spec(), node_.max_spec_bytes());
+    if (!fits.ok()) return ToGrpc(fits);
     *response = node_.Submit(request->spec());
     return grpc::Status::OK;
   }
-  grpc::Status GetJob(grpc::ServerContext*, const proto::GetJobRequest* request,
+  grpc::Status GetJob(grpc::ServerContext* context, const proto::GetJobRequest* request,
                       proto::JobInfo* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     auto info = node_.GetJob(JobId(request->job_id()));
     if (!info.ok()) return ToGrpc(info.status());
     *response = std::move(info).value();
     return grpc::Status::OK;
   }
-  grpc::Status ListJobs(grpc::ServerContext*, const proto::ListJobsRequest*,
+  grpc::Status ListJobs(grpc::ServerContext* context, const proto::ListJobsRequest*,
                         proto::ListJobsResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     *response = node_.ListJobs();
     return grpc::Status::OK;
   }
-  grpc::Status CancelJob(grpc::ServerContext*, const proto::CancelJobRequest* request,
+  grpc::Status CancelJob(grpc::ServerContext* context, const proto::CancelJobRequest* request,
                          proto::JobInfo* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto info = node_.CancelJob(JobId(request->job_id()));
     if (!info.ok()) return ToGrpc(info.status());
     *response = std::move(info).value();
     return grpc::Status::OK;
   }
-  grpc::Status GetResults(grpc::ServerContext*, const proto::GetResultsRequest* request,
+  grpc::Status GetResults(grpc::ServerContext* context, const proto::GetResultsRequest* request,
                           proto::GetResultsResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto results = node_.GetResults(*request);
     if (!results.ok()) return ToGrpc(results.status());
     *response = std::move(results).value();
     return grpc::Status::OK;
   }
-  grpc::Status ListWorkers(grpc::ServerContext*, const proto::ListWorkersRequest*,
+  grpc::Status ListWorkers(grpc::ServerContext* context, const proto::ListWorkersRequest*,
                            proto::ListWorkersResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     *response = node_.ListWorkers();
     return grpc::Status::OK;
   }
-  grpc::Status TriggerSavepoint(grpc::ServerContext*, const proto::TriggerSavepointRequest* request,
+  grpc::Status TriggerSavepoint(grpc::ServerContext* context,
+                                const proto::TriggerSavepointRequest* request,
                                 proto::TriggerSavepointResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto savepoint = node_.TriggerSavepoint(*request, std::chrono::minutes(2));
     if (!savepoint.ok()) return ToGrpc(savepoint.status());
@@ -65,8 +85,10 @@ class JobServiceImpl final : public proto::JobService::Service {
 class ClusterServiceImpl final : public proto::ClusterService::Service {
  public:
   explicit ClusterServiceImpl(CoordinatorNode& node) : node_(node) {}
-  grpc::Status RegisterWorker(grpc::ServerContext*, const proto::RegisterWorkerRequest* request,
+  grpc::Status RegisterWorker(grpc::ServerContext* context,
+                              const proto::RegisterWorkerRequest* request,
                               proto::RegisterWorkerResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
       return ToGrpc(fenced);
     }
@@ -75,22 +97,26 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
     *response = std::move(registered).value();
     return grpc::Status::OK;
   }
-  grpc::Status DeregisterWorker(grpc::ServerContext*, const proto::DeregisterWorkerRequest* request,
+  grpc::Status DeregisterWorker(grpc::ServerContext* context,
+                                const proto::DeregisterWorkerRequest* request,
                                 proto::DeregisterWorkerResponse*) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     node_.DeregisterWorker(*request);
     return grpc::Status::OK;
   }
-  grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* request,
+  grpc::Status Heartbeat(grpc::ServerContext* context, const proto::HeartbeatRequest* request,
                          proto::HeartbeatResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
       return ToGrpc(fenced);
     }
     *response = node_.Heartbeat(*request);
     return grpc::Status::OK;
   }
-  grpc::Status ReportTask(grpc::ServerContext*, const proto::ReportTaskRequest* request,
+  grpc::Status ReportTask(grpc::ServerContext* context, const proto::ReportTaskRequest* request,
                           proto::ReportTaskResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
       return ToGrpc(fenced);
     }
@@ -98,17 +124,19 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
     response->set_coordinator_epoch(node_.epoch());
     return grpc::Status::OK;
   }
-  grpc::Status PushResults(grpc::ServerContext*, const proto::PushResultsRequest* request,
+  grpc::Status PushResults(grpc::ServerContext* context, const proto::PushResultsRequest* request,
                            proto::PushResultsResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
       return ToGrpc(fenced);
     }
     response->set_coordinator_epoch(node_.epoch());
     return ToGrpc(node_.PushResults(*request));
   }
-  grpc::Status AcknowledgeCheckpoint(grpc::ServerContext*,
+  grpc::Status AcknowledgeCheckpoint(grpc::ServerContext* context,
                                      const proto::AcknowledgeCheckpointRequest* request,
                                      proto::AcknowledgeCheckpointResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
       return ToGrpc(fenced);
     }
@@ -116,9 +144,10 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
     response->set_coordinator_epoch(node_.epoch());
     return grpc::Status::OK;
   }
-  grpc::Status DeclineCheckpoint(grpc::ServerContext*,
+  grpc::Status DeclineCheckpoint(grpc::ServerContext* context,
                                  const proto::DeclineCheckpointRequest* request,
                                  proto::DeclineCheckpointResponse* response) override {
+    if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
     if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
       return ToGrpc(fenced);
     }

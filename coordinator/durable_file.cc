@@ -1,6 +1,7 @@
 #include "coordinator/durable_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,9 +24,10 @@ Status WriteAll(int fd, const std::string& data, const std::string& path) {
 
 // The temp file's contents are written and synced; it is closed whatever happens.
 Status WriteTempFile(const std::string& temp, const std::string& contents) {
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return FileError("cannot create", temp);
-  Status written = WriteAll(fd, contents, temp);
+  Status written = ::fchmod(fd, 0600) == 0 ? Status::Ok() : FileError("cannot chmod", temp);
+  if (written.ok()) written = WriteAll(fd, contents, temp);
   if (written.ok() && ::fsync(fd) != 0) written = FileError("cannot fsync", temp);
   if (::close(fd) != 0 && written.ok()) written = FileError("cannot close", temp);
   return written;

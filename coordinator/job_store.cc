@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -38,11 +39,16 @@ Result<std::unique_ptr<FileJobStore>> FileJobStore::Open(const std::string& dir)
   if (dir.empty()) return Status::InvalidArgument("the data directory must not be empty");
   std::string jobs_dir = (fs::path(dir) / "jobs").string();
   std::error_code error;
+  const bool created = !fs::exists(dir, error);
   fs::create_directories(jobs_dir, error);
   if (error) {
     return Status::External("cannot create the data directory " + jobs_dir + ": " +
                             error.message());
   }
+  // Job records are for this coordinator's user alone. A data directory someone else made
+  // keeps its mode; the jobs folder inside is always closed.
+  if (created && ::chmod(dir.c_str(), 0700) != 0) return FileError("cannot chmod", dir);
+  if (::chmod(jobs_dir.c_str(), 0700) != 0) return FileError("cannot chmod", jobs_dir);
   if (::access(jobs_dir.c_str(), W_OK | X_OK) != 0) return FileError("cannot write to", jobs_dir);
   return std::unique_ptr<FileJobStore>(new FileJobStore(dir, std::move(jobs_dir)));
 }
@@ -86,6 +92,7 @@ Result<LoadedJobs> FileJobStore::LoadAll() {
     // Temp files are saves a crash interrupted; the record they were replacing still stands.
     if (name.empty() || name[0] == '.' || entry.path().extension() != kSuffix) continue;
     const std::string path = entry.path().string();
+    ::chmod(path.c_str(), 0600);  // records an older coordinator wrote readable to all
     std::ifstream in(path, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -160,8 +159,10 @@ void Validator::CheckOperator(int index) {
   } else if (auto [it, fresh] = index_by_id_.emplace(op.id(), index); !fresh) {
     OpProblem(index, " reuses id " + Quote(op.id()) + ", already taken by " + Name(it->second));
   }
+  // An operator without its own parallelism (0) takes the job's, which CheckJob checks: only
+  // one that sets its own can exceed the limit by itself.
   const uint32_t max = EffectiveMaxParallelism(spec_);
-  if (EffectiveParallelism(spec_, op) > max) {
+  if (op.parallelism() != 0 && op.parallelism() > max) {
     OpProblem(index, ": parallelism " + std::to_string(op.parallelism()) +
                          " exceeds the job's max_parallelism " + std::to_string(max));
   }
@@ -176,7 +177,7 @@ void Validator::CheckOperator(int index) {
   if (!op.config_json().empty()) {
     try {
       config = json::parse(op.config_json());
-    } catch (const json::parse_error& error) {
+    } catch (const json::exception& error) {  // parse_error, and out_of_range for 1e999
       parse_error = error.what();
     }
   }
@@ -403,26 +404,33 @@ void Validator::CheckCycles() {
   for (const auto& [from, to, edge] : edges_) outputs[from].push_back(to);
   enum class Mark { kNew, kOnPath, kDone };
   std::vector<Mark> marks(n, Mark::kNew);
-  std::vector<int> path;
-  std::function<void(int)> visit = [&](int op) {
-    marks[op] = Mark::kOnPath;
-    path.push_back(op);
-    for (int next : outputs[op]) {
+  // Depth first with an explicit stack (a spec may chain many thousands of operators): each
+  // frame is an operator on the current path and the index of its next output to visit.
+  std::vector<std::pair<int, size_t>> path;
+  for (int root = 0; root < n; ++root) {
+    if (marks[root] != Mark::kNew) continue;
+    marks[root] = Mark::kOnPath;
+    path.emplace_back(root, 0);
+    while (!path.empty()) {
+      auto& [op, next_output] = path.back();
+      if (next_output == outputs[op].size()) {
+        marks[op] = Mark::kDone;
+        path.pop_back();
+        continue;
+      }
+      const int next = outputs[op][next_output++];
       if (marks[next] == Mark::kNew) {
-        visit(next);
+        marks[next] = Mark::kOnPath;
+        path.emplace_back(next, 0);
       } else if (marks[next] == Mark::kOnPath) {
-        auto start = std::find(path.begin(), path.end(), next);
+        auto start = std::find_if(path.begin(), path.end(),
+                                  [&](const std::pair<int, size_t>& f) { return f.first == next; });
         std::string cycle;
-        for (auto it = start; it != path.end(); ++it) cycle += Short(*it) + " -> ";
+        for (auto it = start; it != path.end(); ++it) cycle += Short(it->first) + " -> ";
         OpProblem(next, " is on a cycle: " + cycle + Short(next) +
                             "; a job's graph must not loop back on itself");
       }
     }
-    path.pop_back();
-    marks[op] = Mark::kDone;
-  };
-  for (int i = 0; i < n; ++i) {
-    if (marks[i] == Mark::kNew) visit(i);
   }
 }
 

@@ -29,6 +29,7 @@ std::map<TaskId, TaskRoutes> PlanRoutes(const ExecutionPlan& plan,
       route.set_key_fn(edge.key_fn);
       route.set_channel(base + s);
       route.set_late(edge.from_output == "late");
+      if (!to.operator_ids.empty()) route.set_to_operator_id(to.operator_ids.front());
       for (const TaskId& target : tasks_of[edge.to]) {
         route.add_target_task_ids(target.str());
         auto address = address_of.find(target);

@@ -37,7 +37,8 @@ void WorkerNode::NextCoordinator() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (coordinators_.size() < 2) return;
   coordinator_index_ = (coordinator_index_ + 1) % coordinators_.size();
-  coordinator_ = proto::ClusterService::NewStub(MakeChannel(coordinators_[coordinator_index_]));
+  coordinator_ = proto::ClusterService::NewStub(
+      MakeChannel(coordinators_[coordinator_index_], options_.security));
 }
 
 Status WorkerNode::AcceptEpochLocked(uint64_t epoch, const char* call) {
@@ -139,10 +140,13 @@ WorkerId WorkerNode::id() const {
 }
 
 Status WorkerNode::Start() {
+  SLUICE_RETURN_IF_ERROR(
+      CheckListenSecurity(options_.listen, options_.security, options_.insecure, "the worker"));
   auto reach = runtime::FileReach::Make(options_.allow_paths);
   if (!reach.ok()) return reach.status();
   file_reach_ = std::move(reach).value();
-  auto started = StartServer(options_.listen, {this, &exchange_service_}, "worker");
+  auto started =
+      StartServer(options_.listen, {this, &exchange_service_}, "worker", options_.security);
   if (!started.ok()) return started.status();
   server_ = std::move(started->server);
   auto advertised = AdvertisedAddress(
@@ -150,15 +154,20 @@ Status WorkerNode::Start() {
   if (!advertised.ok()) return advertised.status();
   address_ = std::move(advertised).value();
   coordinators_ = SplitAddresses(options_.coordinator);
-  coordinator_ = proto::ClusterService::NewStub(MakeChannel(coordinators_[0]));
+  coordinator_ =
+      proto::ClusterService::NewStub(MakeChannel(coordinators_[0], options_.security));
 
   // Register, retrying with backoff: a worker may start before its coordinator.
   auto backoff = std::chrono::milliseconds(100);
   while (true) {
     Status st = Register();
     if (st.ok()) break;
-    // The coordinator answered and said no (e.g. an address other hosts cannot reach).
-    if (st.code() == StatusCode::kFailedPrecondition) return st;
+    // The coordinator answered and said no (e.g. an address other hosts cannot reach, or a
+    // wrong or missing token): waiting does not make it better.
+    if (st.code() == StatusCode::kFailedPrecondition ||
+        st.code() == StatusCode::kUnauthenticated) {
+      return st;
+    }
     spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
     NextCoordinator();
     std::unique_lock<std::mutex> lock(mutex_);
@@ -288,8 +297,17 @@ void WorkerNode::Wait() {
   cv_.wait(lock, [&] { return stopping_; });
 }
 
-grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTaskRequest* request,
+grpc::Status WorkerNode::CheckToken(const grpc::ServerContext* context) const {
+  grpc::Status checked = CheckCaller(*context, options_.security.token, "worker " + address_);
+  if (!checked.ok())
+    spdlog::warn("refused a call from {}: {}", context->peer(), checked.error_message());
+  return checked;
+}
+
+grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
+                                    const proto::DeployTaskRequest* request,
                                     proto::DeployTaskResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   TaskId id(request->task().task_id());
   runtime::TaskServices services;
   services.engine = &engine_;
@@ -299,6 +317,7 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
                              const std::string& failure) { OnTaskEnded(task, state, failure); };
   services.router = &router_;
   services.self_address = address_;
+  services.peer_security = &options_.security;
   services.checkpoints = this;
   services.limits = options_.limits;
   services.file_reach = &file_reach_;
@@ -343,8 +362,10 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext*, const proto::DeployTas
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerNode::CancelTask(grpc::ServerContext*, const proto::CancelTaskRequest* request,
+grpc::Status WorkerNode::CancelTask(grpc::ServerContext* context,
+                                    const proto::CancelTaskRequest* request,
                                     proto::CancelTaskResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "CancelTask"); !fenced.ok()) {
     return ToGrpc(fenced);
@@ -354,9 +375,10 @@ grpc::Status WorkerNode::CancelTask(grpc::ServerContext*, const proto::CancelTas
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext*,
-                                          const proto::TriggerCheckpointRequest* request,
-                                          proto::TriggerCheckpointResponse*) {
+grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext* context,
+                                           const proto::TriggerCheckpointRequest* request,
+                                           proto::TriggerCheckpointResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "TriggerCheckpoint");
       !fenced.ok()) {
@@ -372,8 +394,9 @@ grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext*,
 }
 
 grpc::Status WorkerNode::NotifyCheckpointComplete(
-    grpc::ServerContext*, const proto::NotifyCheckpointCompleteRequest* request,
+    grpc::ServerContext* context, const proto::NotifyCheckpointCompleteRequest* request,
     proto::NotifyCheckpointCompleteResponse*) {
+  if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
   if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "NotifyCheckpointComplete");
       !fenced.ok()) {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/auth.h"
 #include "common/cluster_limits.h"
 #include "common/ids.h"
 #include "worker/output_tap.h"
@@ -43,6 +44,10 @@ struct WorkerOptions {
   // Where tasks keep keyed state, one RocksDB per task below it; "": /tmp/sluice-state-<pid>.
   std::string state_dir;
   MetricsRegistry* metrics = nullptr;  // where to report task metrics, if anywhere
+  // The cluster token this worker presents to the coordinator and to other workers, and that
+  // callers of its WorkerService and ExchangeService must present; TLS for both directions.
+  ClusterSecurity security;
+  bool insecure = false;  // serve on a non-loopback address without a token
   ClusterLimits limits;                 // what every task is held to
   // The folders file sources and sinks may use (runtime/file_reach.h); none: no files at all.
   std::vector<std::string> allow_paths;
@@ -117,12 +122,14 @@ class WorkerNode final : public proto::WorkerService::Service,
   void OnTaskEnded(const TaskId& task, proto::TaskState state, const std::string& failure);
   void ReapEndedTasks();
   void CollectMetrics(MetricsWriter& writer) const;
+  // OK when the caller presented the cluster token (the coordinator, another worker).
+  grpc::Status CheckToken(const grpc::ServerContext* context) const;
 
   WorkerOptions options_;
   js::ChainRunnerFactory& engine_;
   runtime::FileReach file_reach_;  // from options_.allow_paths, made by Start()
   exchange::Router router_;  // inboxes of this worker's tasks that upstream tasks feed
-  exchange::ExchangeServiceImpl exchange_service_{router_};
+  exchange::ExchangeServiceImpl exchange_service_{router_, {.token = options_.security.token}};
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::vector<std::string> coordinators_;  // from options_.coordinator

@@ -226,6 +226,15 @@ std::string JoinProblems(const std::string& label, const std::vector<std::string
   return message;
 }
 
+// "retryAttempts" and "retryTimeoutMs", read as every connector reads them.
+connectors::RetryBudget ReadRetry(const json& config, const std::string& kind,
+                                  std::vector<std::string>* problems) {
+  connectors::ConfigReader reader(config, kind);
+  connectors::RetryBudget budget = connectors::ReadRetryBudget(reader);
+  for (const std::string& problem : reader.problems()) problems->push_back(": " + problem);
+  return budget;
+}
+
 json ParseJson(const std::string& config_json) {
   return json::parse(config_json.empty() ? "{}" : config_json, nullptr, false);
 }
@@ -240,7 +249,9 @@ KafkaSourceConfig ParseSourceConfig(const json& config, std::vector<std::string>
   }
   Checker check(config, "source.kafka", problems);
   check.OnlyFields(
-      {"brokers", "topics", "format", "startFrom", "bounded", "watermarks", "properties"});
+      {"brokers", "topics", "format", "startFrom", "bounded", "watermarks", "properties",
+       "retryAttempts", "retryTimeoutMs"});
+  result.retry = ReadRetry(config, "source.kafka", problems);
   result.brokers = check.Brokers();
 
   const std::string topics_expected =
@@ -296,7 +307,9 @@ KafkaSinkConfig ParseSinkConfig(const json& config, std::vector<std::string>* pr
     return result;
   }
   Checker check(config, "sink.kafka", problems);
-  check.OnlyFields({"brokers", "topic", "guarantee", "commitTopic", "properties"});
+  check.OnlyFields({"brokers", "topic", "guarantee", "commitTopic", "properties",
+                    "retryAttempts", "retryTimeoutMs"});
+  result.retry = ReadRetry(config, "sink.kafka", problems);
   result.brokers = check.Brokers();
   const std::string topic_expected = std::string("a topic name (") + kTopicRule + ")";
   for (const auto& [name, field] :

@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "connectors/common/guarantee.h"
+#include "connectors/common/retry.h"
 
 namespace sluice::kafka {
 
@@ -48,6 +49,8 @@ struct KafkaSourceConfig {
   std::optional<SourceWatermarks> watermarks;  // none: records carry no event time
   // librdkafka consumer properties passed through (security, fetch sizes, ...), as strings.
   std::map<std::string, std::string> properties;
+  // "retryAttempts", "retryTimeoutMs": how long connecting (metadata, offsets) may fail.
+  connectors::RetryBudget retry;
 };
 
 struct KafkaSinkConfig {
@@ -59,6 +62,9 @@ struct KafkaSinkConfig {
   std::string commit_topic = "sluice-commits";
   // librdkafka producer properties passed through (acks, compression, ...), as strings.
   std::map<std::string, std::string> properties;
+  // "retryAttempts", "retryTimeoutMs": the transactional calls' retries (exactly-once); the
+  // time also bounds an undelivered message (message.timeout.ms) with at-least-once.
+  connectors::RetryBudget retry;
 };
 
 // Checks a source config. Every problem found is appended to `problems` as a phrase that can

@@ -99,7 +99,9 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(KafkaSinkConfig config,
     // out is aborted and written again.
     defaults["transactional.id"] = TransactionalId(sink->epochs_.sink_id());
   } else {
-    defaults["message.timeout.ms"] = "0";
+    // A message the brokers do not take within the retry budget's time fails the task (0:
+    // librdkafka retries it for ever).
+    defaults["message.timeout.ms"] = std::to_string(backoff.budget.timeout.count());
   }
   auto producer =
       MakeClient(RD_KAFKA_PRODUCER, sink->config_.brokers, defaults, sink->config_.properties,
@@ -145,7 +147,12 @@ void KafkaSink::OnDelivery(const rd_kafka_message_t& message) {
   const Status failure = Status::External(
       EndpointProblem(context_.operator_label, config_.brokers,
                       "a message to topic '" + std::string(rd_kafka_topic_name(message.rkt)) +
-                          "' was not delivered: " + rd_kafka_err2str(message.err)));
+                          "' was not delivered: " + rd_kafka_err2str(message.err) +
+                          (message.err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT && !exactly_once()
+                               ? " (gave up after the retry budget of " +
+                                     config_.retry.Describe() +
+                                     "; set retryTimeoutMs, or properties.message.timeout.ms)"
+                               : "")));
   if (exactly_once()) {
     // The transaction fails as a whole and is written again; a message the brokers will never
     // take fails the task instead of being retried forever.
@@ -396,7 +403,8 @@ Result<std::unique_ptr<runtime::BatchSink>> MakeKafkaSink(const std::string& con
                                                           const runtime::SinkContext& context) {
   auto config = SinkConfigFromJson(config_json, context.operator_label);
   if (!config.ok()) return config.status();
-  auto sink = KafkaSink::Create(std::move(config).value(), context);
+  const connectors::Backoff backoff{.budget = config->retry};
+  auto sink = KafkaSink::Create(std::move(config).value(), context, backoff);
   if (!sink.ok()) return sink.status();
   return std::unique_ptr<runtime::BatchSink>(std::move(sink).value());
 }

@@ -100,6 +100,7 @@ void KafkaSource::Cancel() {
 Status KafkaSource::Retry(const std::string& what,
                           const std::function<rd_kafka_resp_err_t()>& call) {
   Backoff backoff(context_.cancel);
+  connectors::RetryAllowance allowance(config_.retry);
   while (true) {
     if (context_.cancel != nullptr && context_.cancel->cancelled()) {
       return Status::Cancelled("cancelled");
@@ -112,6 +113,14 @@ Status KafkaSource::Retry(const std::string& what,
     if (!IsTransportError(error)) {
       return Status::External(EndpointProblem(context_.operator_label, config_.brokers,
                                               what + ": " + rd_kafka_err2str(error)));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!allowance.Take(now)) {
+      // A bounded source that never connected, or any source whose brokers stay away: the task
+      // fails, and the job restarts or fails as its restart strategy says.
+      return Status::External(EndpointProblem(context_.operator_label, config_.brokers,
+                                              allowance.GaveUp(now) + "; last error: " + what +
+                                                  ": " + rd_kafka_err2str(error)));
     }
     ReportProblem(what + ": " + rd_kafka_err2str(error) + "; retrying in " +
                   std::to_string(backoff.next().count()) + " ms");

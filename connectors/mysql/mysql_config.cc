@@ -5,6 +5,7 @@
 
 #include "connectors/common/config_reader.h"
 #include "connectors/common/endpoint.h"
+#include "connectors/common/secret.h"
 
 namespace sluice::mysql {
 namespace {
@@ -61,7 +62,7 @@ bool TableNameOk(std::string_view name) {
   return part_ok(name.substr(0, dot)) && part_ok(name.substr(dot + 1));
 }
 
-MySqlConfig Read(connectors::ConfigReader& reader) {
+MySqlConfig Read(connectors::ConfigReader& reader, connectors::SecretSource* password) {
   MySqlConfig config;
   if (auto host = reader.String("host", /*required=*/true)) {
     Status status = connectors::CheckHost(*host);
@@ -74,7 +75,7 @@ MySqlConfig Read(connectors::ConfigReader& reader) {
   if (auto port = reader.Integer("port", false, 1, 65535))
     config.port = static_cast<uint16_t>(*port);
   if (auto user = reader.String("user", true)) config.user = *user;
-  if (auto password = reader.String("password", false)) config.password = *password;
+  *password = connectors::ReadSecret(reader, "password");
   if (auto database = reader.String("database", true)) config.database = *database;
   if (auto statement = reader.String("statement", true)) {
     config.statement = *statement;
@@ -110,6 +111,7 @@ MySqlConfig Read(connectors::ConfigReader& reader) {
                               *table + "\"");
     }
   }
+  config.retry = connectors::ReadRetryBudget(reader);
   reader.RefuseUnknownFields();
   return config;
 }
@@ -159,14 +161,19 @@ Result<uint32_t> CountPlaceholders(std::string_view statement) {
 
 std::vector<std::string> CheckMySqlConfig(const nlohmann::json& config) {
   connectors::ConfigReader reader(config, "sink.mysql");
-  Read(reader);
+  connectors::SecretSource password;
+  Read(reader, &password);
   return reader.problems();
 }
 
 Result<MySqlConfig> ParseMySqlConfig(std::string_view config_json) {
   connectors::ConfigReader reader(config_json, "sink.mysql");
-  MySqlConfig config = Read(reader);
+  connectors::SecretSource password;
+  MySqlConfig config = Read(reader, &password);
   if (!reader.ok()) return Status::User(reader.Joined());
+  auto resolved = connectors::ResolveSecret(password, "password");
+  if (!resolved.ok()) return resolved.status();
+  config.password = std::move(resolved).value();
   return config;
 }
 

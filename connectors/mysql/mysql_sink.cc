@@ -38,6 +38,8 @@ Status MySqlSink::Connected() {
 
 Status MySqlSink::Explain(const Status& status) const {
   if (status.ok() || status.retryable() || status.code() == StatusCode::kCancelled) return status;
+  // The retrier's "gave up" names the endpoint already.
+  if (status.message().rfind(endpoint_, 0) == 0) return status;
   return Status(status.code(), status.domain(),
                 endpoint_ + ", statement `" + config_.statement + "`: " + status.message());
 }
@@ -136,10 +138,12 @@ Result<std::unique_ptr<runtime::BatchSink>> MakeMySqlSink(const std::string& con
   auto config = ParseMySqlConfig(config_json);
   if (!config.ok()) return Status::User(context.operator_label + ": " + config.status().message());
   auto client = MakeConnectorClient(*config);
+  const connectors::Backoff backoff{.budget = config->retry};
   return std::unique_ptr<runtime::BatchSink>(new MySqlSink(
       std::move(config).value(), context.operator_label,
       connectors::SinkId(context.job.str(), context.operator_id, context.subtask),
-      std::move(client), context.health, std::make_unique<connectors::CancellableSleeper>()));
+      std::move(client), context.health, std::make_unique<connectors::CancellableSleeper>(),
+      backoff));
 }
 
 }  // namespace sluice::mysql

@@ -3,11 +3,12 @@
 #include <limits>
 
 #include "connectors/common/config_reader.h"
+#include "connectors/common/secret.h"
 
 namespace sluice::redis {
 namespace {
 
-RedisConfig Read(connectors::ConfigReader& reader) {
+RedisConfig Read(connectors::ConfigReader& reader, connectors::SecretSource* password) {
   RedisConfig config;
   if (auto address = reader.String("address", /*required=*/true)) {
     auto endpoint = connectors::ParseEndpoint(*address, 6379);
@@ -20,8 +21,9 @@ RedisConfig Read(connectors::ConfigReader& reader) {
     }
   }
   if (auto username = reader.String("username", false)) config.username = *username;
-  if (auto password = reader.String("password", false)) config.password = *password;
-  if (!config.username.empty() && config.password.empty()) {
+  *password = connectors::ReadSecret(reader, "password");
+  if (!config.username.empty() && password->value.empty() && password->env.empty() &&
+      password->file.empty()) {
     reader.FieldProblem("username", "needs a \"password\" (Redis authenticates a user with both)");
   }
   // Redis has 16 databases unless configured otherwise; the server refuses an index too high.
@@ -37,6 +39,7 @@ RedisConfig Read(connectors::ConfigReader& reader) {
   if (reader.Boolean("tls").value_or(false) && !kRedisTlsAvailable) {
     reader.FieldProblem("tls", "cannot be true: " + std::string(kRedisNoTlsReason));
   }
+  config.retry = connectors::ReadRetryBudget(reader);
   reader.RefuseUnknownFields();
   return config;
 }
@@ -45,14 +48,19 @@ RedisConfig Read(connectors::ConfigReader& reader) {
 
 std::vector<std::string> CheckRedisConfig(const nlohmann::json& config) {
   connectors::ConfigReader reader(config, "sink.redis");
-  Read(reader);
+  connectors::SecretSource password;
+  Read(reader, &password);
   return reader.problems();
 }
 
 Result<RedisConfig> ParseRedisConfig(std::string_view config_json) {
   connectors::ConfigReader reader(config_json, "sink.redis");
-  RedisConfig config = Read(reader);
+  connectors::SecretSource password;
+  RedisConfig config = Read(reader, &password);
   if (!reader.ok()) return Status::User(reader.Joined());
+  auto resolved = connectors::ResolveSecret(password, "password");
+  if (!resolved.ok()) return resolved.status();
+  config.password = std::move(resolved).value();
   return config;
 }
 

@@ -63,9 +63,11 @@ Result<std::unique_ptr<runtime::BatchSink>> MakeRedisSink(const std::string& con
   auto config = ParseRedisConfig(config_json);
   if (!config.ok()) return Status::User(context.operator_label + ": " + config.status().message());
   auto client = MakeHiredisClient(*config);
+  const connectors::Backoff backoff{.budget = config->retry};
   return std::unique_ptr<runtime::BatchSink>(
       new RedisSink(std::move(config).value(), context.operator_label, std::move(client),
-                    context.health, std::make_unique<connectors::CancellableSleeper>()));
+                    context.health, std::make_unique<connectors::CancellableSleeper>(),
+                    backoff));
 }
 
 }  // namespace sluice::redis

@@ -25,3 +25,15 @@ export function paramOverrides(): Record<string, unknown> {
   const value = (globalThis as Record<symbol, unknown>)[PARAM_OVERRIDES];
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
 }
+
+/**
+ * Set on globalThis by `compile-job` to the `--param k=v` overrides as the texts given, so that
+ * a Job can read each one as the type of its default (params.ts) and refuse unknown keys.
+ */
+export const PARAM_TEXTS: unique symbol = Symbol.for("sluice.paramTexts") as never;
+
+/** The `--param` texts of the compile in progress, or undefined outside one. */
+export function paramTexts(): Record<string, string> | undefined {
+  const value = (globalThis as Record<symbol, unknown>)[PARAM_TEXTS];
+  return typeof value === "object" && value !== null ? (value as Record<string, string>) : undefined;
+}

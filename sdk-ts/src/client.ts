@@ -4,6 +4,7 @@
  * loaded on first use, so building jobs (and `compile-job`) never pays for them.
  */
 import type * as grpc from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { toMillis, type Duration } from "./duration.js";
@@ -25,6 +26,44 @@ export interface SubmitOptions {
   readonly coordinator?: string;
   /** Deadline of every single call to the coordinator (default 5 s). */
   readonly timeout?: Duration;
+  /**
+   * The cluster's auth token, sent as `authorization: Bearer <token>` on every call (default:
+   * read from {@link SubmitOptions.authTokenFile}, else $SLUICE_AUTH_TOKEN). Like the CLI's
+   * `--auth-token-file`.
+   */
+  readonly authToken?: string;
+  /** A file holding the cluster's auth token (surrounding whitespace trimmed). */
+  readonly authTokenFile?: string;
+  /**
+   * A PEM file of the roots to trust: connect over TLS and verify the coordinator's certificate.
+   * Like the CLI's `--tls-ca`.
+   */
+  readonly tlsCaFile?: string;
+}
+
+/** How a connection proves itself and whether it speaks TLS, resolved from {@link SubmitOptions}. */
+interface Credentials {
+  readonly token: string;
+  readonly ca?: Buffer;
+}
+
+/** Resolves the token and TLS roots; a file that cannot be read is an error naming it. */
+function credentialsOf(options: SubmitOptions, env: NodeJS.ProcessEnv = process.env): Credentials {
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new Error(`cannot read the ${what} file ${file}: ${(e as Error).message}`);
+    }
+  };
+  let token = options.authToken?.trim() ?? "";
+  if (options.authToken === undefined && options.authTokenFile !== undefined) {
+    token = read(options.authTokenFile, "auth token").toString("utf8").trim();
+    if (token === "") throw new Error(`the auth token file ${options.authTokenFile} is empty`);
+  } else if (options.authToken === undefined) {
+    token = (env.SLUICE_AUTH_TOKEN ?? "").trim();
+  }
+  return options.tlsCaFile === undefined ? { token } : { token, ca: read(options.tlsCaFile, "TLS CA") };
 }
 
 /** A job's lifecycle state. */
@@ -119,7 +158,12 @@ interface RawResults {
 }
 
 type Callback<T> = (error: grpc.ServiceError | null, response?: T) => void;
-type Unary<Req, Res> = (request: Req, options: grpc.CallOptions, callback: Callback<Res>) => void;
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: Callback<Res>,
+) => void;
 
 interface JobServiceClient extends grpc.Client {
   SubmitJob: Unary<{ spec: JobSpec }, RawSubmitResponse>;
@@ -170,15 +214,23 @@ function loadService(): Promise<Loaded> {
 class Connection {
   private readonly clients: JobServiceClient[];
   private readonly addresses: string[];
+  private readonly metadata: grpc.Metadata;
   private current = 0;
   constructor(
     private readonly loaded: Loaded,
     readonly address: string,
     private readonly timeoutMs: number,
+    credentials: Credentials,
   ) {
+    const channel = () =>
+      credentials.ca === undefined
+        ? loaded.grpc.credentials.createInsecure()
+        : loaded.grpc.credentials.createSsl(credentials.ca);
     this.addresses = address.split(",").filter((a) => a !== "");
     if (this.addresses.length === 0) this.addresses = [address];
-    this.clients = this.addresses.map((a) => new loaded.JobService(a, loaded.grpc.credentials.createInsecure()));
+    this.clients = this.addresses.map((a) => new loaded.JobService(a, channel()));
+    this.metadata = new loaded.grpc.Metadata();
+    if (credentials.token !== "") this.metadata.set("authorization", `Bearer ${credentials.token}`);
   }
 
   async call<Req, Res>(method: (c: JobServiceClient) => Unary<Req, Res>, request: Req): Promise<Res> {
@@ -191,7 +243,8 @@ class Connection {
       try {
         return await new Promise<Res>((resolve, reject) => {
           const deadline = new Date(Date.now() + each);
-          method(client).call(client, request, { deadline, waitForReady: false }, (error, response) => {
+          const options = { deadline, waitForReady: false };
+          method(client).call(client, request, this.metadata, options, (error, response) => {
             if (error !== null || response === undefined) reject(error);
             else resolve(response);
           });
@@ -219,6 +272,9 @@ class Connection {
       return new Error(`the Sluice coordinator at ${this.address} did not answer within ${this.timeoutMs} ms`);
     }
     const details = error?.details !== undefined && error.details !== "" ? error.details : String(error?.message);
+    if (code === status.UNAUTHENTICATED) {
+      return new Error(`the Sluice coordinator at ${this.address} refused the call: ${details}`);
+    }
     return new Error(`the Sluice coordinator at ${this.address} answered with an error: ${details}`);
   }
 
@@ -230,9 +286,10 @@ class Connection {
 async function withConnection<T>(
   address: string,
   timeoutMs: number,
+  credentials: Credentials,
   body: (c: Connection) => Promise<T>,
 ): Promise<T> {
-  const connection = new Connection(await loadService(), address, timeoutMs);
+  const connection = new Connection(await loadService(), address, timeoutMs, credentials);
   try {
     return await body(connection);
   } finally {
@@ -244,7 +301,8 @@ async function withConnection<T>(
 export async function submitSpec<R>(spec: JobSpec, options: SubmitOptions = {}): Promise<JobHandle<R>> {
   const address = options.coordinator ?? defaultCoordinator();
   const timeoutMs = toMillis(options.timeout ?? 5000, "submit: timeout");
-  const response = await withConnection(address, timeoutMs, (c) =>
+  const credentials = credentialsOf(options);
+  const response = await withConnection(address, timeoutMs, credentials, (c) =>
     c.call((s) => s.SubmitJob, { spec }),
   );
   if (response.problems.length > 0 || response.jobId === "") {
@@ -256,7 +314,7 @@ export async function submitSpec<R>(spec: JobSpec, options: SubmitOptions = {}):
         (lines.length === 0 ? " no job id and no reason given" : "\n" + lines.map((l) => `  - ${l}`).join("\n")),
     );
   }
-  return connect<R>(response.jobId, { coordinator: address, timeout: timeoutMs });
+  return connect<R>(response.jobId, { ...options, coordinator: address, timeout: timeoutMs });
 }
 
 /**
@@ -267,7 +325,9 @@ export async function submitSpec<R>(spec: JobSpec, options: SubmitOptions = {}):
 export function connect<R = unknown>(id: string, options: SubmitOptions = {}): JobHandle<R> {
   const address = options.coordinator ?? defaultCoordinator();
   const timeoutMs = toMillis(options.timeout ?? 5000, "timeout");
-  const once = <T>(body: (c: Connection) => Promise<T>): Promise<T> => withConnection(address, timeoutMs, body);
+  const credentials = credentialsOf(options);
+  const once = <T>(body: (c: Connection) => Promise<T>): Promise<T> =>
+    withConnection(address, timeoutMs, credentials, body);
   const getStatus = (c: Connection): Promise<JobStatus> => c.call((s) => s.GetJob, { jobId: id }).then(toStatus);
   const waitEnded = async (c: Connection, pollMs: number): Promise<JobStatus> => {
     for (;;) {

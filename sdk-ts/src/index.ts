@@ -29,6 +29,7 @@ export { toMillis } from "./duration.js";
 export type { Source, Sink, OperatorDescriptor, OperatorParts } from "./operators.js";
 export type { JobSpec, OperatorSpec, EdgeSpec, Partitioning } from "./spec.js";
 export type { RunOptions } from "./run.js";
+export type { RetryOptions } from "./retry.js";
 export type {
   JobHandle,
   JobState,

@@ -1,11 +1,12 @@
 /** The job-building API: {@link Job} and {@link Stream}. */
-import { isCompiling, JOB_BRAND, paramOverrides } from "./brand.js";
+import { isCompiling, JOB_BRAND, paramOverrides, paramTexts } from "./brand.js";
 import type { JobHandle, SubmitOptions } from "./client.js";
 import { toMillis, type Duration } from "./duration.js";
 import { prepareFunction } from "./functions.js";
 import type { OperatorDescriptor, OperatorParts, Sink, Source } from "./operators.js";
 import { runSpec, type RunOptions } from "./run.js";
 import { KeyedStream } from "./keyed.js";
+import { applyParams } from "./params.js";
 import type { EdgeSpec, JobSpec, OperatorSpec } from "./spec.js";
 import { checkPositiveInt } from "./validate.js";
 
@@ -199,9 +200,16 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       throw new Error(`job '${name}': params must be a plain object of JSON-compatible values`);
     }
     this.name = name;
+    const texts = paramTexts();
     const overrides = paramOverrides();
-    this.options =
-      Object.keys(overrides).length > 0 ? { ...o, params: { ...o.params, ...overrides } as P } : { ...o };
+    if (texts !== undefined && Object.keys(texts).length > 0) {
+      // `--param`: each key must be one of the params, read as its default's type.
+      const defaults = (o.params ?? {}) as Record<string, unknown>;
+      this.options = { ...o, params: applyParams(name, defaults, texts) as P };
+    } else {
+      this.options =
+        Object.keys(overrides).length > 0 ? { ...o, params: { ...o.params, ...overrides } as P } : { ...o };
+    }
     graphs.set(this, { operators: [], edges: [] });
     Object.defineProperty(this, JOB_BRAND, { value: 1, enumerable: false });
   }

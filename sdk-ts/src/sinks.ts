@@ -4,6 +4,7 @@ import { toMillis, type Duration } from "./duration.js";
 import type { JobParams, UserFunction } from "./job.js";
 import { kafkaBrokers, kafkaProperties, kafkaTopic } from "./kafka.js";
 import type { Sink } from "./operators.js";
+import { retryConfig, type RetryOptions } from "./retry.js";
 import { checkCount, checkPositiveInt } from "./validate.js";
 
 function simple(kind: Sink["kind"], collects = false): Sink {
@@ -77,6 +78,25 @@ export type RedisCommand = readonly [name: string, ...args: RedisArg[]];
  */
 export type RedisCommands = RedisCommand | readonly RedisCommand[] | null;
 
+/** Where a sink's password comes from; at most one may be given. */
+interface PasswordOptions {
+  readonly password?: string;
+  readonly passwordEnv?: string;
+  readonly passwordFile?: string;
+}
+
+function passwordConfig(o: PasswordOptions, what: string): Record<string, string> {
+  const given = (["password", "passwordEnv", "passwordFile"] as const).filter((k) => o[k] !== undefined);
+  if (given.length > 1) {
+    throw new Error(`${what}: give one of password, passwordEnv and passwordFile, not ${given.join(" and ")}`);
+  }
+  const config: Record<string, string> = {};
+  if (o.password !== undefined) config.password = checkString(o.password, `${what}: password`, true);
+  if (o.passwordEnv !== undefined) config.passwordEnv = checkString(o.passwordEnv, `${what}: passwordEnv`);
+  if (o.passwordFile !== undefined) config.passwordFile = checkString(o.passwordFile, `${what}: passwordFile`);
+  return config;
+}
+
 /** Options of {@link redis}. */
 export interface RedisSinkOptions<T, P> {
   /** The server, `"host:port"` (the port defaults to 6379), e.g. `"127.0.0.1:6379"`. */
@@ -90,10 +110,17 @@ export interface RedisSinkOptions<T, P> {
   readonly command: (record: T, params: P) => RedisCommands;
   /** The database index to `SELECT` (default 0). */
   readonly database?: number;
-  /** The ACL user (Redis 6+); needs `password`. */
+  /** The ACL user (Redis 6+); needs `password`, `passwordEnv` or `passwordFile`. */
   readonly username?: string;
-  /** Sent with `AUTH` after connecting (omitted: no `AUTH`). */
+  /**
+   * Sent with `AUTH` after connecting (omitted: no `AUTH`). It travels in the job spec; prefer
+   * {@link RedisSinkOptions.passwordEnv} or {@link RedisSinkOptions.passwordFile}.
+   */
   readonly password?: string;
+  /** The password is the value of this environment variable on each worker. */
+  readonly passwordEnv?: string;
+  /** The password is the contents of this file on each worker (trailing newlines trimmed). */
+  readonly passwordFile?: string;
   /**
    * TLS to the server. Not available in this version: Debian 12's hiredis (0.14) has no TLS,
    * so `true` is refused when the job is submitted. Use a TLS proxy such as stunnel instead.
@@ -103,6 +130,8 @@ export interface RedisSinkOptions<T, P> {
   readonly pipeline?: number;
   /** Connect timeout and the longest wait for a reply (default 5 s). */
   readonly timeout?: Duration;
+  /** How long to retry an unreachable server before the task fails (default 60 s). */
+  readonly retry?: RetryOptions;
 }
 
 /**
@@ -123,13 +152,14 @@ export function redis<T, P = Record<string, unknown>>(options: RedisSinkOptions<
   if (typeof o.command !== "function") throw new Error(`${what}: \`command\` must be a function`);
   if (o.database !== undefined) config.database = checkCount(o.database, `${what}: database`);
   if (o.username !== undefined) config.username = checkString(o.username, `${what}: username`);
-  if (o.password !== undefined) config.password = checkString(o.password, `${what}: password`, true);
+  Object.assign(config, passwordConfig(o, what));
   if (o.tls !== undefined) {
     if (typeof o.tls !== "boolean") throw new Error(`${what}: tls must be true or false`);
     config.tls = o.tls;
   }
   if (o.pipeline !== undefined) config.pipeline = checkPositiveInt(o.pipeline, `${what}: pipeline`);
   if (o.timeout !== undefined) config.timeoutMs = positiveMillis(o.timeout, `${what}: timeout`);
+  Object.assign(config, retryConfig(o.retry, what));
   const command = o.command;
   return {
     kind: "sink.redis",
@@ -171,7 +201,15 @@ export interface MySqlSinkOptions<T, P> {
   /** The server's port (default 3306). */
   readonly port?: number;
   readonly user: string;
+  /**
+   * The user's password. It travels in the job spec (coordinators keep it out of their records
+   * and logs); prefer {@link MySqlSinkOptions.passwordEnv} or {@link MySqlSinkOptions.passwordFile}.
+   */
   readonly password?: string;
+  /** The password is the value of this environment variable on each worker. */
+  readonly passwordEnv?: string;
+  /** The password is the contents of this file on each worker (trailing newlines trimmed). */
+  readonly passwordFile?: string;
   /** The database (schema) the statement runs in. */
   readonly database: string;
   /**
@@ -188,6 +226,8 @@ export interface MySqlSinkOptions<T, P> {
   readonly params: (record: T, params: P) => readonly SqlValue[] | null;
   /** Connect, read and write timeout (default 10 s). */
   readonly timeout?: Duration;
+  /** How long to retry an unreachable server before the task fails (default 60 s). */
+  readonly retry?: RetryOptions;
   /**
    * `"at-least-once"` (default) commits each batch as it comes; `"exactly-once"` commits what
    * came between two checkpoints once the checkpoint completed, in one transaction per
@@ -226,13 +266,14 @@ export function mysql<T, P = Record<string, unknown>>(options: MySqlSinkOptions<
     if (o.port > 65535) throw new Error(`${what}: port must be at most 65535, got ${o.port}`);
   }
   config.user = checkString(o.user, `${what}: user`);
-  if (o.password !== undefined) config.password = checkString(o.password, `${what}: password`, true);
+  Object.assign(config, passwordConfig(o, what));
   config.database = checkString(o.database, `${what}: database`);
   config.statement = checkString(o.statement, `${what}: statement`);
   if (typeof o.params !== "function") throw new Error(`${what}: \`params\` must be a function`);
   if (o.timeout !== undefined) config.timeoutMs = positiveMillis(o.timeout, `${what}: timeout`);
   if (o.guarantee !== undefined) config.guarantee = checkGuarantee(o.guarantee, what);
   if (o.commitTable !== undefined) config.commitTable = checkString(o.commitTable, `${what}: commitTable`);
+  Object.assign(config, retryConfig(o.retry, what));
   const params = o.params;
   return {
     kind: "sink.mysql",
@@ -279,6 +320,11 @@ export interface KafkaSinkOptions<T = unknown, P extends JobParams = Record<stri
   /** librdkafka producer properties passed through, e.g. `{ "compression.type": "lz4" }`. */
   readonly properties?: Readonly<Record<string, string | number | boolean>>;
   /**
+   * How long to retry brokers that cannot be reached before the task fails (default 60 s); at
+   * least once, a message not delivered within `retry.timeout` fails the task.
+   */
+  readonly retry?: RetryOptions;
+  /**
    * `"at-least-once"` (default) produces as records come; `"exactly-once"` produces what came
    * between two checkpoints once the checkpoint completed, in one Kafka transaction with a
    * commit marker in {@link KafkaSinkOptions.commitTopic}. Consumers then read with
@@ -312,6 +358,7 @@ export function kafka<T = unknown, P extends JobParams = Record<string, unknown>
   if (options.properties !== undefined) config.properties = kafkaProperties(options.properties, what);
   if (options.guarantee !== undefined) config.guarantee = checkGuarantee(options.guarantee, what);
   if (options.commitTopic !== undefined) config.commitTopic = kafkaTopic(options.commitTopic, `${what}: commitTopic`);
+  Object.assign(config, retryConfig(options.retry, what));
   const functions: Record<string, unknown> = {};
   for (const role of ["key", "value", "partition"] as const) {
     const fn = options[role];

@@ -5,6 +5,7 @@ import { kafkaBrokers, kafkaProperties, kafkaTopic } from "./kafka.js";
 import type { KafkaFormat, KafkaRecord, KafkaStartFrom } from "./kafka.js";
 import type { NexmarkEvent } from "./nexmark.js";
 import type { Source } from "./operators.js";
+import { retryConfig, type RetryOptions } from "./retry.js";
 import { checkCount, checkRate } from "./validate.js";
 
 /** Options of {@link file}. */
@@ -153,6 +154,12 @@ export interface KafkaSourceOptions<F extends KafkaFormat = KafkaFormat> {
   readonly watermarks?: KafkaWatermarks;
   /** librdkafka consumer properties passed through, e.g. `{ "security.protocol": "ssl" }`. */
   readonly properties?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * How long to retry brokers that cannot be reached while connecting (looking up the topics
+   * and offsets) before the task fails (default 60 s): a bounded source that never connected
+   * fails instead of waiting for ever.
+   */
+  readonly retry?: RetryOptions;
 }
 
 /**
@@ -240,5 +247,6 @@ export function kafka(options: KafkaSourceOptions): Source<unknown> {
   }
   if (watermarks !== undefined) config.watermarks = kafkaWatermarks(watermarks);
   if (properties !== undefined) config.properties = kafkaProperties(properties, what);
+  Object.assign(config, retryConfig(options.retry, what));
   return { kind: "source.kafka", label: "source.kafka", build: () => ({ config, functions: {} }) };
 }

@@ -63,14 +63,25 @@ test("compiles a TypeScript job file to its JobSpec on stdout", () => {
 });
 
 test("--parallelism and --param override the job's settings", () => {
-  write("wc/job.ts", WORD_COUNT);
-  const r = compile(["wc/job.ts", "--parallelism", "5", "--param", "minLength=7", "--param", "tag=hello", "--param=list=[1,2]"]);
+  write("wc/job.ts", WORD_COUNT.replace("params: { minLength: 3 }", 'params: { minLength: 3, tag: "x", list: [0], on: false }'));
+  const r = compile(["wc/job.ts", "--parallelism", "5", "--param", "minLength=7", "--param", "tag=123", "--param=list=[1,2]", "--param", "on=true"]);
   assert.equal(r.code, 0, r.stderr);
   const spec = JSON.parse(r.stdout);
   assert.equal(spec.parallelism, 5);
   // Operators without their own parallelism follow the job's; explicit ones keep theirs.
   assert.deepEqual(spec.operators.map((o) => o.parallelism), [0, 0, 0, 3, 0]);
-  assert.deepEqual(JSON.parse(spec.paramsJson), { minLength: 7, tag: "hello", list: [1, 2] });
+  // Each value is read as its default's type: "123" stays a string for a string param.
+  assert.deepEqual(JSON.parse(spec.paramsJson), { minLength: 7, tag: "123", list: [1, 2], on: true });
+});
+
+test("--param refuses a key the job does not declare and a value of the wrong type, naming the key", () => {
+  write("wc/job.ts", WORD_COUNT);
+  const unknown = compile(["wc/job.ts", "--param", "tag=hello"]);
+  assert.equal(unknown.code, 1);
+  assert.equal(unknown.stderr, "--param tag=hello: job 'word-count' has no param 'tag' (its params: minLength)\n");
+  const wrong = compile(["wc/job.ts", "--param", "minLength=abc"]);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /^--param minLength=abc: param 'minLength' of job 'word-count' must be a number, as its default 3 is; got 'abc'\n$/);
 });
 
 test("--param overrides are visible in job.params while the job file is built", () => {

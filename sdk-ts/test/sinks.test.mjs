@@ -70,6 +70,19 @@ test("sinks.mysql: the guarantee and commit table go into the config", () => {
   assert.equal(JSON.parse(sinkOperator(sinks.mysql(base)).configJson).guarantee, undefined);
 });
 
+test("sinks.mysql and sinks.redis: the password may come from the worker's environment or a file, one way only", () => {
+  const base = { host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => [r] };
+  assert.deepEqual(JSON.parse(sinkOperator(sinks.mysql({ ...base, passwordEnv: "DB_PW" })).configJson).passwordEnv, "DB_PW");
+  assert.equal(JSON.parse(sinkOperator(sinks.mysql({ ...base, passwordFile: "/run/pw" })).configJson).passwordFile, "/run/pw");
+  assert.throws(() => sinks.mysql({ ...base, password: "x", passwordEnv: "DB_PW" }),
+    /sinks.mysql: give one of password, passwordEnv and passwordFile, not password and passwordEnv/);
+  assert.throws(() => sinks.mysql({ ...base, passwordEnv: "" }), /sinks.mysql: passwordEnv must be a non-empty string/);
+  const redis = { address: "r:6379", command: () => null };
+  const config = JSON.parse(sinkOperator(sinks.redis({ ...redis, username: "u", passwordFile: "/run/pw" })).configJson);
+  assert.deepEqual([config.username, config.passwordFile, config.password], ["u", "/run/pw", undefined]);
+  assert.throws(() => sinks.redis({ ...redis, passwordEnv: "A", passwordFile: "/b" }), /sinks.redis: give one of/);
+});
+
 test("sinks.mysql: bad options are refused naming the option", () => {
   const base = { host: "h", user: "u", database: "d", statement: "INSERT INTO t VALUES (?)", params: (r) => [r] };
   assert.throws(() => sinks.mysql({ ...base, host: "" }), /sinks.mysql: host must be a non-empty string/);

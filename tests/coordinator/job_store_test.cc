@@ -71,6 +71,24 @@ TEST_F(JobStoreTest, SavedJobsLoadBackEqual) {
   EXPECT_EQ(by_id["job-2"].SerializeAsString(), finished.SerializeAsString());
 }
 
+TEST_F(JobStoreTest, RecordsAreForTheOwnerOnly) {
+  const std::string data = dir_ + "/data";  // made by the store
+  auto store = FileJobStore::Open(data);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->Save(MakeJob("job-1", proto::JOB_RUNNING)).ok());
+  const auto mode = [](const std::string& path) {
+    return fs::status(path).permissions() & fs::perms::all;
+  };
+  EXPECT_EQ(mode(data), fs::perms::owner_all);
+  EXPECT_EQ(mode(data + "/jobs"), fs::perms::owner_all);
+  EXPECT_EQ(mode(data + "/jobs/job-1.json"), fs::perms::owner_read | fs::perms::owner_write);
+
+  // A record an older coordinator left readable to all is closed when the store loads it.
+  fs::permissions(data + "/jobs/job-1.json", fs::perms::others_read, fs::perm_options::add);
+  ASSERT_TRUE((*store)->LoadAll().ok());
+  EXPECT_EQ(mode(data + "/jobs/job-1.json"), fs::perms::owner_read | fs::perms::owner_write);
+}
+
 TEST_F(JobStoreTest, SaveReplacesTheRecordWholeAndLeavesNoTempFile) {
   auto store = Open();
   ASSERT_TRUE(store->Save(MakeJob("job-1", proto::JOB_RUNNING)).ok());

@@ -211,6 +211,9 @@ TEST(JobValidatorTest, ChecksParallelismLimits) {
   problems = Validate(spec);
   EXPECT_TRUE(HasProblem(problems, "", {"parallelism 200", "max_parallelism 128"}))
       << Dump(problems);
+  // The operators take the job's parallelism: the one job problem says it, not one per operator
+  // ("parallelism 0 exceeds ...").
+  EXPECT_EQ(problems.size(), 1u) << Dump(problems);
 
   spec = LinearJob().Build();
   spec.set_max_parallelism(4);

@@ -85,6 +85,9 @@ function checkCommon(objects, namespace) {
   const data = coordinator.spec.volumeClaimTemplates.find((t) => t.metadata.name === "data");
   assert.ok(data, "a volume for the coordinator's data dir");
   assert.ok(c.volumeMounts.some((m) => m.name === "data" && m.mountPath === "/var/lib/sluice"));
+  assert.deepEqual([c.readinessProbe.httpGet.path, c.livenessProbe.httpGet.path], ["/readyz", "/healthz"]);
+  assert.equal(c.ports.find((p) => p.name === c.readinessProbe.httpGet.port).containerPort, 8080);
+  assert.equal(envOf(c).SLUICE_HTTP_LISTEN.value, "0.0.0.0:8080");
   checkRestricted(coordinator.spec.template, "coordinator");
 
   const service = find(objects, "Service", "sluice-coordinator");

@@ -57,21 +57,25 @@ export async function waitForStatus(id, address, done = (text) => /state:\s+(fin
   throw new Error(`job ${id} did not reach the expected state within ${timeoutMs} ms:\n${status?.stdout}${status?.stderr}`);
 }
 
-/** Starts a long-running process and resolves once a line of its output matches `ready`. */
+/**
+ * Starts a long-running process and resolves once a line of its output matches `ready`; the
+ * process's output so far is in `output()`. `env` adds to the environment.
+ */
 export function startServer(args, ready, what, env = {}) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(SLUICE, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let output = "";
-    const timer = setTimeout(() => {
+    let timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`${what} did not start within 20 s:\n${output}`));
     }, 20000);
     const onData = (d) => {
       output += d;
       const match = output.match(ready);
-      if (match) {
+      if (match && timer !== undefined) {
         clearTimeout(timer);
-        resolvePromise({ child, match });
+        timer = undefined;
+        resolvePromise({ child, match, output: () => output });
       }
     };
     child.stdout.on("data", onData);
@@ -87,8 +91,11 @@ export function startServer(args, ready, what, env = {}) {
  * Starts a coordinator on a free loopback port and `workers` worker processes registered with
  * it. `stop()` kills them all (SIGKILL if SIGTERM is not enough). Workers get `workerArgs`; by
  * default they may use files below the system's temp folder, where makeProject puts projects.
+ * `env` is added to every process's environment; `http` is the coordinator's HTTP API and
+ * playground (host:port, a free port).
  */
 export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [], workerArgs = ["--allow-path", tmpdir()], env = {} } = {}) {
+  const outputs = [];
   const processes = [];
   const stop = async () => {
     await Promise.all(
@@ -107,32 +114,37 @@ export async function startCluster({ workers = 2, slots = 4, coordinatorArgs = [
     );
   };
   try {
-    const { child, match } = await startServer(
+    const coordinatorStarted = await startServer(
       ["coordinator", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", ...coordinatorArgs],
       /coordinator listening on (127\.0\.0\.1:\d+)\nmetrics on (http:\/\/\S+)\nplayground on http:\/\/([^/\s]+)\//,
       "coordinator",
       env,
     );
+    const { child, match } = coordinatorStarted;
     processes.push(child);
+    outputs.push(coordinatorStarted.output);
     const address = match[1];
     const http = match[3];
     const metrics = { coordinator: match[2], workers: [] };
     const workerIds = [];
+    const workerAddresses = [];
     // Starts one more worker (e.g. in place of a killed one); resolves to its process.
     const startWorker = async () => {
       const started = await startServer(
         ["worker", "--coordinator", address, "--slots", String(slots), ...workerArgs],
-        /worker (worker-\d+) serving on \S+, metrics on (http:\/\/\S+)/,
+        /worker (worker-\d+) serving on (\S+), metrics on (http:\/\/\S+)/,
         `worker ${workerIds.length}`,
         env,
       );
       processes.push(started.child);
+      outputs.push(started.output);
+      workerAddresses.push(started.match[2]);
       workerIds.push(started.match[1]);
-      metrics.workers.push(started.match[2]);
+      metrics.workers.push(started.match[3]);
       return started.child;
     };
     for (let i = 0; i < workers; i++) await startWorker();
-    return { address, http, workerIds, metrics, processes, stop, startWorker };
+    return { address, http, workerIds, workerAddresses, metrics, processes, outputs, stop, startWorker };
   } catch (err) {
     await stop();
     throw err;

@@ -214,8 +214,9 @@ async function bystanderMovesOn(since) {
   assert.fail(`the bystander job took in no records after ${since} within 10 s`);
 }
 
-async function submit(name, body) {
-  writeFileSync(join(project.dir, `${name}.ts`), `${SDK}\nconst job = new Job("${name}");\n${body}\nexport default job;\n`);
+async function submit(name, body, options) {
+  const made = `new Job("${name}"${options ? `, ${JSON.stringify(options)}` : ""})`;
+  writeFileSync(join(project.dir, `${name}.ts`), `${SDK}\nconst job = ${made};\n${body}\nexport default job;\n`);
   const result = await sluice(["submit", `${name}.ts`, "--coordinator", cluster.address], { cwd: project.dir });
   return { ...result, id: result.stdout.trim() };
 }
@@ -273,7 +274,7 @@ test("cluster: cancel stops tasks blocked on a FIFO, inside a long line, or in a
     const jobs = [
       await submit("quiet", `job.source(sources.file({ path: "quiet.fifo" })).sink(sinks.discard());`),
       await submit("trickle", `job.source(sources.file({ path: "trickle.fifo" })).sink(sinks.discard());`),
-      await submit("busy", `job.source(sources.generator({ count: 10 })).map((n: number) => { for (;;) n++; }).sink(sinks.discard());`),
+      await submit("busy", `job.source(sources.generator({ count: 10 })).map((n: number) => { for (;;) n++; }).sink(sinks.discard());`, { callTimeout: "5m" }),
     ];
     for (const job of jobs) {
       assert.equal(job.code, 0, job.stderr);

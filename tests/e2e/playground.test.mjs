@@ -27,6 +27,7 @@ before(async () => {
   cluster = await startCluster({ workers: 1, slots: 16 });
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
   page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+  page.setDefaultTimeout(60000);  // a shared, busy machine
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
   const start = Date.now();
@@ -129,7 +130,7 @@ test("a user picks an example, sees a free variable at its line, fixes it, runs,
   const row = JSON.parse(await page.locator("#output tr").first().textContent());
   await page.keyboard.press("Control+Home");
   assert.ok(typeof row.word === "string" && row.word.length >= 4 && row.count >= 1, JSON.stringify(row));
-  await page.waitForFunction(() => /in [1-9]/.test(document.querySelector("#graph .rates")?.textContent ?? ""), null, { timeout: 15000 });
+  await page.waitForFunction(() => /in [1-9]/.test(document.querySelector("#graph .rates")?.textContent ?? ""), null, { timeout: 30000 });
   await page.locator("#graph .task-group").first().click();
   await page.locator("#subtasks tbody tr").nth(1).waitFor();
   await page.screenshot({ path: join(OUT, "03-running.png") });

@@ -7,6 +7,7 @@
 #include <stop_token>
 #include <string>
 
+#include "common/auth.h"
 #include "common/ids.h"
 #include "common/status.h"
 
@@ -120,7 +121,9 @@ Result<std::unique_ptr<Sender>> ConnectLocal(Router& router, const TaskId& recei
 // A channel to a task on another worker, over that worker's ExchangeService with credit-based
 // flow control: the receiver grants one credit per batch it accepted into the inbox, starting
 // with its service's `initial_credits` (see exchange_service.h).
+// `security` gives the cluster token the stream carries and TLS.
 Result<std::unique_ptr<Sender>> ConnectRemote(const std::string& address, const TaskId& receiver,
-                                              uint32_t channel);
+                                              uint32_t channel,
+                                              const ClusterSecurity& security = {});
 
 }  // namespace sluice::exchange

@@ -89,6 +89,10 @@ Result<std::shared_ptr<Inbox>> ExchangeServiceImpl::FindReceiver(const TaskId& t
 grpc::Status ExchangeServiceImpl::Transfer(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<proto::TransferCredit, proto::TransferMessage>* stream) {
+  if (grpc::Status caller = CheckCaller(*context, options_.token, "worker exchange");
+      !caller.ok()) {
+    return caller;
+  }
   Registration registration(*this, context);
   std::stop_token stop = registration.stop();
   if (stop.stop_requested()) return ShuttingDown();

@@ -22,6 +22,8 @@ struct ExchangeServiceOptions {
   // the receiving side is bounded by these plus the inbox's capacity.
   uint32_t initial_credits = 4;
   std::chrono::milliseconds receiver_wait = kReceiverWait;
+  // The cluster token every stream must carry ("": none checked).
+  std::string token;
 };
 
 // The receiving end of remote channels: one Transfer stream per channel, pushing into the

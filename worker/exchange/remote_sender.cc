@@ -22,8 +22,9 @@ using Stream = grpc::ClientReaderWriter<proto::TransferMessage, proto::TransferC
 // stream is finished; the destructor cancels a stream that was not finished.
 class RemoteSender final : public Sender {
  public:
-  RemoteSender(std::string address, TaskId receiver)
+  RemoteSender(std::string address, TaskId receiver, const ClusterSecurity& security)
       : address_(std::move(address)),
+        security_(security),
         receiver_(std::move(receiver)),
         what_("worker " + address_ + " for task " + receiver_.str()) {}
 
@@ -36,7 +37,7 @@ class RemoteSender final : public Sender {
   // Opens the stream and names the receiving channel; credits arrive once the peer found the
   // receiving task, so a missing receiver or peer shows up in Send or Finish.
   void Open(uint32_t channel) {
-    stub_ = proto::ExchangeService::NewStub(MakeChannel(address_));
+    stub_ = proto::ExchangeService::NewStub(MakeChannel(address_, security_));
     stream_ = stub_->Transfer(&context_);
     proto::TransferMessage open;
     open.mutable_open()->set_task_id(receiver_.str());
@@ -201,6 +202,7 @@ class RemoteSender final : public Sender {
   Status Cancelled() const { return Status::Cancelled("sending to " + what_ + " was cancelled"); }
 
   const std::string address_;
+  const ClusterSecurity security_;
   const TaskId receiver_;
   const std::string what_;  // names the peer and the receiver in errors
   std::unique_ptr<proto::ExchangeService::Stub> stub_;
@@ -232,8 +234,8 @@ class RemoteSender final : public Sender {
 }  // namespace
 
 Result<std::unique_ptr<Sender>> ConnectRemote(const std::string& address, const TaskId& receiver,
-                                              uint32_t channel) {
-  auto sender = std::make_unique<RemoteSender>(address, receiver);
+                                              uint32_t channel, const ClusterSecurity& security) {
+  auto sender = std::make_unique<RemoteSender>(address, receiver, security);
   sender->Open(channel);
   return std::unique_ptr<Sender>(std::move(sender));
 }

@@ -134,7 +134,7 @@ class BodyEmitter {
       *out_ += pad + "if (j === undefined) { s = " + last + "; throw notJson(" + var + "); }\n";
       EmitRecordLimit(pad, last);
     }
-    // Key selectors of the outputs run after the last stage and are named after it.
+    // Output after the last stage is named after it; a key selector after its keyed operator.
     *out_ += pad + "s = " + last + ";\n";
     for (size_t e = 0; e < chain_.outputs.size(); ++e) {
       const PartitionSpec &edge = chain_.outputs[e];
@@ -155,9 +155,14 @@ class BodyEmitter {
           break;
         }
         case Partitioning::kHash: {
+          // The key is taken (and checked) under the keyed operator's name.
           const std::string m = std::to_string(edge.max_parallelism);
-          target = o + "[(keyGroupOf(k" + std::to_string(e) + "(" + var + ", params), " + m +
-                   ") * " + targets + " / " + m + ") | 0]";
+          const std::string g = "g" + std::to_string(e);
+          *out_ += pad + "s = " + std::to_string(OutputKeyStage(e)) + ";\n";
+          *out_ += pad + "const " + g + " = " + o + "[(keyGroupOf(k" + std::to_string(e) + "(" +
+                   var + ", params), " + m + ") * " + targets + " / " + m + ") | 0];\n";
+          *out_ += pad + "s = " + last + ";\n";
+          target = g;
           break;
         }
       }

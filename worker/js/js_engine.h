@@ -56,6 +56,9 @@ struct PartitionSpec {
   uint32_t max_parallelism = 128;  // key groups, with kHash
   std::string key_fn;              // with kHash: the key selector's source, fn(record, params)
   bool late = false;  // carries the late records of the chain's window stage (its side output)
+  // With kHash: "'name' (id)" of the operator the edge feeds, whose keyBy the key selector is;
+  // its errors name it ("": the chain's last operator).
+  std::string key_operator;
 };
 
 // The part of a task that runs in JS: an optional generated source, then map/filter/flat_map

@@ -34,6 +34,7 @@ Status V8ChainRunner::ExceptionStatus(v8::Local<v8::Context> context, const v8::
     text = StdString(isolate_, message->Get());
     const ScriptInfo *script = ScriptOf(message->GetScriptResourceName());
     if (script != nullptr && !script->role.empty()) {
+      // A key selector of an output edge: named after the operator the edge feeds.
       stage = script->stage;
       role = script->role;
       line = message->GetLineNumber(context).FromMaybe(0);
@@ -119,7 +120,7 @@ int V8ChainRunner::StageOnTopOfStack() {
     const int stage = StageOfScript(trace->GetFrame(isolate_, i)->GetScriptName());
     // User functions are called only by the driver, so the first known frame
     // decides.
-    if (stage >= 0) return stage;
+    if (stage >= 0 || OutputKeyEdge(stage) >= 0) return stage;
     if (stage == kDriverStage) return kChainStage;
   }
   return kChainStage;
@@ -128,6 +129,14 @@ int V8ChainRunner::StageOnTopOfStack() {
 std::string V8ChainRunner::Name(int stage) const {
   if (stage >= 0 && stage < static_cast<int>(chain_.stages.size())) {
     return "operator " + DescribeStage(chain_.stages[stage]);
+  }
+  const int edge = OutputKeyEdge(stage);
+  if (edge >= 0) {
+    if (static_cast<size_t>(edge) < chain_.outputs.size() &&
+        !chain_.outputs[edge].key_operator.empty()) {
+      return "operator " + chain_.outputs[edge].key_operator + " (key selector)";
+    }
+    return Name(static_cast<int>(chain_.stages.size()) - 1);
   }
   if (stage == kInputStage) return "the input";
   return "the chain of " + ChainOperators();

@@ -108,7 +108,7 @@ V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, Chain
   }
   for (size_t e = 0; e < program_.output_key_fns.size(); ++e) {
     if (program_.output_key_fns[e].empty()) continue;
-    scripts_[OutputKeyScriptName(chain_, e)] = {program_.output_key_stage, kKeyRole};
+    scripts_[OutputKeyScriptName(chain_, e)] = {OutputKeyStage(e), kKeyRole};
   }
   scripts_[kNexmarkScript] = {0, ""};
   scripts_[kKeysScript] = {kDriverStage, ""};

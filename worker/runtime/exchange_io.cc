@@ -1,5 +1,7 @@
 #include "worker/runtime/exchange_io.h"
 
+#include "worker/js/chain_program.h"
+
 namespace sluice::runtime {
 
 namespace {
@@ -177,8 +179,11 @@ uint64_t ExchangeSink::bytes_sent() const {
 }
 
 Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
-    const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes,
-    exchange::Router& router, const std::string& self_address, const std::string& label) {
+    const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes, exchange::Router& router,
+    const std::string& self_address, const std::string& label,
+    const ClusterSecurity* peer_security) {
+  static const ClusterSecurity kNone;
+  const ClusterSecurity& security = peer_security != nullptr ? *peer_security : kNone;
   auto sink = std::unique_ptr<ExchangeSink>(new ExchangeSink());
   for (const proto::OutputRoute& route : routes) {
     auto& senders = sink->senders_.emplace_back();
@@ -187,7 +192,7 @@ Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
       const std::string& address = route.target_addresses(t);
       auto sender = address == self_address
                         ? exchange::ConnectLocal(router, target, route.channel())
-                        : exchange::ConnectRemote(address, target, route.channel());
+                        : exchange::ConnectRemote(address, target, route.channel(), security);
       if (!sender.ok()) {
         return Status(sender.status().code(), sender.status().domain(),
                       label + ": " + sender.status().message(), sender.status().retryable());
@@ -196,6 +201,20 @@ Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
     }
   }
   return sink;
+}
+
+void NameKeyOperators(const proto::TaskDeployment& deployment,
+                      std::vector<js::PartitionSpec>* outputs) {
+  for (size_t e = 0; e < outputs->size() && e < static_cast<size_t>(deployment.outputs_size());
+       ++e) {
+    const std::string& id = deployment.outputs(static_cast<int>(e)).to_operator_id();
+    if (id.empty() || (*outputs)[e].partitioning != js::Partitioning::kHash) continue;
+    for (const proto::Operator& op : deployment.spec().operators()) {
+      if (op.id() != id) continue;
+      (*outputs)[e].key_operator = js::DescribeStage(js::StageSpec{op.id(), op.name()});
+      break;
+    }
+  }
 }
 
 std::vector<js::PartitionSpec> PartitionSpecs(

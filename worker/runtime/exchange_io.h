@@ -75,11 +75,16 @@ class ExchangeSink : public BatchSink {
   // Connects a channel to every target of every route; targets at `self_address` are local.
   static Result<std::unique_ptr<ExchangeSink>> Connect(
       const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes,
-      exchange::Router& router, const std::string& self_address, const std::string& label);
+      exchange::Router& router, const std::string& self_address, const std::string& label,
+      const ClusterSecurity* peer_security = nullptr);
 
  private:
   std::vector<std::vector<std::unique_ptr<exchange::Sender>>> senders_;  // [route][target]
 };
+
+// Sets each hashed output's key_operator to the operator its route feeds, from the job spec.
+void NameKeyOperators(const proto::TaskDeployment& deployment,
+                      std::vector<js::PartitionSpec>* outputs);
 
 // The chain's partitioning for each route, for js::ChainSpec::outputs.
 std::vector<js::PartitionSpec> PartitionSpecs(

@@ -171,8 +171,9 @@ Status Task::RunChain() {
     sink_context.file_reach = services_.file_reach;
     sink = MakeSink(last.kind(), last.config_json(), sink_context);
   } else {
-    auto connected = ExchangeSink::Connect(deployment_.outputs(), *services_.router,
-                                               services_.self_address, "task " + id_.str());
+    auto connected =
+        ExchangeSink::Connect(deployment_.outputs(), *services_.router, services_.self_address,
+                              "task " + id_.str(), services_.peer_security);
     if (connected.ok()) {
       exchange_sink = connected->get();
       sink = std::unique_ptr<BatchSink>(std::move(connected).value());
@@ -208,6 +209,7 @@ Status Task::RunChain() {
   spec.output = (*sink)->output_mode();
   if (spec.output == js::OutputMode::kPartitioned) {
     spec.outputs = PartitionSpecs(deployment_.outputs(), deployment_.subtask(), max_parallelism);
+    NameKeyOperators(deployment_, &spec.outputs);
     // SLUICE_EXCHANGE_CODEC=json in a worker's environment sends JSON lines only (to compare;
     // receivers read both formats either way).
     const char* codec = std::getenv("SLUICE_EXCHANGE_CODEC");

@@ -35,10 +35,11 @@ struct TaskServices {
   ResultPusher* pusher = nullptr;
   std::FILE* stdout_file = stdout;
   TaskEndedCallback on_ended;
-  exchange::Router* router = nullptr;      // for channels to tasks on this worker
-  std::string self_address;                // this worker's address: targets there are local
-  std::shared_ptr<exchange::Inbox> inbox;  // when upstream tasks feed this one
-  std::string state_dir;  // a task with keyed state keeps its RocksDB below it
+  exchange::Router* router = nullptr;              // for channels to tasks on this worker
+  std::string self_address;                        // this worker's address: targets there are local
+  const ClusterSecurity* peer_security = nullptr;  // token and TLS for other workers; null: none
+  std::shared_ptr<exchange::Inbox> inbox;          // when upstream tasks feed this one
+  std::string state_dir;                      // a task with keyed state keeps its RocksDB below it
   CheckpointListener* checkpoints = nullptr;  // where its checkpoint acknowledgements go
   ClusterLimits limits;                        // the worker's maxima (task_limits.h)
   const FileReach* file_reach = nullptr;       // where file sources and sinks may go

@@ -12,6 +12,7 @@ export default stub;
 export const existsSync = unavailable;
 export const mkdtemp = unavailable;
 export const readFile = unavailable;
+export const readFileSync = unavailable;
 export const rm = unavailable;
 export const writeFile = unavailable;
 export const tmpdir = unavailable;

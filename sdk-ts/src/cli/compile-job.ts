@@ -19,15 +19,17 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { COMPILING, PARAM_OVERRIDES } from "../brand.js";
+import { COMPILING, PARAM_OVERRIDES, PARAM_TEXTS } from "../brand.js";
 import { isJob } from "../index.js";
+import { applyParams, ParamError } from "../params.js";
 import type { JobSpec } from "../spec.js";
 
 /** The parsed command line. */
 export interface CompileArgs {
   readonly jobFile: string;
   readonly parallelism?: number;
-  readonly params: ReadonlyArray<readonly [string, unknown]>;
+  /** `--param key=value`: the key and the value's text (read as the default's type later). */
+  readonly params: ReadonlyArray<readonly [string, string]>;
 }
 
 /** A failure with the message to print (already user-facing). */
@@ -39,7 +41,7 @@ const USAGE = "usage: compile-job <job.ts|job.js> [--parallelism N] [--param key
 export function parseArgs(argv: readonly string[]): CompileArgs | "help" {
   let jobFile: string | undefined;
   let parallelism: number | undefined;
-  const params: Array<readonly [string, unknown]> = [];
+  const params: Array<readonly [string, string]> = [];
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let inline: string | undefined;
@@ -76,29 +78,39 @@ export function parseArgs(argv: readonly string[]): CompileArgs | "help" {
   return { jobFile, ...(parallelism !== undefined ? { parallelism } : {}), params };
 }
 
-/** `k=v`: v as JSON when it parses, else the string v. */
-export function parseParam(text: string): readonly [string, unknown] {
+/** `k=v`: the key and the text of the value. */
+export function parseParam(text: string): readonly [string, string] {
   const eq = text.indexOf("=");
   if (eq <= 0) throw new CompileError(`--param expects key=value, got '${text}'`);
-  const raw = text.slice(eq + 1);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    value = raw;
-  }
-  return [text.slice(0, eq), value];
+  return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
-/** Applies the command-line overrides to a built spec. */
+/** v as JSON when it parses, else the string v: what SDK copies before typed params expect. */
+function looseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Applies the command-line overrides to a built spec. A Job of this SDK applied the params
+ * already, typed; applying them again to its params is a no-op, and checks a Job made by
+ * another copy of the SDK (the job folder's own) the same way.
+ */
 export function applyOverrides(spec: JobSpec, args: CompileArgs): JobSpec {
   const out = { ...spec };
   // Operators without an explicit parallelism have 0, which means the job's.
   if (args.parallelism !== undefined) out.parallelism = args.parallelism;
   if (args.params.length > 0) {
-    const params = JSON.parse(spec.paramsJson || "{}") as Record<string, unknown>;
-    for (const [k, v] of args.params) params[k] = v;
-    out.paramsJson = JSON.stringify(params);
+    const defaults = JSON.parse(spec.paramsJson || "{}") as Record<string, unknown>;
+    try {
+      out.paramsJson = JSON.stringify(applyParams(spec.name, defaults, Object.fromEntries(args.params)));
+    } catch (e) {
+      if (e instanceof ParamError) throw new CompileError(e.message);
+      throw e;
+    }
   }
   return out;
 }
@@ -192,14 +204,17 @@ async function importJob(
     await writeFile(file, code);
     console.log = console.info = console.debug = console.error;
     flags[COMPILING] = true;
-    flags[PARAM_OVERRIDES] = Object.fromEntries(params);
+    flags[PARAM_TEXTS] = Object.fromEntries(params);
+    flags[PARAM_OVERRIDES] = Object.fromEntries(params.map(([k, v]) => [k, looseValue(v)]));
     const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
     return mod.default;
   } catch (e) {
+    if (e instanceof ParamError) throw new CompileError(e.message);
     throw new CompileError(`job file '${jobFile}' failed while loading: ${oneLine(e)}`);
   } finally {
     flags[COMPILING] = false;
     delete flags[PARAM_OVERRIDES];
+    delete flags[PARAM_TEXTS];
     Object.assign(console, saved);
     await rm(dir, { recursive: true, force: true });
   }
@@ -235,7 +250,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(
         `${USAGE}\n\nBundles a Sluice job file, takes its default-exported Job and prints its JobSpec as JSON.\n` +
           "  --parallelism N   the job's parallelism (operators without their own)\n" +
-          "  --param k=v       sets params[k]; v is parsed as JSON when it can be, else taken as a string\n",
+          "  --param k=v       sets params[k], which the job must declare; v is read as the type of its default\n",
       );
       return 0;
     }
@@ -260,6 +275,27 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  let settled = false;
+  // A top-level await in the job file that never settles leaves nothing for Node to do: it
+  // exits (code 0, or 13 for its own top-level await) without the spec. Say why instead.
+  process.on("exit", (code) => {
+    if (settled) return;
+    let jobFile = "?";
+    try {
+      const args = parseArgs(process.argv.slice(2));
+      if (args !== "help") jobFile = args.jobFile;
+    } catch {
+      // parseArgs failed in main too, which then settled
+    }
+    process.stderr.write(
+      `job file '${jobFile}' never finished loading: a top-level await in it waits on a promise ` +
+        "that never settles (nothing else is left to run)\n",
+    );
+    process.exitCode = code === 0 || code === 13 ? 1 : code;
+  });
   // Exit explicitly: a job file may leave timers or sockets behind.
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then((code) => {
+    settled = true;
+    process.exit(code);
+  });
 }

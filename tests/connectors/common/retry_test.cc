@@ -79,3 +79,100 @@ TEST(RetrierTest, GivesUpWhenCancelledWhileWaiting) {
 
 }  // namespace
 }  // namespace sluice::connectors
+
+namespace sluice::connectors {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeSleeper;
+
+TEST(RetrierTest, GivesUpWhenTheAttemptBudgetIsSpentNamingEndpointBudgetAndLastError) {
+  runtime::ConnectorHealth health;
+  FakeSleeper sleeper;
+  Backoff backoff{100ms, 300ms};
+  backoff.budget.attempts = 3;
+  Retrier retrier("operator 'out' (op2): redis h:1", backoff, &health, &sleeper);
+  int attempts = 0;
+  Status status = retrier.Run([&] {
+    ++attempts;
+    return Status::Unavailable("unreachable (Connection refused #" + std::to_string(attempts) + ")");
+  });
+  EXPECT_EQ(attempts, 4) << "the first attempt and three retries";
+  EXPECT_FALSE(status.ok());
+  EXPECT_FALSE(status.retryable()) << "the task fails instead of retrying again";
+  EXPECT_EQ(status.domain(), ErrorDomain::kExternal);
+  EXPECT_EQ(status.message(),
+            "operator 'out' (op2): redis h:1: gave up after 3 retries in 600 ms (retry budget: "
+            "3 retries or 60000 ms; set retryAttempts / retryTimeoutMs); last error: "
+            "unreachable (Connection refused #4)");
+}
+
+TEST(RetrierTest, GivesUpWhenTheTimeBudgetIsSpent) {
+  FakeSleeper sleeper;
+  sleeper.attempt_time = 1000ms;  // each failed attempt takes a second (a connect timeout)
+  Backoff backoff{100ms, 5000ms};
+  backoff.budget.timeout = 10000ms;
+  Retrier retrier("op", backoff, nullptr, &sleeper);
+  int attempts = 0;
+  Status status = retrier.Run([&] {
+    ++attempts;
+    return Status::Unavailable("down");
+  });
+  EXPECT_FALSE(status.retryable());
+  EXPECT_NE(status.message().find("gave up after"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("(retry budget: 10000 ms;"), std::string::npos)
+      << status.message();
+  // 1 s per attempt plus 100, 200, 400, 800, 1600 ms of backoff reach 10 s at the 7th attempt.
+  EXPECT_EQ(attempts, 7);
+}
+
+TEST(RetrierTest, ABudgetCountsOneRunOfFailuresAndASuccessRefillsIt) {
+  FakeSleeper sleeper;
+  Backoff backoff{10ms, 10ms};
+  backoff.budget.attempts = 2;
+  Retrier retrier("op", backoff, nullptr, &sleeper);
+  for (int run = 0; run < 3; ++run) {
+    int attempts = 0;
+    Status status =
+        retrier.Run([&] { return ++attempts <= 2 ? Status::Unavailable("down") : Status::Ok(); });
+    EXPECT_TRUE(status.ok()) << "run " << run << ": " << status.message();
+  }
+}
+
+TEST(RetrierTest, NoLimitRetriesUntilCancelled) {
+  FakeSleeper sleeper;
+  Backoff backoff{10ms, 10ms};
+  backoff.budget.timeout = 0ms;
+  Retrier retrier("op", backoff, nullptr, &sleeper);
+  sleeper.on_sleep = [&] {
+    if (sleeper.delays.size() == 1000) sleeper.cancelled = true;
+  };
+  Status status = retrier.Run([] { return Status::Unavailable("down"); });
+  EXPECT_EQ(status.code(), StatusCode::kCancelled);
+  EXPECT_EQ(sleeper.delays.size(), 1000u);
+}
+
+TEST(RetryBudgetTest, ReadsTheConfigFieldsAndRefusesBadValues) {
+  ConfigReader good(R"({"retryAttempts": 5, "retryTimeoutMs": 0})", "sink.redis");
+  RetryBudget budget = ReadRetryBudget(good);
+  EXPECT_TRUE(good.ok());
+  EXPECT_EQ(budget.attempts, 5u);
+  EXPECT_EQ(budget.timeout, 0ms);
+  EXPECT_EQ(budget.Describe(), "5 retries");
+
+  ConfigReader absent("{}", "sink.redis");
+  budget = ReadRetryBudget(absent);
+  EXPECT_FALSE(budget.attempts.has_value());
+  EXPECT_EQ(budget.timeout, RetryBudget::kDefaultTimeout);
+
+  ConfigReader bad(R"({"retryAttempts": -1, "retryTimeoutMs": "1s"})", "sink.redis");
+  ReadRetryBudget(bad);
+  ASSERT_EQ(bad.problems().size(), 2u);
+  EXPECT_NE(bad.problems()[0].find("\"retryAttempts\" must be an integer from 0"),
+            std::string::npos);
+  EXPECT_NE(bad.problems()[1].find("\"retryTimeoutMs\" must be an integer from 0"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::connectors

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sluice::cli {
+
+// `text` made safe to print on a terminal line: control characters (C0, DEL and the C1 range,
+// ANSI escapes among them) and backslashes are written as escapes (`\n`, `\x1b`, `\u009b`,
+// `\\`), so a job name or a message from the coordinator cannot start a new row or move the
+// cursor. Other UTF-8 passes unchanged; bytes that are not UTF-8 become `\xNN`.
+std::string Printable(std::string_view text);
+
+}  // namespace sluice::cli
