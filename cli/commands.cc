@@ -23,6 +23,7 @@
 #include "common/status.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/coordinator_node.h"
+#include "coordinator/etcd_job_store.h"
 #include "worker/js/js_engine.h"
 #include "worker/worker_node.h"
 
@@ -147,6 +148,12 @@ Status WriteResults(JobClient& client, const std::string& job_id, std::ostream& 
     if (!page.ok()) return page.status();
     for (const auto& record : page->records()) out << record << '\n';
     offset = page->next_offset();
+    if (page->partial() && offset == static_cast<uint64_t>(page->records_size())) {
+      std::fprintf(stderr,
+                   "warning: job %s was resumed by a restarted coordinator; the results it "
+                   "collected before are lost, these are partial\n",
+                   job_id.c_str());
+    }
     if (page->complete() || page->records_size() == 0) break;
   }
   out.flush();
@@ -305,6 +312,12 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
     std::printf("restarts: %u (last: %s)\n", job->restarts(),
                 Printable(job->last_restart_reason()).c_str());
   }
+  if (job->resumes() > 0) {
+    std::printf("resumes: %u (attempt %u)%s\n", job->resumes(), job->attempt(),
+                job->results_partial()
+                    ? "; collected results from before the coordinator restart are lost"
+                    : "");
+  }
   std::printf("tasks:\n");
   for (const auto& task : job->tasks()) {
     std::printf("  %-22s %-9s %-10s in %-10llu out %-10llu %s\n", task.task_id().c_str(),
@@ -355,7 +368,7 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const std::string& listen, const std::string& data_dir, const std::string& checkpoint_dir,
     uint32_t worker_timeout_ms, const std::string& advertise, const ClusterLimits& limits,
     const std::function<void(coordinator::CoordinatorNode&)>& before_start,
-    const SecurityFiles& security, bool insecure, size_t max_spec_bytes) {
+    const SecurityFiles& security, bool insecure, size_t max_spec_bytes, const std::string& ha) {
   coordinator::CoordinatorOptions coordinator_options;
   coordinator_options.advertise = advertise;
   auto loaded = LoadClusterSecurity(security);
@@ -372,7 +385,15 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
       !checkpoint_dir.empty() ? checkpoint_dir
                               : (data_dir.empty() ? std::string() : data_dir + "/checkpoints");
   std::unique_ptr<coordinator::JobStore> store;
-  if (!data_dir.empty()) {
+  if (!ha.empty()) {
+    auto etcd = coordinator::EtcdClient::Create(ha);
+    if (!etcd.ok()) return etcd.status();
+    coordinator::EtcdJobStore::Options ha_options;
+    ha_options.data_dir = data_dir;
+    auto opened = coordinator::EtcdJobStore::Open(std::move(etcd).value(), ha_options);
+    if (!opened.ok()) return opened.status();
+    store = std::move(opened).value();
+  } else if (!data_dir.empty()) {
     auto opened = coordinator::FileJobStore::Open(data_dir);
     if (!opened.ok()) return opened.status();
     store = std::move(opened).value();
@@ -397,7 +418,8 @@ int ServeCoordinator(const ServeOptions& options) {
                                  if (created.ok()) api = std::move(created).value();
                                  made = created.status();
                                },
-                               options.security, options.insecure, options.max_spec_bytes);
+                               options.security, options.insecure, options.max_spec_bytes,
+                               options.ha);
   if (!made.ok()) return Fail(made);
   if (!node.ok()) return Fail(node.status());
   int collector = metrics.AddCollector(

@@ -45,6 +45,7 @@ struct ServeOptions {
   // coordinator: where checkpoints go; "": <data_dir>/checkpoints, or /tmp/sluice-checkpoints
   std::string checkpoint_dir;
   uint32_t worker_timeout_ms = 5000;  // coordinator: a worker silent this long is lost
+  std::string ha;  // coordinator: "etcd://host:port[,...]" elects a leader among coordinators
   HttpFlags http;                     // coordinator: the HTTP API and playground
   LimitOptions limits;                // coordinator: checked at submit; worker: enforced
   SecurityFiles security;             // token and TLS files (security_options.h)
@@ -59,7 +60,7 @@ Result<std::unique_ptr<coordinator::CoordinatorNode>> StartCoordinator(
     const ClusterLimits& limits = {},
     const std::function<void(coordinator::CoordinatorNode&)>& before_start = nullptr,
     const SecurityFiles& security = {}, bool insecure = false,
-    size_t max_spec_bytes = coordinator::kDefaultMaxSpecBytes);
+    size_t max_spec_bytes = coordinator::kDefaultMaxSpecBytes, const std::string& ha = "");
 // `sluice savepoint`: takes a savepoint of a running job and prints its path.
 int Savepoint(const std::string& job_id, const std::string& directory,
               const std::string& coordinator);

@@ -18,25 +18,41 @@ std::string Lower(std::string s, const std::string& prefix) {
 
 }  // namespace
 
-JobClient::JobClient(std::string address) : address_(std::move(address)) {}
+JobClient::JobClient(std::string address) : address_(std::move(address)) {
+  size_t start = 0;
+  while (start <= address_.size()) {
+    size_t comma = address_.find(',', start);
+    if (comma == std::string::npos) comma = address_.size();
+    if (comma > start) addresses_.push_back(address_.substr(start, comma - start));
+    start = comma + 1;
+  }
+  if (addresses_.empty()) addresses_.push_back(address_);
+  stubs_.resize(addresses_.size());
+}
 
-Result<proto::JobService::Stub*> JobClient::GetStub() {
-  if (stub_ == nullptr) {
+Result<proto::JobService::Stub*> JobClient::GetStub(size_t index) {
+  if (stubs_[index] == nullptr) {
     auto security = LoadClusterSecurity(ClientSecurityFiles());
     if (!security.ok()) return security.status();
-    stub_ = proto::JobService::NewStub(MakeChannel(address_, *security));
+    stubs_[index] = proto::JobService::NewStub(MakeChannel(addresses_[index], *security));
   }
-  return stub_.get();
+  return stubs_[index].get();
 }
 
 Status JobClient::Check(const grpc::Status& status) const {
   if (status.ok()) return Status::Ok();
+  const std::string& address = addresses_[current_];
+  // A standby's refusal says where the leader is: show it as it is.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      status.error_message().find("standby") != std::string::npos) {
+    return FromGrpc(status, "coordinator " + address);
+  }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return Status::Unavailable("cannot reach the Sluice coordinator at " + address_ +
+    return Status::Unavailable("cannot reach the Sluice coordinator at " + address +
                                " (is it running?)");
   }
-  return FromGrpc(status, "coordinator " + address_);
+  return FromGrpc(status, "coordinator " + address);
 }
 
 Result<proto::SubmitJobResponse> JobClient::Submit(const proto::JobSpec& spec) {

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
       "workers", "List the workers registered with the coordinator and the tasks they run");
   for (auto* cmd : {submit_cmd, list_cmd, status_cmd, cancel_cmd, workers_cmd, savepoint_cmd}) {
     cmd->add_option("--coordinator,-c", coordinator,
-                    "Coordinator host:port (default $SLUICE_COORDINATOR or 127.0.0.1:7070)");
+                    "Coordinator host:port, or several separated by commas (default "
+                    "$SLUICE_COORDINATOR or 127.0.0.1:7070)");
     sluice::cli::AddClientSecurityOptions(*cmd);
   }
 
@@ -79,9 +80,15 @@ int main(int argc, char** argv) {
                               "host's first non-loopback address)");
   coordinator_cmd->add_option(
       "--data-dir", serve.data_dir,
-      "Keep job records in this folder so a restarted coordinator still lists its jobs (jobs "
-      "that were running come back failed; collected results are not kept). Default: none, "
-      "jobs live in memory only");
+      "Keep job records in this folder: a coordinator restarted on it resumes the jobs that "
+      "were running from their latest completed checkpoint (collected results from before the "
+      "restart are not kept). With --ha, a folder every coordinator shares. Default: none, jobs "
+      "live in memory only");
+  coordinator_cmd->add_option(
+      "--ha", serve.ha,
+      "etcd://host:port[,host:port...]: elect a leader among the coordinators started with the "
+      "same etcd and --data-dir; the others stand by (answering reads) and take over when it "
+      "dies");
   coordinator_cmd
       ->add_option("--metrics-listen", serve.metrics_listen,
                    "host:port of the Prometheus /metrics endpoint (port 0: any free; "
@@ -109,7 +116,9 @@ int main(int argc, char** argv) {
   worker_cmd->add_flag("--insecure", serve.insecure,
                        "Serve on a non-loopback address without an auth token");
   sluice::cli::AddServerSecurityOptions(*worker_cmd, serve.security);
-  worker_cmd->add_option("--coordinator,-c", serve.coordinator, "Coordinator host:port");
+  worker_cmd->add_option("--coordinator,-c", serve.coordinator,
+                         "Coordinator host:port, or several separated by commas (a leader and "
+                         "its standbys)");
   worker_cmd->add_option("--listen", serve.listen, "host:port to serve on (port 0: any free)")
       ->default_str("127.0.0.1:0");
   worker_cmd->add_option("--advertise", serve.advertise,

@@ -143,6 +143,7 @@ void CoordinatorNode::DeployAttempt(const JobId& job_id, uint32_t attempt,
   Status deploy_status = Status::Ok();
   std::string failed_task;
   for (auto& d : deployments) {
+    d.request.set_coordinator_epoch(epoch_);
     proto::DeployTaskResponse reply;
     grpc::ClientContext context;
     SetDeadline(context, kDeployTimeout);
@@ -162,56 +163,77 @@ void CoordinatorNode::DeployAttempt(const JobId& job_id, uint32_t attempt,
     if (deploy_status.ok()) {
       ApplyTransition(job, job.tracker.OnDeployed(), &to_cancel);
     } else {
-      auto transition = job.tracker.OnTaskFailed(TaskId(failed_task),
-                                                 "cannot deploy: " + deploy_status.message());
+      auto transition =
+          job.tracker.OnTaskFailed(TaskId(failed_task), "cannot deploy: " + deploy_status.message(),
+                                   proto::FAILURE_EXTERNAL);
       if (transition.ok()) ApplyTransition(job, std::move(transition).value(), &to_cancel);
     }
   }
   SendCancels(to_cancel);
 }
 
-bool CoordinatorNode::ScheduleRestartLocked(JobRecord& job) {
+void CoordinatorNode::FailAttemptLocked(JobRecord& job) {
   const proto::RestartStrategy strategy = RestartStrategyOf(job.spec);
-  if (job.restarts >= strategy.max_attempts()) return false;
+  FailureDecision decision =
+      DecideOnFailure(strategy, job.spec.has_restart(), job.restarts, job.consecutive_failures,
+                      job.tracker.failure_domain());
   StopCheckpointsLocked(job);
-  job.restarting = true;
-  job.restart_at = Clock::now() + std::chrono::milliseconds(strategy.delay_ms());
+  if (!decision.restart) {
+    job.failure = job.tracker.failure();
+    if (!decision.why.empty()) job.failure += " (not restarted: " + decision.why + ")";
+    job.failure_domain = job.tracker.failure_domain();
+    TransitionLocked(job, LifecycleEvent::kFailedFinal);
+    return;
+  }
+  job.restart_at = Clock::now() + std::chrono::milliseconds(decision.delay_ms);
   job.last_restart_reason = job.tracker.failure();
+  ++job.consecutive_failures;
+  job.restart_pending = true;
   job.waiting_for_slots_logged = false;
   spdlog::warn("job {}: {}; restarting in {} ms from {} (restart {} of {})", job.id.str(),
-               job.last_restart_reason, strategy.delay_ms(),
+               job.last_restart_reason, decision.delay_ms,
                job.latest.has_value()
                    ? "checkpoint " + std::to_string(job.latest->checkpoint_id())
                    : std::string("the beginning (no checkpoint completed)"),
                job.restarts + 1, strategy.max_attempts());
-  return true;
+  TransitionLocked(job, LifecycleEvent::kFailedRestart);
 }
 
 void CoordinatorNode::RestartDueJobs() {
   std::vector<std::pair<JobId, std::vector<Deployment>>> restarts;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!leading_) return;
     const auto now = Clock::now();
     for (auto& [id, record] : jobs_) {
       JobRecord& job = *record;
-      if (!job.restarting || now < job.restart_at) continue;
+      const proto::JobState state = job.lifecycle.state();
+      if (state != proto::JOB_RESTARTING && state != proto::JOB_SCHEDULING) continue;
+      if (now < job.restart_at) continue;
+      // A resumed job waits for as many workers as ran it to register again, for a while.
+      if (job.resume_workers > 0 && now < resume_until_ && workers_.size() < job.resume_workers) {
+        continue;
+      }
+      const bool restart = state == proto::JOB_RESTARTING;
+      if (restart) TransitionLocked(job, LifecycleEvent::kRestartDue);
       std::vector<Deployment> deployments;
       ++job.attempt;
       Status prepared = PrepareAttemptLocked(job, &deployments);
       if (!prepared.ok()) {
         --job.attempt;
         if (!job.waiting_for_slots_logged) {
-          spdlog::warn("job {} waits to restart: {}", id.str(), prepared.message());
+          spdlog::warn("job {} waits for slots: {}", id.str(), prepared.message());
           job.waiting_for_slots_logged = true;
         }
-        job.restart_at = now + std::chrono::milliseconds(500);
+        job.restart_at = now + std::chrono::milliseconds(200);
         continue;
       }
-      job.restarting = false;
-      ++job.restarts;
-      spdlog::info("job {} restarting (attempt {}): {} tasks", id.str(), job.attempt,
+      if (job.restart_pending) ++job.restarts;
+      job.restart_pending = false;
+      job.resume_workers = 0;
+      spdlog::info("job {} deploying attempt {}: {} tasks", id.str(), job.attempt,
                    deployments.size());
-      PersistLocked(job);
+      PersistLocked(job);  // the attempt number, before its tasks exist anywhere
       restarts.emplace_back(id, std::move(deployments));
     }
   }
@@ -253,10 +275,13 @@ void CoordinatorNode::HandleCheckpointFailuresLocked(JobRecord& job,
 void CoordinatorNode::TickCheckpointsLocked(uint64_t now_ms) {
   for (auto& [id, record] : jobs_) {
     JobRecord& job = *record;
-    if (!job.checkpoints.has_value() || job.tracker.state() != proto::JOB_RUNNING) continue;
+    if (!job.checkpoints.has_value() || job.lifecycle.state() != proto::JOB_RUNNING) continue;
     CheckpointTick tick = job.checkpoints->Tick(now_ms);
     HandleCheckpointFailuresLocked(job, std::move(tick.failed));
-    if (tick.trigger.has_value()) QueueTriggersLocked(job, *tick.trigger);
+    if (tick.trigger.has_value()) {
+      ReserveCheckpointIdLocked(job, tick.trigger->checkpoint_id);
+      QueueTriggersLocked(job, *tick.trigger);
+    }
   }
 }
 
@@ -289,12 +314,14 @@ void CoordinatorNode::SendCheckpointCalls() {
       proto::TriggerCheckpointRequest request;
       request.set_task_id(call.task.str());
       request.set_checkpoint_id(call.checkpoint_id);
+      request.set_coordinator_epoch(epoch_);
       proto::TriggerCheckpointResponse response;
       rpc = stub->TriggerCheckpoint(&context, request, &response);
     } else {
       proto::NotifyCheckpointCompleteRequest request;
       request.set_task_id(call.task.str());
       request.set_checkpoint_id(call.checkpoint_id);
+      request.set_coordinator_epoch(epoch_);
       proto::NotifyCheckpointCompleteResponse response;
       rpc = stub->NotifyCheckpointComplete(&context, request, &response);
     }
@@ -338,6 +365,7 @@ void CoordinatorNode::AcknowledgeCheckpoint(const proto::AcknowledgeCheckpointRe
     return;
   }
   ++job.checkpoints_completed;
+  job.consecutive_failures = 0;
   job.latest = completed->metadata;
   job.next_checkpoint_id = job.checkpoints->next_checkpoint_id();
   spdlog::debug("job {}: checkpoint {} complete in {} ms", job.id.str(),
@@ -377,7 +405,7 @@ Result<proto::TriggerSavepointResponse> CoordinatorNode::TriggerSavepoint(
     return Status::NotFound("no running job with id '" + request.job_id() + "'");
   }
   JobRecord& job = *it->second;
-  if (job.tracker.state() != proto::JOB_RUNNING || !job.checkpoints.has_value()) {
+  if (job.lifecycle.state() != proto::JOB_RUNNING || !job.checkpoints.has_value()) {
     return Status::FailedPrecondition("job " + job_id.str() + " is not running");
   }
   // A savepoint is written where its checkpoint would be (tasks find the directory from the
@@ -388,6 +416,7 @@ Result<proto::TriggerSavepointResponse> CoordinatorNode::TriggerSavepoint(
   if (!requested.ok()) return requested.status();
   const uint64_t checkpoint_id = requested->checkpoint_id;
   savepoints_[{job_id, checkpoint_id}] = std::nullopt;
+  ReserveCheckpointIdLocked(job, checkpoint_id);
   if (requested->trigger.has_value()) {
     QueueTriggersLocked(job, *requested->trigger);
     cv_.notify_all();

@@ -38,7 +38,17 @@ CoordinatorNode::~CoordinatorNode() { Shutdown(); }
 Status CoordinatorNode::Start() {
   SLUICE_RETURN_IF_ERROR(CheckListenSecurity(options_.listen, options_.security, options_.insecure,
                                              "the coordinator"));
-  SLUICE_RETURN_IF_ERROR(RestoreJobs());
+  const bool elects = store_ != nullptr && store_->ElectsLeader();
+  if (store_ == nullptr) {
+    // Nothing persists: the wall clock in seconds keeps a restarted coordinator's epoch above
+    // its predecessor's (fencing needs a data dir or --ha to be exact).
+    epoch_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    leading_ = true;
+  } else if (!elects) {
+    SLUICE_RETURN_IF_ERROR(BecomeLeader());
+  }
   job_service_ = MakeJobService(*this);
   cluster_service_ = MakeClusterService(*this);
   auto started = StartServer(options_.listen, {job_service_.get(), cluster_service_.get()},
@@ -54,6 +64,32 @@ Status CoordinatorNode::Start() {
   address_ = std::move(advertised).value();
   liveness_thread_ = std::thread([this] { LivenessLoop(); });
   spdlog::info("coordinator listening on {}", address_);
+  if (elects) {
+    spdlog::info("coordinator {} is a standby until elected", address_);
+    election_thread_ = std::thread([this] {
+      Status led = BecomeLeader();
+      if (!led.ok() && !stopping_flag_) StepDown("cannot become the leader: " + led.message());
+    });
+  }
+  return Status::Ok();
+}
+
+Status CoordinatorNode::CheckLeader() const {
+  if (leading_) return Status::Ok();
+  std::string leader = store_ != nullptr ? store_->LeaderHint() : "";
+  return Status::Unavailable("the coordinator at " + address_ + " is a standby" +
+                             (leader.empty() ? std::string(" (no leader is elected yet)")
+                                             : "; the leader is at " + leader));
+}
+
+Status CoordinatorNode::CheckWorkerCall(uint64_t worker_epoch) {
+  SLUICE_RETURN_IF_ERROR(CheckLeader());
+  if (worker_epoch > epoch_) {
+    StepDown("a worker has seen coordinator epoch " + std::to_string(worker_epoch) +
+             ", newer than this one's " + std::to_string(epoch_));
+    return Status::FailedPrecondition("coordinator epoch " + std::to_string(epoch_) +
+                                      " is fenced off by epoch " + std::to_string(worker_epoch));
+  }
   return Status::Ok();
 }
 
@@ -64,8 +100,10 @@ void CoordinatorNode::Shutdown() {
     stopping_ = true;
   }
   cv_.notify_all();
+  stopping_flag_ = true;
   if (liveness_thread_.joinable()) liveness_thread_.join();
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
+  if (election_thread_.joinable()) election_thread_.join();
 }
 
 void CoordinatorNode::Wait() {
@@ -88,28 +126,20 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   }
   std::optional<proto::CheckpointMetadata> restore;
   if (!spec.restore_from().empty()) {
-    auto read = checkpoint_store_->ReadMetadata(spec.restore_from());
+    auto read = ReadRestorePoint(spec.restore_from());
     if (!read.ok()) {
       response.add_problems()->set_message("cannot restore from '" + spec.restore_from() +
                                            "': " + read.status().message());
       return response;
     }
     restore = std::move(read).value();
-    // Where it is now (a savepoint may have been copied or moved since it was written).
-    std::string directory = spec.restore_from();
-    const std::string file = std::string("/") + kMetadataFile;
-    if (directory.size() > file.size() &&
-        directory.compare(directory.size() - file.size(), file.size(), file) == 0) {
-      directory.resize(directory.size() - file.size());
-    }
-    restore->set_directory(directory);
   }
   JobId job_id = NewUniqueJobId();
   std::vector<Deployment> deployments;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [other_id, other] : jobs_) {
-      if (IsTerminal(other->tracker.state())) continue;
+      if (other->lifecycle.terminal()) continue;  // a restarting job still writes there
       std::string conflict = OutputConflict(spec, other->spec, other_id.str());
       if (conflict.empty()) continue;
       response.add_problems()->set_message(std::move(conflict));
@@ -124,6 +154,7 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
       job->next_checkpoint_id = restore->checkpoint_id() + 1;
       job->latest = std::move(restore);
     }
+    job->checkpoint_ids_reserved = job->next_checkpoint_id;
     Status prepared = PrepareAttemptLocked(*job, &deployments);
     if (!prepared.ok()) {
       response.add_problems()->set_message(prepared.message());
@@ -139,7 +170,30 @@ proto::SubmitJobResponse CoordinatorNode::Submit(const proto::JobSpec& spec) {
   return response;
 }
 
+Result<proto::CheckpointMetadata> CoordinatorNode::ReadRestorePoint(const std::string& path) {
+  auto read = checkpoint_store_->ReadMetadata(path);
+  if (!read.ok()) return read.status();
+  proto::CheckpointMetadata restore = std::move(read).value();
+  // Where it is now (a savepoint may have been copied or moved since it was written).
+  std::string directory = path;
+  const std::string file = std::string("/") + kMetadataFile;
+  if (directory.size() > file.size() &&
+      directory.compare(directory.size() - file.size(), file.size(), file) == 0) {
+    directory.resize(directory.size() - file.size());
+  }
+  restore.set_directory(directory);
+  return restore;
+}
+
 Result<proto::JobInfo> CoordinatorNode::GetJob(const JobId& id) const {
+  if (!leading_) {
+    auto stored = StandbyView();
+    if (!stored.ok()) return stored.status();
+    for (const auto& job : stored->jobs()) {
+      if (job.job_id() == id.str()) return job;
+    }
+    return Status::NotFound("no job with id '" + id.str() + "'");
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = jobs_.find(id);
   if (it != jobs_.end()) return InfoOf(*it->second);
@@ -149,6 +203,12 @@ Result<proto::JobInfo> CoordinatorNode::GetJob(const JobId& id) const {
 }
 
 proto::ListJobsResponse CoordinatorNode::ListJobs() const {
+  if (!leading_) {
+    auto stored = StandbyView();
+    if (stored.ok()) return std::move(stored).value();
+    spdlog::warn("standby: cannot read the job records: {}", stored.status().message());
+    return {};
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   proto::ListJobsResponse response;
   for (const auto& id : job_order_) {
@@ -160,7 +220,6 @@ proto::ListJobsResponse CoordinatorNode::ListJobs() const {
 
 Result<proto::JobInfo> CoordinatorNode::CancelJob(const JobId& id) {
   std::vector<std::pair<std::string, TaskId>> to_cancel;
-  proto::JobInfo info;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = jobs_.find(id);
@@ -170,15 +229,26 @@ Result<proto::JobInfo> CoordinatorNode::CancelJob(const JobId& id) {
       return Status::NotFound("no job with id '" + id.str() + "'");
     }
     JobRecord& job = *it->second;
-    if (job.restarting) {  // its tasks are gone already; cancel instead of restarting
-      job.restarting = false;
-      job.tracker = JobTracker({});
-    }
-    ApplyTransition(job, job.tracker.OnCancelRequested(), &to_cancel);
-    info = InfoOf(job);
+    if (job.lifecycle.terminal()) return InfoOf(job);
+    // CANCELLING is persisted before any task is told, so a coordinator that dies now finishes
+    // the cancel when it comes back.
+    StopCheckpointsLocked(job);
+    Transition transition = job.tracker.OnCancelRequested();
+    transition.changed = false;  // the lifecycle moves here, not through the attempt
+    TransitionLocked(job, LifecycleEvent::kCancelRequested);
+    ApplyTransition(job, std::move(transition), &to_cancel);
   }
   SendCancels(to_cancel);
-  return info;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return Status::NotFound("no job with id '" + id.str() + "'");
+  JobRecord& job = *it->second;
+  if (job.lifecycle.state() == proto::JOB_CANCELLING) {
+    job.ended_at_ms = NowMs();
+    TransitionLocked(job, LifecycleEvent::kCancelDone);
+    spdlog::info("job {} canceled", job.id.str());
+  }
+  return InfoOf(job);
 }
 
 Result<proto::GetResultsResponse> CoordinatorNode::GetResults(
@@ -194,6 +264,7 @@ Result<proto::GetResultsResponse> CoordinatorNode::GetResults(
     }
     response.set_state(archived->second.info().state());
     response.set_complete(true);
+    response.set_partial(true);
     return response;
   }
   const JobRecord& job = *it->second;
@@ -202,8 +273,9 @@ Result<proto::GetResultsResponse> CoordinatorNode::GetResults(
   if (request.max_records() > 0) end = std::min<size_t>(end, begin + request.max_records());
   for (size_t i = begin; i < end; ++i) response.add_records(job.results[i]);
   response.set_next_offset(end);
-  response.set_state(job.tracker.state());
-  response.set_complete(IsTerminal(job.tracker.state()) && end == job.results.size());
+  response.set_state(job.lifecycle.state());
+  response.set_complete(job.lifecycle.terminal() && end == job.results.size());
+  response.set_partial(job.results_partial);
   return response;
 }
 
@@ -232,6 +304,7 @@ Result<proto::RegisterWorkerResponse> CoordinatorNode::RegisterWorker(
   spdlog::info("worker {} registered: {} ({}), {} slots", worker->id.str(), request.address(),
                request.name(), request.slots());
   proto::RegisterWorkerResponse response;
+  response.set_coordinator_epoch(epoch_);
   response.set_worker_id(worker->id.str());
   response.set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
   workers_[worker->id] = std::move(worker);
@@ -241,11 +314,15 @@ Result<proto::RegisterWorkerResponse> CoordinatorNode::RegisterWorker(
 proto::HeartbeatResponse CoordinatorNode::Heartbeat(const proto::HeartbeatRequest& request) {
   std::vector<std::pair<std::string, TaskId>> to_cancel;
   proto::HeartbeatResponse response;
+  response.set_coordinator_epoch(epoch_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = workers_.find(WorkerId(request.worker_id()));
-    response.set_known(it != workers_.end());
-    if (it == workers_.end()) return response;
+    // A worker that registered with an earlier coordinator may carry an id this one has since
+    // given to another worker: only one that registered with this epoch is known.
+    const bool known = it != workers_.end() && request.coordinator_epoch() == epoch_;
+    response.set_known(known);
+    if (!known) return response;
     WorkerRecord& worker = *it->second;
     worker.last_seen = Clock::now();
     ++worker.heartbeats;
@@ -334,7 +411,7 @@ void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& s
     }
     transition = job.tracker.OnTaskFinished(task_id);
   } else if (status.state() == proto::TASK_FAILED) {
-    transition = job.tracker.OnTaskFailed(task_id, status.failure());
+    transition = job.tracker.OnTaskFailed(task_id, status.failure(), status.failure_domain());
   }
   if (transition.ok()) ApplyTransition(job, std::move(transition).value(), to_cancel);
 }
@@ -355,24 +432,50 @@ void CoordinatorNode::ApplyTransition(JobRecord& job, Transition transition,
     if (worker != workers_.end()) worker->second->tasks.erase(task.id);
   }
   if (!transition.changed) return;
-  if (transition.state == proto::JOB_FAILED && ScheduleRestartLocked(job)) {
-    PersistLocked(job);
+  switch (transition.state) {
+    case proto::JOB_RUNNING:
+      TransitionLocked(job, LifecycleEvent::kDeployed);
+      break;
+    case proto::JOB_FINISHED:
+      StopCheckpointsLocked(job);
+      job.ended_at_ms = NowMs();
+      TransitionLocked(job, LifecycleEvent::kAllTasksFinished);
+      spdlog::info("job {} finished", job.id.str());
+      break;
+    case proto::JOB_FAILED:
+      FailAttemptLocked(job);
+      if (job.lifecycle.state() == proto::JOB_FAILED) {
+        job.ended_at_ms = NowMs();
+        PersistLocked(job);
+        spdlog::warn("job {} failed: {}", job.id.str(), job.failure);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void CoordinatorNode::TransitionLocked(JobRecord& job, LifecycleEvent event) {
+  const proto::JobState before = job.lifecycle.state();
+  Status moved = job.lifecycle.Apply(event);
+  if (!moved.ok()) {
+    spdlog::debug("job {}: {}", job.id.str(), moved.message());
     return;
   }
-  if (IsTerminal(transition.state)) StopCheckpointsLocked(job);
-  if (transition.state == proto::JOB_FAILED) {
-    spdlog::warn("job {} failed: {}", job.id.str(), job.tracker.failure());
-  } else if (IsTerminal(transition.state)) {
-    spdlog::info("job {} {}", job.id.str(),
-                 transition.state == proto::JOB_FINISHED ? "finished" : "canceled");
-  }
-  if (IsTerminal(transition.state)) job.ended_at_ms = NowMs();
-  PersistLocked(job);
-  // An ended job is history: its functions, configs and params need not stay in memory.
-  if (IsTerminal(transition.state)) {
+  if (job.lifecycle.state() != before || event == LifecycleEvent::kResumed) PersistLocked(job);
+  // An ended job is history (stored in full above): its functions, configs and params need not
+  // stay in memory.
+  if (job.lifecycle.state() != before && job.lifecycle.terminal()) {
     DropSpecBodies(&job.spec);
     ReleaseFreeMemory();
   }
+}
+
+void CoordinatorNode::ReserveCheckpointIdLocked(JobRecord& job, uint64_t checkpoint_id) {
+  if (checkpoint_id < job.checkpoint_ids_reserved) return;
+  // In blocks, so that not every trigger costs a durable write; a resumed job starts above.
+  job.checkpoint_ids_reserved = checkpoint_id + kCheckpointIdBlock;
+  PersistLocked(job);
 }
 
 void CoordinatorNode::SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel) {
@@ -380,6 +483,7 @@ void CoordinatorNode::SendCancels(const std::vector<std::pair<std::string, TaskI
     auto stub = proto::WorkerService::NewStub(MakeChannel(address, options_.security));
     proto::CancelTaskRequest request;
     request.set_task_id(task_id.str());
+    request.set_coordinator_epoch(epoch_);
     proto::CancelTaskResponse response;
     grpc::ClientContext context;
     SetDeadline(context, std::chrono::seconds(2));
@@ -395,8 +499,13 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
   proto::JobInfo info;
   info.set_job_id(job.id.str());
   info.set_name(job.spec.name());
-  info.set_state(job.restarting ? proto::JOB_RESTARTING : job.tracker.state());
-  info.set_failure(job.restarting ? job.last_restart_reason : job.tracker.failure());
+  const proto::JobState state = job.lifecycle.state();
+  info.set_state(state);
+  info.set_failure(state == proto::JOB_RESTARTING ? job.last_restart_reason : job.failure);
+  if (state == proto::JOB_FAILED) info.set_failure_domain(job.failure_domain);
+  info.set_attempt(job.attempt);
+  info.set_resumes(job.resumes);
+  info.set_results_partial(job.results_partial);
   if (job.latest.has_value()) {
     info.set_last_checkpoint_id(job.latest->checkpoint_id());
     info.set_last_checkpoint_path(job.latest->directory());
@@ -422,6 +531,7 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
     bool live = !IsTaskTerminal(tracked.state);
     task->set_state(live ? record.reported : tracked.state);
     task->set_failure(tracked.failure);
+    if (tracked.state == proto::TASK_FAILED) task->set_failure_domain(tracked.domain);
     task->set_records_in(record.records_in);
     task->set_records_out(record.records_out);
     if (live) task->set_detail(record.detail);
@@ -465,6 +575,8 @@ void CoordinatorNode::LivenessLoop() {
         return stopping_ || !checkpoint_calls_.empty() || !directories_to_delete_.empty();
       });
       if (stopping_) return;
+      if (!leading_) continue;
+      if (store_ != nullptr && store_->Deposed()) StepDown("its etcd lease expired");
       TickCheckpointsLocked(NowMs());
       auto now = Clock::now();
       for (auto it = workers_.begin(); it != workers_.end();) {

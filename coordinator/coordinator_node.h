@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -19,6 +20,7 @@
 #include "coordinator/checkpoint_coordinator.h"
 #include "coordinator/checkpoint_store.h"
 #include "coordinator/job_lifecycle.h"
+#include "coordinator/job_state_machine.h"
 #include "coordinator/job_store.h"
 #include "coordinator/job_validator.h"
 #include "coordinator/spec_limits.h"
@@ -39,6 +41,9 @@ struct CoordinatorOptions {
   // Where jobs' checkpoints go (<dir>/<job id>/chk-<n>); shared by every worker (a shared file
   // system in a real cluster). "": /tmp/sluice-checkpoints.
   std::string checkpoint_dir;
+  // After a restart, how long resumed jobs wait for the workers that ran them to register again
+  // before they are placed on whatever slots there are (0: worker_timeout_ms).
+  uint32_t resume_wait_ms = 0;
   ClusterLimits limits;  // the maxima a submitted job is checked against
   // The cluster token clients and workers must present (and this coordinator presents to
   // workers), and TLS for its server and its channels to workers.
@@ -53,11 +58,11 @@ struct CoordinatorOptions {
 // Shutdown() stops it. gRPC handler threads and the liveness thread share it under `mutex_`;
 // calls to workers are made without holding the lock.
 //
-// With a JobStore, every job's record is saved (under the lock, so saves follow state changes in
-// order) whenever the job's state changes, and Start() loads them back: ended jobs keep their last
-// state, jobs that were live are failed (kRestartFailure), and tasks of theirs that workers still
-// report in heartbeats are cancelled there. Restored jobs are read-only history; their collected
-// results are not kept. Without a store everything lives in memory.
+// With a JobStore, every job's record is saved (under the lock, before the state change's side
+// effects) whenever the job's lifecycle moves, and Start() loads them back: ended jobs keep their
+// last state, live jobs are resumed from their latest completed checkpoint (README.md, "Restart
+// and resume"). Every call to a worker carries this coordinator's epoch (fencing). Without a
+// store everything lives in memory.
 class CoordinatorNode {
  public:
   CoordinatorNode(CoordinatorOptions options, FunctionChecker check,
@@ -66,8 +71,20 @@ class CoordinatorNode {
 
   size_t max_spec_bytes() const { return options_.max_spec_bytes; }
 
+  // Starts serving. With a store, first takes the coordinator epoch from it (a durable counter in
+  // the data dir, or the leader key's revision with etcd, in which case this blocks in the
+  // background until elected and serves as a standby meanwhile) and resumes the stored jobs that
+  // were live: they wait for workers to re-register and are redeployed from their latest
+  // completed checkpoint.
   Status Start();
   void Shutdown();
+  // Fencing: this coordinator's epoch, sent with every call to a worker and every reply.
+  uint64_t epoch() const { return epoch_.load(); }
+  // OK when this coordinator leads; Unavailable naming the leader otherwise (a standby).
+  [[nodiscard]] Status CheckLeader() const;
+  // For worker calls: CheckLeader, and FailedPrecondition when the worker has seen a newer
+  // epoch than ours (another coordinator took over: this one steps down).
+  [[nodiscard]] Status CheckWorkerCall(uint64_t worker_epoch);
   void Wait();
   const std::string& address() const { return address_; }
   const ClusterSecurity& security() const { return options_.security; }
@@ -127,8 +144,24 @@ class CoordinatorNode {
   Status PrepareAttemptLocked(JobRecord& job, std::vector<Deployment>* deployments);
   // Sends the deployments and records the outcome on the job, if it is still at `attempt`.
   void DeployAttempt(const JobId& job_id, uint32_t attempt, std::vector<Deployment> deployments);
-  // A failed attempt of a job with restarts left: schedule its restart instead of failing.
-  bool ScheduleRestartLocked(JobRecord& job);
+  // The current attempt failed: restart it later or fail the job, as the failure policy says.
+  void FailAttemptLocked(JobRecord& job);
+  // Moves the job's lifecycle and persists the record before the caller does anything else.
+  void TransitionLocked(JobRecord& job, LifecycleEvent event);
+  // Makes sure checkpoint ids up to `checkpoint_id` are reserved in the job's record.
+  void ReserveCheckpointIdLocked(JobRecord& job, uint64_t checkpoint_id);
+  static constexpr uint64_t kCheckpointIdBlock = 64;
+  // Takes the epoch from the store, then resumes the stored live jobs (coordinator_restart.cc).
+  Status BecomeLeader();
+  // Builds a live record for a stored job that was running when the coordinator stopped.
+  void ResumeJobLocked(proto::StoredJob stored);
+  // A standby's answer to reads: the jobs as the store holds them, by submission time.
+  Result<proto::ListJobsResponse> StandbyView() const;
+  // The metadata of a checkpoint or savepoint to start from, with its current directory.
+  Result<proto::CheckpointMetadata> ReadRestorePoint(const std::string& path);
+  // This coordinator learned it is no longer the leader: it stops (fail-stop; its supervisor
+  // restarts it as a standby).
+  void StepDown(const std::string& why);
   // Restarts the jobs whose restart is due, deploying outside the lock.
   void RestartDueJobs();
   // Ticks every running job's checkpoint coordinator, queueing the triggers to send.
@@ -145,7 +178,7 @@ class CoordinatorNode {
   // Acts on what the job's tracker decided: collects the tasks to cancel, frees slots.
   void ApplyTransition(JobRecord& job, Transition transition,
                        std::vector<std::pair<std::string, TaskId>>* to_cancel);
-  // Loads the store's jobs into `archived_`, failing those that were live. Before serving.
+  // Loads the store's jobs: ended ones into `archived_`, live ones resumed. Under no lock.
   Status RestoreJobs();
   // Saves the job's current record; a failure is logged, the job goes on. Under the lock.
   void PersistLocked(const JobRecord& job);
@@ -165,6 +198,12 @@ class CoordinatorNode {
   std::unique_ptr<grpc::Service> cluster_service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<bool> leading_{false};
+  std::atomic<bool> stopping_flag_{false};
+  Clock::time_point resume_until_;  // resumed jobs wait for workers until then
+  std::thread election_thread_;
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

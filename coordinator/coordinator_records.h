@@ -13,6 +13,7 @@
 
 #include "coordinator/checkpoint_coordinator.h"
 #include "coordinator/coordinator_node.h"
+#include "coordinator/job_state_machine.h"
 
 namespace sluice::coordinator {
 namespace internal {
@@ -64,7 +65,8 @@ struct CoordinatorNode::JobRecord {
   explicit JobRecord(std::vector<TrackedTask> tasks) : tracker(std::move(tasks)) {}
   JobId id;
   proto::JobSpec spec;
-  JobTracker tracker;
+  JobLifecycle lifecycle;  // the job's state (job_state_machine.h); persisted on every move
+  JobTracker tracker;      // the current attempt's tasks
   uint64_t submitted_at_ms = 0;
   uint64_t ended_at_ms = 0;
   std::map<TaskId, TaskRecord> tasks;
@@ -74,8 +76,16 @@ struct CoordinatorNode::JobRecord {
   std::string checkpoint_dir;  // <coordinator checkpoint dir>/<job id>
   uint32_t attempt = 0;
   uint32_t restarts = 0;
-  bool restarting = false;  // the attempt failed; redeploy at restart_at
+  // RESTARTING: redeploy at restart_at; SCHEDULING: try to place the attempt again then.
   Clock::time_point restart_at;
+  bool restart_pending = false;  // the next attempt placed counts as a restart
+  uint64_t consecutive_failures = 0;  // failures since the last completed checkpoint (backoff)
+  std::string failure;                // with FAILED: why
+  proto::FailureDomain failure_domain = proto::FAILURE_DOMAIN_UNSPECIFIED;
+  uint32_t resumes = 0;            // coordinator restarts that resumed this job
+  uint32_t resume_workers = 0;     // resumed: how many workers ran it (wait for as many)
+  bool results_partial = false;    // collected results from before a resume were lost
+  uint64_t checkpoint_ids_reserved = 0;  // persisted: every id handed out is below it
   std::string last_restart_reason;
   bool waiting_for_slots_logged = false;
   std::optional<CheckpointCoordinator> checkpoints;  // the current attempt's

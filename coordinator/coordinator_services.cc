@@ -22,6 +22,7 @@ class JobServiceImpl final : public proto::JobService::Service {
   grpc::Status SubmitJob(grpc::ServerContext* context, const proto::SubmitJobRequest* request,
                          proto::SubmitJobResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     Status fits = CheckSpecSize(request->spec(), node_.max_spec_bytes());
     if (!fits.ok()) return ToGrpc(fits);
     *response = node_.Submit(request->spec());
@@ -44,6 +45,7 @@ class JobServiceImpl final : public proto::JobService::Service {
   grpc::Status CancelJob(grpc::ServerContext* context, const proto::CancelJobRequest* request,
                          proto::JobInfo* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto info = node_.CancelJob(JobId(request->job_id()));
     if (!info.ok()) return ToGrpc(info.status());
     *response = std::move(info).value();
@@ -52,6 +54,7 @@ class JobServiceImpl final : public proto::JobService::Service {
   grpc::Status GetResults(grpc::ServerContext* context, const proto::GetResultsRequest* request,
                           proto::GetResultsResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto results = node_.GetResults(*request);
     if (!results.ok()) return ToGrpc(results.status());
     *response = std::move(results).value();
@@ -60,6 +63,7 @@ class JobServiceImpl final : public proto::JobService::Service {
   grpc::Status ListWorkers(grpc::ServerContext* context, const proto::ListWorkersRequest*,
                            proto::ListWorkersResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     *response = node_.ListWorkers();
     return grpc::Status::OK;
   }
@@ -67,6 +71,7 @@ class JobServiceImpl final : public proto::JobService::Service {
                                 const proto::TriggerSavepointRequest* request,
                                 proto::TriggerSavepointResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     auto savepoint = node_.TriggerSavepoint(*request, std::chrono::minutes(2));
     if (!savepoint.ok()) return ToGrpc(savepoint.status());
     *response = std::move(savepoint).value();
@@ -84,6 +89,9 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
                               const proto::RegisterWorkerRequest* request,
                               proto::RegisterWorkerResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     auto registered = node_.RegisterWorker(*request);
     if (!registered.ok()) return ToGrpc(registered.status());
     *response = std::move(registered).value();
@@ -93,38 +101,58 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
                                 const proto::DeregisterWorkerRequest* request,
                                 proto::DeregisterWorkerResponse*) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status leader = node_.CheckLeader(); !leader.ok()) return ToGrpc(leader);
     node_.DeregisterWorker(*request);
     return grpc::Status::OK;
   }
   grpc::Status Heartbeat(grpc::ServerContext* context, const proto::HeartbeatRequest* request,
                          proto::HeartbeatResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     *response = node_.Heartbeat(*request);
     return grpc::Status::OK;
   }
   grpc::Status ReportTask(grpc::ServerContext* context, const proto::ReportTaskRequest* request,
-                          proto::ReportTaskResponse*) override {
+                          proto::ReportTaskResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     node_.ReportTask(*request);
+    response->set_coordinator_epoch(node_.epoch());
     return grpc::Status::OK;
   }
   grpc::Status PushResults(grpc::ServerContext* context, const proto::PushResultsRequest* request,
-                           proto::PushResultsResponse*) override {
+                           proto::PushResultsResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
+    response->set_coordinator_epoch(node_.epoch());
     return ToGrpc(node_.PushResults(*request));
   }
   grpc::Status AcknowledgeCheckpoint(grpc::ServerContext* context,
                                      const proto::AcknowledgeCheckpointRequest* request,
-                                     proto::AcknowledgeCheckpointResponse*) override {
+                                     proto::AcknowledgeCheckpointResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     node_.AcknowledgeCheckpoint(*request);
+    response->set_coordinator_epoch(node_.epoch());
     return grpc::Status::OK;
   }
   grpc::Status DeclineCheckpoint(grpc::ServerContext* context,
                                  const proto::DeclineCheckpointRequest* request,
-                                 proto::DeclineCheckpointResponse*) override {
+                                 proto::DeclineCheckpointResponse* response) override {
     if (grpc::Status caller = CheckToken(context, node_); !caller.ok()) return caller;
+    if (Status fenced = node_.CheckWorkerCall(request->coordinator_epoch()); !fenced.ok()) {
+      return ToGrpc(fenced);
+    }
     node_.DeclineCheckpoint(*request);
+    response->set_coordinator_epoch(node_.epoch());
     return grpc::Status::OK;
   }
 

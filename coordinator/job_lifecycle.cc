@@ -89,13 +89,16 @@ Result<Transition> JobTracker::OnTaskFinished(const TaskId& id) {
   return Unchanged();
 }
 
-Result<Transition> JobTracker::OnTaskFailed(const TaskId& id, const std::string& error) {
+Result<Transition> JobTracker::OnTaskFailed(const TaskId& id, const std::string& error,
+                                            proto::FailureDomain domain) {
   TrackedTask* task = Find(id);
   if (task == nullptr) return Status::NotFound("the job has no task " + id.str());
   if (IsTerminal(state_) || !IsLive(task->state)) return Unchanged();  // late or repeated
   task->state = proto::TASK_FAILED;
   task->failure = error;
+  task->domain = domain;
   failure_ = Describe(*task) + " failed: " + error;
+  failure_domain_ = domain;
   return Apply(JobEvent::kTaskFailed, CancelLiveTasks());
 }
 
@@ -111,10 +114,12 @@ Transition JobTracker::OnWorkerLost(const WorkerId& worker, const std::string& h
     if (task.worker != worker || !IsLive(task.state)) continue;
     task.state = proto::TASK_FAILED;
     task.failure = "worker " + worker.str() + " " + how;
+    task.domain = proto::FAILURE_EXTERNAL;
     lost += (lost.empty() ? "" : ", ") + Describe(task);
   }
   if (lost.empty()) return Unchanged();  // the worker ran nothing live of ours
   failure_ = "worker " + worker.str() + " " + how + " while running " + lost;
+  failure_domain_ = proto::FAILURE_EXTERNAL;
   return Apply(JobEvent::kWorkerLost, CancelLiveTasks());
 }
 

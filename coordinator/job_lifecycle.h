@@ -32,6 +32,7 @@ struct TrackedTask {
   WorkerId worker;
   proto::TaskState state = proto::TASK_DEPLOYING;
   std::string failure;  // with TASK_FAILED: why
+  proto::FailureDomain domain = proto::FAILURE_DOMAIN_UNSPECIFIED;  // with TASK_FAILED
 };
 
 // What an event did: the job's state afterwards, and the tasks the caller must now cancel on
@@ -42,7 +43,8 @@ struct [[nodiscard]] Transition {
   std::vector<TaskId> to_cancel;
 };
 
-// Tracks one job's state and its tasks' states through the events above; pure (no I/O, no
+// Tracks one attempt of a job (the job's lifecycle across attempts is JobLifecycle, in
+// job_state_machine.h): its state and its tasks' states through the events above; pure (no I/O, no
 // clock). Created when the job is scheduled, destroyed with the job's record. Not thread-safe:
 // the owner (the coordinator's job record) serialises calls.
 class JobTracker {
@@ -54,7 +56,10 @@ class JobTracker {
   [[nodiscard]] Result<Transition> OnTaskFinished(const TaskId& task);
   // The job fails with a reason naming the task's operators and `error`; the other live tasks
   // are to be cancelled.
-  [[nodiscard]] Result<Transition> OnTaskFailed(const TaskId& task, const std::string& error);
+  // `domain` says where the failure comes from (the failure policy decides on a restart by it).
+  [[nodiscard]] Result<Transition> OnTaskFailed(
+      const TaskId& task, const std::string& error,
+      proto::FailureDomain domain = proto::FAILURE_DOMAIN_UNSPECIFIED);
   Transition OnCancelRequested();
   // Fails the job if the worker ran any live task of it (recovery from checkpoints comes later).
   // `how` says what happened to it, for the failure: "was lost" (silent), "left" (it said so).
@@ -63,6 +68,8 @@ class JobTracker {
   proto::JobState state() const { return state_; }
   // With JOB_FAILED: why, naming the task's operators or the worker.
   const std::string& failure() const { return failure_; }
+  // With JOB_FAILED: where the failure came from (a lost worker is an external failure).
+  proto::FailureDomain failure_domain() const { return failure_domain_; }
   const std::vector<TrackedTask>& tasks() const { return tasks_; }
 
  private:
@@ -74,6 +81,7 @@ class JobTracker {
 
   proto::JobState state_ = proto::JOB_CREATED;
   std::string failure_;
+  proto::FailureDomain failure_domain_ = proto::FAILURE_DOMAIN_UNSPECIFIED;
   std::vector<TrackedTask> tasks_;
 };
 

@@ -33,11 +33,6 @@ bool IsSafeName(const std::string& id) {
   return true;
 }
 
-bool IsLiveTask(proto::TaskState state) {
-  return state == proto::TASK_STATE_UNSPECIFIED || state == proto::TASK_DEPLOYING ||
-         state == proto::TASK_RUNNING;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<FileJobStore>> FileJobStore::Open(const std::string& dir) {
@@ -55,7 +50,7 @@ Result<std::unique_ptr<FileJobStore>> FileJobStore::Open(const std::string& dir)
   if (created && ::chmod(dir.c_str(), 0700) != 0) return FileError("cannot chmod", dir);
   if (::chmod(jobs_dir.c_str(), 0700) != 0) return FileError("cannot chmod", jobs_dir);
   if (::access(jobs_dir.c_str(), W_OK | X_OK) != 0) return FileError("cannot write to", jobs_dir);
-  return std::unique_ptr<FileJobStore>(new FileJobStore(std::move(jobs_dir)));
+  return std::unique_ptr<FileJobStore>(new FileJobStore(dir, std::move(jobs_dir)));
 }
 
 std::string FileJobStore::PathOf(const std::string& job_id) const {
@@ -65,16 +60,25 @@ std::string FileJobStore::PathOf(const std::string& job_id) const {
 Status FileJobStore::Save(const proto::StoredJob& job) {
   const std::string& id = job.info().job_id();
   if (!IsSafeName(id)) return Status::InvalidArgument("cannot store a job with id '" + id + "'");
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  auto printed = google::protobuf::util::MessageToJsonString(job, &json, options);
-  if (!printed.ok()) return Status::Internal("cannot encode job " + id + ": " + printed.ToString());
-
+  auto json = EncodeStoredJob(job);
+  if (!json.ok()) return json.status();
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string path = PathOf(id);
-  return WriteFileDurably(path, json);
+  return WriteFileDurably(path, *json);
+}
+
+Result<uint64_t> FileJobStore::AcquireEpoch(const std::string&) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::string path = (fs::path(dir_) / "epoch").string();
+  uint64_t epoch = 0;
+  std::ifstream in(path);
+  if (in.is_open() && !(in >> epoch)) {
+    return Status::External("the coordinator epoch file " + path + " is not a number");
+  }
+  ++epoch;
+  Status written = WriteFileDurably(path, std::to_string(epoch) + "\n");
+  if (!written.ok()) return written;
+  return epoch;
 }
 
 Result<LoadedJobs> FileJobStore::LoadAll() {
@@ -129,19 +133,32 @@ Result<LoadedJobs> MemoryJobStore::LoadAll() {
   return loaded;
 }
 
-bool FailInterruptedJob(proto::StoredJob& job, uint64_t now_ms) {
-  proto::JobInfo& info = *job.mutable_info();
-  if (info.state() != proto::JOB_CREATED && info.state() != proto::JOB_RUNNING &&
-      info.state() != proto::JOB_STATE_UNSPECIFIED) {
-    return false;
+Result<std::string> EncodeStoredJob(const proto::StoredJob& job) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  auto printed = google::protobuf::util::MessageToJsonString(job, &json, options);
+  if (!printed.ok()) {
+    return Status::Internal("cannot encode job " + job.info().job_id() + ": " +
+                            printed.ToString());
   }
-  info.set_state(proto::JOB_FAILED);
-  info.set_failure(kRestartFailure);
-  info.set_ended_at_ms(now_ms);
-  for (auto& task : *info.mutable_tasks()) {
-    if (IsLiveTask(task.state())) task.set_state(proto::TASK_CANCELED);
+  return json;
+}
+
+Result<proto::StoredJob> ReadStoredJob(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) return FileError("cannot open", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  proto::StoredJob job;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // a newer coordinator may have written more
+  auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &job, options);
+  if (!parsed.ok()) {
+    return Status::External(path + " is not a valid job record (" + parsed.ToString() + ")");
   }
-  return true;
+  return job;
 }
 
 }  // namespace sluice::coordinator

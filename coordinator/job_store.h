@@ -12,11 +12,6 @@
 
 namespace sluice::coordinator {
 
-// Why a job that was live when the coordinator went away is failed when it comes back.
-inline constexpr char kRestartFailure[] =
-    "the coordinator restarted while the job was running; its tasks were "
-    "cancelled";
-
 // What LoadAll found: the readable jobs, and the entries it skipped (unreadable or corrupt), each
 // named for the operator.
 struct LoadedJobs {
@@ -37,6 +32,16 @@ class JobStore {
   // Every stored job, in no particular order. A corrupt record is skipped (and logged with its
   // name), not an error; an error means the store as a whole cannot be read.
   [[nodiscard]] virtual Result<LoadedJobs> LoadAll() = 0;
+
+  // Fencing: a coordinator epoch newer than every one this store handed out before, persisted
+  // before it is returned. With leader election (ElectsLeader), blocks until `self_address`
+  // leads, and saves succeed only while it still does.
+  [[nodiscard]] virtual Result<uint64_t> AcquireEpoch(const std::string& self_address) = 0;
+  virtual bool ElectsLeader() const { return false; }
+  // The leader's address as far as the store knows ("" when unknown or not electing).
+  virtual std::string LeaderHint() const { return ""; }
+  // Whether this coordinator lost the leadership it acquired (a save was refused for it).
+  virtual bool Deposed() const { return false; }
 };
 
 // Keeps records as `<dir>/jobs/<job-id>.json` (protobuf's JSON mapping, readable by people and jq).
@@ -49,14 +54,18 @@ class FileJobStore final : public JobStore {
 
   Status Save(const proto::StoredJob& job) override;
   Result<LoadedJobs> LoadAll() override;
+  // A counter in `<dir>/epoch`, incremented and written durably on every call.
+  Result<uint64_t> AcquireEpoch(const std::string& self_address) override;
 
   // The file that holds a job's record.
   std::string PathOf(const std::string& job_id) const;
 
  private:
-  explicit FileJobStore(std::string jobs_dir) : jobs_dir_(std::move(jobs_dir)) {}
+  FileJobStore(std::string dir, std::string jobs_dir)
+      : dir_(std::move(dir)), jobs_dir_(std::move(jobs_dir)) {}
 
   std::mutex mutex_;  // one writer at a time per temp file
+  std::string dir_;
   std::string jobs_dir_;
 };
 
@@ -66,6 +75,10 @@ class MemoryJobStore final : public JobStore {
  public:
   Status Save(const proto::StoredJob& job) override;
   Result<LoadedJobs> LoadAll() override;
+  Result<uint64_t> AcquireEpoch(const std::string&) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return ++epoch_;
+  }
 
   void set_fail_saves(bool fail) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -80,12 +93,13 @@ class MemoryJobStore final : public JobStore {
   mutable std::mutex mutex_;
   std::map<std::string, proto::StoredJob> jobs_;
   size_t saves_ = 0;
+  uint64_t epoch_ = 0;
   bool fail_saves_ = false;
 };
 
-// A job loaded after a restart that was still CREATED or RUNNING: the coordinator lost track of its
-// tasks, so it becomes FAILED with kRestartFailure, its live tasks CANCELED and its end time
-// `now_ms`. Returns whether it changed anything (a terminal job is left as it was).
-bool FailInterruptedJob(proto::StoredJob& job, uint64_t now_ms);
+// A job record as its file holds it (protobuf's JSON mapping, indented), and back. Reading
+// names the path in every error: cannot be read, not a job record.
+[[nodiscard]] Result<std::string> EncodeStoredJob(const proto::StoredJob& job);
+[[nodiscard]] Result<proto::StoredJob> ReadStoredJob(const std::string& path);
 
 }  // namespace sluice::coordinator

@@ -19,7 +19,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libuv1-dev libssl-dev libicu72 libc-ares2 libbrotli1 libnghttp2-14 zlib1g
   librocksdb-dev librdkafka-dev libhiredis-dev libmysqlcppconn-dev
-  redis-server mariadb-server
+  redis-server mariadb-server etcd-server etcd-client
   nodejs
   chromium
   iproute2

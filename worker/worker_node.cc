@@ -11,7 +11,75 @@ namespace {
 
 constexpr auto kRpcTimeout = std::chrono::seconds(10);
 
+std::vector<std::string> SplitAddresses(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string one = list.substr(start, comma - start);
+    if (!one.empty()) out.push_back(one);
+    start = comma + 1;
+  }
+  if (out.empty()) out.push_back(list);
+  return out;
+}
+
 }  // namespace
+
+std::shared_ptr<proto::ClusterService::Stub> WorkerNode::Coordinator(std::string* address) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (address != nullptr) *address = coordinators_[coordinator_index_];
+  return coordinator_;
+}
+
+void WorkerNode::NextCoordinator() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (coordinators_.size() < 2) return;
+  coordinator_index_ = (coordinator_index_ + 1) % coordinators_.size();
+  coordinator_ = proto::ClusterService::NewStub(
+      MakeChannel(coordinators_[coordinator_index_], options_.security));
+}
+
+Status WorkerNode::AcceptEpochLocked(uint64_t epoch, const char* call) {
+  if (epoch < epoch_) {
+    spdlog::warn("refused {} from coordinator epoch {}: epoch {} took over (fenced)", call, epoch,
+                 epoch_);
+    return Status::FailedPrecondition("worker " + address_ + " refused " + call +
+                                      ": coordinator epoch " + std::to_string(epoch) +
+                                      " is fenced off by epoch " + std::to_string(epoch_));
+  }
+  if (epoch > epoch_) {
+    if (epoch_ != 0) spdlog::info("coordinator epoch {} took over from {}", epoch, epoch_);
+    epoch_ = epoch;
+    // Cancelled by the heartbeat thread, outside this lock (a task's Cancel() may wait for its
+    // thread, which may be waiting for this lock).
+    for (const auto& [id, task] : tasks_) {
+      auto deployed = task_epochs_.find(id);
+      if (task->ended() || deployed == task_epochs_.end() || deployed->second >= epoch) continue;
+      spdlog::info("cancelling task {}: deployed by coordinator epoch {}, now {}", id.str(),
+                   deployed->second, epoch);
+      fenced_tasks_.push_back(id);
+    }
+    if (!fenced_tasks_.empty()) cv_.notify_all();
+  }
+  return Status::Ok();
+}
+
+void WorkerNode::CancelFencedTasks() {
+  std::vector<runtime::Task*> to_cancel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const TaskId& id : fenced_tasks_) {
+      auto it = tasks_.find(id);
+      if (it != tasks_.end()) to_cancel.push_back(it->second.get());
+    }
+    fenced_tasks_.clear();
+  }
+  // Only this (the heartbeat) thread reaps tasks, and Shutdown joins it before it destroys
+  // them, so the pointers stay valid.
+  for (runtime::Task* task : to_cancel) task->Cancel();
+}
 
 WorkerNode::WorkerNode(WorkerOptions options, js::ChainRunnerFactory& engine)
     : options_(std::move(options)), engine_(engine) {
@@ -85,8 +153,9 @@ Status WorkerNode::Start() {
       HostOf(options_.listen) + ":" + std::to_string(started->port), options_.advertise);
   if (!advertised.ok()) return advertised.status();
   address_ = std::move(advertised).value();
+  coordinators_ = SplitAddresses(options_.coordinator);
   coordinator_ =
-      proto::ClusterService::NewStub(MakeChannel(options_.coordinator, options_.security));
+      proto::ClusterService::NewStub(MakeChannel(coordinators_[0], options_.security));
 
   // Register, retrying with backoff: a worker may start before its coordinator.
   auto backoff = std::chrono::milliseconds(100);
@@ -100,6 +169,7 @@ Status WorkerNode::Start() {
       return st;
     }
     spdlog::warn("worker at {}: {} (retrying)", address_, st.message());
+    NextCoordinator();
     std::unique_lock<std::mutex> lock(mutex_);
     if (cv_.wait_for(lock, backoff, [&] { return stopping_; })) {
       return Status::Cancelled("worker stopped before it could register");
@@ -136,27 +206,40 @@ Status WorkerNode::Register() {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   request.set_name(std::string(host) + ":" + std::to_string(getpid()));
+  std::string address;
+  auto coordinator = Coordinator(&address);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_coordinator_epoch(epoch_);
+  }
   proto::RegisterWorkerResponse response;
   grpc::ClientContext context;
   SetDeadline(context, std::chrono::seconds(5));
-  grpc::Status rpc = coordinator_->RegisterWorker(&context, request, &response);
-  if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + options_.coordinator);
+  grpc::Status rpc = coordinator->RegisterWorker(&context, request, &response);
+  if (!rpc.ok()) return FromGrpc(rpc, "coordinator " + address);
   std::lock_guard<std::mutex> lock(mutex_);
+  // An older coordinator (a deposed leader): look for the current one.
+  if (Status fenced = AcceptEpochLocked(response.coordinator_epoch(), "a registration");
+      !fenced.ok()) {
+    return Status::Unavailable(fenced.message());
+  }
   worker_id_ = WorkerId(response.worker_id());
   registered_ = true;
   if (response.heartbeat_interval_ms() > 0) {
     heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   }
-  spdlog::info("worker {} registered at {} with {} slots", worker_id_.str(), address_,
-               options_.slots);
+  spdlog::info("worker {} registered at {} with {} slots (coordinator {}, epoch {})",
+               worker_id_.str(), address_, options_.slots, address, epoch_);
   return Status::Ok();
 }
 
 Status WorkerNode::Leave(const std::string& reason) {
   proto::DeregisterWorkerRequest request;
+  std::shared_ptr<proto::ClusterService::Stub> coordinator;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!registered_ || coordinator_ == nullptr) return Status::Ok();
+    coordinator = coordinator_;
     request.set_worker_id(worker_id_.str());
     registered_ = false;
     left_ = true;  // and stays gone: no registering again from the heartbeat thread
@@ -165,7 +248,7 @@ Status WorkerNode::Leave(const std::string& reason) {
   proto::DeregisterWorkerResponse response;
   grpc::ClientContext context;
   SetDeadline(context, std::chrono::seconds(2));
-  Status left = FromGrpc(coordinator_->DeregisterWorker(&context, request, &response),
+  Status left = FromGrpc(coordinator->DeregisterWorker(&context, request, &response),
                          "coordinator " + options_.coordinator);
   if (left.ok()) spdlog::info("worker {} left coordinator {}", request.worker_id(), options_.coordinator);
   return left;
@@ -202,8 +285,8 @@ void WorkerNode::Shutdown() {
   }
   cv_.notify_all();
   for (auto& [id, task] : tasks) task->Cancel();
-  tasks.clear();  // joins
-  if (heartbeat.joinable()) heartbeat.join();
+  if (heartbeat.joinable()) heartbeat.join();  // before the tasks go: it may be cancelling one
+  tasks.clear();                               // joins
   if (tap_ != nullptr) tap_->Stop();
   exchange_service_.Shutdown();  // ends streams that wait on full inboxes
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
@@ -247,6 +330,9 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
   }
   std::unique_lock<std::mutex> lock(mutex_);
   if (stopping_) return ToGrpc(Status::Unavailable("worker is shutting down"));
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "DeployTask"); !fenced.ok()) {
+    return ToGrpc(fenced);
+  }
   if (tasks_.count(id) != 0) {
     return ToGrpc(Status::FailedPrecondition("task " + id.str() + " is already deployed"));
   }
@@ -264,8 +350,14 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
   }
   if (services.inbox != nullptr) router_.Register(services.inbox);
   auto task = std::make_unique<runtime::Task>(request->task(), std::move(services));
+  // The wait above released the lock: a newer epoch may have taken over meanwhile.
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "DeployTask"); !fenced.ok()) {
+    if (services.inbox != nullptr) router_.Unregister(id);
+    return ToGrpc(fenced);
+  }
   task->Start();
   tasks_[id] = std::move(task);
+  task_epochs_[id] = request->coordinator_epoch();
   spdlog::debug("deployed task {}", id.str());
   return grpc::Status::OK;
 }
@@ -275,6 +367,9 @@ grpc::Status WorkerNode::CancelTask(grpc::ServerContext* context,
                                     proto::CancelTaskResponse*) {
   if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "CancelTask"); !fenced.ok()) {
+    return ToGrpc(fenced);
+  }
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it != tasks_.end()) it->second->Cancel();
   return grpc::Status::OK;
@@ -285,6 +380,10 @@ grpc::Status WorkerNode::TriggerCheckpoint(grpc::ServerContext* context,
                                            proto::TriggerCheckpointResponse*) {
   if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "TriggerCheckpoint");
+      !fenced.ok()) {
+    return ToGrpc(fenced);
+  }
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it == tasks_.end() || it->second->ended()) {
     return ToGrpc(Status::NotFound("task " + request->task_id() + " is not running on worker " +
@@ -299,8 +398,21 @@ grpc::Status WorkerNode::NotifyCheckpointComplete(
     proto::NotifyCheckpointCompleteResponse*) {
   if (grpc::Status caller = CheckToken(context); !caller.ok()) return caller;
   std::lock_guard<std::mutex> lock(mutex_);
+  if (Status fenced = AcceptEpochLocked(request->coordinator_epoch(), "NotifyCheckpointComplete");
+      !fenced.ok()) {
+    return ToGrpc(fenced);
+  }
   auto it = tasks_.find(TaskId(request->task_id()));
-  if (it != tasks_.end()) it->second->NotifyCheckpointComplete(request->checkpoint_id());
+  if (it == tasks_.end()) return grpc::Status::OK;
+  // A sink commits only what the epoch that deployed it says is complete.
+  auto deployed = task_epochs_.find(it->first);
+  if (deployed != task_epochs_.end() && deployed->second != request->coordinator_epoch()) {
+    return ToGrpc(Status::FailedPrecondition(
+        "task " + request->task_id() + " was deployed by coordinator epoch " +
+        std::to_string(deployed->second) + ", not " +
+        std::to_string(request->coordinator_epoch())));
+  }
+  it->second->NotifyCheckpointComplete(request->checkpoint_id());
   return grpc::Status::OK;
 }
 
@@ -311,13 +423,19 @@ void WorkerNode::Acknowledge(const JobId& job, uint64_t checkpoint,
   request.set_job_id(job.str());
   request.set_checkpoint_id(checkpoint);
   *request.mutable_snapshot() = snapshot;
+  std::string address;
+  auto coordinator = Coordinator(&address);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_coordinator_epoch(epoch_);
+  }
   proto::AcknowledgeCheckpointResponse response;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  grpc::Status rpc = coordinator_->AcknowledgeCheckpoint(&context, request, &response);
+  grpc::Status rpc = coordinator->AcknowledgeCheckpoint(&context, request, &response);
   if (!rpc.ok()) {
     spdlog::warn("task {}: cannot acknowledge checkpoint {} to coordinator {}: {}",
-                 snapshot.task_id(), checkpoint, options_.coordinator, rpc.error_message());
+                 snapshot.task_id(), checkpoint, address, rpc.error_message());
   }
 }
 
@@ -329,10 +447,15 @@ void WorkerNode::Decline(const JobId& job, const TaskId& task, uint64_t checkpoi
   request.set_task_id(task.str());
   request.set_checkpoint_id(checkpoint);
   request.set_reason(reason);
+  auto coordinator = Coordinator();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_coordinator_epoch(epoch_);
+  }
   proto::DeclineCheckpointResponse response;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  (void)coordinator_->DeclineCheckpoint(&context, request, &response);
+  (void)coordinator->DeclineCheckpoint(&context, request, &response);
 }
 
 Status WorkerNode::Push(const JobId& job, const TaskId& task, std::vector<std::string> records) {
@@ -340,11 +463,17 @@ Status WorkerNode::Push(const JobId& job, const TaskId& task, std::vector<std::s
   request.set_job_id(job.str());
   request.set_task_id(task.str());
   for (auto& record : records) request.add_records(std::move(record));
+  std::string address;
+  auto coordinator = Coordinator(&address);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request.set_coordinator_epoch(epoch_);
+  }
   proto::PushResultsResponse response;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  return FromGrpc(coordinator_->PushResults(&context, request, &response),
-                  "coordinator " + options_.coordinator);
+  return FromGrpc(coordinator->PushResults(&context, request, &response),
+                  "coordinator " + address);
 }
 
 void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
@@ -353,6 +482,7 @@ void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     request.set_worker_id(worker_id_.str());
+    request.set_coordinator_epoch(epoch_);
     auto it = tasks_.find(task);
     if (it != tasks_.end()) *request.mutable_status() = it->second->Snapshot();
   }
@@ -362,7 +492,7 @@ void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
   proto::ReportTaskResponse response;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  bool reported = coordinator_->ReportTask(&context, request, &response).ok();
+  bool reported = Coordinator()->ReportTask(&context, request, &response).ok();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (tasks_.count(task) != 0) end_reported_[task] = end_reported_[task] || reported;
@@ -378,6 +508,7 @@ void WorkerNode::ReapEndedTasks() {
       auto task = tasks_.find(it->first);
       if (it->second && task != tasks_.end() && task->second->ended()) {
         router_.Unregister(task->first);
+        task_epochs_.erase(task->first);
         done.push_back(std::move(task->second));
         tasks_.erase(task);
         it = end_reported_.erase(it);
@@ -413,22 +544,38 @@ void WorkerNode::HeartbeatLoop() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait_for(lock, std::chrono::milliseconds(heartbeat_interval_ms_),
-                   [&] { return stopping_; });
+                   [&] { return stopping_ || !fenced_tasks_.empty(); });
       if (stopping_) return;
+      if (!fenced_tasks_.empty()) {
+        lock.unlock();
+        CancelFencedTasks();
+        continue;
+      }
       request.set_worker_id(worker_id_.str());
+      request.set_coordinator_epoch(epoch_);
       for (const auto& [id, task] : tasks_) {
         *request.add_tasks() = task->Snapshot();
         if (task->ended()) ended.push_back(id);
       }
     }
+    std::string address;
+    auto coordinator = Coordinator(&address);
     proto::HeartbeatResponse response;
     grpc::ClientContext context;
-    SetDeadline(context, std::chrono::seconds(5));
-    grpc::Status rpc = coordinator_->Heartbeat(&context, request, &response);
-    if (!rpc.ok()) {
-      spdlog::warn("heartbeat to coordinator {} failed: {}", options_.coordinator,
-                   rpc.error_message());
+    // Short with standbys, so a dead leader is left behind within a heartbeat or two.
+    SetDeadline(context, coordinators_.size() > 1 ? std::chrono::milliseconds(1500)
+                                                  : std::chrono::milliseconds(5000));
+    grpc::Status rpc = coordinator->Heartbeat(&context, request, &response);
+    Status fenced = Status::Ok();
+    if (rpc.ok()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fenced = AcceptEpochLocked(response.coordinator_epoch(), "a heartbeat reply");
+    }
+    if (!rpc.ok() || !fenced.ok()) {
+      spdlog::warn("heartbeat to coordinator {} failed: {}", address,
+                   rpc.ok() ? fenced.message() : rpc.error_message());
       CancelOrphansIfCoordinatorLost();
+      NextCoordinator();
       continue;
     }
     last_heartbeat_ack_ = std::chrono::steady_clock::now();
@@ -446,10 +593,10 @@ void WorkerNode::HeartbeatLoop() {
       left = left_;
     }
     if (!response.known() && !left) {
-      spdlog::info("coordinator {} does not know this worker; registering again",
-                   options_.coordinator);
+      spdlog::info("coordinator {} does not know this worker; registering again", address);
       Register().IgnoreError();
     }
+    CancelFencedTasks();
     ReapEndedTasks();
   }
 }

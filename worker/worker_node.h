@@ -29,6 +29,8 @@
 namespace sluice::worker {
 
 struct WorkerOptions {
+  // host:port of the coordinator, or several separated by commas (a leader and its standbys):
+  // the worker talks to one and moves to the next when it does not answer or is not the leader.
   std::string coordinator = "127.0.0.1:7070";
   std::string listen = "127.0.0.1:0";  // host:port for WorkerService; port 0 picks a free one
   // The address the coordinator and other workers use (host or host:port); "": the listen
@@ -56,6 +58,11 @@ struct WorkerOptions {
 // Created once per process (or per embedded cluster); Start() brings it up, Shutdown() cancels
 // every task and stops the server. gRPC handlers, task threads and the heartbeat thread all
 // touch it; `mutex_` guards the task table.
+//
+// Fencing: every coordinator call carries the coordinator's epoch. The worker keeps the newest
+// epoch it has seen, refuses calls with an older one (FAILED_PRECONDITION), ignores replies with
+// an older one, and cancels the tasks an older epoch deployed as soon as it meets a newer one; a
+// checkpoint notification (a sink's commit) is obeyed only from the epoch that deployed the task.
 class WorkerNode final : public proto::WorkerService::Service,
                          public runtime::ResultPusher,
                          public runtime::CheckpointListener {
@@ -101,6 +108,15 @@ class WorkerNode final : public proto::WorkerService::Service,
 
  private:
   Status Register();
+  // Fencing (under mutex_): OK for `epoch` >= the newest seen (adopting a newer one cancels the
+  // tasks older epochs deployed); FailedPrecondition naming both epochs for an older one.
+  Status AcceptEpochLocked(uint64_t epoch, const char* call);
+  // Cancels the tasks AcceptEpochLocked fenced off; on the heartbeat thread, without the lock.
+  void CancelFencedTasks();
+  // The coordinator stub to call now, and the address it talks to.
+  std::shared_ptr<proto::ClusterService::Stub> Coordinator(std::string* address = nullptr) const;
+  // Moves to the next coordinator address (the current one failed or is not the leader).
+  void NextCoordinator();
   void HeartbeatLoop();
   void CancelOrphansIfCoordinatorLost();
   void OnTaskEnded(const TaskId& task, proto::TaskState state, const std::string& failure);
@@ -116,7 +132,12 @@ class WorkerNode final : public proto::WorkerService::Service,
   exchange::ExchangeServiceImpl exchange_service_{router_, {.token = options_.security.token}};
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
-  std::unique_ptr<proto::ClusterService::Stub> coordinator_;
+  std::vector<std::string> coordinators_;  // from options_.coordinator
+  size_t coordinator_index_ = 0;           // under mutex_
+  std::shared_ptr<proto::ClusterService::Stub> coordinator_;  // under mutex_
+  uint64_t epoch_ = 0;                     // the newest coordinator epoch seen; under mutex_
+  std::map<TaskId, uint64_t> task_epochs_;  // the epoch that deployed each task; under mutex_
+  std::vector<TaskId> fenced_tasks_;        // to cancel (heartbeat thread); under mutex_
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -19,7 +19,10 @@ export function defaultCoordinator(env: NodeJS.ProcessEnv = process.env): string
 
 /** Options of `job.submit()` and {@link connect}. */
 export interface SubmitOptions {
-  /** host:port of the coordinator's gRPC endpoint (default {@link defaultCoordinator}). */
+  /**
+   * host:port of the coordinator's gRPC endpoint (default {@link defaultCoordinator}), or several
+   * separated by commas (a leader and its standbys: calls go to whichever leads).
+   */
   readonly coordinator?: string;
   /** Deadline of every single call to the coordinator (default 5 s). */
   readonly timeout?: Duration;
@@ -203,39 +206,65 @@ function loadService(): Promise<Loaded> {
   return loadedService;
 }
 
-/** One connection to a coordinator; closed by {@link Connection.close}. */
+/**
+ * One connection to a coordinator, or to several (`"host:port,host:port"`: a leader and its
+ * standbys): a call that finds one unreachable, silent or a standby moves on to the next.
+ * Closed by {@link Connection.close}.
+ */
 class Connection {
-  private readonly client: JobServiceClient;
+  private readonly clients: JobServiceClient[];
+  private readonly addresses: string[];
   private readonly metadata: grpc.Metadata;
+  private current = 0;
   constructor(
     private readonly loaded: Loaded,
     readonly address: string,
     private readonly timeoutMs: number,
     credentials: Credentials,
   ) {
-    const channel =
+    const channel = () =>
       credentials.ca === undefined
         ? loaded.grpc.credentials.createInsecure()
         : loaded.grpc.credentials.createSsl(credentials.ca);
-    this.client = new loaded.JobService(address, channel);
+    this.addresses = address.split(",").filter((a) => a !== "");
+    if (this.addresses.length === 0) this.addresses = [address];
+    this.clients = this.addresses.map((a) => new loaded.JobService(a, channel()));
     this.metadata = new loaded.grpc.Metadata();
     if (credentials.token !== "") this.metadata.set("authorization", `Bearer ${credentials.token}`);
   }
 
-  call<Req, Res>(method: (c: JobServiceClient) => Unary<Req, Res>, request: Req): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      const deadline = new Date(Date.now() + this.timeoutMs);
-      const options = { deadline, waitForReady: false };
-      method(this.client).call(this.client, request, this.metadata, options, (error, response) => {
-        if (error !== null || response === undefined) reject(this.translate(error));
-        else resolve(response);
-      });
-    });
+  async call<Req, Res>(method: (c: JobServiceClient) => Unary<Req, Res>, request: Req): Promise<Res> {
+    const status = this.loaded.grpc.status;
+    // With standbys, a silent coordinator must not hold the call for the whole deadline.
+    const each = this.clients.length > 1 ? Math.min(this.timeoutMs, 2500) : this.timeoutMs;
+    let last: grpc.ServiceError | null = null;
+    for (let tried = 0; tried < this.clients.length; tried++) {
+      const client = this.clients[this.current];
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          const deadline = new Date(Date.now() + each);
+          const options = { deadline, waitForReady: false };
+          method(client).call(client, request, this.metadata, options, (error, response) => {
+            if (error !== null || response === undefined) reject(error);
+            else resolve(response);
+          });
+        });
+      } catch (error) {
+        last = error as grpc.ServiceError | null;
+        if (last?.code !== status.UNAVAILABLE && last?.code !== status.DEADLINE_EXCEEDED) break;
+        this.current = (this.current + 1) % this.clients.length;
+      }
+    }
+    throw this.translate(last);
   }
 
   private translate(error: grpc.ServiceError | null): Error {
     const code = error?.code;
     const status = this.loaded.grpc.status;
+    const address = this.addresses[this.current];
+    if (code === status.UNAVAILABLE && error?.details?.includes("standby") === true) {
+      return new Error(`the Sluice coordinator at ${address}: ${error.details}`);
+    }
     if (code === status.UNAVAILABLE) {
       return new Error(`cannot reach the Sluice coordinator at ${this.address} (is it running?)`);
     }
@@ -250,7 +279,7 @@ class Connection {
   }
 
   close(): void {
-    this.client.close();
+    for (const client of this.clients) client.close();
   }
 }
 

@@ -159,30 +159,21 @@ TEST_F(JobStoreTest, OpenFailsWhenTheFolderCannotBeCreated) {
   EXPECT_FALSE(store.ok());
 }
 
-TEST(FailInterruptedJobTest, LiveJobsFailWithTheRestartReasonAndTheirLiveTasksAreCancelled) {
-  proto::StoredJob job = MakeJob("job-1", proto::JOB_RUNNING);
-  job.mutable_info()->mutable_tasks(1)->set_state(proto::TASK_FINISHED);
-  EXPECT_TRUE(FailInterruptedJob(job, 42));
-  EXPECT_EQ(job.info().state(), proto::JOB_FAILED);
-  EXPECT_EQ(job.info().failure(), kRestartFailure);
-  EXPECT_EQ(job.info().ended_at_ms(), 42u);
-  EXPECT_EQ(job.info().tasks(0).state(), proto::TASK_CANCELED);
-  EXPECT_EQ(job.info().tasks(1).state(), proto::TASK_FINISHED);
-
-  proto::StoredJob created = MakeJob("job-2", proto::JOB_CREATED);
-  EXPECT_TRUE(FailInterruptedJob(created, 42));
-  EXPECT_EQ(created.info().state(), proto::JOB_FAILED);
-}
-
-TEST(FailInterruptedJobTest, EndedJobsStayAsTheyWere) {
-  for (auto state : {proto::JOB_FINISHED, proto::JOB_CANCELED, proto::JOB_FAILED}) {
-    proto::StoredJob job = MakeJob("job-1", state);
-    job.mutable_info()->set_failure(state == proto::JOB_FAILED ? "an earlier reason" : "");
-    job.mutable_info()->set_ended_at_ms(7);
-    const std::string before = job.SerializeAsString();
-    EXPECT_FALSE(FailInterruptedJob(job, 42));
-    EXPECT_EQ(job.SerializeAsString(), before);
+TEST_F(JobStoreTest, EpochsGrowAcrossOpeningsOfTheSameFolder) {
+  uint64_t first = 0;
+  {
+    auto store = FileJobStore::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    auto epoch = (*store)->AcquireEpoch("127.0.0.1:1");
+    ASSERT_TRUE(epoch.ok()) << epoch.status().message();
+    first = *epoch;
+    EXPECT_GE(first, 1u);
   }
+  auto again = FileJobStore::Open(dir_);
+  ASSERT_TRUE(again.ok());
+  auto second = (*again)->AcquireEpoch("127.0.0.1:1");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, first + 1);
 }
 
 TEST(MemoryJobStoreTest, KeepsTheLatestRecordPerJobAndCanBeMadeToFail) {

@@ -1,16 +1,14 @@
 // A coordinator with --data-dir is killed (SIGKILL) while one job has finished and another is
-// running on two worker processes; a new coordinator on the same port and data dir lists both
-// with their last state (the running one failed with the restart reason), the re-registered
-// workers' stray tasks are cancelled, and a job needing every slot runs.
+// running on two worker processes; a new coordinator on the same port and data dir lists the
+// finished one as it was and resumes the running one (a new attempt, the old attempt's tasks
+// cancelled on the re-registered workers); once that is cancelled, a job needing every slot
+// runs.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeProject, sluice, startServer, waitForStatus } from "./harness.mjs";
-
-const RESTART_REASON =
-  "the coordinator restarted while the job was running; its tasks were cancelled";
 
 const processes = [];
 const cleanups = [];
@@ -68,7 +66,7 @@ job.source(sources.generator(${source})).map((n: number) => n + 1).sink(sinks.${
 export default job;
 `;
 
-test("a restarted coordinator keeps its jobs' last states and cancels the tasks it lost", async () => {
+test("a restarted coordinator resumes its running job and cancels the lost attempt's tasks", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-restart-"));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const project = makeProject({
@@ -115,29 +113,35 @@ test("a restarted coordinator keeps its jobs' last states and cancels the tasks 
     "restarted coordinator",
   );
 
-  // Both workers register again, and once they have sent heartbeats they run nothing: the
-  // coordinator cancelled the lost job's tasks they still reported.
-  const settled = await poll("both workers re-registered with no task left running", async () => {
+  // The running job is resumed: attempt 1 runs, the lost attempt's tasks are gone.
+  const resumed = await waitForStatus(forever, address, (text) => /resumes: 1 \(attempt 1\)/.test(text) && (text.match(/#1\s+running/g) ?? []).length === 2, 30000);
+  assert.match(resumed, /state:\s+running/, resumed);
+  assert.doesNotMatch(resumed, /g\d\.\d\s+running/, resumed);  // attempt-0 task ids have no #
+  const settled = await poll("both workers re-registered, running the new attempt only", async () => {
     const rows = await workers(address);
-    return { ok: rows.length === 2 && rows.every((w) => w.running === "0"), rows };
+    return { ok: rows.length === 2 && rows.reduce((n, w) => n + (Number(w.running) || 0), 0) === 2, rows };
   });
   assert.deepEqual(settled.rows.map((w) => w.slots), [2, 2]);
 
   const list = await sluice(["list", "-c", address]);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, new RegExp(`${bounded}\\s+finished\\s+2\\s+bounded`));
-  assert.match(list.stdout, new RegExp(`${forever}\\s+failed\\s+2\\s+forever`));
-  const status = await sluice(["status", forever, "-c", address]);
-  assert.match(status.stdout, /state:\s+failed/);
-  assert.ok(status.stdout.includes(`reason: ${RESTART_REASON}`), status.stdout);
-  assert.doesNotMatch(status.stdout, /\srunning\s/);
+  assert.match(list.stdout, new RegExp(`${forever}\\s+running\\s+2\\s+forever`));
+  // The bounded job's collected results were not kept: the API says so.
+  const cancel = await sluice(["cancel", forever, "-c", address]);
+  assert.equal(cancel.code, 0, cancel.stderr);
+  assert.match(cancel.stdout, new RegExp(`${forever} canceled`));
+  await poll("the cancelled job's tasks gone from the workers", async () => {
+    const rows = await workers(address);
+    return { ok: rows.every((w) => w.running === "0"), rows };
+  });
 
   // Every slot is free again: a job that needs all four runs to the end.
   const full = await submit("full.ts");
   assert.match(await waitForStatus(full, address), /state:\s+finished/);
 
-  // Cancelling a job from before the restart is a no-op that reports its state.
-  const cancel = await sluice(["cancel", forever, "-c", address]);
-  assert.equal(cancel.code, 0, cancel.stderr);
-  assert.match(cancel.stdout, new RegExp(`${forever} failed`));
+  // Cancelling a job that has ended is a no-op that reports its state.
+  const again = await sluice(["cancel", forever, "-c", address]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`${forever} canceled`));
 });

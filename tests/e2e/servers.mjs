@@ -198,3 +198,41 @@ export async function startMariaDb({ database = "sluice", user = "sluice", passw
   }
   return db;
 }
+
+/**
+ * A one-member etcd (Debian's etcd-server) on two free loopback ports with a temp data folder;
+ * `endpoint` is its client host:port. destroy() kills it and removes the folder.
+ */
+export async function startEtcd() {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-etcd-"));
+  const client = await freePort();
+  const peer = await freePort();
+  const server = new ServerProcess("etcd", "etcd", [
+    "--name", "sluice-test", "--data-dir", join(dir, "data"),
+    "--listen-client-urls", `http://127.0.0.1:${client}`,
+    "--advertise-client-urls", `http://127.0.0.1:${client}`,
+    "--listen-peer-urls", `http://127.0.0.1:${peer}`,
+    "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`,
+    "--initial-cluster", `sluice-test=http://127.0.0.1:${peer}`,
+  ]);
+  const endpoint = `127.0.0.1:${client}`;
+  const etcd = {
+    endpoint,
+    async destroy() {
+      await server.stop("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    server.start();
+    await poll("etcd serving", async () => {
+      if (!server.running) throw new Error(`etcd exited:\n${server.log()}`);
+      const result = await exec("etcdctl", ["--endpoints", endpoint, "endpoint", "health"]);
+      return { ok: result.code === 0, out: result.stderr };
+    }, 30000);
+  } catch (error) {
+    await etcd.destroy();
+    throw error;
+  }
+  return etcd;
+}

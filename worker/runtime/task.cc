@@ -51,6 +51,10 @@ proto::TaskStatus Task::Snapshot() const {
     std::lock_guard<std::mutex> lock(mutex_);
     status.set_state(state_);
     status.set_failure(failure_);
+    if (state_ == proto::TASK_FAILED) {
+      status.set_failure_domain(failure_domain_);
+      status.set_failure_retryable(failure_retryable_);
+    }
   }
   status.set_records_in(records_in_.load());
   status.set_records_out(records_out_.load());
@@ -76,6 +80,13 @@ void Task::Run() {
     std::lock_guard<std::mutex> lock(mutex_);
     state_ = end_state;
     failure_ = failure;
+    switch (result.domain()) {
+      case ErrorDomain::kUser: failure_domain_ = proto::FAILURE_USER; break;
+      case ErrorDomain::kExternal: failure_domain_ = proto::FAILURE_EXTERNAL; break;
+      case ErrorDomain::kInternal: failure_domain_ = proto::FAILURE_INTERNAL; break;
+      case ErrorDomain::kNone: failure_domain_ = proto::FAILURE_DOMAIN_UNSPECIFIED; break;
+    }
+    failure_retryable_ = result.retryable();
   }
   if (end_state == proto::TASK_FAILED) {
     spdlog::warn("task {} failed: {}", id_.str(), failure);

@@ -87,6 +87,8 @@ class Task {
   BatchSink* sink_ = nullptr;          // guarded by mutex_; for Cancel()
   proto::TaskState state_ = proto::TASK_DEPLOYING;
   std::string failure_;
+  proto::FailureDomain failure_domain_ = proto::FAILURE_DOMAIN_UNSPECIFIED;  // with failure_
+  bool failure_retryable_ = false;
   std::atomic<uint64_t> records_in_{0};
   std::atomic<uint64_t> records_out_{0};
   std::atomic<uint64_t> late_dropped_{0};
