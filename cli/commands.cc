@@ -12,6 +12,7 @@
 #include <future>
 #include <iostream>
 #include <map>
+#include <set>
 #include <memory>
 #include <thread>
 
@@ -94,6 +95,7 @@ Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) 
   bool cancel_sent = false;
   std::chrono::steady_clock::time_point give_up;
   std::map<std::string, bool> troubled;  // task id -> its connectors reported a problem
+  std::set<std::string> ended;           // tasks whose end was taken into account
   while (true) {
     if (g_interrupted && !cancel_sent) {
       std::fprintf(stderr, "cancelling job %s\n", job_id.c_str());
@@ -115,7 +117,12 @@ Result<proto::JobInfo> WaitForJob(JobClient& client, const std::string& job_id) 
     // once when it starts and once when it is over.
     for (const auto& task : info->tasks()) {
       bool& was = troubled[task.task_id()];
-      if (was && IsTaskEnded(task.state())) {
+      if (ended.count(task.task_id()) > 0) continue;
+      // A task canceled mid-retry keeps its last problem in its final status, even when no
+      // earlier poll saw it.
+      const bool retrying_at_end = task.state() == proto::TASK_CANCELED && !task.detail().empty();
+      if (IsTaskEnded(task.state())) ended.insert(task.task_id());
+      if ((was || retrying_at_end) && IsTaskEnded(task.state())) {
         // Its problem is cleared because the task ended, not because the endpoint came back.
         if (task.state() == proto::TASK_CANCELED) {
           std::fprintf(stderr, "task %s: canceled while its connectors were still retrying\n",

@@ -315,6 +315,7 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
   services.stdout_file = options_.stdout_file;
   services.on_ended = [this](const TaskId& task, proto::TaskState state,
                              const std::string& failure) { OnTaskEnded(task, state, failure); };
+  services.on_health_changed = [this] { ReportSoon(); };
   services.router = &router_;
   services.self_address = address_;
   services.peer_security = &options_.security;
@@ -536,6 +537,11 @@ void WorkerNode::CancelOrphansIfCoordinatorLost() {
   }
 }
 
+void WorkerNode::ReportSoon() {
+  report_soon_.store(true);
+  cv_.notify_all();  // without the lock: a wake-up lost to a race costs one interval at most
+}
+
 void WorkerNode::HeartbeatLoop() {
   last_heartbeat_ack_ = std::chrono::steady_clock::now();
   while (true) {
@@ -543,8 +549,9 @@ void WorkerNode::HeartbeatLoop() {
     std::vector<TaskId> ended;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait_for(lock, std::chrono::milliseconds(heartbeat_interval_ms_),
-                   [&] { return stopping_ || !fenced_tasks_.empty(); });
+      cv_.wait_for(lock, std::chrono::milliseconds(heartbeat_interval_ms_), [&] {
+        return stopping_ || !fenced_tasks_.empty() || report_soon_.exchange(false);
+      });
       if (stopping_) return;
       if (!fenced_tasks_.empty()) {
         lock.unlock();

@@ -118,6 +118,8 @@ class WorkerNode final : public proto::WorkerService::Service,
   // Moves to the next coordinator address (the current one failed or is not the leader).
   void NextCoordinator();
   void HeartbeatLoop();
+  // Wakes the heartbeat loop so task statuses reach the coordinator now; any thread, no lock.
+  void ReportSoon();
   void CancelOrphansIfCoordinatorLost();
   void OnTaskEnded(const TaskId& task, proto::TaskState state, const std::string& failure);
   void ReapEndedTasks();
@@ -144,6 +146,7 @@ class WorkerNode final : public proto::WorkerService::Service,
   WorkerId worker_id_;
   uint32_t heartbeat_interval_ms_ = 1000;
   bool stopping_ = false;
+  std::atomic<bool> report_soon_{false};  // a task's status changed: heartbeat now (ReportSoon)
   std::map<TaskId, std::unique_ptr<runtime::Task>> tasks_;
   std::map<TaskId, bool> end_reported_;  // ended tasks and whether the coordinator heard it
   std::thread heartbeat_thread_;

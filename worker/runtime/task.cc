@@ -98,6 +98,7 @@ void Task::Run() {
 }
 
 Status Task::RunChain() {
+  if (services_.on_health_changed) health_.SetListener(services_.on_health_changed);
   auto built = BuildTask(deployment_, services_, cancel_, health_);
   if (!built.ok()) return built.status();
   TaskParts& parts = *built;

@@ -38,6 +38,7 @@ struct TaskServices {
   ResultPusher* pusher = nullptr;
   std::FILE* stdout_file = stdout;
   TaskEndedCallback on_ended;
+  std::function<void()> on_health_changed;  // a connector started or stopped retrying
   exchange::Router* router = nullptr;      // for channels to tasks on this worker
   std::string self_address;                // this worker's address: targets there are local
   const ClusterSecurity* peer_security = nullptr;  // token and TLS for other workers; null: none
