@@ -3,7 +3,9 @@
 #include <httplib.h>
 
 #include <cmath>
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 namespace sluice {
 namespace {
@@ -123,6 +125,9 @@ Status MetricsHttpServer::Start(const std::string& listen) {
   }
   address_ = host + ":" + std::to_string(bound);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() does nothing before the listening loop runs, so a Stop() right after
+  // this start would leave the thread listening and its join waiting for ever.
+  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return Status::Ok();
 }
 

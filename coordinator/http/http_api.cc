@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "common/auth.h"
 #include "coordinator/http/api_json.h"
@@ -297,6 +299,9 @@ Status HttpApi::Start(const std::string& listen) {
   }
   address_ = host_ + ":" + std::to_string(bound);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() does nothing before the listening loop runs, so a Stop() right after
+  // this start would leave the thread listening and its join waiting for ever.
+  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return Status::Ok();
 }
 
