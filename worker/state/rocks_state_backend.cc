@@ -6,7 +6,6 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
-#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -91,10 +90,25 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
   return backend;
 }
 
+Status RocksStateBackend::Keep(const std::vector<Mutation> &mutations) {
+  for (const Mutation &mutation : mutations) {
+    SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
+  }
+  for (const Mutation &mutation : mutations) {
+    auto [it, added] = kept_[mutation.table].insert_or_assign(
+        EncodeKey(mutation.key_group, mutation.key), mutation.value);
+    if (added) ++kept_count_;
+  }
+  return Status::Ok();
+}
+
 Status RocksStateBackend::Close() {
   if (db_ == nullptr) return Status::Ok();
+  // Mutations kept during a checkpoint that never thawed (the owner waits for WriteCheckpoint
+  // before it closes) go in first.
+  Status thawed = Thaw();
   // The WAL is off, so whatever is only in memtables would be lost: flush it to files.
-  Status result;
+  Status result = thawed;
   std::vector<rocksdb::ColumnFamilyHandle *> all = handles_;
   all.insert(all.end(), other_handles_.begin(), other_handles_.end());
   rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), all);
@@ -146,6 +160,10 @@ Result<std::optional<std::string>> RocksStateBackend::Get(uint32_t table, uint32
                                                           std::string_view key) {
   SLUICE_RETURN_IF_ERROR(CheckKeyGroup(table, key_group));
   const std::string encoded = EncodeKey(key_group, key);
+  if (frozen_) {
+    auto kept = kept_[table].find(encoded);
+    if (kept != kept_[table].end()) return kept->second;
+  }
   rocksdb::PinnableSlice value;
   rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), handles_[table], encoded, &value);
   if (got.IsNotFound()) return std::optional<std::string>();
@@ -155,6 +173,7 @@ Result<std::optional<std::string>> RocksStateBackend::Get(uint32_t table, uint32
 
 Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (frozen_) return Keep(mutations);
   rocksdb::WriteBatch batch;
   std::string encoded;
   for (const Mutation &mutation : mutations) {
@@ -179,19 +198,49 @@ Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
 }
 
 Status RocksStateBackend::Checkpoint(const std::string &directory) {
+  SLUICE_RETURN_IF_ERROR(Freeze());
+  Result<CheckpointStats> written = WriteCheckpoint(directory, "");
+  Status thawed = Thaw();
+  if (!written.ok()) return written.status();
+  return thawed;
+}
+
+Status RocksStateBackend::Freeze() {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
-  const std::string where = "state backend at " + directory_ + ": checkpoint to " + directory;
-  std::error_code error;
-  // RocksDB wants an absolute path.
-  const std::filesystem::path target = std::filesystem::absolute(directory, error);
-  if (error) return Status::External(where + ": " + error.message());
-  rocksdb::Checkpoint *raw = nullptr;
-  rocksdb::Status made = rocksdb::Checkpoint::Create(db_.get(), &raw);
-  if (!made.ok()) return External(where, made);
-  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  // log_size_for_flush 0: always flush the memtables first (nothing is in a WAL).
-  rocksdb::Status created = checkpoint->CreateCheckpoint(target.string(), 0);
-  if (!created.ok()) return External(where, created);
+  if (frozen_) {
+    return Status::FailedPrecondition("state backend at " + directory_ +
+                                      " is frozen already (a checkpoint is being written)");
+  }
+  frozen_ = true;
+  kept_.assign(tables_.size(), {});
+  kept_count_ = 0;
+  return Status::Ok();
+}
+
+Status RocksStateBackend::Thaw() {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (!frozen_) return Status::Ok();
+  rocksdb::WriteBatch batch;
+  for (size_t table = 0; table < kept_.size(); ++table) {
+    for (const auto &[key, value] : kept_[table]) {
+      rocksdb::Status added = value.has_value() ? batch.Put(handles_[table], key, *value)
+                                                : batch.Delete(handles_[table], key);
+      if (!added.ok()) return External(Where(static_cast<uint32_t>(table)), added);
+    }
+  }
+  if (batch.Count() > 0) {
+    rocksdb::WriteOptions write_options;
+    write_options.disableWAL = true;
+    rocksdb::Status written = db_->Write(write_options, &batch);
+    if (!written.ok()) {
+      return External("state backend at " + directory_ + ": writing " +
+                          std::to_string(batch.Count()) + " entries kept during a checkpoint",
+                      written);
+    }
+  }
+  kept_.clear();
+  kept_count_ = 0;
+  frozen_ = false;
   return Status::Ok();
 }
 

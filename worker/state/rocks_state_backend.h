@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -41,6 +42,16 @@ struct RestoreSource {
   uint32_t last_key_group = 0;
 };
 
+// What WriteCheckpoint wrote: the bytes of every file of the checkpoint (full) and of those it
+// did not share with its base (incremental: written, or linked from the live instance), and
+// how many files each.
+struct CheckpointStats {
+  uint64_t full_bytes = 0;
+  uint64_t incremental_bytes = 0;
+  uint32_t files = 0;
+  uint32_t shared_files = 0;  // hard-linked from the base checkpoint
+};
+
 // The keyed state of one task in one RocksDB instance: a column family per table (a stateful
 // operator, named by its operator id), keys = key group (2 bytes big-endian) + the key string's
 // UTF-8 bytes, values = the JSON text the isolate's cache wrote. Writes skip the WAL: state is
@@ -48,8 +59,9 @@ struct RestoreSource {
 // from the live directory.
 //
 // Created by Open() on the task's thread when the task starts; owned by the task; closed by
-// Close() or the destructor. Used by one thread at a time (the task's). Errors are
-// external-domain Statuses naming the directory and, where there is one, the table.
+// Close() or the destructor. Used by one thread at a time (the task's, "the owner"), except
+// WriteCheckpoint, which one other thread may run while the instance is frozen (see Freeze).
+// Errors are external-domain Statuses naming the directory and, where there is one, the table.
 class RocksStateBackend final : public StateBackend {
  public:
   // What ForEachInRange visits: one entry, its key group and key (without the prefix) and value.
@@ -89,9 +101,30 @@ class RocksStateBackend final : public StateBackend {
   Status Write(const std::vector<Mutation> &mutations) override;
 
   // Writes a consistent, openable copy of every table to `directory`, which must not exist yet
-  // (its parent must). Memtables are flushed first; SST files are hard-linked where the file
-  // system allows, so this is cheap. Open() the directory to read it.
+  // (its parent must): Freeze(), WriteCheckpoint(directory, ""), Thaw() on the calling thread.
   Status Checkpoint(const std::string &directory);
+
+  // Asynchronous checkpoints, in three steps (see README.md, "Checkpoint"):
+  //  1. Freeze(), on the owner's thread, once the instance holds everything the checkpoint must
+  //     hold. From then on Write() keeps its mutations in memory instead of writing them
+  //     (Get() reads them back first), so RocksDB holds exactly the checkpoint's state.
+  //  2. WriteCheckpoint(directory, base), on one other thread, while the owner goes on with
+  //     Get() and Write(): flushes the memtables and writes an openable copy of every table to
+  //     `directory` (must not exist; its parent must), through `directory`.tmp and a rename.
+  //     SST files are immutable: one that `base` (a checkpoint this instance wrote before, or
+  //     the one it was restored from; "" for none) holds with the same name and size is
+  //     hard-linked from there (shared, not written again); the others are hard-linked from the
+  //     live instance where the file systems allow, else copied and synced.
+  //  3. Thaw(), on the owner's thread, after WriteCheckpoint returned: writes the kept
+  //     mutations in one batch and unfreezes. An error leaves the instance frozen.
+  // Freeze() on a frozen instance is a FailedPrecondition; so is WriteCheckpoint on one that is
+  // not frozen.
+  Status Freeze();
+  Result<CheckpointStats> WriteCheckpoint(const std::string &directory, const std::string &base);
+  Status Thaw();
+  bool frozen() const { return frozen_; }
+  // Mutations kept while frozen (distinct keys).
+  size_t kept_mutations() const { return kept_count_; }
 
   // Visits the entries of `table` whose key group lies in [first, last], in key order (key group,
   // then key bytes), from a consistent view taken when the call starts. Bulk reads do not fill
@@ -113,6 +146,8 @@ class RocksStateBackend final : public StateBackend {
   Status CopyFrom(const std::string &source, KeyGroupRange from, KeyGroupRange key_groups,
                   const RocksStateOptions &options);
 
+  // Write() while frozen: keeps the mutations (validated first, all or none).
+  Status Keep(const std::vector<Mutation> &mutations);
   Status CheckOpen() const;
   Status CheckTable(uint32_t table) const;
   Status CheckKeyGroup(uint32_t table, uint32_t key_group) const;
@@ -126,6 +161,10 @@ class RocksStateBackend final : public StateBackend {
   // "default"), which must stay open with the instance.
   std::vector<rocksdb::ColumnFamilyHandle *> handles_;
   std::vector<rocksdb::ColumnFamilyHandle *> other_handles_;
+  // While frozen: per table, encoded key -> the value Write() kept (nullopt: a deletion).
+  bool frozen_ = false;
+  std::vector<std::unordered_map<std::string, std::optional<std::string>>> kept_;
+  size_t kept_count_ = 0;
 };
 
 }  // namespace sluice::state
