@@ -143,10 +143,13 @@ std::string TaskCheckpointer::Snapshot(uint64_t checkpoint, const std::string& d
   std::filesystem::create_directories(directory, error);
   if (error) return "cannot create '" + directory + "': " + error.message();
   if (parts.state != nullptr) {
-    Status taken = parts.runner->SnapshotState();
+    // The cache's flush is kept in memory, written to RocksDB by the asynchronous part.
+    Status taken = parts.state->BeginSnapshot();
+    if (!taken.ok()) return "keyed state: " + taken.message();
+    *frozen = true;  // (or collecting: either way Thaw() undoes it)
+    taken = parts.runner->SnapshotState();
     if (taken.ok()) taken = parts.state->Freeze();
     if (!taken.ok()) return "keyed state: " + taken.message();
-    *frozen = true;
     snapshot.set_state_path(name + "/state");
     snapshot.set_keyed_operator_id(parts.keyed_operator_id);
   }

@@ -119,7 +119,7 @@ Result<CheckpointStats> RocksStateBackend::WriteCheckpoint(const std::string &di
   std::error_code error;
   const fs::path target = fs::absolute(directory, error);
   if (error) return Status::External(where + ": " + error.message());
-  if (fs::exists(target, error)) return Status::FailedPrecondition(where + ": it exists already");
+  if (fs::exists(target, error)) return Status::External(where + ": it exists already");
   const std::string temp = target.string() + ".tmp";
   fs::remove_all(temp, error);
   fs::create_directory(temp, error);
@@ -127,6 +127,10 @@ Result<CheckpointStats> RocksStateBackend::WriteCheckpoint(const std::string &di
 
   CheckpointStats stats;
   Status result = [&]() -> Status {
+    if (!snapshot_written_) {
+      SLUICE_RETURN_IF_ERROR(WriteLayer(snapshot_, "of the checkpoint's snapshot"));
+      snapshot_written_ = true;
+    }
     rocksdb::Status disabled = db_->DisableFileDeletions();
     if (!disabled.ok()) return External(where, disabled);
     DeletionsDisabled enable_again(db_.get());

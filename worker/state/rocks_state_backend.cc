@@ -90,14 +90,21 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
   return backend;
 }
 
-Status RocksStateBackend::Keep(const std::vector<Mutation> &mutations) {
+Status RocksStateBackend::Keep(std::vector<Mutation> &mutations, bool movable, Layer &layer) {
   for (const Mutation &mutation : mutations) {
     SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
   }
-  for (const Mutation &mutation : mutations) {
-    auto [it, added] = kept_[mutation.table].insert_or_assign(
-        EncodeKey(mutation.key_group, mutation.key), mutation.value);
-    if (added) ++kept_count_;
+  const bool counted = &layer == &kept_;
+  for (Mutation &mutation : mutations) {
+    std::string encoded;
+    encoded.reserve(kKeyGroupBytes + mutation.key.size());
+    AppendKeyGroup(mutation.key_group, &encoded);
+    encoded.append(mutation.key);
+    auto [it, added] = movable ? layer[mutation.table].insert_or_assign(
+                                     std::move(encoded), std::move(mutation.value))
+                               : layer[mutation.table].insert_or_assign(std::move(encoded),
+                                                                        mutation.value);
+    if (added && counted) ++kept_count_;
   }
   return Status::Ok();
 }
@@ -160,9 +167,8 @@ Result<std::optional<std::string>> RocksStateBackend::Get(uint32_t table, uint32
                                                           std::string_view key) {
   SLUICE_RETURN_IF_ERROR(CheckKeyGroup(table, key_group));
   const std::string encoded = EncodeKey(key_group, key);
-  if (frozen_) {
-    auto kept = kept_[table].find(encoded);
-    if (kept != kept_[table].end()) return kept->second;
+  if (frozen_ || collecting_) {
+    if (const std::optional<std::string> *kept = FindKept(table, encoded)) return *kept;
   }
   rocksdb::PinnableSlice value;
   rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), handles_[table], encoded, &value);
@@ -171,9 +177,19 @@ Result<std::optional<std::string>> RocksStateBackend::Get(uint32_t table, uint32
   return std::optional<std::string>(value.ToString());
 }
 
+Status RocksStateBackend::Write(std::vector<Mutation> &&mutations) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (frozen_) return Keep(mutations, true, kept_);
+  if (collecting_) return Keep(mutations, true, snapshot_);
+  return Write(static_cast<const std::vector<Mutation> &>(mutations));
+}
+
 Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
-  if (frozen_) return Keep(mutations);
+  if (frozen_ || collecting_) {
+    std::vector<Mutation> copy = mutations;
+    return Keep(copy, true, frozen_ ? kept_ : snapshot_);
+  }
   rocksdb::WriteBatch batch;
   std::string encoded;
   for (const Mutation &mutation : mutations) {
@@ -205,43 +221,83 @@ Status RocksStateBackend::Checkpoint(const std::string &directory) {
   return thawed;
 }
 
+Status RocksStateBackend::BeginSnapshot() {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (frozen_ || collecting_) {
+    return Status::FailedPrecondition("state backend at " + directory_ +
+                                      " is frozen already (a checkpoint is being written)");
+  }
+  collecting_ = true;
+  snapshot_written_ = false;
+  snapshot_.assign(tables_.size(), {});
+  return Status::Ok();
+}
+
 Status RocksStateBackend::Freeze() {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
   if (frozen_) {
     return Status::FailedPrecondition("state backend at " + directory_ +
                                       " is frozen already (a checkpoint is being written)");
   }
+  if (!collecting_) {
+    snapshot_.clear();
+    snapshot_written_ = false;
+  }
+  collecting_ = false;
   frozen_ = true;
   kept_.assign(tables_.size(), {});
   kept_count_ = 0;
   return Status::Ok();
 }
 
-Status RocksStateBackend::Thaw() {
-  SLUICE_RETURN_IF_ERROR(CheckOpen());
-  if (!frozen_) return Status::Ok();
+Status RocksStateBackend::WriteLayer(const Layer &layer, const std::string &what) {
   rocksdb::WriteBatch batch;
-  for (size_t table = 0; table < kept_.size(); ++table) {
-    for (const auto &[key, value] : kept_[table]) {
+  for (size_t table = 0; table < layer.size(); ++table) {
+    for (const auto &[key, value] : layer[table]) {
       rocksdb::Status added = value.has_value() ? batch.Put(handles_[table], key, *value)
                                                 : batch.Delete(handles_[table], key);
       if (!added.ok()) return External(Where(static_cast<uint32_t>(table)), added);
     }
   }
-  if (batch.Count() > 0) {
-    rocksdb::WriteOptions write_options;
-    write_options.disableWAL = true;
-    rocksdb::Status written = db_->Write(write_options, &batch);
-    if (!written.ok()) {
-      return External("state backend at " + directory_ + ": writing " +
-                          std::to_string(batch.Count()) + " entries kept during a checkpoint",
-                      written);
-    }
+  if (batch.Count() == 0) return Status::Ok();
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  rocksdb::Status written = db_->Write(write_options, &batch);
+  if (!written.ok()) {
+    return External("state backend at " + directory_ + ": writing " +
+                        std::to_string(batch.Count()) + " entries " + what,
+                    written);
   }
+  return Status::Ok();
+}
+
+Status RocksStateBackend::Thaw() {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (!frozen_ && !collecting_) return Status::Ok();
+  if (!snapshot_written_) {
+    SLUICE_RETURN_IF_ERROR(WriteLayer(snapshot_, "of a checkpoint's snapshot"));
+    snapshot_written_ = true;
+  }
+  SLUICE_RETURN_IF_ERROR(WriteLayer(kept_, "kept during a checkpoint"));
+  snapshot_.clear();
   kept_.clear();
   kept_count_ = 0;
+  collecting_ = false;
   frozen_ = false;
   return Status::Ok();
+}
+
+const std::optional<std::string> *RocksStateBackend::FindKept(uint32_t table,
+                                                              const std::string &encoded) const {
+  if (frozen_) {
+    auto kept = kept_[table].find(encoded);
+    if (kept != kept_[table].end()) return &kept->second;
+  }
+  if ((frozen_ || collecting_) && !snapshot_.empty()) {
+    auto taken = snapshot_[table].find(encoded);
+    if (taken != snapshot_[table].end()) return &taken->second;
+  }
+  return nullptr;
 }
 
 Status RocksStateBackend::ForEachInRange(uint32_t table, uint32_t first, uint32_t last,

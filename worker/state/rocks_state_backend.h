@@ -99,26 +99,34 @@ class RocksStateBackend final : public StateBackend {
   Result<std::optional<std::string>> Get(uint32_t table, uint32_t key_group,
                                          std::string_view key) override;
   Status Write(const std::vector<Mutation> &mutations) override;
+  Status Write(std::vector<Mutation> &&mutations) override;
 
   // Writes a consistent, openable copy of every table to `directory`, which must not exist yet
   // (its parent must): Freeze(), WriteCheckpoint(directory, ""), Thaw() on the calling thread.
   Status Checkpoint(const std::string &directory);
 
   // Asynchronous checkpoints, in three steps (see README.md, "Checkpoint"):
-  //  1. Freeze(), on the owner's thread, once the instance holds everything the checkpoint must
-  //     hold. From then on Write() keeps its mutations in memory instead of writing them
-  //     (Get() reads them back first), so RocksDB holds exactly the checkpoint's state.
+  //  0. Optionally BeginSnapshot(), on the owner's thread: the writes until Freeze() (the state
+  //     cache's flush) are kept in memory as the snapshot's layer (Get() reads them back) and
+  //     written to RocksDB by WriteCheckpoint, off the owner's thread.
+  //  1. Freeze(), on the owner's thread, once the instance (with the snapshot's layer) holds
+  //     everything the checkpoint must hold. From then on Write() keeps its mutations in memory
+  //     instead of writing them (Get() reads them back first), so RocksDB gets exactly the
+  //     checkpoint's state.
   //  2. WriteCheckpoint(directory, base), on one other thread, while the owner goes on with
-  //     Get() and Write(): flushes the memtables and writes an openable copy of every table to
-  //     `directory` (must not exist; its parent must), through `directory`.tmp and a rename.
+  //     Get() and Write(): writes the snapshot's layer, flushes the memtables and writes an
+  //     openable copy of every table to `directory` (must not exist; its parent must), through
+  //     `directory`.tmp and a rename.
   //     SST files are immutable: one that `base` (a checkpoint this instance wrote before, or
   //     the one it was restored from; "" for none) holds with the same name and size is
   //     hard-linked from there (shared, not written again); the others are hard-linked from the
   //     live instance where the file systems allow, else copied and synced.
-  //  3. Thaw(), on the owner's thread, after WriteCheckpoint returned: writes the kept
-  //     mutations in one batch and unfreezes. An error leaves the instance frozen.
-  // Freeze() on a frozen instance is a FailedPrecondition; so is WriteCheckpoint on one that is
-  // not frozen.
+  //  3. Thaw(), on the owner's thread, after WriteCheckpoint returned (or instead of it): writes
+  //     the snapshot's layer if WriteCheckpoint did not, then the kept mutations, and unfreezes.
+  //     An error leaves the instance frozen.
+  // BeginSnapshot() or Freeze() on a frozen instance is a FailedPrecondition; so is
+  // WriteCheckpoint on one that is not frozen.
+  Status BeginSnapshot();
   Status Freeze();
   Result<CheckpointStats> WriteCheckpoint(const std::string &directory, const std::string &base);
   Status Thaw();
@@ -146,8 +154,15 @@ class RocksStateBackend final : public StateBackend {
   Status CopyFrom(const std::string &source, KeyGroupRange from, KeyGroupRange key_groups,
                   const RocksStateOptions &options);
 
-  // Write() while frozen: keeps the mutations (validated first, all or none).
-  Status Keep(const std::vector<Mutation> &mutations);
+  // Per table, encoded key -> the value kept (nullopt: a deletion).
+  using Layer = std::vector<std::unordered_map<std::string, std::optional<std::string>>>;
+  // Write() while collecting or frozen: keeps the mutations in `layer` (validated first, all or
+  // none); moves their values when `movable`.
+  Status Keep(std::vector<Mutation> &mutations, bool movable, Layer &layer);
+  // Writes a layer to RocksDB in one batch; `what` names it in errors.
+  Status WriteLayer(const Layer &layer, const std::string &what);
+  // Get() while collecting or frozen: the kept value, if any.
+  const std::optional<std::string> *FindKept(uint32_t table, const std::string &encoded) const;
   Status CheckOpen() const;
   Status CheckTable(uint32_t table) const;
   Status CheckKeyGroup(uint32_t table, uint32_t key_group) const;
@@ -161,9 +176,14 @@ class RocksStateBackend final : public StateBackend {
   // "default"), which must stay open with the instance.
   std::vector<rocksdb::ColumnFamilyHandle *> handles_;
   std::vector<rocksdb::ColumnFamilyHandle *> other_handles_;
-  // While frozen: per table, encoded key -> the value Write() kept (nullopt: a deletion).
+  // collecting_: between BeginSnapshot and Freeze, writes go to snapshot_; frozen_: between
+  // Freeze and Thaw, they go to kept_. snapshot_written_: WriteCheckpoint wrote snapshot_ to
+  // RocksDB (set on its thread; read by the owner after it joined that thread).
+  bool collecting_ = false;
   bool frozen_ = false;
-  std::vector<std::unordered_map<std::string, std::optional<std::string>>> kept_;
+  bool snapshot_written_ = false;
+  Layer snapshot_;
+  Layer kept_;
   size_t kept_count_ = 0;
 };
 

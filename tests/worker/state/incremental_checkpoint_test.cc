@@ -151,6 +151,53 @@ TEST_F(IncrementalCheckpointTest, FrozenInstanceKeepsWritesOutOfTheCheckpoint) {
   EXPECT_FALSE(fs::exists(Dir("chk-1.tmp")));
 }
 
+// The writes between BeginSnapshot and Freeze (the state cache's flush) stay out of RocksDB on
+// the owner's thread; reads see them; WriteCheckpoint writes them before the checkpoint, and
+// writes after Freeze are not in it.
+TEST_F(IncrementalCheckpointTest, SnapshotLayerIsWrittenByTheCheckpointsThread) {
+  auto backend = RocksStateBackend::Open(Dir("live"), kTables, options_);
+  ASSERT_TRUE(backend.ok());
+  Contents at_barrier;
+  Apply(**backend, Round(0, {0, kMaxParallelism - 1}), at_barrier);
+  const Contents before_flush = at_barrier;
+  ASSERT_TRUE((*backend)->BeginSnapshot().ok());
+  EXPECT_FALSE((*backend)->BeginSnapshot().ok());
+  Apply(**backend, Round(1, {0, kMaxParallelism - 1}), at_barrier);
+  EXPECT_EQ(ContentsOf(**backend), before_flush) << "the flush is not in RocksDB yet";
+  auto flushed = (*backend)->Get(0, (7 * 7919 + 1) % kMaxParallelism, "r1-7");
+  ASSERT_TRUE(flushed.ok());
+  ASSERT_TRUE(flushed->has_value());
+  EXPECT_EQ(**flushed, "{\"n\":1007}");
+  ASSERT_TRUE((*backend)->Freeze().ok());
+  Contents after = at_barrier;
+  Result<CheckpointStats> stats = Status::Internal("not run");
+  std::thread writer([&] { stats = (*backend)->WriteCheckpoint(Dir("chk-1"), ""); });
+  Apply(**backend, Round(2, {0, kMaxParallelism - 1}), after);
+  auto overwritten = (*backend)->Get(0, (10 * 7919 + 1) % kMaxParallelism, "r1-10");
+  writer.join();
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  ASSERT_TRUE(overwritten.ok());
+  EXPECT_EQ(overwritten->value_or("absent"), "\"changed in 2\"") << "kept before snapshot";
+  ASSERT_TRUE((*backend)->Thaw().ok());
+  EXPECT_EQ(ContentsOf(**backend), after);
+  auto checkpoint = RocksStateBackend::Open(Dir("chk-1"), kTables, options_);
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_EQ(ContentsOf(**checkpoint), at_barrier);
+}
+
+// A snapshot that is given up before Freeze (the cache's flush failed): Thaw writes what was
+// collected, nothing is lost.
+TEST_F(IncrementalCheckpointTest, ThawWithoutCheckpointWritesTheSnapshotLayer) {
+  auto backend = RocksStateBackend::Open(Dir("live"), kTables, options_);
+  ASSERT_TRUE(backend.ok());
+  Contents expected;
+  ASSERT_TRUE((*backend)->BeginSnapshot().ok());
+  Apply(**backend, Round(0, {0, kMaxParallelism - 1}), expected);
+  ASSERT_TRUE((*backend)->Thaw().ok());
+  EXPECT_FALSE((*backend)->frozen());
+  EXPECT_EQ(ContentsOf(**backend), expected);
+}
+
 TEST_F(IncrementalCheckpointTest, WriteCheckpointRefusesAnInstanceNotFrozen) {
   auto backend = RocksStateBackend::Open(Dir("live"), kTables, options_);
   ASSERT_TRUE(backend.ok());
