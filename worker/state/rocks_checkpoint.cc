@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <rocksdb/db.h>
+#include <rocksdb/sst_file_writer.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -111,6 +113,44 @@ class DeletionsDisabled {
 
 }  // namespace
 
+Status RocksStateBackend::IngestSnapshot(const std::string &where) {
+  for (uint32_t table = 0; table < tables_.size(); ++table) {
+    std::vector<std::pair<std::string, const std::optional<std::string> *>> entries;
+    for (const std::vector<Mutation> &mutations : snapshot_) {
+      for (const Mutation &mutation : mutations) {
+        if (mutation.table != table) continue;
+        entries.emplace_back(internal::EncodeKey(mutation.key_group, mutation.key),
+                             &mutation.value);
+      }
+    }
+    if (entries.empty()) continue;
+    // The last write of a key wins: stable order, then the last of each run of equal keys.
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const auto &a, const auto &b) { return a.first < b.first; });
+    const rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(handles_[table]));
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, handles_[table]);
+    const std::string file = directory_ + "/sluice-snapshot-" + std::to_string(table) + ".tmp";
+    std::error_code ignored;
+    fs::remove(file, ignored);
+    rocksdb::Status done = writer.Open(file);
+    for (size_t i = 0; done.ok() && i < entries.size(); ++i) {
+      if (i + 1 < entries.size() && entries[i + 1].first == entries[i].first) continue;
+      done = entries[i].second->has_value() ? writer.Put(entries[i].first, **entries[i].second)
+                                            : writer.Delete(entries[i].first);
+    }
+    if (done.ok()) done = writer.Finish();
+    if (done.ok()) {
+      rocksdb::IngestExternalFileOptions ingest;
+      ingest.move_files = true;
+      ingest.allow_blocking_flush = true;
+      done = db_->IngestExternalFile(handles_[table], {file}, ingest);
+    }
+    fs::remove(file, ignored);
+    if (!done.ok()) return External(where + ", table '" + tables_[table] + "'", done);
+  }
+  return Status::Ok();
+}
+
 Result<CheckpointStats> RocksStateBackend::WriteCheckpoint(const std::string &directory,
                                                            const std::string &base) {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
@@ -128,7 +168,7 @@ Result<CheckpointStats> RocksStateBackend::WriteCheckpoint(const std::string &di
   CheckpointStats stats;
   Status result = [&]() -> Status {
     if (!snapshot_written_) {
-      SLUICE_RETURN_IF_ERROR(WriteLayer(snapshot_, "of the checkpoint's snapshot"));
+      SLUICE_RETURN_IF_ERROR(IngestSnapshot(where));
       snapshot_written_ = true;
     }
     rocksdb::Status disabled = db_->DisableFileDeletions();

@@ -180,7 +180,14 @@ Result<std::optional<std::string>> RocksStateBackend::Get(uint32_t table, uint32
 Status RocksStateBackend::Write(std::vector<Mutation> &&mutations) {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
   if (frozen_) return Keep(mutations, true, kept_);
-  if (collecting_) return Keep(mutations, true, snapshot_);
+  if (collecting_) {
+    for (const Mutation &mutation : mutations) {
+      SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
+    }
+    snapshot_.push_back(std::move(mutations));
+    snapshot_indexed_ = false;
+    return Status::Ok();
+  }
   return Write(static_cast<const std::vector<Mutation> &>(mutations));
 }
 
@@ -188,7 +195,7 @@ Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
   if (frozen_ || collecting_) {
     std::vector<Mutation> copy = mutations;
-    return Keep(copy, true, frozen_ ? kept_ : snapshot_);
+    return Write(std::move(copy));
   }
   rocksdb::WriteBatch batch;
   std::string encoded;
@@ -229,7 +236,8 @@ Status RocksStateBackend::BeginSnapshot() {
   }
   collecting_ = true;
   snapshot_written_ = false;
-  snapshot_.assign(tables_.size(), {});
+  snapshot_.clear();
+  snapshot_indexed_ = false;
   return Status::Ok();
 }
 
@@ -241,6 +249,7 @@ Status RocksStateBackend::Freeze() {
   }
   if (!collecting_) {
     snapshot_.clear();
+    snapshot_indexed_ = false;
     snapshot_written_ = false;
   }
   collecting_ = false;
@@ -275,11 +284,13 @@ Status RocksStateBackend::Thaw() {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
   if (!frozen_ && !collecting_) return Status::Ok();
   if (!snapshot_written_) {
-    SLUICE_RETURN_IF_ERROR(WriteLayer(snapshot_, "of a checkpoint's snapshot"));
+    SLUICE_RETURN_IF_ERROR(WriteSnapshot());
     snapshot_written_ = true;
   }
   SLUICE_RETURN_IF_ERROR(WriteLayer(kept_, "kept during a checkpoint"));
   snapshot_.clear();
+  snapshot_index_.clear();
+  snapshot_indexed_ = false;
   kept_.clear();
   kept_count_ = 0;
   collecting_ = false;
@@ -287,17 +298,48 @@ Status RocksStateBackend::Thaw() {
   return Status::Ok();
 }
 
+Status RocksStateBackend::WriteSnapshot() {
+  rocksdb::WriteBatch batch;
+  for (const std::vector<Mutation> &mutations : snapshot_) {
+    for (const Mutation &mutation : mutations) {
+      const std::string encoded = EncodeKey(mutation.key_group, mutation.key);
+      rocksdb::ColumnFamilyHandle *handle = handles_[mutation.table];
+      rocksdb::Status added = mutation.value.has_value() ? batch.Put(handle, encoded, *mutation.value)
+                                                         : batch.Delete(handle, encoded);
+      if (!added.ok()) return External(Where(mutation.table), added);
+    }
+  }
+  if (batch.Count() == 0) return Status::Ok();
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  rocksdb::Status written = db_->Write(write_options, &batch);
+  if (!written.ok()) {
+    return External("state backend at " + directory_ + ": writing " +
+                        std::to_string(batch.Count()) + " entries of a checkpoint's snapshot",
+                    written);
+  }
+  return Status::Ok();
+}
+
 const std::optional<std::string> *RocksStateBackend::FindKept(uint32_t table,
-                                                              const std::string &encoded) const {
+                                                              const std::string &encoded) {
   if (frozen_) {
     auto kept = kept_[table].find(encoded);
     if (kept != kept_[table].end()) return &kept->second;
   }
-  if ((frozen_ || collecting_) && !snapshot_.empty()) {
-    auto taken = snapshot_[table].find(encoded);
-    if (taken != snapshot_[table].end()) return &taken->second;
+  if (snapshot_.empty()) return nullptr;
+  if (!snapshot_indexed_) {
+    snapshot_index_.assign(tables_.size(), {});
+    for (const std::vector<Mutation> &mutations : snapshot_) {
+      for (const Mutation &mutation : mutations) {
+        snapshot_index_[mutation.table].insert_or_assign(
+            EncodeKey(mutation.key_group, mutation.key), &mutation.value);
+      }
+    }
+    snapshot_indexed_ = true;
   }
-  return nullptr;
+  auto taken = snapshot_index_[table].find(encoded);
+  return taken == snapshot_index_[table].end() ? nullptr : taken->second;
 }
 
 Status RocksStateBackend::ForEachInRange(uint32_t table, uint32_t first, uint32_t last,

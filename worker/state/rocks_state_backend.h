@@ -161,8 +161,13 @@ class RocksStateBackend final : public StateBackend {
   Status Keep(std::vector<Mutation> &mutations, bool movable, Layer &layer);
   // Writes a layer to RocksDB in one batch; `what` names it in errors.
   Status WriteLayer(const Layer &layer, const std::string &what);
+  // The snapshot's layer into RocksDB: on WriteCheckpoint's thread, each table's entries sorted
+  // into an SST file that is ingested (no memtable inserts); in Thaw, when WriteCheckpoint did
+  // not run, in one write batch.
+  Status IngestSnapshot(const std::string &where);
+  Status WriteSnapshot();
   // Get() while collecting or frozen: the kept value, if any.
-  const std::optional<std::string> *FindKept(uint32_t table, const std::string &encoded) const;
+  const std::optional<std::string> *FindKept(uint32_t table, const std::string &encoded);
   Status CheckOpen() const;
   Status CheckTable(uint32_t table) const;
   Status CheckKeyGroup(uint32_t table, uint32_t key_group) const;
@@ -182,7 +187,12 @@ class RocksStateBackend final : public StateBackend {
   bool collecting_ = false;
   bool frozen_ = false;
   bool snapshot_written_ = false;
-  Layer snapshot_;
+  // The snapshot's layer as Write() got it (the mutations are not copied), and Get()'s index of
+  // it, made by the owner at the first Get that needs it (pointers into snapshot_, which does
+  // not change once frozen).
+  std::vector<std::vector<Mutation>> snapshot_;
+  std::vector<std::unordered_map<std::string, const std::optional<std::string> *>> snapshot_index_;
+  bool snapshot_indexed_ = false;
   Layer kept_;
   size_t kept_count_ = 0;
 };
