@@ -235,6 +235,51 @@ test("a job through the API: 201, detail, plan, workers, events with output, res
   assert.equal(ended.filter((e) => e.event === "status").at(-1).data.state, "canceled");
 });
 
+test("metrics events and the job detail carry each task's watermark and back-pressure", async () => {
+  const BASE = 1700000000000;
+  const job = new Job("slow-downstream", { parallelism: 1 });
+  job
+    .source(sources.generator({ count: 10_000_000 }))
+    .assignTimestamps((n) => BASE + n, { maxOutOfOrderness: 0 })
+    .rebalance()
+    .map((n) => {
+      // About a millisecond per record: far slower than the source.
+      const until = Date.now() + 1;
+      while (Date.now() < until) {}
+      return n;
+    }).name("slow")
+    .sink(sinks.discard());
+  const created = await call(cluster.http, "POST", "/api/v1/jobs", { body: job.toSpec() });
+  assert.equal(created.status, 201, created.text);
+  const id = created.json.id;
+  try {
+    const source = (m) => m.data.groups.find((g) => g.operators.startsWith("source.generator"));
+    const slow = (m) => m.data.groups.find((g) => g.operators.includes("slow"));
+    const events = await readEvents(cluster.http, id, (es) => es.some((e) => e.event === "metrics" &&
+      source(e)?.backpressure > 0.5 && typeof source(e)?.watermark === "number"), { timeoutMs: 30000 });
+    const metrics = events.filter((e) => e.event === "metrics").at(-1);
+    // The source waits for the slow map most of the time; the map itself is not held back.
+    assert.ok(source(metrics).watermark >= BASE, JSON.stringify(source(metrics)));
+    assert.ok(slow(metrics).backpressure < 0.5, JSON.stringify(slow(metrics)));
+    const task = metrics.data.tasks.find((t) => t.operators.startsWith("source.generator"));
+    assert.ok(task.backpressure > 0.5 && task.watermark >= BASE, JSON.stringify(task));
+    const detail = (await call(cluster.http, "GET", `/api/v1/jobs/${id}`)).json;
+    const sourceTask = detail.tasks.find((t) => t.operators.startsWith("source.generator"));
+    assert.ok(sourceTask.backpressuredMs > 0, JSON.stringify(sourceTask));
+    assert.ok(sourceTask.watermark >= BASE, JSON.stringify(sourceTask));
+    // `sluice status` prints them under each task.
+    const status = await new Promise((resolve) => {
+      const child = spawn(SLUICE, ["status", id, "-c", cluster.address]);
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("close", () => resolve(out));
+    });
+    assert.match(status, /watermark 2023-11-1\dT\d\d:\d\d:\d\d\.\d{3}Z, back-pressured \d+\.\d s in total/, status);
+  } finally {
+    await call(cluster.http, "POST", `/api/v1/jobs/${id}/cancel`, { body: {} });
+  }
+});
+
 test("event streams are capped: the 17th gets 429", async () => {
   const { json: { id } } = await call(cluster.http, "POST", "/api/v1/jobs", { body: counterSpec({ name: "popular", rate: 5 }) });
   const aborts = [];
