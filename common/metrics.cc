@@ -114,7 +114,7 @@ Status MetricsHttpServer::Start(const std::string& listen) {
     if (!token_.empty() &&
         !TokenMatches(BearerToken(request.get_header_value("Authorization")), token_)) {
       response.status = 401;
-      response.set_header("WWW-Authenticate", "Bearer realm=\"sluice\"");
+      response.set_header("WWW-Authenticate", "Bearer");
       response.set_content("/metrics needs the cluster token: Authorization: Bearer <token>\n",
                            "text/plain");
       return;
