@@ -74,13 +74,14 @@ class EtcdServer {
     }
   }
   std::string url() const { return "etcd://" + endpoint_; }
-  // Waits until etcd answers a read; false after 30 s or when the process exited.
+  // Waits until etcd answers a read; false after 30 s or when the process exited. Its port is
+  // polled first: a gRPC call to a port nobody listens on yet waits out its whole deadline.
   bool WaitReady() {
     auto client = EtcdClient::Create(url());
     if (!client.ok()) return false;
     const auto deadline = std::chrono::steady_clock::now() + seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
-      if ((*client)->Range("/probe").ok()) return true;
+      if (Listening() && (*client)->Range("/probe").ok()) return true;
       if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
         pid_ = -1;
         return false;
@@ -91,6 +92,18 @@ class EtcdServer {
   }
 
  private:
+  bool Listening() const {
+    const int port = std::stoi(endpoint_.substr(endpoint_.rfind(':') + 1));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    return connected;
+  }
+
   pid_t pid_ = -1;
   std::string endpoint_;
 };

@@ -240,7 +240,7 @@ test("metrics events and the job detail carry each task's watermark and back-pre
   const job = new Job("slow-downstream", { parallelism: 1 });
   job
     .source(sources.generator({ count: 10_000_000 }))
-    .assignTimestamps((n) => BASE + n, { maxOutOfOrderness: 0 })
+    .assignTimestamps((n) => 1700000000000 + n, { maxOutOfOrderness: 0 })
     .rebalance()
     .map((n) => {
       // About a millisecond per record: far slower than the source.

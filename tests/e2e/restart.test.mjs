@@ -150,7 +150,7 @@ test("a restarted coordinator resumes its running job and cancels the lost attem
 // and prints what each gave, with the status's resultsPartial.
 const RESULTS_DRIVER = `
 import { connect } from "@sluice/sdk";
-const handle = connect(process.env.JOB_ID, { coordinator: process.env.SLUICE_COORDINATOR });
+const handle = await connect(process.env.JOB_ID, { coordinator: process.env.SLUICE_COORDINATOR });
 const strict = await handle.results().then((r) => ({ records: r.length }), (e) => ({ error: e.message }));
 const partial = await handle.results({ allowPartial: true });
 const status = await handle.status();
