@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { startCluster, REPO, SLUICE } from "./harness.mjs";
 
-const { Job, sources, sinks } = await import(join(REPO, "sdk-ts/dist/index.js"));
+const { Job, sources, sinks, connect } = await import(join(REPO, "sdk-ts/dist/index.js"));
 
 /** A generator job printing {n} records on stdout; `rate` 0: as fast as it goes. */
 function counterSpec({ name = "counter", rate = 500, count, parallelism = 1 } = {}) {
@@ -267,6 +267,11 @@ test("metrics events and the job detail carry each task's watermark and back-pre
     const sourceTask = detail.tasks.find((t) => t.operators.startsWith("source.generator"));
     assert.ok(sourceTask.backpressuredMs > 0, JSON.stringify(sourceTask));
     assert.ok(sourceTask.watermark >= BASE, JSON.stringify(sourceTask));
+    // The SDK's status has them too.
+    const sdkStatus = await (await connect(id, { coordinator: cluster.address })).status();
+    const sdkSource = sdkStatus.tasks.find((t) => t.operators.startsWith("source.generator"));
+    assert.ok(sdkSource.watermark >= BASE && Number.isFinite(sdkSource.watermark), JSON.stringify(sdkSource));
+    assert.ok(sdkSource.backpressuredMs > 0, JSON.stringify(sdkSource));
     // `sluice status` prints them under each task.
     const status = await new Promise((resolve) => {
       const child = spawn(SLUICE, ["status", id, "-c", cluster.address]);
