@@ -430,6 +430,7 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
     task->set_operators(tracked.operators);
     task->set_subtask(record.subtask);
     task->set_worker_id(tracked.worker.str());
+    task->set_worker_address(record.worker_address);
     // The tracker decides ends; a task it still holds live shows what its worker said.
     bool live = !IsTaskTerminal(tracked.state);
     task->set_state(live ? record.reported : tracked.state);
