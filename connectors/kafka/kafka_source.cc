@@ -348,8 +348,8 @@ Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* t
   }
   auto appended = AppendRecordLine(config_.format, view, text);
   if (!appended.ok()) {
-    return Status::User(context_.operator_label + ": " + state->tp.ToString() + " offset " +
-                        OffsetText(message.offset) + ": " + appended.status().message());
+    return appended.status().WithContext(context_.operator_label + ": " + state->tp.ToString() +
+                                         " offset " + OffsetText(message.offset));
   }
   if (*appended && config_.format == RecordFormat::kJson) {
     line_origins_.emplace_back(index, message.offset);
