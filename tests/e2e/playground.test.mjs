@@ -144,3 +144,60 @@ test("a user picks an example, sees a free variable at its line, fixes it, runs,
   // The refused submission above is the only request that may fail.
   assert.deepEqual(pageErrors.filter((e) => !/status of 400 \(Bad Request\)/.test(e)), []);
 });
+
+test("a job reading a file the workers do not allow fails, and the page says why at the source's line", async () => {
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  await page.keyboard.insertText([
+    'import { Job, sources, sinks } from "@sluice/sdk";',
+    'const job = new Job("peek", { parallelism: 1 });',
+    "job",
+    '  .source(sources.file({ path: "/etc/passwd" }))',
+    "  .map((line: string) => line.length)",
+    "  .sink(sinks.stdout());",
+    "export default job;",
+  ].join("\n"));
+  await page.waitForFunction(() => document.getElementById("compile-state").textContent.startsWith("compiled") &&
+    document.querySelectorAll("#problems li").length === 0 && !document.getElementById("run").disabled);
+  await page.fill("#parallelism", "1");
+  await page.click("#run");
+  await page.waitForFunction(() => document.getElementById("job-state").textContent === "failed", null, { timeout: 30000 });
+  const refusal = /input file '\/etc\/passwd' is outside the folders this worker allows \(.*\); allow one with the worker's --allow-path/;
+  assert.match(await page.locator("#job-info").textContent(), refusal);
+  const problem = await page.locator("#problems li").first().textContent();
+  assert.match(problem, /^line 4: the job failed: /);
+  assert.match(problem, refusal);
+  await page.screenshot({ path: join(OUT, "05-file-refused.png") });
+});
+
+test("a job whose function throws fails, and the page marks the line inside the function", async () => {
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  // esbuild drops the comment and the blank line: the worker's "line 3 of the function" is the
+  // user's line 9 only through the bundle's source map.
+  await page.keyboard.insertText([
+    'import { Job, sources, sinks } from "@sluice/sdk";',
+    'const job = new Job("boom", { parallelism: 1 });',
+    "job",
+    "  .source(sources.generator({ count: 10 }))",
+    "  .map((n: number) => {",
+    "    // a comment the bundle drops",
+    "",
+    "    const o: { x: number } | undefined = n > 5 ? undefined : { x: n };",
+    "    return o!.x + 1;",
+    "  })",
+    "  .sink(sinks.stdout());",
+    "export default job;",
+  ].join("\n"));
+  await page.waitForFunction(() => document.getElementById("compile-state").textContent.startsWith("compiled") &&
+    document.querySelectorAll("#problems li").length === 0 && !document.getElementById("run").disabled);
+  await page.click("#run");
+  await page.waitForFunction(() => document.getElementById("job-state").textContent === "failed", null, { timeout: 30000 });
+  const problem = await page.locator("#problems li").first().textContent();
+  assert.match(problem, /^line 9: the job failed: .*operator 'map#2' \(op2\): TypeError: Cannot read properties of undefined \(reading 'x'\) \(line 3 of the function\)/);
+  await page.locator(".cm-lint-marker-error").first().waitFor();
+  await page.screenshot({ path: join(OUT, "06-function-line.png") });
+});
+
