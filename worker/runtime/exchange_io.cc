@@ -201,8 +201,7 @@ Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
                         ? exchange::ConnectLocal(router, target, route.channel())
                         : exchange::ConnectRemote(address, target, route.channel(), security);
       if (!sender.ok()) {
-        return Status(sender.status().code(), sender.status().domain(),
-                      label + ": " + sender.status().message(), sender.status().retryable());
+        return sender.status().WithContext(label);
       }
       senders.push_back(std::move(sender).value());
     }
