@@ -458,6 +458,7 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.advertise = options.advertise;
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
+  worker_options.inbox_bytes = static_cast<size_t>(options.inbox_mb) << 20;
   worker_options.state_dir = options.state_dir;
   auto security = LoadClusterSecurity(options.security);
   if (!security.ok()) return Fail(security.status());

@@ -40,7 +40,7 @@ struct WorkerOptions {
   // What the inboxes of this worker's tasks may hold, in bytes: each task gets
   // min(inbox_task_bytes, inbox_bytes / tasks), shared between its input channels.
   size_t inbox_bytes = 256u << 20;
-  size_t inbox_task_bytes = 8u << 20;
+  size_t inbox_task_bytes = 4u << 20;
   // A coordinator silent this long is taken as lost: this worker cancels its running tasks.
   uint32_t coordinator_timeout_ms = 10000;
   std::FILE* stdout_file = stdout;  // where sink.stdout writes
