@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <map>
@@ -22,6 +23,7 @@
 #include "sluice/worker_service.grpc.pb.h"
 #include "worker/exchange/exchange.h"
 #include "worker/exchange/exchange_service.h"
+#include "worker/epoch_fence.h"
 #include "worker/js/js_engine.h"
 #include "worker/runtime/batch_sink.h"
 #include "worker/runtime/task.h"
@@ -110,6 +112,8 @@ class WorkerNode final : public proto::WorkerService::Service,
                const std::string& reason) override;
 
  private:
+  static constexpr std::chrono::seconds kRpcTimeout{10};  // calls to the coordinator
+
   Status Register();
   // Fencing (under mutex_): OK for `epoch` >= the newest seen (adopting a newer one cancels the
   // tasks older epochs deployed); FailedPrecondition naming both epochs for an older one.
@@ -143,8 +147,7 @@ class WorkerNode final : public proto::WorkerService::Service,
   std::vector<std::string> coordinators_;  // from options_.coordinator
   size_t coordinator_index_ = 0;           // under mutex_
   std::shared_ptr<proto::ClusterService::Stub> coordinator_;  // under mutex_
-  uint64_t epoch_ = 0;                     // the newest coordinator epoch seen; under mutex_
-  std::map<TaskId, uint64_t> task_epochs_;  // the epoch that deployed each task; under mutex_
+  EpochFence fence_{""};                   // coordinator epochs seen and deploying; under mutex_
   std::vector<TaskId> fenced_tasks_;        // to cancel (heartbeat thread); under mutex_
 
   mutable std::mutex mutex_;
