@@ -468,6 +468,7 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.advertise = options.advertise;
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
+  worker_options.inbox_bytes = static_cast<size_t>(options.inbox_mb) << 20;
   worker_options.state_dir = options.state_dir;
   worker_options.driver_dir = options.driver_dir;
   auto security = LoadClusterSecurity(options.security);

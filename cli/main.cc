@@ -137,6 +137,13 @@ int main(int argc, char** argv) {
       ->default_val(10000);
   worker_cmd->add_option("--driver-dir", serve.driver_dir,
                          "Write each task's generated JS driver to <dir>/<task>.js");
+  worker_cmd
+      ->add_option("--inbox-mb", serve.inbox_mb,
+                   "Megabytes the input queues of this worker's tasks may hold in all, shared "
+                   "fairly (each task at most 4 MB, split between its input channels); a full "
+                   "queue makes its upstream tasks wait")
+      ->default_val(256)
+      ->check(CLI::Range(1, 1 << 20));
   worker_cmd->add_option("--state-dir", serve.state_dir,
                          "Directory under which tasks keep their keyed state (RocksDB); default "
                          "/tmp/sluice-state-<pid>");

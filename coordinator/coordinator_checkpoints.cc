@@ -288,9 +288,8 @@ void CoordinatorNode::TickCheckpointsLocked(uint64_t now_ms) {
 
 void CoordinatorNode::QueueTriggersLocked(const JobRecord& job, const CheckpointTrigger& trigger) {
   for (const TaskId& task : trigger.tasks) {
-    auto tracked = std::find_if(job.tracker.tasks().begin(), job.tracker.tasks().end(),
-                                [&](const TrackedTask& t) { return t.id == task; });
-    if (tracked == job.tracker.tasks().end()) continue;
+    const TrackedTask* tracked = job.tracker.Find(task);
+    if (tracked == nullptr) continue;
     auto worker = workers_.find(tracked->worker);
     if (worker == workers_.end()) continue;
     checkpoint_calls_.push_back(

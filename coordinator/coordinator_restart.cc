@@ -231,10 +231,8 @@ void CoordinatorNode::PersistLocked(const JobRecord& job) {
 bool CoordinatorNode::HoldsLiveLocked(const JobId& job_id, const TaskId& task_id) const {
   auto job = jobs_.find(job_id);
   if (job == jobs_.end()) return false;
-  for (const auto& task : job->second->tracker.tasks()) {
-    if (task.id == task_id) return !IsTaskTerminal(task.state);
-  }
-  return false;
+  const TrackedTask* task = job->second->tracker.Find(task_id);
+  return task != nullptr && !IsTaskTerminal(task->state);
 }
 
 JobId CoordinatorNode::NewUniqueJobId() const {

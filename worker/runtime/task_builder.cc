@@ -39,7 +39,7 @@ Result<std::unique_ptr<BatchSink>> BuildSink(const proto::TaskDeployment& deploy
   }
   auto connected = ExchangeSink::Connect(deployment.outputs(), *services.router,
                                          services.self_address, "task " + task.str(),
-                                         services.peer_security);
+                                         services.peers);
   if (!connected.ok()) return connected.status();
   parts.exchange_sink = connected->get();
   return std::unique_ptr<BatchSink>(std::move(connected).value());

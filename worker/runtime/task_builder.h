@@ -41,7 +41,7 @@ struct TaskServices {
   std::function<void()> on_health_changed;  // a connector started or stopped retrying
   exchange::Router* router = nullptr;      // for channels to tasks on this worker
   std::string self_address;                // this worker's address: targets there are local
-  const ClusterSecurity* peer_security = nullptr;  // token and TLS for other workers; null: none
+  exchange::PeerConnections* peers = nullptr;  // the connections to other workers' exchanges
   std::shared_ptr<exchange::Inbox> inbox;  // when upstream tasks feed this one
   std::string state_dir;  // a task with keyed state keeps its RocksDB below it
   CheckpointListener* checkpoints = nullptr;  // where its checkpoint acknowledgements go
