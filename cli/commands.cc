@@ -210,6 +210,7 @@ int RunEmbedded(const RunOptions& options) {
   worker_options.slots = 4096;  // one process: every task gets a thread
   worker_options.limits = options.limits.limits;
   worker_options.allow_paths = options.limits.allow_paths;
+  worker_options.driver_dir = options.driver_dir;
   if (worker_options.allow_paths.empty()) {
     worker_options.allow_paths.push_back(std::filesystem::current_path().string());
   }
@@ -487,7 +488,9 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.advertise = options.advertise;
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
+  worker_options.inbox_bytes = static_cast<size_t>(options.inbox_mb) << 20;
   worker_options.state_dir = options.state_dir;
+  worker_options.driver_dir = options.driver_dir;
   auto security = LoadClusterSecurity(options.security);
   if (!security.ok()) return Fail(security.status());
   worker_options.security = std::move(security).value();
