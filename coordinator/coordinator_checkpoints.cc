@@ -114,6 +114,7 @@ Status CoordinatorNode::PrepareAttemptLocked(JobRecord& job,
     const TaskGroup& group = plan->groups[task.group];
     WorkerRecord& worker = *workers_.at(placement.at(task.id));
     job.tasks[task.id].subtask = task.subtask;
+    job.tasks[task.id].worker_address = worker.address;
     worker.tasks[task.id] = job.id;
 
     Deployment d{worker.address, worker.stub, {}};
@@ -210,10 +211,9 @@ void CoordinatorNode::RestartDueJobs() {
       const proto::JobState state = job.lifecycle.state();
       if (state != proto::JOB_RESTARTING && state != proto::JOB_SCHEDULING) continue;
       if (now < job.restart_at) continue;
-      // A resumed job waits for as many workers as ran it to register again, for a while.
-      if (job.resume_workers > 0 && now < resume_until_ && workers_.size() < job.resume_workers) {
-        continue;
-      }
+      // A resumed job waits for the workers that ran it to register again, for a while, so
+      // they cancel the old attempt's tasks before the new one is placed.
+      if (now < resume_until_ && !ResumeWorkersBackLocked(job)) continue;
       const bool restart = state == proto::JOB_RESTARTING;
       if (restart) TransitionLocked(job, LifecycleEvent::kRestartDue);
       std::vector<Deployment> deployments;
@@ -231,6 +231,7 @@ void CoordinatorNode::RestartDueJobs() {
       if (job.restart_pending) ++job.restarts;
       job.restart_pending = false;
       job.resume_workers = 0;
+      job.resume_addresses.clear();
       spdlog::info("job {} deploying attempt {}: {} tasks", id.str(), job.attempt,
                    deployments.size());
       PersistLocked(job);  // the attempt number, before its tasks exist anywhere
@@ -352,6 +353,17 @@ void CoordinatorNode::AcknowledgeCheckpoint(const proto::AcknowledgeCheckpointRe
   auto metadata =
       job.checkpoints->OnAcknowledge(NowMs(), request.checkpoint_id(), request.snapshot());
   if (!metadata.has_value()) return;
+  // A coordinator that was paused while another took over must complete nothing: confirm the
+  // epoch first (the workers fence its later calls, but a _metadata file is on the shared disk).
+  if (store_ != nullptr) {
+    if (Status leads = store_->ConfirmLeader(); !leads.ok()) {
+      if (store_->Deposed()) StepDown(leads.message());
+      auto failure = job.checkpoints->OnPersistFailed(
+          metadata->checkpoint_id(), "cannot confirm this coordinator still leads: " + leads.message());
+      if (failure.has_value()) HandleCheckpointFailuresLocked(job, {std::move(*failure)});
+      return;
+    }
+  }
   Status written = checkpoint_store_->WriteMetadata(*metadata);
   if (!written.ok()) {
     auto failure = job.checkpoints->OnPersistFailed(metadata->checkpoint_id(), written.message());

@@ -418,6 +418,11 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
       info.set_last_checkpoint_duration_ms(job.latest->completed_at_ms() -
                                            job.latest->triggered_at_ms());
     }
+    const CheckpointCost cost = CostOf(*job.latest);
+    info.set_last_checkpoint_sync_us(cost.sync_us);
+    info.set_last_checkpoint_async_us(cost.async_us);
+    info.set_last_checkpoint_full_bytes(cost.full_bytes);
+    info.set_last_checkpoint_incremental_bytes(cost.incremental_bytes);
   }
   info.set_checkpoints_completed(job.checkpoints_completed);
   info.set_checkpoints_failed(job.checkpoints_failed);
@@ -432,6 +437,7 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
     task->set_operators(tracked.operators);
     task->set_subtask(record.subtask);
     task->set_worker_id(tracked.worker.str());
+    task->set_worker_address(record.worker_address);
     // The tracker decides ends; a task it still holds live shows what its worker said.
     bool live = !IsTaskTerminal(tracked.state);
     task->set_state(live ? record.reported : tracked.state);

@@ -223,6 +223,7 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
   services.checkpoints = this;
   services.limits = options_.limits;
   services.file_reach = &file_reach_;
+  services.driver_dir = options_.driver_dir;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
                            : options_.state_dir;

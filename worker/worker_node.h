@@ -56,6 +56,8 @@ struct WorkerOptions {
   ClusterLimits limits;                 // what every task is held to
   // The folders file sources and sinks may use (runtime/file_reach.h); none: no files at all.
   std::vector<std::string> allow_paths;
+  // Where each task writes its generated JS driver (<dir>/<task>.js); "": nowhere.
+  std::string driver_dir;
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the

@@ -206,8 +206,7 @@ Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
                         ? exchange::ConnectLocal(router, target, route.channel())
                         : exchange::ConnectRemote(*peers, address, target, route.channel());
       if (!sender.ok()) {
-        return Status(sender.status().code(), sender.status().domain(),
-                      label + ": " + sender.status().message(), sender.status().retryable());
+        return sender.status().WithContext(label);
       }
       senders.push_back(std::move(sender).value());
     }

@@ -47,6 +47,7 @@ struct TaskServices {
   CheckpointListener* checkpoints = nullptr;  // where its checkpoint acknowledgements go
   ClusterLimits limits;                        // the worker's maxima (task_limits.h)
   const FileReach* file_reach = nullptr;       // where file sources and sinks may go
+  std::string driver_dir;  // where the task writes its generated JS driver; "": nowhere
 };
 
 // Removes a task's state directory when the task's parts go (after its database closed).
@@ -93,6 +94,11 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
 // `cancel` and `health` belong to the task and outlive the parts.
 Result<TaskParts> BuildTask(const proto::TaskDeployment& deployment, const TaskServices& services,
                             CancelSignal& cancel, ConnectorHealth& health);
+
+// Writes the JS driver that `spec` compiles to into <dir>/<task>.js ('/' and '#' of the task id
+// become '.' and ".attempt"), for a reader; a chain the engine refuses writes nothing (the
+// engine says why). An error names the file.
+Status WriteDriverFile(const std::string& dir, const TaskId& task, const js::ChainSpec& spec);
 
 // "operator 'name' (id)", how errors name an operator.
 std::string OperatorLabel(const proto::Operator& op);
