@@ -206,7 +206,7 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
                           ": a chain holds one keyed operator (the planner chains no more)");
     }
     const size_t first_transform = !chain.stages.empty() && IsSource(chain.stages[0].kind) ? 1 : 0;
-    if (i != first_transform) {
+    if (i != first_transform && !chain.keyed_input_in_chain) {
       return Status::User("operator " + DescribeStage(stage) + ": a keyed operator must take the " +
                           "records as they arrive, not after other operators of its chain");
     }
@@ -268,6 +268,24 @@ bool HasLateEdges(const ChainSpec &chain) {
   return false;
 }
 
+// keyedWatermark(): the keyed stage k's input watermark. The chain's input watermark, unless
+// timestamp assigners before it in the chain (a chained keyBy, ChainSpec::keyed_input_in_chain)
+// make their own, as outWatermark() does for the chain's output. moveKeyed() fires the keyed
+// operator's event-time timers when it advanced: after every batch and every advance(), as a
+// downstream task would on the watermark that follows each batch.
+void EmitKeyedWatermark(const ChainSpec &chain, int k, std::string *js) {
+  *js += "function keyedWatermark() {\n  let w = wmIn;\n";
+  for (int i = 0; i < k; ++i) {
+    if (chain.stages[i].kind != "assign_timestamps") continue;
+    const std::string a = "A" + std::to_string(i);
+    *js += "  w = w === Infinity ? Infinity : " + a + ".max - " + a + ".ooo - 1;\n";
+  }
+  *js += "  return w;\n}\n";
+  const std::string idx = std::to_string(k);
+  *js += "function moveKeyed() {\n  const w = keyedWatermark();\n  if (w > wmK) {\n    wmK = w;\n"
+         "    s = " + idx + ";\n    O" + idx + ".onWatermark(w);\n  }\n}\n";
+}
+
 // Declarations in the factory, before `run`: user functions, key selectors, output targets and
 // round-robin positions, timestamp assigners and the keyed operator (all live as long as the
 // runner).
@@ -326,9 +344,10 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, std::string 
            ".make({ id: " + Quote(stage.operator_id) + ", name: " + Quote(stage.operator_name) +
            ", kind: " + Quote(stage.kind) + ", config: " + config + ", fns: fns[" + idx +
            "] }, { params, state: tables.table(0), timers: TM, emit: E" + std::to_string(k + 1) +
-           ", emitLate: L" + idx + ", now: () => Date.now(), watermark: () => wmIn, stats: ST" +
+           ", emitLate: L" + idx + ", now: () => Date.now(), watermark: () => wmK, stats: ST" +
            idx + " });\n";
-    *js += "let input = 0, inKey = inKeyFns[0];\n";
+    *js += "let input = 0, inKey = inKeyFns[0], wmK = -Infinity;\n";
+    EmitKeyedWatermark(chain, k, js);
   } else {
     *js += "const tables = null;\n";
   }
@@ -427,8 +446,7 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, std::strin
   const int k = program.input_key_stage;
   const std::string idx = std::to_string(k);
   if (k >= 0) {
-    *js += "    if (watermark > wmIn) {\n      wmIn = watermark;\n      s = " + idx +
-           ";\n      O" + idx + ".onWatermark(watermark);\n    }\n";
+    *js += "    if (watermark > wmIn) wmIn = watermark;\n    moveKeyed();\n";
     *js += "    s = " + idx + ";\n    O" + idx + ".onProcessingTime(now);\n";
   } else {
     *js += "    if (watermark > wmIn) wmIn = watermark;\n";
@@ -485,7 +503,8 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
     program.source = SourceKind::kNexmark;
   }
   program.has_source_stage = IsSource(first_kind);
-  if (program.input_key_stage >= 0 && program.source != SourceKind::kText) {
+  if (program.input_key_stage >= 0 && program.source != SourceKind::kText &&
+      !chain.keyed_input_in_chain) {
     return Status::User("operator " + DescribeStage(chain.stages[program.input_key_stage]) +
                         ": a keyed operator needs keyed input, not a generated source");
   }
@@ -504,7 +523,7 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
     const std::string source_stage = program.has_source_stage ? "0" : "-1";
     js += "const run = function run(text, header, nums, strs, in_) {\n";
     js += "  s = -1; let done = false, p = 0;\n  begin();\n";
-    if (program.input_key_stage >= 0) {
+    if (program.input_key_stage >= 0 && !chain.keyed_input_in_chain) {
       js += "  input = in_ === undefined ? 0 : in_;\n";
       js += "  inKey = inKeyFns[input];\n";
       js += "  if (inKey === undefined) throw new RangeError(\"no input \" + input);\n";
@@ -565,6 +584,7 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
     body.Emit(first_transform, "r", "undefined", 6);
     js += "    }\n";
   }
+  if (program.input_key_stage >= 0 && chain.keyed_input_in_chain) js += "    moveKeyed();\n";
   js += "    done = true;\n  } finally {\n    if (!done) stats[2] = s;\n  }\n";
   EmitUnidle(chain, &js);
   js += "  return finish();\n};\n";
