@@ -345,7 +345,7 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, std::string 
            ", kind: " + Quote(stage.kind) + ", config: " + config + ", fns: fns[" + idx +
            "] }, { params, state: tables.table(0), timers: TM, emit: E" + std::to_string(k + 1) +
            ", emitLate: L" + idx + ", now: () => Date.now(), watermark: () => wmK, stats: ST" +
-           idx + " });\n";
+           idx + ", runtime: rt });\n";
     *js += "let input = 0, inKey = inKeyFns[0], wmK = -Infinity;\n";
     EmitKeyedWatermark(chain, k, js);
   } else {

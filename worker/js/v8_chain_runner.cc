@@ -52,7 +52,11 @@ std::string InputKeyScriptName(const ChainSpec &chain, int stage, size_t input) 
 // The runtime libraries (runtime/README.md) a chain's keyed stage needs, by name.
 std::vector<std::string> KeyedRuntime(const ChainSpec &chain, const ChainProgram &program) {
   if (program.input_key_stage < 0) return {};
-  return {"timers", "state", KeyedLibrary(chain.stages[program.input_key_stage].kind)};
+  const std::string library = KeyedLibrary(chain.stages[program.input_key_stage].kind);
+  if (library == "windows") {  // the window operator's parts (runtime/windows.js)
+    return {"timers", "state", "window_config", "window_slices", "window_sessions", library};
+  }
+  return {"timers", "state", library};
 }
 
 double WatermarkToJs(int64_t watermark) {
