@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <map>
@@ -107,6 +108,8 @@ class WorkerNode final : public proto::WorkerService::Service,
                const std::string& reason) override;
 
  private:
+  static constexpr std::chrono::seconds kRpcTimeout{10};  // calls to the coordinator
+
   Status Register();
   // Fencing (under mutex_): OK for `epoch` >= the newest seen (adopting a newer one cancels the
   // tasks older epochs deployed); FailedPrecondition naming both epochs for an older one.
