@@ -20,6 +20,7 @@
 
 #include "cli/job_client.h"
 #include "cli/printable.h"
+#include "common/auth.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "coordinator/coordinator_metrics.h"
@@ -333,6 +334,11 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
                 static_cast<unsigned long long>(task.records_out()),
                 Printable(task.operators()).c_str());
     if (!task.detail().empty()) std::printf("    %s\n", Printable(task.detail()).c_str());
+    if (task.has_watermark() || task.backpressured_ms() > 0) {
+      std::printf("    watermark %s, back-pressured %.1f s in total\n",
+                  task.has_watermark() ? EventTime(task.watermark()).c_str() : "none yet",
+                  static_cast<double>(task.backpressured_ms()) / 1000.0);
+    }
   }
   return 0;
 }
@@ -432,6 +438,9 @@ int ServeCoordinator(const ServeOptions& options) {
   int collector = metrics.AddCollector(
       [&](MetricsWriter& w) { coordinator::CollectCoordinatorMetrics(**node, w); });
   MetricsHttpServer http(metrics);
+  auto token = LoadAuthToken(options.security.token_file);
+  if (!token.ok()) return Fail(token.status());
+  http.RequireToken(*token);
   Status serving = http.Start(options.metrics_listen);
   if (serving.ok()) serving = ServeHttp(options.http, *api);
   if (!serving.ok()) return Fail(serving);
@@ -469,6 +478,7 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.metrics = &metrics;
   worker::WorkerNode node(worker_options, js::V8Engine());
   MetricsHttpServer http(metrics);
+  http.RequireToken(worker_options.security.token);
   http.AddProbe("/healthz", [&] { return node.Health(); });
   http.AddProbe("/readyz", [&] { return node.Readiness(); });
   Status serving = http.Start(options.metrics_listen);

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
+#include <limits>
 
 namespace sluice::cli {
 namespace {
@@ -66,6 +68,25 @@ std::string Printable(std::string_view text) {
       i += length;
     }
   }
+  return out;
+}
+
+std::string EventTime(int64_t epoch_ms) {
+  if (epoch_ms == std::numeric_limits<int64_t>::max()) return "end of input";
+  // Floor division, so times before 1970 keep a non-negative millisecond part.
+  int64_t seconds = epoch_ms / 1000;
+  int64_t millis = epoch_ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  if (gmtime_r(&t, &utc) == nullptr) return std::to_string(epoch_ms) + " ms";
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &utc);
+  char out[48];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(millis));
   return out;
 }
 

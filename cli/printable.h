@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -10,5 +11,9 @@ namespace sluice::cli {
 // `\\`), so a job name or a message from the coordinator cannot start a new row or move the
 // cursor. Other UTF-8 passes unchanged; bytes that are not UTF-8 become `\xNN`.
 std::string Printable(std::string_view text);
+
+// An event-time watermark (epoch ms) as UTC ISO-8601 with milliseconds; INT64_MAX, the end of
+// input, as "end of input".
+std::string EventTime(int64_t epoch_ms);
 
 }  // namespace sluice::cli

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/auth.h"
+
 namespace sluice {
 namespace {
 
@@ -108,7 +110,15 @@ Status MetricsHttpServer::Start(const std::string& listen) {
   std::string host = listen.substr(0, colon);
   int port = std::atoi(listen.c_str() + colon + 1);
   server_ = std::make_unique<httplib::Server>();
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+  server_->Get("/metrics", [this](const httplib::Request& request, httplib::Response& response) {
+    if (!token_.empty() &&
+        !TokenMatches(BearerToken(request.get_header_value("Authorization")), token_)) {
+      response.status = 401;
+      response.set_header("WWW-Authenticate", "Bearer");
+      response.set_content("/metrics needs the cluster token: Authorization: Bearer <token>\n",
+                           "text/plain");
+      return;
+    }
     response.set_content(registry_.Render(), "text/plain; version=0.0.4");
   });
   for (const auto& [path, check] : probes_) {

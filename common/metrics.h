@@ -58,8 +58,10 @@ class MetricsRegistry {
 };
 
 // Serves GET /metrics (Prometheus text) over HTTP on its own thread, and any probes added with
-// AddProbe() (e.g. /healthz, /readyz). Probes are added before Start(), which binds; the
-// destructor stops and joins.
+// AddProbe() (e.g. /healthz, /readyz). Probes and the token are set before Start(), which
+// binds; the destructor stops and joins. With a token, /metrics answers 401 unless the request
+// carries `Authorization: Bearer <token>` (Prometheus: `authorization.credentials_file`); the
+// probes stay open for orchestrators and say only "ok" or why not.
 class MetricsHttpServer {
  public:
   explicit MetricsHttpServer(const MetricsRegistry& registry);
@@ -69,6 +71,8 @@ class MetricsHttpServer {
   // runs on the server's thread.
   using Probe = std::function<Status()>;
   void AddProbe(const std::string& path, Probe check);
+  // The cluster token /metrics asks for; "" (the default) serves it to anyone.
+  void RequireToken(std::string token) { token_ = std::move(token); }
 
   // `listen` is host:port; port 0 picks a free one. The address actually bound is address().
   Status Start(const std::string& listen);
@@ -79,6 +83,7 @@ class MetricsHttpServer {
   const MetricsRegistry& registry_;
   std::unique_ptr<httplib::Server> server_;
   std::vector<std::pair<std::string, Probe>> probes_;
+  std::string token_;
   std::thread thread_;
   std::string address_;
 };

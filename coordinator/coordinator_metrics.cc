@@ -20,6 +20,9 @@ void CollectCoordinatorMetrics(const CoordinatorNode& node, MetricsWriter& write
       writer.Counter("sluice_job_task_records_out_total",
                      "Records that left a task's chain, as last reported by its worker.", labels,
                      static_cast<double>(task.records_out()));
+      writer.Counter("sluice_job_task_backpressured_seconds_total",
+                     "Time a task waited for room downstream, as last reported by its worker.",
+                     labels, static_cast<double>(task.backpressured_ms()) / 1000.0);
     }
   }
   for (const auto& [state, count] : by_state) {

@@ -319,6 +319,8 @@ void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& s
   TaskRecord& task = it->second;
   task.records_in = std::max(task.records_in, status.records_in());
   task.records_out = std::max(task.records_out, status.records_out());
+  if (status.has_watermark()) task.watermark = status.watermark();
+  task.backpressured_ms = std::max(task.backpressured_ms, status.backpressured_ms());
   task.detail = status.detail();
   if (status.state() == proto::TASK_STATE_UNSPECIFIED || IsTaskTerminal(task.reported)) return;
   task.reported = status.state();
@@ -435,6 +437,8 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
     if (tracked.state == proto::TASK_FAILED) task->set_failure_domain(tracked.domain);
     task->set_records_in(record.records_in);
     task->set_records_out(record.records_out);
+    if (record.watermark.has_value()) task->set_watermark(*record.watermark);
+    task->set_backpressured_ms(record.backpressured_ms);
     // A canceled task keeps the problem it had when it stopped (a connector still retrying).
     if (live || tracked.state == proto::TASK_CANCELED) task->set_detail(record.detail);
   }

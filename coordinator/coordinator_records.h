@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,8 @@ struct CoordinatorNode::TaskRecord {
   uint64_t records_in = 0;
   uint64_t records_out = 0;
   std::string detail;  // a connector's current problem, as last reported
+  std::optional<int64_t> watermark;  // the task's output watermark, once reported
+  uint64_t backpressured_ms = 0;     // as last reported (a counter)
 };
 
 // One task deployment to send to a worker (without holding the lock).

@@ -24,27 +24,19 @@ void WorkerNode::NextCoordinator() {
 }
 
 Status WorkerNode::AcceptEpochLocked(uint64_t epoch, const char* call) {
-  if (epoch < epoch_) {
-    spdlog::warn("refused {} from coordinator epoch {}: epoch {} took over (fenced)", call, epoch,
-                 epoch_);
-    return Status::FailedPrecondition("worker " + address_ + " refused " + call +
-                                      ": coordinator epoch " + std::to_string(epoch) +
-                                      " is fenced off by epoch " + std::to_string(epoch_));
+  fence_.set_worker(address_);
+  std::vector<TaskId> superseded;
+  SLUICE_RETURN_IF_ERROR(fence_.Accept(epoch, call, &superseded));
+  // Cancelled by the heartbeat thread, outside this lock (a task's Cancel() may wait for its
+  // thread, which may be waiting for this lock).
+  for (const TaskId& id : superseded) {
+    auto task = tasks_.find(id);
+    if (task == tasks_.end() || task->second->ended()) continue;
+    spdlog::info("cancelling task {}: deployed by an older coordinator epoch than {}", id.str(),
+                 epoch);
+    fenced_tasks_.push_back(id);
   }
-  if (epoch > epoch_) {
-    if (epoch_ != 0) spdlog::info("coordinator epoch {} took over from {}", epoch, epoch_);
-    epoch_ = epoch;
-    // Cancelled by the heartbeat thread, outside this lock (a task's Cancel() may wait for its
-    // thread, which may be waiting for this lock).
-    for (const auto& [id, task] : tasks_) {
-      auto deployed = task_epochs_.find(id);
-      if (task->ended() || deployed == task_epochs_.end() || deployed->second >= epoch) continue;
-      spdlog::info("cancelling task {}: deployed by coordinator epoch {}, now {}", id.str(),
-                   deployed->second, epoch);
-      fenced_tasks_.push_back(id);
-    }
-    if (!fenced_tasks_.empty()) cv_.notify_all();
-  }
+  if (!fenced_tasks_.empty()) cv_.notify_all();
   return Status::Ok();
 }
 
@@ -74,7 +66,7 @@ Status WorkerNode::Register() {
   auto coordinator = Coordinator(&address);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    request.set_coordinator_epoch(epoch_);
+    request.set_coordinator_epoch(fence_.epoch());
   }
   proto::RegisterWorkerResponse response;
   grpc::ClientContext context;
@@ -93,7 +85,7 @@ Status WorkerNode::Register() {
     heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   }
   spdlog::info("worker {} registered at {} with {} slots (coordinator {}, epoch {})",
-               worker_id_.str(), address_, options_.slots, address, epoch_);
+               worker_id_.str(), address_, options_.slots, address, fence_.epoch());
   return Status::Ok();
 }
 
@@ -129,7 +121,7 @@ void WorkerNode::Acknowledge(const JobId& job, uint64_t checkpoint,
   auto coordinator = Coordinator(&address);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    request.set_coordinator_epoch(epoch_);
+    request.set_coordinator_epoch(fence_.epoch());
   }
   proto::AcknowledgeCheckpointResponse response;
   grpc::ClientContext context;
@@ -152,7 +144,7 @@ void WorkerNode::Decline(const JobId& job, const TaskId& task, uint64_t checkpoi
   auto coordinator = Coordinator();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    request.set_coordinator_epoch(epoch_);
+    request.set_coordinator_epoch(fence_.epoch());
   }
   proto::DeclineCheckpointResponse response;
   grpc::ClientContext context;
@@ -169,7 +161,7 @@ Status WorkerNode::Push(const JobId& job, const TaskId& task, std::vector<std::s
   auto coordinator = Coordinator(&address);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    request.set_coordinator_epoch(epoch_);
+    request.set_coordinator_epoch(fence_.epoch());
   }
   proto::PushResultsResponse response;
   grpc::ClientContext context;
@@ -184,7 +176,7 @@ void WorkerNode::OnTaskEnded(const TaskId& task, proto::TaskState state,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     request.set_worker_id(worker_id_.str());
-    request.set_coordinator_epoch(epoch_);
+    request.set_coordinator_epoch(fence_.epoch());
     auto it = tasks_.find(task);
     if (it != tasks_.end()) *request.mutable_status() = it->second->Snapshot();
   }
@@ -210,7 +202,7 @@ void WorkerNode::ReapEndedTasks() {
       auto task = tasks_.find(it->first);
       if (it->second && task != tasks_.end() && task->second->ended()) {
         router_.Unregister(task->first);
-        task_epochs_.erase(task->first);
+        fence_.Forget(task->first);
         done.push_back(std::move(task->second));
         tasks_.erase(task);
         it = end_reported_.erase(it);
@@ -260,7 +252,7 @@ void WorkerNode::HeartbeatLoop() {
         continue;
       }
       request.set_worker_id(worker_id_.str());
-      request.set_coordinator_epoch(epoch_);
+      request.set_coordinator_epoch(fence_.epoch());
       for (const auto& [id, task] : tasks_) {
         *request.add_tasks() = task->Snapshot();
         if (task->ended()) ended.push_back(id);

@@ -62,6 +62,14 @@ void WorkerNode::CollectMetrics(MetricsWriter& writer) const {
     writer.Counter("sluice_task_connector_retries_total",
                    "Times the task's connectors retried an endpoint they could not reach.", labels,
                    static_cast<double>(status.connector_retries()));
+    writer.Counter("sluice_task_backpressured_seconds_total",
+                   "Time the task waited for room in the inboxes of the tasks it sends to.", labels,
+                   static_cast<double>(status.backpressured_ms()) / 1000.0);
+    // Finite watermarks only: before the first there is none, at the end of input it is +inf.
+    if (status.has_watermark() && status.watermark() != js::kMaxWatermark) {
+      writer.Gauge("sluice_task_watermark_ms", "The task's output watermark (event time, epoch ms).",
+                   labels, static_cast<double>(status.watermark()));
+    }
     writer.Gauge("sluice_task_connector_healthy",
                  "1 while the task's connectors reach their endpoints, 0 while retrying.", labels,
                  status.detail().empty() ? 1 : 0);
@@ -247,7 +255,7 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
   }
   task->Start();
   tasks_[id] = std::move(task);
-  task_epochs_[id] = request->coordinator_epoch();
+  fence_.Deployed(id, request->coordinator_epoch());
   spdlog::debug("deployed task {}", id.str());
   return grpc::Status::OK;
 }
@@ -295,12 +303,8 @@ grpc::Status WorkerNode::NotifyCheckpointComplete(
   auto it = tasks_.find(TaskId(request->task_id()));
   if (it == tasks_.end()) return grpc::Status::OK;
   // A sink commits only what the epoch that deployed it says is complete.
-  auto deployed = task_epochs_.find(it->first);
-  if (deployed != task_epochs_.end() && deployed->second != request->coordinator_epoch()) {
-    return ToGrpc(Status::FailedPrecondition(
-        "task " + request->task_id() + " was deployed by coordinator epoch " +
-        std::to_string(deployed->second) + ", not " +
-        std::to_string(request->coordinator_epoch())));
+  if (Status from = fence_.MayNotify(it->first, request->coordinator_epoch()); !from.ok()) {
+    return ToGrpc(from);
   }
   it->second->NotifyCheckpointComplete(request->checkpoint_id());
   return grpc::Status::OK;

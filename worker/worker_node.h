@@ -23,6 +23,7 @@
 #include "sluice/worker_service.grpc.pb.h"
 #include "worker/exchange/exchange.h"
 #include "worker/exchange/exchange_service.h"
+#include "worker/epoch_fence.h"
 #include "worker/js/js_engine.h"
 #include "worker/runtime/batch_sink.h"
 #include "worker/runtime/task.h"
@@ -140,8 +141,7 @@ class WorkerNode final : public proto::WorkerService::Service,
   std::vector<std::string> coordinators_;  // from options_.coordinator
   size_t coordinator_index_ = 0;           // under mutex_
   std::shared_ptr<proto::ClusterService::Stub> coordinator_;  // under mutex_
-  uint64_t epoch_ = 0;                     // the newest coordinator epoch seen; under mutex_
-  std::map<TaskId, uint64_t> task_epochs_;  // the epoch that deployed each task; under mutex_
+  EpochFence fence_{""};                   // coordinator epochs seen and deploying; under mutex_
   std::vector<TaskId> fenced_tasks_;        // to cancel (heartbeat thread); under mutex_
 
   mutable std::mutex mutex_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "coordinator/planner.h"
 
@@ -91,8 +92,16 @@ json JobDetailJson(const proto::JobInfo& info, uint64_t now_ms) {
   for (int i = 0; i < info.tasks_size(); ++i) {
     job["tasks"][i]["recordsIn"] = info.tasks(i).records_in();
     job["tasks"][i]["recordsOut"] = info.tasks(i).records_out();
+    job["tasks"][i]["watermark"] = WatermarkJson(info.tasks(i));
+    job["tasks"][i]["backpressuredMs"] = info.tasks(i).backpressured_ms();
   }
   return job;
+}
+
+json WatermarkJson(const proto::TaskInfo& task) {
+  if (!task.has_watermark()) return nullptr;
+  if (task.watermark() == std::numeric_limits<int64_t>::max()) return "end";
+  return task.watermark();
 }
 
 json WorkersJson(const proto::ListWorkersResponse& workers) {

@@ -20,6 +20,8 @@ std::string TaskStateName(proto::TaskState state);
 nlohmann::json JobSummaryJson(const proto::JobInfo& info, uint64_t now_ms);
 // A job in full: state, reason, restarts, checkpoints, tasks.
 nlohmann::json JobDetailJson(const proto::JobInfo& info, uint64_t now_ms);
+// A task's output watermark: epoch ms, "end" once its input ended, null before it has one.
+nlohmann::json WatermarkJson(const proto::TaskInfo& task);
 // What a status event carries: the detail without the tasks' record counts (they change every
 // second; metrics events carry them).
 nlohmann::json JobStatusJson(const proto::JobInfo& info, uint64_t now_ms);

@@ -1,7 +1,10 @@
 // GET /api/v1/jobs/{id}/events: Server-Sent Events of one job.
 //
 //   event: status   the job's state, reason, restarts, checkpoints and tasks, whenever they change
-//   event: metrics  once a second: per task and per chained group, records in/out and per second
+//   event: metrics  once a second: per task and per chained group, records in/out and per second,
+//                   the watermark (a group's: its subtasks' least) and back-pressure: the share
+//                   of the last interval the task waited for room downstream (a group's: its
+//                   busiest subtask's)
 //   event: output   records of the job's stdout and collect sinks: {"records", "dropped"}
 //   event: end      the job ended and every output record was sent; the stream closes
 //   ": heartbeat"   a comment when nothing else was sent for a while
@@ -11,6 +14,7 @@
 // rest are counted in `dropped`). Status and metrics are snapshots and are always sent afresh.
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -44,9 +48,22 @@ struct StreamState {
   Clock::time_point last_metrics;
   Clock::time_point last_write = Clock::now();
   uint64_t last_metrics_ms = 0;
-  std::map<std::string, std::pair<uint64_t, uint64_t>> previous;  // task -> (in, out)
+  struct Counts {
+    uint64_t in = 0;
+    uint64_t out = 0;
+    uint64_t backpressured_ms = 0;
+  };
+  std::map<std::string, Counts> previous;  // by task id
   bool ended = false;
 };
+
+// The least of two watermarks (numbers, "end" or null); a subtask without one holds its group back.
+json LeastWatermark(const json& a, const json& b) {
+  if (a.is_null() || b.is_null()) return nullptr;
+  if (a.is_string()) return b;
+  if (b.is_string()) return a;
+  return std::min(a.get<int64_t>(), b.get<int64_t>());
+}
 
 json MetricsJson(const proto::JobInfo& info, StreamState& state, uint64_t now_ms) {
   double seconds = state.last_metrics_ms == 0 ? 0 : (now_ms - state.last_metrics_ms) / 1000.0;
@@ -55,12 +72,19 @@ json MetricsJson(const proto::JobInfo& info, StreamState& state, uint64_t now_ms
   for (const auto& task : info.tasks()) {
     double in_rate = 0;
     double out_rate = 0;
+    double backpressure = 0;
     auto prev = state.previous.find(task.task_id());
     if (prev != state.previous.end() && seconds > 0) {
-      in_rate = (task.records_in() - std::min(task.records_in(), prev->second.first)) / seconds;
-      out_rate = (task.records_out() - std::min(task.records_out(), prev->second.second)) / seconds;
+      const StreamState::Counts& was = prev->second;
+      in_rate = (task.records_in() - std::min(task.records_in(), was.in)) / seconds;
+      out_rate = (task.records_out() - std::min(task.records_out(), was.out)) / seconds;
+      const uint64_t waited =
+          task.backpressured_ms() - std::min(task.backpressured_ms(), was.backpressured_ms);
+      backpressure = std::min(1.0, waited / (seconds * 1000.0));
     }
-    state.previous[task.task_id()] = {task.records_in(), task.records_out()};
+    state.previous[task.task_id()] = {task.records_in(), task.records_out(),
+                                      task.backpressured_ms()};
+    const json watermark = WatermarkJson(task);
     tasks.push_back({{"id", task.task_id()},
                      {"operators", task.operators()},
                      {"subtask", task.subtask()},
@@ -68,12 +92,17 @@ json MetricsJson(const proto::JobInfo& info, StreamState& state, uint64_t now_ms
                      {"recordsIn", task.records_in()},
                      {"recordsOut", task.records_out()},
                      {"inPerSecond", in_rate},
-                     {"outPerSecond", out_rate}});
+                     {"outPerSecond", out_rate},
+                     {"watermark", watermark},
+                     {"backpressure", backpressure}});
     json& group = groups[task.operators()];
     if (group.is_null()) {
       group = {{"operators", task.operators()}, {"recordsIn", 0}, {"recordsOut", 0},
-               {"inPerSecond", 0.0}, {"outPerSecond", 0.0}, {"subtasks", 0}};
+               {"inPerSecond", 0.0}, {"outPerSecond", 0.0}, {"subtasks", 0},
+               {"watermark", watermark}, {"backpressure", 0.0}};
     }
+    group["backpressure"] = std::max(group["backpressure"].get<double>(), backpressure);
+    group["watermark"] = LeastWatermark(group["watermark"], watermark);
     group["recordsIn"] = group["recordsIn"].get<uint64_t>() + task.records_in();
     group["recordsOut"] = group["recordsOut"].get<uint64_t>() + task.records_out();
     group["inPerSecond"] = group["inPerSecond"].get<double>() + in_rate;

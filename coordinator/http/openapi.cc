@@ -145,7 +145,8 @@ std::string OpenApiDocument() {
       json operation = {{"summary", op.summary}};
       json responses = json::object();
       for (const auto& [code, response] : op.responses) responses[code] = response;
-      if (route.path != "/healthz") {
+      const bool probe = route.path == "/healthz" || route.path == "/readyz";
+      if (!probe) {
         responses["401"] = ErrorResponse("a token is configured and was not presented");
       }
       operation["responses"] = responses;
@@ -154,7 +155,7 @@ std::string OpenApiDocument() {
         operation["parameters"] = json::array(
             {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}});
       }
-      if (route.path == "/healthz") operation["security"] = json::array();
+      if (probe) operation["security"] = json::array();
       std::string method = route.method;
       for (auto& c : method) c = static_cast<char>(std::tolower(c));
       paths[route.path][method] = operation;

@@ -6,7 +6,25 @@ export interface Plan {
   groups: Array<{ index: number; operators: string[]; name: string; parallelism: number }>;
   exchanges: Array<{ from: number; to: number; partitioning: string; input: number }>;
 }
-export interface GroupRates { inPerSecond: number; outPerSecond: number; recordsIn: number; recordsOut: number }
+export interface GroupRates {
+  inPerSecond: number; outPerSecond: number; recordsIn: number; recordsOut: number;
+  /** Epoch ms; "end" once the input ended; null before the first. */
+  watermark: number | "end" | null;
+  /** Share of the last second the busiest subtask waited for room downstream (0..1). */
+  backpressure: number;
+}
+
+/** A watermark as the time of day (UTC), "end" or "–". */
+export function watermarkText(w: number | "end" | null): string {
+  if (w === null) return "–";
+  if (w === "end") return "end";
+  return new Date(w).toISOString().slice(11, 23);
+}
+
+// Flink's thresholds: a task waiting more than 10 % of the time is back-pressured, over 50 % high.
+export function backpressureLevel(share: number): "ok" | "low" | "high" {
+  return share > 0.5 ? "high" : share > 0.1 ? "low" : "ok";
+}
 
 const SVG = "http://www.w3.org/2000/svg";
 const W = 210, ROW = 18;
@@ -38,7 +56,7 @@ export function drawPlan(svg: SVGSVGElement, plan: Plan, rates: Map<string, Grou
     const d = depth.get(g.index)!;
     const row = perColumn.get(d) ?? 0;
     perColumn.set(d, row + 1);
-    const h = 44 + ROW * g.operators.length;
+    const h = 44 + ROW * (g.operators.length + 1);
     pos.set(g.index, { x: 10 + d * (W + 60), y: 10 + row * 170, h });
   }
   let width = 0, height = 0;
@@ -59,16 +77,19 @@ export function drawPlan(svg: SVGSVGElement, plan: Plan, rates: Map<string, Grou
   }
   for (const g of plan.groups) {
     const p = pos.get(g.index)!;
-    const node = el("g", { class: "task-group", "data-group": g.name, transform: `translate(${p.x},${p.y})` });
+    const r = rates.get(g.name);
+    const level = backpressureLevel(r?.backpressure ?? 0);
+    const node = el("g", { class: `task-group backpressure-${level}`, "data-group": g.name, transform: `translate(${p.x},${p.y})` });
     node.appendChild(el("rect", { width: W, height: p.h, rx: 6 }));
     node.appendChild(el("text", { x: 8, y: 16, class: "group-title" }, `task group ${g.index} · ×${g.parallelism}`));
     g.operators.forEach((id, i) => {
       const op = names.get(id);
       node.appendChild(el("text", { x: 8, y: 34 + i * ROW, class: "operator", "data-operator": id }, `${op?.name ?? id}`));
     });
-    const r = rates.get(g.name);
-    node.appendChild(el("text", { x: 8, y: p.h - 8, class: "rates" },
+    node.appendChild(el("text", { x: 8, y: p.h - 8 - ROW, class: "rates" },
       r ? `in ${rate(r.inPerSecond)} · out ${rate(r.outPerSecond)}` : "in – · out –"));
+    node.appendChild(el("text", { x: 8, y: p.h - 8, class: "time" },
+      r ? `wm ${watermarkText(r.watermark)} · back-pressure ${(r.backpressure * 100).toFixed(0)}%` : "wm – · back-pressure –"));
     node.addEventListener("click", () => onClick(g.name));
     svg.appendChild(node);
   }

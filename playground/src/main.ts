@@ -6,7 +6,7 @@ import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
 import examples from "virtual:examples";
 import { api, ApiError, setToken, streamEvents, type ApiProblem } from "./api.ts";
 import { compile, initCompiler, type Compiled, type Problem } from "./compile.ts";
-import { drawPlan, type GroupRates, type Plan } from "./graph.ts";
+import { drawPlan, watermarkText, type GroupRates, type Plan } from "./graph.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const examplesList = examples as Array<{ name: string; source: string }>;
@@ -88,7 +88,7 @@ interface JobStatus {
   checkpoints: { completed: number; failed: number; latest: { id: number; durationMs: number; path: string } | null };
   tasks: Array<{ id: string; operators: string; subtask: number; worker: string; state: string; failure: string }>;
 }
-interface Metrics { tasks: Array<{ id: string; operators: string; subtask: number; state: string; recordsIn: number; recordsOut: number; inPerSecond: number; outPerSecond: number }>; groups: Array<GroupRates & { operators: string }> }
+interface Metrics { tasks: Array<{ id: string; operators: string; subtask: number; state: string; recordsIn: number; recordsOut: number; inPerSecond: number; outPerSecond: number; watermark: number | "end" | null; backpressure: number }>; groups: Array<GroupRates & { operators: string }> }
 
 let current: { id: string; abort: AbortController; plan: Plan | null; rates: Map<string, GroupRates>; metrics: Metrics | null; selected: string | null; lines: Record<string, number> } | null = null;
 let paused = false;
@@ -123,11 +123,12 @@ function renderSubtasks(): void {
   if (!current?.selected || !current.metrics) { box.replaceChildren(); return; }
   const rows = current.metrics.tasks.filter((t) => t.operators === current!.selected);
   const table = document.createElement("table");
-  table.innerHTML = "<thead><tr><th>subtask</th><th>state</th><th>in</th><th>out</th><th>in/s</th><th>out/s</th></tr></thead>";
+  table.innerHTML = "<thead><tr><th>subtask</th><th>state</th><th>in</th><th>out</th><th>in/s</th><th>out/s</th><th>watermark</th><th>back-pressure</th></tr></thead>";
   const body = document.createElement("tbody");
   for (const t of rows) {
     const tr = document.createElement("tr");
-    for (const v of [t.subtask, t.state, t.recordsIn, t.recordsOut, t.inPerSecond.toFixed(0), t.outPerSecond.toFixed(0)]) {
+    for (const v of [t.subtask, t.state, t.recordsIn, t.recordsOut, t.inPerSecond.toFixed(0), t.outPerSecond.toFixed(0),
+      watermarkText(t.watermark), `${(t.backpressure * 100).toFixed(0)}%`]) {
       const td = document.createElement("td");
       td.textContent = String(v);
       tr.appendChild(td);

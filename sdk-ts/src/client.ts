@@ -83,6 +83,16 @@ export interface TaskStatus {
   readonly failure?: string;
   readonly recordsIn: number;
   readonly recordsOut: number;
+  /**
+   * The task's output watermark (event time, epoch ms) once it has one; `Infinity` once its
+   * input has ended (every timer fired).
+   */
+  readonly watermark?: number;
+  /**
+   * How long, in total, the task waited to hand records to the tasks downstream (they had no
+   * room): the time it was back-pressured. Its growth per second is the busy share.
+   */
+  readonly backpressuredMs: number;
 }
 
 /** What the coordinator knows about a job. */
@@ -97,6 +107,21 @@ export interface JobStatus {
   /** Epoch ms; absent while the job runs. */
   readonly endedAt?: number;
   readonly tasks: readonly TaskStatus[];
+  /**
+   * The job was resumed by a restarted coordinator, which does not keep what its
+   * `sinks.collect()` had received: `results()` holds only the records since the resume.
+   */
+  readonly resultsPartial: boolean;
+}
+
+/** Options of {@link JobHandle.results}. */
+export interface ResultsOptions {
+  readonly pollInterval?: Duration;
+  /**
+   * Accept results a restarted coordinator could only partly keep (see
+   * {@link JobStatus.resultsPartial}); without it, `results()` rejects when they are partial.
+   */
+  readonly allowPartial?: boolean;
 }
 
 /** A job on a coordinator. Each call opens a connection and closes it when done. */
@@ -113,9 +138,10 @@ export interface JobHandle<R = unknown> {
   wait(options?: { readonly pollInterval?: Duration }): Promise<JobStatus>;
   /**
    * Waits until the job has ended and returns every record of its `sinks.collect()`, parsed.
-   * Rejects when the job failed.
+   * Rejects when the job failed, and when a restarted coordinator lost the records collected
+   * before it resumed the job, unless `allowPartial` is set.
    */
-  results(options?: { readonly pollInterval?: Duration }): Promise<R[]>;
+  results(options?: ResultsOptions): Promise<R[]>;
 }
 
 const ENDED: ReadonlySet<JobState> = new Set(["finished", "canceled", "failed"]);
@@ -131,6 +157,9 @@ interface RawTask {
   failure: string;
   recordsIn: number;
   recordsOut: number;
+  watermark?: number | null;
+  _watermark?: string;
+  backpressuredMs: number;
 }
 interface RawJobInfo {
   jobId: string;
@@ -140,6 +169,7 @@ interface RawJobInfo {
   submittedAtMs: number;
   endedAtMs: number;
   tasks: RawTask[];
+  resultsPartial: boolean;
 }
 interface RawProblem {
   operatorId: string;
@@ -155,6 +185,7 @@ interface RawResults {
   nextOffset: number;
   complete: boolean;
   state: string;
+  partial: boolean;
 }
 
 type Callback<T> = (error: grpc.ServiceError | null, response?: T) => void;
@@ -349,8 +380,10 @@ export function connect<R = unknown>(id: string, options: SubmitOptions = {}): J
         const pollMs = pollOf(o);
         const records: R[] = [];
         let offset = 0;
+        let partial = false;
         for (;;) {
           const page = await c.call((s) => s.GetResults, { jobId: id, offset, maxRecords: 0 });
+          partial ||= page.partial;
           for (const r of page.records) records.push(JSON.parse(r) as R);
           offset = page.nextOffset > offset ? page.nextOffset : offset + page.records.length;
           if (page.complete) break;
@@ -361,6 +394,13 @@ export function connect<R = unknown>(id: string, options: SubmitOptions = {}): J
         const status = await getStatus(c);
         if (status.state === "failed") {
           throw new Error(`job ${id} failed: ${status.failure ?? "no reason given"}`);
+        }
+        if ((partial || status.resultsPartial) && o?.allowPartial !== true) {
+          throw new Error(
+            `job ${id} was resumed by a restarted coordinator, which lost the records its ` +
+              `collect sink had received before; only the ${records.length} record(s) since the resume ` +
+              "are left (pass { allowPartial: true } to results() to take them)",
+          );
         }
         return records;
       }),
@@ -398,6 +438,12 @@ function taskState(raw: string): TaskState {
 }
 
 /** Maps the wire JobInfo to a {@link JobStatus}. */
+// proto3 `optional`: set when the synthetic oneof names it. INT64_MAX is the end of input.
+function watermarkOf(t: RawTask): { watermark?: number } {
+  if (t._watermark !== "watermark" || t.watermark === undefined || t.watermark === null) return {};
+  return { watermark: t.watermark >= Number.MAX_SAFE_INTEGER ? Infinity : t.watermark };
+}
+
 export function toStatus(raw: RawJobInfo): JobStatus {
   return {
     id: raw.jobId,
@@ -415,6 +461,9 @@ export function toStatus(raw: RawJobInfo): JobStatus {
       ...(t.failure !== "" ? { failure: t.failure } : {}),
       recordsIn: t.recordsIn,
       recordsOut: t.recordsOut,
+      ...watermarkOf(t),
+      backpressuredMs: t.backpressuredMs,
     })),
+    resultsPartial: raw.resultsPartial,
   };
 }

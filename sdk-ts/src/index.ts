@@ -34,6 +34,7 @@ export type {
   JobHandle,
   JobState,
   JobStatus,
+  ResultsOptions,
   SubmitOptions,
   TaskState,
   TaskStatus,

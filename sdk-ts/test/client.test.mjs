@@ -73,10 +73,15 @@ before(async () => {
         return;
       }
       const id = `job-${submitted.length}`;
+      // "resumed": a job a restarted coordinator resumed, its collected results partial; its
+      // task has a watermark and was back-pressured.
+      const resumed = request.spec.name === "resumed";
       jobs.set(id, {
-        info: { jobId: id, name: request.spec.name, state: "JOB_RUNNING", submittedAtMs: 1000, tasks: [
-          { taskId: "t1", operators: "source.generator#1 -> map#2 -> sink.collect#3", subtask: 0, workerId: "w1", state: "TASK_RUNNING", recordsIn: 5, recordsOut: 4 },
+        info: { jobId: id, name: request.spec.name, state: "JOB_RUNNING", submittedAtMs: 1000, resultsPartial: resumed, tasks: [
+          { taskId: "t1", operators: "source.generator#1 -> map#2 -> sink.collect#3", subtask: 0, workerId: "w1", state: "TASK_RUNNING", recordsIn: 5, recordsOut: 4,
+            ...(resumed ? { watermark: 1700000000123, backpressuredMs: 2500 } : {}) },
         ] },
+        partial: resumed,
         records: ["0", "10", '{"x":20}'],
         polls: 0,
       });
@@ -109,7 +114,7 @@ before(async () => {
       const next = offset + records.length;
       const complete = next === job.records.length;
       if (complete) job.info = { ...job.info, state: "JOB_FINISHED", endedAtMs: 3000 };
-      done(null, { records, nextOffset: next, complete, state: job.info.state });
+      done(null, { records, nextOffset: next, complete, state: job.info.state, partial: job.partial });
     },
   });
   const port = await new Promise((resolve, reject) =>
@@ -138,13 +143,25 @@ test("status() maps the wire JobInfo; results() waits for the end and parses eve
   const status = await handle.status();
   assert.deepEqual(status, {
     id: handle.id, name: "results", state: "running", submittedAt: 1000,
-    tasks: [{ taskId: "t1", operators: "source.generator#1 -> map#2 -> sink.collect#3", subtask: 0, workerId: "w1", state: "running", recordsIn: 5, recordsOut: 4 }],
+    tasks: [{ taskId: "t1", operators: "source.generator#1 -> map#2 -> sink.collect#3", subtask: 0, workerId: "w1", state: "running", recordsIn: 5, recordsOut: 4, backpressuredMs: 0 }],
+    resultsPartial: false,
   });
   assert.deepEqual(await handle.results({ pollInterval: 1 }), [0, 10, { x: 20 }]);
   assert.equal(jobs.get(handle.id).polls, 3);
   const final = await handle.wait({ pollInterval: 1 });
   assert.equal(final.state, "finished");
   assert.equal(final.endedAt, 3000);
+});
+
+test("results() of a resumed job rejects unless allowPartial; status() has watermark and back-pressure", async () => {
+  const handle = await smallJob("resumed").submit({ coordinator: address });
+  const status = await handle.status();
+  assert.equal(status.resultsPartial, true);
+  assert.equal(status.tasks[0].watermark, 1700000000123);
+  assert.equal(status.tasks[0].backpressuredMs, 2500);
+  await assert.rejects(handle.results({ pollInterval: 1 }),
+    new RegExp(`job ${handle.id} was resumed by a restarted coordinator.*only the 3 record\\(s\\) since the resume.*allowPartial: true`));
+  assert.deepEqual(await handle.results({ pollInterval: 1, allowPartial: true }), [0, 10, { x: 20 }]);
 });
 
 test("cancel() returns the new status; connect() reaches a job by id", async () => {

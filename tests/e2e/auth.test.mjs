@@ -146,6 +146,30 @@ test("with a cluster token, CLI calls without it or with a wrong one are refused
   assert.notEqual(cancel.code, 0, "cancel without the token is refused too");
 });
 
+test("with a cluster token, /metrics of the coordinator and workers wants it; the probes stay open", async () => {
+  const c = await cluster({ workers: 1, coordinatorArgs: ["--auth-token-file", tokenFile],
+    workerArgs: ["--auth-token-file", tokenFile] });
+  const get = (url, token) =>
+    fetch(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } })
+      .then(async (r) => ({ status: r.status, text: await r.text() }));
+  for (const url of [c.metrics.coordinator, ...c.metrics.workers]) {
+    const without = await get(url);
+    assert.equal(without.status, 401, `${url}: ${without.text}`);
+    assert.match(without.text, /needs the cluster token/);
+    assert.doesNotMatch(without.text, /sluice_/);
+    assert.equal((await get(url, "nope")).status, 401, url);
+    const with_ = await get(url, TOKEN);
+    assert.equal(with_.status, 200, url);
+    assert.match(with_.text, /# TYPE sluice_/);
+  }
+  const worker = new URL(c.metrics.workers[0]);
+  for (const probe of ["/healthz", "/readyz"]) {
+    const answer = await get(`${worker.origin}${probe}`);
+    assert.equal(answer.status, 200, `${probe}: ${answer.text}`);
+    assert.equal(answer.text, "ok\n");
+  }
+});
+
 test("with a cluster token, the SDK is refused without it and runs a job with it", async () => {
   const c = await cluster({ workers: 1, coordinatorArgs: ["--auth-token-file", tokenFile],
     workerArgs: ["--auth-token-file", tokenFile] });

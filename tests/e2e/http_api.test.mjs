@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { startCluster, REPO, SLUICE } from "./harness.mjs";
 
-const { Job, sources, sinks } = await import(join(REPO, "sdk-ts/dist/index.js"));
+const { Job, sources, sinks, connect } = await import(join(REPO, "sdk-ts/dist/index.js"));
 
 /** A generator job printing {n} records on stdout; `rate` 0: as fast as it goes. */
 function counterSpec({ name = "counter", rate = 500, count, parallelism = 1 } = {}) {
@@ -235,6 +235,56 @@ test("a job through the API: 201, detail, plan, workers, events with output, res
   assert.equal(ended.filter((e) => e.event === "status").at(-1).data.state, "canceled");
 });
 
+test("metrics events and the job detail carry each task's watermark and back-pressure", async () => {
+  const BASE = 1700000000000;
+  const job = new Job("slow-downstream", { parallelism: 1 });
+  job
+    .source(sources.generator({ count: 10_000_000 }))
+    .assignTimestamps((n) => 1700000000000 + n, { maxOutOfOrderness: 0 })
+    .rebalance()
+    .map((n) => {
+      // About a millisecond per record: far slower than the source.
+      const until = Date.now() + 1;
+      while (Date.now() < until) {}
+      return n;
+    }).name("slow")
+    .sink(sinks.discard());
+  const created = await call(cluster.http, "POST", "/api/v1/jobs", { body: job.toSpec() });
+  assert.equal(created.status, 201, created.text);
+  const id = created.json.id;
+  try {
+    const source = (m) => m.data.groups.find((g) => g.operators.startsWith("source.generator"));
+    const slow = (m) => m.data.groups.find((g) => g.operators.includes("slow"));
+    const events = await readEvents(cluster.http, id, (es) => es.some((e) => e.event === "metrics" &&
+      source(e)?.backpressure > 0.5 && typeof source(e)?.watermark === "number"), { timeoutMs: 30000 });
+    const metrics = events.filter((e) => e.event === "metrics").at(-1);
+    // The source waits for the slow map most of the time; the map itself is not held back.
+    assert.ok(source(metrics).watermark >= BASE, JSON.stringify(source(metrics)));
+    assert.ok(slow(metrics).backpressure < 0.5, JSON.stringify(slow(metrics)));
+    const task = metrics.data.tasks.find((t) => t.operators.startsWith("source.generator"));
+    assert.ok(task.backpressure > 0.5 && task.watermark >= BASE, JSON.stringify(task));
+    const detail = (await call(cluster.http, "GET", `/api/v1/jobs/${id}`)).json;
+    const sourceTask = detail.tasks.find((t) => t.operators.startsWith("source.generator"));
+    assert.ok(sourceTask.backpressuredMs > 0, JSON.stringify(sourceTask));
+    assert.ok(sourceTask.watermark >= BASE, JSON.stringify(sourceTask));
+    // The SDK's status has them too.
+    const sdkStatus = await (await connect(id, { coordinator: cluster.address })).status();
+    const sdkSource = sdkStatus.tasks.find((t) => t.operators.startsWith("source.generator"));
+    assert.ok(sdkSource.watermark >= BASE && Number.isFinite(sdkSource.watermark), JSON.stringify(sdkSource));
+    assert.ok(sdkSource.backpressuredMs > 0, JSON.stringify(sdkSource));
+    // `sluice status` prints them under each task.
+    const status = await new Promise((resolve) => {
+      const child = spawn(SLUICE, ["status", id, "-c", cluster.address]);
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("close", () => resolve(out));
+    });
+    assert.match(status, /watermark 2023-11-1\dT\d\d:\d\d:\d\d\.\d{3}Z, back-pressured \d+\.\d s in total/, status);
+  } finally {
+    await call(cluster.http, "POST", `/api/v1/jobs/${id}/cancel`, { body: {} });
+  }
+});
+
 test("event streams are capped: the 17th gets 429", async () => {
   const { json: { id } } = await call(cluster.http, "POST", "/api/v1/jobs", { body: counterSpec({ name: "popular", rate: 5 }) });
   const aborts = [];
@@ -260,17 +310,20 @@ test("event streams are capped: the 17th gets 429", async () => {
   });
 });
 
-test("with a token: every route but /healthz needs it", async () => {
+test("with a token: every route but the probes needs it", async () => {
   const secured = await startCluster({ workers: 1, env: { SLUICE_AUTH_TOKEN: "s3cret-token" } });
   try {
+    // Probes carry no token (a Kubernetes httpGet probe): they answer, saying only ok or why not.
     assert.equal((await call(secured.http, "GET", "/healthz")).status, 200);
-    for (const path of ["/api/v1/jobs", "/api/v1/workers", "/api/v1/openapi.json", "/readyz", "/metrics"]) {
+    const ready = await call(secured.http, "GET", "/readyz");
+    assert.ok(ready.status === 200 || ready.status === 503, `${ready.status}: ${ready.text}`);
+    for (const path of ["/api/v1/jobs", "/api/v1/workers", "/api/v1/openapi.json", "/metrics"]) {
       const r = await call(secured.http, "GET", path);
       assertError(r, 401, "unauthorized");
       assert.equal(r.headers.get("www-authenticate"), "Bearer");
       assertError(await call(secured.http, "GET", path, { headers: { Authorization: "Bearer wrong" } }), 401);
       const ok = await call(secured.http, "GET", path, { headers: { Authorization: "Bearer s3cret-token" } });
-      assert.ok(ok.status === 200 || (path === "/readyz" && ok.status === 503), `${path}: ${ok.status}`);
+      assert.equal(ok.status, 200, `${path}: ${ok.text}`);
     }
     assertError(await call(secured.http, "POST", "/api/v1/jobs", { body: counterSpec() }), 401);
   } finally {

@@ -144,3 +144,30 @@ test("a user picks an example, sees a free variable at its line, fixes it, runs,
   // The refused submission above is the only request that may fail.
   assert.deepEqual(pageErrors.filter((e) => !/status of 400 \(Bad Request\)/.test(e)), []);
 });
+
+test("a job reading a file the workers do not allow fails, and the page says why at the source's line", async () => {
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  await page.keyboard.insertText([
+    'import { Job, sources, sinks } from "@sluice/sdk";',
+    'const job = new Job("peek", { parallelism: 1 });',
+    "job",
+    '  .source(sources.file({ path: "/etc/passwd" }))',
+    "  .map((line: string) => line.length)",
+    "  .sink(sinks.stdout());",
+    "export default job;",
+  ].join("\n"));
+  await page.waitForFunction(() => document.getElementById("compile-state").textContent.startsWith("compiled") &&
+    document.querySelectorAll("#problems li").length === 0 && !document.getElementById("run").disabled);
+  await page.fill("#parallelism", "1");
+  await page.click("#run");
+  await page.waitForFunction(() => document.getElementById("job-state").textContent === "failed", null, { timeout: 30000 });
+  const refusal = /input file '\/etc\/passwd' is outside the folders this worker allows \(.*\); allow one with the worker's --allow-path/;
+  assert.match(await page.locator("#job-info").textContent(), refusal);
+  const problem = await page.locator("#problems li").first().textContent();
+  assert.match(problem, /^line 4: the job failed: /);
+  assert.match(problem, refusal);
+  await page.screenshot({ path: join(OUT, "05-file-refused.png") });
+});
+

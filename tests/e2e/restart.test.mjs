@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeProject, sluice, startServer, waitForStatus } from "./harness.mjs";
+import { makeProject, node, sluice, startServer, waitForStatus } from "./harness.mjs";
 
 const processes = [];
 const cleanups = [];
@@ -144,4 +144,71 @@ test("a restarted coordinator resumes its running job and cancels the lost attem
   const again = await sluice(["cancel", forever, "-c", address]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, new RegExp(`${forever} canceled`));
+});
+
+// Reads a job's results through the SDK, as `results()` and as `results({ allowPartial: true })`,
+// and prints what each gave, with the status's resultsPartial.
+const RESULTS_DRIVER = `
+import { connect } from "@sluice/sdk";
+const handle = await connect(process.env.JOB_ID, { coordinator: process.env.SLUICE_COORDINATOR });
+const strict = await handle.results().then((r) => ({ records: r.length }), (e) => ({ error: e.message }));
+const partial = await handle.results({ allowPartial: true });
+const status = await handle.status();
+console.log(JSON.stringify({ strict, partial: partial.length, resultsPartial: status.resultsPartial, last: partial.at(-1) }));
+`;
+
+test("the SDK says when a restarted coordinator kept only part of a job's collected results", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-restart-"));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const project = makeProject({
+    "slow.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("slow-collect", { parallelism: 1, checkpointInterval: 200 });
+job.source(sources.generator({ count: 2000, rate: 500 })).map((n: number) => n + 1).sink(sinks.collect());
+export default job;
+`,
+    "driver.ts": RESULTS_DRIVER,
+    "whole.ts": jobFile("whole", 1, "{ count: 50 }", "collect"),
+  });
+  cleanups.push(project.cleanup);
+  const first = await startProcess(
+    ["coordinator", "--listen", "127.0.0.1:0", "--data-dir", dataDir],
+    /coordinator listening on (127\.0\.0\.1:\d+)/,
+    "coordinator",
+  );
+  const address = first.match[1];
+  await startProcess(["worker", "--coordinator", address, "--slots", "2"], /worker worker-\d+ serving on/, "worker");
+  const submitted = await sluice(["submit", "slow.ts", "-c", address], { cwd: project.dir });
+  assert.equal(submitted.code, 0, submitted.stderr);
+  const id = submitted.stdout.trim();
+  // Some records were collected and a checkpoint completed before the coordinator dies.
+  await waitForStatus(id, address, (text) => /checkpoints: [1-9]\d* completed/.test(text) && /out [1-9]\d*/.test(text));
+  await stopProcess(first.child, "SIGKILL");
+  await startProcess(
+    ["coordinator", "--listen", address, "--data-dir", dataDir],
+    /coordinator listening on (127\.0\.0\.1:\d+)/,
+    "restarted coordinator",
+  );
+  const ended = await waitForStatus(id, address, undefined, 30000);
+  assert.match(ended, /state:\s+finished/, ended);
+  assert.match(ended, /collected results from before the coordinator restart are lost/, ended);
+
+  const run = await node("driver.mjs", { cwd: project.dir, env: { JOB_ID: id, SLUICE_COORDINATOR: address } });
+  assert.equal(run.code, 0, run.stderr);
+  const seen = JSON.parse(run.stdout.trim().split("\n").pop());
+  assert.match(seen.strict.error ?? "", new RegExp(`job ${id} was resumed by a restarted coordinator.*allowPartial`), JSON.stringify(seen));
+  assert.equal(seen.resultsPartial, true);
+  // The records since the resume: fewer than the job made, and they run to its last one.
+  assert.ok(seen.partial > 0 && seen.partial < 2000, JSON.stringify(seen));
+  assert.equal(seen.last, 2000);
+
+  // A job the restarted coordinator ran whole is not partial: results() returns everything.
+  const whole = await sluice(["submit", "whole.ts", "-c", address], { cwd: project.dir });
+  assert.equal(whole.code, 0, whole.stderr);
+  const wholeId = whole.stdout.trim();
+  assert.match(await waitForStatus(wholeId, address), /state:\s+finished/);
+  const again = await node("driver.mjs", { cwd: project.dir, env: { JOB_ID: wholeId, SLUICE_COORDINATOR: address } });
+  assert.equal(again.code, 0, again.stderr);
+  const full = JSON.parse(again.stdout.trim().split("\n").pop());
+  assert.deepEqual(full, { strict: { records: 50 }, partial: 50, resultsPartial: false, last: 50 });
 });

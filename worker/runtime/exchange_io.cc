@@ -140,7 +140,7 @@ Status ExchangeSink::Write(const js::BatchResult& batch) {
       if (has_data) out.data = (*parts)[target];
       out.watermark = batch.watermark;
       out.idle = idle;
-      SLUICE_RETURN_IF_ERROR(senders_[route][target]->Send(std::move(out)));
+      SLUICE_RETURN_IF_ERROR(Send(*senders_[route][target], std::move(out)));
     }
   }
   return Status::Ok();
@@ -158,7 +158,7 @@ Status ExchangeSink::SendBarrier(uint64_t checkpoint) {
     for (auto& sender : route) {
       exchange::Batch out;
       out.barrier = checkpoint;
-      SLUICE_RETURN_IF_ERROR(sender->Send(std::move(out)));
+      SLUICE_RETURN_IF_ERROR(Send(*sender, std::move(out)));
     }
   }
   return Status::Ok();
@@ -168,6 +168,13 @@ void ExchangeSink::Cancel() {
   for (auto& route : senders_) {
     for (auto& sender : route) sender->Cancel();
   }
+}
+
+Status ExchangeSink::Send(exchange::Sender& sender, exchange::Batch batch) {
+  const auto start = std::chrono::steady_clock::now();
+  Status sent = sender.Send(std::move(batch));
+  blocked_ += std::chrono::steady_clock::now() - start;
+  return sent;
 }
 
 uint64_t ExchangeSink::bytes_sent() const {

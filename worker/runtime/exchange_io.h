@@ -71,6 +71,10 @@ class ExchangeSink : public BatchSink {
   Status SendBarrier(uint64_t checkpoint);
   void Cancel() override;
   uint64_t bytes_sent() const;
+  // Total time Write and SendBarrier spent handing batches over. Handing over is queueing (the
+  // senders' writers do the I/O), so this is time spent waiting for a receiver's credit: the
+  // time the task was back-pressured.
+  std::chrono::nanoseconds blocked() const { return blocked_; }
 
   // Connects a channel to every target of every route; targets at `self_address` are local.
   static Result<std::unique_ptr<ExchangeSink>> Connect(
@@ -79,7 +83,10 @@ class ExchangeSink : public BatchSink {
       const ClusterSecurity* peer_security = nullptr);
 
  private:
+  Status Send(exchange::Sender& sender, exchange::Batch batch);
+
   std::vector<std::vector<std::unique_ptr<exchange::Sender>>> senders_;  // [route][target]
+  std::chrono::nanoseconds blocked_{0};  // task thread only
 };
 
 // Sets each hashed output's key_operator to the operator its route feeds, from the job spec.

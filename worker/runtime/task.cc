@@ -58,6 +58,10 @@ proto::TaskStatus Task::Snapshot() const {
   }
   status.set_records_in(records_in_.load());
   status.set_records_out(records_out_.load());
+  if (const int64_t watermark = watermark_.load(); watermark != js::kMinWatermark) {
+    status.set_watermark(watermark);
+  }
+  status.set_backpressured_ms(backpressured_ms_.load());
   status.set_detail(health_.problem());
   status.set_connector_retries(health_.retries());
   return status;
@@ -127,7 +131,13 @@ Status Task::Write(TaskParts& parts, const js::BatchResult& batch) {
   late_dropped_ = batch.late_dropped;
   late_side_output_ = batch.late_side_output;
   Status written = parts.sink->Write(batch);
-  if (parts.exchange_sink != nullptr) exchange_bytes_ = parts.exchange_sink->bytes_sent();
+  if (batch.watermark.has_value()) watermark_ = *batch.watermark;
+  if (parts.exchange_sink != nullptr) {
+    exchange_bytes_ = parts.exchange_sink->bytes_sent();
+    backpressured_ms_ = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(parts.exchange_sink->blocked())
+            .count());
+  }
   return written;
 }
 

@@ -95,6 +95,8 @@ class Task {
   std::atomic<uint64_t> late_side_output_{0};
   ConnectorHealth health_;
   std::atomic<uint64_t> exchange_bytes_{0};
+  std::atomic<int64_t> watermark_{js::kMinWatermark};  // the chain's output watermark, once it has one
+  std::atomic<uint64_t> backpressured_ms_{0};     // the exchange sink's blocked time
   std::atomic<bool> ended_{false};
 };
 
