@@ -89,6 +89,13 @@ class BodyEmitter {
       *out_ += pad + "for (const " + next + " of " + many + ") {\n";
       Emit(i + 1, next, time, indent + 2);
       *out_ += pad + "}\n";
+    } else if (chain_.keyed_input_in_chain) {  // keyed: keyed here, by the chained keyBy
+      *out_ += pad + "s = " + std::to_string(InputKeyStage(static_cast<int>(i))) + ";\n";
+      *out_ += pad + "const kv = inKey(" + var + ", params);\n";
+      *out_ += pad + "const ks = keyString(kv);\n";
+      *out_ += pad + "s = " + idx + ";\n";
+      *out_ += pad + "O" + idx + ".processElement(0, keyGroupOfString(ks, " +
+               std::to_string(chain_.max_parallelism) + "), ks, kv, " + var + ", " + time + ");\n";
     } else {  // keyed: the key of the input the record came in on
       *out_ += pad + "const kv = inKey(" + var + ", params);\n";
       *out_ += pad + "const ks = keyString(kv);\n";

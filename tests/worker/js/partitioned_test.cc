@@ -344,6 +344,19 @@ TEST(ReduceTest, AChainedKeyByKeysTheRecordsWhereTheKeyedStageTakesThem) {
             "{\"k\":\"a\",\"n\":1}\n{\"k\":\"b\",\"n\":2}\n{\"k\":\"a\",\"n\":4}\n");
 }
 
+TEST(ReduceTest, AChainedKeySelectorsErrorsNameTheKeyedOperatorsKeySelector) {
+  ChainSpec chain = Keyed({Stage("op1", "items", "flat_map", "(r) => r.xs"),
+                           Stage("op2", "sum", "reduce", "(a, x) => a")});
+  chain.input_key_fn = "(x) => x.k";
+  chain.keyed_input_in_chain = true;
+  auto runner = MustCreate(chain);
+  ASSERT_NE(runner, nullptr);
+  Result<BatchResult> batch = runner->RunText("{\"xs\": [{\"k\": 1}, {}]}\n");
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().message(),
+            "operator 'sum' (op2) (key selector): TypeError: the key selector returned undefined");
+}
+
 TEST(ReduceTest, AChainedWindowFiresOnTheWatermarkOfTheAssignerBeforeIt) {
   ChainSpec chain = Keyed(
       {Stage("op1", "ts", "assign_timestamps", "(r) => r.t"),
