@@ -353,6 +353,17 @@ void CoordinatorNode::AcknowledgeCheckpoint(const proto::AcknowledgeCheckpointRe
   auto metadata =
       job.checkpoints->OnAcknowledge(NowMs(), request.checkpoint_id(), request.snapshot());
   if (!metadata.has_value()) return;
+  // A coordinator that was paused while another took over must complete nothing: confirm the
+  // epoch first (the workers fence its later calls, but a _metadata file is on the shared disk).
+  if (store_ != nullptr) {
+    if (Status leads = store_->ConfirmLeader(); !leads.ok()) {
+      if (store_->Deposed()) StepDown(leads.message());
+      auto failure = job.checkpoints->OnPersistFailed(
+          metadata->checkpoint_id(), "cannot confirm this coordinator still leads: " + leads.message());
+      if (failure.has_value()) HandleCheckpointFailuresLocked(job, {std::move(*failure)});
+      return;
+    }
+  }
   Status written = checkpoint_store_->WriteMetadata(*metadata);
   if (!written.ok()) {
     auto failure = job.checkpoints->OnPersistFailed(metadata->checkpoint_id(), written.message());

@@ -168,6 +168,21 @@ Status EtcdJobStore::Save(const proto::StoredJob& job) {
   return Status::Ok();
 }
 
+Status EtcdJobStore::ConfirmLeader() {
+  const uint64_t epoch = epoch_.load();
+  if (epoch == 0) return Status::FailedPrecondition("a standby coordinator leads nothing");
+  auto leader = etcd_->Range(LeaderKey());
+  if (!leader.ok()) return leader.status();
+  const uint64_t current =
+      leader->kvs_size() == 0 ? 0 : static_cast<uint64_t>(leader->kvs(0).create_revision());
+  if (current == epoch) return Status::Ok();
+  deposed_ = true;
+  return Status::FailedPrecondition(
+      "coordinator epoch " + std::to_string(epoch) + " is no longer the leader in " +
+      etcd_->url() +
+      (current == 0 ? " (no leader now)" : " (epoch " + std::to_string(current) + " leads)"));
+}
+
 Result<LoadedJobs> EtcdJobStore::LoadAll() {
   const std::string prefix = options_.prefix + "/jobs/";
   auto range = etcd_->Range(prefix, EtcdClient::PrefixEnd(prefix));

@@ -47,6 +47,8 @@ class EtcdJobStore final : public JobStore {
   bool ElectsLeader() const override { return true; }
   std::string LeaderHint() const override;
   bool Deposed() const override { return deposed_.load(); }
+  // Reads the leader key: OK while it is the one this coordinator created.
+  Status ConfirmLeader() override;
 
  private:
   EtcdJobStore(std::unique_ptr<EtcdClient> etcd, Options options, std::string jobs_dir);

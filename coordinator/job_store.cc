@@ -67,18 +67,37 @@ Status FileJobStore::Save(const proto::StoredJob& job) {
   return WriteFileDurably(path, *json);
 }
 
-Result<uint64_t> FileJobStore::AcquireEpoch(const std::string&) {
-  std::lock_guard<std::mutex> lock(mutex_);
+Result<uint64_t> FileJobStore::ReadEpochLocked() const {
   const std::string path = (fs::path(dir_) / "epoch").string();
   uint64_t epoch = 0;
   std::ifstream in(path);
   if (in.is_open() && !(in >> epoch)) {
     return Status::External("the coordinator epoch file " + path + " is not a number");
   }
-  ++epoch;
-  Status written = WriteFileDurably(path, std::to_string(epoch) + "\n");
-  if (!written.ok()) return written;
   return epoch;
+}
+
+Result<uint64_t> FileJobStore::AcquireEpoch(const std::string&) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto epoch = ReadEpochLocked();
+  if (!epoch.ok()) return epoch.status();
+  const uint64_t next = *epoch + 1;
+  const std::string path = (fs::path(dir_) / "epoch").string();
+  Status written = WriteFileDurably(path, std::to_string(next) + "\n");
+  if (!written.ok()) return written;
+  epoch_ = next;
+  return next;
+}
+
+Status FileJobStore::ConfirmLeader() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto newest = ReadEpochLocked();
+  if (!newest.ok()) return newest.status();
+  if (*newest == epoch_) return Status::Ok();
+  deposed_ = true;
+  return Status::FailedPrecondition("coordinator epoch " + std::to_string(epoch_) +
+                                    " was superseded by epoch " + std::to_string(*newest) +
+                                    " (a coordinator started later on " + dir_ + ")");
 }
 
 Result<LoadedJobs> FileJobStore::LoadAll() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -42,6 +43,11 @@ class JobStore {
   virtual std::string LeaderHint() const { return ""; }
   // Whether this coordinator lost the leadership it acquired (a save was refused for it).
   virtual bool Deposed() const { return false; }
+  // Asks the store whether the epoch this coordinator acquired is still the newest, before an
+  // act no save guards (writing a checkpoint's _metadata): OK when it is; FailedPrecondition
+  // naming both epochs when another coordinator took a newer one (Deposed() turns true); other
+  // errors when the store cannot tell (then the act must not happen either).
+  [[nodiscard]] virtual Status ConfirmLeader() { return Status::Ok(); }
 };
 
 // Keeps records as `<dir>/jobs/<job-id>.json` (protobuf's JSON mapping, readable by people and jq).
@@ -56,6 +62,9 @@ class FileJobStore final : public JobStore {
   Result<LoadedJobs> LoadAll() override;
   // A counter in `<dir>/epoch`, incremented and written durably on every call.
   Result<uint64_t> AcquireEpoch(const std::string& self_address) override;
+  bool Deposed() const override { return deposed_.load(); }
+  // Reads `<dir>/epoch` again: a coordinator started later on the same data dir took a newer one.
+  Status ConfirmLeader() override;
 
   // The file that holds a job's record.
   std::string PathOf(const std::string& job_id) const;
@@ -64,9 +73,13 @@ class FileJobStore final : public JobStore {
   FileJobStore(std::string dir, std::string jobs_dir)
       : dir_(std::move(dir)), jobs_dir_(std::move(jobs_dir)) {}
 
+  Result<uint64_t> ReadEpochLocked() const;
+
   std::mutex mutex_;  // one writer at a time per temp file
   std::string dir_;
   std::string jobs_dir_;
+  uint64_t epoch_ = 0;  // acquired; under mutex_
+  std::atomic<bool> deposed_{false};
 };
 
 // Keeps records in memory, for tests of code that uses a JobStore. `set_fail_saves` makes every

@@ -20,6 +20,11 @@ export interface Compiled {
   problems: Problem[];
   /** Operator id -> the line of the user's source where it is written. */
   operatorLines: Record<string, number>;
+  /**
+   * Operator id -> for each of its functions (in the spec's order), line k of the function's
+   * text (what a worker's "line k of the function" counts) -> the user's line, or null.
+   */
+  functionLines: Record<string, Array<Array<number | null>>>;
 }
 
 export interface Overrides {
@@ -158,6 +163,32 @@ function operatorLines(spec: JobSpec, calls: Call[], where: Locator): Record<str
   return lines;
 }
 
+/** The user's line of each line of every operator function's text. */
+function functionLines(spec: JobSpec, calls: Call[], where: Locator): Record<string, Array<Array<number | null>>> {
+  const out: Record<string, Array<Array<number | null>>> = {};
+  const fns = calls.flatMap(functionArgs);
+  for (const op of spec.operators) {
+    const perFunction: Array<Array<number | null>> = [];
+    for (const source of Object.values(op.functions ?? {})) {
+      const fn = fns.find((f) => prepareFunction(f).source === source);
+      const text = fn === undefined ? null : Function.prototype.toString.call(fn);
+      const at = text === null ? -1 : where.code.indexOf(text);
+      const lines: Array<number | null> = [];
+      if (text !== null && at >= 0) {
+        let start = 0;
+        for (const line of text.split("\n")) {
+          const indent = line.length - line.trimStart().length;
+          lines.push(where.lineOfOffset(at + start + indent));
+          start += line.length + 1;
+        }
+      }
+      perFunction.push(lines);
+    }
+    out[op.id] = perFunction;
+  }
+  return out;
+}
+
 /** A toSpec() problem ("operator 'x' (op3): the function refers to 'y', ...") at its line. */
 function locateBuildProblem(problem: string, calls: Call[], where: Locator): Problem {
   const m = /^operator '.*?' \((op\d+)\)(?: \((?:function '[^']*'|key selector)\))?: (.*)$/s.exec(problem);
@@ -198,6 +229,7 @@ export async function compile(source: string, overrides: Overrides = {}): Promis
     return {
       spec: null,
       operatorLines: {},
+      functionLines: {},
       problems: errors.length > 0
         ? errors.map((m) => ({ line: m.location?.line ?? null, message: m.text }))
         : [{ line: null, message: String(e) }],
@@ -218,7 +250,7 @@ export async function compile(source: string, overrides: Overrides = {}): Promis
     job = ((await import(/* @vite-ignore */ blobUrl)) as { default?: unknown }).default;
   } catch (e) {
     const err = e as Error;
-    return { spec: null, operatorLines: {}, problems: [{ line: where.lineOfStack(err.stack ?? ""), message: err.message }] };
+    return { spec: null, operatorLines: {}, functionLines: {}, problems: [{ line: where.lineOfStack(err.stack ?? ""), message: err.message }] };
   } finally {
     recording = null;
     flags[COMPILING] = false;
@@ -226,7 +258,7 @@ export async function compile(source: string, overrides: Overrides = {}): Promis
     URL.revokeObjectURL(blobUrl);
   }
   if (!sdk.isJob(job)) {
-    return { spec: null, operatorLines: {}, problems: [{ line: null, message: "the job file does not default-export a Job (add `export default job`)" }] };
+    return { spec: null, operatorLines: {}, functionLines: {}, problems: [{ line: null, message: "the job file does not default-export a Job (add `export default job`)" }] };
   }
   let spec: JobSpec;
   try {
@@ -235,7 +267,7 @@ export async function compile(source: string, overrides: Overrides = {}): Promis
     const problems = e instanceof sdk.JobBuildError
       ? e.problems.map((p) => locateBuildProblem(p, calls, where))
       : [{ line: where.lineOfStack((e as Error).stack ?? ""), message: (e as Error).message }];
-    return { spec: null, operatorLines: {}, problems };
+    return { spec: null, operatorLines: {}, functionLines: {}, problems };
   }
   spec = { ...spec };
   if (overrides.parallelism !== undefined) spec.parallelism = overrides.parallelism;
@@ -244,5 +276,5 @@ export async function compile(source: string, overrides: Overrides = {}): Promis
     Object.assign(params, overrides.params);
     spec.paramsJson = JSON.stringify(params);
   }
-  return { spec, problems: [], operatorLines: operatorLines(spec, calls, where) };
+  return { spec, problems: [], operatorLines: operatorLines(spec, calls, where), functionLines: functionLines(spec, calls, where) };
 }

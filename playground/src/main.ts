@@ -90,7 +90,7 @@ interface JobStatus {
 }
 interface Metrics { tasks: Array<{ id: string; operators: string; subtask: number; state: string; recordsIn: number; recordsOut: number; inPerSecond: number; outPerSecond: number; watermark: number | "end" | null; backpressure: number }>; groups: Array<GroupRates & { operators: string }> }
 
-let current: { id: string; abort: AbortController; plan: Plan | null; rates: Map<string, GroupRates>; metrics: Metrics | null; selected: string | null; lines: Record<string, number> } | null = null;
+let current: { id: string; abort: AbortController; plan: Plan | null; rates: Map<string, GroupRates>; metrics: Metrics | null; selected: string | null; lines: Record<string, number>; functionLines: Compiled["functionLines"] } | null = null;
 let paused = false;
 let outputRows = 0;
 let dropped = 0;
@@ -110,11 +110,15 @@ function renderStatus(s: JobStatus): void {
   ];
   if (s.reason) lines.push(`reason: ${s.reason}`);
   $("job-info").textContent = lines.join("\n");
-  // A failure naming an operator points at its line in the editor, when the page compiled it.
+  // A failure naming an operator points at its line in the editor, when the page compiled it:
+  // at the line inside the operator's function when the worker said which ("line k of the
+  // function"), else at the operator.
   if (s.state === "failed" && current) {
     const op = /\((op\d+)\)/.exec(s.reason)?.[1];
-    const line = op ? current.lines[op] : undefined;
-    if (line !== undefined) showProblems([{ line, message: `the job failed: ${s.reason}` }]);
+    const k = Number(/\(line (\d+) of the function\)/.exec(s.reason)?.[1] ?? 0);
+    const inFunction = op && k > 0 ? (current.functionLines[op] ?? []).map((lines) => lines[k - 1]).find((l) => l != null) : undefined;
+    const line = inFunction ?? (op ? current.lines[op] : undefined);
+    if (line !== undefined && line !== null) showProblems([{ line, message: `the job failed: ${s.reason}` }]);
   }
 }
 
@@ -163,10 +167,10 @@ function addOutput(records: unknown[], droppedNow: number): void {
   $("output-count").textContent = `${outputRows} rows`;
 }
 
-async function openJob(id: string, lines: Record<string, number> = {}): Promise<void> {
+async function openJob(id: string, lines: Record<string, number> = {}, functionLines: Compiled["functionLines"] = {}): Promise<void> {
   current?.abort.abort();
   const abort = new AbortController();
-  current = { id, abort, plan: null, rates: new Map(), metrics: null, selected: null, lines };
+  current = { id, abort, plan: null, rates: new Map(), metrics: null, selected: null, lines, functionLines };
   outputRows = 0;
   dropped = 0;
   ($("output") as HTMLTableElement).tBodies[0]!.replaceChildren();
@@ -228,7 +232,7 @@ async function run(): Promise<void> {
   if (!compiled?.spec) return;
   try {
     const { id } = await api<{ id: string }>("POST", "/api/v1/jobs", compiled.spec);
-    await openJob(id, compiled.operatorLines);
+    await openJob(id, compiled.operatorLines, compiled.functionLines);
     void refreshJobs();
   } catch (e) {
     if (e instanceof ApiError) {

@@ -220,6 +220,7 @@ TEST_F(EtcdJobStoreTest, ADeposedLeaderCannotSaveAndLeavesNoRecordBehind) {
   auto old_epoch = old_leader->AcquireEpoch("127.0.0.1:7001");
   ASSERT_TRUE(old_epoch.ok());
   ASSERT_TRUE(old_leader->Save(MakeJob("job-1", "before")).ok());
+  EXPECT_TRUE(old_leader->ConfirmLeader().ok());
 
   ExpireLeader();  // as if the old leader had been paused past its lease
   auto new_leader = Open();
@@ -227,6 +228,12 @@ TEST_F(EtcdJobStoreTest, ADeposedLeaderCannotSaveAndLeavesNoRecordBehind) {
   ASSERT_TRUE(new_epoch.ok());
   ASSERT_GT(*new_epoch, *old_epoch);
   ASSERT_TRUE(new_leader->Save(MakeJob("job-1", "after")).ok());
+  // Before it writes a checkpoint's _metadata, the old leader asks, and learns it was deposed.
+  Status confirmed = old_leader->ConfirmLeader();
+  ASSERT_FALSE(confirmed.ok());
+  EXPECT_NE(confirmed.message().find("epoch " + std::to_string(*new_epoch) + " leads"), std::string::npos)
+      << confirmed.message();
+  EXPECT_TRUE(new_leader->ConfirmLeader().ok());
 
   Status late = old_leader->Save(MakeJob("job-1", "late, from the old leader"));
   EXPECT_FALSE(late.ok());

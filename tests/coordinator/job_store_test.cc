@@ -188,5 +188,27 @@ TEST(MemoryJobStoreTest, KeepsTheLatestRecordPerJobAndCanBeMadeToFail) {
   EXPECT_EQ(store.saves(), 2u);
 }
 
+TEST_F(JobStoreTest, ACoordinatorStartedLaterOnTheSameDirDeposesTheFirst) {
+  auto first = Open();
+  auto first_epoch = first->AcquireEpoch("127.0.0.1:7001");
+  ASSERT_TRUE(first_epoch.ok());
+  EXPECT_TRUE(first->ConfirmLeader().ok());
+  EXPECT_FALSE(first->Deposed());
+  // The supervisor started another coordinator while the first one hung.
+  auto second = Open();
+  auto second_epoch = second->AcquireEpoch("127.0.0.1:7001");
+  ASSERT_TRUE(second_epoch.ok());
+  EXPECT_EQ(*second_epoch, *first_epoch + 1);
+  Status confirmed = first->ConfirmLeader();
+  ASSERT_FALSE(confirmed.ok());
+  EXPECT_EQ(confirmed.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(confirmed.message(), "coordinator epoch " + std::to_string(*first_epoch) +
+                                     " was superseded by epoch " + std::to_string(*second_epoch) +
+                                     " (a coordinator started later on " + dir_ + ")");
+  EXPECT_TRUE(first->Deposed());
+  EXPECT_TRUE(second->ConfirmLeader().ok());
+  EXPECT_FALSE(second->Deposed());
+}
+
 }  // namespace
 }  // namespace sluice::coordinator

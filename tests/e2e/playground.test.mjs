@@ -171,3 +171,33 @@ test("a job reading a file the workers do not allow fails, and the page says why
   await page.screenshot({ path: join(OUT, "05-file-refused.png") });
 });
 
+test("a job whose function throws fails, and the page marks the line inside the function", async () => {
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  // esbuild drops the comment and the blank line: the worker's "line 3 of the function" is the
+  // user's line 9 only through the bundle's source map.
+  await page.keyboard.insertText([
+    'import { Job, sources, sinks } from "@sluice/sdk";',
+    'const job = new Job("boom", { parallelism: 1 });',
+    "job",
+    "  .source(sources.generator({ count: 10 }))",
+    "  .map((n: number) => {",
+    "    // a comment the bundle drops",
+    "",
+    "    const o: { x: number } | undefined = n > 5 ? undefined : { x: n };",
+    "    return o!.x + 1;",
+    "  })",
+    "  .sink(sinks.stdout());",
+    "export default job;",
+  ].join("\n"));
+  await page.waitForFunction(() => document.getElementById("compile-state").textContent.startsWith("compiled") &&
+    document.querySelectorAll("#problems li").length === 0 && !document.getElementById("run").disabled);
+  await page.click("#run");
+  await page.waitForFunction(() => document.getElementById("job-state").textContent === "failed", null, { timeout: 30000 });
+  const problem = await page.locator("#problems li").first().textContent();
+  assert.match(problem, /^line 9: the job failed: .*operator 'map#2' \(op2\): TypeError: Cannot read properties of undefined \(reading 'x'\) \(line 3 of the function\)/);
+  await page.locator(".cm-lint-marker-error").first().waitFor();
+  await page.screenshot({ path: join(OUT, "06-function-line.png") });
+});
+

@@ -102,6 +102,37 @@ test("cancelling a job whose connector is retrying ends promptly and says so", a
   assert.match(stderr, /job \S+ was canceled/);
 });
 
+test("cancelling a job whose connector is blocked on a server that stopped answering ends promptly", async () => {
+  const p = project({ "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("redis-busy");
+job.source(sources.generator({ rate: 2000 }))
+  .sink(sinks.redis({ address: "${redis.address}", command: (n: number) => ["SET", "busy:" + n, String(n)] }), { name: "out" });
+export default job;
+` });
+  await redis.cli("FLUSHALL");
+  const run = startRun(p.dir);
+  try {
+    // Writing; then the server hangs (SIGSTOP): the connection stays open, nothing answers.
+    for (let i = 0; i < 200 && Number(await redis.cli("DBSIZE")) < 100; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(Number(await redis.cli("DBSIZE")) >= 100, "the job was writing");
+    redis.signal("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 1500));  // the sink is now waiting on its socket
+    const before = Date.now();
+    run.child.kill("SIGINT");
+    const { code, stderr } = await run.exited;
+    assert.equal(code, 130, stderr);
+    const took = Date.now() - before;
+    // sluice run gives up on a task after 10 s; the sink must stop well before that, by itself.
+    assert.ok(took < 5000, `cancel took ${took} ms: the blocked write was not cut short`);
+    assert.doesNotMatch(stderr, /did not stop within/);
+    assert.match(stderr, /job \S+ was canceled/);
+    console.log(`cancel of a job blocked on a stopped Redis: ${took} ms`);
+  } finally {
+    redis.signal("SIGCONT");
+  }
+});
+
 test("a MySQL sink at an unreachable server gives up after its retry timeout", async () => {
   const port = await freePort();
   const p = project({

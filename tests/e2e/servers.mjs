@@ -123,7 +123,10 @@ export async function startRedis({ password } = {}) {
       });
     },
     stop: (signal) => server.stop(signal),
+    /** Sends a signal without waiting for an exit (SIGSTOP / SIGCONT: a server that hangs). */
+    signal: (name) => server.child?.kill(name),
     async destroy() {
+      server.child?.kill("SIGCONT");
       await server.stop("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
