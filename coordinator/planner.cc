@@ -72,9 +72,9 @@ bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge, bool ke
          Keyed(spec, to) && !keyed_before;
 }
 
-// Groups in spec order of their first operator; group_of maps each operator to its group.
-// Groups in spec order of their first operator; group_of maps each operator to its group and
-// chained[e] says whether spec edge e is a call inside a group.
+// The groups (each a list of operators, upstream first; PlanJob orders them topologically);
+// group_of maps each operator to its group and chained[e] says whether spec edge e is a call
+// inside a group.
 Result<std::vector<std::vector<int>>> BuildChains(const proto::JobSpec& spec, const Graph& graph,
                                                   std::vector<int>& group_of,
                                                   std::vector<bool>& chained) {
