@@ -3,10 +3,10 @@
 // functions (count, reduce, aggregate), checked with errors that name the operator and the
 // field; and the helpers the window scripts share.
 //
+// Accumulators are stored as they are: a reduce window's first accumulator is its first record.
 // User functions may change and return their first argument (the accumulator) but must not
 // change the record. A value that is emitted while its window stays open is a copy, so what
 // happens downstream cannot change the state.
-//
 //
 // The script's completion value is a frozen object { parse, windowStart, copyOf, gcd, STRIDE,
 // removeWindow, TUMBLING, SLIDING, SESSION, EVENT_TIME, PROCESSING_TIME, COUNT }.

@@ -21,7 +21,7 @@
 // [start, end, accumulator, pending, start, end, ...] where `pending` counts the elements since the
 // count trigger's last firing. Timers of tumbling and sliding windows: namespace "start:end"; the
 // trigger timer at end - 1 (event or processing time) and the cleanup timer at the cleanup time
-// (the same timer when they are equal). Timers of session windows: see "Session timers" below.
+// (the same timer when they are equal). Timers of session windows: see window_sessions.js.
 // Nothing else lives in the operator between calls, so ctx.state and ctx.timers are its whole
 // snapshot.
 //
@@ -32,10 +32,10 @@
 // the chain's driver passes its runtime libraries) and installs the slice and session methods on
 // the operator's prototype once.
 //
+// Accumulators are stored as they are: a reduce window's first accumulator is its first record.
 // User functions may change and return their first argument (the accumulator) but must not
 // change the record. A value that is emitted while its window stays open is a copy, so what
 // happens downstream cannot change the state.
-//
 //
 // The script's completion value is a frozen object { make }.
 (function () {
@@ -128,7 +128,7 @@
       this.namespaces = new Namespaces(c.lateness);
       // same one as the record before, and then need no remainder (a floating-point fmod).
       this.bucketStart = NaN;
-      // Sliding event-time windows keep slices (see "Slices"); sliceStart caches the last one.
+      // Sliding event-time windows keep slices (window_slices.js); sliceStart caches the last one.
       this.sliced = c.kind === SLIDING && c.eventTime && c.trigger === EVENT_TIME && c.merges;
       this.sliceSize = c.kind === SLIDING ? C.gcd(c.size, c.step) : 0;
       this.sliceStart = NaN;
