@@ -32,6 +32,25 @@
 namespace sluice::cli {
 namespace {
 
+std::string Bytes(uint64_t bytes) {
+  char text[32];
+  if (bytes < (1u << 20)) {
+    std::snprintf(text, sizeof text, "%.1f KB", bytes / 1024.0);
+  } else {
+    std::snprintf(text, sizeof text, "%.1f MB", bytes / 1048576.0);
+  }
+  return text;
+}
+
+// The latest checkpoint's cost: its slowest task's synchronous part (records stood still) and
+// asynchronous part, and its keyed state's size, full and written anew.
+void PrintCheckpointCost(const proto::JobInfo& job) {
+  std::printf("  latest checkpoint: sync %.1f ms, async %.1f ms (slowest task); state %s, %s new\n",
+              job.last_checkpoint_sync_us() / 1000.0, job.last_checkpoint_async_us() / 1000.0,
+              Bytes(job.last_checkpoint_full_bytes()).c_str(),
+              Bytes(job.last_checkpoint_incremental_bytes()).c_str());
+}
+
 volatile std::sig_atomic_t g_interrupted = 0;
 // `run` and `submit`: a second SIGINT/SIGTERM exits at once (the servers shut down gracefully).
 volatile std::sig_atomic_t g_second_signal_exits = 0;
@@ -191,6 +210,7 @@ int RunEmbedded(const RunOptions& options) {
   worker_options.slots = 4096;  // one process: every task gets a thread
   worker_options.limits = options.limits.limits;
   worker_options.allow_paths = options.limits.allow_paths;
+  worker_options.driver_dir = options.driver_dir;
   if (worker_options.allow_paths.empty()) {
     worker_options.allow_paths.push_back(std::filesystem::current_path().string());
   }
@@ -315,6 +335,7 @@ int ShowStatus(const std::string& job_id, const std::string& coordinator) {
                 static_cast<unsigned long long>(job->last_checkpoint_id()),
                 Printable(job->last_checkpoint_path()).c_str(),
                 static_cast<unsigned long long>(job->last_checkpoint_duration_ms()));
+    if (job->last_checkpoint_id() > 0) PrintCheckpointCost(*job);
   }
   if (job->restarts() > 0) {
     std::printf("restarts: %u (last: %s)\n", job->restarts(),
@@ -467,7 +488,9 @@ int ServeWorker(const ServeOptions& options) {
   worker_options.advertise = options.advertise;
   worker_options.slots = options.slots;
   worker_options.coordinator_timeout_ms = options.coordinator_timeout_ms;
+  worker_options.inbox_bytes = static_cast<size_t>(options.inbox_mb) << 20;
   worker_options.state_dir = options.state_dir;
+  worker_options.driver_dir = options.driver_dir;
   auto security = LoadClusterSecurity(options.security);
   if (!security.ok()) return Fail(security.status());
   worker_options.security = std::move(security).value();

@@ -22,6 +22,7 @@ struct RunOptions {
   JobOverrides overrides;
   std::string results_file;  // write collected records here instead of standard output
   LimitOptions limits;       // no allow_paths: the working directory
+  std::string driver_dir;    // each task writes its generated JS driver here ("": nowhere)
 };
 int RunEmbedded(const RunOptions& options);
 
@@ -41,7 +42,9 @@ struct ServeOptions {
   std::string data_dir;  // coordinator: where job records persist; empty: in memory
   std::string metrics_listen = "127.0.0.1:0";  // host:port of /metrics; port 0: any free
   uint32_t coordinator_timeout_ms = 10000;     // worker: when a silent coordinator counts as lost
+  uint32_t inbox_mb = 256;                     // worker: what its tasks' inboxes may hold
   std::string state_dir;                       // worker: where tasks keep keyed state ("": /tmp)
+  std::string driver_dir;  // worker: each task writes its generated JS driver here ("": nowhere)
   // coordinator: where checkpoints go; "": <data_dir>/checkpoints, or /tmp/sluice-checkpoints
   std::string checkpoint_dir;
   uint32_t worker_timeout_ms = 5000;  // coordinator: a worker silent this long is lost

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
                       "positions); the job may have another parallelism");
   run_cmd->add_option("--results", run.results_file,
                       "Write sink.collect records to this file (JSON lines) instead of stdout");
+  run_cmd->add_option("--driver-dir", run.driver_dir,
+                      "Write each task's generated JS driver (the code that runs the records "
+                      "through its chain of operators) to <dir>/<task>.js");
 
   std::string coordinator;
   sluice::cli::JobOverrides submit_overrides;
@@ -132,6 +135,15 @@ int main(int argc, char** argv) {
                    "Milliseconds without an answer from the coordinator after which this worker "
                    "cancels its running tasks")
       ->default_val(10000);
+  worker_cmd->add_option("--driver-dir", serve.driver_dir,
+                         "Write each task's generated JS driver to <dir>/<task>.js");
+  worker_cmd
+      ->add_option("--inbox-mb", serve.inbox_mb,
+                   "Megabytes the input queues of this worker's tasks may hold in all, shared "
+                   "fairly (each task at most 4 MB, split between its input channels); a full "
+                   "queue makes its upstream tasks wait")
+      ->default_val(256)
+      ->check(CLI::Range(1, 1 << 20));
   worker_cmd->add_option("--state-dir", serve.state_dir,
                          "Directory under which tasks keep their keyed state (RocksDB); default "
                          "/tmp/sluice-state-<pid>");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,43 @@ struct OperatorKindTraits {
   std::string_view js_library;
   // A stateless transform the chain's driver runs inline, one user function per record.
   bool inline_stage = false;
+};
+
+// What a config field's value must be.
+enum class ConfigFieldType {
+  kAbsolutePath,        // a string starting with '/'
+  kEnum,                // one of ConfigField::allowed
+  kNonNegativeInteger,  // an integral JSON number >= 0
+  kPositiveNumber,      // any JSON number > 0
+  kNumber,              // any JSON number
+  kBoolean,             // true or false
+  kObject,              // a JSON object (its kind's check looks inside)
+};
+
+struct ConfigField {
+  std::string name;
+  ConfigFieldType type;
+  bool required = false;
+  std::vector<std::string> allowed;  // with kEnum: the accepted strings
+};
+
+// A user function an operator kind takes, by role ("fn", later "create", "add", ...).
+struct FunctionSlot {
+  std::string role;
+  bool required = false;
+};
+
+// For kinds whose config a field table cannot describe (the connectors): checks the whole config
+// object and appends each problem, phrased to follow the operator's label (": config field
+// ..."). The connector's own parser, so that submit and run agree.
+using CheckConfigFn = void (*)(const nlohmann::json& config, std::vector<std::string>* problems);
+
+// How a source or sink kind's config and functions are checked at submit: the half of its entry
+// in the worker's registry (worker/io/io_kinds.h) that the coordinator's catalogue reads.
+struct IoKindChecks {
+  std::vector<ConfigField> config;
+  std::vector<FunctionSlot> functions;
+  CheckConfigFn check_config = nullptr;
 };
 
 // Every operator kind this version runs, immutable; any thread.

@@ -2,11 +2,23 @@
 
 #include "common/checkpoint_layout.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "coordinator/secrets.h"
 
 namespace sluice::coordinator {
+
+CheckpointCost CostOf(const proto::CheckpointMetadata& metadata) {
+  CheckpointCost cost;
+  for (const proto::TaskSnapshot& task : metadata.tasks()) {
+    cost.sync_us = std::max(cost.sync_us, task.sync_duration_us());
+    cost.async_us = std::max(cost.async_us, task.async_duration_us());
+    cost.full_bytes += task.state_full_bytes();
+    cost.incremental_bytes += task.state_incremental_bytes();
+  }
+  return cost;
+}
 namespace {
 
 // How many of the tasks a timed-out checkpoint still waited for its reason names.

@@ -45,6 +45,17 @@ struct CheckpointCoordinatorOptions {
                                               std::string job_dir);
 };
 
+// What `status` and the metrics show of a completed checkpoint: its slowest task's synchronous
+// and asynchronous parts (microseconds) and its keyed state's bytes over all tasks, full and
+// written since the tasks' previous checkpoints.
+struct CheckpointCost {
+  uint64_t sync_us = 0;
+  uint64_t async_us = 0;
+  uint64_t full_bytes = 0;
+  uint64_t incremental_bytes = 0;
+};
+CheckpointCost CostOf(const proto::CheckpointMetadata& metadata);
+
 // Send TriggerCheckpoint(checkpoint_id, directory) to each of `tasks`.
 struct CheckpointTrigger {
   uint64_t checkpoint_id = 0;

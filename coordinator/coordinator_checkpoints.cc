@@ -114,6 +114,7 @@ Status CoordinatorNode::PrepareAttemptLocked(JobRecord& job,
     const TaskGroup& group = plan->groups[task.group];
     WorkerRecord& worker = *workers_.at(placement.at(task.id));
     job.tasks[task.id].subtask = task.subtask;
+    job.tasks[task.id].worker_address = worker.address;
     worker.tasks[task.id] = job.id;
 
     Deployment d{worker.address, worker.stub, {}};
@@ -210,10 +211,9 @@ void CoordinatorNode::RestartDueJobs() {
       const proto::JobState state = job.lifecycle.state();
       if (state != proto::JOB_RESTARTING && state != proto::JOB_SCHEDULING) continue;
       if (now < job.restart_at) continue;
-      // A resumed job waits for as many workers as ran it to register again, for a while.
-      if (job.resume_workers > 0 && now < resume_until_ && workers_.size() < job.resume_workers) {
-        continue;
-      }
+      // A resumed job waits for the workers that ran it to register again, for a while, so
+      // they cancel the old attempt's tasks before the new one is placed.
+      if (now < resume_until_ && !ResumeWorkersBackLocked(job)) continue;
       const bool restart = state == proto::JOB_RESTARTING;
       if (restart) TransitionLocked(job, LifecycleEvent::kRestartDue);
       std::vector<Deployment> deployments;
@@ -231,6 +231,7 @@ void CoordinatorNode::RestartDueJobs() {
       if (job.restart_pending) ++job.restarts;
       job.restart_pending = false;
       job.resume_workers = 0;
+      job.resume_addresses.clear();
       spdlog::info("job {} deploying attempt {}: {} tasks", id.str(), job.attempt,
                    deployments.size());
       PersistLocked(job);  // the attempt number, before its tasks exist anywhere
@@ -287,9 +288,8 @@ void CoordinatorNode::TickCheckpointsLocked(uint64_t now_ms) {
 
 void CoordinatorNode::QueueTriggersLocked(const JobRecord& job, const CheckpointTrigger& trigger) {
   for (const TaskId& task : trigger.tasks) {
-    auto tracked = std::find_if(job.tracker.tasks().begin(), job.tracker.tasks().end(),
-                                [&](const TrackedTask& t) { return t.id == task; });
-    if (tracked == job.tracker.tasks().end()) continue;
+    const TrackedTask* tracked = job.tracker.Find(task);
+    if (tracked == nullptr) continue;
     auto worker = workers_.find(tracked->worker);
     if (worker == workers_.end()) continue;
     checkpoint_calls_.push_back(

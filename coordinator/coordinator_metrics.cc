@@ -12,6 +12,22 @@ void CollectCoordinatorMetrics(const CoordinatorNode& node, MetricsWriter& write
   }
   for (const auto& job : jobs.jobs()) {
     by_state[proto::JobState_Name(job.state())] += 1;
+    if (job.last_checkpoint_id() > 0) {
+      const MetricLabels labels = {{"job", job.job_id()}};
+      writer.Gauge("sluice_job_checkpoint_sync_seconds",
+                   "The latest checkpoint's synchronous part in its slowest task.", labels,
+                   job.last_checkpoint_sync_us() / 1e6);
+      writer.Gauge("sluice_job_checkpoint_async_seconds",
+                   "The latest checkpoint's asynchronous part in its slowest task.", labels,
+                   job.last_checkpoint_async_us() / 1e6);
+      writer.Gauge("sluice_job_checkpoint_state_bytes",
+                   "The latest checkpoint's keyed state over all tasks (every file).", labels,
+                   static_cast<double>(job.last_checkpoint_full_bytes()));
+      writer.Gauge("sluice_job_checkpoint_incremental_bytes",
+                   "The latest checkpoint's keyed state written anew (not shared with the "
+                   "tasks' previous checkpoints).",
+                   labels, static_cast<double>(job.last_checkpoint_incremental_bytes()));
+    }
     for (const auto& task : job.tasks()) {
       MetricLabels labels = {{"job", job.job_id()}, {"task", task.task_id()}};
       writer.Counter("sluice_job_task_records_in_total",

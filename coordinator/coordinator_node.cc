@@ -324,6 +324,9 @@ void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& s
   task.detail = status.detail();
   if (status.state() == proto::TASK_STATE_UNSPECIFIED || IsTaskTerminal(task.reported)) return;
   task.reported = status.state();
+  // Running (or deploying): nothing changes for the job; a heartbeat carries every task's
+  // status, so this must stay constant time.
+  if (status.state() != proto::TASK_FINISHED && status.state() != proto::TASK_FAILED) return;
   Result<Transition> transition = Transition{job.tracker.state(), false, {}};
   if (status.state() == proto::TASK_FINISHED) {
     if (job.checkpoints.has_value()) {
@@ -339,9 +342,8 @@ void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& s
 void CoordinatorNode::ApplyTransition(JobRecord& job, Transition transition,
                                       std::vector<std::pair<std::string, TaskId>>* to_cancel) {
   for (const auto& task_id : transition.to_cancel) {
-    auto task = std::find_if(job.tracker.tasks().begin(), job.tracker.tasks().end(),
-                             [&](const TrackedTask& t) { return t.id == task_id; });
-    if (task == job.tracker.tasks().end()) continue;
+    const TrackedTask* task = job.tracker.Find(task_id);
+    if (task == nullptr) continue;
     auto worker = workers_.find(task->worker);
     if (worker != workers_.end()) to_cancel->emplace_back(worker->second->address, task_id);
   }
@@ -416,6 +418,11 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
       info.set_last_checkpoint_duration_ms(job.latest->completed_at_ms() -
                                            job.latest->triggered_at_ms());
     }
+    const CheckpointCost cost = CostOf(*job.latest);
+    info.set_last_checkpoint_sync_us(cost.sync_us);
+    info.set_last_checkpoint_async_us(cost.async_us);
+    info.set_last_checkpoint_full_bytes(cost.full_bytes);
+    info.set_last_checkpoint_incremental_bytes(cost.incremental_bytes);
   }
   info.set_checkpoints_completed(job.checkpoints_completed);
   info.set_checkpoints_failed(job.checkpoints_failed);
@@ -430,6 +437,7 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
     task->set_operators(tracked.operators);
     task->set_subtask(record.subtask);
     task->set_worker_id(tracked.worker.str());
+    task->set_worker_address(record.worker_address);
     // The tracker decides ends; a task it still holds live shows what its worker said.
     bool live = !IsTaskTerminal(tracked.state);
     task->set_state(live ? record.reported : tracked.state);

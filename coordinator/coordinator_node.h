@@ -187,6 +187,9 @@ class CoordinatorNode {
   JobId NewUniqueJobId() const;
   void SendCancels(const std::vector<std::pair<std::string, TaskId>>& to_cancel);
   proto::JobInfo InfoOf(const JobRecord& job) const;
+  // Whether the workers a resumed job ran on registered again (by address; by count for
+  // records that kept no addresses). Under mutex_.
+  bool ResumeWorkersBackLocked(const JobRecord& job) const;
   void LivenessLoop();
   // Forgets the worker and fails (or restarts) the jobs that had live tasks there; `how` goes
   // into their failure ("was lost", "left").

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,7 @@ struct CoordinatorNode::TaskRecord {
   uint64_t records_in = 0;
   uint64_t records_out = 0;
   std::string detail;  // a connector's current problem, as last reported
+  std::string worker_address;        // where the task was deployed
   std::optional<int64_t> watermark;  // the task's output watermark, once reported
   uint64_t backpressured_ms = 0;     // as last reported (a counter)
 };
@@ -86,7 +88,10 @@ struct CoordinatorNode::JobRecord {
   std::string failure;                // with FAILED: why
   proto::FailureDomain failure_domain = proto::FAILURE_DOMAIN_UNSPECIFIED;
   uint32_t resumes = 0;            // coordinator restarts that resumed this job
-  uint32_t resume_workers = 0;     // resumed: how many workers ran it (wait for as many)
+  // Resumed: the addresses of the workers that ran it, to wait for (for a while); records from
+  // before addresses were kept give only their count.
+  std::set<std::string> resume_addresses;
+  uint32_t resume_workers = 0;
   bool results_partial = false;    // collected results from before a resume were lost
   uint64_t checkpoint_ids_reserved = 0;  // persisted: every id handed out is below it
   std::string last_restart_reason;

@@ -162,7 +162,10 @@ void CoordinatorNode::ResumeJobLocked(proto::StoredJob stored) {
     job->retained_directories.push_back(job->latest->directory());
   }
   std::set<std::string> workers;
-  for (const auto& task : info.tasks()) workers.insert(task.worker_id());
+  for (const auto& task : info.tasks()) {
+    workers.insert(task.worker_id());
+    if (!task.worker_address().empty()) job->resume_addresses.insert(task.worker_address());
+  }
   job->resume_workers = static_cast<uint32_t>(workers.size());
   job->restart_at = Clock::now();
   spdlog::info("job {} was {} when the coordinator stopped; resuming it from {} (attempt {})",
@@ -188,6 +191,14 @@ Result<proto::ListJobsResponse> CoordinatorNode::StandbyView() const {
   proto::ListJobsResponse response;
   for (auto& job : loaded->jobs) *response.add_jobs() = std::move(*job.mutable_info());
   return response;
+}
+
+bool CoordinatorNode::ResumeWorkersBackLocked(const JobRecord& job) const {
+  if (job.resume_addresses.empty()) return workers_.size() >= job.resume_workers;
+  std::set<std::string> registered;
+  for (const auto& [id, worker] : workers_) registered.insert(worker->address);
+  return std::includes(registered.begin(), registered.end(), job.resume_addresses.begin(),
+                       job.resume_addresses.end());
 }
 
 void CoordinatorNode::StepDown(const std::string& why) {
@@ -220,10 +231,8 @@ void CoordinatorNode::PersistLocked(const JobRecord& job) {
 bool CoordinatorNode::HoldsLiveLocked(const JobId& job_id, const TaskId& task_id) const {
   auto job = jobs_.find(job_id);
   if (job == jobs_.end()) return false;
-  for (const auto& task : job->second->tracker.tasks()) {
-    if (task.id == task_id) return !IsTaskTerminal(task.state);
-  }
-  return false;
+  const TrackedTask* task = job->second->tracker.Find(task_id);
+  return task != nullptr && !IsTaskTerminal(task->state);
 }
 
 JobId CoordinatorNode::NewUniqueJobId() const {

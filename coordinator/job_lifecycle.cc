@@ -37,12 +37,22 @@ proto::JobState NextJobState(proto::JobState current, JobEvent event) {
   return current;
 }
 
-JobTracker::JobTracker(std::vector<TrackedTask> tasks) : tasks_(std::move(tasks)) {}
+JobTracker::JobTracker(std::vector<TrackedTask> tasks) : tasks_(std::move(tasks)) {
+  index_.reserve(tasks_.size());
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    index_.emplace(tasks_[i].id, i);
+    if (tasks_[i].state == proto::TASK_FINISHED) ++finished_;
+  }
+}
 
-TrackedTask* JobTracker::Find(const TaskId& id) {
-  auto it = std::find_if(tasks_.begin(), tasks_.end(),
-                         [&](const TrackedTask& task) { return task.id == id; });
-  return it == tasks_.end() ? nullptr : &*it;
+TrackedTask* JobTracker::FindMutable(const TaskId& id) {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &tasks_[it->second];
+}
+
+const TrackedTask* JobTracker::Find(const TaskId& id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &tasks_[it->second];
 }
 
 Transition JobTracker::Apply(JobEvent event, std::vector<TaskId> to_cancel) {
@@ -78,20 +88,17 @@ Transition JobTracker::OnDeployed() {
 }
 
 Result<Transition> JobTracker::OnTaskFinished(const TaskId& id) {
-  TrackedTask* task = Find(id);
+  TrackedTask* task = FindMutable(id);
   if (task == nullptr) return Status::NotFound("the job has no task " + id.str());
   if (IsTerminal(state_) || !IsLive(task->state)) return Unchanged();  // late or repeated
   task->state = proto::TASK_FINISHED;
-  if (std::all_of(tasks_.begin(), tasks_.end(),
-                  [](const TrackedTask& t) { return t.state == proto::TASK_FINISHED; })) {
-    return Apply(JobEvent::kAllTasksFinished);
-  }
+  if (++finished_ == tasks_.size()) return Apply(JobEvent::kAllTasksFinished);
   return Unchanged();
 }
 
 Result<Transition> JobTracker::OnTaskFailed(const TaskId& id, const std::string& error,
                                             proto::FailureDomain domain) {
-  TrackedTask* task = Find(id);
+  TrackedTask* task = FindMutable(id);
   if (task == nullptr) return Status::NotFound("the job has no task " + id.str());
   if (IsTerminal(state_) || !IsLive(task->state)) return Unchanged();  // late or repeated
   task->state = proto::TASK_FAILED;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/ids.h"
@@ -71,9 +72,11 @@ class JobTracker {
   // With JOB_FAILED: where the failure came from (a lost worker is an external failure).
   proto::FailureDomain failure_domain() const { return failure_domain_; }
   const std::vector<TrackedTask>& tasks() const { return tasks_; }
+  // The task with this id, or null; constant time (heartbeats look up every task they carry).
+  const TrackedTask* Find(const TaskId& id) const;
 
  private:
-  TrackedTask* Find(const TaskId& id);
+  TrackedTask* FindMutable(const TaskId& id);
   Transition Apply(JobEvent event, std::vector<TaskId> to_cancel = {});
   Transition Unchanged() const { return Transition{state_, false, {}}; }
   // Marks every live task CANCELED (bar those failed just now) and returns their ids.
@@ -83,6 +86,8 @@ class JobTracker {
   std::string failure_;
   proto::FailureDomain failure_domain_ = proto::FAILURE_DOMAIN_UNSPECIFIED;
   std::vector<TrackedTask> tasks_;
+  std::unordered_map<TaskId, size_t> index_;  // tasks_ by id
+  size_t finished_ = 0;                        // tasks FINISHED
 };
 
 }  // namespace sluice::coordinator

@@ -4,63 +4,33 @@
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "coordinator/operator_checks.h"
-
-#include "connectors/mysql/mysql_config.h"
-#include "connectors/redis/redis_config.h"
-#include "connectors/kafka/kafka_config.h"
+#include "worker/runtime/worker_io_kinds.h"
 
 namespace sluice::coordinator {
 namespace {
 
-ConfigField Path(bool required) { return {"path", ConfigFieldType::kAbsolutePath, required, {}}; }
-ConfigField Count(std::string name) {
-  return {std::move(name), ConfigFieldType::kNonNegativeInteger, false, {}};
-}
-ConfigField Rate(std::string name) {
-  return {std::move(name), ConfigFieldType::kPositiveNumber, false, {}};
-}
-
-void CheckRedisSink(const nlohmann::json& config, std::vector<std::string>* problems) {
-  for (const std::string& problem : redis::CheckRedisConfig(config)) {
-    problems->push_back(": " + problem);
-  }
-}
-void CheckMySqlSink(const nlohmann::json& config, std::vector<std::string>* problems) {
-  for (const std::string& problem : mysql::CheckMySqlConfig(config)) {
-    problems->push_back(": " + problem);
-  }
-}
-void CheckKafkaSource(const nlohmann::json& config, std::vector<std::string>* problems) {
-  static_cast<void>(kafka::ParseSourceConfig(config, problems));
-}
-void CheckKafkaSink(const nlohmann::json& config, std::vector<std::string>* problems) {
-  static_cast<void>(kafka::ParseSinkConfig(config, problems));
-}
-
+// The transforms' checks; sources and sinks bring theirs in their registry entry (IoKindFor).
 std::vector<OperatorKind> BuildCatalogue() {
   const FunctionSlot required_fn{"fn", true};
-  const FunctionSlot optional_fn{"fn", false};
+  auto count = [](std::string name) {
+    return ConfigField{std::move(name), ConfigFieldType::kNonNegativeInteger, false, {}};
+  };
   return {
-      {"source.file",
-       {Path(true), {"format", ConfigFieldType::kEnum, false, {"lines", "json"}}, Count("batchSize"),
-        Count("maxLineBytes")},
-       {}},
-      {"source.generator", {Count("count"), Rate("rate")}, {optional_fn}},
-      {"source.nexmark", {Count("events"), Rate("rate"), Count("baseTime"), Rate("eventsPerSecond")}, {}},
       {"map", {}, {required_fn}},
       {"filter", {}, {required_fn}},
       {"flat_map", {}, {required_fn}},
       {"union", {}, {}},
-      {"assign_timestamps", {Count("maxOutOfOrderness"), Count("idleTimeout")}, {required_fn}},
+      {"assign_timestamps", {count("maxOutOfOrderness"), count("idleTimeout")}, {required_fn}},
       {"reduce", {}, {required_fn}},
       {"aggregate", {}, {{"create", true}, {"add", true}, {"merge", false}, {"result", false}}},
       {"window",
        {{"assigner", ConfigFieldType::kObject, true, {}},
         {"time", ConfigFieldType::kEnum, false, {"event", "processing"}},
         {"trigger", ConfigFieldType::kObject, false, {}},
-        Count("allowedLateness"),
+        count("allowedLateness"),
         {"lateOutput", ConfigFieldType::kBoolean, false, {}},
         {"function", ConfigFieldType::kEnum, true, {"reduce", "aggregate", "count"}}},
        {{"reduce", false}, {"create", false}, {"add", false}, {"merge", false}, {"result", false}},
@@ -72,16 +42,22 @@ std::vector<OperatorKind> BuildCatalogue() {
        {{"apply", true}},
        &CheckIntervalJoin},
       {"process", {}, {{"processElement", true}, {"onTimer", false}}},
-      {"sink.stdout", {}, {}},
-      {"sink.file", {Path(true), {"overwrite", ConfigFieldType::kBoolean}}, {}},
-      {"sink.collect", {}, {}},
-      {"sink.discard", {}, {}},
-      {"sink.redis", {}, {required_fn}, nullptr, &CheckRedisSink},
-      {"sink.mysql", {}, {required_fn}, nullptr, &CheckMySqlSink},
-      {"source.kafka", {}, {}, nullptr, &CheckKafkaSource},
-      {"sink.kafka", {}, {{"key", false}, {"value", false}, {"partition", false}}, nullptr,
-       &CheckKafkaSink},
   };
+}
+
+// A source's or sink's catalogue entry: the checks of its one entry in the worker's registry,
+// beside its factory. Null when the registry has no such kind.
+std::optional<OperatorKind> IoKindFor(const OperatorKindTraits& traits) {
+  const std::string name(traits.name);
+  const runtime::IoKinds& io = runtime::WorkerIoKinds();
+  const IoKindChecks* checks = nullptr;
+  if (traits.role == OperatorRole::kSource && io.source(name) != nullptr) {
+    checks = &io.source(name)->checks;
+  } else if (traits.role == OperatorRole::kSink && io.sink(name) != nullptr) {
+    checks = &io.sink(name)->checks;
+  }
+  if (checks == nullptr) return std::nullopt;
+  return OperatorKind{name, checks->config, checks->functions, nullptr, checks->check_config};
 }
 
 // The coordinator's checks joined with the shared table's role, keyedness and inputs; a kind in
@@ -89,6 +65,15 @@ std::vector<OperatorKind> BuildCatalogue() {
 std::vector<OperatorKind> JoinWithSharedTable(std::vector<OperatorKind> catalogue) {
   std::vector<OperatorKind> joined;
   for (const OperatorKindTraits& traits : AllOperatorKinds()) {
+    if (traits.role != OperatorRole::kTransform) {
+      std::optional<OperatorKind> io = IoKindFor(traits);
+      if (!io.has_value()) {
+        std::fprintf(stderr, "sluice: operator kind '%s' is not in the worker's registry\n",
+                     std::string(traits.name).c_str());
+        std::abort();
+      }
+      catalogue.push_back(std::move(*io));
+    }
     auto it = std::find_if(catalogue.begin(), catalogue.end(),
                            [&](const OperatorKind& kind) { return kind.name == traits.name; });
     if (it == catalogue.end()) {

@@ -10,35 +10,17 @@
 
 namespace sluice::coordinator {
 
+using sluice::CheckConfigFn;
+using sluice::ConfigField;
+using sluice::ConfigFieldType;
+using sluice::FunctionSlot;
 using sluice::OperatorRole;
-
-// What a config field's value must be.
-enum class ConfigFieldType {
-  kAbsolutePath,        // a string starting with '/'
-  kEnum,                // one of ConfigField::allowed
-  kNonNegativeInteger,  // an integral JSON number >= 0
-  kPositiveNumber,      // any JSON number > 0
-  kNumber,              // any JSON number
-  kBoolean,             // true or false
-  kObject,              // a JSON object (its kind's check looks inside)
-};
-
-struct ConfigField {
-  std::string name;
-  ConfigFieldType type;
-  bool required = false;
-  std::vector<std::string> allowed;  // with kEnum: the accepted strings
-};
-
-// A user function an operator kind takes, by role ("fn", later "create", "add", ...).
-struct FunctionSlot {
-  std::string role;
-  bool required = false;
-};
 
 // One entry of the operator catalogue (proto/README.md, "Operator kinds"): what the
 // coordinator checks in a kind's config and functions. Role, keyedness and inputs come from the
-// shared table (common/operator_kinds.h), so coordinator and worker cannot disagree on them.
+// shared table (common/operator_kinds.h), so coordinator and worker cannot disagree on them; a
+// source's or sink's config, functions and check_config come from its one entry in the worker's
+// registry (worker/io/io_kinds.h), beside its factory.
 struct OperatorKind {
   std::string name;
   std::vector<ConfigField> config;
@@ -50,7 +32,7 @@ struct OperatorKind {
   // For connectors whose config the field table cannot describe: checks the whole config object
   // instead of `config` (left empty) and appends each problem, phrased to follow the operator's
   // label (": config field ..."). The connector's own parser, so submit and run agree.
-  void (*check_config)(const nlohmann::json& config, std::vector<std::string>* problems) = nullptr;
+  CheckConfigFn check_config = nullptr;
   // From the shared table.
   OperatorRole role = OperatorRole::kTransform;
   // Keeps state per key: every input must be partitioned by key (a HASH edge, from keyBy).

@@ -76,8 +76,11 @@ void WorkerNode::CollectMetrics(MetricsWriter& writer) const {
     if (const auto& inbox = task->inbox(); inbox != nullptr) {
       writer.Gauge("sluice_task_inbox_batches", "Batches waiting in the task's input queue.",
                    labels, static_cast<double>(inbox->queued()));
-      writer.Gauge("sluice_task_inbox_capacity_batches", "The task's input queue capacity.", labels,
-                   static_cast<double>(inbox->capacity()));
+      writer.Gauge("sluice_task_inbox_bytes", "Bytes waiting in the task's input queue.", labels,
+                   static_cast<double>(inbox->queued_bytes()));
+      writer.Gauge("sluice_task_inbox_capacity_bytes",
+                   "The task's input queue room now (its share of the worker's inbox budget).",
+                   labels, static_cast<double>(inbox->capacity_bytes()));
       writer.Counter("sluice_task_backpressure_seconds_total",
                      "Time upstream channels waited for room in this task's input queue.", labels,
                      std::chrono::duration<double>(inbox->blocked_time()).count());
@@ -185,7 +188,8 @@ void WorkerNode::Shutdown() {
   if (heartbeat.joinable()) heartbeat.join();  // before the tasks go: it may be cancelling one
   tasks.clear();                               // joins
   if (tap_ != nullptr) tap_->Stop();
-  exchange_service_.Shutdown();  // ends streams that wait on full inboxes
+  peers_.Shutdown();
+  exchange_service_.Shutdown();  // ends the streams from other workers
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
 }
 
@@ -215,16 +219,17 @@ grpc::Status WorkerNode::DeployTask(grpc::ServerContext* context,
   services.on_health_changed = [this] { ReportSoon(); };
   services.router = &router_;
   services.self_address = address_;
-  services.peer_security = &options_.security;
+  services.peers = &peers_;
   services.checkpoints = this;
   services.limits = options_.limits;
   services.file_reach = &file_reach_;
+  services.driver_dir = options_.driver_dir;
   services.state_dir = options_.state_dir.empty()
                            ? "/tmp/sluice-state-" + std::to_string(::getpid())
                            : options_.state_dir;
   if (request->task().input_channels() > 0) {
     services.inbox = std::make_shared<exchange::Inbox>(id, request->task().input_channels(),
-                                                       options_.inbox_batches);
+                                                       inbox_budget_);
   }
   std::unique_lock<std::mutex> lock(mutex_);
   if (stopping_) return ToGrpc(Status::Unavailable("worker is shutting down"));

@@ -39,7 +39,10 @@ struct WorkerOptions {
   // address when concrete, the host's address ($POD_IP, an interface) for a wildcard listen.
   std::string advertise;
   uint32_t slots = 4;
-  size_t inbox_batches = 8;
+  // What the inboxes of this worker's tasks may hold, in bytes: each task gets
+  // min(inbox_task_bytes, inbox_bytes / tasks), shared between its input channels.
+  size_t inbox_bytes = 256u << 20;
+  size_t inbox_task_bytes = 4u << 20;
   // A coordinator silent this long is taken as lost: this worker cancels its running tasks.
   uint32_t coordinator_timeout_ms = 10000;
   std::FILE* stdout_file = stdout;  // where sink.stdout writes
@@ -53,6 +56,8 @@ struct WorkerOptions {
   ClusterLimits limits;                 // what every task is held to
   // The folders file sources and sinks may use (runtime/file_reach.h); none: no files at all.
   std::vector<std::string> allow_paths;
+  // Where each task writes its generated JS driver (<dir>/<task>.js); "": nowhere.
+  std::string driver_dir;
 };
 
 // A worker process's core: serves WorkerService (deploy and cancel tasks), registers with the
@@ -136,6 +141,9 @@ class WorkerNode final : public proto::WorkerService::Service,
   runtime::FileReach file_reach_;  // from options_.allow_paths, made by Start()
   exchange::Router router_;  // inboxes of this worker's tasks that upstream tasks feed
   exchange::ExchangeServiceImpl exchange_service_{router_, {.token = options_.security.token}};
+  exchange::PeerConnections peers_{options_.security};  // one stream to each other worker
+  std::shared_ptr<exchange::InboxBudget> inbox_budget_ = std::make_shared<exchange::InboxBudget>(
+      options_.inbox_bytes, options_.inbox_task_bytes);
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::vector<std::string> coordinators_;  // from options_.coordinator

@@ -8,6 +8,8 @@
 //
 //   node bench/checkpoints/checkpoints.mjs            (after scripts/build.sh)
 //   CP_EVENTS=2000000 CP_RUNS=1 node bench/checkpoints/checkpoints.mjs
+//   CP_COSTS=1000000,3000000 CP_SECONDS=30 node bench/checkpoints/checkpoints.mjs  (instead:
+//     each checkpoint's sync and async parts and sizes, from `sluice status`, at those keys)
 import { makeProject, sluice, startCluster, waitForStatus } from "../../tests/e2e/harness.mjs";
 
 const EVENTS = Number(process.env.CP_EVENTS ?? 5000000);
@@ -65,6 +67,37 @@ async function checkpointDuration() {
   }
 }
 
+// Each checkpoint's cost while a job with `keys` keys runs for `seconds` once every key is in
+// the state: the synchronous part (slowest task), the asynchronous part, the state's size, full
+// and written anew, as `sluice status` shows them.
+async function checkpointCosts(keys, seconds) {
+  const cluster = await startCluster({ workers: 1, slots: 4 });
+  const project = makeProject({ "job.ts": reduceJob({ name: "cp-costs", keys, interval: 1000, rate: 400000 }) });
+  try {
+    const submitted = await sluice(["submit", "job.ts", "-c", cluster.address], { cwd: project.dir });
+    const id = submitted.stdout.trim();
+    const recordsIn = (text) => Math.max(0, ...[...text.matchAll(/ in (\d+)/g)].map((m) => Number(m[1])));
+    await waitForStatus(id, cluster.address, (text) => recordsIn(text) >= 1.5 * keys, 600000);
+    const costs = new Map();
+    const size = (n, unit) => Number(n) * (unit === "MB" ? 1048576 : 1024);
+    const deadline = Date.now() + seconds * 1000;
+    while (Date.now() < deadline) {
+      const status = (await sluice(["status", id, "-c", cluster.address])).stdout;
+      const m = status.match(/latest (\d+) at \S+ \((\d+) ms\)\n\s+latest checkpoint: sync ([\d.]+) ms, async ([\d.]+) ms \(slowest task\); state ([\d.]+) (KB|MB), ([\d.]+) (KB|MB) new/);
+      if (m) costs.set(m[1], { total: Number(m[2]), sync: Number(m[3]), async: Number(m[4]), full: size(m[5], m[6]), fresh: size(m[7], m[8]) });
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await sluice(["cancel", id, "-c", cluster.address]);
+    return [...costs.values()];
+  } finally {
+    project.cleanup();
+    await cluster.stop();
+  }
+}
+
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const mb = (bytes) => (bytes / 1048576).toFixed(1);
+
 async function recoveryTime() {
   const timeout = 2000;
   const cluster = await startCluster({ workers: 2, slots: 4, coordinatorArgs: ["--worker-timeout", String(timeout)] });
@@ -86,6 +119,16 @@ async function recoveryTime() {
   }
 }
 
+if (process.env.CP_COSTS) {
+  // CP_COSTS=1000000,3000000: the checkpoint costs at these key counts, CP_SECONDS each.
+  for (const keys of process.env.CP_COSTS.split(",").map(Number)) {
+    const costs = await checkpointCosts(keys, Number(process.env.CP_SECONDS ?? 30));
+    if (costs.length === 0) throw new Error(`no checkpoint completed with ${keys} keys`);
+    const pick = (f) => costs.map(f);
+    console.log(`| ${keys} keys, ${costs.length} checkpoints | sync p50 ${quantile(pick((c) => c.sync), 0.5)} ms, p99 ${quantile(pick((c) => c.sync), 0.99)} ms | async p50 ${quantile(pick((c) => c.async), 0.5)} ms | trigger to completion p50 ${quantile(pick((c) => c.total), 0.5)} ms | state ${mb(quantile(pick((c) => c.full), 0.5))} MB, ${mb(quantile(pick((c) => c.fresh), 0.5))} MB new (p50) |`);
+  }
+  process.exit(0);
+}
 const without = await throughput(0);
 const withCheckpoints = await throughput(1000);
 console.log(`| checkpoints every 1 s vs none (${EVENTS} records, ${KEYS} keys, p=1) | ${Math.round(withCheckpoints)} vs ${Math.round(without)} records/s | ${(((without - withCheckpoints) / without) * 100).toFixed(1)} % lower |`);

@@ -74,8 +74,10 @@ void BM_RemoteTransfer64KiB(benchmark::State& state) {
     state.SkipWithError(server.status().message().c_str());
     return;
   }
+  PeerConnections peers;
   Transfer(state, router,
-           [&](const TaskId& task) { return ConnectRemote(server->address, task, 0); });
+           [&](const TaskId& task) { return ConnectRemote(peers, server->address, task, 0); });
+  peers.Shutdown();
   service.Shutdown();
   server->server->Shutdown();
 }

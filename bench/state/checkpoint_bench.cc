@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "worker/js/event_times.h"
 #include "worker/js/js_engine.h"
 #include "worker/state/key_groups.h"
 #include "worker/state/rocks_state_backend.h"
@@ -75,12 +76,13 @@ js::ChainSpec WindowChain(bool restore) {
 
 // Records `first` .. `first + count - 1`, one key each, all in the window [0, 60000).
 std::string Batch(int first, int count) {
-  std::string times = "\x02[", lines;
+  js::EventTimes times;
+  std::string lines;
   for (int i = first; i < first + count; ++i) {
-    times += std::to_string(i % 60000) + (i + 1 < first + count ? "," : "]\n");
+    times.Add(i % 60000);
     lines += "{\"k\":\"key" + std::to_string(i) + "\",\"v\":1}\n";
   }
-  return times + lines;
+  return times.Frame(lines);
 }
 
 std::unique_ptr<js::ChainRunner> Runner(bool restore, RocksStateBackend *backend) {

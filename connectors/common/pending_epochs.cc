@@ -150,8 +150,7 @@ Result<std::string> PendingEpochs::Prepare(uint64_t checkpoint, const std::strin
                                            const std::string& label) {
   auto description = Prepare(checkpoint, directory);
   if (description.ok()) return description;
-  const Status& status = description.status();
-  return Status(status.code(), status.domain(), label + ": " + status.message());
+  return description.status().WithContext(label);
 }
 
 Status PendingEpochs::CommitThrough(
@@ -231,8 +230,7 @@ Result<TakenOver> LoadPrepared(const std::vector<std::string>& descriptions,
     if (description.empty()) continue;
     auto loaded = PendingEpochs::Load(description);
     if (!loaded.ok()) {
-      const Status& status = loaded.status();
-      return Status(status.code(), status.domain(), label + ": " + status.message());
+      return loaded.status().WithContext(label);
     }
     taken.finished = taken.finished || loaded->finished;
     taken.sink_ids.push_back(loaded->sink_id);

@@ -66,7 +66,8 @@ KafkaSink::KafkaSink(KafkaSinkConfig config, const runtime::SinkContext& context
     : config_(std::move(config)),
       context_(context),
       listener_(std::make_unique<Listener>(this)),
-      epochs_(connectors::SinkId(context.job.str(), context.operator_id, context.subtask)),
+      exactly_once_(connectors::SinkId(context.job.str(), context.operator_id, context.subtask),
+                    context.operator_label, *this),
       retrier_(context.operator_label + ": kafka " + config_.brokers, backoff, context.health,
                &sleeper_) {}
 
@@ -97,7 +98,7 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(KafkaSinkConfig config,
   if (sink->exactly_once()) {
     // message.timeout.ms follows transaction.timeout.ms: a transaction whose messages time
     // out is aborted and written again.
-    defaults["transactional.id"] = TransactionalId(sink->epochs_.sink_id());
+    defaults["transactional.id"] = TransactionalId(sink->exactly_once_.sink_id());
   } else {
     // A message the brokers do not take within the retry budget's time fails the task (0:
     // librdkafka retries it for ever).
@@ -213,9 +214,7 @@ Status KafkaSink::ParseLines(std::string_view rest, std::vector<OutgoingMessage>
     if (line.empty()) continue;
     auto message = ParseOutgoingLine(line);
     if (!message.ok()) {
-      const Status& status = message.status();
-      return Status(status.code(), status.domain(),
-                    context_.operator_label + ": " + status.message());
+      return message.status().WithContext(context_.operator_label);
     }
     if (messages != nullptr) messages->push_back(std::move(message).value());
   }
@@ -223,12 +222,7 @@ Status KafkaSink::ParseLines(std::string_view rest, std::vector<OutgoingMessage>
 }
 
 Status KafkaSink::Write(const js::BatchResult& batch) {
-  if (exactly_once()) {
-    // Checked now, so that a bad line fails this task rather than a later commit.
-    SLUICE_RETURN_IF_ERROR(ParseLines(batch.json_lines, nullptr));
-    epochs_.Append(batch.json_lines);
-    return Status::Ok();
-  }
+  if (exactly_once()) return exactly_once_.Write(batch.json_lines);
   SLUICE_RETURN_IF_ERROR(failure_);
   std::vector<OutgoingMessage> messages;
   SLUICE_RETURN_IF_ERROR(ParseLines(batch.json_lines, &messages));
@@ -239,12 +233,7 @@ Status KafkaSink::Write(const js::BatchResult& batch) {
 }
 
 Status KafkaSink::Finish() {
-  if (exactly_once()) {
-    SLUICE_RETURN_IF_ERROR(CheckStarted());
-    if (epochs_.finished()) return Status::Ok();
-    SLUICE_RETURN_IF_ERROR(epochs_.Close(epochs_.last() + 1));
-    return CommitCheckpoint(std::numeric_limits<uint64_t>::max());
-  }
+  if (exactly_once()) return exactly_once_.Finish();
   while (rd_kafka_outq_len(producer_.get()) > 0) {
     if (cancelled_) return Status::Cancelled("cancelled");
     static_cast<void>(rd_kafka_flush(producer_.get(), kServeMs));
@@ -265,7 +254,7 @@ Status KafkaSink::InitTransactions() {
   SLUICE_RETURN_IF_ERROR(TransactionStatus(
       rd_kafka_init_transactions(producer_.get(), kTransactionCallMs), context_.operator_label,
       config_.brokers,
-      "starting the transactional producer " + TransactionalId(epochs_.sink_id())));
+      "starting the transactional producer " + TransactionalId(exactly_once_.sink_id())));
   initialized_ = true;
   return Status::Ok();
 }
@@ -336,67 +325,47 @@ Status KafkaSink::CommitEpoch(const std::string& sink_id, const connectors::Epoc
   return retrier_.Run([&] { return TryCommit(sink_id, epoch.number, messages); });
 }
 
-Status KafkaSink::ReadMarkers(const std::vector<std::string>& sink_ids) {
-  return retrier_.Run([&]() -> Status {
+Status KafkaSink::Start() {
+  return retrier_.Run([&] { return InitTransactions(); });
+}
+
+Status KafkaSink::Check(std::string_view json_lines) { return ParseLines(json_lines, nullptr); }
+
+Result<std::map<std::string, uint64_t>> KafkaSink::ReadMarkers(
+    const std::vector<std::string>& sink_ids) {
+  SLUICE_RETURN_IF_ERROR(retrier_.Run([&]() -> Status {
     auto read =
         ReadCommitMarkers(config_, sink_ids, context_.operator_label, kReadMarkersMs, cancelled_);
     if (!read.ok()) return read.status();
     for (const auto& [sink_id, epoch] : *read)
       markers_[sink_id] = std::max(markers_[sink_id], epoch);
     return Status::Ok();
-  });
+  }));
+  return markers_;
 }
 
-Status KafkaSink::CheckStarted() {
-  if (started_) return Status::Ok();
-  SLUICE_RETURN_IF_ERROR(retrier_.Run([&] { return InitTransactions(); }));
-  SLUICE_RETURN_IF_ERROR(ReadMarkers({epochs_.sink_id()}));
-  started_ = true;
-  const auto own = markers_.find(epochs_.sink_id());
-  if (own != markers_.end() && own->second > 0) epochs_.MarkFinished();
+Status KafkaSink::FenceOld(const std::vector<std::string>& old_sink_ids) {
+  // No producer of an old subtask may commit anything once its markers are read.
+  for (const std::string& old : old_sink_ids) {
+    SLUICE_RETURN_IF_ERROR(
+        retrier_.Run([&] { return FenceProducer(config_, old, context_.operator_label); }));
+  }
   return Status::Ok();
 }
 
 Result<std::string> KafkaSink::PrepareCommit(uint64_t checkpoint, const std::string& directory) {
   if (!exactly_once()) return std::string();
-  SLUICE_RETURN_IF_ERROR(CheckStarted());
-  return epochs_.Prepare(checkpoint, directory, context_.operator_label);
+  return exactly_once_.Prepare(checkpoint, directory);
 }
 
 Status KafkaSink::CommitCheckpoint(uint64_t checkpoint) {
   if (!exactly_once()) return Status::Ok();
-  SLUICE_RETURN_IF_ERROR(CheckStarted());
-  return epochs_.CommitThrough(checkpoint,
-                               [this](const std::string& sink_id, const connectors::Epoch& epoch) {
-                                 return CommitEpoch(sink_id, epoch);
-                               });
+  return exactly_once_.Commit(checkpoint);
 }
 
 Status KafkaSink::Restore(uint64_t checkpoint, const std::vector<std::string>& prepared) {
   if (!exactly_once()) return Status::Ok();
-  auto taken = connectors::LoadPrepared(prepared, epochs_.sink_id(), context_.operator_label);
-  if (!taken.ok()) return taken.status();
-  const std::vector<connectors::PreparedEpochs>& restored = taken->prepared;
-  // No producer of an old subtask may commit anything once its markers are read.
-  SLUICE_RETURN_IF_ERROR(retrier_.Run([&] { return InitTransactions(); }));
-  for (const connectors::PreparedEpochs& old : restored) {
-    if (old.sink_id == epochs_.sink_id()) continue;
-    SLUICE_RETURN_IF_ERROR(
-        retrier_.Run([&] { return FenceProducer(config_, old.sink_id, context_.operator_label); }));
-  }
-  SLUICE_RETURN_IF_ERROR(ReadMarkers(taken->sink_ids));
-  for (const connectors::PreparedEpochs& old : restored) {
-    for (const connectors::Epoch& epoch : old.epochs) {
-      SLUICE_RETURN_IF_ERROR(CommitEpoch(old.sink_id, epoch));
-    }
-  }
-  epochs_.StartAfter(checkpoint);
-  started_ = true;
-  const auto own = markers_.find(epochs_.sink_id());
-  if (taken->finished || (own != markers_.end() && own->second > checkpoint)) {
-    epochs_.MarkFinished();
-  }
-  return Status::Ok();
+  return exactly_once_.Restore(checkpoint, prepared);
 }
 
 Result<std::unique_ptr<runtime::BatchSink>> MakeKafkaSink(const std::string& config_json,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "connectors/common/exactly_once.h"
 #include "connectors/common/pending_epochs.h"
 #include "connectors/common/retry.h"
 #include "connectors/kafka/kafka_client.h"
@@ -28,15 +29,15 @@ namespace sluice::kafka {
 // fails the task with the first error. Finish() waits until every message is acknowledged.
 // Broker outages are reported through SinkContext::health until a delivery succeeds again.
 //
-// Exactly-once: Write() only checks and buffers (PendingEpochs); at barrier n the uncommitted
-// epochs go to a file in the checkpoint, and once checkpoint n completed each epoch up to n is
-// one Kafka transaction of a transactional producer (transactional.id from the sink id): its
+// Exactly-once: the protocol is connectors::ExactlyOnceProtocol (Write() only checks and
+// buffers; at barrier n the uncommitted epochs go to a file in the checkpoint); this sink is its
+// EpochStore: once checkpoint n completed each epoch up to n is one Kafka transaction of a transactional producer (transactional.id from the sink id): its
 // messages and its commit marker (kafka_sink_markers.h), committed together. A failed
 // transaction is aborted and written again; a commit that timed out is retried. Restore()
 // fences the producers of the old subtasks, reads their markers and commits what they left.
 //
 // Created and used on the task thread; Cancel() may come from any thread. Owned by the task.
-class KafkaSink : public runtime::BatchSink {
+class KafkaSink : public runtime::BatchSink, private connectors::EpochStore {
  public:
   static Result<std::unique_ptr<KafkaSink>> Create(KafkaSinkConfig config,
                                                    const runtime::SinkContext& context,
@@ -79,17 +80,19 @@ class KafkaSink : public runtime::BatchSink {
 
   // Exactly-once.
   Status InitTransactions();
-  // Commits one epoch of `sink_id` in a transaction with its marker, retrying until it went
-  // through (nothing when the known marker covers it).
-  Status CommitEpoch(const std::string& sink_id, const connectors::Epoch& epoch);
+  // EpochStore. Start: the transactional producer (retried). Check: the lines parse.
+  // CommitEpoch: one epoch of `sink_id` in a transaction with its marker, retrying until it went
+  // through (nothing when the known marker covers it). ReadMarkers: into markers_ too,
+  // retrying. FenceOld: the old subtasks' producers.
+  Status Start() override;
+  Status Check(std::string_view json_lines) override;
+  Status CommitEpoch(const std::string& sink_id, const connectors::Epoch& epoch) override;
+  Result<std::map<std::string, uint64_t>> ReadMarkers(
+      const std::vector<std::string>& sink_ids) override;
+  Status FenceOld(const std::vector<std::string>& old_sink_ids) override;
   // One attempt of that: aborts a failed transaction first, or retries a commit that timed out.
   Status TryCommit(const std::string& sink_id, uint64_t epoch,
                    const std::vector<OutgoingMessage>& messages);
-  // Reads the markers of `sink_ids` into markers_, retrying.
-  Status ReadMarkers(const std::vector<std::string>& sink_ids);
-  // Before the first prepare or commit of a task that was not restored: when this sink's own
-  // marker exists, the job ran before and this sink had finished, so it drops what it makes.
-  Status CheckStarted();
   // Parses JSON lines into messages (when `messages` is not null); errors name the operator.
   Status ParseLines(std::string_view lines, std::vector<OutgoingMessage>* messages) const;
 
@@ -105,11 +108,10 @@ class KafkaSink : public runtime::BatchSink {
   bool unhealthy_ = false;
 
   // Exactly-once.
-  connectors::PendingEpochs epochs_;
+  connectors::ExactlyOnceProtocol exactly_once_;
   connectors::CancellableSleeper sleeper_;
   connectors::Retrier retrier_;
   KafkaTopic commit_topic_;
-  bool started_ = false;      // restored, or CheckStarted() done
   bool initialized_ = false;  // init_transactions went through
   Transaction transaction_ = Transaction::kNone;
   uint64_t in_transaction_ = 0;              // data messages produced in the open transaction

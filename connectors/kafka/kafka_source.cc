@@ -348,18 +348,15 @@ Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* t
   }
   auto appended = AppendRecordLine(config_.format, view, text);
   if (!appended.ok()) {
-    return Status::User(context_.operator_label + ": " + state->tp.ToString() + " offset " +
-                        OffsetText(message.offset) + ": " + appended.status().message());
+    return appended.status().WithContext(context_.operator_label + ": " + state->tp.ToString() +
+                                         " offset " + OffsetText(message.offset));
   }
   if (*appended && config_.format == RecordFormat::kJson) {
     line_origins_.emplace_back(index, message.offset);
   }
   if (watermarks_.has_value()) {
     watermarks_->OnMessage(index, *appended ? view.timestamp_ms : std::nullopt, now_());
-    if (*appended) {
-      if (!times_.empty()) times_.push_back(',');
-      times_ += view.timestamp_ms.has_value() ? std::to_string(*view.timestamp_ms) : "null";
-    }
+    if (*appended) times_.Add(view.timestamp_ms);
   }
   return *appended;
 }
@@ -409,7 +406,7 @@ Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain)
   if (AllDone()) return std::optional<js::BatchResult>();
   std::string text;
   line_origins_.clear();
-  times_.clear();
+  times_.Clear();
   int32_t lines = 0;
   const auto idle_until = Clock::now() + kIdleReturn;
   std::vector<rd_kafka_message_t*> raw(std::min(context_.batch_size, 1024));
@@ -452,9 +449,8 @@ Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain)
     if (AllDone()) return std::optional<js::BatchResult>();
     return std::optional<js::BatchResult>(js::BatchResult{});
   }
-  // With watermarks the records' event times go first, on a line of their own (codec.js).
-  auto batch = watermarks_.has_value() ? chain.RunText("\x02[" + times_ + "]\n" + text)
-                                       : chain.RunText(text);
+  // With watermarks the records' event times go with them (the chain's frame, event_times.h).
+  auto batch = watermarks_.has_value() ? chain.RunText(times_.Frame(text)) : chain.RunText(text);
   if (!batch.ok()) {
     if (config_.format == RecordFormat::kJson) return LocateBadJson(text, batch.status());
     return batch.status();

@@ -13,6 +13,7 @@
 #include "connectors/kafka/kafka_config.h"
 #include "connectors/kafka/partition_watermarks.h"
 #include "worker/io/source.h"
+#include "worker/js/event_times.h"
 
 namespace sluice::kafka {
 
@@ -105,7 +106,7 @@ class KafkaSource : public runtime::SourceDriver {
   std::vector<std::pair<size_t, int64_t>> line_origins_;  // "json": (partition index, offset)
   std::function<std::chrono::steady_clock::time_point()> now_ = std::chrono::steady_clock::now;
   std::optional<PartitionWatermarks> watermarks_;  // with config "watermarks", once connected
-  std::string times_;  // the batch's event times so far, as a JSON array's elements
+  js::EventTimes times_;  // the batch's event times so far
   int64_t watermark_ = js::kMinWatermark;  // the last one the chain was given
   bool idle_ = false;                      // the idleness last reported
   bool unhealthy_ = false;

@@ -1,7 +1,5 @@
 #include "connectors/mysql/mysql_sink.h"
 
-#include <limits>
-
 #include "connectors/common/endpoint.h"
 
 namespace sluice::mysql {
@@ -15,7 +13,7 @@ MySqlSink::MySqlSink(MySqlConfig config, std::string label, std::string sink_id,
       client_(std::move(client)),
       sleeper_(std::move(sleeper)),
       retrier_(endpoint_, backoff, health, sleeper_.get()),
-      epochs_(std::move(sink_id)) {}
+      exactly_once_(std::move(sink_id), label_, *this) {}
 
 Status MySqlSink::Write(const js::BatchResult& batch) {
   if (!exactly_once()) {
@@ -23,12 +21,12 @@ Status MySqlSink::Write(const js::BatchResult& batch) {
         DecodeRowBatch(batch.json_lines, config_.placeholders, label_, &pending_));
     return CommitPending();
   }
-  // Checked now, so that a bad row fails this task rather than the commit of a checkpoint
-  // that already completed (which every restore would then fail again).
+  return exactly_once_.Write(batch.json_lines);
+}
+
+Status MySqlSink::Check(std::string_view json_lines) {
   std::vector<SqlRow> rows;
-  SLUICE_RETURN_IF_ERROR(DecodeRowBatch(batch.json_lines, config_.placeholders, label_, &rows));
-  epochs_.Append(batch.json_lines);
-  return Status::Ok();
+  return DecodeRowBatch(json_lines, config_.placeholders, label_, &rows);
 }
 
 Status MySqlSink::Connected() {
@@ -40,8 +38,7 @@ Status MySqlSink::Explain(const Status& status) const {
   if (status.ok() || status.retryable() || status.code() == StatusCode::kCancelled) return status;
   // The retrier's "gave up" names the endpoint already.
   if (status.message().rfind(endpoint_, 0) == 0) return status;
-  return Status(status.code(), status.domain(),
-                endpoint_ + ", statement `" + config_.statement + "`: " + status.message());
+  return status.WithContext(endpoint_ + ", statement `" + config_.statement + "`");
 }
 
 Status MySqlSink::CommitPending() {
@@ -67,17 +64,12 @@ Status MySqlSink::CommitEpoch(const std::string& sink_id, const connectors::Epoc
 
 Result<std::string> MySqlSink::PrepareCommit(uint64_t checkpoint, const std::string& directory) {
   if (!exactly_once()) return std::string();
-  SLUICE_RETURN_IF_ERROR(CheckStarted());
-  return epochs_.Prepare(checkpoint, directory, label_);
+  return exactly_once_.Prepare(checkpoint, directory);
 }
 
 Status MySqlSink::CommitCheckpoint(uint64_t checkpoint) {
   if (!exactly_once()) return Status::Ok();
-  SLUICE_RETURN_IF_ERROR(CheckStarted());
-  return epochs_.CommitThrough(checkpoint,
-                               [this](const std::string& sink_id, const connectors::Epoch& epoch) {
-                                 return CommitEpoch(sink_id, epoch);
-                               });
+  return exactly_once_.Commit(checkpoint);
 }
 
 Result<std::map<std::string, uint64_t>> MySqlSink::ReadMarkers(
@@ -92,43 +84,14 @@ Result<std::map<std::string, uint64_t>> MySqlSink::ReadMarkers(
   return markers;
 }
 
-Status MySqlSink::CheckStarted() {
-  if (started_) return Status::Ok();
-  auto markers = ReadMarkers({epochs_.sink_id()});
-  if (!markers.ok()) return markers.status();
-  started_ = true;
-  if (!markers->empty() && markers->begin()->second > 0) epochs_.MarkFinished();
-  return Status::Ok();
-}
-
 Status MySqlSink::Restore(uint64_t checkpoint, const std::vector<std::string>& prepared) {
   if (!exactly_once()) return Status::Ok();
-  auto taken = connectors::LoadPrepared(prepared, epochs_.sink_id(), label_);
-  if (!taken.ok()) return taken.status();
-  auto markers = ReadMarkers(taken->sink_ids);
-  if (!markers.ok()) return markers.status();
-  for (const connectors::PreparedEpochs& old : taken->prepared) {
-    const auto marker = markers->find(old.sink_id);
-    for (const connectors::Epoch& epoch : old.epochs) {
-      if (marker != markers->end() && epoch.number <= marker->second) continue;
-      SLUICE_RETURN_IF_ERROR(CommitEpoch(old.sink_id, epoch));
-    }
-  }
-  epochs_.StartAfter(checkpoint);
-  started_ = true;
-  const auto own = markers->find(epochs_.sink_id());
-  if (taken->finished || (own != markers->end() && own->second > checkpoint)) {
-    epochs_.MarkFinished();
-  }
-  return Status::Ok();
+  return exactly_once_.Restore(checkpoint, prepared);
 }
 
 Status MySqlSink::Finish() {
   if (!exactly_once()) return CommitPending();
-  SLUICE_RETURN_IF_ERROR(CheckStarted());
-  if (epochs_.finished()) return Status::Ok();
-  SLUICE_RETURN_IF_ERROR(epochs_.Close(epochs_.last() + 1));
-  return CommitCheckpoint(std::numeric_limits<uint64_t>::max());
+  return exactly_once_.Finish();
 }
 
 void MySqlSink::Cancel() { sleeper_->Cancel(); }
@@ -136,7 +99,7 @@ void MySqlSink::Cancel() { sleeper_->Cancel(); }
 Result<std::unique_ptr<runtime::BatchSink>> MakeMySqlSink(const std::string& config_json,
                                                           const runtime::SinkContext& context) {
   auto config = ParseMySqlConfig(config_json);
-  if (!config.ok()) return Status::User(context.operator_label + ": " + config.status().message());
+  if (!config.ok()) return config.status().WithContext(context.operator_label);
   auto client = MakeConnectorClient(*config);
   const connectors::Backoff backoff{.budget = config->retry};
   return std::unique_ptr<runtime::BatchSink>(new MySqlSink(

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "connectors/common/exactly_once.h"
 #include "connectors/common/guarantee.h"
 #include "connectors/common/pending_epochs.h"
 #include "connectors/common/retry.h"
@@ -26,15 +27,16 @@ namespace sluice::mysql {
 // returns; a transaction written again after a restore or a lost commit repeats its rows, so
 // statements should be upserts (INSERT ... ON DUPLICATE KEY UPDATE, REPLACE).
 //
-// Exactly-once: Write() only checks and buffers (PendingEpochs). At barrier n the epochs not
-// yet committed go to a file in the checkpoint; when checkpoint n completed, each epoch up to n
-// is written in one transaction that also sets this sink's marker in the commit table to the
-// epoch, unless the marker says it was committed already. So a commit retried after a lost
-// connection, or repeated after a restore, writes nothing twice.
+// Exactly-once: the protocol is connectors::ExactlyOnceProtocol (Write only checks and buffers;
+// barriers write the uncommitted epochs to the checkpoint; a completed checkpoint commits
+// them); this sink is its EpochStore: each epoch is written in one transaction that also sets
+// this sink's marker in the commit table to the epoch, unless the marker says it was committed
+// already. So a commit retried after a lost connection, or repeated after a restore, writes
+// nothing twice.
 //
 // Created on the task's thread by MakeMySqlSink (or by tests with another client) and used on
 // it; Cancel() may be called from any thread.
-class MySqlSink : public runtime::BatchSink {
+class MySqlSink : public runtime::BatchSink, private connectors::EpochStore {
  public:
   // `sink_id` names this subtask in the commit table (connectors::SinkId).
   MySqlSink(MySqlConfig config, std::string label, std::string sink_id,
@@ -59,16 +61,14 @@ class MySqlSink : public runtime::BatchSink {
   bool exactly_once() const { return config_.guarantee == connectors::Guarantee::kExactlyOnce; }
   // Writes every pending row in one transaction, retrying it whole on transient failures.
   Status CommitPending();
-  // Writes one epoch of `sink_id` with its marker (nothing when the marker covers it).
-  Status CommitEpoch(const std::string& sink_id, const connectors::Epoch& epoch);
   Status Connected();
-  // The committed epochs of `sink_ids`, retrying.
-  Result<std::map<std::string, uint64_t>> ReadMarkers(const std::vector<std::string>& sink_ids);
-  // Before the first prepare or commit of a task that was not restored: when this sink's own
-  // marker exists, the job ran before and this sink had finished (markers are written only
-  // once a checkpoint completed, which a restart restores from, or by Finish), so it drops
-  // what it makes again.
-  Status CheckStarted();
+  // EpochStore: rows decoded (and dropped); one epoch of `sink_id` with its marker in one
+  // transaction (nothing when the marker covers it); the committed epochs of `sink_ids`. Each
+  // retries.
+  Status Check(std::string_view json_lines) override;
+  Status CommitEpoch(const std::string& sink_id, const connectors::Epoch& epoch) override;
+  Result<std::map<std::string, uint64_t>> ReadMarkers(
+      const std::vector<std::string>& sink_ids) override;
   // A failure that is not retried, with the endpoint and statement.
   Status Explain(const Status& status) const;
 
@@ -78,9 +78,8 @@ class MySqlSink : public runtime::BatchSink {
   std::unique_ptr<MySqlClient> client_;
   std::unique_ptr<connectors::RetrySleeper> sleeper_;
   connectors::Retrier retrier_;
-  std::vector<SqlRow> pending_;       // at-least-once: decoded, not yet committed
-  connectors::PendingEpochs epochs_;  // exactly-once: the JSON lines of each epoch
-  bool started_ = false;              // exactly-once: restored, or CheckStarted() done
+  std::vector<SqlRow> pending_;  // at-least-once: decoded, not yet committed
+  connectors::ExactlyOnceProtocol exactly_once_;  // exactly-once: the epochs, the protocol
 };
 
 // Builds a MySqlSink on MySQL Connector/C++ from a `sink.mysql` config.

@@ -30,7 +30,7 @@ Status RedisSink::SendPipeline(std::span<const RedisCommand> commands) {
     // The retrier names the endpoint of the failures it retries; these name it themselves.
     auto named = [&](const Status& status) {
       if (status.retryable() || status.code() == StatusCode::kCancelled) return status;
-      return Status(status.code(), status.domain(), endpoint_ + ": " + status.message());
+      return status.WithContext(endpoint_);
     };
     if (!client_->connected()) {
       Status connected = client_->Connect();
@@ -61,7 +61,7 @@ void RedisSink::Cancel() {
 Result<std::unique_ptr<runtime::BatchSink>> MakeRedisSink(const std::string& config_json,
                                                           const runtime::SinkContext& context) {
   auto config = ParseRedisConfig(config_json);
-  if (!config.ok()) return Status::User(context.operator_label + ": " + config.status().message());
+  if (!config.ok()) return config.status().WithContext(context.operator_label);
   auto client = MakeHiredisClient(*config);
   const connectors::Backoff backoff{.budget = config->retry};
   return std::unique_ptr<runtime::BatchSink>(

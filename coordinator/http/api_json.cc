@@ -70,7 +70,11 @@ json JobStatusJson(const proto::JobInfo& info, uint64_t now_ms) {
   if (info.last_checkpoint_id() > 0) {
     checkpoints["latest"] = {{"id", info.last_checkpoint_id()},
                              {"path", info.last_checkpoint_path()},
-                             {"durationMs", info.last_checkpoint_duration_ms()}};
+                             {"durationMs", info.last_checkpoint_duration_ms()},
+                             {"syncUs", info.last_checkpoint_sync_us()},
+                             {"asyncUs", info.last_checkpoint_async_us()},
+                             {"fullBytes", info.last_checkpoint_full_bytes()},
+                             {"incrementalBytes", info.last_checkpoint_incremental_bytes()}};
   }
   job["checkpoints"] = std::move(checkpoints);
   json tasks = json::array();

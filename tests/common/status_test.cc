@@ -34,5 +34,17 @@ TEST(StatusTest, ResultHoldsValueOrStatus) {
   EXPECT_EQ(bad.status().message(), "odd number 3");
 }
 
+TEST(StatusTest, WithContextKeepsCodeDomainAndWhetherARetryCanHelp) {
+  const Status flaky = Status::External("connection reset", /*retryable=*/true);
+  const Status named = flaky.WithContext("operator 'out' (op4): mysql db:3306");
+  EXPECT_EQ(named.message(), "operator 'out' (op4): mysql db:3306: connection reset");
+  EXPECT_EQ(named.code(), flaky.code());
+  EXPECT_EQ(named.domain(), ErrorDomain::kExternal);
+  EXPECT_TRUE(named.retryable());
+  EXPECT_FALSE(Status::User("bad").WithContext("x").retryable());
+  EXPECT_TRUE(Status::Ok().WithContext("x").ok());
+  EXPECT_EQ(Status::Ok().WithContext("x").message(), "");
+}
+
 }  // namespace
 }  // namespace sluice

@@ -416,5 +416,23 @@ TEST(CheckpointCoordinatorOptionsTest, ForSpecResolvesTheSpecsZeros) {
   EXPECT_EQ(options.retained, 1u);
 }
 
+TEST(CheckpointCostTest, SlowestTaskPartsAndStateBytesOverAllTasks) {
+  proto::CheckpointMetadata metadata;
+  EXPECT_EQ(CostOf(metadata).sync_us, 0u);
+  const uint64_t parts[][4] = {{1500, 90000, 1000, 200}, {4000, 30000, 3000, 0}, {200, 0, 0, 0}};
+  for (const auto& p : parts) {
+    proto::TaskSnapshot* task = metadata.add_tasks();
+    task->set_sync_duration_us(p[0]);
+    task->set_async_duration_us(p[1]);
+    task->set_state_full_bytes(p[2]);
+    task->set_state_incremental_bytes(p[3]);
+  }
+  const CheckpointCost cost = CostOf(metadata);
+  EXPECT_EQ(cost.sync_us, 4000u);
+  EXPECT_EQ(cost.async_us, 90000u);
+  EXPECT_EQ(cost.full_bytes, 4000u);
+  EXPECT_EQ(cost.incremental_bytes, 200u);
+}
+
 }  // namespace
 }  // namespace sluice::coordinator

@@ -184,6 +184,39 @@ TEST_F(CheckpointStoreTest, DeleteRemovesTheDirectoryAndToleratesAMissingOne) {
   EXPECT_FALSE(store_.Delete("/").ok());
 }
 
+// Incremental checkpoints share a task's unchanged SST files by hard links (worker/state
+// README, "Checkpoint"): retention deletes a checkpoint's directory, and a shared file stays
+// as long as a retained checkpoint links it.
+TEST_F(CheckpointStoreTest, DeletingACheckpointKeepsTheFilesRetainedOnesShare) {
+  const std::string task = "/job-1-g0.0/state/";
+  for (int n = 1; n <= 3; ++n) {
+    ASSERT_TRUE(
+        store_.WriteMetadata(MakeMetadata(Path("job-1/chk-" + std::to_string(n)), n)).ok());
+    fs::create_directories(Path("job-1/chk-" + std::to_string(n) + task));
+  }
+  WriteBytes(Path("job-1/chk-1" + task + "000010.sst"), "written by checkpoint 1");
+  fs::create_hard_link(Path("job-1/chk-1" + task + "000010.sst"),
+                       Path("job-1/chk-2" + task + "000010.sst"));
+  WriteBytes(Path("job-1/chk-2" + task + "000012.sst"), "written by checkpoint 2");
+  fs::create_hard_link(Path("job-1/chk-2" + task + "000010.sst"),
+                       Path("job-1/chk-3" + task + "000010.sst"));
+  fs::create_hard_link(Path("job-1/chk-2" + task + "000012.sst"),
+                       Path("job-1/chk-3" + task + "000012.sst"));
+  EXPECT_EQ(fs::hard_link_count(Path("job-1/chk-3" + task + "000010.sst")), 3u);
+
+  ASSERT_TRUE(store_.Delete(Path("job-1/chk-1")).ok());
+  EXPECT_EQ(ReadBytes(Path("job-1/chk-2" + task + "000010.sst")), "written by checkpoint 1");
+  EXPECT_EQ(fs::hard_link_count(Path("job-1/chk-3" + task + "000010.sst")), 2u);
+  ASSERT_TRUE(store_.Delete(Path("job-1/chk-2")).ok());
+  EXPECT_EQ(ReadBytes(Path("job-1/chk-3" + task + "000010.sst")), "written by checkpoint 1");
+  EXPECT_EQ(ReadBytes(Path("job-1/chk-3" + task + "000012.sst")), "written by checkpoint 2");
+  EXPECT_EQ(fs::hard_link_count(Path("job-1/chk-3" + task + "000010.sst")), 1u);
+  auto latest = store_.LatestCompleted(Path("job-1"));
+  ASSERT_TRUE(latest.ok());
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->checkpoint_id(), 3u);
+}
+
 TEST_F(CheckpointStoreTest, LatestCompletedIsTheHighestReadableCheckpoint) {
   const std::string job_dir = Path("job-1");
   auto none = store_.LatestCompleted(job_dir);  // no directory yet

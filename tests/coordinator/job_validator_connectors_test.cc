@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "coordinator/job_validator.h"
+#include "coordinator/operator_kinds.h"
+#include "worker/runtime/worker_io_kinds.h"
 #include "tests/coordinator/spec_builder.h"
 #include "tests/coordinator/validator_test_util.h"
 
@@ -22,6 +24,36 @@ proto::JobSpec SinkJob(const std::string& kind, const std::string& config,
       .Op("out", "store", kind, config, functions)
       .Edge("src", "out")
       .Build();
+}
+
+// A source's or sink's checks are its entry in the worker's registry, beside its factory: the
+// catalogue copies them from there, and every source and sink kind has both.
+TEST(JobValidatorConnectorsTest, SourcesAndSinksAreCheckedByTheirRegistryEntry) {
+  const runtime::IoKinds& io = runtime::WorkerIoKinds();
+  size_t io_kinds = 0;
+  for (const OperatorKind& kind : OperatorKinds()) {
+    if (kind.role == OperatorRole::kTransform) continue;
+    ++io_kinds;
+    const IoKindChecks* checks = nullptr;
+    if (kind.role == OperatorRole::kSource) {
+      ASSERT_NE(io.source(kind.name), nullptr) << kind.name;
+      ASSERT_TRUE(io.source(kind.name)->make) << kind.name;
+      checks = &io.source(kind.name)->checks;
+    } else {
+      ASSERT_NE(io.sink(kind.name), nullptr) << kind.name;
+      ASSERT_TRUE(io.sink(kind.name)->make) << kind.name;
+      checks = &io.sink(kind.name)->checks;
+    }
+    EXPECT_EQ(kind.check_config, checks->check_config) << kind.name;
+    ASSERT_EQ(kind.config.size(), checks->config.size()) << kind.name;
+    for (size_t i = 0; i < kind.config.size(); ++i) {
+      EXPECT_EQ(kind.config[i].name, checks->config[i].name) << kind.name;
+    }
+    ASSERT_EQ(kind.functions.size(), checks->functions.size()) << kind.name;
+  }
+  EXPECT_EQ(io_kinds, io.kinds().size());
+  EXPECT_NE(FindOperatorKind("sink.mysql")->check_config, nullptr);
+  EXPECT_NE(FindOperatorKind("source.kafka")->check_config, nullptr);
 }
 
 TEST(JobValidatorConnectorsTest, AcceptsGoodRedisAndMySqlSinks) {

@@ -233,11 +233,11 @@ test("a rogue worker without the token cannot register, is sent no task, and can
   const exchange = new proto.ExchangeService(c.workerAddresses[0], grpc.credentials.createInsecure());
   cleanups.push(() => exchange.close());
   const transfer = await new Promise((resolve) => {
-    const stream = exchange.Transfer();
+    const stream = exchange.Multiplex();
     stream.on("data", () => {});
     stream.on("error", (error) => resolve(error));
     stream.on("end", () => resolve(null));
-    stream.write({ open: { taskId: "j/x.0", channel: 0 } });
+    stream.write({ frames: [{ channelId: 1, open: { taskId: "j/x.0", channel: 0 } }] });
   });
   assert.equal(transfer?.code, grpc.status.UNAUTHENTICATED);
 

@@ -1,13 +1,15 @@
-// A fast source behind a deliberately slow operator on another task: the bounded inboxes and
-// credits make the source wait, so every process's memory stays bounded and nothing is lost.
+// A fast source behind a deliberately slow operator on another task: the inboxes, bounded in
+// bytes by the workers' --inbox-mb, and the credits make the source wait, so every process's memory stays bounded and nothing is lost.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { startCluster, makeProject, sluice, waitForStatus } from "./harness.mjs";
 
 let cluster;
 before(async () => {
-  cluster = await startCluster({ workers: 2, slots: 3 });
+  // A small inbox budget: 2 MB for all the tasks of a worker.
+  cluster = await startCluster({ workers: 2, slots: 3, workerArgs: ["--allow-path", tmpdir(), "--inbox-mb", "2"] });
 });
 after(async () => {
   await cluster?.stop();

@@ -1,5 +1,6 @@
 // Checkpoints, recovery and savepoints on a real cluster (coordinator and worker processes):
-// periodic checkpoints with retention, a worker killed mid-job (the job restarts from its last
+// periodic checkpoints with retention, asynchronous and incremental snapshots (status shows
+// their parts and sizes), a worker killed mid-job (the job restarts from its last
 // checkpoint and every window result is right), and a savepoint taken at parallelism 2 and
 // restored at 3 (key groups redistributed; the results are those of an uninterrupted run), for
 // tumbling windows and for sliding windows (kept in slices).
@@ -105,6 +106,34 @@ export default job;
   // A keyed task's snapshot holds its RocksDB checkpoint.
   const latest = status.match(/latest \d+ at (\S+)/)[1];
   assert.ok(readdirSync(latest).some((d) => existsSync(join(latest, d, "state", "CURRENT"))), readdirSync(latest).join());
+  const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
+  assert.equal(cancelled.code, 0, cancelled.stderr);
+});
+
+test("checkpoints are asynchronous and incremental: status shows their parts and sizes, and later ones share files", async () => {
+  const id = await submit({
+    "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("incremental", { parallelism: 1, checkpointInterval: 250, checkpointsRetained: 3 });
+job.source(sources.generator({ rate: 40000 })).keyBy((n: number) => n % 200000)
+  .reduce((a: number, n: number) => a + n).sink(sinks.discard());
+export default job;
+`,
+  });
+  const size = (n, unit) => Number(n) * (unit === "MB" ? 1048576 : 1024);
+  const cost = /latest checkpoint: sync ([\d.]+) ms, async ([\d.]+) ms \(slowest task\); state ([\d.]+) (KB|MB), ([\d.]+) (KB|MB) new/;
+  // A checkpoint that shares files with the one before writes less than its whole state.
+  const status = await waitForStatus(id, cluster.address, (text) => {
+    const m = text.match(cost);
+    return m !== null && completed(text) >= 3 && size(m[5], m[6]) < size(m[3], m[4]);
+  }, 60000);
+  const m = status.match(cost);
+  assert.ok(Number(m[2]) > 0, status);
+  assert.ok(size(m[3], m[4]) > 0, status);
+  // The latest checkpoint is a whole RocksDB instance (its shared files are hard links).
+  const latest = status.match(/latest \d+ at (\S+)/)[1];
+  const task = readdirSync(latest).find((d) => existsSync(join(latest, d, "state", "CURRENT")));
+  assert.ok(task, readdirSync(latest).join());
   const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
   assert.equal(cancelled.code, 0, cancelled.stderr);
 });

@@ -212,3 +212,48 @@ export default job;
   const full = JSON.parse(again.stdout.trim().split("\n").pop());
   assert.deepEqual(full, { strict: { records: 50 }, partial: 50, resultsPartial: false, last: 50 });
 });
+
+test("a restarted coordinator waits for the very workers that ran a job, not just as many", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-restart-"));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const project = makeProject({ "forever.ts": jobFile("forever", 4, "{ rate: 1000 }", "discard") });
+  cleanups.push(project.cleanup);
+  // A long worker timeout: the resume waits for the workers that ran the job up to it.
+  const coordinatorArgs = ["--data-dir", dataDir, "--worker-timeout", "30000"];
+  const first = await startProcess(["coordinator", "--listen", "127.0.0.1:0", ...coordinatorArgs],
+    /coordinator listening on (127\.0\.0\.1:\d+)/, "coordinator");
+  const address = first.match[1];
+  const ran = [];
+  for (let i = 0; i < 2; i++) {
+    ran.push(await startProcess(["worker", "--coordinator", address, "--slots", "2"], /worker worker-\d+ serving on/, `worker ${i}`));
+  }
+  const submitted = await sluice(["submit", "forever.ts", "-c", address], { cwd: project.dir });
+  assert.equal(submitted.code, 0, submitted.stderr);
+  const id = submitted.stdout.trim();
+  await waitForStatus(id, address, (text) => (text.match(/\s+running\s+worker-/g) ?? []).length === 4);
+
+  // One of the two workers hangs; the coordinator dies and comes back; a new, empty worker joins.
+  ran[1].child.kill("SIGSTOP");
+  try {
+    await stopProcess(first.child, "SIGKILL");
+    await startProcess(["coordinator", "--listen", address, ...coordinatorArgs],
+      /coordinator listening on (127\.0\.0\.1:\d+)/, "restarted coordinator");
+    await startProcess(["worker", "--coordinator", address, "--slots", "4"], /worker worker-\d+ serving on/, "new worker");
+    // Two workers are back (the live one and the new one), as many as ran the job, but not the
+    // hung one: the job is not redeployed.
+    await poll("the live and the new worker registered", async () => {
+      const rows = await workers(address);
+      return { ok: rows.length === 2, rows };
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    const waiting = await sluice(["status", id, "-c", address]);
+    assert.doesNotMatch(waiting.stdout, /#1\s+running/, waiting.stdout);
+  } finally {
+    ran[1].child.kill("SIGCONT");
+  }
+  // The hung worker comes back and registers: now the job resumes, all four tasks running.
+  const resumed = await waitForStatus(id, address, (text) => (text.match(/#1\s+running/g) ?? []).length === 4, 30000);
+  assert.match(resumed, /resumes: 1 \(attempt 1\)/, resumed);
+  const cancel = await sluice(["cancel", id, "-c", address]);
+  assert.equal(cancel.code, 0, cancel.stderr);
+});

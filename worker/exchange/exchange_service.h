@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <stop_token>
+#include <condition_variable>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "sluice/exchange_service.grpc.pb.h"
 #include "worker/exchange/exchange.h"
@@ -26,25 +29,29 @@ struct ExchangeServiceOptions {
   std::string token;
 };
 
-// The receiving end of remote channels: one Transfer stream per channel, pushing into the
-// receiving task's inbox (found through the router) and granting one credit per batch the inbox
-// accepted. While the inbox is full the stream's handler waits in Push and grants nothing, so
-// the sender waits for credit: backpressure across workers.
+// The receiving end of remote channels: one Multiplex stream per sending worker, carrying all
+// its channels to tasks here. A channel's open frame names its receiving task, found through the
+// router (a deployment still in flight is waited for, up to `receiver_wait`, by the service's
+// opener thread, without holding up the stream's other channels); then it is granted
+// `initial_credits`. Each batch goes into the inbox at once (Inbox::Offer: the stream's handler
+// never waits on one inbox), and its credit goes back when the inbox admitted it into the
+// channel's room: while a task's inbox is full its senders wait for credit, the other channels
+// on the stream go on (backpressure per channel across workers). A channel's failure (task not
+// found, gone, no such channel, a batch without credit) is a reply for that channel only.
 //
-// One per worker process, registered on the worker's gRPC server; gRPC's threads run the
-// handlers (one thread per open stream). Owned by whoever wires the worker; must outlive the
-// server it is registered on, and the router must outlive it. Shutdown() before the server's
-// Shutdown() ends every open stream, even one whose handler waits for room in a full inbox.
-// A sender that goes away while its handler waits in Push is noticed once that Push returns
-// (room, inbox closed, or Shutdown); the batch it carried was sent and is delivered.
+// Threads: gRPC runs each stream's handler (reading frames); each stream has a writer thread for
+// the replies (credits come from the task threads that pop inboxes); one opener thread per
+// service. One per worker process, registered on the worker's gRPC server. Owned by whoever
+// wires the worker; must outlive the server it is registered on, and the router must outlive
+// it. Shutdown() before the server's Shutdown() ends every open stream.
 class ExchangeServiceImpl final : public proto::ExchangeService::Service {
  public:
   explicit ExchangeServiceImpl(Router& router, ExchangeServiceOptions options = {});
   ~ExchangeServiceImpl() override;
 
-  grpc::Status Transfer(
+  grpc::Status Multiplex(
       grpc::ServerContext* context,
-      grpc::ServerReaderWriter<proto::TransferCredit, proto::TransferMessage>* stream) override;
+      grpc::ServerReaderWriter<proto::MuxReplies, proto::MuxFrames>* stream) override;
 
   // Ends open streams (their senders see Unavailable) and refuses new ones. Idempotent.
   void Shutdown();
@@ -52,22 +59,28 @@ class ExchangeServiceImpl final : public proto::ExchangeService::Service {
   // Streams open now, for metrics and tests.
   size_t open_streams() const;
 
- private:
-  struct OpenStream {
-    grpc::ServerContext* context;
-    std::stop_source stop;
-  };
-  class Registration;
+  class Incoming;  // one stream's channels (exchange_service.cc)
 
-  Result<std::shared_ptr<Inbox>> FindReceiver(const TaskId& task, grpc::ServerContext& context,
-                                              std::stop_token stop);
+ private:
+  // A channel whose receiving task is not registered yet.
+  struct Pending {
+    std::weak_ptr<Incoming> stream;
+    uint64_t id = 0;
+    TaskId task;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  void OpenLater(Pending pending);
+  void OpenLoop();
 
   Router& router_;
   const ExchangeServiceOptions options_;
   mutable std::mutex mutex_;
+  std::condition_variable pending_changed_;
   bool shut_down_ = false;
   uint64_t next_stream_ = 0;
-  std::map<uint64_t, OpenStream> streams_;
+  std::map<uint64_t, grpc::ServerContext*> streams_;
+  std::vector<Pending> pending_;
+  std::thread opener_;
 };
 
 }  // namespace sluice::exchange

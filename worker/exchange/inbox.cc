@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -8,16 +9,54 @@
 
 namespace sluice::exchange {
 
+InboxBudget::InboxBudget(size_t worker_bytes, size_t task_max_bytes)
+    : worker_bytes_(std::max<size_t>(1, worker_bytes)),
+      task_max_bytes_(std::max<size_t>(1, task_max_bytes)) {}
+
+size_t InboxBudget::task_share() const {
+  const size_t tasks = std::max<size_t>(1, tasks_.load(std::memory_order_relaxed));
+  return std::min(task_max_bytes_, worker_bytes_ / tasks);
+}
+
+void InboxBudget::Join() { tasks_.fetch_add(1, std::memory_order_relaxed); }
+
+void InboxBudget::Leave() { tasks_.fetch_sub(1, std::memory_order_relaxed); }
+
+namespace {
+
+constexpr size_t kUnbounded = std::numeric_limits<size_t>::max();
+
+size_t PerChannel(size_t capacity_batches, uint32_t channels) {
+  if (capacity_batches == 0) return kUnbounded;
+  const size_t n = std::max(1u, channels);
+  return std::max<size_t>(1, (capacity_batches + n - 1) / n);
+}
+
+// A batch offered beyond its channel's room, waiting to be admitted: then `room` runs.
+struct Waiting {
+  size_t cost = 0;
+  std::function<void()> room;
+  std::chrono::steady_clock::time_point since;
+};
+
+}  // namespace
+
 // Pushers wait on `room` with condition_variable_any so that a stop_token can interrupt them.
+// "Admitted" batches are those within their channel's room: every pushed batch, and offered
+// ones once their `room` callback ran. Admission is in channel order, so a channel's front is
+// always admitted.
 struct Inbox::State {
-  State(TaskId task_id, uint32_t channel_count, size_t capacity_batches)
+  State(TaskId task_id, uint32_t channel_count, size_t capacity_batches,
+        std::shared_ptr<InboxBudget> inbox_budget)
       : task(std::move(task_id)),
         channels(channel_count),
-        per_channel(std::max<size_t>(1, (capacity_batches + std::max(1u, channel_count) - 1) /
-                                            std::max(1u, channel_count))),
+        per_channel(PerChannel(capacity_batches, channel_count)),
+        budget(std::move(inbox_budget)),
         ended(channel_count, false),
         blocked(channel_count, false),
-        queued(channel_count, 0) {}
+        admitted(channel_count, 0),
+        admitted_bytes(channel_count, 0),
+        waiting(channel_count) {}
 
   // The index in `queue` of the first entry whose channel is not blocked, or queue.size().
   size_t FirstUnblocked() const {
@@ -28,11 +67,40 @@ struct Inbox::State {
     return queue.size();
   }
 
+  // What a batch counts against the byte room.
+  size_t Cost(const Batch& batch) const {
+    return budget == nullptr ? 0 : batch.data.size() + InboxBudget::kBatchOverhead;
+  }
+  size_t RoomBytes() const {
+    if (budget == nullptr) return kUnbounded;
+    return std::max<size_t>(1, budget->task_share() / std::max(1u, channels));
+  }
+  // No room for one more batch: a channel with nothing admitted always has room.
+  bool Full(uint32_t channel) const {
+    return admitted[channel] > 0 &&
+           (admitted[channel] >= per_channel || admitted_bytes[channel] >= RoomBytes());
+  }
+  void Admit(uint32_t channel, size_t cost) {
+    ++admitted[channel];
+    admitted_bytes[channel] += cost;
+  }
+  // Admits the offered batches of `channel` that fit now; their callbacks go to `run`.
+  void AdmitWaiting(uint32_t channel, std::vector<std::function<void()>>& run) {
+    std::deque<Waiting>& q = waiting[channel];
+    while (!q.empty() && !Full(channel)) {
+      Admit(channel, q.front().cost);
+      blocked_time += std::chrono::steady_clock::now() - q.front().since;
+      run.push_back(std::move(q.front().room));
+      q.pop_front();
+    }
+  }
+
   const TaskId task;
   const uint32_t channels;
-  // Each channel may have this many batches queued: a bound per channel (not one for all) so
+  // Each channel may have this many batches admitted: a bound per channel (not one for all) so
   // that channels blocked for barrier alignment never take the room the others need.
   const size_t per_channel;
+  const std::shared_ptr<InboxBudget> budget;  // the byte room; null: none
 
   mutable std::mutex mutex;
   std::condition_variable_any room;   // a batch was popped, or the inbox closed
@@ -40,36 +108,72 @@ struct Inbox::State {
   std::deque<Batch> queue;  // data batches count against capacity; end markers do not
   std::deque<bool> is_end;  // parallel to queue: the entry is a channel's end marker
   size_t batches = 0;       // queued entries that are not end markers
+  size_t bytes = 0;         // their data
   std::vector<bool> ended;
   uint32_t ended_count = 0;
   std::vector<bool> blocked;  // held back by Block() until Unblock()
   uint32_t blocked_count = 0;
-  std::vector<size_t> queued;  // data batches queued per channel
+  std::vector<size_t> admitted;        // batches admitted and queued, per channel
+  std::vector<size_t> admitted_bytes;  // their cost
+  std::vector<std::deque<Waiting>> waiting;  // offered beyond the room, per channel
   bool closed = false;
   std::chrono::nanoseconds blocked_time{0};
 };
 
 Inbox::Inbox(TaskId task, uint32_t channels, size_t capacity_batches)
-    : state_(std::make_shared<State>(std::move(task), channels, capacity_batches)) {}
+    : state_(std::make_shared<State>(std::move(task), channels, capacity_batches, nullptr)) {}
+
+Inbox::Inbox(TaskId task, uint32_t channels, std::shared_ptr<InboxBudget> budget,
+             size_t capacity_batches)
+    : state_(std::make_shared<State>(std::move(task), channels, capacity_batches,
+                                     std::move(budget))) {
+  if (state_->budget != nullptr) state_->budget->Join();
+}
+
+Inbox::~Inbox() {
+  if (state_->budget != nullptr) state_->budget->Leave();
+}
 
 bool Inbox::Push(uint32_t channel, Batch batch, std::stop_token stop) {
   State& s = *state_;
   std::unique_lock lock(s.mutex);
   if (channel >= s.channels) return false;
-  auto full = [&] { return s.queued[channel] >= s.per_channel; };
-  if (!s.closed && full()) {
+  if (!s.closed && s.Full(channel)) {
     auto start = std::chrono::steady_clock::now();
-    s.room.wait(lock, stop, [&] { return s.closed || !full(); });
+    s.room.wait(lock, stop, [&] { return s.closed || !s.Full(channel); });
     s.blocked_time += std::chrono::steady_clock::now() - start;
   }
-  if (s.closed || full()) return false;  // closed, or stopped while full
+  if (s.closed || s.Full(channel)) return false;  // closed, or stopped while full
   batch.channel = channel;
+  s.Admit(channel, s.Cost(batch));
+  s.bytes += batch.data.size();
   s.queue.push_back(std::move(batch));
   s.is_end.push_back(false);
   ++s.batches;
-  ++s.queued[channel];
   lock.unlock();
   s.available.notify_all();
+  return true;
+}
+
+bool Inbox::Offer(uint32_t channel, Batch batch, std::function<void()> room) {
+  State& s = *state_;
+  std::unique_lock lock(s.mutex);
+  if (channel >= s.channels || s.closed) return false;
+  batch.channel = channel;
+  const size_t cost = s.Cost(batch);
+  const bool admitted = s.waiting[channel].empty() && !s.Full(channel);
+  if (admitted) {
+    s.Admit(channel, cost);
+  } else {
+    s.waiting[channel].push_back({cost, std::move(room), std::chrono::steady_clock::now()});
+  }
+  s.bytes += batch.data.size();
+  s.queue.push_back(std::move(batch));
+  s.is_end.push_back(false);
+  ++s.batches;
+  lock.unlock();
+  s.available.notify_all();
+  if (admitted) room();
   return true;
 }
 
@@ -111,24 +215,38 @@ InboxItem Inbox::Next(std::chrono::steady_clock::time_point deadline) {
   s.is_end.erase(s.is_end.begin() + static_cast<std::ptrdiff_t>(at));
   if (end) return item;
   --s.batches;
-  --s.queued[item.channel];
+  s.bytes -= item.batch.data.size();
+  --s.admitted[item.channel];
+  s.admitted_bytes[item.channel] -= s.Cost(item.batch);
+  std::vector<std::function<void()>> run;
+  s.AdmitWaiting(item.channel, run);
   lock.unlock();
   s.room.notify_all();
+  for (auto& room : run) room();
   return item;
 }
 
 void Inbox::Close() {
   State& s = *state_;
+  std::vector<std::function<void()>> run;
   {
     std::lock_guard lock(s.mutex);
     s.closed = true;
     s.queue.clear();
     s.is_end.clear();
     s.batches = 0;
-    std::fill(s.queued.begin(), s.queued.end(), 0);
+    s.bytes = 0;
+    std::fill(s.admitted.begin(), s.admitted.end(), 0);
+    std::fill(s.admitted_bytes.begin(), s.admitted_bytes.end(), 0);
+    for (auto& waiting : s.waiting) {
+      for (Waiting& w : waiting) run.push_back(std::move(w.room));
+      waiting.clear();
+    }
   }
   s.room.notify_all();
   s.available.notify_all();
+  // The senders waiting for room learn that the task is gone with their next batch.
+  for (auto& room : run) room();
 }
 
 const TaskId& Inbox::task() const { return state_->task; }
@@ -140,7 +258,20 @@ size_t Inbox::queued() const {
   return state_->batches;
 }
 
-size_t Inbox::capacity() const { return state_->per_channel * state_->channels; }
+size_t Inbox::queued_bytes() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->bytes;
+}
+
+size_t Inbox::capacity_bytes() const {
+  if (state_->budget == nullptr) return 0;
+  return state_->RoomBytes() * state_->channels;
+}
+
+size_t Inbox::capacity() const {
+  if (state_->per_channel == kUnbounded) return 0;
+  return state_->per_channel * state_->channels;
+}
 
 std::chrono::nanoseconds Inbox::blocked_time() const {
   std::lock_guard lock(state_->mutex);

@@ -42,4 +42,10 @@ Result<std::shared_ptr<Inbox>> Router::Find(const TaskId& task, std::chrono::mil
   return inboxes.at(task);
 }
 
+std::shared_ptr<Inbox> Router::Lookup(const TaskId& task) {
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->inboxes.find(task);
+  return it == state_->inboxes.end() ? nullptr : it->second;
+}
+
 }  // namespace sluice::exchange

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/operator_kinds.h"
 #include "common/status.h"
 #include "worker/io/sink.h"
 #include "worker/io/source.h"
@@ -13,16 +14,19 @@
 
 namespace sluice::runtime {
 
-// How a worker builds a `source.*` operator kind.
+// How a worker builds a `source.*` operator kind, and (`checks`) how the coordinator checks
+// its config and functions at submit: one entry per kind.
 struct SourceKind {
   std::function<Result<std::unique_ptr<SourceDriver>>(const std::string& config_json,
                                                       const SourceContext& context)>
       make;
   // The text format the source hands to the chain ("lines" or "json"), for ChainSpec.
   std::function<std::string(const std::string& config_json)> text_format;
+  IoKindChecks checks;
 };
 
-// How a worker builds a `sink.*` operator kind.
+// How a worker builds a `sink.*` operator kind, and (`checks`) how the coordinator checks its
+// config and functions at submit: one entry per kind.
 struct SinkKind {
   std::function<Result<std::unique_ptr<BatchSink>>(const std::string& config_json,
                                                    const SinkContext& context)>
@@ -34,6 +38,7 @@ struct SinkKind {
                                            const std::string& operator_name,
                                            const std::map<std::string, std::string>& functions)>
       function_stages;
+  IoKindChecks checks;
 };
 
 // The worker's sources and sinks by operator kind: the built-in ones and each connector's,

@@ -4,12 +4,14 @@
 
 namespace sluice::js {
 
-// The start of every generated chain driver (chain_program.cc): the factory's parameters, the
-// helpers the generated loop calls, and the per-call and time state it shares with the keyed
-// operator's emit functions.
+// The start of every generated chain driver (chain_program.cc), after its comment: the factory
+// and its inputs (chain_program.h), the helpers the generated loop calls, and the per-call and
+// time state it shares with the keyed operator's emit functions. The stats' names (STAT) follow.
 inline constexpr std::string_view kPrelude =
-    R"js((function (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFns, outKeyFns, codec, rt) {
+    R"js((function chainDriver(env) {
 "use strict";
+const { fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFns, outKeyFns, codec, rt } =
+    env;
 function deepFreeze(v) {
   if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
     Object.freeze(v);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -37,22 +38,50 @@ struct ChainProgram {
   // per input of the chain.
   int input_key_stage = -1;
   std::vector<std::string> input_key_fns;
-  // The driver: a script whose value is a factory
-  //   (fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFns, outKeyFns, codec, rt)
-  //     => run
-  // fns[i] holds stage i's functions by role; rt holds the runtime libraries the keyed stage
-  // needs ({ timers, state, windows | joins | process | keyed, stateNative }).
+  // The driver: a script whose value is a factory `(env) => run`, where env holds
+  //   fns         fns[i]: stage i's functions by role
+  //   paramsJson, sourceConfigJson   the job's params, the source stage's config
+  //   nexmark     runtime/nexmark.js (a nexmark source), keys (runtime/keys.js), codec
+  //   stats       a Float64Array of DriverStat slots, named STAT.<name> in the driver
+  //   inKeyFns, outKeyFns   the key selectors of the inputs and of the output edges
+  //   rt          the runtime libraries the keyed stage needs ({ timers, state, windows | joins
+  //               | process | keyed, stateNative })
   // run(first, stride, count) or run(text, header, nums, strs, input) processes one batch and
-  // run.advance(watermark, now) moves time on (see ChainRunner). Each writes to stats: [0]
-  // records in, [1] records out, [2] the stage that was running when it threw, [3] the chain's
-  // output watermark, [4] 1 while its output is idle, [5] late records dropped and [6] sent to
-  // the side output (cumulative). It returns the JSON lines ("" in count mode) or, with
-  // kPartitioned, an array per output edge of one batch per target. `keys` is runtime/keys.js.
-  // run.flush() writes the keyed state's dirty entries to the backend; run.snapshot() writes
-  // the keyed operator's timers to state table 1 and flushes (ChainRunner::SnapshotState).
-  // With ChainSpec::restore_state the factory reads the timers back from table 1.
+  // run.advance(watermark, now) moves time on (see ChainRunner); each fills the stats and
+  // returns the JSON lines ("" in count mode) or, with kPartitioned, an array per output edge
+  // of one batch per target. run.flush() writes the keyed state's dirty entries to the backend;
+  // run.snapshot() writes the keyed operator's timers to state table 1 and flushes
+  // (ChainRunner::SnapshotState). With ChainSpec::restore_state the factory reads the timers
+  // back from table 1. It starts with a comment naming the chain's stages, input and output.
   std::string driver_source;
 };
+
+// The driver's stats: slots of a Float64Array that the driver fills after every call and the
+// runner reads (V8ChainRunner::Finish). The driver names a slot STAT.<js_name>.
+enum class DriverStat : int {
+  kRecordsIn,       // records that entered the chain in the call
+  kRecordsOut,      // records that left it
+  kRunningStage,    // the stage that was running when the call threw (errors name it)
+  kOutputWatermark,  // the chain's output watermark
+  kOutputIdle,      // 1 while the chain's output is idle
+  kLateDropped,     // late records the keyed operator dropped (cumulative)
+  kLateSideOutput,  // late records it sent to its side output (cumulative)
+  kCount,
+};
+struct DriverStatName {
+  DriverStat stat;
+  const char *js_name;
+};
+inline constexpr DriverStatName kDriverStats[] = {
+    {DriverStat::kRecordsIn, "recordsIn"},
+    {DriverStat::kRecordsOut, "recordsOut"},
+    {DriverStat::kRunningStage, "runningStage"},
+    {DriverStat::kOutputWatermark, "outputWatermark"},
+    {DriverStat::kOutputIdle, "outputIdle"},
+    {DriverStat::kLateDropped, "lateDropped"},
+    {DriverStat::kLateSideOutput, "lateSideOutput"},
+};
+static_assert(std::size(kDriverStats) == static_cast<size_t>(DriverStat::kCount));
 
 // Checks the chain's stages and generates its driver. Errors are user-domain
 // and name the operator at fault.

@@ -61,9 +61,7 @@ Status V8ChainRunner::BudgetStatus(const Status &exception, size_t refused) cons
 }
 
 Status V8ChainRunner::BackendStatus(int stage) const {
-  const Status &failed = state_.error;
-  return Status(failed.code(), failed.domain(),
-                Name(stage) + ": its keyed state failed: " + failed.message(), failed.retryable());
+  return state_.error.WithContext(Name(stage) + ": its keyed state failed");
 }
 
 Status V8ChainRunner::AbortStatus(uint64_t call) {

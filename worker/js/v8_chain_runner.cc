@@ -295,18 +295,24 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
   stats_store_ = buffer->GetBackingStore();
   stats_ = static_cast<double *>(stats_store_->Data());
   const std::string &config = program_.has_source_stage ? chain_.stages[0].config_json : "";
-  v8::Local<v8::Value> args[] = {
-      fns,
-      V8String(isolate_, chain_.params_json.empty() ? "{}" : chain_.params_json),
-      V8String(isolate_, config.empty() ? "{}" : config),
-      nexmark,
-      v8::Float64Array::New(buffer, 0, kStats),
-      keys,
-      in_key_fns,
-      out_key_fns,
-      codec,
-      rt,
+  // The factory's one argument (chain_program.h), its inputs by name.
+  v8::Local<v8::Object> env = v8::Object::New(isolate_);
+  const std::pair<const char *, v8::Local<v8::Value>> inputs[] = {
+      {"fns", fns},
+      {"paramsJson", V8String(isolate_, chain_.params_json.empty() ? "{}" : chain_.params_json)},
+      {"sourceConfigJson", V8String(isolate_, config.empty() ? "{}" : config)},
+      {"nexmark", nexmark},
+      {"stats", v8::Float64Array::New(buffer, 0, kStats)},
+      {"keys", keys},
+      {"inKeyFns", in_key_fns},
+      {"outKeyFns", out_key_fns},
+      {"codec", codec},
+      {"rt", rt},
   };
+  for (const auto &[name, value] : inputs) {
+    env->Set(context, V8String(isolate_, name), value).Check();
+  }
+  v8::Local<v8::Value> args[] = {env};
   // kFromDriver: restoring the keyed operator's timers names that operator when it fails.
   Result<v8::Local<v8::Value>> run =
       Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
@@ -440,7 +446,7 @@ Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> conte
   const uint64_t call = call_seq_.fetch_add(1) + 1;
   abort_ = Abort::kNone;
   abort_stage_ = kChainStage;
-  if (stats_ != nullptr) stats_[2] = kChainStage;
+  if (stats_ != nullptr) Stat(DriverStat::kRunningStage) = kChainStage;
   state_.error = Status::Ok();
   allocator_->TakeRefused();
 
@@ -463,7 +469,7 @@ Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> conte
     return AbortStatus(call);
   }
   if (result.IsEmpty()) {
-    if (stage == kFromDriver) stage = static_cast<int>(stats_[2]);
+    if (stage == kFromDriver) stage = static_cast<int>(Stat(DriverStat::kRunningStage));
     if (!state_.error.ok()) return BackendStatus(stage);
     if (const size_t refused = allocator_->TakeRefused(); refused > 0) {
       return BudgetStatus(ExceptionStatus(context, try_catch, stage), refused);
@@ -476,20 +482,20 @@ Result<v8::Local<v8::Value>> V8ChainRunner::Guarded(v8::Local<v8::Context> conte
 Result<BatchResult> V8ChainRunner::Finish(v8::Local<v8::Context> context,
                                           v8::Local<v8::Value> out) {
   BatchResult batch;
-  batch.records_in = static_cast<uint64_t>(stats_[0]);
-  batch.records_out = static_cast<uint64_t>(stats_[1]);
-  const int64_t watermark = WatermarkFromJs(stats_[3]);
+  batch.records_in = static_cast<uint64_t>(Stat(DriverStat::kRecordsIn));
+  batch.records_out = static_cast<uint64_t>(Stat(DriverStat::kRecordsOut));
+  const int64_t watermark = WatermarkFromJs(Stat(DriverStat::kOutputWatermark));
   if (watermark > output_watermark_) {
     output_watermark_ = watermark;
     batch.watermark = watermark;
   }
-  const bool idle = stats_[4] != 0;
+  const bool idle = Stat(DriverStat::kOutputIdle) != 0;
   if (idle != output_idle_) {
     output_idle_ = idle;
     batch.idle = idle;
   }
-  batch.late_dropped = static_cast<uint64_t>(stats_[5]);
-  batch.late_side_output = static_cast<uint64_t>(stats_[6]);
+  batch.late_dropped = static_cast<uint64_t>(Stat(DriverStat::kLateDropped));
+  batch.late_side_output = static_cast<uint64_t>(Stat(DriverStat::kLateSideOutput));
   if (chain_.output == OutputMode::kJsonLines && out->IsString()) {
     CopyUtf8(isolate_, out.As<v8::String>(), &batch.json_lines);
   } else if (chain_.output == OutputMode::kPartitioned) {

@@ -114,7 +114,9 @@ class V8ChainRunner final : public ChainRunner {
   v8::Global<v8::Function> run_;
   std::shared_ptr<v8::BackingStore> stats_store_;  // the driver's Float64Array stats
   double *stats_ = nullptr;
-  static constexpr int kStats = 8;  // slots of the stats array (chain_program.h)
+  static constexpr size_t kStats = static_cast<size_t>(DriverStat::kCount);
+  // The driver's stats slot `stat` (chain_program.h).
+  double &Stat(DriverStat stat) { return stats_[static_cast<size_t>(stat)]; }
   // The keyed state's backend (nullptr: none) and its failure in the current call, which a
   // failed call reports instead of the JS exception it became.
   StateBinding state_;

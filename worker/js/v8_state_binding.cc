@@ -119,7 +119,7 @@ void Write(const v8::FunctionCallbackInfo<v8::Value> &info) {
       CopyUtf8(isolate, value.As<v8::String>(), &*mutation.value);
     }
   }
-  Status written = BindingOf(info).backend->Write(mutations);
+  Status written = BindingOf(info).backend->Write(std::move(mutations));
   if (!written.ok()) ThrowBackendError(info, written);
 }
 

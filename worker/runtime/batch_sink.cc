@@ -186,13 +186,23 @@ static Result<std::unique_ptr<BatchSink>> MakeBuiltinSink(const std::string& kin
 }
 
 Status RegisterBuiltinSinks(IoKinds& kinds) {
-  for (const char* kind : {"sink.stdout", "sink.discard", "sink.collect", "sink.file"}) {
-    const std::string name = kind;
-    SLUICE_RETURN_IF_ERROR(kinds.AddSink(
-        name, SinkKind{[name](const std::string& config, const SinkContext& context) {
-                         return MakeBuiltinSink(name, config, context);
-                       },
-                       nullptr}));
+  // With what the coordinator checks in their configs.
+  const std::pair<std::string, IoKindChecks> builtins[] = {
+      {"sink.stdout", {}},
+      {"sink.discard", {}},
+      {"sink.collect", {}},
+      {"sink.file",
+       {{{"path", ConfigFieldType::kAbsolutePath, true, {}},
+         {"overwrite", ConfigFieldType::kBoolean, false, {}}},
+        {}}},
+  };
+  for (const auto& [name, checks] : builtins) {
+    SinkKind sink;
+    sink.make = [name](const std::string& config, const SinkContext& context) {
+      return MakeBuiltinSink(name, config, context);
+    };
+    sink.checks = checks;
+    SLUICE_RETURN_IF_ERROR(kinds.AddSink(name, std::move(sink)));
   }
   return Status::Ok();
 }

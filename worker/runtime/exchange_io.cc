@@ -188,21 +188,22 @@ uint64_t ExchangeSink::bytes_sent() const {
 Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
     const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes, exchange::Router& router,
     const std::string& self_address, const std::string& label,
-    const ClusterSecurity* peer_security) {
-  static const ClusterSecurity kNone;
-  const ClusterSecurity& security = peer_security != nullptr ? *peer_security : kNone;
+    exchange::PeerConnections* peers) {
   auto sink = std::unique_ptr<ExchangeSink>(new ExchangeSink());
   for (const proto::OutputRoute& route : routes) {
     auto& senders = sink->senders_.emplace_back();
     for (int t = 0; t < route.target_task_ids_size(); ++t) {
       TaskId target(route.target_task_ids(t));
       const std::string& address = route.target_addresses(t);
+      if (address != self_address && peers == nullptr) {
+        return Status::Internal(label + ": no connections to other workers for task " +
+                                target.str() + " at " + address);
+      }
       auto sender = address == self_address
                         ? exchange::ConnectLocal(router, target, route.channel())
-                        : exchange::ConnectRemote(address, target, route.channel(), security);
+                        : exchange::ConnectRemote(*peers, address, target, route.channel());
       if (!sender.ok()) {
-        return Status(sender.status().code(), sender.status().domain(),
-                      label + ": " + sender.status().message(), sender.status().retryable());
+        return sender.status().WithContext(label);
       }
       senders.push_back(std::move(sender).value());
     }

@@ -76,11 +76,12 @@ class ExchangeSink : public BatchSink {
   // time the task was back-pressured.
   std::chrono::nanoseconds blocked() const { return blocked_; }
 
-  // Connects a channel to every target of every route; targets at `self_address` are local.
+  // Connects a channel to every target of every route; targets at `self_address` are local,
+  // the others ride `peers`' connection to their worker (needed when there are any).
   static Result<std::unique_ptr<ExchangeSink>> Connect(
       const google::protobuf::RepeatedPtrField<proto::OutputRoute>& routes,
       exchange::Router& router, const std::string& self_address, const std::string& label,
-      const ClusterSecurity* peer_security = nullptr);
+      exchange::PeerConnections* peers);
 
  private:
   Status Send(exchange::Sender& sender, exchange::Batch batch);

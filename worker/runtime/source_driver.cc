@@ -270,16 +270,38 @@ static std::string BuiltinTextFormat(const std::string& kind, const std::string&
   return "lines";
 }
 
+// What the coordinator checks in the built-in sources' configs.
+std::vector<std::pair<std::string, IoKindChecks>> BuiltinSourceChecks() {
+  auto count = [](std::string name) {
+    return ConfigField{std::move(name), ConfigFieldType::kNonNegativeInteger, false, {}};
+  };
+  auto rate = [](std::string name) {
+    return ConfigField{std::move(name), ConfigFieldType::kPositiveNumber, false, {}};
+  };
+  return {
+      {"source.file",
+       {{{"path", ConfigFieldType::kAbsolutePath, true, {}},
+         {"format", ConfigFieldType::kEnum, false, {"lines", "json"}},
+         count("batchSize"),
+         count("maxLineBytes")},
+        {}}},
+      {"source.generator", {{count("count"), rate("rate")}, {{"fn", false}}}},
+      {"source.nexmark",
+       {{count("events"), rate("rate"), count("baseTime"), rate("eventsPerSecond")}, {}}},
+  };
+}
+
 Status RegisterBuiltinSources(IoKinds& kinds) {
-  for (const char* kind : {"source.file", "source.generator", "source.nexmark"}) {
-    const std::string name = kind;
-    SLUICE_RETURN_IF_ERROR(kinds.AddSource(
-        name, SourceKind{[name](const std::string& config, const SourceContext& context) {
-                           return MakeBuiltinSource(name, config, context);
-                         },
-                         [name](const std::string& config) {
-                           return BuiltinTextFormat(name, config);
-                         }}));
+  for (auto& [name, checks] : BuiltinSourceChecks()) {
+    SourceKind source;
+    source.make = [name](const std::string& config, const SourceContext& context) {
+      return MakeBuiltinSource(name, config, context);
+    };
+    source.text_format = [name](const std::string& config) {
+      return BuiltinTextFormat(name, config);
+    };
+    source.checks = std::move(checks);
+    SLUICE_RETURN_IF_ERROR(kinds.AddSource(name, std::move(source)));
   }
   return Status::Ok();
 }

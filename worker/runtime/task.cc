@@ -147,6 +147,7 @@ Status Task::Loop(TaskParts& parts, TaskCheckpointer& checkpointer) {
   js::ChainRunner& chain = *parts.runner;
   auto next_tick = std::chrono::steady_clock::now() + kTick;
   while (!cancel_.cancelled()) {
+    SLUICE_RETURN_IF_ERROR(checkpointer.Poll(parts));  // an asynchronous snapshot that is done
     if (auto completed = mailbox_.TakeCompleted(); completed.has_value()) {
       SLUICE_RETURN_IF_ERROR(checkpointer.CommitCheckpoint(*completed, parts));
     }
@@ -164,6 +165,7 @@ Status Task::Loop(TaskParts& parts, TaskCheckpointer& checkpointer) {
       auto last = chain.AdvanceTime(js::kMaxWatermark, NowMs());
       if (!last.ok()) return last.status();
       SLUICE_RETURN_IF_ERROR(Write(parts, *last));
+      SLUICE_RETURN_IF_ERROR(checkpointer.Drain(parts));  // its ack goes before the end
       return parts.sink->Finish();
     }
     SLUICE_RETURN_IF_ERROR(Write(parts, **batch));

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string_view>
 
@@ -38,7 +39,7 @@ Result<std::unique_ptr<BatchSink>> BuildSink(const proto::TaskDeployment& deploy
   }
   auto connected = ExchangeSink::Connect(deployment.outputs(), *services.router,
                                          services.self_address, "task " + task.str(),
-                                         services.peer_security);
+                                         services.peers);
   if (!connected.ok()) return connected.status();
   parts.exchange_sink = connected->get();
   return std::unique_ptr<BatchSink>(std::move(connected).value());
@@ -218,6 +219,11 @@ Result<TaskParts> BuildTask(const proto::TaskDeployment& deployment, const TaskS
   if (Status opened = OpenKeyedState(deployment, services, *chain, spec, parts); !opened.ok()) {
     return fail(opened);
   }
+  // What the engine is about to compile, for a reader (--driver-dir).
+  if (!services.driver_dir.empty()) {
+    Status written = WriteDriverFile(services.driver_dir, TaskId(deployment.task_id()), spec);
+    if (!written.ok()) return fail(written);
+  }
   auto runner = services.engine->Create(spec, *limits, parts.state.get());
   if (!runner.ok()) return fail(runner.status());
   parts.runner = std::move(runner).value();
@@ -225,6 +231,32 @@ Result<TaskParts> BuildTask(const proto::TaskDeployment& deployment, const TaskS
     return fail(restored);
   }
   return parts;
+}
+
+Status WriteDriverFile(const std::string& dir, const TaskId& task, const js::ChainSpec& spec) {
+  Result<js::ChainProgram> program = js::BuildChainProgram(spec);
+  if (!program.ok()) return Status::Ok();
+  std::string name;
+  for (char c : task.str()) {
+    if (c == '/') {
+      name += '.';
+    } else if (c == '#') {
+      name += ".attempt";
+    } else {
+      name += c;
+    }
+  }
+  const std::string path = dir + "/" + name + ".js";
+  std::error_code made;
+  std::filesystem::create_directories(dir, made);
+  std::ofstream out(path, std::ios::trunc);
+  out << "// Task " << task.str() << "\n" << program->driver_source;
+  out.close();
+  if (made || !out) {
+    return Status::User("cannot write the JS driver of task " + task.str() + " to " + path +
+                        (made ? ": " + made.message() : std::string()));
+  }
+  return Status::Ok();
 }
 
 }  // namespace sluice::runtime

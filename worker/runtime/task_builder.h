@@ -41,12 +41,13 @@ struct TaskServices {
   std::function<void()> on_health_changed;  // a connector started or stopped retrying
   exchange::Router* router = nullptr;      // for channels to tasks on this worker
   std::string self_address;                // this worker's address: targets there are local
-  const ClusterSecurity* peer_security = nullptr;  // token and TLS for other workers; null: none
+  exchange::PeerConnections* peers = nullptr;  // the connections to other workers' exchanges
   std::shared_ptr<exchange::Inbox> inbox;  // when upstream tasks feed this one
   std::string state_dir;  // a task with keyed state keeps its RocksDB below it
   CheckpointListener* checkpoints = nullptr;  // where its checkpoint acknowledgements go
   ClusterLimits limits;                        // the worker's maxima (task_limits.h)
   const FileReach* file_reach = nullptr;       // where file sources and sinks may go
+  std::string driver_dir;  // where the task writes its generated JS driver; "": nowhere
 };
 
 // Removes a task's state directory when the task's parts go (after its database closed).
@@ -93,6 +94,11 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
 // `cancel` and `health` belong to the task and outlive the parts.
 Result<TaskParts> BuildTask(const proto::TaskDeployment& deployment, const TaskServices& services,
                             CancelSignal& cancel, ConnectorHealth& health);
+
+// Writes the JS driver that `spec` compiles to into <dir>/<task>.js ('/' and '#' of the task id
+// become '.' and ".attempt"), for a reader; a chain the engine refuses writes nothing (the
+// engine says why). An error names the file.
+Status WriteDriverFile(const std::string& dir, const TaskId& task, const js::ChainSpec& spec);
 
 // "operator 'name' (id)", how errors name an operator.
 std::string OperatorLabel(const proto::Operator& op);

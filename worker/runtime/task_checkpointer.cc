@@ -10,6 +10,16 @@
 
 namespace sluice::runtime {
 
+namespace {
+
+uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+}
+
+}  // namespace
+
 TaskCheckpointer::TaskCheckpointer(const proto::TaskDeployment& deployment,
                                    CheckpointListener* listener)
     : deployment_(deployment),
@@ -17,7 +27,17 @@ TaskCheckpointer::TaskCheckpointer(const proto::TaskDeployment& deployment,
       id_(deployment.task_id()),
       job_id_(deployment.job_id()) {}
 
+TaskCheckpointer::~TaskCheckpointer() {
+  if (thread_.joinable()) thread_.join();
+}
+
 Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
+  SLUICE_RETURN_IF_ERROR(Drain(parts));
+  const auto started = std::chrono::steady_clock::now();
+  if (!base_known_) {
+    base_ = RestoredBase(parts.keyed_operator_id);
+    base_known_ = true;
+  }
   proto::TaskSnapshot snapshot;
   snapshot.set_task_id(id_.str());
   for (const auto& op : deployment_.operator_ids()) snapshot.add_operator_ids(op);
@@ -25,16 +45,38 @@ Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
   snapshot.set_parallelism(std::max(1u, deployment_.parallelism()));
   snapshot.set_max_parallelism(EffectiveMaxParallelism(deployment_.spec()));
   std::string failure;
+  std::string directory;
+  bool frozen = false;
   const std::string& job_directory = deployment_.checkpoint_dir();
   if (job_directory.empty()) {
     failure = "the job has no checkpoint directory";
   } else {
-    failure = Snapshot(checkpoint, TaskCheckpointDirectory(job_directory, checkpoint, id_), parts,
-                       snapshot);
+    directory = TaskCheckpointDirectory(job_directory, checkpoint, id_);
+    failure = Snapshot(checkpoint, directory, parts, snapshot, &frozen);
   }
+  if (frozen && !failure.empty()) {
+    SLUICE_RETURN_IF_ERROR(parts.state->Thaw());
+    frozen = false;
+  }
+  // The synchronous part is the snapshot's; forwarding the barrier may wait for downstream
+  // tasks to take data (backpressure), which is not the snapshot's cost.
+  snapshot.set_sync_duration_us(MicrosSince(started));
   // Downstream tasks align on this barrier whether or not this snapshot worked.
   if (parts.exchange_sink != nullptr) {
-    SLUICE_RETURN_IF_ERROR(parts.exchange_sink->SendBarrier(checkpoint));
+    Status sent = parts.exchange_sink->SendBarrier(checkpoint);
+    if (!sent.ok()) {
+      if (frozen) parts.state->Thaw().IgnoreError();
+      return sent;
+    }
+  }
+  if (frozen) {
+    done_.store(false);
+    written_.store(false);
+    in_flight_directory_ = directory + "/state";
+    thread_ = std::thread(&TaskCheckpointer::WriteState, this, checkpoint, in_flight_directory_,
+                          base_, std::move(snapshot), std::chrono::steady_clock::now(),
+                          parts.state.get());
+    return Status::Ok();
   }
   if (listener_ == nullptr) return Status::Ok();
   if (failure.empty()) {
@@ -46,15 +88,67 @@ Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
   return Status::Ok();
 }
 
+void TaskCheckpointer::WriteState(uint64_t checkpoint, std::string directory, std::string base,
+                                  proto::TaskSnapshot snapshot,
+                                  std::chrono::steady_clock::time_point started,
+                                  state::RocksStateBackend* state) {
+  Result<state::CheckpointStats> written = state->WriteCheckpoint(directory, base);
+  if (written.ok()) {
+    snapshot.set_async_duration_us(MicrosSince(started));
+    snapshot.set_state_full_bytes(written->full_bytes);
+    snapshot.set_state_incremental_bytes(written->incremental_bytes);
+    written_.store(true);
+    spdlog::debug("task {}: checkpoint {}: sync {} us, async {} us, {} of {} bytes new",
+                  id_.str(), checkpoint, snapshot.sync_duration_us(),
+                  snapshot.async_duration_us(), written->incremental_bytes, written->full_bytes);
+    if (listener_ != nullptr) listener_->Acknowledge(job_id_, checkpoint, snapshot);
+  } else {
+    const std::string failure = "keyed state: " + written.status().message();
+    spdlog::warn("task {}: checkpoint {} declined: {}", id_.str(), checkpoint, failure);
+    if (listener_ != nullptr) listener_->Decline(job_id_, id_, checkpoint, failure);
+  }
+  done_.store(true);
+}
+
+Status TaskCheckpointer::Poll(TaskParts& parts) {
+  if (!thread_.joinable() || !done_.load()) return Status::Ok();
+  return Drain(parts);
+}
+
+Status TaskCheckpointer::Drain(TaskParts& parts) {
+  if (!thread_.joinable()) return Status::Ok();
+  thread_.join();
+  if (written_.load()) base_ = in_flight_directory_;
+  return parts.state->Thaw();
+}
+
+std::string TaskCheckpointer::RestoredBase(const std::string& keyed_operator_id) const {
+  if (!deployment_.has_restore() || keyed_operator_id.empty()) return "";
+  const proto::RestoreSpec& restore = deployment_.restore();
+  std::vector<const proto::TaskSnapshot*> sources = KeyedSnapshots(restore, keyed_operator_id);
+  // Restore's fast path: the one old subtask with this one's key groups; its files were linked
+  // or copied under their names.
+  if (sources.size() != 1 || sources[0]->subtask() != deployment_.subtask() ||
+      std::max(1u, sources[0]->parallelism()) != std::max(1u, deployment_.parallelism())) {
+    return "";
+  }
+  return restore.directory() + "/" + sources[0]->state_path();
+}
+
 std::string TaskCheckpointer::Snapshot(uint64_t checkpoint, const std::string& directory,
-                                       TaskParts& parts, proto::TaskSnapshot& snapshot) {
+                                       TaskParts& parts, proto::TaskSnapshot& snapshot,
+                                       bool* frozen) {
   const std::string name = TaskFileName(id_);
   std::error_code error;
   std::filesystem::create_directories(directory, error);
   if (error) return "cannot create '" + directory + "': " + error.message();
   if (parts.state != nullptr) {
-    Status taken = parts.runner->SnapshotState();
-    if (taken.ok()) taken = parts.state->Checkpoint(directory + "/state");
+    // The cache's flush is kept in memory, written to RocksDB by the asynchronous part.
+    Status taken = parts.state->BeginSnapshot();
+    if (!taken.ok()) return "keyed state: " + taken.message();
+    *frozen = true;  // (or collecting: either way Thaw() undoes it)
+    taken = parts.runner->SnapshotState();
+    if (taken.ok()) taken = parts.state->Freeze();
     if (!taken.ok()) return "keyed state: " + taken.message();
     snapshot.set_state_path(name + "/state");
     snapshot.set_keyed_operator_id(parts.keyed_operator_id);

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "common/ids.h"
 #include "common/status.h"
@@ -15,28 +18,67 @@ namespace sluice::runtime {
 // A task's part in checkpoints, as Flink's SubtaskCheckpointCoordinator: at checkpoint n's
 // barrier it snapshots the task (keyed state, source position, the sink's pending epochs) into
 // `<job checkpoint dir>/chk-<n>/<task>`, forwards the barrier and acknowledges or declines; when
-// checkpoint n completed, the sink commits. Created by the task on its thread, used there only;
-// it borrows the deployment and the listener, which outlive it.
+// checkpoint n completed, the sink commits.
+//
+// Snapshots are asynchronous. The synchronous part, on the task's thread between two batches,
+// flushes the state cache into the backend and freezes it (RocksStateBackend::Freeze), records
+// the source position and the sink's pending epochs, and forwards the barrier. A thread of the
+// checkpointer then writes the frozen state into the checkpoint (sharing the SST files the
+// task's previous checkpoint holds) and acknowledges once it is durable, while the task goes
+// on; Poll() on the task's thread thaws the backend when that thread is done. One asynchronous
+// part at a time: the next barrier waits for the one in flight.
+//
+// Created by the task on its thread, used there only (its thread only reads what the task
+// thread handed it); it borrows the deployment and the listener, which outlive it, and the
+// task's state backend, which must outlive it too (the destructor waits for the thread).
 class TaskCheckpointer {
  public:
   TaskCheckpointer(const proto::TaskDeployment& deployment, CheckpointListener* listener);
+  ~TaskCheckpointer();
+  TaskCheckpointer(const TaskCheckpointer&) = delete;
+  TaskCheckpointer& operator=(const TaskCheckpointer&) = delete;
 
-  // Snapshots the task at checkpoint n's barrier, forwards the barrier and acknowledges; a
-  // snapshot that fails is declined (reported, not an error of the task), and the barrier still
-  // goes on so that downstream tasks do not wait for it. An error: the barrier could not be sent.
+  // Snapshots the task at checkpoint n's barrier, forwards the barrier and acknowledges (from
+  // the asynchronous part, when the task has keyed state); a snapshot that fails is declined
+  // (reported, not an error of the task), and the barrier still goes on so that downstream
+  // tasks do not wait for it. An error: the barrier could not be sent, or the state backend
+  // could not take back what it kept during the previous asynchronous part.
   Status TakeCheckpoint(uint64_t checkpoint, TaskParts& parts);
+  // Between batches: when the asynchronous part in flight is done, thaws the state backend.
+  // An error: the backend could not write what it kept meanwhile (the task fails).
+  Status Poll(TaskParts& parts);
+  // Waits for the asynchronous part in flight, if any, and thaws the backend.
+  Status Drain(TaskParts& parts);
   // Checkpoint n completed: the sink commits its epochs up to n.
   Status CommitCheckpoint(uint64_t checkpoint, TaskParts& parts);
 
  private:
-  // The snapshot's parts written under `directory`; "" when it worked, else why not.
+  // The snapshot's parts written under `directory`; "" when it worked, else why not. With
+  // keyed state, leaves the backend frozen for the asynchronous part (`*frozen`).
   std::string Snapshot(uint64_t checkpoint, const std::string& directory, TaskParts& parts,
-                       proto::TaskSnapshot& snapshot);
+                       proto::TaskSnapshot& snapshot, bool* frozen);
+  // The asynchronous part of checkpoint n, on thread_: writes the frozen state, acknowledges.
+  void WriteState(uint64_t checkpoint, std::string directory, std::string base,
+                  proto::TaskSnapshot snapshot, std::chrono::steady_clock::time_point started,
+                  state::RocksStateBackend* state);
+  // The checkpoint the task's state was restored from, when its files are the live ones'
+  // (same parallelism), as the first base; "" otherwise.
+  std::string RestoredBase(const std::string& keyed_operator_id) const;
 
   const proto::TaskDeployment& deployment_;
   CheckpointListener* listener_;
   TaskId id_;
   JobId job_id_;
+  // The asynchronous part in flight (thread_ joinable): done_ once it returned; its state
+  // directory, which becomes base_ when it worked (written_).
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> written_{false};
+  std::string in_flight_directory_;
+  // The state directory of the task's latest checkpoint written (or restored from): the SST
+  // files of the next one are linked from there when it has them.
+  std::string base_;
+  bool base_known_ = false;
 };
 
 // Restoring. The task's keyed state in `directory`: fresh when the deployment restores nothing,

@@ -6,7 +6,6 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
-#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -91,10 +90,32 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
   return backend;
 }
 
+Status RocksStateBackend::Keep(std::vector<Mutation> &mutations, bool movable, Layer &layer) {
+  for (const Mutation &mutation : mutations) {
+    SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
+  }
+  const bool counted = &layer == &kept_;
+  for (Mutation &mutation : mutations) {
+    std::string encoded;
+    encoded.reserve(kKeyGroupBytes + mutation.key.size());
+    AppendKeyGroup(mutation.key_group, &encoded);
+    encoded.append(mutation.key);
+    auto [it, added] = movable ? layer[mutation.table].insert_or_assign(
+                                     std::move(encoded), std::move(mutation.value))
+                               : layer[mutation.table].insert_or_assign(std::move(encoded),
+                                                                        mutation.value);
+    if (added && counted) ++kept_count_;
+  }
+  return Status::Ok();
+}
+
 Status RocksStateBackend::Close() {
   if (db_ == nullptr) return Status::Ok();
+  // Mutations kept during a checkpoint that never thawed (the owner waits for WriteCheckpoint
+  // before it closes) go in first.
+  Status thawed = Thaw();
   // The WAL is off, so whatever is only in memtables would be lost: flush it to files.
-  Status result;
+  Status result = thawed;
   std::vector<rocksdb::ColumnFamilyHandle *> all = handles_;
   all.insert(all.end(), other_handles_.begin(), other_handles_.end());
   rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), all);
@@ -146,6 +167,9 @@ Result<std::optional<std::string>> RocksStateBackend::Get(uint32_t table, uint32
                                                           std::string_view key) {
   SLUICE_RETURN_IF_ERROR(CheckKeyGroup(table, key_group));
   const std::string encoded = EncodeKey(key_group, key);
+  if (frozen_ || collecting_) {
+    if (const std::optional<std::string> *kept = FindKept(table, encoded)) return *kept;
+  }
   rocksdb::PinnableSlice value;
   rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), handles_[table], encoded, &value);
   if (got.IsNotFound()) return std::optional<std::string>();
@@ -153,8 +177,26 @@ Result<std::optional<std::string>> RocksStateBackend::Get(uint32_t table, uint32
   return std::optional<std::string>(value.ToString());
 }
 
+Status RocksStateBackend::Write(std::vector<Mutation> &&mutations) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (frozen_) return Keep(mutations, true, kept_);
+  if (collecting_) {
+    for (const Mutation &mutation : mutations) {
+      SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
+    }
+    snapshot_.push_back(std::move(mutations));
+    snapshot_indexed_ = false;
+    return Status::Ok();
+  }
+  return Write(static_cast<const std::vector<Mutation> &>(mutations));
+}
+
 Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (frozen_ || collecting_) {
+    std::vector<Mutation> copy = mutations;
+    return Write(std::move(copy));
+  }
   rocksdb::WriteBatch batch;
   std::string encoded;
   for (const Mutation &mutation : mutations) {
@@ -179,20 +221,125 @@ Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
 }
 
 Status RocksStateBackend::Checkpoint(const std::string &directory) {
+  SLUICE_RETURN_IF_ERROR(Freeze());
+  Result<CheckpointStats> written = WriteCheckpoint(directory, "");
+  Status thawed = Thaw();
+  if (!written.ok()) return written.status();
+  return thawed;
+}
+
+Status RocksStateBackend::BeginSnapshot() {
   SLUICE_RETURN_IF_ERROR(CheckOpen());
-  const std::string where = "state backend at " + directory_ + ": checkpoint to " + directory;
-  std::error_code error;
-  // RocksDB wants an absolute path.
-  const std::filesystem::path target = std::filesystem::absolute(directory, error);
-  if (error) return Status::External(where + ": " + error.message());
-  rocksdb::Checkpoint *raw = nullptr;
-  rocksdb::Status made = rocksdb::Checkpoint::Create(db_.get(), &raw);
-  if (!made.ok()) return External(where, made);
-  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  // log_size_for_flush 0: always flush the memtables first (nothing is in a WAL).
-  rocksdb::Status created = checkpoint->CreateCheckpoint(target.string(), 0);
-  if (!created.ok()) return External(where, created);
+  if (frozen_ || collecting_) {
+    return Status::FailedPrecondition("state backend at " + directory_ +
+                                      " is frozen already (a checkpoint is being written)");
+  }
+  collecting_ = true;
+  snapshot_written_ = false;
+  snapshot_.clear();
+  snapshot_indexed_ = false;
   return Status::Ok();
+}
+
+Status RocksStateBackend::Freeze() {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (frozen_) {
+    return Status::FailedPrecondition("state backend at " + directory_ +
+                                      " is frozen already (a checkpoint is being written)");
+  }
+  if (!collecting_) {
+    snapshot_.clear();
+    snapshot_indexed_ = false;
+    snapshot_written_ = false;
+  }
+  collecting_ = false;
+  frozen_ = true;
+  kept_.assign(tables_.size(), {});
+  kept_count_ = 0;
+  return Status::Ok();
+}
+
+Status RocksStateBackend::WriteLayer(const Layer &layer, const std::string &what) {
+  rocksdb::WriteBatch batch;
+  for (size_t table = 0; table < layer.size(); ++table) {
+    for (const auto &[key, value] : layer[table]) {
+      rocksdb::Status added = value.has_value() ? batch.Put(handles_[table], key, *value)
+                                                : batch.Delete(handles_[table], key);
+      if (!added.ok()) return External(Where(static_cast<uint32_t>(table)), added);
+    }
+  }
+  if (batch.Count() == 0) return Status::Ok();
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  rocksdb::Status written = db_->Write(write_options, &batch);
+  if (!written.ok()) {
+    return External("state backend at " + directory_ + ": writing " +
+                        std::to_string(batch.Count()) + " entries " + what,
+                    written);
+  }
+  return Status::Ok();
+}
+
+Status RocksStateBackend::Thaw() {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (!frozen_ && !collecting_) return Status::Ok();
+  if (!snapshot_written_) {
+    SLUICE_RETURN_IF_ERROR(WriteSnapshot());
+    snapshot_written_ = true;
+  }
+  SLUICE_RETURN_IF_ERROR(WriteLayer(kept_, "kept during a checkpoint"));
+  snapshot_.clear();
+  snapshot_index_.clear();
+  snapshot_indexed_ = false;
+  kept_.clear();
+  kept_count_ = 0;
+  collecting_ = false;
+  frozen_ = false;
+  return Status::Ok();
+}
+
+Status RocksStateBackend::WriteSnapshot() {
+  rocksdb::WriteBatch batch;
+  for (const std::vector<Mutation> &mutations : snapshot_) {
+    for (const Mutation &mutation : mutations) {
+      const std::string encoded = EncodeKey(mutation.key_group, mutation.key);
+      rocksdb::ColumnFamilyHandle *handle = handles_[mutation.table];
+      rocksdb::Status added = mutation.value.has_value() ? batch.Put(handle, encoded, *mutation.value)
+                                                         : batch.Delete(handle, encoded);
+      if (!added.ok()) return External(Where(mutation.table), added);
+    }
+  }
+  if (batch.Count() == 0) return Status::Ok();
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  rocksdb::Status written = db_->Write(write_options, &batch);
+  if (!written.ok()) {
+    return External("state backend at " + directory_ + ": writing " +
+                        std::to_string(batch.Count()) + " entries of a checkpoint's snapshot",
+                    written);
+  }
+  return Status::Ok();
+}
+
+const std::optional<std::string> *RocksStateBackend::FindKept(uint32_t table,
+                                                              const std::string &encoded) {
+  if (frozen_) {
+    auto kept = kept_[table].find(encoded);
+    if (kept != kept_[table].end()) return &kept->second;
+  }
+  if (snapshot_.empty()) return nullptr;
+  if (!snapshot_indexed_) {
+    snapshot_index_.assign(tables_.size(), {});
+    for (const std::vector<Mutation> &mutations : snapshot_) {
+      for (const Mutation &mutation : mutations) {
+        snapshot_index_[mutation.table].insert_or_assign(
+            EncodeKey(mutation.key_group, mutation.key), &mutation.value);
+      }
+    }
+    snapshot_indexed_ = true;
+  }
+  auto taken = snapshot_index_[table].find(encoded);
+  return taken == snapshot_index_[table].end() ? nullptr : taken->second;
 }
 
 Status RocksStateBackend::ForEachInRange(uint32_t table, uint32_t first, uint32_t last,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -41,6 +42,16 @@ struct RestoreSource {
   uint32_t last_key_group = 0;
 };
 
+// What WriteCheckpoint wrote: the bytes of every file of the checkpoint (full) and of those it
+// did not share with its base (incremental: written, or linked from the live instance), and
+// how many files each.
+struct CheckpointStats {
+  uint64_t full_bytes = 0;
+  uint64_t incremental_bytes = 0;
+  uint32_t files = 0;
+  uint32_t shared_files = 0;  // hard-linked from the base checkpoint
+};
+
 // The keyed state of one task in one RocksDB instance: a column family per table (a stateful
 // operator, named by its operator id), keys = key group (2 bytes big-endian) + the key string's
 // UTF-8 bytes, values = the JSON text the isolate's cache wrote. Writes skip the WAL: state is
@@ -48,8 +59,9 @@ struct RestoreSource {
 // from the live directory.
 //
 // Created by Open() on the task's thread when the task starts; owned by the task; closed by
-// Close() or the destructor. Used by one thread at a time (the task's). Errors are
-// external-domain Statuses naming the directory and, where there is one, the table.
+// Close() or the destructor. Used by one thread at a time (the task's, "the owner"), except
+// WriteCheckpoint, which one other thread may run while the instance is frozen (see Freeze).
+// Errors are external-domain Statuses naming the directory and, where there is one, the table.
 class RocksStateBackend final : public StateBackend {
  public:
   // What ForEachInRange visits: one entry, its key group and key (without the prefix) and value.
@@ -87,11 +99,40 @@ class RocksStateBackend final : public StateBackend {
   Result<std::optional<std::string>> Get(uint32_t table, uint32_t key_group,
                                          std::string_view key) override;
   Status Write(const std::vector<Mutation> &mutations) override;
+  Status Write(std::vector<Mutation> &&mutations) override;
 
   // Writes a consistent, openable copy of every table to `directory`, which must not exist yet
-  // (its parent must). Memtables are flushed first; SST files are hard-linked where the file
-  // system allows, so this is cheap. Open() the directory to read it.
+  // (its parent must): Freeze(), WriteCheckpoint(directory, ""), Thaw() on the calling thread.
   Status Checkpoint(const std::string &directory);
+
+  // Asynchronous checkpoints, in three steps (see README.md, "Checkpoint"):
+  //  0. Optionally BeginSnapshot(), on the owner's thread: the writes until Freeze() (the state
+  //     cache's flush) are kept in memory as the snapshot's layer (Get() reads them back) and
+  //     written to RocksDB by WriteCheckpoint, off the owner's thread.
+  //  1. Freeze(), on the owner's thread, once the instance (with the snapshot's layer) holds
+  //     everything the checkpoint must hold. From then on Write() keeps its mutations in memory
+  //     instead of writing them (Get() reads them back first), so RocksDB gets exactly the
+  //     checkpoint's state.
+  //  2. WriteCheckpoint(directory, base), on one other thread, while the owner goes on with
+  //     Get() and Write(): writes the snapshot's layer, flushes the memtables and writes an
+  //     openable copy of every table to `directory` (must not exist; its parent must), through
+  //     `directory`.tmp and a rename.
+  //     SST files are immutable: one that `base` (a checkpoint this instance wrote before, or
+  //     the one it was restored from; "" for none) holds with the same name and size is
+  //     hard-linked from there (shared, not written again); the others are hard-linked from the
+  //     live instance where the file systems allow, else copied and synced.
+  //  3. Thaw(), on the owner's thread, after WriteCheckpoint returned (or instead of it): writes
+  //     the snapshot's layer if WriteCheckpoint did not, then the kept mutations, and unfreezes.
+  //     An error leaves the instance frozen.
+  // BeginSnapshot() or Freeze() on a frozen instance is a FailedPrecondition; so is
+  // WriteCheckpoint on one that is not frozen.
+  Status BeginSnapshot();
+  Status Freeze();
+  Result<CheckpointStats> WriteCheckpoint(const std::string &directory, const std::string &base);
+  Status Thaw();
+  bool frozen() const { return frozen_; }
+  // Mutations kept while frozen (distinct keys).
+  size_t kept_mutations() const { return kept_count_; }
 
   // Visits the entries of `table` whose key group lies in [first, last], in key order (key group,
   // then key bytes), from a consistent view taken when the call starts. Bulk reads do not fill
@@ -113,6 +154,20 @@ class RocksStateBackend final : public StateBackend {
   Status CopyFrom(const std::string &source, KeyGroupRange from, KeyGroupRange key_groups,
                   const RocksStateOptions &options);
 
+  // Per table, encoded key -> the value kept (nullopt: a deletion).
+  using Layer = std::vector<std::unordered_map<std::string, std::optional<std::string>>>;
+  // Write() while collecting or frozen: keeps the mutations in `layer` (validated first, all or
+  // none); moves their values when `movable`.
+  Status Keep(std::vector<Mutation> &mutations, bool movable, Layer &layer);
+  // Writes a layer to RocksDB in one batch; `what` names it in errors.
+  Status WriteLayer(const Layer &layer, const std::string &what);
+  // The snapshot's layer into RocksDB: on WriteCheckpoint's thread, each table's entries sorted
+  // into an SST file that is ingested (no memtable inserts); in Thaw, when WriteCheckpoint did
+  // not run, in one write batch.
+  Status IngestSnapshot(const std::string &where);
+  Status WriteSnapshot();
+  // Get() while collecting or frozen: the kept value, if any.
+  const std::optional<std::string> *FindKept(uint32_t table, const std::string &encoded);
   Status CheckOpen() const;
   Status CheckTable(uint32_t table) const;
   Status CheckKeyGroup(uint32_t table, uint32_t key_group) const;
@@ -126,6 +181,20 @@ class RocksStateBackend final : public StateBackend {
   // "default"), which must stay open with the instance.
   std::vector<rocksdb::ColumnFamilyHandle *> handles_;
   std::vector<rocksdb::ColumnFamilyHandle *> other_handles_;
+  // collecting_: between BeginSnapshot and Freeze, writes go to snapshot_; frozen_: between
+  // Freeze and Thaw, they go to kept_. snapshot_written_: WriteCheckpoint wrote snapshot_ to
+  // RocksDB (set on its thread; read by the owner after it joined that thread).
+  bool collecting_ = false;
+  bool frozen_ = false;
+  bool snapshot_written_ = false;
+  // The snapshot's layer as Write() got it (the mutations are not copied), and Get()'s index of
+  // it, made by the owner at the first Get that needs it (pointers into snapshot_, which does
+  // not change once frozen).
+  std::vector<std::vector<Mutation>> snapshot_;
+  std::vector<std::unordered_map<std::string, const std::optional<std::string> *>> snapshot_index_;
+  bool snapshot_indexed_ = false;
+  Layer kept_;
+  size_t kept_count_ = 0;
 };
 
 }  // namespace sluice::state

@@ -32,6 +32,10 @@ class StateBackend {
                                                  std::string_view key) = 0;
   // Applies the mutations atomically, in order.
   virtual Status Write(const std::vector<Mutation>& mutations) = 0;
+  // The same, for mutations the caller no longer needs: a backend may keep their strings.
+  virtual Status Write(std::vector<Mutation>&& mutations) {
+    return Write(static_cast<const std::vector<Mutation>&>(mutations));
+  }
 };
 
 }  // namespace sluice::state

@@ -184,5 +184,67 @@ TEST(InboxTest, AFullBlockedChannelLeavesRoomForTheOthers) {
   EXPECT_TRUE(third.get());
 }
 
+TEST(InboxTest, RoomIsInBytesSharedFairlyBetweenTasksAndChannels) {
+  constexpr size_t kOverhead = InboxBudget::kBatchOverhead;
+  // 40 KB for the worker, at most 16 KB a task.
+  auto budget = std::make_shared<InboxBudget>(40000, 16000);
+  EXPECT_EQ(budget->task_share(), 16000u);
+  auto first = std::make_unique<Inbox>(TaskId("t1"), 2, budget);  // 8000 bytes a channel
+  EXPECT_EQ(first->capacity_bytes(), 16000u);
+  // Small batches: as many as fit in 8000 bytes, whatever their number.
+  const std::string small(1000 - kOverhead, 's');
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(first->Push(0, MakeBatch(small)));
+  auto ninth = std::async(std::launch::async, [&] { return first->Push(0, MakeBatch(small)); });
+  EXPECT_TRUE(StaysBlocked(ninth));
+  // The other channel has its own room; one batch larger than the room still goes in when the
+  // channel holds nothing (a channel never stalls), and then the channel is full.
+  ASSERT_TRUE(first->Push(1, MakeBatch(std::string(50000, 'L'))));
+  auto after_large = std::async(std::launch::async, [&] { return first->Push(1, MakeBatch("x")); });
+  EXPECT_TRUE(StaysBlocked(after_large));
+  EXPECT_EQ(first->queued_bytes(), 8 * small.size() + 50000);
+
+  // More tasks on the worker: each one's share shrinks to 40000 / 3.
+  auto second = std::make_unique<Inbox>(TaskId("t2"), 1, budget);
+  auto third = std::make_unique<Inbox>(TaskId("t3"), 1, budget);
+  EXPECT_EQ(budget->task_share(), 40000u / 3);
+  EXPECT_EQ(second->capacity_bytes(), 40000u / 3);
+  third.reset();
+  second.reset();
+  EXPECT_EQ(budget->task_share(), 16000u);
+
+  EXPECT_EQ(PopBatch(*first)->data, small);
+  ASSERT_EQ(ninth.wait_for(kSoon), std::future_status::ready);
+  EXPECT_TRUE(ninth.get());
+  first->Close();
+  ASSERT_EQ(after_large.wait_for(kSoon), std::future_status::ready);
+  EXPECT_FALSE(after_large.get());
+}
+
+TEST(InboxTest, OfferTakesEveryBatchAndHandsOutRoomInOrder) {
+  Inbox inbox(TaskId("t"), 1, 2);  // 2 batches of room
+  std::vector<int> roomed;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(inbox.Offer(0, MakeBatch(std::to_string(i)), [&roomed, i] { roomed.push_back(i); }));
+  }
+  // All four are queued (nothing dropped), but only the first two had room.
+  EXPECT_EQ(inbox.queued(), 4u);
+  EXPECT_EQ(roomed, (std::vector<int>{0, 1}));
+  EXPECT_EQ(PopBatch(inbox)->data, "0");
+  EXPECT_EQ(roomed, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(PopBatch(inbox)->data, "1");
+  EXPECT_EQ(roomed, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(PopBatch(inbox)->data, "2");
+  EXPECT_EQ(PopBatch(inbox)->data, "3");
+  // After Close, Offer takes nothing; callbacks still waiting run (their senders learn of it).
+  ASSERT_TRUE(inbox.Offer(0, MakeBatch("a"), [] {}));
+  ASSERT_TRUE(inbox.Offer(0, MakeBatch("b"), [] {}));
+  bool woken = false;
+  ASSERT_TRUE(inbox.Offer(0, MakeBatch("c"), [&] { woken = true; }));
+  EXPECT_FALSE(woken);
+  inbox.Close();
+  EXPECT_TRUE(woken);
+  EXPECT_FALSE(inbox.Offer(0, MakeBatch("d"), [] {}));
+}
+
 }  // namespace
 }  // namespace sluice::exchange

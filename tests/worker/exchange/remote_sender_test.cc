@@ -42,7 +42,7 @@ class RemoteSenderTest : public ::testing::Test {
   }
 
   std::unique_ptr<Sender> Connect(uint32_t channel) {
-    Result<std::unique_ptr<Sender>> sender = ConnectRemote(server_.address, task_, channel);
+    Result<std::unique_ptr<Sender>> sender = ConnectRemote(peers_, server_.address, task_, channel);
     EXPECT_TRUE(sender.ok()) << sender.status().ToString();
     return sender.ok() ? std::move(*sender) : nullptr;
   }
@@ -69,6 +69,7 @@ class RemoteSenderTest : public ::testing::Test {
   }
 
   TaskId task_{"job-1/g1.0"};
+  PeerConnections peers_;  // the sending worker's connections
   Router router_;
   std::shared_ptr<Inbox> inbox_;
   std::unique_ptr<ExchangeServiceImpl> service_;  // outlives the server
@@ -126,12 +127,12 @@ TEST_F(RemoteSenderTest, SlowReceiverBlocksTheSenderAfterCapacityPlusCredits) {
   Progress sent;
   auto sending = SendInBackground(*sender, 20, sent);
 
-  // Two batches fill the inbox, two more ride on the initial credits (one waiting in the
-  // receiver's Push, one in transit); then no credit comes back.
+  // Two batches fill the inbox's room, two more ride on the initial credits (queued beyond the
+  // room, their credits owed); then no credit comes back.
   ASSERT_TRUE(sent.WaitFor(4, kSoon));
   EXPECT_FALSE(sent.WaitFor(5, kStaysBlocked));
   EXPECT_EQ(sent.count(), 4);
-  EXPECT_EQ(inbox_->queued(), 2u);
+  EXPECT_EQ(inbox_->queued(), 4u);
 
   // Each pop makes room for one batch, which returns one credit: one more batch goes out.
   EXPECT_EQ(PopBatch(*inbox_)->data, "batch 0");
@@ -165,7 +166,6 @@ TEST_F(RemoteSenderTest, CancelWakesASendWaitingForCredit) {
   EXPECT_EQ(sending.get().code(), StatusCode::kCancelled);
   EXPECT_EQ(sender->Send(MakeBatch("after")).code(), StatusCode::kCancelled);
   sender.reset();
-  // The receiver's handler still waits in Push with a batch; shutting the service down ends it.
   StopServer();
   EXPECT_EQ(service_->open_streams(), 0u);
 }
@@ -175,7 +175,7 @@ TEST_F(RemoteSenderTest, MissingReceiverFailsWithNotFoundNamingTheTask) {
   options.receiver_wait = 200ms;
   StartWorker(options, 1, 2);
   Result<std::unique_ptr<Sender>> sender =
-      ConnectRemote(server_.address, TaskId("job-1/nope.3"), 0);
+      ConnectRemote(peers_, server_.address, TaskId("job-1/nope.3"), 0);
   ASSERT_TRUE(sender.ok());
   Status status = (*sender)->Send(MakeBatch("x"));
   ASSERT_FALSE(status.ok());
@@ -231,7 +231,7 @@ TEST_F(RemoteSenderTest, NoServerAtTheAddressFailsWithCannotReach) {
   StartWorker({}, 1, 2);
   std::string address = server_.address;
   StopServer();  // nothing listens there now
-  Result<std::unique_ptr<Sender>> sender = ConnectRemote(address, task_, 0);
+  Result<std::unique_ptr<Sender>> sender = ConnectRemote(peers_, address, task_, 0);
   ASSERT_TRUE(sender.ok());
   Status status = (*sender)->Send(MakeBatch("x"));
   ASSERT_FALSE(status.ok());

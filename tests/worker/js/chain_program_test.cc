@@ -41,6 +41,32 @@ TEST(ChainProgramTest, TextChainWithoutSourceStageStartsAtTheFirstTransform) {
   EXPECT_EQ(program->driver_source.find("JSON.stringify(r"), std::string::npos);
 }
 
+TEST(ChainProgramTest, TheDriverNamesItsStagesAndEveryStatsSlot) {
+  ChainSpec chain = Chain({Stage("op1", "m", "map", "(r) => r")}, OutputMode::kJsonLines);
+  Result<ChainProgram> program = BuildChainProgram(chain);
+  ASSERT_TRUE(program.ok()) << program.status().message();
+  const std::string &js = program->driver_source;
+  EXPECT_EQ(js.rfind("// A Sluice chain driver", 0), 0u) << js;
+  EXPECT_NE(js.find("//   stage 0: map 'm' (op1)\n"), std::string::npos) << js;
+  EXPECT_NE(js.find("(function chainDriver(env) {"), std::string::npos) << js;
+  // Every slot the runner reads is declared under its name, at its index.
+  for (const DriverStatName &stat : kDriverStats) {
+    const std::string declared =
+        std::string("  ") + stat.js_name + ": " + std::to_string(static_cast<int>(stat.stat)) + ",";
+    EXPECT_NE(js.find(declared), std::string::npos) << declared;
+  }
+  EXPECT_NE(js.find("stats[STAT.recordsIn] = nIn;"), std::string::npos) << js;
+  EXPECT_NE(js.find("if (!done) stats[STAT.runningStage] = s;"), std::string::npos) << js;
+  EXPECT_EQ(js.find("stats[2]"), std::string::npos) << js;
+}
+
+TEST(ChainProgramTest, AStageNameWithALineBreakStaysInItsComment) {
+  StageSpec stage = Stage("op1", "two\nlines", "map", "(r) => r");
+  Result<ChainProgram> program = BuildChainProgram(Chain({stage}, OutputMode::kJsonLines));
+  ASSERT_TRUE(program.ok()) << program.status().message();
+  EXPECT_NE(program->driver_source.find("map 'two lines' (op1)"), std::string::npos);
+}
+
 TEST(ChainProgramTest, RefusesBadChainsNamingTheOperator) {
   EXPECT_NE(
       BuildChainProgram(Chain({Stage("op1", "m", "map")})).status().message().find("'m' (op1)"),

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/worker/js/test_util.h"
+#include "worker/js/event_times.h"
 #include "worker/js/js_engine.h"
 #include "worker/state/key_groups.h"
 #include "worker/state/rocks_state_backend.h"
@@ -56,13 +57,14 @@ struct Record {
 
 // A JSON-lines batch whose records carry event times (runtime/codec.js, TIMES_MARK).
 std::string Batch(const std::vector<Record> &records) {
-  std::string times, lines;
+  EventTimes times;
+  std::string lines;
   for (const Record &r : records) {
-    times += (times.empty() ? "" : ",") + std::to_string(r.ts);
+    times.Add(r.ts);
     lines += "{\"k\":\"" + r.key + "\",\"p\":" + std::to_string(r.p) +
              ",\"v\":" + std::to_string(r.v) + "}\n";
   }
-  return "\x02[" + times + "]\n" + lines;
+  return times.Frame(lines);
 }
 
 // Event-time windows (`assigner_json`, sizes in ms) summing v per key.

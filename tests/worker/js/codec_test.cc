@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tests/worker/js/test_util.h"
+#include "worker/js/event_times.h"
 #include "worker/js/js_engine.h"
 
 namespace sluice::js {
@@ -21,6 +22,16 @@ using testing::Lines;
 using testing::MustCreate;
 using testing::Received;
 using testing::Stage;
+
+TEST(EventTimesTest, FramesTheLinesWithTheirTimesAsTheCodecReadsThem) {
+  EventTimes times;
+  EXPECT_TRUE(times.empty());
+  times.Add(5);
+  times.Add(std::nullopt);
+  EXPECT_EQ(times.Frame("{\"a\":1}\n{\"a\":2}\n"), "\x02[5,null]\n{\"a\":1}\n{\"a\":2}\n");
+  times.Clear();
+  EXPECT_TRUE(times.empty());
+}
 
 PartitionSpec Hash(uint32_t targets, std::string key_fn) {
   PartitionSpec edge;

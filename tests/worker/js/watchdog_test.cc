@@ -36,15 +36,16 @@ TEST(WatchdogTest, FiresArmedDeadlinesAndSkipsDisarmedOnes) {
   Flag later;
   Flag disarmed;
   Flag earliest;
-  watchdog.Arm(now + std::chrono::milliseconds(60), &Flag::Fire, &later);
-  Watchdog::Token token = watchdog.Arm(now + std::chrono::milliseconds(30), &Flag::Fire, &disarmed);
+  // Far apart, so that a thread woken late on a loaded machine still checks "later" in time.
+  watchdog.Arm(now + std::chrono::milliseconds(800), &Flag::Fire, &later);
+  Watchdog::Token token = watchdog.Arm(now + std::chrono::milliseconds(400), &Flag::Fire, &disarmed);
   // An earlier deadline than the one the thread sleeps towards must wake it.
   watchdog.Arm(now + std::chrono::milliseconds(5), &Flag::Fire, &earliest);
   watchdog.Disarm(token);
   earliest.Wait();
   EXPECT_FALSE(later.Fired());
   later.Wait();
-  EXPECT_GE(Watchdog::Clock::now(), now + std::chrono::milliseconds(60));
+  EXPECT_GE(Watchdog::Clock::now(), now + std::chrono::milliseconds(800));
   EXPECT_FALSE(disarmed.Fired());
 }
 

@@ -170,6 +170,11 @@ TEST_F(TaskTest, CheckpointSnapshotsKeyedStateAndSourcePositionThenAcknowledges)
   EXPECT_EQ(snapshot.max_parallelism(), 128u);
   EXPECT_FALSE(snapshot.source_position().empty());
   EXPECT_EQ(engine_.chains[0]->snapshots, 1);
+  // The state was written by the asynchronous part, which the ack waited for.
+  EXPECT_GT(snapshot.async_duration_us(), 0u);
+  EXPECT_GT(snapshot.state_full_bytes(), 0u);
+  EXPECT_EQ(snapshot.state_incremental_bytes(), snapshot.state_full_bytes()) << "the first one";
+  EXPECT_TRUE(std::filesystem::exists(checkpoint_dir_.path() / "job-1/chk-1/job-1_g0.0/state/CURRENT"));
   EXPECT_TRUE(std::filesystem::is_directory(checkpoint_dir_.path() / "job-1/chk-1/job-1_g0.0/state"));
   // The task's own RocksDB went with the task; the checkpoint's copy stays.
   EXPECT_FALSE(std::filesystem::exists(state_dir_.path() / "job-1_g0.0"));

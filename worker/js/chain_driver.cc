@@ -1,0 +1,601 @@
+// The generated driver of a chain (chain_program.h): written with JsWriter from a checked
+// ChainProgram. BuildChainProgram calls WriteDriver; nothing else does.
+#include "worker/js/chain_driver.h"
+
+#include "worker/js/chain_prelude.h"
+#include "worker/js/js_writer.h"
+
+namespace sluice::js {
+namespace {
+
+std::string Quote(const std::string &text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static const char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// "stats[STAT.<name>]", the driver's stats slot `stat`.
+std::string Stat(DriverStat stat) {
+  return std::string("stats[STAT.") + kDriverStats[static_cast<size_t>(stat)].js_name + "]";
+}
+
+// Where a stage's kind puts it in the driver's loop.
+bool IsTimestamps(const StageSpec &stage) { return stage.kind == "assign_timestamps"; }
+
+// The input and output of a chain, and its stages, for the comment that starts the driver.
+// Names and ids are users' text: no line breaks in them.
+std::string OneLine(std::string text) {
+  for (char &c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
+const char *PartitioningName(Partitioning partitioning) {
+  switch (partitioning) {
+    case Partitioning::kForward: return "forward";
+    case Partitioning::kBroadcast: return "broadcast";
+    case Partitioning::kRebalance: return "rebalance";
+    case Partitioning::kHash: return "hash";
+  }
+  return "?";
+}
+
+void EmitHeader(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  w.Line("// A Sluice chain driver, written by worker/js/chain_driver.cc for one task.");
+  const char *input = program.source == SourceKind::kNexmark     ? "generated (nexmark)"
+                      : program.source == SourceKind::kGenerator ? "generated"
+                      : chain.text_format == "json"              ? "JSON lines or columnar batches"
+                                                                 : "text lines";
+  if (program.input_key_stage >= 0 && chain.keyed_input_in_chain) {
+    w.Line("// Input: ", input, "; stage ", program.input_key_stage,
+           " keyed inside the chain (a chained keyBy)");
+  } else {
+    w.Line("// Input: ", input, program.input_key_stage >= 0 ? ", keyed" : "");
+  }
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    w.Line("//   stage ", i, ": ", chain.stages[i].kind, " ",
+           OneLine(DescribeStage(chain.stages[i])));
+  }
+  if (chain.output == OutputMode::kCount) w.Line("// Output: counted, not kept");
+  if (chain.output == OutputMode::kJsonLines) w.Line("// Output: JSON lines");
+  if (chain.output != OutputMode::kPartitioned) return;
+  for (size_t e = 0; e < chain.outputs.size(); ++e) {
+    const PartitionSpec &edge = chain.outputs[e];
+    w.Line("// Output edge ", e, ": ", PartitioningName(edge.partitioning), " to ", edge.targets,
+           " subtask(s)", edge.late ? ", late records" : "",
+           chain.codec == BatchCodec::kColumnar ? ", columnar" : ", JSON lines");
+  }
+}
+
+// Emits the code that takes record `var` with event time `time` through stages[i..] and into
+// the output. A keyed stage ends the inline code: its operator emits into E<i+1>.
+class BodyEmitter {
+ public:
+  BodyEmitter(const ChainSpec &chain, JsWriter &w) : chain_(chain), w_(w) {}
+
+  void Emit(size_t i, const std::string &var, const std::string &time) {
+    if (i == chain_.stages.size()) {
+      EmitSink(var, time, /*late=*/false);
+      return;
+    }
+    const std::string &kind = chain_.stages[i].kind;
+    const std::string next = "r" + std::to_string(i);
+    w_.Line("s = ", i, ";");
+    if (kind == "map") {
+      w_.Line("const ", next, " = f", i, "(", var, ", params);");
+      Emit(i + 1, next, time);
+    } else if (kind == "filter") {
+      w_.Open("if (f", i, "(", var, ", params)) {");
+      Emit(i + 1, var, time);
+      w_.Close();
+    } else if (kind == "assign_timestamps") {
+      const std::string t = "t" + std::to_string(i);
+      const std::string a = "A" + std::to_string(i);
+      w_.Line("const ", t, " = f", i, "(", var, ", params);");
+      w_.Line("if (typeof ", t, " !== \"number\" || ", t, " - ", t, " !== 0) throw badTime(", t,
+              ");");
+      w_.Line("if (", t, " > ", a, ".max) ", a, ".max = ", t, ";");
+      w_.Line(a, ".seen = true;");
+      Emit(i + 1, var, t);
+    } else if (kind == "flat_map") {
+      const std::string many = "a" + std::to_string(i);
+      w_.Line("const ", many, " = f", i, "(", var, ", params);");
+      w_.Line("if (!isIterable(", many, ")) throw notIterable(", many, ");");
+      w_.Open("for (const ", next, " of ", many, ") {");
+      Emit(i + 1, next, time);
+      w_.Close();
+    } else if (chain_.keyed_input_in_chain) {  // keyed: keyed here, by the chained keyBy
+      // The key is taken (and checked) under the keyed operator's key selector's name.
+      w_.Line("s = ", InputKeyStage(static_cast<int>(i)), ";");
+      w_.Line("const kv = inKey(", var, ", params);");
+      w_.Line("const ks = keyString(kv);");
+      w_.Line("s = ", i, ";");
+      w_.Line("O", i, ".processElement(0, keyGroupOfString(ks, ", chain_.max_parallelism,
+              "), ks, kv, ", var, ", ", time, ");");
+    } else {  // keyed: the key of the input the record came in on
+      w_.Line("const kv = inKey(", var, ", params);");
+      w_.Line("const ks = keyString(kv);");
+      w_.Line("O", i, ".processElement(input, keyGroupOfString(ks, ", chain_.max_parallelism,
+              "), ks, kv, ", var, ", ", time, ");");
+    }
+  }
+
+  // A record's JSON `j` longer than ChainSpec::max_record_bytes (counted in UTF-16 units, at
+  // most the UTF-8 bytes) fails the chain, naming its last operator.
+  void EmitRecordLimit(const std::string &last) {
+    if (chain_.max_record_bytes == 0) return;
+    const uint64_t limit = chain_.max_record_bytes;
+    w_.Line("if (j.length > ", limit, ") { s = ", last, "; throw tooBig(j.length, ", limit,
+            "); }");
+  }
+
+  void EmitJson(const std::string &var, const std::string &last) {
+    w_.Line("const j = JSON.stringify(", var, ");");
+    w_.Line("if (j === undefined) { s = ", last, "; throw notJson(", var, "); }");
+    EmitRecordLimit(last);
+  }
+
+  // The output part, for the main output or the late side output (edges marked late).
+  void EmitSink(const std::string &var, const std::string &time, bool late) {
+    if (chain_.output == OutputMode::kCount) {
+      if (!late) w_.Line("nOut++;");
+      return;
+    }
+    const std::string last = std::to_string(static_cast<int>(chain_.stages.size()) - 1);
+    if (chain_.output == OutputMode::kJsonLines) {
+      if (late) return;
+      w_.Line("s = ", last, ";");
+      EmitJson(var, last);
+      w_.Line("nOut++;");
+      w_.Line("lines.push(j);");
+      return;
+    }
+    const bool columnar = chain_.codec == BatchCodec::kColumnar;
+    if (!columnar) EmitJson(var, last);
+    // Output after the last stage is named after it; a key selector after its keyed operator.
+    w_.Line("s = ", last, ";");
+    for (size_t e = 0; e < chain_.outputs.size(); ++e) {
+      const PartitionSpec &edge = chain_.outputs[e];
+      if (edge.late != late) continue;
+      const std::string target = EmitTarget(e, edge, var, last);
+      if (columnar) {
+        w_.Line("if (!", target, ".add(", var, ", ", time, ")) throw notJson(", var, ");");
+      } else {
+        w_.Line(target, ".push(j);");
+      }
+    }
+    if (!late) w_.Line("nOut++;");
+  }
+
+ private:
+  // Picks the output list (or codec target) of edge `e` for record `var`; returns its name.
+  std::string EmitTarget(size_t e, const PartitionSpec &edge, const std::string &var,
+                         const std::string &last) {
+    const std::string o = "o" + std::to_string(e);
+    const std::string g = "g" + std::to_string(e);
+    switch (edge.partitioning) {
+      case Partitioning::kForward:
+      case Partitioning::kBroadcast:
+        return o;  // one list; the result places it at the target or at every target
+      case Partitioning::kRebalance: {
+        const std::string rr = "rr" + std::to_string(e);
+        w_.Line("const ", g, " = ", o, "[", rr, "];");
+        w_.Line("if (++", rr, " === ", edge.targets, ") ", rr, " = 0;");
+        return g;
+      }
+      case Partitioning::kHash: {
+        // The key is taken (and checked) under the keyed operator's name.
+        const uint32_t m = edge.max_parallelism;
+        w_.Line("s = ", OutputKeyStage(e), ";");
+        w_.Line("const ", g, " = ", o, "[(keyGroupOf(k", e, "(", var, ", params), ", m, ") * ",
+                edge.targets, " / ", m, ") | 0];");
+        w_.Line("s = ", last, ";");
+        return g;
+      }
+    }
+    return o;
+  }
+
+  const ChainSpec &chain_;
+  JsWriter &w_;
+};
+
+bool HasLateEdges(const ChainSpec &chain) {
+  if (chain.output != OutputMode::kPartitioned) return false;
+  for (const PartitionSpec &edge : chain.outputs) {
+    if (edge.late) return true;
+  }
+  return false;
+}
+
+bool OneList(const PartitionSpec &edge) {
+  return edge.partitioning == Partitioning::kForward ||
+         edge.partitioning == Partitioning::kBroadcast;
+}
+
+// The stats' names, from kDriverStats.
+void EmitStatNames(JsWriter &w) {
+  w.Open("const STAT = Object.freeze({");
+  for (const DriverStatName &stat : kDriverStats) {
+    w.Line(stat.js_name, ": ", static_cast<int>(stat.stat), ",");
+  }
+  w.Close("});");
+}
+
+// A call's body runs between these two: when it throws, the stats say which stage was running.
+void OpenGuard(JsWriter &w) { w.Open("try {"); }
+void CloseGuard(JsWriter &w) {
+  w.Line("done = true;");
+  w.Next("} finally {");
+  w.Line("if (!done) ", Stat(DriverStat::kRunningStage), " = s;");
+  w.Close();
+}
+
+// Declarations in the factory, before `run`: user functions, key selectors, output targets and
+// round-robin positions, timestamp assigners (all live as long as the runner).
+void EmitSetup(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  for (size_t i = 0; i < program.functions.size(); ++i) {
+    if (program.functions[i].count("fn") != 0) w.Line("const f", i, " = fns[", i, "].fn;");
+  }
+  if (program.source == SourceKind::kNexmark) {
+    w.Line("const gen = nexmark.make(JSON.parse(sourceConfigJson));");
+  }
+  for (size_t e = 0; e < program.output_key_fns.size(); ++e) {
+    const PartitionSpec &edge = chain.outputs[e];
+    if (chain.codec == BatchCodec::kColumnar) {
+      // Codec targets live as long as the runner: they keep their number buffers.
+      if (OneList(edge)) {
+        w.Line("const T", e, " = new codec.Target();");
+      } else {
+        w.Line("const T", e, " = codecTargets(", edge.targets, ");");
+      }
+    }
+    w.Line("let o", e, " = null;");
+    if (edge.partitioning == Partitioning::kHash) {
+      w.Line("const k", e, " = outKeyFns[", e, "];");
+    } else if (edge.partitioning == Partitioning::kRebalance) {
+      w.Line("let rr", e, " = ", edge.subtask % edge.targets, ";");
+    }
+  }
+  // Timestamp assigners: the greatest event time seen; idle after idleTimeout ms without input.
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (!IsTimestamps(chain.stages[i])) continue;
+    const std::string &config = chain.stages[i].config_json;
+    w.Line("const A", i, " = (function () { const c = ", config.empty() ? "{}" : config,
+           "; return { max: -Infinity, ooo: +c.maxOutOfOrderness || 0, idleTimeout: "
+           "c.idleTimeout > 0 ? +c.idleTimeout : Infinity, seen: false, last: -1, idle: false }; "
+           "})();");
+  }
+}
+
+// keyedWatermark(): the keyed stage k's input watermark. The chain's input watermark, unless
+// timestamp assigners before it in the chain (a chained keyBy, ChainSpec::keyed_input_in_chain)
+// make their own, as outWatermark() does for the chain's output. moveKeyed() fires the keyed
+// operator's event-time timers when it advanced: after every batch and every advance(), as a
+// downstream task would on the watermark that follows each batch.
+void EmitKeyedWatermark(const ChainSpec &chain, int k, JsWriter &w) {
+  w.Open("function keyedWatermark() {");
+  w.Line("let w = wmIn;");
+  for (int i = 0; i < k; ++i) {
+    if (!IsTimestamps(chain.stages[i])) continue;
+    w.Line("w = w === Infinity ? Infinity : A", i, ".max - A", i, ".ooo - 1;");
+  }
+  w.Line("return w;");
+  w.Close();
+  w.Open("function moveKeyed() {");
+  w.Line("const w = keyedWatermark();");
+  w.Open("if (w > wmK) {");
+  w.Line("wmK = w;");
+  w.Line("s = ", k, ";");
+  w.Line("O", k, ".onWatermark(w);");
+  w.Close();
+  w.Close();
+}
+
+// The keyed operator, its state tables and timers (restored with the state), or none.
+void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  const int k = program.input_key_stage;
+  if (k < 0) {
+    w.Line("const tables = null;");
+    return;
+  }
+  const StageSpec &stage = chain.stages[k];
+  w.Line("const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: ",
+         chain.state_cache_entries, " });");
+  w.Line("const TM = new rt.timers.TimerService();");
+  if (chain.restore_state) {  // the timers of the checkpoint the backend was restored from
+    w.Open("try {");
+    w.Line("tables.restoreTimers(1, TM, ", chain.max_parallelism, ");");
+    w.Next("} catch (e) {");
+    w.Line(Stat(DriverStat::kRunningStage), " = ", k, ";");
+    w.Line("throw e;");
+    w.Close();
+  }
+  w.Line("const ST", k, " = { lateDropped: 0, lateSideOutput: 0 };");
+  w.Open("const O", k, " = rt.", KeyedLibrary(stage.kind), ".make(");
+  w.Line("{ id: ", Quote(stage.operator_id), ", name: ", Quote(stage.operator_name),
+         ", kind: ", Quote(stage.kind), ", config: ",
+         stage.config_json.empty() ? "{}" : stage.config_json, ", fns: fns[", k, "] },");
+  w.Line("{ params, state: tables.table(0), timers: TM, emit: E", k + 1, ", emitLate: L", k,
+         ", now: () => Date.now(), watermark: () => wmK, stats: ST", k, ", runtime: rt },");
+  w.Close(");");
+  w.Line("let input = 0, inKey = inKeyFns[0], wmK = -Infinity;");
+  EmitKeyedWatermark(chain, k, w);
+}
+
+// Per call: the output lists of each edge.
+void EmitBegin(const ChainSpec &chain, JsWriter &w) {
+  w.Open("function begin() {");
+  w.Line("nIn = 0; nOut = 0; lines = [];");
+  if (chain.output == OutputMode::kPartitioned) {
+    for (size_t e = 0; e < chain.outputs.size(); ++e) {
+      const PartitionSpec &edge = chain.outputs[e];
+      if (chain.codec == BatchCodec::kColumnar) {
+        // The runner's targets, emptied in case the last batch failed half-way.
+        w.Line("o", e, " = T", e, ";");
+        if (OneList(edge)) {
+          w.Line("o", e, ".reset();");
+        } else {
+          w.Line("for (const t of o", e, ") t.reset();");
+        }
+      } else if (OneList(edge)) {
+        w.Line("o", e, " = [];");
+      } else {
+        w.Line("o", e, " = lineArrays(", edge.targets, ");");
+      }
+    }
+  }
+  w.Close();
+}
+
+// The output of a partitioned call: per edge, one batch per target.
+void EmitPartitionedResult(const ChainSpec &chain, JsWriter &w) {
+  w.Line("out = [];");
+  const bool columnar = chain.codec == BatchCodec::kColumnar;
+  for (size_t e = 0; e < chain.outputs.size(); ++e) {
+    const PartitionSpec &edge = chain.outputs[e];
+    const std::string o = "o" + std::to_string(e);
+    // How one target's records become its bytes: the columnar encoder's finish(), or the JSON
+    // lines joined.
+    const std::string whole = columnar ? o + ".finish()" : "joinLines(" + o + ")";
+    switch (edge.partitioning) {
+      case Partitioning::kForward:
+        w.Line("{ const t = new Array(", edge.targets, ").fill(\"\"); t[", edge.subtask,
+               "] = ", whole, "; out.push(t); }");
+        break;
+      case Partitioning::kBroadcast:  // the same value at every target: C++ encodes it once
+        w.Line("out.push(new Array(", edge.targets, ").fill(", whole, "));");
+        break;
+      case Partitioning::kRebalance:
+      case Partitioning::kHash:
+        w.Line("out.push(", o, ".map(", columnar ? "finishTarget" : "joinLines", "));");
+        break;
+    }
+  }
+}
+
+// After a call: the batch's result, and stats.
+void EmitFinish(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  w.Open("function outWatermark() {");
+  w.Line("let w = wmIn;");
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (!IsTimestamps(chain.stages[i])) continue;
+    // Bounded out-of-orderness, as Flink: the greatest time seen - maxOutOfOrderness - 1.
+    w.Line("w = w === Infinity ? Infinity : A", i, ".max - A", i, ".ooo - 1;");
+  }
+  w.Line("return w;");
+  w.Close();
+  w.Open("function finish() {");
+  w.Line("let out = \"\";");
+  if (chain.output != OutputMode::kPartitioned) {
+    w.Open("if (lines.length !== 0) {");
+    w.Line("lines.push(\"\");");
+    w.Line("out = lines.join(\"\\n\");");
+    w.Close();
+  } else {
+    EmitPartitionedResult(chain, w);
+  }
+  w.Line(Stat(DriverStat::kRecordsIn), " = nIn;");
+  w.Line(Stat(DriverStat::kRecordsOut), " = nOut;");
+  w.Line(Stat(DriverStat::kOutputWatermark), " = outWatermark();");
+  w.Line(Stat(DriverStat::kOutputIdle), " = idleOut ? 1 : 0;");
+  if (program.input_key_stage >= 0) {
+    const int k = program.input_key_stage;
+    w.Line(Stat(DriverStat::kLateDropped), " = ST", k, ".lateDropped;");
+    w.Line(Stat(DriverStat::kLateSideOutput), " = ST", k, ".lateSideOutput;");
+  }
+  w.Line("return out;");
+  w.Close();
+}
+
+// E<i>(r, t): what the keyed stage i - 1 emits goes through stages[i..]; L<k>(r, t): its late
+// side output.
+void EmitKeyedOutputs(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  const int k = program.input_key_stage;
+  if (k < 0) return;
+  BodyEmitter body(chain, w);
+  w.Open("function E", k + 1, "(r, t) {");
+  body.Emit(k + 1, "r", "t");
+  w.Close();
+  w.Open("function L", k, "(r, t) {");
+  if (HasLateEdges(chain)) body.EmitSink("r", "t", /*late=*/true);
+  w.Close();
+}
+
+// run.advance(watermark, now): fires the keyed operator's timers, notices idle input; then
+// run.flush and run.snapshot.
+void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  const int k = program.input_key_stage;
+  w.Open("run.advance = function advance(watermark, now) {");
+  w.Line("s = -1; let done = false;");
+  w.Line("begin();");
+  OpenGuard(w);
+  if (k >= 0) {
+    w.Line("if (watermark > wmIn) wmIn = watermark;");
+    w.Line("moveKeyed();");
+    w.Line("s = ", k, ";");
+    w.Line("O", k, ".onProcessingTime(now);");
+  } else {
+    w.Line("if (watermark > wmIn) wmIn = watermark;");
+  }
+  // The last assigner decides whether the output is idle.
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (!IsTimestamps(chain.stages[i])) continue;
+    const std::string a = "A" + std::to_string(i);
+    w.Line("if (", a, ".seen || ", a, ".last < 0) { ", a, ".seen = false; ", a, ".last = now; ",
+           a, ".idle = false; }");
+    w.Line("else if (now - ", a, ".last >= ", a, ".idleTimeout) ", a, ".idle = true;");
+    w.Line("idleOut = ", a, ".idle;");
+  }
+  CloseGuard(w);
+  w.Line("return finish();");
+  w.Close("};");
+  w.Line("run.flush = function flush() { if (tables !== null) tables.flush(); };");
+  // Checkpoints: the keyed operator's timers to table 1, then the cache flushed.
+  w.Open("run.snapshot = function snapshot() {");
+  if (k >= 0) {
+    w.Line("s = ", k, "; let done = false;");
+    OpenGuard(w);
+    w.Line("tables.snapshot(1, TM);");
+    CloseGuard(w);
+  }
+  w.Close("};");
+}
+
+std::string SourceExpression(const ChainProgram &program, const std::string &index) {
+  if (program.source == SourceKind::kNexmark) return "gen(" + index + ")";
+  if (program.functions[0].count("fn") != 0) return "f0(" + index + ", params)";
+  return index;
+}
+
+// A record that arrives un-idles the assigners (idleness is only noticed in advance()).
+void EmitUnidle(const ChainSpec &chain, JsWriter &w) {
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (!IsTimestamps(chain.stages[i])) continue;
+    w.Line("if (A", i, ".idle && A", i, ".seen) { A", i, ".idle = false; idleOut = false; }");
+  }
+}
+
+// The loop of a text chain's run(): a columnar batch (decoded at once) or JSON or text lines.
+void EmitTextLoop(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  BodyEmitter body(chain, w);
+  const size_t first_transform = program.has_source_stage ? 1 : 0;
+  const char *source_stage = program.has_source_stage ? "0" : "-1";
+  const bool json = chain.text_format == "json";
+  if (json) {
+    w.Line("// A columnar batch (RunText passes its parts): decoded into records at once.");
+    w.Open("if (header !== undefined) {");
+    w.Line("s = ", source_stage, ";");
+    w.Line("const batch = codec.decode(header, nums, strs);");
+    w.Line("const at = batch.at, count = batch.n, times = batch.times;");
+    w.Open("for (let q = 0; q < count; q++) {");
+    w.Line("s = ", source_stage, ";");
+    w.Line("const r = at(q);");
+    w.Line("let t;");
+    w.Line("if (times !== null) { t = times[q]; if (t !== t) t = undefined; }");
+    w.Line("nIn++;");
+    body.Emit(first_transform, "r", "t");
+    w.Close();
+    w.Close();
+    w.Line("// JSON lines may start with their records' event times (codec.js, TIMES_MARK).");
+    w.Line("const lt = codec.linesTimes(text);");
+    w.Line("const times = lt === null ? null : lt[0];");
+    w.Line("if (lt !== null) p = lt[1];");
+  } else {
+    w.Line("const times = null;");
+  }
+  w.Line("const n = text.length;");
+  w.Line("let q = 0;");
+  w.Open("while (p < n) {");
+  w.Line("let e = text.indexOf(\"\\n\", p);");
+  w.Line("if (e < 0) e = n;");
+  w.Line("let end = e;");
+  w.Line("if (end > p && text.charCodeAt(end - 1) === 13) end--;");
+  w.Line("const line = text.slice(p, end);");
+  w.Line("p = e + 1;");
+  w.Line("s = ", source_stage, ";");
+  if (json) {
+    w.Line("if (line.length === 0) continue;");
+    w.Line("const r = parseLine(line);");
+    w.Line("if (r === SKIP) continue;");
+  } else {
+    w.Line("const r = line;");
+  }
+  w.Line("let t;");
+  w.Line("if (times !== null) { t = times[q]; if (t !== t) t = undefined; }");
+  w.Line("q++;");
+  w.Line("nIn++;");
+  body.Emit(first_transform, "r", "t");
+  w.Close();
+}
+
+// run(): one batch through the chain.
+void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  if (program.source == SourceKind::kText) {
+    w.Open("const run = function run(text, header, nums, strs, in_) {");
+    w.Line("s = -1; let done = false, p = 0;");
+    w.Line("begin();");
+    if (program.input_key_stage >= 0 && !chain.keyed_input_in_chain) {
+      w.Line("input = in_ === undefined ? 0 : in_;");
+      w.Line("inKey = inKeyFns[input];");
+      w.Line("if (inKey === undefined) throw new RangeError(\"no input \" + input);");
+    }
+    OpenGuard(w);
+    EmitTextLoop(chain, program, w);
+  } else {
+    BodyEmitter body(chain, w);
+    w.Open("const run = function run(first, stride, count) {");
+    w.Line("s = -1; let done = false;");
+    w.Line("begin();");
+    OpenGuard(w);
+    w.Open("for (let k = 0; k < count; k++) {");
+    w.Line("s = 0;");
+    w.Line("const r = ", SourceExpression(program, "first + k * stride"), ";");
+    w.Line("nIn++;");
+    body.Emit(program.has_source_stage ? 1 : 0, "r", "undefined");
+    w.Close();
+  }
+  if (program.input_key_stage >= 0 && chain.keyed_input_in_chain) w.Line("moveKeyed();");
+  CloseGuard(w);
+  EmitUnidle(chain, w);
+  w.Line("return finish();");
+  w.Close("};");
+}
+
+}  // namespace
+
+void WriteDriver(const ChainSpec &chain, const ChainProgram &program, std::string *out) {
+  JsWriter w(out);
+  EmitHeader(chain, program, w);
+  *out += kPrelude;  // opens the factory: (function chainDriver(env) {
+  EmitStatNames(w);
+  EmitSetup(chain, program, w);
+  EmitKeyedOperator(chain, program, w);
+  EmitBegin(chain, w);
+  EmitFinish(chain, program, w);
+  EmitKeyedOutputs(chain, program, w);
+  EmitRun(chain, program, w);
+  EmitAdvance(chain, program, w);
+  w.Line("return run;");
+  w.Line("})");
+}
+
+}  // namespace sluice::js

@@ -1,0 +1,242 @@
+// RocksStateBackend::WriteCheckpoint: an openable copy of a frozen instance, off the owner's
+// thread, sharing the SST files a base checkpoint already holds (see README.md, "Checkpoint").
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <rocksdb/db.h>
+#include <rocksdb/sst_file_writer.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "worker/state/rocks_internal.h"
+#include "worker/state/rocks_state_backend.h"
+
+namespace sluice::state {
+namespace {
+
+namespace fs = std::filesystem;
+using internal::External;
+
+bool EndsWith(const std::string &name, std::string_view suffix) {
+  return name.size() >= suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string Errno(const std::string &what, const std::string &path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+// fsync of a file or directory.
+Status Sync(const std::string &path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::External(Errno("cannot open", path));
+  const int synced = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  if (synced != 0) return Status::External(Errno("cannot sync", path));
+  return Status::Ok();
+}
+
+// Copies the first `limit` bytes of `from` (all of it when limit is 0) to a new file `to`,
+// synced.
+Status CopyPrefix(const std::string &from, const std::string &to, uint64_t limit) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return Status::External(Errno("cannot open", from));
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) {
+    ::close(in);
+    return Status::External(Errno("cannot create", to));
+  }
+  std::vector<char> buffer(size_t{1} << 20);
+  uint64_t copied = 0;
+  Status result;
+  while (limit == 0 || copied < limit) {
+    size_t want = buffer.size();
+    if (limit != 0 && limit - copied < want) want = static_cast<size_t>(limit - copied);
+    const ssize_t n = ::read(in, buffer.data(), want);
+    if (n < 0) {
+      result = Status::External(Errno("cannot read", from));
+      break;
+    }
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(out, buffer.data() + done, static_cast<size_t>(n - done));
+      if (w < 0) {
+        result = Status::External(Errno("cannot write", to));
+        break;
+      }
+      done += w;
+    }
+    if (!result.ok()) break;
+    copied += static_cast<uint64_t>(n);
+  }
+  if (result.ok() && limit != 0 && copied < limit) {
+    result = Status::External(from + " is shorter than the " + std::to_string(limit) +
+                              " bytes to copy");
+  }
+  if (result.ok() && ::fsync(out) != 0) result = Status::External(Errno("cannot sync", to));
+  ::close(in);
+  ::close(out);
+  return result;
+}
+
+Status WriteText(const std::string &path, const std::string &text) {
+  const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) return Status::External(Errno("cannot create", path));
+  const ssize_t w = ::write(out, text.data(), text.size());
+  const bool ok = w == static_cast<ssize_t>(text.size()) && ::fsync(out) == 0;
+  const int saved = errno;
+  ::close(out);
+  errno = saved;
+  if (!ok) return Status::External(Errno("cannot write", path));
+  return Status::Ok();
+}
+
+// Re-enables file deletions when a checkpoint ends, however it ends.
+class DeletionsDisabled {
+ public:
+  explicit DeletionsDisabled(rocksdb::DB *db) : db_(db) {}
+  ~DeletionsDisabled() { db_->EnableFileDeletions(/*force=*/false).PermitUncheckedError(); }
+  DeletionsDisabled(const DeletionsDisabled &) = delete;
+  DeletionsDisabled &operator=(const DeletionsDisabled &) = delete;
+
+ private:
+  rocksdb::DB *db_;
+};
+
+}  // namespace
+
+Status RocksStateBackend::IngestSnapshot(const std::string &where) {
+  for (uint32_t table = 0; table < tables_.size(); ++table) {
+    std::vector<std::pair<std::string, const std::optional<std::string> *>> entries;
+    for (const std::vector<Mutation> &mutations : snapshot_) {
+      for (const Mutation &mutation : mutations) {
+        if (mutation.table != table) continue;
+        entries.emplace_back(internal::EncodeKey(mutation.key_group, mutation.key),
+                             &mutation.value);
+      }
+    }
+    if (entries.empty()) continue;
+    // The last write of a key wins: stable order, then the last of each run of equal keys.
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const auto &a, const auto &b) { return a.first < b.first; });
+    const rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(handles_[table]));
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, handles_[table]);
+    const std::string file = directory_ + "/sluice-snapshot-" + std::to_string(table) + ".tmp";
+    std::error_code ignored;
+    fs::remove(file, ignored);
+    rocksdb::Status done = writer.Open(file);
+    for (size_t i = 0; done.ok() && i < entries.size(); ++i) {
+      if (i + 1 < entries.size() && entries[i + 1].first == entries[i].first) continue;
+      done = entries[i].second->has_value() ? writer.Put(entries[i].first, **entries[i].second)
+                                            : writer.Delete(entries[i].first);
+    }
+    if (done.ok()) done = writer.Finish();
+    if (done.ok()) {
+      rocksdb::IngestExternalFileOptions ingest;
+      ingest.move_files = true;
+      ingest.allow_blocking_flush = true;
+      done = db_->IngestExternalFile(handles_[table], {file}, ingest);
+    }
+    fs::remove(file, ignored);
+    if (!done.ok()) return External(where + ", table '" + tables_[table] + "'", done);
+  }
+  return Status::Ok();
+}
+
+Result<CheckpointStats> RocksStateBackend::WriteCheckpoint(const std::string &directory,
+                                                           const std::string &base) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  const std::string where = "state backend at " + directory_ + ": checkpoint to " + directory;
+  if (!frozen_) return Status::FailedPrecondition(where + ": the instance is not frozen");
+  std::error_code error;
+  const fs::path target = fs::absolute(directory, error);
+  if (error) return Status::External(where + ": " + error.message());
+  if (fs::exists(target, error)) return Status::External(where + ": it exists already");
+  const std::string temp = target.string() + ".tmp";
+  fs::remove_all(temp, error);
+  fs::create_directory(temp, error);
+  if (error) return Status::External(where + ": cannot create " + temp + ": " + error.message());
+
+  CheckpointStats stats;
+  Status result = [&]() -> Status {
+    if (!snapshot_written_) {
+      SLUICE_RETURN_IF_ERROR(IngestSnapshot(where));
+      snapshot_written_ = true;
+    }
+    rocksdb::Status disabled = db_->DisableFileDeletions();
+    if (!disabled.ok()) return External(where, disabled);
+    DeletionsDisabled enable_again(db_.get());
+    std::vector<std::string> files;
+    uint64_t manifest_size = 0;
+    // Flushes every memtable: nothing else writes to a frozen instance, so the files listed hold
+    // exactly its state.
+    rocksdb::Status listed = db_->GetLiveFiles(files, &manifest_size, /*flush_memtable=*/true);
+    if (!listed.ok()) return External(where, listed);
+    std::string manifest;
+    for (const std::string &file : files) {
+      const std::string name = fs::path(file).filename().string();
+      const std::string live = directory_ + "/" + name;
+      const std::string copy = temp + "/" + name;
+      if (name == "CURRENT") continue;  // written below, naming the manifest copied
+      uint64_t size = 0;
+      if (name.rfind("MANIFEST-", 0) == 0) {
+        manifest = name;
+        SLUICE_RETURN_IF_ERROR(CopyPrefix(live, copy, manifest_size));
+        size = manifest_size;
+      } else if (EndsWith(name, ".sst") || EndsWith(name, ".blob")) {
+        size = fs::file_size(live, error);
+        if (error) return Status::External(where + ": cannot stat " + live + ": " + error.message());
+        ++stats.files;
+        stats.full_bytes += size;
+        if (!base.empty()) {
+          const std::string shared = base + "/" + name;
+          std::error_code ignored;
+          if (fs::file_size(shared, ignored) == size && !ignored) {
+            fs::create_hard_link(shared, copy, ignored);
+            if (!ignored) {
+              ++stats.shared_files;
+              continue;
+            }
+          }
+        }
+        stats.incremental_bytes += size;
+        std::error_code not_linked;
+        fs::create_hard_link(live, copy, not_linked);
+        if (not_linked) SLUICE_RETURN_IF_ERROR(CopyPrefix(live, copy, 0));
+        continue;
+      } else {
+        SLUICE_RETURN_IF_ERROR(CopyPrefix(live, copy, 0));  // OPTIONS-*
+        size = fs::file_size(copy, error);
+        if (error) size = 0;
+      }
+      ++stats.files;
+      stats.full_bytes += size;
+      stats.incremental_bytes += size;
+    }
+    if (manifest.empty()) return Status::Internal(where + ": RocksDB listed no MANIFEST");
+    SLUICE_RETURN_IF_ERROR(WriteText(temp + "/CURRENT", manifest + "\n"));
+    SLUICE_RETURN_IF_ERROR(Sync(temp));
+    fs::rename(temp, target, error);
+    if (error) return Status::External(where + ": cannot rename " + temp + ": " + error.message());
+    return Sync(target.parent_path().string());
+  }();
+  if (!result.ok()) {
+    fs::remove_all(temp, error);
+    if (result.domain() == ErrorDomain::kExternal &&
+        result.message().rfind("state backend", 0) != 0) {
+      return Status::External(where + ": " + result.message());
+    }
+    return result;
+  }
+  return stats;
+}
+
+}  // namespace sluice::state
