@@ -277,6 +277,41 @@ proto::JobSpec Spec(const std::string& shape, uint32_t tasks) {
   return spec;
 }
 
+// Submits the job and waits until it runs (or failed); its id, "" when it was refused.
+std::string SubmitAndWait(proto::JobService::Stub& jobs, proto::JobSpec spec,
+                          proto::JobInfo* info) {
+  proto::SubmitJobRequest submit;
+  *submit.mutable_spec() = std::move(spec);
+  proto::SubmitJobResponse submitted;
+  grpc::ClientContext context;
+  grpc::Status status = jobs.SubmitJob(&context, submit, &submitted);
+  if (!status.ok() || submitted.job_id().empty()) {
+    std::fprintf(stderr, "submit failed: %s %s\n", status.error_message().c_str(),
+                 submitted.DebugString().c_str());
+    return "";
+  }
+  while (true) {
+    grpc::ClientContext get_context;
+    proto::GetJobRequest get;
+    get.set_job_id(submitted.job_id());
+    if (!jobs.GetJob(&get_context, get, info).ok()) return "";
+    if (info->state() == proto::JOB_RUNNING || info->state() == proto::JOB_FAILED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return submitted.job_id();
+}
+
+// Triggers a savepoint and waits until it completed.
+bool Savepoint(proto::JobService::Stub& jobs, const std::string& job_id) {
+  grpc::ClientContext context;
+  proto::TriggerSavepointRequest request;
+  request.set_job_id(job_id);
+  proto::TriggerSavepointResponse savepoint;
+  grpc::Status status = jobs.TriggerSavepoint(&context, request, &savepoint);
+  if (!status.ok()) std::fprintf(stderr, "savepoint failed: %s\n", status.error_message().c_str());
+  return status.ok();
+}
+
 int Run(int argc, char** argv) {
   std::map<std::string, std::string> args{{"--workers", "10"}, {"--shape", "chain"}};
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
@@ -312,27 +347,9 @@ int Run(int argc, char** argv) {
   // Deploy.
   double cpu = CpuMs(pid);
   Clock::time_point start = Clock::now();
-  proto::SubmitJobRequest submit;
-  *submit.mutable_spec() = Spec(shape, tasks);
-  proto::SubmitJobResponse submitted;
-  {
-    grpc::ClientContext context;
-    grpc::Status status = jobs->SubmitJob(&context, submit, &submitted);
-    if (!status.ok() || submitted.job_id().empty()) {
-      std::fprintf(stderr, "submit failed: %s %s\n", status.error_message().c_str(),
-                   submitted.DebugString().c_str());
-      return 1;
-    }
-  }
   proto::JobInfo info;
-  while (true) {
-    grpc::ClientContext context;
-    proto::GetJobRequest get;
-    get.set_job_id(submitted.job_id());
-    if (!jobs->GetJob(&context, get, &info).ok()) return 1;
-    if (info.state() == proto::JOB_RUNNING || info.state() == proto::JOB_FAILED) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const std::string job_id = SubmitAndWait(*jobs, Spec(shape, tasks), &info);
+  if (job_id.empty()) return 1;
   const double deploy_ms = Ms(Clock::now() - start);
   const double deploy_cpu = CpuMs(pid) - cpu;
   size_t deployed = 0;
@@ -366,24 +383,14 @@ int Run(int argc, char** argv) {
   // A savepoint: a trigger per task, an acknowledgement per task.
   cpu = CpuMs(pid);
   start = Clock::now();
-  proto::TriggerSavepointResponse savepoint;
-  {
-    grpc::ClientContext context;
-    proto::TriggerSavepointRequest request;
-    request.set_job_id(submitted.job_id());
-    grpc::Status status = jobs->TriggerSavepoint(&context, request, &savepoint);
-    if (!status.ok()) {
-      std::fprintf(stderr, "savepoint failed: %s\n", status.error_message().c_str());
-      return 1;
-    }
-  }
+  if (!Savepoint(*jobs, job_id)) return 1;
   const double savepoint_ms = Ms(Clock::now() - start);
   const double savepoint_cpu = CpuMs(pid) - cpu;
 
   {
     grpc::ClientContext context;
     proto::CancelJobRequest cancel;
-    cancel.set_job_id(submitted.job_id());
+    cancel.set_job_id(job_id);
     proto::JobInfo cancelled;
     (void)jobs->CancelJob(&context, cancel, &cancelled);
   }

@@ -33,9 +33,17 @@ TEST(RoutingTest, NumbersInputChannelsPerUpstreamSubtaskAndRoutesToEveryTarget) 
   EXPECT_EQ(src1.outputs[0].partitioning(), proto::HASH);
   EXPECT_EQ(src1.outputs[0].key_fn(), "(r) => r.k");
   EXPECT_EQ(src1.outputs[0].channel(), 1u);
-  ASSERT_EQ(src1.outputs[0].target_task_ids_size(), 3);
-  EXPECT_EQ(src1.outputs[0].target_task_ids(2), "j/g1.2");
-  EXPECT_EQ(src1.outputs[0].target_addresses(1), "w1");
+  // Targets in compact form: "j/g1." + subtask, each worker address once.
+  const proto::OutputRoute& hashed = src1.outputs[0];
+  EXPECT_EQ(hashed.target_task_ids_size(), 0);
+  ASSERT_EQ(hashed.target_count(), 3u);
+  EXPECT_EQ(hashed.target_prefix(), "j/g1.");
+  EXPECT_EQ(hashed.target_suffix(), "");
+  ASSERT_EQ(hashed.worker_addresses_size(), 2);
+  ASSERT_EQ(hashed.target_worker_size(), 3);
+  EXPECT_EQ(hashed.worker_addresses(static_cast<int>(hashed.target_worker(1))), "w1");
+  EXPECT_EQ(hashed.worker_addresses(static_cast<int>(hashed.target_worker(2))), "w0");
+  EXPECT_EQ(hashed.target_worker(0), hashed.target_worker(2));
 
   const TaskRoutes& sum2 = routes.at(TaskId("j/g1.2"));
   EXPECT_EQ(sum2.input_channels, 2u);

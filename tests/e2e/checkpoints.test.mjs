@@ -130,6 +130,12 @@ export default job;
   const m = status.match(cost);
   assert.ok(Number(m[2]) > 0, status);
   assert.ok(size(m[3], m[4]) > 0, status);
+  // The metrics carry the same figures.
+  const metricsUrl = cluster.metrics.coordinator.endsWith("/metrics") ? cluster.metrics.coordinator : `${cluster.metrics.coordinator}/metrics`;
+  const metrics = await (await fetch(metricsUrl)).text();
+  for (const name of ["sync_seconds", "async_seconds", "state_bytes", "incremental_bytes"]) {
+    assert.match(metrics, new RegExp(`sluice_job_checkpoint_${name}\\{job="${id}"\\} [0-9.e+-]+`), name);
+  }
   // The latest checkpoint is a whole RocksDB instance (its shared files are hard links).
   const latest = status.match(/latest \d+ at (\S+)/)[1];
   const task = readdirSync(latest).find((d) => existsSync(join(latest, d, "state", "CURRENT")));

@@ -192,9 +192,12 @@ Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
   auto sink = std::unique_ptr<ExchangeSink>(new ExchangeSink());
   for (const proto::OutputRoute& route : routes) {
     auto& senders = sink->senders_.emplace_back();
-    for (int t = 0; t < route.target_task_ids_size(); ++t) {
-      TaskId target(route.target_task_ids(t));
-      const std::string& address = route.target_addresses(t);
+    const uint32_t targets = RouteTargets(route);
+    for (uint32_t t = 0; t < targets; ++t) {
+      Result<RouteTarget> found = TargetOf(route, t);
+      if (!found.ok()) return Status::InvalidArgument(label + ": " + found.status().message());
+      const TaskId& target = found->task;
+      const std::string& address = found->address;
       if (address != self_address && peers == nullptr) {
         return Status::Internal(label + ": no connections to other workers for task " +
                                 target.str() + " at " + address);
@@ -209,6 +212,30 @@ Result<std::unique_ptr<ExchangeSink>> ExchangeSink::Connect(
     }
   }
   return sink;
+}
+
+uint32_t RouteTargets(const proto::OutputRoute& route) {
+  return route.target_task_ids_size() > 0 ? static_cast<uint32_t>(route.target_task_ids_size())
+                                          : route.target_count();
+}
+
+Result<RouteTarget> TargetOf(const proto::OutputRoute& route, uint32_t target) {
+  const int t = static_cast<int>(target);
+  if (route.target_task_ids_size() > 0) {
+    if (t >= route.target_addresses_size()) {
+      return Status::InvalidArgument("route to channel " + std::to_string(route.channel()) +
+                                     " has no address for target " + std::to_string(target));
+    }
+    return RouteTarget{TaskId(route.target_task_ids(t)), route.target_addresses(t)};
+  }
+  if (t >= route.target_worker_size() ||
+      route.target_worker(t) >= static_cast<uint32_t>(route.worker_addresses_size())) {
+    return Status::InvalidArgument("route to " + route.target_prefix() + " has no worker for target " +
+                                   std::to_string(target));
+  }
+  return RouteTarget{
+      TaskId(route.target_prefix() + std::to_string(target) + route.target_suffix()),
+      route.worker_addresses(static_cast<int>(route.target_worker(t)))};
 }
 
 void NameKeyOperators(const proto::TaskDeployment& deployment,
@@ -237,7 +264,7 @@ std::vector<js::PartitionSpec> PartitionSpecs(
       case proto::BROADCAST: spec.partitioning = js::Partitioning::kBroadcast; break;
       default: spec.partitioning = js::Partitioning::kForward; break;
     }
-    spec.targets = static_cast<uint32_t>(route.target_task_ids_size());
+    spec.targets = RouteTargets(route);
     spec.subtask = subtask;
     spec.max_parallelism = max_parallelism;
     spec.key_fn = route.key_fn();

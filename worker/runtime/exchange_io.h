@@ -90,6 +90,15 @@ class ExchangeSink : public BatchSink {
   std::chrono::nanoseconds blocked_{0};  // task thread only
 };
 
+// A route's targets (target_task_ids, or the compact form: see proto OutputRoute).
+uint32_t RouteTargets(const proto::OutputRoute& route);
+struct RouteTarget {
+  TaskId task;
+  std::string address;  // its worker's exchange address
+};
+// Target `target` (< RouteTargets) of the route; InvalidArgument when the route lacks it.
+Result<RouteTarget> TargetOf(const proto::OutputRoute& route, uint32_t target);
+
 // Sets each hashed output's key_operator to the operator its route feeds, from the job spec.
 void NameKeyOperators(const proto::TaskDeployment& deployment,
                       std::vector<js::PartitionSpec>* outputs);

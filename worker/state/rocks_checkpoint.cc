@@ -111,6 +111,30 @@ class DeletionsDisabled {
   rocksdb::DB *db_;
 };
 
+// An SST file of `size` bytes into the checkpoint at `copy`: hard-linked from `shared` (the
+// base checkpoint's file of that name) when that has the same size, else linked from `live`, or
+// copied where the file systems differ. Counts it in `stats`.
+Status ShareSst(const std::string &live, const std::string &shared, const std::string &copy,
+                uint64_t size, CheckpointStats &stats) {
+  ++stats.files;
+  stats.full_bytes += size;
+  if (!shared.empty()) {
+    std::error_code ignored;
+    if (fs::file_size(shared, ignored) == size && !ignored) {
+      fs::create_hard_link(shared, copy, ignored);
+      if (!ignored) {
+        ++stats.shared_files;
+        return Status::Ok();
+      }
+    }
+  }
+  stats.incremental_bytes += size;
+  std::error_code not_linked;
+  fs::create_hard_link(live, copy, not_linked);
+  if (not_linked) return CopyPrefix(live, copy, 0);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RocksStateBackend::IngestSnapshot(const std::string &where) {
@@ -194,23 +218,8 @@ Result<CheckpointStats> RocksStateBackend::WriteCheckpoint(const std::string &di
       } else if (EndsWith(name, ".sst") || EndsWith(name, ".blob")) {
         size = fs::file_size(live, error);
         if (error) return Status::External(where + ": cannot stat " + live + ": " + error.message());
-        ++stats.files;
-        stats.full_bytes += size;
-        if (!base.empty()) {
-          const std::string shared = base + "/" + name;
-          std::error_code ignored;
-          if (fs::file_size(shared, ignored) == size && !ignored) {
-            fs::create_hard_link(shared, copy, ignored);
-            if (!ignored) {
-              ++stats.shared_files;
-              continue;
-            }
-          }
-        }
-        stats.incremental_bytes += size;
-        std::error_code not_linked;
-        fs::create_hard_link(live, copy, not_linked);
-        if (not_linked) SLUICE_RETURN_IF_ERROR(CopyPrefix(live, copy, 0));
+        SLUICE_RETURN_IF_ERROR(ShareSst(live, base.empty() ? "" : base + "/" + name, copy, size,
+                                        stats));
         continue;
       } else {
         SLUICE_RETURN_IF_ERROR(CopyPrefix(live, copy, 0));  // OPTIONS-*
