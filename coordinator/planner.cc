@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/operator_kinds.h"
 #include "coordinator/job_defaults.h"
 
 namespace sluice::coordinator {
@@ -45,31 +46,75 @@ Result<Graph> BuildGraph(const proto::JobSpec& spec) {
   return graph;
 }
 
-bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
+bool Keyed(const proto::JobSpec& spec, int op) {
+  const OperatorKindTraits* traits = FindOperatorKindTraits(spec.operators(op).kind());
+  return traits != nullptr && traits->keyed;
+}
+
+// An edge that can be a call inside one task. FORWARD edges of equal parallelism chain (as
+// Flink). So does a HASH edge between two operators of parallelism 1: every key group goes to
+// the one downstream subtask, so partitioning would only serialize the records; the keyed
+// operator then keys them itself (its key selector is the edge's). `keyed_before` says whether
+// the chain up to `from` already holds a keyed operator: a task keeps one keyed operator's state
+// (one state backend, one snapshot per task names one keyed operator), so a second one starts a
+// new chain.
+bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge, bool keyed_before) {
   const auto [from, to] = graph.ends[edge];
   // A side output (a window's late records) always crosses tasks: the chain's emitted records
   // are its main output.
-  return from != to && IsForward(spec.edges(edge)) && spec.edges(edge).from_output().empty() &&
-         graph.parallelism[from] == graph.parallelism[to] && graph.outputs[from].size() == 1 &&
-         graph.inputs[to].size() == 1;
+  if (from == to || !spec.edges(edge).from_output().empty() ||
+      graph.parallelism[from] != graph.parallelism[to] || graph.outputs[from].size() != 1 ||
+      graph.inputs[to].size() != 1) {
+    return false;
+  }
+  if (IsForward(spec.edges(edge))) return !(keyed_before && Keyed(spec, to));
+  return spec.edges(edge).partitioning() == proto::HASH && graph.parallelism[to] == 1 &&
+         Keyed(spec, to) && !keyed_before;
 }
 
-// Groups in spec order of their first operator; group_of maps each operator to its group.
+// The groups (each a list of operators, upstream first; PlanJob orders them topologically);
+// group_of maps each operator to its group and chained[e] says whether spec edge e is a call
+// inside a group.
 Result<std::vector<std::vector<int>>> BuildChains(const proto::JobSpec& spec, const Graph& graph,
-                                                  std::vector<int>& group_of) {
+                                                  std::vector<int>& group_of,
+                                                  std::vector<bool>& chained) {
   const int n = spec.operators_size();
   std::vector<std::vector<int>> chains;
   group_of.assign(n, -1);
-  for (int head = 0; head < n; ++head) {
-    const std::vector<int>& in = graph.inputs[head];
-    if (in.size() == 1 && Chainable(spec, graph, in[0])) continue;  // chained to its upstream
+  chained.assign(spec.edges_size(), false);
+  // Whether an operator heads a chain: its one input edge cannot chain, whatever came before it
+  // (an edge that chains only after an unkeyed prefix is decided when its chain is walked).
+  auto chains_to_upstream = [&](int op) {
+    const std::vector<int>& in = graph.inputs[op];
+    return in.size() == 1 && Chainable(spec, graph, in[0], /*keyed_before=*/false);
+  };
+  std::vector<bool> walked(n, false);
+  auto walk = [&](int head) {
     std::vector<int>& chain = chains.emplace_back();
+    bool keyed = false;
     for (int op = head;;) {
+      walked[op] = true;
       group_of[op] = static_cast<int>(chains.size()) - 1;
       chain.push_back(op);
+      keyed = keyed || Keyed(spec, op);
       const std::vector<int>& out = graph.outputs[op];
-      if (out.size() != 1 || !Chainable(spec, graph, out[0])) break;
+      if (out.size() != 1 || !Chainable(spec, graph, out[0], keyed)) break;
+      chained[out[0]] = true;
       op = graph.ends[out[0]].second;
+    }
+  };
+  for (int head = 0; head < n; ++head) {
+    if (!chains_to_upstream(head)) walk(head);
+  }
+  // Operators an edge would chain to but whose upstream chain already held a keyed operator.
+  for (bool again = true; again;) {
+    again = false;
+    for (int op = 0; op < n; ++op) {
+      if (walked[op] || !chains_to_upstream(op)) continue;
+      const int up = graph.ends[graph.inputs[op][0]].first;
+      if (!walked[up] || chained[graph.inputs[op][0]]) continue;
+      walk(op);
+      again = true;
     }
   }
   for (int op = 0; op < n; ++op) {
@@ -121,14 +166,15 @@ Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id, u
   Result<Graph> graph = BuildGraph(spec);
   if (!graph.ok()) return graph.status();
   std::vector<int> group_of;
-  Result<std::vector<std::vector<int>>> chains = BuildChains(spec, *graph, group_of);
+  std::vector<bool> chained;
+  Result<std::vector<std::vector<int>>> chains = BuildChains(spec, *graph, group_of, chained);
   if (!chains.ok()) return chains.status();
 
   std::vector<std::pair<int, int>> group_edges;  // (from chain, to chain), spec edge order
   std::vector<int> exchange_edges;               // the spec edges that cross chains
   for (int e = 0; e < spec.edges_size(); ++e) {
     const auto [from, to] = graph->ends[e];
-    if (group_of[from] == group_of[to] && Chainable(spec, *graph, e)) continue;
+    if (chained[e]) continue;
     group_edges.emplace_back(group_of[from], group_of[to]);
     exchange_edges.push_back(e);
   }

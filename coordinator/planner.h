@@ -48,7 +48,8 @@ TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask, uint32_t att
 
 // Plans a validated spec. Chains consecutive operators joined by a FORWARD edge of equal
 // parallelism where the upstream has exactly one output and the downstream exactly one input (as
-// Flink does). Works for any acyclic graph; fails (internal) on a spec ValidateJob would refuse
+// Flink does), and a HASH edge (keyBy) the same way when both sides have parallelism 1 and the
+// chain holds no keyed operator yet (one keyed operator per task). Works for any acyclic graph; fails (internal) on a spec ValidateJob would refuse
 // structurally (dangling edge, cycle, duplicate id). Pure.
 // `attempt` counts the job's restarts; it only changes the task ids.
 [[nodiscard]] Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id,

@@ -20,6 +20,11 @@ const load = (name) => {
 const { TimerService } = load("timers.js");
 const keysLib = load("keys.js");
 const windows = load("windows.js");
+const runtime = {
+  window_config: load("window_config.js"),
+  window_slices: load("window_slices.js"),
+  window_sessions: load("window_sessions.js"),
+};
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000);
 const KEYS = Number(process.argv[3] ?? 10_000);
@@ -71,6 +76,7 @@ function run(input, config, fns) {
     now: () => 0,
     watermark: () => watermark,
     stats: { lateDropped: 0, lateSideOutput: 0 },
+    runtime,
   };
   const op = windows.make({ id: 1, name: "bench", kind: "window", config, fns }, ctx);
   const { keyStrings, keyGroups, key, ts, records } = input;

@@ -119,6 +119,56 @@ TEST(PlannerTest, PlansNonLinearGraphInTopologicalOrder) {
   EXPECT_EQ(plan->tasks.size(), 4u);
 }
 
+// A q5-like job: a keyBy between operators of parallelism 1 is a call, not an exchange; the
+// second keyed operator starts a task of its own (a task holds one keyed operator's state).
+proto::JobSpec TwoKeyedStages(uint32_t parallelism) {
+  return SpecBuilder("j")
+      .Op("src", "bids", "source.generator")
+      .Op("f", "only bids", "filter", "", kFn)
+      .Op("w1", "count", "window", "", {})
+      .Op("w2", "top", "window", "", {})
+      .Op("m", "shape", "map", "", kFn)
+      .Op("out", "results", "sink.collect")
+      .Edge("src", "f")
+      .Edge("f", "w1", proto::HASH)
+      .Edge("w1", "w2", proto::HASH)
+      .Edge("w2", "m")
+      .Edge("m", "out")
+      .Parallelism(parallelism)
+      .Build();
+}
+
+TEST(PlannerTest, ChainsKeyByAtParallelismOneOneKeyedOperatorPerTask) {
+  auto plan = PlanJob(TwoKeyedStages(1), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  std::vector<std::string> displays;
+  for (const TaskGroup& group : plan->groups) displays.push_back(group.display);
+  EXPECT_EQ(displays, (std::vector<std::string>{"bids -> only bids -> count",
+                                                "top -> shape -> results"}));
+  ASSERT_EQ(plan->edges.size(), 1u);
+  EXPECT_EQ(plan->edges[0].partitioning, proto::HASH);
+  EXPECT_EQ(plan->edges[0].from, 0);
+  EXPECT_EQ(plan->edges[0].to, 1);
+}
+
+TEST(PlannerTest, KeepsKeyByExchangeAboveParallelismOne) {
+  auto plan = PlanJob(TwoKeyedStages(2), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  std::vector<std::string> displays;
+  for (const TaskGroup& group : plan->groups) displays.push_back(group.display);
+  EXPECT_EQ(displays, (std::vector<std::string>{"bids -> only bids", "count",
+                                                "top -> shape -> results"}));
+  EXPECT_EQ(plan->edges.size(), 2u);
+}
+
+TEST(PlannerTest, KeepsKeyByExchangeWhenParallelismChanges) {
+  auto spec = TwoKeyedStages(1);
+  spec.mutable_operators(2)->set_parallelism(2);
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->groups.size(), 3u);
+}
+
 TEST(PlannerTest, RefusesCyclicGraph) {
   auto spec = SpecBuilder("j")
                   .Op("a", "alpha", "map", "", kFn)

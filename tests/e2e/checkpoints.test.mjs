@@ -197,3 +197,30 @@ test("sliding windows (slices): a savepoint at parallelism 2 restored at paralle
   assert.match(done, /state:\s+finished/);
   checkWindowResults("slices-", n, 250);
 });
+
+// At parallelism 1 the keyBy is chained (the window runs in the source's task, no exchange); at
+// 2 it is an exchange. Snapshots name operators, not tasks, so a savepoint of either plan
+// restores into the other.
+for (const [from, to] of [[1, 2], [2, 1]]) {
+  test(`a savepoint at parallelism ${from} restored at parallelism ${to} (keyBy ${from === 1 ? "chained, then an exchange" : "an exchange, then chained"}) gives the results of an uninterrupted run`, async () => {
+    const n = 60000;
+    const prefix = `chained-${from}-${to}-`;
+    const files = (out, p) => ({ "job.ts": windowJob(prefix, { n, rate: 16000, parallelism: p, out, slide: 250 }) });
+    const id = await submit(files(join(outDir, prefix + "a"), from));
+    const running = await waitForStatus(id, cluster.address, (text) => completed(text) >= 2, 30000);
+    // One task group at parallelism 1 (source -> window -> sink), two behind an exchange.
+    assert.equal(/g1\.0/.test(running), from !== 1, running);
+    const savepoint = await sluice(["savepoint", id, "-c", cluster.address]);
+    assert.equal(savepoint.code, 0, savepoint.stderr);
+    const path = savepoint.stdout.trim();
+    const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    await waitForStatus(id, cluster.address);
+
+    const restored = await submit(files(join(outDir, prefix + "b"), to), ["-p", String(to), "--from-savepoint", path]);
+    const done = await waitForStatus(restored, cluster.address, undefined, 60000);
+    assert.match(done, /state:\s+finished/);
+    assert.equal(/g1\.0/.test(done), to !== 1, done);
+    checkWindowResults(prefix, n, 250);
+  });
+}

@@ -64,7 +64,12 @@ void EmitHeader(const ChainSpec &chain, const ChainProgram &program, JsWriter &w
                       : program.source == SourceKind::kGenerator ? "generated"
                       : chain.text_format == "json"              ? "JSON lines or columnar batches"
                                                                  : "text lines";
-  w.Line("// Input: ", input, program.input_key_stage >= 0 ? ", keyed" : "");
+  if (program.input_key_stage >= 0 && chain.keyed_input_in_chain) {
+    w.Line("// Input: ", input, "; stage ", program.input_key_stage,
+           " keyed inside the chain (a chained keyBy)");
+  } else {
+    w.Line("// Input: ", input, program.input_key_stage >= 0 ? ", keyed" : "");
+  }
   for (size_t i = 0; i < chain.stages.size(); ++i) {
     w.Line("//   stage ", i, ": ", chain.stages[i].kind, " ",
            OneLine(DescribeStage(chain.stages[i])));
@@ -117,6 +122,14 @@ class BodyEmitter {
       w_.Open("for (const ", next, " of ", many, ") {");
       Emit(i + 1, next, time);
       w_.Close();
+    } else if (chain_.keyed_input_in_chain) {  // keyed: keyed here, by the chained keyBy
+      // The key is taken (and checked) under the keyed operator's key selector's name.
+      w_.Line("s = ", InputKeyStage(static_cast<int>(i)), ";");
+      w_.Line("const kv = inKey(", var, ", params);");
+      w_.Line("const ks = keyString(kv);");
+      w_.Line("s = ", i, ";");
+      w_.Line("O", i, ".processElement(0, keyGroupOfString(ks, ", chain_.max_parallelism,
+              "), ks, kv, ", var, ", ", time, ");");
     } else {  // keyed: the key of the input the record came in on
       w_.Line("const kv = inKey(", var, ", params);");
       w_.Line("const ks = keyString(kv);");
@@ -273,6 +286,30 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, JsWriter &w)
   }
 }
 
+// keyedWatermark(): the keyed stage k's input watermark. The chain's input watermark, unless
+// timestamp assigners before it in the chain (a chained keyBy, ChainSpec::keyed_input_in_chain)
+// make their own, as outWatermark() does for the chain's output. moveKeyed() fires the keyed
+// operator's event-time timers when it advanced: after every batch and every advance(), as a
+// downstream task would on the watermark that follows each batch.
+void EmitKeyedWatermark(const ChainSpec &chain, int k, JsWriter &w) {
+  w.Open("function keyedWatermark() {");
+  w.Line("let w = wmIn;");
+  for (int i = 0; i < k; ++i) {
+    if (!IsTimestamps(chain.stages[i])) continue;
+    w.Line("w = w === Infinity ? Infinity : A", i, ".max - A", i, ".ooo - 1;");
+  }
+  w.Line("return w;");
+  w.Close();
+  w.Open("function moveKeyed() {");
+  w.Line("const w = keyedWatermark();");
+  w.Open("if (w > wmK) {");
+  w.Line("wmK = w;");
+  w.Line("s = ", k, ";");
+  w.Line("O", k, ".onWatermark(w);");
+  w.Close();
+  w.Close();
+}
+
 // The keyed operator, its state tables and timers (restored with the state), or none.
 void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
   const int k = program.input_key_stage;
@@ -298,9 +335,10 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
          ", kind: ", Quote(stage.kind), ", config: ",
          stage.config_json.empty() ? "{}" : stage.config_json, ", fns: fns[", k, "] },");
   w.Line("{ params, state: tables.table(0), timers: TM, emit: E", k + 1, ", emitLate: L", k,
-         ", now: () => Date.now(), watermark: () => wmIn, stats: ST", k, " },");
+         ", now: () => Date.now(), watermark: () => wmK, stats: ST", k, ", runtime: rt },");
   w.Close(");");
-  w.Line("let input = 0, inKey = inKeyFns[0];");
+  w.Line("let input = 0, inKey = inKeyFns[0], wmK = -Infinity;");
+  EmitKeyedWatermark(chain, k, w);
 }
 
 // Per call: the output lists of each edge.
@@ -411,11 +449,8 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
   w.Line("begin();");
   OpenGuard(w);
   if (k >= 0) {
-    w.Open("if (watermark > wmIn) {");
-    w.Line("wmIn = watermark;");
-    w.Line("s = ", k, ";");
-    w.Line("O", k, ".onWatermark(watermark);");
-    w.Close();
+    w.Line("if (watermark > wmIn) wmIn = watermark;");
+    w.Line("moveKeyed();");
     w.Line("s = ", k, ";");
     w.Line("O", k, ".onProcessingTime(now);");
   } else {
@@ -518,7 +553,7 @@ void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
     w.Open("const run = function run(text, header, nums, strs, in_) {");
     w.Line("s = -1; let done = false, p = 0;");
     w.Line("begin();");
-    if (program.input_key_stage >= 0) {
+    if (program.input_key_stage >= 0 && !chain.keyed_input_in_chain) {
       w.Line("input = in_ === undefined ? 0 : in_;");
       w.Line("inKey = inKeyFns[input];");
       w.Line("if (inKey === undefined) throw new RangeError(\"no input \" + input);");
@@ -538,6 +573,7 @@ void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
     body.Emit(program.has_source_stage ? 1 : 0, "r", "undefined");
     w.Close();
   }
+  if (program.input_key_stage >= 0 && chain.keyed_input_in_chain) w.Line("moveKeyed();");
   CloseGuard(w);
   EmitUnidle(chain, w);
   w.Line("return finish();");

@@ -54,7 +54,7 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
                           ": a chain holds one keyed operator (the planner chains no more)");
     }
     const size_t first_transform = !chain.stages.empty() && IsSource(chain.stages[0].kind) ? 1 : 0;
-    if (i != first_transform) {
+    if (i != first_transform && !chain.keyed_input_in_chain) {
       return Status::User("operator " + DescribeStage(stage) + ": a keyed operator must take the " +
                           "records as they arrive, not after other operators of its chain");
     }
@@ -124,7 +124,8 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
     program.source = SourceKind::kNexmark;
   }
   program.has_source_stage = IsSource(first_kind);
-  if (program.input_key_stage >= 0 && program.source != SourceKind::kText) {
+  if (program.input_key_stage >= 0 && program.source != SourceKind::kText &&
+      !chain.keyed_input_in_chain) {
     return Status::User("operator " + DescribeStage(chain.stages[program.input_key_stage]) +
                         ": a keyed operator needs keyed input, not a generated source");
   }

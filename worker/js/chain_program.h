@@ -90,13 +90,24 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain);
 // The runtime library (runtime/README.md) of a keyed operator kind, or "" for other kinds.
 std::string KeyedLibrary(const std::string &kind);
 
+// The value of the current-stage variable while a chained keyed stage's key selector runs
+// (ChainSpec::keyed_input_in_chain): errors name the keyed operator's key selector, as the
+// sending side of an exchange does.
+inline constexpr int kInputKeyStageBase = -2000;
+inline int InputKeyStage(int stage) { return kInputKeyStageBase - stage; }
+// The keyed stage of such a stage value, or -1.
+inline int InputKeyOf(int stage) {
+  return stage <= kInputKeyStageBase ? kInputKeyStageBase - stage : -1;
+}
+
 // The value of the driver's current-stage variable while output edge `edge`'s key selector
 // runs (and its key is checked), so that errors name the operator the edge feeds.
 inline constexpr int kOutputKeyStageBase = -1000;
 inline int OutputKeyStage(size_t edge) { return kOutputKeyStageBase - static_cast<int>(edge); }
 // The output edge of such a stage value, or -1.
 inline int OutputKeyEdge(int stage) {
-  return stage <= kOutputKeyStageBase ? kOutputKeyStageBase - stage : -1;
+  return stage <= kOutputKeyStageBase && stage > kInputKeyStageBase ? kOutputKeyStageBase - stage
+                                                                     : -1;
 }
 
 // "'name' (id)", how messages name an operator.

@@ -85,6 +85,11 @@ struct ChainSpec {
   // groups.
   std::string input_key_fn;
   std::vector<std::string> input_key_fns;
+  // The keyed stage's input is an edge inside this chain (a keyBy the planner chained, both
+  // sides of parallelism 1), not the chain's input: its key selector is input_key_fns[0] (that
+  // edge's), it has one input, and its watermark is the one the stages before it make (their
+  // timestamp assigners), moved on after every batch.
+  bool keyed_input_in_chain = false;
   uint32_t max_parallelism = kDefaultMaxParallelism;
   // Entries the keyed-state cache keeps in the isolate before it evicts to the StateBackend.
   uint32_t state_cache_entries = 100000;

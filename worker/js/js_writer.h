@@ -6,7 +6,7 @@
 
 namespace sluice::js {
 
-// Writes JavaScript line by line at the right indentation: how chain_program.cc builds a chain's
+// Writes JavaScript line by line at the right indentation: how chain_driver.cc builds a chain's
 // driver, so that the generator reads like the code it writes and the driver reads like code
 // (`sluice run --driver-dir`). A line is the concatenation of its parts (strings, integers).
 // Borrows `out`, which outlives it; one thread.

@@ -136,6 +136,10 @@ std::string V8ChainRunner::Name(int stage) const {
     }
     return Name(static_cast<int>(chain_.stages.size()) - 1);
   }
+  if (const int keyed = InputKeyOf(stage);
+      keyed >= 0 && keyed < static_cast<int>(chain_.stages.size())) {
+    return "operator " + DescribeStage(chain_.stages[keyed]) + " (key selector)";
+  }
   if (stage == kInputStage) return "the input";
   return "the chain of " + ChainOperators();
 }

@@ -33,6 +33,7 @@ constexpr char kDriverScript[] = "sluice-runtime:driver";
 constexpr char kNexmarkScript[] = "sluice-runtime:nexmark";
 constexpr char kKeysScript[] = "sluice-runtime:keys";
 constexpr char kCodecScript[] = "sluice-runtime:codec";
+constexpr char kCodecDecodeScript[] = "sluice-runtime:codec_decode";
 constexpr char kRuntimePrefix[] = "sluice-runtime:";
 constexpr char kFunctionRole[] = "function";
 constexpr char kKeyRole[] = "key selector";
@@ -52,7 +53,11 @@ std::string InputKeyScriptName(const ChainSpec &chain, int stage, size_t input) 
 // The runtime libraries (runtime/README.md) a chain's keyed stage needs, by name.
 std::vector<std::string> KeyedRuntime(const ChainSpec &chain, const ChainProgram &program) {
   if (program.input_key_stage < 0) return {};
-  return {"timers", "state", KeyedLibrary(chain.stages[program.input_key_stage].kind)};
+  const std::string library = KeyedLibrary(chain.stages[program.input_key_stage].kind);
+  if (library == "windows") {  // the window operator's parts (runtime/windows.js)
+    return {"timers", "state", "window_config", "window_slices", "window_sessions", library};
+  }
+  return {"timers", "state", library};
 }
 
 double WatermarkToJs(int64_t watermark) {
@@ -113,6 +118,7 @@ V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, Chain
   scripts_[kNexmarkScript] = {0, ""};
   scripts_[kKeysScript] = {kDriverStage, ""};
   scripts_[kCodecScript] = {kDriverStage, ""};
+  scripts_[kCodecDecodeScript] = {kDriverStage, ""};
   scripts_[kDriverScript] = {kDriverStage, ""};
 }
 
@@ -180,6 +186,29 @@ Status V8ChainRunner::Compile(v8::Local<v8::Context> context, const std::string 
   return Status::Ok();
 }
 
+Status V8ChainRunner::CompileCodec(v8::Local<v8::Context> context, v8::Local<v8::Value> *codec) {
+  v8::Local<v8::Value> halves[2];
+  SLUICE_RETURN_IF_ERROR(Compile(context, std::string(runtime::CodecJs()), kCodecScript,
+                                 kChainStage, &halves[0]));
+  SLUICE_RETURN_IF_ERROR(Compile(context, std::string(runtime::RuntimeJs("codec_decode")),
+                                 kCodecDecodeScript, kChainStage, &halves[1]));
+  v8::Local<v8::Object> merged = v8::Object::New(isolate_);
+  for (v8::Local<v8::Value> half : halves) {
+    if (!half->IsObject()) return Status::Internal("a codec script's value is no object");
+    v8::Local<v8::Object> library = half.As<v8::Object>();
+    v8::Local<v8::Array> names;
+    if (!library->GetOwnPropertyNames(context).ToLocal(&names)) {
+      return Status::Internal("cannot list the codec's functions");
+    }
+    for (uint32_t i = 0; i < names->Length(); ++i) {
+      v8::Local<v8::Value> name = names->Get(context, i).ToLocalChecked();
+      merged->Set(context, name, library->Get(context, name).ToLocalChecked()).Check();
+    }
+  }
+  *codec = merged;
+  return Status::Ok();
+}
+
 Status V8ChainRunner::CompileFunction(v8::Local<v8::Context> context, const std::string &text,
                                       const std::string &resource_name, int stage,
                                       v8::Local<v8::Value> *fn) {
@@ -242,8 +271,7 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
   SLUICE_RETURN_IF_ERROR(
       Compile(context, std::string(runtime::KeysJs()), kKeysScript, kChainStage, &keys));
   v8::Local<v8::Value> codec;
-  SLUICE_RETURN_IF_ERROR(
-      Compile(context, std::string(runtime::CodecJs()), kCodecScript, kChainStage, &codec));
+  SLUICE_RETURN_IF_ERROR(CompileCodec(context, &codec));
   v8::Local<v8::Object> rt = v8::Object::New(isolate_);
   for (const std::string &name : KeyedRuntime(chain_, program_)) {
     v8::Local<v8::Value> library;

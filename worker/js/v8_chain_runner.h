@@ -71,6 +71,8 @@ class V8ChainRunner final : public ChainRunner {
   Status Init();
   Status Compile(v8::Local<v8::Context> context, const std::string &source,
                  const std::string &resource_name, int stage, v8::Local<v8::Value> *value);
+  // The exchange codec: runtime/codec.js (sending) and codec_decode.js (receiving), as one object.
+  Status CompileCodec(v8::Local<v8::Context> context, v8::Local<v8::Value> *codec);
   Status BuildDriver(v8::Local<v8::Context> context);
   // The driver's method `name` (run.advance, run.snapshot).
   Result<v8::Local<v8::Function>> DriverMethod(v8::Local<v8::Context> context, const char *name);

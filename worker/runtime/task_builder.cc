@@ -95,6 +95,23 @@ Status OpenKeyedState(const proto::TaskDeployment& deployment, const TaskService
   return Status::Ok();
 }
 
+// A keyed operator after the chain's first operator takes its records from a keyBy edge the
+// planner chained (coordinator/planner.cc): its key selector is that edge's.
+void SetChainedKey(const proto::JobSpec& job, const ResolvedChain& chain, js::ChainSpec& spec) {
+  for (size_t i = 1; i < chain.operators.size(); ++i) {
+    const OperatorKindTraits* traits = FindOperatorKindTraits(chain.operators[i]->kind());
+    if (traits == nullptr || !traits->keyed) continue;
+    for (const proto::Edge& edge : job.edges()) {
+      if (edge.from() == chain.operators[i - 1]->id() && edge.to() == chain.operators[i]->id()) {
+        spec.input_key_fn = edge.key_fn();
+        spec.input_key_fns = {edge.key_fn()};
+        spec.keyed_input_in_chain = true;
+      }
+    }
+    return;
+  }
+}
+
 }  // namespace
 
 StateDirectory::~StateDirectory() {
@@ -144,6 +161,7 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
   spec.input_key_fn = deployment.input_key_fn();
   spec.input_key_fns.assign(deployment.input_key_fns().begin(),
                             deployment.input_key_fns().end());
+  SetChainedKey(job, chain, spec);
   if (job.state_cache_entries() > 0) spec.state_cache_entries = job.state_cache_entries();
   spec.params_json = job.params_json().empty() ? "{}" : job.params_json();
   for (size_t i = 0; i < chain.operators.size(); ++i) {

@@ -68,7 +68,7 @@ constexpr char kEdgeCases[] = R"js((i) => {
                   {u: undefined, f: 1, "2": 2, "10": 10}, Object.create(null)];
   const any = () => { const k = rnd(3); return k === 0 ? pick(numbers) : k === 1 ? pick(strings)
                                                                              : pick(others); };
-  const mode = Math.floor(i / 64) % 10;
+  const mode = Math.floor(i / 64) % 11;
   switch (mode) {
     case 0:  // one shape, every type in every column: JSON columns
       return {a: any(), b: any(), c: any(), d: any()};
@@ -94,6 +94,19 @@ constexpr char kEdgeCases[] = R"js((i) => {
       { const o = Object.create(null); o.a = pick(numbers); o.b = i; return o; }
     case 8:  // no keys at all
       return {};
+    case 9:  // groups (a window's {start, end}, a value object), now and then one that breaks
+      switch (rnd(24)) {
+        case 0: return {key: i, window: {end: i, start: 0}, value: pick(numbers)};  // key order
+        case 1: return {key: i, window: {start: 0}, value: 1};                      // fewer keys
+        case 2: return {key: i, window: new Date(i), value: 1};                     // not plain
+        case 3: return {key: i, window: {start: any(), end: [1]}, value: 1};        // nested leaf
+        case 4: return {key: i, window: {start: undefined, end: 1}, value: 1};      // omitted leaf
+        case 5: return {key: i, window: null, value: {a: 1}};
+        default:
+          return {key: pick(strings), window: {start: 1e12 + i * 1000, end: pick(numbers)},
+                  value: {auction: i, price: pick(finite), tag: pick(channels), ok: rnd(2) === 0,
+                          none: null}};
+      }
     default:  // one shape, numbers that are sometimes not finite
       return {k: i % 7, s: pick(strings), n: pick(numbers)};
   }
@@ -206,6 +219,12 @@ TEST(CodecTest, FallsBackToJsonLinesWhenRecordsDoNotShareAShape) {
       {"[{a: new Date(0)}, {a: [undefined]}]", true},    // nested values are JSON columns
       {"[{a: NaN}, {a: -0}, {a: Infinity}]", true},      // nulls and 0, as JSON has them
       {"[{'2': 1, '1': 'x', b: 0}]", true},
+      {"[{k: 1, w: {s: 1, e: 2}}, {k: 2, w: {s: 3, e: -0}}]", true},  // a group
+      {"[{k: 1, w: {s: 1, e: 2}}, {k: 2, w: {e: 3, s: 4}}]", true},  // ... then a JSON column
+      {"[{k: 1, w: {s: 1}}, {k: 2, w: 'x'}, {k: 3, w: {s: NaN}}]", true},
+      {"[{k: 1, w: {s: 1}}, {k: 2, w: {s: undefined}}]", true},
+      {"[{k: 1, w: {s: 1}}, {k: 2, w: {s: 1}, x: 0}]", false},
+      {"[{k: 1, w: {s: {toJSON(k) { return k; }}}}, {k: 2, w: {s: 1}}]", true},
   };
   for (const Case &c : cases) {
     ChainSpec chain = Chain({Stage("op1", "many", "flat_map", std::string("() => ") + c.records)},
@@ -225,6 +244,28 @@ TEST(CodecTest, FallsBackToJsonLinesWhenRecordsDoNotShareAShape) {
     if (!c.columnar) EXPECT_EQ(batch->partitions[0][0], expected->partitions[0][0]) << c.records;
     EXPECT_EQ(Received(batch->partitions[0][0]), expected->partitions[0][0]) << c.records;
   }
+}
+
+TEST(CodecTest, AWindowsStartAndEndTravelAsNumberColumns) {
+  // A window operator's output: {key, window: {start, end}, value}; the window is a group, so
+  // its numbers are float64 columns rather than a JSON text per record.
+  ChainSpec chain = Chain({Stage("op1", "windows", "flat_map",
+                                 "() => [1, 2, 3].map((i) => ({key: 'k' + i, window: "
+                                 "{start: 1e12 + i, end: 1e12 + i + 10}, value: i}))")},
+                          OutputMode::kPartitioned);
+  chain.outputs = {Broadcast(1)};
+  auto runner = MustCreate(chain);
+  ASSERT_NE(runner, nullptr);
+  Result<BatchResult> batch = runner->RunText("x\n");
+  ASSERT_TRUE(batch.ok()) << batch.status().message();
+  const std::string &frame = batch->partitions[0][0];
+  ASSERT_TRUE(IsColumnar(frame));
+  EXPECT_NE(frame.find(R"("g":[0,["start","end"],0])"), std::string::npos) << frame;
+  EXPECT_NE(frame.find(R"("types":"dnnn")"), std::string::npos) << frame;
+  EXPECT_EQ(Received(frame),
+            "{\"key\":\"k1\",\"window\":{\"start\":1000000000001,\"end\":1000000000011},\"value\":1}\n"
+            "{\"key\":\"k2\",\"window\":{\"start\":1000000000002,\"end\":1000000000012},\"value\":2}\n"
+            "{\"key\":\"k3\",\"window\":{\"start\":1000000000003,\"end\":1000000000013},\"value\":3}\n");
 }
 
 TEST(CodecTest, RecordsAreEncodedWhenTheyLeaveTheChain) {

@@ -328,6 +328,56 @@ TEST(ReduceTest, AKeyedStageAfterOtherTransformsIsRefused) {
       << runner.status().message();
 }
 
+TEST(ReduceTest, AChainedKeyByKeysTheRecordsWhereTheKeyedStageTakesThem) {
+  // A keyBy the planner chained (parallelism 1 on both sides): the keyed stage comes after
+  // other stages and its key selector is the chained edge's.
+  ChainSpec chain = Keyed({Stage("op1", "items", "flat_map", "(r) => r.xs"),
+                           Stage("op2", "sum", "reduce", "(a, x) => ({k: a.k, n: a.n + x.n})")});
+  chain.keyed_input_in_chain = true;
+  auto runner = MustCreate(chain);
+  ASSERT_NE(runner, nullptr);
+  Result<BatchResult> batch = runner->RunText(
+      "{\"xs\": [{\"k\": \"a\", \"n\": 1}, {\"k\": \"b\", \"n\": 2}]}\n"
+      "{\"xs\": [{\"k\": \"a\", \"n\": 3}]}\n");
+  ASSERT_TRUE(batch.ok()) << batch.status().message();
+  EXPECT_EQ(batch->json_lines,
+            "{\"k\":\"a\",\"n\":1}\n{\"k\":\"b\",\"n\":2}\n{\"k\":\"a\",\"n\":4}\n");
+}
+
+TEST(ReduceTest, AChainedKeySelectorsErrorsNameTheKeyedOperatorsKeySelector) {
+  ChainSpec chain = Keyed({Stage("op1", "items", "flat_map", "(r) => r.xs"),
+                           Stage("op2", "sum", "reduce", "(a, x) => a")});
+  chain.input_key_fn = "(x) => x.k";
+  chain.keyed_input_in_chain = true;
+  auto runner = MustCreate(chain);
+  ASSERT_NE(runner, nullptr);
+  Result<BatchResult> batch = runner->RunText("{\"xs\": [{\"k\": 1}, {}]}\n");
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().message(),
+            "operator 'sum' (op2) (key selector): TypeError: the key selector returned undefined");
+}
+
+TEST(ReduceTest, AChainedWindowFiresOnTheWatermarkOfTheAssignerBeforeIt) {
+  ChainSpec chain = Keyed(
+      {Stage("op1", "ts", "assign_timestamps", "(r) => r.t"),
+       Stage("op2", "per 10", "window", "",
+             R"({"assigner":{"type":"tumbling","size":10},"function":"count"})")});
+  chain.keyed_input_in_chain = true;
+  auto runner = MustCreate(chain);
+  ASSERT_NE(runner, nullptr);
+  // After the batch the watermark is 25 - 1: [0, 10) and [10, 20) fire in the same call, as a
+  // task behind an exchange would fire them on the watermark that follows the batch.
+  Result<BatchResult> batch = runner->RunText(
+      "{\"k\":\"a\",\"t\":1}\n{\"k\":\"a\",\"t\":5}\n{\"k\":\"b\",\"t\":12}\n{\"k\":\"a\",\"t\":25}\n");
+  ASSERT_TRUE(batch.ok()) << batch.status().message();
+  EXPECT_EQ(batch->json_lines,
+            "{\"key\":\"a\",\"window\":{\"start\":0,\"end\":10},\"value\":2}\n"
+            "{\"key\":\"b\",\"window\":{\"start\":10,\"end\":20},\"value\":1}\n");
+  Result<BatchResult> last = runner->AdvanceTime(kMaxWatermark, 0);
+  ASSERT_TRUE(last.ok()) << last.status().message();
+  EXPECT_EQ(last->json_lines, "{\"key\":\"a\",\"window\":{\"start\":20,\"end\":30},\"value\":1}\n");
+}
+
 TEST(ReduceTest, ReduceAfterASourceFileStageAndIntoAHashEdge) {
   ChainSpec chain = Keyed({Stage("op1", "read", "source.file", "", R"({"format":"json"})"),
                            Stage("op2", "max", "reduce", "(a, r) => r.n > a.n ? r : a")},

@@ -14,10 +14,18 @@
 // far are rewritten as lines from their column values (exact: a record's JSON is
 // "{" + "\"key\":" + JSON(value) + ... + "}"), later records are JSON.stringify-ed.
 //
+// Groups. A value of the batch's first record that is itself a plain object of 1 to 16 keys
+// (none "__proto__"), all with primitive values — a window's {start, end} — is a group: each of
+// its keys is a column of its own (a "leaf"), so its numbers are sent as numbers instead of
+// JSON text. Records must then have that value with the same keys in the same order; the first
+// that does not turns every group of the target back into a JSON column (its texts rebuilt from
+// the leaves: exact, as above) and goes on as a record of the plain shape.
+//
 // finish() returns "" (no records), a string of JSON lines, or a columnar batch
 // [header, nums, lens, texts] that the C++ side frames (v8_batch_io.cc, "columnar batch"):
-//   header  JSON text {"n": records, "keys": [...], "types": "...", "x": [...]} with one type
-//           letter per key:
+//   header  JSON text {"n": records, "keys": [...], "types": "...", "x": [...]}, with
+//           "g": [...] when there are groups (per key: 0, or the group's keys), and one type
+//           letter and one x per column (a key, or each key of a group, in key order):
 //             k  constant: every value is x[j] (a JSON primitive; NaN/±Infinity are null and
 //                -0 is 0 in JSON, so the header's JSON is exact)
 //             n  finite numbers: n values in nums (-0 written as 0)
@@ -36,7 +44,9 @@
 // function generated per (keys, types) and cached, so records get one hidden class and literal
 // keys.
 //
-// The script's completion value is a frozen object { Target, decode }.
+// The receiving half (decode, linesTimes) is codec_decode.js.
+//
+// The script's completion value is a frozen object { Target }.
 (function () {
   "use strict";
 
@@ -73,8 +83,9 @@
     reset() {
       this.mode = 0;  // 0 nothing yet, 1 columnar, 2 JSON lines
       this.n = 0;
-      this.keys = null;
-      this.quoted = null;  // JSON.stringify(key) per key
+      this.shape = null;
+      this.keys = null;    // per column: its key (a group's key for the columns of a group)
+      this.quoted = null;  // JSON.stringify(key) per column
       this.cols = null;
       this.json = null;  // per key: the column holds JSON texts
       this.anyJson = false;
@@ -118,8 +129,14 @@
 
     start(r) {
       if (!isPlain(r)) return false;
-      const shape = shapeOf(objectKeys(r));
+      const keys = objectKeys(r);
+      const shape = shapeOf(keys, groupsOf(r, keys));
       if (shape === null) return false;
+      return this.use(shape);
+    }
+
+    // Empty columns of `shape` (start of a batch).
+    use(shape) {
       const m = shape.keys.length;
       const cols = new Array(m), json = new Array(m);
       for (let j = 0; j < m; j++) {
@@ -127,6 +144,7 @@
         json[j] = false;
       }
       this.mode = 1;
+      this.shape = shape;
       this.keys = shape.keys;
       this.quoted = shape.quoted;
       this.fast = shape.append;
@@ -145,11 +163,58 @@
         this.n++;
         return true;
       }
-      return done !== 0 && this.appendValues(done);
+      if (done === 2) {  // the record's top-level keys fit, a group does not
+        this.ungroup();
+        return this.append(r);
+      }
+      return done !== 0 && this.appendValues(done, r);
     }
 
-    // Appends a record of this shape from its values (read once, in key order).
-    appendValues(values) {
+    ungroupAndAppend(r) {
+      this.ungroup();
+      return this.append(r);
+    }
+
+    // Turns every group into one JSON column ({"key":JSON(value),...} from its leaves) and goes
+    // on with the plain shape of the same keys.
+    ungroup() {
+      const shape = this.shape, plain = shapeOf(shape.top, null);
+      const cols = [], json = [];
+      let q = 0;
+      for (let t = 0; t < shape.top.length; t++) {
+        const group = shape.groups[t];
+        if (group === 0) {
+          cols.push(this.cols[q]);
+          json.push(this.json[q]);
+          q++;
+          continue;
+        }
+        const texts = new Array(this.n);
+        for (let i = 0; i < this.n; i++) {
+          let text = "{";
+          for (let g = 0; g < group.length; g++) {
+            const v = this.cols[q + g][i];
+            text += (g === 0 ? "" : ",") + this.quoted[q + g] + ":" +
+                (this.json[q + g] ? v : stringify(v));
+          }
+          texts[i] = text + "}";
+        }
+        cols.push(texts);
+        json.push(true);
+        this.anyJson = true;
+        q += group.length;
+      }
+      this.shape = plain;
+      this.keys = plain.keys;
+      this.quoted = plain.quoted;
+      this.fast = plain.append;
+      this.cols = cols;
+      this.json = json;
+    }
+
+    // Appends record r of this shape from its values (read once, in key order). A value JSON
+    // would omit ends the columns, unless it is in a group: the groups become JSON columns.
+    appendValues(values, r) {
       const keys = this.keys;
       const m = keys.length;
       const cols = this.cols, json = this.json;
@@ -162,14 +227,14 @@
           const text = this.nested(j, v);
           if (text === undefined) {
             this.truncate(j);
-            return false;
+            return this.shape.inGroup[j] ? this.ungroupAndAppend(r) : false;
           }
           if (!json[j]) this.toJsonColumn(j);
           this.anyJson = true;
           cols[j].push(text);
         } else {  // undefined, function, symbol: JSON omits the key
           this.truncate(j);
-          return false;
+          return this.shape.inGroup[j] ? this.ungroupAndAppend(r) : false;
         }
       }
       this.n++;
@@ -200,6 +265,7 @@
 
     toLines() {
       const lines = [];
+      if (this.mode === 1 && this.shape.grouped) this.ungroup();
       if (this.mode === 1) {
         const m = this.keys.length, cols = this.cols, json = this.json, quoted = this.quoted;
         for (let i = 0; i < this.n; i++) {
@@ -222,7 +288,7 @@
     finish() {
       let out = "";
       if (this.mode === 1 && this.n > 0) {
-        out = encode(this, this.keys, this.cols, this.json, this.n, this.times);
+        out = encode(this, this.shape, this.cols, this.json, this.n, this.times);
       } else if (this.mode === 2 && this.lines.length > 0) {
         this.lines.push("");
         out = this.lines.join("\n");
@@ -249,26 +315,76 @@
     }
   }
 
-  // Per shape (its keys' JSON): the keys, their JSON texts and a generated function
-  //   append(r, cols, anyJson) -> 1 | 0 | values
-  // that checks that r is a plain object with exactly these keys and reads its values once
-  // (literal property names: one inline cache per key).
+  const MAX_GROUP_KEYS = 16;
+
+  // The groups of a batch's first record (see "Groups"): per key 0, or the keys of its value
+  // when that is a group; null when there is none.
+  function groupsOf(r, keys) {
+    let groups = null;
+    for (let t = 0; t < keys.length; t++) {
+      const v = r[keys[t]];
+      if (typeof v !== "object" || v === null || !isPlain(v)) continue;
+      const sub = objectKeys(v);
+      if (sub.length === 0 || sub.length > MAX_GROUP_KEYS) continue;
+      let ok = true;
+      for (let g = 0; g < sub.length && ok; g++) {
+        const x = v[sub[g]];
+        const type = typeof x;
+        ok = sub[g] !== "__proto__" && (type === "string" || type === "number" ||
+            type === "boolean" || x === null);
+      }
+      if (!ok) continue;
+      if (groups === null) groups = new Array(keys.length).fill(0);
+      groups[t] = sub;
+    }
+    return groups;
+  }
+
+  // Per shape (its keys' and groups' JSON): the top-level keys (top), their groups (per key 0
+  // or the group's keys), the columns' keys and their JSON texts, and a generated function
+  //   append(r, cols, anyJson) -> 1 | 0 | 2 | values
+  // that checks that r is a plain object with exactly these keys (and groups with exactly
+  // theirs: 2 when only a group does not fit) and reads its values once (literal property
+  // names: one inline cache per key).
   const shapes = new Map();
 
-  function shapeOf(keys) {
-    const m = keys.length;
-    if (m > MAX_KEYS) return null;
-    const id = stringify(keys);
+  function shapeOf(top, groups) {
+    const mt = top.length;
+    if (mt > MAX_KEYS) return null;
+    const id = stringify(top) + (groups === null ? "" : stringify(groups));
     let shape = shapes.get(id);
     if (shape !== undefined) return shape;
-    const quoted = new Array(m);
-    let check = "ks.length !== " + m, read = "", prim = "", push = "", list = "";
-    for (let j = 0; j < m; j++) {
-      if (keys[j] === "__proto__") return null;
-      const q = stringify(keys[j]);
-      quoted[j] = q;
-      check += " || ks[" + j + "] !== " + q;
-      read += "const v" + j + " = r[" + q + "];\n";
+    const keys = [], quoted = [], inGroup = [];
+    let check = "ks.length !== " + mt, read = "", groupCheck = "";
+    for (let t = 0; t < mt; t++) {
+      if (top[t] === "__proto__") return null;
+      const q = stringify(top[t]);
+      check += " || ks[" + t + "] !== " + q;
+      const group = groups === null ? 0 : groups[t];
+      if (group === 0) {
+        read += "const v" + keys.length + " = r[" + q + "];\n";
+        keys.push(top[t]);
+        quoted.push(q);
+        inGroup.push(false);
+        continue;
+      }
+      const o = "o" + t, gk = "g" + t;
+      groupCheck += "const " + o + " = r[" + q + "];\n" +
+          "if (typeof " + o + " !== \"object\" || " + o + " === null || !isPlain(" + o +
+          ")) return 2;\n" + "const " + gk + " = objectKeys(" + o + ");\n" +
+          "if (" + gk + ".length !== " + group.length;
+      for (let g = 0; g < group.length; g++) {
+        const sq = stringify(group[g]);
+        groupCheck += " || " + gk + "[" + g + "] !== " + sq;
+        read += "const v" + keys.length + " = " + o + "[" + sq + "];\n";
+        keys.push(group[g]);
+        quoted.push(sq);
+        inGroup.push(true);
+      }
+      groupCheck += ") return 2;\n";
+    }
+    let prim = "", push = "", list = "";
+    for (let j = 0; j < keys.length; j++) {
       prim += " && (typeof v" + j + " === \"string\" || typeof v" + j + " === \"number\" || " +
           "typeof v" + j + " === \"boolean\" || v" + j + " === null)";
       push += "cols[" + j + "].push(v" + j + ");\n";
@@ -277,10 +393,11 @@
     const body = "return function append(r, cols, anyJson) {\n" +
         "if (!isPlain(r)) return 0;\n" +
         "const ks = objectKeys(r);\n" +
-        "if (" + check + ") return 0;\n" + read +
+        "if (" + check + ") return 0;\n" + groupCheck + read +
         "if (!anyJson" + prim + ") {\n" + push + "return 1;\n}\n" +
         "return [" + list + "];\n};\n";
-    shape = {keys: keys, quoted: quoted,
+    shape = {top: top, groups: groups === null ? new Array(mt).fill(0) : groups,
+             grouped: groups !== null, keys: keys, quoted: quoted, inGroup: inGroup,
              append: new Function("isPlain", "objectKeys", body)(isPlain, objectKeys)};
     if (shapes.size >= MAX_DECODERS) shapes.clear();
     shapes.set(id, shape);
@@ -325,8 +442,8 @@
     return "k";  // all null
   }
 
-  function encode(target, keys, cols, json, n, times) {
-    const m = keys.length;
+  function encode(target, shape, cols, json, n, times) {
+    const m = shape.keys.length;
     const types = new Array(m);
     const x = new Array(m);
     let count = 0;
@@ -372,7 +489,8 @@
       }
       pos += n;
     }
-    const h = {n: n, keys: keys, types: types.join(""), x: x};
+    const h = {n: n, keys: shape.top, types: types.join(""), x: x};
+    if (shape.grouped) h.g = shape.groups;
     if (times !== null) {
       for (let i = 0; i < n; i++) nums[pos + i] = times[i];
       pos += n;
@@ -438,111 +556,5 @@
   // JSON array (null: none); no JSON line starts with it.
   const TIMES_MARK = "\u0002";
 
-  // The event times of a JSON-lines batch (see TIMES_MARK), as [times, offset of the first
-  // record line], or null when the batch has none.
-  function linesTimes(text) {
-    if (text.length === 0 || text.charCodeAt(0) !== 2) return null;
-    let e = text.indexOf("\n");
-    if (e < 0) throw corrupt("no line after the event times");
-    const times = parse(text.slice(1, e));
-    if (!isArray(times)) throw corrupt("bad event times");
-    for (let i = 0; i < times.length; i++) if (times[i] === null) times[i] = NaN;
-    return [times, e + 1];
-  }
-
-  function corrupt(what) {
-    return new Error("corrupt columnar batch: " + what);
-  }
-
-  // Per (types, keys): a generated function (c, d, strs, parse) -> at, where at(i) builds record i
-  // from the prepared columns c (see decode) with an object literal: one hidden class, literal
-  // keys, and nothing materialised ahead (the records of a batch are made one at a time, as the
-  // chain takes them, so they die young like JSON.parse's).
-  const decoders = new Map();
-
-  function decoderFor(keys, types) {
-    const signature = types + stringify(keys);
-    let decoder = decoders.get(signature);
-    if (decoder !== undefined) return decoder;
-    let body = "";
-    let fields = "";
-    for (let j = 0; j < keys.length; j++) {
-      if (typeof keys[j] !== "string" || keys[j] === "__proto__") throw corrupt("bad key");
-      const c = "c" + j;
-      body += "const " + c + " = c[" + j + "];\n";
-      let value;
-      switch (types[j]) {
-        case "k": value = c; break;
-        case "n": value = c + "[i]"; break;
-        case "b": value = c + "[i] !== 0"; break;
-        case "d": body += "const d" + j + " = d[" + j + "];\n"; value = "d" + j + "[" + c + "[i]]"; break;
-        case "s": value = "strs[" + c + " + i]"; break;
-        case "j": value = "parse(strs[" + c + " + i])"; break;
-        default: throw corrupt("unknown column type " + stringify(types[j]));
-      }
-      fields += (j === 0 ? "" : ", ") + stringify(keys[j]) + ": " + value;
-    }
-    body += "return function at(i) {\nreturn {" + fields + "};\n};\n";
-    decoder = new Function("c", "d", "strs", "parse", body);
-    if (decoders.size >= MAX_DECODERS) decoders.clear();
-    decoders.set(signature, decoder);
-    return decoder;
-  }
-
-  function checkIndexes(nums, pos, n, size) {
-    for (let i = 0; i < n; i++) {
-      const k = nums[pos + i];
-      if (!(k >= 0 && k < size && Number.isInteger(k))) throw corrupt("bad dictionary index");
-    }
-  }
-
-  // A columnar batch's records: {n, at} with at(i) the i-th record. strs holds the batch's
-  // strings (s and j columns, in key order), each its own string: made by C++ one by one, so a
-  // record kept in keyed state does not keep the whole batch alive (as slices of one string
-  // would).
-  function decode(header, nums, strs) {
-    const h = parse(header);
-    if (h === null || typeof h !== "object") throw corrupt("bad header");
-    const n = h.n, keys = h.keys, types = h.types, x = h.x;
-    if (!Number.isInteger(n) || n < 0 || !isArray(keys) || typeof types !== "string" ||
-        types.length !== keys.length || !isArray(x) || x.length !== keys.length ||
-        keys.length > MAX_KEYS) {
-      throw corrupt("bad header");
-    }
-    const m = keys.length;
-    const c = new Array(m), d = new Array(m);
-    let pos = 0, sp = 0;
-    for (let j = 0; j < m; j++) {
-      const t = types[j];
-      if (t === "k") {
-        c[j] = x[j];
-        continue;
-      }
-      if (t === "s" || t === "j") {
-        if (sp + n > strs.length) throw corrupt("too few strings");
-        c[j] = sp;
-        sp += n;
-        continue;
-      }
-      if (pos + n > nums.length) throw corrupt("too few numbers");
-      c[j] = nums.subarray(pos, pos + n);
-      if (t === "d") {
-        if (!isArray(x[j])) throw corrupt("no dictionary");
-        for (const s of x[j]) if (typeof s !== "string") throw corrupt("bad dictionary");
-        checkIndexes(nums, pos, n, x[j].length);
-        d[j] = x[j];
-      }
-      pos += n;
-    }
-    let times = null;
-    if (h.t === 1) {
-      if (pos + n > nums.length) throw corrupt("too few numbers");
-      times = nums.subarray(pos, pos + n);
-      pos += n;
-    }
-    if (pos !== nums.length || sp !== strs.length) throw corrupt("sizes do not add up");
-    return {n: n, at: decoderFor(keys, types)(c, d, strs, parse), times: times};
-  }
-
-  return Object.freeze({Target: Target, decode: decode, linesTimes: linesTimes});
+  return Object.freeze({Target: Target});
 })()

@@ -11,7 +11,10 @@
 // cache over all tables is full: the dirty ones among them (JSON.stringify, or null for a
 // deletion) go to the backend in one native.write call. A deleted entry stays in the cache as a
 // pending deletion until it is written, and as a known absence after that. flush() writes every
-// dirty entry.
+// dirty entry. An entry also knows whether the backend may hold its key (`stored`: read from it
+// with a value, or written with one, or unknown because it was put or deleted without a read):
+// deleting a key the backend cannot hold — one that lived and died in the cache, as most
+// windows' keys do — leaves a known absence, with nothing to write.
 //
 // Checkpoints: snapshot(timerTable, timers) writes a keyed operator's timers (timers.js) to a
 // table of their own, one entry per key group (key "", the JSON list of the key group's timers;
@@ -74,6 +77,9 @@
         if (entry !== undefined) this.owner.remove(entry);
       } else if (entry === undefined) {
         this.owner.insert(this, keyGroup, keyString, undefined, true);
+      } else if (!entry.stored) {
+        entry.value = undefined;  // the backend has no such key: known absent, nothing to write
+        entry.dirty = false;
       } else if (entry.value !== undefined || entry.dirty) {
         entry.value = undefined;
         entry.dirty = true;
@@ -181,7 +187,7 @@
       if (this.native === null) return undefined;
       const text = this.native.get(table.index, keyGroup, keyString);
       const value = text === undefined ? undefined : parseStored(table, keyGroup, keyString, text);
-      this.insert(table, keyGroup, keyString, value, false);
+      this.insert(table, keyGroup, keyString, value, false).stored = value !== undefined;
       return value;
     }
 
@@ -192,10 +198,13 @@
         group = new Map();
         table.groups.set(keyGroup, group);
       }
-      const entry = { index: table.index, keyGroup, key: keyString, value, dirty, group };
+      // stored: whether the backend may hold the key (see the top); load() sets what it read.
+      const entry = { index: table.index, keyGroup, key: keyString, value, dirty, group,
+                      stored: true };
       group.set(keyString, entry);
       this.size++;
       if (this.native !== null) this.queue.push(entry);
+      return entry;
     }
 
     remove(entry) {
@@ -238,6 +247,7 @@
       }
       this.native.write(flat);
       this.writes += entries.length;
+      for (const entry of entries) entry.stored = entry.value !== undefined;
     }
   }
 

@@ -349,3 +349,36 @@ test("without a backend, snapshot and restoreTimers do nothing", () => {
   tables.restoreTimers(1, timers, 128);
   assert.equal(timers.size, 1);
 });
+
+test("a key that lived and died in the cache is never written; one the backend may hold is", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 4 });  // evicts 1 at a time
+  const t = tables.table(0);
+  // Read (absent), put, deleted before any flush or eviction: the backend never had it.
+  assert.equal(t.get(0, "window"), undefined);
+  t.put(0, "window", [1, 2]);
+  t.delete(0, "window");
+  assert.equal(t.get(0, "window"), undefined);
+  tables.flush();
+  assert.deepEqual(native.writeCalls, []);
+  // Flushed, then deleted: the backend holds it, so the deletion is written.
+  assert.equal(t.get(0, "kept"), undefined);
+  t.put(0, "kept", 1);
+  tables.flush();
+  t.delete(0, "kept");
+  tables.flush();
+  assert.deepEqual(native.writeCalls, [[[0, 0, "kept", "1"]], [[0, 0, "kept", null]]]);
+  // Put without a read (the backend may hold the key): its deletion is written.
+  t.put(0, "blind", 1);
+  t.delete(0, "blind");
+  tables.flush();
+  assert.deepEqual(native.writeCalls[2], [[0, 0, "blind", null]]);
+  // Evicting known absences writes nothing.
+  for (let i = 0; i < 6; i++) {
+    t.get(0, "k" + i);
+    t.put(0, "k" + i, i);
+    t.delete(0, "k" + i);
+  }
+  assert.equal(native.writeCalls.length, 3);
+  assert.ok(tables.stats().evictions > 0);
+});

@@ -8,6 +8,12 @@ import { load } from "./helpers.mjs";
 export const { TimerService } = load("timers.js");
 export const keys = load("keys.js");
 export const windows = load("windows.js");
+// The window operator's other scripts, as the chain's driver passes them (ctx.runtime).
+export const runtime = Object.freeze({
+  window_config: load("window_config.js"),
+  window_slices: load("window_slices.js"),
+  window_sessions: load("window_sessions.js"),
+});
 
 export const MAX_PARALLELISM = 128;
 export const copy = (v) => JSON.parse(JSON.stringify(v));
@@ -42,6 +48,7 @@ export function harness(config, fns = {}, options = {}) {
     now: () => now,
     watermark: () => watermark,
     stats: { lateDropped: 0, lateSideOutput: 0 },
+    runtime,
   };
   const op = lib.make({ id: 7, name: "win", kind: "window", config, fns }, ctx);
   return {

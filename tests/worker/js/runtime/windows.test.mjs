@@ -481,3 +481,11 @@ test("the operator's whole state is in ctx.state and ctx.timers: a restored one 
   assert.deepEqual(before.take().concat(after.take()), expected);
   after.assertEmpty();
 });
+
+test("windows.js needs its parts (ctx.runtime) and names the one that is missing", async () => {
+  const { load } = await import("./helpers.mjs");
+  const fresh = load("windows.js");  // not yet installed
+  const spec = { id: 3, name: "w", kind: "window", config: { assigner: { type: "tumbling", size: 10 }, function: "count" }, fns: {} };
+  assert.throws(() => fresh.make(spec, { runtime: { window_config: load("window_config.js") } }),
+                /windows.js needs the runtime library window_slices \(ctx.runtime.window_slices\)/);
+});

@@ -1,4 +1,4 @@
-// Tests of the session timers of worker/js/runtime/windows.js (the comment "Session timers"
+// Tests of the session timers of worker/js/runtime/window_sessions.js (the comment "Timers"
 // there): a session that grows keeps its timer, which moves to the session's due time when it
 // fires, also after a restore; timers of checkpoints taken before (namespace "start:end", one
 // per window and time) still fire each window once. Run: node --test tests/worker/js/runtime/

@@ -1,4 +1,4 @@
-// Window slicing (worker/js/runtime/windows.js, "Slices") against the operator as it was before
+// Window slicing (worker/js/runtime/window_slices.js) against the operator as it was before
 // (windows_oracle.js, a copy): on random inputs — keys, records out of order, watermarks, allowed
 // lateness, late records, offsets, sizes that are or are not multiples of the slide, count,
 // reduce and aggregate — both emit the same records in the same order after every step, the
