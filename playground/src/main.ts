@@ -115,7 +115,7 @@ function renderStatus(s: JobStatus): void {
   // function"), else at the operator.
   if (s.state === "failed" && current) {
     const op = /\((op\d+)\)/.exec(s.reason)?.[1];
-    const k = Number(/\(line (\d+) of the function\)/.exec(s.reason)?.[1] ?? 0);
+    const k = Number(/\(line (\d+)(?:, column \d+)? of the function\)/.exec(s.reason)?.[1] ?? 0);
     const inFunction = op && k > 0 ? (current.functionLines[op] ?? []).map((lines) => lines[k - 1]).find((l) => l != null) : undefined;
     const line = inFunction ?? (op ? current.lines[op] : undefined);
     if (line !== undefined && line !== null) showProblems([{ line, message: `the job failed: ${s.reason}` }]);

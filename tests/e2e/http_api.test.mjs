@@ -161,6 +161,13 @@ test("errors: 400 with every problem, 404, 409, 413, 415, and the error shape", 
     assert.ok(r.json.error.problems.length >= 2, r.text);
     assert.ok(r.json.error.problems.some((p) => p.operatorId === "op2" && /no-such-kind/.test(p.message)), r.text);
   }
+  // A user function that does not compile: its problem names the line and column inside it.
+  const broken = counterSpec({ name: "broken" });
+  broken.operators[1].functions = { fn: "(n) => {\n  return { n: n +* 2 };\n}" };
+  const syntax = await call(cluster.http, "POST", "/api/v1/jobs", { body: broken });
+  assertError(syntax, 400, "invalid_job");
+  assert.ok(syntax.json.error.problems.some((p) => p.operatorId === "op2" &&
+    /SyntaxError: .*\(line 2, column 17 of the function\)/.test(p.message)), syntax.text);
   const valid = await call(cluster.http, "POST", "/api/v1/jobs/validate", { body: counterSpec() });
   assert.equal(valid.status, 200, valid.text);
   assert.equal(valid.json.valid, true);

@@ -101,7 +101,14 @@ class V8ChainRunnerFactory final : public ChainRunnerFactory {
     constexpr std::string_view kUncaught = "Uncaught ";
     if (error.compare(0, kUncaught.size(), kUncaught) == 0) error.erase(0, kUncaught.size());
     const int line = message->GetLineNumber(context).FromMaybe(0);
-    if (line > 0) error += " (line " + std::to_string(line) + " of the function)";
+    // V8's column is 0-based and counts the "(" wrapped around the source on its first line.
+    const int column = message->GetStartColumn(context).FromMaybe(-1) + (line == 1 ? 0 : 1);
+    if (line > 0 && column > 0) {
+      error += " (line " + std::to_string(line) + ", column " + std::to_string(column) +
+               " of the function)";
+    } else if (line > 0) {
+      error += " (line " + std::to_string(line) + " of the function)";
+    }
     return Status::User(error);
   }
 

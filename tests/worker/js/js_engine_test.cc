@@ -299,8 +299,14 @@ TEST(CheckFunctionTest, ReportsSyntaxErrorWithLineInTheFunction) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.domain(), ErrorDomain::kUser);
   EXPECT_EQ(status.message().rfind("SyntaxError: ", 0), 0u) << status.message();
-  EXPECT_NE(status.message().find("(line 3 of the function)"), std::string::npos)
+  // "  return r +;": the ';' is the 13th character of line 3.
+  EXPECT_NE(status.message().find("(line 3, column 13 of the function)"), std::string::npos)
       << status.message();
+  // On the first line the column does not count the parenthesis the check wraps around it.
+  Status first = V8Engine().CheckFunction("(r) => r +* 2");
+  ASSERT_FALSE(first.ok());
+  EXPECT_NE(first.message().find("(line 1, column 11 of the function)"), std::string::npos)
+      << first.message();
 }
 
 TEST(CheckFunctionTest, WorksFromManyThreadsWhileRunnersRun) {
