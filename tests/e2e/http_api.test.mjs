@@ -167,7 +167,7 @@ test("errors: 400 with every problem, 404, 409, 413, 415, and the error shape", 
   const syntax = await call(cluster.http, "POST", "/api/v1/jobs", { body: broken });
   assertError(syntax, 400, "invalid_job");
   assert.ok(syntax.json.error.problems.some((p) => p.operatorId === "op2" &&
-    /SyntaxError: .*\(line 2, column 17 of the function\)/.test(p.message)), syntax.text);
+    /SyntaxError: .*\(line 2, column 18 of the function\)/.test(p.message)), syntax.text);
   const valid = await call(cluster.http, "POST", "/api/v1/jobs/validate", { body: counterSpec() });
   assert.equal(valid.status, 200, valid.text);
   assert.equal(valid.json.valid, true);
