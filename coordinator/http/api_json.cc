@@ -98,6 +98,8 @@ json JobDetailJson(const proto::JobInfo& info, uint64_t now_ms) {
     job["tasks"][i]["recordsOut"] = info.tasks(i).records_out();
     job["tasks"][i]["watermark"] = WatermarkJson(info.tasks(i));
     job["tasks"][i]["backpressuredMs"] = info.tasks(i).backpressured_ms();
+    job["tasks"][i]["inPerSecond"] = info.tasks(i).in_per_second();
+    job["tasks"][i]["outPerSecond"] = info.tasks(i).out_per_second();
   }
   return job;
 }

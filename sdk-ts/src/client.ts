@@ -93,6 +93,9 @@ export interface TaskStatus {
    * room): the time it was back-pressured. Its growth per second is the busy share.
    */
   readonly backpressuredMs: number;
+  /** Records per second in and out, over the last second or so of the worker's reports. */
+  readonly inPerSecond: number;
+  readonly outPerSecond: number;
 }
 
 /** What the coordinator knows about a job. */
@@ -160,6 +163,8 @@ interface RawTask {
   watermark?: number | null;
   _watermark?: string;
   backpressuredMs: number;
+  inPerSecond: number;
+  outPerSecond: number;
 }
 interface RawJobInfo {
   jobId: string;
@@ -463,6 +468,8 @@ export function toStatus(raw: RawJobInfo): JobStatus {
       recordsOut: t.recordsOut,
       ...watermarkOf(t),
       backpressuredMs: t.backpressuredMs,
+      inPerSecond: t.inPerSecond,
+      outPerSecond: t.outPerSecond,
     })),
     resultsPartial: raw.resultsPartial,
   };

@@ -143,7 +143,7 @@ test("status() maps the wire JobInfo; results() waits for the end and parses eve
   const status = await handle.status();
   assert.deepEqual(status, {
     id: handle.id, name: "results", state: "running", submittedAt: 1000,
-    tasks: [{ taskId: "t1", operators: "source.generator#1 -> map#2 -> sink.collect#3", subtask: 0, workerId: "w1", state: "running", recordsIn: 5, recordsOut: 4, backpressuredMs: 0 }],
+    tasks: [{ taskId: "t1", operators: "source.generator#1 -> map#2 -> sink.collect#3", subtask: 0, workerId: "w1", state: "running", recordsIn: 5, recordsOut: 4, backpressuredMs: 0, inPerSecond: 0, outPerSecond: 0 }],
     resultsPartial: false,
   });
   assert.deepEqual(await handle.results({ pollInterval: 1 }), [0, 10, { x: 20 }]);

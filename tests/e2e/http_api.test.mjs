@@ -273,6 +273,10 @@ test("metrics events and the job detail carry each task's watermark and back-pre
     const detail = (await call(cluster.http, "GET", `/api/v1/jobs/${id}`)).json;
     const sourceTask = detail.tasks.find((t) => t.operators.startsWith("source.generator"));
     assert.ok(sourceTask.backpressuredMs > 0, JSON.stringify(sourceTask));
+    // Its rates, from the worker's last reports: the slow map lets about 1,000 records a second by.
+    assert.ok(sourceTask.outPerSecond > 0 && sourceTask.outPerSecond < 100000, JSON.stringify(sourceTask));
+    const slowTask = detail.tasks.find((t) => t.operators.includes("slow"));
+    assert.ok(slowTask.inPerSecond > 0, JSON.stringify(slowTask));
     assert.ok(sourceTask.watermark >= BASE, JSON.stringify(sourceTask));
     // The SDK's status has them too.
     const sdkStatus = await (await connect(id, { coordinator: cluster.address })).status();
