@@ -228,6 +228,9 @@ function mapServerProblems(list: ApiProblem[], compiled: Compiled): Problem[] {
 }
 
 async function run(): Promise<void> {
+  // A compile scheduled by the last keystroke would supersede this one (and clear the problems
+  // the job shows): this compile of the editor's text is the latest.
+  clearTimeout(compileTimer);
   const compiled = await recompile();
   if (!compiled?.spec) return;
   try {

@@ -161,8 +161,11 @@ test("a job reading a file the workers do not allow fails, and the page says why
   await page.waitForFunction(() => document.getElementById("compile-state").textContent.startsWith("compiled") &&
     document.querySelectorAll("#problems li").length === 0 && !document.getElementById("run").disabled);
   await page.fill("#parallelism", "1");
+  const before = await page.locator("#job-title").textContent();
   await page.click("#run");
-  await page.waitForFunction(() => document.getElementById("job-state").textContent === "failed", null, { timeout: 30000 });
+  // The new job, not the one shown before (which may have failed too).
+  await page.waitForFunction((title) => document.getElementById("job-title").textContent !== title &&
+    document.getElementById("job-state").textContent === "failed", before, { timeout: 30000 });
   const refusal = /input file '\/etc\/passwd' is outside the folders this worker allows \(.*\); allow one with the worker's --allow-path/;
   assert.match(await page.locator("#job-info").textContent(), refusal);
   const problem = await page.locator("#problems li").first().textContent();
@@ -193,8 +196,11 @@ test("a job whose function throws fails, and the page marks the line inside the 
   ].join("\n"));
   await page.waitForFunction(() => document.getElementById("compile-state").textContent.startsWith("compiled") &&
     document.querySelectorAll("#problems li").length === 0 && !document.getElementById("run").disabled);
+  const before = await page.locator("#job-title").textContent();
   await page.click("#run");
-  await page.waitForFunction(() => document.getElementById("job-state").textContent === "failed", null, { timeout: 30000 });
+  // The new job, not the one shown before (which may have failed too).
+  await page.waitForFunction((title) => document.getElementById("job-title").textContent !== title &&
+    document.getElementById("job-state").textContent === "failed", before, { timeout: 30000 });
   const problem = await page.locator("#problems li").first().textContent();
   assert.match(problem, /^line 9: the job failed: .*operator 'map#2' \(op2\): TypeError: Cannot read properties of undefined \(reading 'x'\) \(line 3 of the function\)/);
   assert.equal(await page.locator("#problems li").first().getAttribute("data-line"), "9");
