@@ -8,29 +8,6 @@
 namespace sluice::js {
 namespace {
 
-std::string Quote(const std::string &text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // "stats[STAT.<name>]", the driver's stats slot `stat`.
 std::string Stat(DriverStat stat) {
   return std::string("stats[STAT.") + kDriverStats[static_cast<size_t>(stat)].js_name + "]";
@@ -331,8 +308,8 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
   }
   w.Line("const ST", k, " = { lateDropped: 0, lateSideOutput: 0 };");
   w.Open("const O", k, " = rt.", KeyedLibrary(stage.kind), ".make(");
-  w.Line("{ id: ", Quote(stage.operator_id), ", name: ", Quote(stage.operator_name),
-         ", kind: ", Quote(stage.kind), ", config: ",
+  w.Line("{ id: ", JsString(stage.operator_id), ", name: ", JsString(stage.operator_name),
+         ", kind: ", JsString(stage.kind), ", config: ",
          stage.config_json.empty() ? "{}" : stage.config_json, ", fns: fns[", k, "] },");
   w.Line("{ params, state: tables.table(0), timers: TM, emit: E", k + 1, ", emitLate: L", k,
          ", now: () => Date.now(), watermark: () => wmK, stats: ST", k, ", runtime: rt },");

@@ -60,4 +60,29 @@ class JsWriter {
   int indent_ = 0;
 };
 
+// `text` as a JavaScript string literal, in double quotes: quotes, backslashes and control
+// characters escaped; other bytes (UTF-8) as they are. For names and configs the driver embeds.
+inline std::string JsString(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace sluice::js
