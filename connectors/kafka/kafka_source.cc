@@ -296,7 +296,7 @@ void KafkaSource::OnMessageError(const rd_kafka_message_t& message) {
   ReportProblem(where + rd_kafka_message_errstr(&message) + "; retrying");
 }
 
-Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* text) {
+Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, runtime::InputBatch* batch) {
   const std::string_view topic = rd_kafka_topic_name(message.rkt);
   PartitionState* state = nullptr;
   size_t index = 0;
@@ -346,7 +346,7 @@ Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* t
       view.headers.emplace_back(name, bytes);
     }
   }
-  auto appended = AppendRecordLine(config_.format, view, text);
+  auto appended = AppendRecordLine(config_.format, view, &batch->text);
   if (!appended.ok()) {
     return appended.status().WithContext(context_.operator_label + ": " + state->tp.ToString() +
                                          " offset " + OffsetText(message.offset));
@@ -356,7 +356,7 @@ Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* t
   }
   if (watermarks_.has_value()) {
     watermarks_->OnMessage(index, *appended ? view.timestamp_ms : std::nullopt, now_());
-    if (*appended) times_.Add(view.timestamp_ms);
+    if (*appended) batch->event_times.push_back(view.timestamp_ms);
   }
   return *appended;
 }
@@ -378,9 +378,11 @@ void KafkaSource::ProbeHealth() {
   if (error == RD_KAFKA_RESP_ERR_NO_ERROR) ReportHealthy();
 }
 
-Status KafkaSource::LocateBadJson(const std::string& text, const Status& error) const {
+Status KafkaSource::LocateRecordError(const runtime::InputBatch& batch,
+                                      const Status& error) const {
+  if (config_.format != RecordFormat::kJson) return error;
   if (error.message().find("bad JSON line") == std::string::npos) return error;
-  std::string_view rest = text;
+  std::string_view rest = batch.text;
   for (const auto& [index, offset] : line_origins_) {
     const size_t end = rest.find('\n');
     const std::string_view line = rest.substr(0, end);
@@ -394,19 +396,18 @@ Status KafkaSource::LocateBadJson(const std::string& text, const Status& error) 
   return error;
 }
 
-Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain) {
+Result<runtime::InputBatch> KafkaSource::Next() {
   if (!connected_) {
     SLUICE_RETURN_IF_ERROR(Connect());
     connected_ = true;
   }
   if (watermarks_.has_value()) {
-    auto moved = MoveTime(chain);
-    if (!moved.ok() || moved->has_value()) return moved;
+    if (auto moved = MoveTime(); moved.has_value()) return std::move(moved).value();
   }
-  if (AllDone()) return std::optional<js::BatchResult>();
-  std::string text;
+  if (AllDone()) return runtime::InputBatch::End();
+  runtime::InputBatch batch;
+  const std::string& text = batch.text;
   line_origins_.clear();
-  times_.Clear();
   int32_t lines = 0;
   const auto idle_until = Clock::now() + kIdleReturn;
   std::vector<rd_kafka_message_t*> raw(std::min(context_.batch_size, 1024));
@@ -435,7 +436,7 @@ Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain)
         continue;
       }
       ReportHealthy();
-      auto taken = Take(*message, &text);
+      auto taken = Take(*message, &batch);
       if (!taken.ok()) return taken.status();
       if (*taken) ++lines;
     }
@@ -446,46 +447,35 @@ Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain)
   }
   for (const PartitionState& state : partitions_) next_offsets_[state.tp] = KafkaOffset(state.next);
   if (lines == 0) {
-    if (AllDone()) return std::optional<js::BatchResult>();
-    return std::optional<js::BatchResult>(js::BatchResult{});
-  }
-  // With watermarks the records' event times go with them (the chain's frame, event_times.h).
-  auto batch = watermarks_.has_value() ? chain.RunText(times_.Frame(text)) : chain.RunText(text);
-  if (!batch.ok()) {
-    if (config_.format == RecordFormat::kJson) return LocateBadJson(text, batch.status());
-    return batch.status();
+    if (AllDone()) return runtime::InputBatch::End();
+    return runtime::InputBatch{};
   }
   if (idle_) {  // records came: the source is not idle any more
     idle_ = false;
-    if (!batch->idle.has_value()) batch->idle = false;
+    batch.idle = false;
   }
-  return std::optional<js::BatchResult>(std::move(batch).value());
+  return batch;
 }
 
-Result<std::optional<js::BatchResult>> KafkaSource::MoveTime(js::ChainRunner& chain) {
+std::optional<runtime::InputBatch> KafkaSource::MoveTime() {
   for (size_t i = 0; i < partitions_.size(); ++i) {
     if (partitions_[i].done) watermarks_->OnFinished(i);
   }
   const auto now = now_();
-  std::optional<js::BatchResult> result;
+  std::optional<runtime::InputBatch> time;
   const std::optional<int64_t> watermark = watermarks_->Current(now);
   if (watermark.has_value() && *watermark > watermark_) {
-    const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-    auto fired = chain.AdvanceTime(*watermark, wall_ms);
-    if (!fired.ok()) return fired.status();
     watermark_ = *watermark;
-    result = std::move(fired).value();
+    time.emplace().watermark = watermark_;
   }
   // A bounded source at its end is about to finish, which says more than idleness.
   const bool idle = watermarks_->AllIdle(now) && !AllDone();
   if (idle != idle_) {
     idle_ = idle;
-    if (!result.has_value()) result.emplace();
-    if (!result->idle.has_value()) result->idle = idle;
+    if (!time.has_value()) time.emplace();
+    time->idle = idle;
   }
-  return result;
+  return time;
 }
 
 std::string KafkaSource::Position() const {

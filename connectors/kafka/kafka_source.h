@@ -13,7 +13,6 @@
 #include "connectors/kafka/kafka_config.h"
 #include "connectors/kafka/partition_watermarks.h"
 #include "worker/io/source.h"
-#include "worker/js/event_times.h"
 
 namespace sluice::kafka {
 
@@ -26,12 +25,12 @@ namespace sluice::kafka {
 // SourceContext::health. Later broker outages are retried by librdkafka and reported the same
 // way; they never fail the task.
 //
-// With "watermarks" each record carries its message's timestamp as its event time (a times line
-// ahead of the batch's JSON lines, which the chain reads) and the chain's watermark follows the
-// partitions' (PartitionWatermarks): when it advances, the next Next() moves the chain's time on
-// (ChainRunner::AdvanceTime) and returns what that fired. When every partition is idle (or the
-// subtask has none) the batch says the source is idle, so it does not hold back the operators
-// downstream; a record ends that.
+// With "watermarks" each record carries its message's timestamp as its event time
+// (InputBatch::event_times) and the source's watermark follows the partitions'
+// (PartitionWatermarks): when it advances, the next Next() returns it in a batch of its own (the
+// task's TimeKeeper moves the chain's time on). When every partition is idle (or the subtask has
+// none) the batch says the source is idle, so it does not hold back the operators downstream; a
+// record ends that.
 //
 // Checkpoints: Position() is next_offsets() as JSON (kafka_positions.h); MakeKafkaSource merges
 // the positions of every old subtask and each partition starts at its stored offset.
@@ -47,10 +46,12 @@ class KafkaSource : public runtime::SourceDriver {
                                                      PartitionOffsets start_offsets = {});
   ~KafkaSource() override;
 
-  Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override;
+  Result<runtime::InputBatch> Next() override;
   void Cancel() override;
   // The next offsets as JSON; before connecting, the offsets it was given to start from.
   std::string Position() const override;
+  // A JSON line the chain could not parse: which partition and offset it came from.
+  Status LocateRecordError(const runtime::InputBatch& batch, const Status& error) const override;
   // Where idleness is measured from; steady_clock::now by default. For tests.
   void SetClockForTesting(std::function<std::chrono::steady_clock::time_point()> now) {
     now_ = std::move(now);
@@ -81,16 +82,15 @@ class KafkaSource : public runtime::SourceDriver {
 
   // Adds one message to the batch; false when it was dropped (past the end of a bounded
   // partition, before the start timestamp).
-  Result<bool> Take(const rd_kafka_message_t& message, std::string* text);
+  Result<bool> Take(const rd_kafka_message_t& message, runtime::InputBatch* batch);
   void OnMessageError(const rd_kafka_message_t& message);
   void ReportProblem(const std::string& what);
   void ReportHealthy();
   void ProbeHealth();
   bool AllDone() const;
-  // With watermarks: moves the chain's time on when the partitions' watermark advanced, and
-  // reports a change of idleness; nullopt when neither happened.
-  Result<std::optional<js::BatchResult>> MoveTime(js::ChainRunner& chain);
-  Status LocateBadJson(const std::string& text, const Status& error) const;
+  // With watermarks: a batch with the partitions' watermark when it advanced, and the idleness
+  // when it changed; nullopt when neither happened.
+  std::optional<runtime::InputBatch> MoveTime();
 
   KafkaSourceConfig config_;
   runtime::SourceContext context_;
@@ -106,8 +106,7 @@ class KafkaSource : public runtime::SourceDriver {
   std::vector<std::pair<size_t, int64_t>> line_origins_;  // "json": (partition index, offset)
   std::function<std::chrono::steady_clock::time_point()> now_ = std::chrono::steady_clock::now;
   std::optional<PartitionWatermarks> watermarks_;  // with config "watermarks", once connected
-  js::EventTimes times_;  // the batch's event times so far
-  int64_t watermark_ = js::kMinWatermark;  // the last one the chain was given
+  int64_t watermark_ = INT64_MIN;  // the last one handed on (-infinity: none yet)
   bool idle_ = false;                      // the idleness last reported
   bool unhealthy_ = false;
   std::chrono::steady_clock::time_point last_probe_;

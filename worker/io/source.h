@@ -12,7 +12,7 @@
 
 #include "common/status.h"
 #include "connectors/common/connector_health.h"
-#include "worker/js/js_engine.h"
+#include "worker/io/input_batch.h"
 
 // What a source implements (the built-in ones in worker/runtime, Kafka in connectors/kafka),
 // and what it gets from its task.
@@ -42,18 +42,25 @@ class CancelSignal {
   std::atomic<bool> cancelled_{false};
 };
 
-// Feeds a task's chain: each Next() pulls one batch from the source and runs it through the
-// chain in one call. Created and used on the task thread; owned by the task.
+// Where a task's records come from: each Next() returns one InputBatch (input_batch.h) — records
+// and the time they bring — without touching the chain; the task loop runs it through the chain
+// and its TimeKeeper moves time. Created and used on the task thread; owned by the task.
 class SourceDriver {
  public:
   virtual ~SourceDriver() = default;
-  // The chain's output for one batch, or nullopt when a bounded source is exhausted.
-  virtual Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) = 0;
+  // The next batch: records, time, both, or neither (nothing came within the source's wait, so
+  // the task can move processing time on); InputBatch::end when a bounded source is exhausted.
+  virtual Result<InputBatch> Next() = 0;
   // Wakes a Next() that waits for input; any thread. Pacing sleeps end through CancelSignal.
   virtual void Cancel() {}
   // Checkpoints: where the source stands now, between two Next() calls, as JSON that a
   // restored source reads back (SourceContext::restore_positions); "" when it cannot rewind.
   virtual std::string Position() const { return ""; }
+  // The chain refused the records of `batch` (the last Next()'s) with `error`: the error, told
+  // where the records came from when the source knows (Kafka: partition and offset).
+  virtual Status LocateRecordError(const InputBatch& batch, const Status& error) const {
+    return error;
+  }
 };
 
 struct SourceContext {

@@ -1,5 +1,7 @@
 #include "worker/js/event_times.h"
 
+#include "worker/js/js_engine.h"
+
 namespace sluice::js {
 namespace {
 
@@ -23,6 +25,13 @@ std::string EventTimes::Frame(std::string_view lines) const {
   framed += "]\n";
   framed += lines;
   return framed;
+}
+
+std::string FrameEventTimes(std::string_view lines,
+                            const std::vector<std::optional<int64_t>>& times) {
+  EventTimes framed;
+  for (const std::optional<int64_t>& time : times) framed.Add(time);
+  return framed.Frame(lines);
 }
 
 }  // namespace sluice::js

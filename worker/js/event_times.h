@@ -9,8 +9,9 @@ namespace sluice::js {
 
 // The event times of a JSON-lines batch, one per record line, and the frame that carries them to
 // the chain ahead of the lines (ChainRunner::RunText): the frame is the codec's (runtime/codec.js,
-// TIMES_MARK) and is written only here, so sources never spell it. A record without a time
-// (nullopt) gets none in the chain. Appended record by record; owned by one source, one thread.
+// TIMES_MARK) and is written only here (ChainRunner::RunTextWithTimes), so sources never spell
+// it. A record without a time (nullopt) gets none in the chain. Appended record by record; owned
+// by one caller, one thread.
 class EventTimes {
  public:
   void Add(std::optional<int64_t> time_ms);

@@ -137,6 +137,11 @@ struct BatchResult {
   std::vector<std::vector<std::string>> partitions;
 };
 
+// `lines` (whole JSON lines) led by the codec's frame of their event times, one per line
+// (event_times.h); what RunTextWithTimes hands to RunText.
+std::string FrameEventTimes(std::string_view lines,
+                            const std::vector<std::optional<int64_t>>& times);
+
 // A compiled chain in its own isolate and context. Created on a task's thread by a
 // ChainRunnerFactory and used only on that thread afterwards, except Interrupt(), which any
 // thread may call. Owned by the task; destroying it disposes the isolate.
@@ -161,6 +166,15 @@ class ChainRunner {
   // of a kPartitioned chain whose first byte is 0x01, which no JSON line starts with).
   // `input` is the input the batch arrived on (1: a join's second input).
   virtual Result<BatchResult> RunText(std::string_view text, uint32_t input = 0) = 0;
+
+  // RunText for JSON lines that carry their event times, one per line (nullopt: none): the
+  // times travel with the lines in the codec's own frame (event_times.h), which only worker/js
+  // writes; the chain's records get them as their event times.
+  virtual Result<BatchResult> RunTextWithTimes(std::string_view lines,
+                                               const std::vector<std::optional<int64_t>>& times,
+                                               uint32_t input = 0) {
+    return RunText(FrameEventTimes(lines, times), input);
+  }
 
   // Moves time on: the chain's input watermark to `watermark` when given (and greater than
   // before; kMaxWatermark at the end of input) and processing time to `now_ms`; timers that

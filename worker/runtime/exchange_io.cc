@@ -6,12 +6,6 @@ namespace sluice::runtime {
 
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::optional<int64_t> Later(std::optional<int64_t> a, std::optional<int64_t> b) {
   if (!a.has_value()) return b;
   if (!b.has_value()) return a;
@@ -63,38 +57,28 @@ void InboxSource::OnBarrier(uint32_t channel, uint64_t checkpoint) {
 }
 
 std::optional<uint64_t> InboxSource::TakeBarrier() {
-  if (pending_watermark_.has_value() || !aligned_.has_value() || taken_ == *aligned_) {
-    return std::nullopt;
-  }
+  if (!aligned_.has_value() || taken_ == *aligned_) return std::nullopt;
   taken_ = *aligned_;
   return taken_;
 }
 
-js::BatchResult InboxSource::WithIdleness(js::BatchResult result) {
-  const bool idle = watermarks_.all_idle();
-  if (idle != reported_idle_ && !result.idle.has_value()) result.idle = idle;
-  if (result.idle.has_value()) reported_idle_ = *result.idle;
-  return result;
+InputBatch InboxSource::WithIdleness(InputBatch batch) {
+  reported_idle_ = watermarks_.all_idle();
+  batch.idle = reported_idle_;
+  return batch;
 }
 
-Result<std::optional<js::BatchResult>> InboxSource::Next(js::ChainRunner& chain) {
+Result<InputBatch> InboxSource::Next() {
   using Kind = exchange::InboxItem::Kind;
-  if (pending_watermark_.has_value()) {
-    const int64_t watermark = *pending_watermark_;
-    pending_watermark_.reset();
-    auto fired = chain.AdvanceTime(watermark, NowMs());
-    if (!fired.ok()) return fired.status();
-    return std::optional<js::BatchResult>(WithIdleness(std::move(fired).value()));
-  }
   const auto deadline = std::chrono::steady_clock::now() + max_wait_;
   while (true) {
     exchange::InboxItem item = inbox_->Next(deadline);
     std::optional<int64_t> advanced;
     switch (item.kind) {
       case Kind::kDone:
-        return std::optional<js::BatchResult>();
+        return InputBatch::End();
       case Kind::kTimeout:
-        return std::optional<js::BatchResult>(WithIdleness(js::BatchResult{}));
+        return WithIdleness(InputBatch{});
       case Kind::kChannelEnd:
         advanced = watermarks_.OnEnd(item.channel);
         OnBarrier(item.channel, 0);
@@ -109,21 +93,21 @@ Result<std::optional<js::BatchResult>> InboxSource::Next(js::ChainRunner& chain)
         if (batch.idle) advanced = Later(advanced, watermarks_.OnIdle(channel));
         if (batch.barrier != 0) OnBarrier(channel, batch.barrier);
         if (batch.data.empty()) break;
-        const uint32_t input = channel < channel_inputs_.size() ? channel_inputs_[channel] : 0;
-        auto result = chain.RunText(batch.data, input);
-        if (!result.ok()) return result.status();
-        pending_watermark_ = advanced;
-        return std::optional<js::BatchResult>(WithIdleness(std::move(result).value()));
+        InputBatch records;
+        records.text = std::move(batch.data);
+        records.input = channel < channel_inputs_.size() ? channel_inputs_[channel] : 0;
+        records.watermark = advanced;  // the time keeper moves it on after the records
+        return WithIdleness(std::move(records));
       }
     }
     if (advanced.has_value()) {
-      auto fired = chain.AdvanceTime(*advanced, NowMs());
-      if (!fired.ok()) return fired.status();
-      return std::optional<js::BatchResult>(WithIdleness(std::move(fired).value()));
+      InputBatch time;
+      time.watermark = advanced;
+      return WithIdleness(std::move(time));
     }
     if (watermarks_.all_idle() != reported_idle_ ||
         (aligned_.has_value() && taken_ != *aligned_)) {
-      return std::optional<js::BatchResult>(WithIdleness(js::BatchResult{}));
+      return WithIdleness(InputBatch{});
     }
   }
 }

@@ -14,13 +14,13 @@
 
 namespace sluice::runtime {
 
-// The input of a task fed by upstream tasks: pops batches from the task's inbox and runs each
-// through the chain (on the input its channel belongs to), and keeps the task's watermark: the
-// minimum over its channels (WatermarkTracker); when it advances, the chain's timers fire
-// (ChainRunner::AdvanceTime) in the next Next(). Waits for input at most `max_wait`, then
-// returns an empty result so the task can move processing time on. Ends when every upstream
-// channel has ended. Created and used on the task thread; Cancel() (any thread) closes the
-// inbox, which wakes a waiting Next.
+// The input of a task fed by upstream tasks: pops batches from the task's inbox and hands each
+// on as an InputBatch (on the input its channel belongs to), and keeps the task's input
+// watermark: the minimum over its channels (WatermarkTracker), handed on when it advanced, with
+// whether every channel is idle. Waits for input at most `max_wait`, then returns an empty batch
+// so the task can move processing time on. Ends when every upstream channel has ended. Created
+// and used on the task thread; Cancel() (any thread) closes the inbox, which wakes a waiting
+// Next.
 class InboxSource : public SourceDriver {
  public:
   // channel_inputs[c]: the input (0, or 1 for a join's second) of channel c; empty: all 0.
@@ -28,15 +28,16 @@ class InboxSource : public SourceDriver {
   // channel did (exactly-once); without, the barriers are only counted (at-least-once).
   InboxSource(std::shared_ptr<exchange::Inbox> inbox, std::vector<uint32_t> channel_inputs,
               std::chrono::milliseconds max_wait, bool align = true);
-  Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override;
+  Result<InputBatch> Next() override;
   void Cancel() override { inbox_->Close(); }
-  // Checkpoint n when every channel delivered its barrier (an ended channel counts) and the
-  // batches and time before it went through the chain: the task snapshots now. Once per n.
+  // Checkpoint n when every channel delivered its barrier (an ended channel counts): the task
+  // snapshots now, after the batch (and its time) that Next() returned last went through the
+  // chain. Once per n.
   std::optional<uint64_t> TakeBarrier();
 
  private:
-  // A result that reports the inputs' idleness when it changed and the chain said nothing.
-  js::BatchResult WithIdleness(js::BatchResult result);
+  // `batch` saying whether every channel is idle now (the time keeper reports a change).
+  InputBatch WithIdleness(InputBatch batch);
   // Channel `channel` delivered barrier `checkpoint` (or ended, with checkpoint 0).
   void OnBarrier(uint32_t channel, uint64_t checkpoint);
 
@@ -44,8 +45,7 @@ class InboxSource : public SourceDriver {
   std::vector<uint32_t> channel_inputs_;
   std::chrono::milliseconds max_wait_;
   WatermarkTracker watermarks_;
-  std::optional<int64_t> pending_watermark_;  // advanced; to fire in the next Next()
-  bool reported_idle_ = false;
+  bool reported_idle_ = false;  // the idleness the last batch said
   bool align_ = true;
   uint64_t aligning_ = 0;              // the checkpoint whose barriers are coming in, or 0
   std::vector<bool> barrier_seen_;     // per channel, for `aligning_`

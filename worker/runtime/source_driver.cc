@@ -69,21 +69,21 @@ class GeneratedSource : public SourceDriver {
         total_(total),
         share_(std::move(share)) {}
 
-  Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override {
+  Result<InputBatch> Next() override {
     // Indexes up to the next one emitted before a restore go in one arithmetic run.
     const int64_t available = share_.RunLength(total_.value_or(INT64_MAX));
-    if (available == 0) return std::optional<js::BatchResult>();
+    if (available == 0) return InputBatch::End();
     const int64_t wanted = std::min<int64_t>(context_.batch_size, available);
     // A slow source still comes back every kMaxWait, so its task can move time on.
     int64_t n = pacer_.Acquire(wanted, Clock::now() + kMaxWait);
     if (n == 0) {
       if (context_.cancel->cancelled()) return Status::Cancelled("cancelled");
-      return std::optional<js::BatchResult>(js::BatchResult{});
+      return InputBatch{};
     }
-    auto batch = chain.RunGenerated(share_.next(), share_.parallelism(), static_cast<int32_t>(n));
-    if (!batch.ok()) return batch.status();
+    InputBatch batch;
+    batch.generated = IndexRun{share_.next(), share_.parallelism(), static_cast<int32_t>(n)};
     share_.Advance(n);
-    return std::optional<js::BatchResult>(std::move(batch).value());
+    return batch;
   }
 
   std::string Position() const override { return share_.ToJson().dump(); }
@@ -112,8 +112,9 @@ class FileSource : public SourceDriver {
 
   Status Open() { return reader_.Open(start_offset_); }
 
-  Result<std::optional<js::BatchResult>> Next(js::ChainRunner& chain) override {
-    std::string text;
+  Result<InputBatch> Next() override {
+    InputBatch batch;
+    std::string& text = batch.text;
     int lines = 0;
     bool waiting = false;
     while (lines < context_.batch_size && text.size() < kMaxBatchBytes) {
@@ -132,11 +133,8 @@ class FileSource : public SourceDriver {
       ++lines;
     }
     // Nothing came for a while (a FIFO): back to the task loop, which moves time on.
-    if (lines == 0 && waiting) return std::optional<js::BatchResult>(js::BatchResult{});
-    if (lines == 0) return std::optional<js::BatchResult>();
-    auto batch = chain.RunText(text);
-    if (!batch.ok()) return batch.status();
-    return std::optional<js::BatchResult>(std::move(batch).value());
+    if (lines == 0 && !waiting) return InputBatch::End();
+    return batch;
   }
 
   std::string Position() const override {
@@ -217,93 +215,95 @@ Result<LineReader::Options> FileReaderOptions(const nlohmann::json& config,
 
 }  // namespace
 
-// The built-in sources: file, generator, nexmark.
-static Result<std::unique_ptr<SourceDriver>> MakeBuiltinSource(const std::string& kind,
-                                                        const std::string& config_json,
-                                                        const SourceContext& context) {
+namespace {
+
+// source.file: its path inside the worker's reach, its batch size at most the worker's, and
+// where a restored one goes on reading.
+Result<std::unique_ptr<SourceDriver>> MakeFileSource(const std::string& config_json,
+                                                     const SourceContext& context) {
   nlohmann::json config = ParseConfig(config_json);
-  if (kind == "source.file") {
-    if (!config.contains("path") || !config["path"].is_string()) {
-      return Status::User(context.operator_label + ": config needs a string 'path'");
-    }
-    SourceContext file_context = context;
-    if (config.contains("batchSize") && config["batchSize"].is_number_integer() &&
-        config["batchSize"].get<int64_t>() > 0) {
-      file_context.batch_size = static_cast<int32_t>(
-          std::min<int64_t>(config["batchSize"].get<int64_t>(), context.batch_size));
-    }
-    auto positions = ParsePositions(context);
-    if (!positions.ok()) return positions.status();
-    auto share = MakeShare(context, *positions);
-    if (!share.ok()) return share.status();
-    const auto [line, offset] = ScanStart(*positions, share->next());
-    auto reader = FileReaderOptions(config, context);
-    if (!reader.ok()) return reader.status();
-    auto source = std::make_unique<FileSource>(std::move(reader).value(), file_context,
-                                               std::move(share).value(), line, offset);
-    SLUICE_RETURN_IF_ERROR(source->Open());
-    return std::unique_ptr<SourceDriver>(std::move(source));
+  if (!config.contains("path") || !config["path"].is_string()) {
+    return Status::User(context.operator_label + ": config needs a string 'path'");
   }
-  if (kind == "source.generator" || kind == "source.nexmark") {
-    const char* count_field = kind == "source.generator" ? "count" : "events";
-    std::optional<int64_t> total;
-    if (config.contains(count_field) && config[count_field].is_number()) {
-      total = config[count_field].get<int64_t>();
-    }
-    double rate =
-        config.contains("rate") && config["rate"].is_number() ? config["rate"].get<double>() : 0.0;
-    auto positions = ParsePositions(context);
-    if (!positions.ok()) return positions.status();
-    auto share = MakeShare(context, *positions);
-    if (!share.ok()) return share.status();
-    return std::unique_ptr<SourceDriver>(
-        new GeneratedSource(total, rate, context, std::move(share).value()));
+  SourceContext file_context = context;
+  if (config.contains("batchSize") && config["batchSize"].is_number_integer() &&
+      config["batchSize"].get<int64_t>() > 0) {
+    file_context.batch_size = static_cast<int32_t>(
+        std::min<int64_t>(config["batchSize"].get<int64_t>(), context.batch_size));
   }
-  return Status::User(context.operator_label + ": unknown source kind '" + kind + "'");
+  auto positions = ParsePositions(context);
+  if (!positions.ok()) return positions.status();
+  auto share = MakeShare(context, *positions);
+  if (!share.ok()) return share.status();
+  const auto [line, offset] = ScanStart(*positions, share->next());
+  auto reader = FileReaderOptions(config, context);
+  if (!reader.ok()) return reader.status();
+  auto source = std::make_unique<FileSource>(std::move(reader).value(), file_context,
+                                             std::move(share).value(), line, offset);
+  SLUICE_RETURN_IF_ERROR(source->Open());
+  return std::unique_ptr<SourceDriver>(std::move(source));
 }
 
-static std::string BuiltinTextFormat(const std::string& kind, const std::string& config_json) {
+std::string FileTextFormat(const std::string& config_json) {
   nlohmann::json config = ParseConfig(config_json);
-  if (kind == "source.file" && config.contains("format") && config["format"] == "json") {
-    return "json";
-  }
-  return "lines";
+  return config.contains("format") && config["format"] == "json" ? "json" : "lines";
 }
 
-// What the coordinator checks in the built-in sources' configs.
-std::vector<std::pair<std::string, IoKindChecks>> BuiltinSourceChecks() {
+// source.generator and source.nexmark: their bound is the config's `count_field`.
+Result<std::unique_ptr<SourceDriver>> MakeGeneratedSource(const char* count_field,
+                                                          const std::string& config_json,
+                                                          const SourceContext& context) {
+  nlohmann::json config = ParseConfig(config_json);
+  std::optional<int64_t> total;
+  if (config.contains(count_field) && config[count_field].is_number()) {
+    total = config[count_field].get<int64_t>();
+  }
+  double rate =
+      config.contains("rate") && config["rate"].is_number() ? config["rate"].get<double>() : 0.0;
+  auto positions = ParsePositions(context);
+  if (!positions.ok()) return positions.status();
+  auto share = MakeShare(context, *positions);
+  if (!share.ok()) return share.status();
+  return std::unique_ptr<SourceDriver>(
+      new GeneratedSource(total, rate, context, std::move(share).value()));
+}
+
+}  // namespace
+
+// The built-in sources, each with its factory, its text format and what the coordinator checks
+// in its config.
+Status RegisterBuiltinSources(IoKinds& kinds) {
   auto count = [](std::string name) {
     return ConfigField{std::move(name), ConfigFieldType::kNonNegativeInteger, false, {}};
   };
   auto rate = [](std::string name) {
     return ConfigField{std::move(name), ConfigFieldType::kPositiveNumber, false, {}};
   };
-  return {
-      {"source.file",
-       {{{"path", ConfigFieldType::kAbsolutePath, true, {}},
-         {"format", ConfigFieldType::kEnum, false, {"lines", "json"}},
-         count("batchSize"),
-         count("maxLineBytes")},
-        {}}},
-      {"source.generator", {{count("count"), rate("rate")}, {{"fn", false}}}},
-      {"source.nexmark",
-       {{count("events"), rate("rate"), count("baseTime"), rate("eventsPerSecond")}, {}}},
+  const auto lines = [](const std::string&) { return std::string("lines"); };
+  SourceKind file;
+  file.make = MakeFileSource;
+  file.text_format = FileTextFormat;
+  file.checks = {{{"path", ConfigFieldType::kAbsolutePath, true, {}},
+                  {"format", ConfigFieldType::kEnum, false, {"lines", "json"}},
+                  count("batchSize"),
+                  count("maxLineBytes")},
+                 {}};
+  SourceKind generator;
+  generator.make = [](const std::string& config, const SourceContext& context) {
+    return MakeGeneratedSource("count", config, context);
   };
-}
-
-Status RegisterBuiltinSources(IoKinds& kinds) {
-  for (auto& [name, checks] : BuiltinSourceChecks()) {
-    SourceKind source;
-    source.make = [name](const std::string& config, const SourceContext& context) {
-      return MakeBuiltinSource(name, config, context);
-    };
-    source.text_format = [name](const std::string& config) {
-      return BuiltinTextFormat(name, config);
-    };
-    source.checks = std::move(checks);
-    SLUICE_RETURN_IF_ERROR(kinds.AddSource(name, std::move(source)));
-  }
-  return Status::Ok();
+  generator.text_format = lines;
+  generator.checks = {{count("count"), rate("rate")}, {{"fn", false}}};
+  SourceKind nexmark;
+  nexmark.make = [](const std::string& config, const SourceContext& context) {
+    return MakeGeneratedSource("events", config, context);
+  };
+  nexmark.text_format = lines;
+  nexmark.checks = {{count("events"), rate("rate"), count("baseTime"), rate("eventsPerSecond")},
+                    {}};
+  SLUICE_RETURN_IF_ERROR(kinds.AddSource("source.file", std::move(file)));
+  SLUICE_RETURN_IF_ERROR(kinds.AddSource("source.generator", std::move(generator)));
+  return kinds.AddSource("source.nexmark", std::move(nexmark));
 }
 
 Result<std::unique_ptr<SourceDriver>> MakeSourceDriver(const std::string& kind,

@@ -4,16 +4,10 @@
 
 #include <chrono>
 
+#include "worker/runtime/chain_feed.h"
+#include "worker/runtime/time_keeper.h"
+
 namespace sluice::runtime {
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Task::Task(proto::TaskDeployment deployment, TaskServices services)
     : deployment_(std::move(deployment)),
@@ -141,11 +135,13 @@ Status Task::Write(TaskParts& parts, const js::BatchResult& batch) {
   return written;
 }
 
-// Every batch goes to the sink; time moves on at least every kTick, and at the end of the
-// input the watermark jumps to +infinity so every pending window and timer fires.
+// Every batch goes through the chain to the sink; the time keeper moves time on (the source's
+// watermark, at least every kTick, and +infinity at the end of the input so every pending
+// window and timer fires).
 Status Task::Loop(TaskParts& parts, TaskCheckpointer& checkpointer) {
   js::ChainRunner& chain = *parts.runner;
-  auto next_tick = std::chrono::steady_clock::now() + kTick;
+  TimeKeeper time(kTick);
+  const auto write = [&](const js::BatchResult& batch) { return Write(parts, batch); };
   while (!cancel_.cancelled()) {
     SLUICE_RETURN_IF_ERROR(checkpointer.Poll(parts));  // an asynchronous snapshot that is done
     if (auto completed = mailbox_.TakeCompleted(); completed.has_value()) {
@@ -156,30 +152,27 @@ Status Task::Loop(TaskParts& parts, TaskCheckpointer& checkpointer) {
         SLUICE_RETURN_IF_ERROR(checkpointer.TakeCheckpoint(*trigger, parts));
       }
     }
-    auto batch = parts.source->Next(chain);
-    if (!batch.ok()) return batch.status();
-    if (!batch->has_value()) {
+    auto input = parts.source->Next();
+    if (!input.ok()) return input.status();
+    if (input->end) {
       // A cancelled task's inbox closes: that is not the end of its input, and its pending
       // windows and timers must not fire.
       if (cancel_.cancelled()) return Status::Ok();
-      auto last = chain.AdvanceTime(js::kMaxWatermark, NowMs());
+      auto last = time.End(chain);
       if (!last.ok()) return last.status();
       SLUICE_RETURN_IF_ERROR(Write(parts, *last));
       SLUICE_RETURN_IF_ERROR(checkpointer.Drain(parts));  // its ack goes before the end
       return parts.sink->Finish();
     }
-    SLUICE_RETURN_IF_ERROR(Write(parts, **batch));
+    SLUICE_RETURN_IF_ERROR(FeedChain(*input, *parts.source, chain, time, write));
     if (parts.inbox_source != nullptr) {
       if (auto barrier = parts.inbox_source->TakeBarrier(); barrier.has_value()) {
         SLUICE_RETURN_IF_ERROR(checkpointer.TakeCheckpoint(*barrier, parts));
       }
     }
-    if (std::chrono::steady_clock::now() >= next_tick) {
-      auto ticked = chain.AdvanceTime(std::nullopt, NowMs());
-      if (!ticked.ok()) return ticked.status();
-      SLUICE_RETURN_IF_ERROR(Write(parts, *ticked));
-      next_tick = std::chrono::steady_clock::now() + kTick;
-    }
+    auto ticked = time.Tick(chain);
+    if (!ticked.ok()) return ticked.status();
+    if (ticked->has_value()) SLUICE_RETURN_IF_ERROR(Write(parts, **ticked));
   }
   return Status::Ok();
 }

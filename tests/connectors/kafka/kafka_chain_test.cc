@@ -6,6 +6,7 @@
 #include "connectors/kafka/kafka_sink.h"
 #include "connectors/kafka/kafka_source.h"
 #include "tests/connectors/kafka/mock_cluster.h"
+#include "tests/worker/runtime/feed.h"
 #include "worker/js/js_engine.h"
 
 namespace sluice::kafka {
@@ -109,8 +110,9 @@ TEST(KafkaSourceChainTest, AValueJsonParseRefusesNamesThePartitionAndOffset) {
   auto chain = js::V8Engine().Create(spec, js::Limits{});
   ASSERT_TRUE(chain.ok()) << chain.status().message();
   // The messages may come in more than one batch; the good ones pass, the bad one fails.
-  auto batch = (*source)->Next(**chain);
-  while (batch.ok() && batch->has_value()) batch = (*source)->Next(**chain);
+  runtime::testing::Feed feed(**chain);
+  auto batch = feed.Next(**source);
+  while (batch.ok() && batch->has_value()) batch = feed.Next(**source);
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().message(),
             "operator 'in' (op1): in[0] offset 2: the value is not valid JSON: {bad: 3}");

@@ -9,6 +9,7 @@
 #include "connectors/kafka/kafka_source.h"
 #include "tests/connectors/kafka/mock_cluster.h"
 #include "tests/worker/runtime/fake_chain.h"
+#include "tests/worker/runtime/feed.h"
 
 namespace sluice::kafka {
 namespace {
@@ -77,8 +78,9 @@ class KafkaCheckpointTest : public ::testing::Test {
   // Runs `batches` Next() calls (to the end when negative), counting each record.
   void Run(runtime::SourceDriver& source, int batches) {
     FakeChain chain;
+    runtime::testing::Feed feed(chain);
     for (int i = 0; batches < 0 || i < batches; ++i) {
-      auto batch = source.Next(chain);
+      auto batch = feed.Next(source);
       ASSERT_TRUE(batch.ok()) << batch.status().message();
       if (!batch->has_value()) break;
     }

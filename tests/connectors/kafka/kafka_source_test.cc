@@ -11,6 +11,7 @@
 
 #include "tests/connectors/kafka/mock_cluster.h"
 #include "tests/worker/runtime/fake_chain.h"
+#include "tests/worker/runtime/feed.h"
 
 namespace sluice::kafka {
 namespace {
@@ -51,7 +52,7 @@ class KafkaSourceTest : public ::testing::Test {
     std::vector<std::string> lines;
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     while (Clock::now() < deadline) {
-      auto batch = source.Next(chain_);
+      auto batch = feed_.Next(source);
       EXPECT_TRUE(batch.ok()) << batch.status().message();
       if (!batch.ok() || !batch->has_value()) return lines;
       for (auto& line : SplitLines((*batch)->json_lines)) lines.push_back(std::move(line));
@@ -65,7 +66,7 @@ class KafkaSourceTest : public ::testing::Test {
     std::vector<std::string> lines;
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     while (lines.size() < count && Clock::now() < deadline) {
-      auto batch = source.Next(chain_);
+      auto batch = feed_.Next(source);
       EXPECT_TRUE(batch.ok()) << batch.status().message();
       if (!batch.ok() || !batch->has_value()) break;
       for (auto& line : SplitLines((*batch)->json_lines)) lines.push_back(std::move(line));
@@ -77,6 +78,7 @@ class KafkaSourceTest : public ::testing::Test {
   runtime::CancelSignal cancel_;
   runtime::ConnectorHealth health_;
   FakeChain chain_;
+  runtime::testing::Feed feed_{chain_};
 };
 
 TEST_F(KafkaSourceTest, SubtasksReadDisjointPartitionsThatTogetherCoverEveryMessage) {
@@ -124,7 +126,7 @@ TEST_F(KafkaSourceTest, BoundedStopsAtTheEndOffsetsAsOfTheStart) {
   for (int i = 0; i < 5; ++i) cluster_.Produce("in", 0, std::nullopt, "old" + std::to_string(i));
   cluster_.Flush();
   auto source = MakeSource(R"(, "topics": ["in"], "bounded": true)");
-  auto first = source->Next(chain_);
+  auto first = feed_.Next(*source);
   ASSERT_TRUE(first.ok()) << first.status().message();
   for (int i = 0; i < 5; ++i) cluster_.Produce("in", 0, std::nullopt, "new" + std::to_string(i));
   cluster_.Flush();
@@ -157,7 +159,7 @@ TEST_F(KafkaSourceTest, LatestReadsOnlyMessagesProducedAfterTheStart) {
   for (int i = 0; i < 3; ++i) cluster_.Produce("in", 0, std::nullopt, "before");
   cluster_.Flush();
   auto source = MakeSource(R"(, "topics": ["in"], "startFrom": "latest")");
-  auto idle = source->Next(chain_);  // connects; nothing new yet: an empty batch
+  auto idle = feed_.Next(*source);  // connects; nothing new yet: an empty batch
   ASSERT_TRUE(idle.ok()) << idle.status().message();
   ASSERT_TRUE(idle->has_value());
   EXPECT_EQ((*idle)->records_in, 0u);
@@ -216,8 +218,8 @@ TEST_F(KafkaSourceTest, AValueThatIsNotJsonNamesThePartitionAndOffset) {
   cluster_.Produce("in", 0, std::nullopt, "");
   cluster_.Flush();
   auto source = MakeSource(R"(, "topics": ["in"], "bounded": true, "format": "json")");
-  auto batch = source->Next(chain_);  // the good message may come in a batch of its own
-  while (batch.ok() && batch->has_value()) batch = source->Next(chain_);
+  auto batch = feed_.Next(*source);  // the good message may come in a batch of its own
+  while (batch.ok() && batch->has_value()) batch = feed_.Next(*source);
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().domain(), ErrorDomain::kUser);
   EXPECT_EQ(batch.status().message(),
@@ -227,7 +229,7 @@ TEST_F(KafkaSourceTest, AValueThatIsNotJsonNamesThePartitionAndOffset) {
 TEST_F(KafkaSourceTest, AMissingTopicIsAUserErrorNamingIt) {
   cluster_.CreateTopic("in", 1);
   auto source = MakeSource(R"(, "topics": ["in", "nope"])");
-  auto batch = source->Next(chain_);
+  auto batch = feed_.Next(*source);
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().domain(), ErrorDomain::kUser);
   EXPECT_NE(batch.status().message().find(std::string(kLabel) + ": kafka " + cluster_.bootstrap() +
@@ -260,7 +262,7 @@ TEST_F(KafkaSourceTest, UnreachableBrokersAreRetriedAndReportedUntilTheyAreBack)
   cluster_.SetDown(true);
   const auto again = Clock::now() + std::chrono::seconds(20);
   while (health_.problem().empty() && Clock::now() < again) {
-    auto idle = source->Next(chain_);
+    auto idle = feed_.Next(*source);
     ASSERT_TRUE(idle.ok()) << idle.status().message();
   }
   EXPECT_NE(health_.problem(), "");
@@ -270,7 +272,7 @@ TEST_F(KafkaSourceTest, UnreachableBrokersAreRetriedAndReportedUntilTheyAreBack)
   EXPECT_EQ(Take(*source, 1), (std::vector<std::string>{"\"two\""}));
   const auto healthy = Clock::now() + std::chrono::seconds(20);
   while (!health_.problem().empty() && Clock::now() < healthy) {
-    ASSERT_TRUE(source->Next(chain_).ok());
+    ASSERT_TRUE(feed_.Next(*source).ok());
   }
   EXPECT_EQ(health_.problem(), "");
 }
@@ -278,11 +280,11 @@ TEST_F(KafkaSourceTest, UnreachableBrokersAreRetriedAndReportedUntilTheyAreBack)
 TEST_F(KafkaSourceTest, CancelEndsAWaitingNext) {
   cluster_.CreateTopic("in", 1);
   auto source = MakeSource(R"(, "topics": ["in"])");
-  ASSERT_TRUE(source->Next(chain_).ok());  // connected, idle
+  ASSERT_TRUE(feed_.Next(*source).ok());  // connected, idle
   auto waiting = std::async(std::launch::async, [&] {
     Result<std::optional<js::BatchResult>> last = std::optional<js::BatchResult>();
     while (true) {
-      last = source->Next(chain_);
+      last = feed_.Next(*source);
       if (!last.ok()) return last.status();
     }
   });

@@ -9,6 +9,7 @@
 #include "connectors/kafka/partition_watermarks.h"
 #include "tests/connectors/kafka/mock_cluster.h"
 #include "tests/worker/runtime/fake_chain.h"
+#include "tests/worker/runtime/feed.h"
 
 namespace sluice::kafka {
 namespace {
@@ -137,7 +138,7 @@ class KafkaSourceWatermarksTest : public ::testing::Test {
     std::vector<int64_t> times;
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     while (times.size() < count && Clock::now() < deadline) {
-      auto batch = source.Next(chain_);
+      auto batch = feed_.Next(source);
       EXPECT_TRUE(batch.ok()) << batch.status().message();
       if (!batch.ok() || !batch->has_value()) break;
       const std::string& text = (*batch)->json_lines;
@@ -155,7 +156,7 @@ class KafkaSourceWatermarksTest : public ::testing::Test {
   std::optional<js::BatchResult> NextTimeChange(KafkaSource& source) {
     for (int i = 0; i < 10; ++i) {
       const size_t advances = chain_.advances.size();
-      auto batch = source.Next(chain_);
+      auto batch = feed_.Next(source);
       EXPECT_TRUE(batch.ok()) << batch.status().message();
       if (!batch.ok() || !batch->has_value()) return std::nullopt;
       if (chain_.advances.size() > advances || (*batch)->idle.has_value()) return **batch;
@@ -166,6 +167,7 @@ class KafkaSourceWatermarksTest : public ::testing::Test {
   MockCluster cluster_;
   runtime::CancelSignal cancel_;
   FakeChain chain_;
+  runtime::testing::Feed feed_{chain_};
   Clock::time_point now_{};
 };
 
@@ -186,7 +188,7 @@ TEST_F(KafkaSourceWatermarksTest, TheWatermarkFollowsTheSlowerPartitionUntilItIs
 
   // The chain's watermark: partition 0's greatest timestamp - 100 - 1, never more. (The time
   // moves on at the start of the Next() after the batch; TakeTimes may have made that call.)
-  ASSERT_TRUE(source->Next(chain_).ok());
+  ASSERT_TRUE(feed_.Next(*source).ok());
   EXPECT_EQ(chain_.last_watermark, 1009 - 101);
   for (const auto& w : chain_.advances) EXPECT_LE(w.value_or(0), 1009 - 101);
 
@@ -213,7 +215,7 @@ TEST_F(KafkaSourceWatermarksTest, TheWatermarkFollowsTheSlowerPartitionUntilItIs
   std::optional<bool> idle;
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (!idle.has_value() && Clock::now() < deadline) {
-    auto batch = source->Next(chain_);
+    auto batch = feed_.Next(*source);
     ASSERT_TRUE(batch.ok()) << batch.status().message();
     ASSERT_TRUE(batch->has_value());
     if ((*batch)->records_in > 0) idle = (*batch)->idle;
@@ -224,6 +226,34 @@ TEST_F(KafkaSourceWatermarksTest, TheWatermarkFollowsTheSlowerPartitionUntilItIs
   for (size_t i = 1; i < chain_.advances.size(); ++i) {
     EXPECT_LE(chain_.advances[i - 1].value_or(0), chain_.advances[i].value_or(0));
   }
+}
+
+TEST_F(KafkaSourceWatermarksTest, BatchesCarryTheRecordsEventTimesThenTheWatermarkWithoutAChain) {
+  // The source alone, no chain: its InputBatches hold the lines with one event time each, and
+  // the watermark comes in a batch of its own once the records are out.
+  cluster_.CreateTopic("ts", 1);
+  for (int i = 0; i < 3; ++i) cluster_.Produce("ts", 0, std::nullopt, "v", 2000 + i);
+  cluster_.Flush();
+  auto source = MakeSource(R"({"maxOutOfOrderness": 10})");
+  std::vector<std::optional<int64_t>> times;
+  std::optional<int64_t> watermark;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (!watermark.has_value() && Clock::now() < deadline) {
+    auto batch = source->Next();
+    ASSERT_TRUE(batch.ok()) << batch.status().message();
+    ASSERT_FALSE(batch->end);
+    if (batch->has_records()) {
+      EXPECT_EQ(batch->event_times.size(),
+                static_cast<size_t>(std::count(batch->text.begin(), batch->text.end(), '\n')));
+      EXPECT_NE(batch->text[0], '\x02');  // the codec's frame is worker/js's business
+      EXPECT_FALSE(batch->watermark.has_value());
+      times.insert(times.end(), batch->event_times.begin(), batch->event_times.end());
+    }
+    watermark = batch->watermark;
+  }
+  EXPECT_EQ(times, (std::vector<std::optional<int64_t>>{2000, 2001, 2002}));
+  EXPECT_EQ(watermark, 2002 - 10 - 1);
+  EXPECT_TRUE(chain_.calls.empty());
 }
 
 TEST_F(KafkaSourceWatermarksTest, ASubtaskWithoutPartitionsIsIdleAtOnce) {
@@ -251,7 +281,7 @@ TEST_F(KafkaSourceWatermarksTest, AFinishedPartitionDoesNotHoldTheWatermarkBack)
   ASSERT_TRUE(source.ok());
   size_t records = 0;
   while (true) {
-    auto batch = (*source)->Next(chain_);
+    auto batch = feed_.Next(**source);
     ASSERT_TRUE(batch.ok()) << batch.status().message();
     if (!batch->has_value()) break;
     const std::string& text = (*batch)->json_lines;  // the fake passes the times line on

@@ -13,7 +13,6 @@
 #include <thread>
 
 #include "tests/common/temp_dir.h"
-#include "tests/worker/runtime/fake_chain.h"
 #include "worker/runtime/batch_sink.h"
 #include "worker/runtime/file_reach.h"
 #include "worker/runtime/line_reader.h"
@@ -62,8 +61,7 @@ TEST_F(FileLimitsTest, ALineOverTheLimitFailsNamingFileLineAndOffset) {
   const std::string path = Write("in.txt", "short\n" + std::string(5000, 'x') + "\nafter\n");
   auto source = Source(path, nullptr, 1000);
   ASSERT_TRUE(source.ok()) << source.status().message();
-  testing::FakeChain chain;
-  auto batch = (*source)->Next(chain);
+  auto batch = (*source)->Next();
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().domain(), ErrorDomain::kUser);
   EXPECT_EQ(batch.status().message(),
@@ -75,8 +73,7 @@ TEST_F(FileLimitsTest, ALineOverTheLimitFailsNamingFileLineAndOffset) {
 TEST_F(FileLimitsTest, DevZeroFailsAtTheLineLimitWithBoundedMemory) {
   auto source = Source("/dev/zero", nullptr, 4 << 20);
   ASSERT_TRUE(source.ok()) << source.status().message();
-  testing::FakeChain chain;
-  auto batch = (*source)->Next(chain);
+  auto batch = (*source)->Next();
   ASSERT_FALSE(batch.ok());
   EXPECT_NE(batch.status().message().find("line 1 of '/dev/zero' (at byte offset 0) is longer "
                                           "than the limit of 4194304 bytes"),
@@ -103,14 +100,13 @@ TEST_F(FileLimitsTest, AFifoWithoutWriterWaitsAndACancelEndsTheWait) {
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
   auto source = Source(path, nullptr);  // opening does not block without a writer
   ASSERT_TRUE(source.ok()) << source.status().message();
-  testing::FakeChain chain;
-  auto waiting = (*source)->Next(chain);
+  auto waiting = (*source)->Next();
   ASSERT_TRUE(waiting.ok()) << waiting.status().message();
-  ASSERT_TRUE(waiting->has_value());  // an empty batch: nothing yet, not the end
-  EXPECT_EQ((*waiting)->records_in, 0u);
+  EXPECT_FALSE(waiting->end);  // an empty batch: nothing yet, not the end
+  EXPECT_FALSE(waiting->has_records());
   cancel_.Cancel();
   const auto start = Clock::now();
-  auto cancelled = (*source)->Next(chain);
+  auto cancelled = (*source)->Next();
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
   ASSERT_FALSE(cancelled.ok());
   EXPECT_EQ(cancelled.status().code(), StatusCode::kCancelled);
@@ -129,13 +125,12 @@ TEST_F(FileLimitsTest, AFifoIsReadUntilItsWriterCloses) {
     ASSERT_EQ(::write(fd, "c", 1), 1);
     ::close(fd);
   });
-  testing::FakeChain chain;
   std::string all;
   for (int i = 0; i < 1000; ++i) {
-    auto batch = (*source)->Next(chain);
+    auto batch = (*source)->Next();
     ASSERT_TRUE(batch.ok()) << batch.status().message();
-    if (!batch->has_value()) break;
-    all += (*batch)->json_lines;
+    if (batch->end) break;
+    all += batch->text;
   }
   writer.join();
   EXPECT_EQ(all, "a\nb\nc\n");

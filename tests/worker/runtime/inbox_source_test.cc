@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/worker/runtime/fake_chain.h"
+#include "tests/worker/runtime/feed.h"
 #include "worker/runtime/checkpointing.h"
 #include "worker/runtime/exchange_io.h"
 
@@ -25,9 +26,10 @@ exchange::Batch Barrier(uint64_t checkpoint) {
 // and the barriers handed out, in the order they happened ("x", "#1", ...).
 std::vector<std::string> Drain(InboxSource& source, FakeChain& chain) {
   std::vector<std::string> seen;
+  testing::Feed feed(chain);
   for (int i = 0; i < 20; ++i) {
     size_t before = chain.texts.size();
-    auto result = source.Next(chain);
+    auto result = feed.Next(source);
     EXPECT_TRUE(result.ok());
     if (!result.ok() || !result->has_value()) break;
     for (size_t t = before; t < chain.texts.size(); ++t) seen.push_back(chain.texts[t]);

@@ -6,12 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/worker/runtime/fake_chain.h"
 
 namespace sluice::runtime {
 namespace {
-
-using testing::FakeChain;
 
 class SourceDriverTest : public ::testing::Test {
  protected:
@@ -24,17 +21,24 @@ class SourceDriverTest : public ::testing::Test {
   void TearDown() override {
     if (!path_.empty()) std::filesystem::remove(path_);
   }
-  // Drains the driver; returns every text batch's records joined.
-  std::string Drain(SourceDriver& driver, FakeChain& chain) {
+  // Drains the driver — no chain, no V8: a source only hands InputBatches on — into
+  // `batches`; returns every text batch's records joined.
+  std::string Drain(SourceDriver& driver) {
     std::string all;
+    batches.clear();
     while (true) {
-      auto batch = driver.Next(chain);
+      auto batch = driver.Next();
       EXPECT_TRUE(batch.ok()) << batch.status().message();
-      if (!batch.ok() || !batch->has_value()) break;
-      all += (*batch)->json_lines;
+      if (!batch.ok() || batch->end) break;
+      EXPECT_FALSE(batch->watermark.has_value());  // built-in sources leave time to the chain
+      EXPECT_TRUE(batch->event_times.empty());
+      all += batch->text;
+      if (batch->has_records()) batches.push_back(std::move(batch).value());
     }
     return all;
   }
+
+  std::vector<InputBatch> batches;  // the last Drain()'s, those with records
 
   CancelSignal cancel_;
   std::filesystem::path path_;
@@ -46,8 +50,7 @@ TEST_F(SourceDriverTest, FileSourceSplitsLinesAcrossSubtasksByIndex) {
     SourceContext context{"operator 'src' (op1)", subtask, 2, &cancel_};
     auto driver = MakeSourceDriver("source.file", R"({"path":")" + path + R"("})", context);
     ASSERT_TRUE(driver.ok()) << driver.status().message();
-    FakeChain chain;
-    std::string got = Drain(**driver, chain);
+    std::string got = Drain(**driver);
     EXPECT_EQ(got, subtask == 0 ? "l0\nl2\nl4\n" : "l1\nl3\n");
   }
 }
@@ -59,10 +62,10 @@ TEST_F(SourceDriverTest, FileSourceBatchesAtTheBatchSize) {
   SourceContext context{"operator 'src' (op1)", 0, 1, &cancel_, /*batch_size=*/4};
   auto driver = MakeSourceDriver("source.file", R"({"path":")" + path + R"("})", context);
   ASSERT_TRUE(driver.ok());
-  FakeChain chain;
-  EXPECT_EQ(Drain(**driver, chain), text);
-  ASSERT_EQ(chain.texts.size(), 3u);  // 4 + 4 + 2 lines
-  EXPECT_EQ(chain.texts[2], "line8\nline9\n");
+  EXPECT_EQ(Drain(**driver), text);
+  ASSERT_EQ(batches.size(), 3u);  // 4 + 4 + 2 lines
+  EXPECT_EQ(batches[2].text, "line8\nline9\n");
+  EXPECT_FALSE(batches[2].generated.has_value());
 }
 
 TEST_F(SourceDriverTest, MissingFileNamesOperatorAndPath) {
@@ -81,24 +84,22 @@ TEST_F(SourceDriverTest, GeneratedSourceCoversItsShareOfIndexes) {
   SourceContext context{"operator 'gen' (op1)", 1, 3, &cancel_, /*batch_size=*/2};
   auto driver = MakeSourceDriver("source.generator", R"({"count":10})", context);
   ASSERT_TRUE(driver.ok());
-  FakeChain chain;
-  Drain(**driver, chain);
-  ASSERT_EQ(chain.generated.size(), 2u);
-  EXPECT_EQ(chain.generated[0].first, 1);
-  EXPECT_EQ(chain.generated[0].stride, 3);
-  EXPECT_EQ(chain.generated[0].count, 2);
-  EXPECT_EQ(chain.generated[1].first, 7);
-  EXPECT_EQ(chain.generated[1].count, 1);
+  EXPECT_EQ(Drain(**driver), "");
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].generated->first, 1);
+  EXPECT_EQ(batches[0].generated->stride, 3);
+  EXPECT_EQ(batches[0].generated->count, 2);
+  EXPECT_EQ(batches[1].generated->first, 7);
+  EXPECT_EQ(batches[1].generated->count, 1);
 }
 
 TEST_F(SourceDriverTest, NexmarkSourceUsesEventsAsItsBound) {
   SourceContext context{"operator 'nx' (op1)", 0, 1, &cancel_, /*batch_size=*/4096};
   auto driver = MakeSourceDriver("source.nexmark", R"({"events":5000})", context);
   ASSERT_TRUE(driver.ok());
-  FakeChain chain;
-  Drain(**driver, chain);
+  Drain(**driver);
   int64_t total = 0;
-  for (const auto& call : chain.generated) total += call.count;
+  for (const InputBatch& batch : batches) total += batch.generated->count;
   EXPECT_EQ(total, 5000);
 }
 
@@ -107,12 +108,12 @@ TEST_F(SourceDriverTest, RateLimitedSourceStopsPromptlyWhenCancelled) {
   SourceContext context{"operator 'gen' (op1)", 0, 1, &cancel_, /*batch_size=*/10};
   auto driver = MakeSourceDriver("source.generator", R"({"rate":0.01})", context);
   ASSERT_TRUE(driver.ok());
-  FakeChain chain;
-  auto first = (*driver)->Next(chain);
+  auto first = (*driver)->Next();
   ASSERT_TRUE(first.ok());
-  EXPECT_EQ(chain.generated.at(0).count, 1);
+  ASSERT_TRUE(first->generated.has_value());
+  EXPECT_EQ(first->generated->count, 1);
   cancel_.Cancel();
-  auto second = (*driver)->Next(chain);
+  auto second = (*driver)->Next();
   EXPECT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kCancelled);
 }

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "tests/worker/runtime/fake_chain.h"
+#include "tests/worker/runtime/feed.h"
 #include "worker/runtime/index_share.h"
 #include "worker/runtime/source_driver.h"
 
@@ -41,8 +42,9 @@ class SourcePositionTest : public ::testing::Test {
 
   // Runs `batches` Next() calls (all of them when negative); false once the source ended.
   static bool Run(SourceDriver& driver, FakeChain& chain, int batches) {
+    testing::Feed feed(chain);
     for (int i = 0; batches < 0 || i < batches; ++i) {
-      auto batch = driver.Next(chain);
+      auto batch = feed.Next(driver);
       EXPECT_TRUE(batch.ok()) << batch.status().message();
       if (!batch.ok() || !batch->has_value()) return false;
     }
