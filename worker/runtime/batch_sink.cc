@@ -9,6 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string_view>
+#include <tuple>
 
 #include "worker/runtime/file_reach.h"
 #include "worker/runtime/worker_io_kinds.h"
@@ -151,56 +152,62 @@ class DiscardSink : public BatchSink {
 
 }  // namespace
 
-// The built-in sinks: stdout, discard, collect, file.
-static Result<std::unique_ptr<BatchSink>> MakeBuiltinSink(const std::string& kind,
-                                                   const std::string& config_json,
-                                                   const SinkContext& context) {
-  if (kind == "sink.stdout") return std::unique_ptr<BatchSink>(new StdoutSink(context.stdout_file, context));
-  if (kind == "sink.discard") return std::unique_ptr<BatchSink>(new DiscardSink());
-  if (kind == "sink.collect") {
-    if (context.pusher == nullptr) {
-      return Status::Internal(context.operator_label + ": no result channel for sink.collect");
-    }
-    return std::unique_ptr<BatchSink>(new CollectSink(context));
-  }
-  if (kind == "sink.file") {
-    auto config = nlohmann::json::parse(config_json.empty() ? "{}" : config_json, nullptr, false);
-    if (!config.is_object() || !config.contains("path") || !config["path"].is_string()) {
-      return Status::User(context.operator_label + ": config needs a string 'path'");
-    }
-    std::string path = config["path"].get<std::string>();
-    if (context.parallelism > 1) path += "." + std::to_string(context.subtask);
-    auto resolved = ResolveOutputPath(context.file_reach, path, context.operator_label);
-    if (!resolved.ok()) return resolved.status();
-    const bool overwrite = config.contains("overwrite") && config["overwrite"] == true;
-    // A later attempt of the job (task id "...#n") replaces what an earlier one wrote.
-    const bool retry = context.task.str().find('#') != std::string::npos;
-    const OpenMode mode = context.restored           ? OpenMode::kAppend
-                          : overwrite || retry ? OpenMode::kTruncate
-                                               : OpenMode::kCreate;
-    auto sink = std::make_unique<FileSink>(*resolved, context.operator_label, mode);
-    SLUICE_RETURN_IF_ERROR(sink->Open());
-    return std::unique_ptr<BatchSink>(std::move(sink));
-  }
-  return Status::User(context.operator_label + ": unknown sink kind '" + kind + "'");
+namespace {
+
+Result<std::unique_ptr<BatchSink>> MakeStdoutSink(const std::string&, const SinkContext& context) {
+  return std::unique_ptr<BatchSink>(new StdoutSink(context.stdout_file, context));
 }
 
+Result<std::unique_ptr<BatchSink>> MakeDiscardSink(const std::string&, const SinkContext&) {
+  return std::unique_ptr<BatchSink>(new DiscardSink());
+}
+
+Result<std::unique_ptr<BatchSink>> MakeCollectSink(const std::string&,
+                                                   const SinkContext& context) {
+  if (context.pusher == nullptr) {
+    return Status::Internal(context.operator_label + ": no result channel for sink.collect");
+  }
+  return std::unique_ptr<BatchSink>(new CollectSink(context));
+}
+
+Result<std::unique_ptr<BatchSink>> MakeFileSink(const std::string& config_json,
+                                                const SinkContext& context) {
+  auto config = nlohmann::json::parse(config_json.empty() ? "{}" : config_json, nullptr, false);
+  if (!config.is_object() || !config.contains("path") || !config["path"].is_string()) {
+    return Status::User(context.operator_label + ": config needs a string 'path'");
+  }
+  std::string path = config["path"].get<std::string>();
+  if (context.parallelism > 1) path += "." + std::to_string(context.subtask);
+  auto resolved = ResolveOutputPath(context.file_reach, path, context.operator_label);
+  if (!resolved.ok()) return resolved.status();
+  const bool overwrite = config.contains("overwrite") && config["overwrite"] == true;
+  // A later attempt of the job (task id "...#n") replaces what an earlier one wrote.
+  const bool retry = context.task.str().find('#') != std::string::npos;
+  const OpenMode mode = context.restored           ? OpenMode::kAppend
+                        : overwrite || retry ? OpenMode::kTruncate
+                                             : OpenMode::kCreate;
+  auto sink = std::make_unique<FileSink>(*resolved, context.operator_label, mode);
+  SLUICE_RETURN_IF_ERROR(sink->Open());
+  return std::unique_ptr<BatchSink>(std::move(sink));
+}
+
+}  // namespace
+
+// The built-in sinks, each with its factory and what the coordinator checks in its config.
 Status RegisterBuiltinSinks(IoKinds& kinds) {
-  // With what the coordinator checks in their configs.
-  const std::pair<std::string, IoKindChecks> builtins[] = {
-      {"sink.stdout", {}},
-      {"sink.discard", {}},
-      {"sink.collect", {}},
-      {"sink.file",
+  using Make = Result<std::unique_ptr<BatchSink>> (*)(const std::string&, const SinkContext&);
+  const std::tuple<std::string, Make, IoKindChecks> builtins[] = {
+      {"sink.stdout", MakeStdoutSink, {}},
+      {"sink.discard", MakeDiscardSink, {}},
+      {"sink.collect", MakeCollectSink, {}},
+      {"sink.file", MakeFileSink,
        {{{"path", ConfigFieldType::kAbsolutePath, true, {}},
          {"overwrite", ConfigFieldType::kBoolean, false, {}}},
         {}}},
   };
-  for (const auto& [name, checks] : builtins) {
+  for (const auto& [name, make, checks] : builtins) {
     SinkKind sink;
-    sink.make = [name](const std::string& config, const SinkContext& context) {
-      return MakeBuiltinSink(name, config, context);
-    };
+    sink.make = make;
     sink.checks = checks;
     SLUICE_RETURN_IF_ERROR(kinds.AddSink(name, std::move(sink)));
   }
