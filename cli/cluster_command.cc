@@ -100,6 +100,31 @@ bool AwaitWorkers(coordinator::CoordinatorNode& node, size_t count) {
   return false;
 }
 
+// Starts the cluster's workers against the coordinator at `address`, each on a free port of
+// its host; 1 (and a stop) when one cannot be started, else 0.
+int SpawnWorkers(const ClusterOptions& options, const std::string& address,
+                 std::map<pid_t, int>* alive) {
+  const std::string self = SelfPath();
+  const std::string host = address.substr(0, address.rfind(':'));
+  for (uint32_t i = 1; i <= options.workers && !g_stop; ++i) {
+    std::vector<std::string> argv = {self,     "worker",     "--coordinator",
+                                     address,  "--listen",   host + ":0",
+                                     "--slots", std::to_string(options.slots)};
+    for (std::string& arg : LimitArgs(options.limits)) argv.push_back(std::move(arg));
+    for (std::string& arg : SecurityArguments(options.security)) argv.push_back(std::move(arg));
+    auto pid = SpawnWorker(argv);
+    if (!pid.ok()) {
+      std::fprintf(stderr, "error: %s\n", pid.status().message().c_str());
+      g_stop = 1;
+      return 1;
+    }
+    (*alive)[*pid] = static_cast<int>(i);
+    std::printf("worker %u pid %d\n", i, *pid);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int RunCluster(const ClusterOptions& options) {
@@ -131,7 +156,6 @@ int RunCluster(const ClusterOptions& options) {
     return node.status().domain() == ErrorDomain::kUser ? 2 : 1;
   }
   const std::string address = (*node)->address();
-  const std::string host = address.substr(0, address.rfind(':'));
   int collector = metrics.AddCollector(
       [&](MetricsWriter& w) { coordinator::CollectCoordinatorMetrics(**node, w); });
   Status serving = ServeHttp(options.http, *api);
@@ -144,26 +168,8 @@ int RunCluster(const ClusterOptions& options) {
               api->address().c_str());
   std::fflush(stdout);
 
-  const std::string self = SelfPath();
   std::map<pid_t, int> alive;  // pid -> worker number, from 1
-  int exit_code = 0;
-  for (uint32_t i = 1; i <= options.workers && !g_stop; ++i) {
-    std::vector<std::string> argv = {self,     "worker",     "--coordinator",
-                                     address,  "--listen",   host + ":0",
-                                     "--slots", std::to_string(options.slots)};
-    for (std::string& arg : LimitArgs(options.limits)) argv.push_back(std::move(arg));
-    for (std::string& arg : SecurityArguments(options.security)) argv.push_back(std::move(arg));
-    auto pid = SpawnWorker(argv);
-    if (!pid.ok()) {
-      std::fprintf(stderr, "error: %s\n", pid.status().message().c_str());
-      exit_code = 1;
-      g_stop = 1;
-      break;
-    }
-    alive[*pid] = static_cast<int>(i);
-    std::printf("worker %u pid %d\n", i, *pid);
-    std::fflush(stdout);
-  }
+  const int exit_code = SpawnWorkers(options, address, &alive);
   if (!g_stop) {
     if (AwaitWorkers(**node, options.workers)) {
       std::printf("cluster ready: %u workers with %u slots each\n", options.workers, options.slots);

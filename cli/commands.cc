@@ -187,6 +187,60 @@ Status WriteResults(JobClient& client, const std::string& job_id, std::ostream& 
   return Status::Ok();
 }
 
+// Stops the embedded worker and coordinator. After an interrupt, a task the cancel did not
+// reach (blocked in a read, say) would hold the worker's shutdown for ever: it gets the grace,
+// then the process leaves.
+void StopEmbedded(worker::WorkerNode& worker, coordinator::CoordinatorNode& coordinator,
+                  const std::string& job_id) {
+  if (!Interrupted()) {
+    worker.Shutdown();
+    coordinator.Shutdown();
+    return;
+  }
+  auto stopped = std::make_shared<std::promise<void>>();
+  std::future<void> done = stopped->get_future();
+  std::thread stopper([&worker, &coordinator, stopped] {
+    worker.Shutdown();
+    coordinator.Shutdown();
+    stopped->set_value();
+  });
+  if (done.wait_for(kStopGrace) != std::future_status::ready) {
+    std::fprintf(stderr,
+                 "error: job %s: a task did not stop within %lld s of the cancel (it is "
+                 "blocked and does not see it); exiting without waiting for it\n",
+                 job_id.c_str(), static_cast<long long>(kStopGrace.count()));
+    std::fflush(stdout);
+    std::_Exit(130);
+  }
+  stopper.join();
+}
+
+// The final line of `sluice run` and its exit code: 0 finished, 130 canceled, 1 failed.
+int ReportJobEnd(const proto::JobInfo& info, const std::string& job_name) {
+  switch (info.state()) {
+    case proto::JOB_FINISHED: {
+      uint64_t records_in = 0, records_out = 0;
+      for (const auto& task : info.tasks()) {
+        records_in += task.records_in();
+        records_out += task.records_out();
+      }
+      std::fprintf(stderr, "job %s finished in %llu ms: %llu records in, %llu out\n",
+                   info.job_id().c_str(),
+                   static_cast<unsigned long long>(info.ended_at_ms() - info.submitted_at_ms()),
+                   static_cast<unsigned long long>(records_in),
+                   static_cast<unsigned long long>(records_out));
+      return 0;
+    }
+    case proto::JOB_CANCELED:
+      std::fprintf(stderr, "job %s was canceled\n", info.job_id().c_str());
+      return 130;
+    default:
+      std::fprintf(stderr, "error: job '%s' failed: %s\n", Printable(job_name).c_str(),
+                   info.failure().c_str());
+      return 1;
+  }
+}
+
 }  // namespace
 
 int RunEmbedded(const RunOptions& options) {
@@ -243,51 +297,8 @@ int RunEmbedded(const RunOptions& options) {
     }
     if (!written.ok()) return Fail(written);
   }
-  if (Interrupted()) {
-    // A task the cancel did not reach (blocked in a read, say) would hold the worker's shutdown
-    // for ever: give it the grace, then leave.
-    auto stopped = std::make_shared<std::promise<void>>();
-    std::future<void> done = stopped->get_future();
-    std::thread stopper([&worker, &coordinator, stopped] {
-      worker.Shutdown();
-      coordinator.Shutdown();
-      stopped->set_value();
-    });
-    if (done.wait_for(kStopGrace) != std::future_status::ready) {
-      std::fprintf(stderr,
-                   "error: job %s: a task did not stop within %lld s of the cancel (it is "
-                   "blocked and does not see it); exiting without waiting for it\n",
-                   info->job_id().c_str(), static_cast<long long>(kStopGrace.count()));
-      std::fflush(stdout);
-      std::_Exit(130);
-    }
-    stopper.join();
-  } else {
-    worker.Shutdown();
-    coordinator.Shutdown();
-  }
-  switch (info->state()) {
-    case proto::JOB_FINISHED: {
-      uint64_t records_in = 0, records_out = 0;
-      for (const auto& task : info->tasks()) {
-        records_in += task.records_in();
-        records_out += task.records_out();
-      }
-      std::fprintf(stderr, "job %s finished in %llu ms: %llu records in, %llu out\n",
-                   info->job_id().c_str(),
-                   static_cast<unsigned long long>(info->ended_at_ms() - info->submitted_at_ms()),
-                   static_cast<unsigned long long>(records_in),
-                   static_cast<unsigned long long>(records_out));
-      return 0;
-    }
-    case proto::JOB_CANCELED:
-      std::fprintf(stderr, "job %s was canceled\n", info->job_id().c_str());
-      return 130;
-    default:
-      std::fprintf(stderr, "error: job '%s' failed: %s\n", Printable(spec->name()).c_str(),
-                   info->failure().c_str());
-      return 1;
-  }
+  StopEmbedded(worker, coordinator, info->job_id());
+  return ReportJobEnd(*info, spec->name());
 }
 
 int Submit(const std::string& job_file, const JobOverrides& overrides,

@@ -12,18 +12,10 @@
 #include "cli/security_options.h"
 #include "common/log.h"
 
-int main(int argc, char** argv) {
-  // Exchange batches are buffers of a few hundred KB, made and freed for every batch. With
-  // glibc's defaults each came from a fresh mapping (or the top of the heap was given back
-  // and taken again), and the kernel's page faults on first touch cost more than the copy into
-  // them: keep such buffers in the heap and recycle them.
-  mallopt(M_MMAP_THRESHOLD, 16 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  sluice::InitLogging("warn");
-  CLI::App app{"sluice: run TypeScript streaming jobs on a cluster of C++ workers"};
-  app.require_subcommand(1);
+namespace {
 
-  sluice::cli::RunOptions run;
+// `run`: a job on an embedded cluster.
+CLI::App* AddRunCommand(CLI::App& app, sluice::cli::RunOptions& run) {
   auto* run_cmd = app.add_subcommand(
       "run", "Run a job on an embedded local cluster (coordinator and worker in this process)");
   run_cmd->add_option("job", run.job_file, "Job file (.ts, .js) or compiled JobSpec (.json)")
@@ -39,41 +31,57 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--driver-dir", run.driver_dir,
                       "Write each task's generated JS driver (the code that runs the records "
                       "through its chain of operators) to <dir>/<task>.js");
+  return run_cmd;
+}
 
+// What the commands that talk to a coordinator take.
+struct ClientArgs {
   std::string coordinator;
   sluice::cli::JobOverrides submit_overrides;
   std::string submit_file;
-  auto* submit_cmd = app.add_subcommand("submit", "Submit a job to a coordinator; prints its id");
-  submit_cmd->add_option("job", submit_file, "Job file (.ts, .js) or JobSpec (.json)")->required();
-  submit_cmd->add_option("--parallelism,-p", submit_overrides.parallelism,
-                         "Parallelism for operators that do not set their own");
-  submit_cmd->add_option("--param", submit_overrides.params, "Job parameter key=value");
-  submit_cmd->add_option("--from-savepoint", submit_overrides.from_savepoint,
-                         "Start from this savepoint or checkpoint directory (state, source "
-                         "positions); the job may have another parallelism");
-
-  auto* list_cmd = app.add_subcommand("list", "List the coordinator's jobs");
   std::string job_id;
-  auto* status_cmd = app.add_subcommand("status", "Show a job's state and tasks");
-  status_cmd->add_option("job-id", job_id, "The job's id")->required();
-  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a job");
-  cancel_cmd->add_option("job-id", job_id, "The job's id")->required();
   std::string savepoint_dir;
-  auto* savepoint_cmd = app.add_subcommand(
+  CLI::App* submit = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* status = nullptr;
+  CLI::App* cancel = nullptr;
+  CLI::App* savepoint = nullptr;
+  CLI::App* workers = nullptr;
+};
+
+// submit, list, status, cancel, savepoint, workers: the commands that talk to a coordinator.
+void AddClientCommands(CLI::App& app, ClientArgs& a) {
+  a.submit = app.add_subcommand("submit", "Submit a job to a coordinator; prints its id");
+  a.submit->add_option("job", a.submit_file, "Job file (.ts, .js) or JobSpec (.json)")->required();
+  a.submit->add_option("--parallelism,-p", a.submit_overrides.parallelism,
+                       "Parallelism for operators that do not set their own");
+  a.submit->add_option("--param", a.submit_overrides.params, "Job parameter key=value");
+  a.submit->add_option("--from-savepoint", a.submit_overrides.from_savepoint,
+                       "Start from this savepoint or checkpoint directory (state, source "
+                       "positions); the job may have another parallelism");
+
+  a.list = app.add_subcommand("list", "List the coordinator's jobs");
+  a.status = app.add_subcommand("status", "Show a job's state and tasks");
+  a.status->add_option("job-id", a.job_id, "The job's id")->required();
+  a.cancel = app.add_subcommand("cancel", "Cancel a job");
+  a.cancel->add_option("job-id", a.job_id, "The job's id")->required();
+  a.savepoint = app.add_subcommand(
       "savepoint", "Take a savepoint of a running job; prints its path (for --from-savepoint)");
-  savepoint_cmd->add_option("job-id", job_id, "The job's id")->required();
-  savepoint_cmd->add_option("--dir", savepoint_dir,
-                            "Also copy the savepoint into this directory (and print that path)");
-  auto* workers_cmd = app.add_subcommand(
+  a.savepoint->add_option("job-id", a.job_id, "The job's id")->required();
+  a.savepoint->add_option("--dir", a.savepoint_dir,
+                          "Also copy the savepoint into this directory (and print that path)");
+  a.workers = app.add_subcommand(
       "workers", "List the workers registered with the coordinator and the tasks they run");
-  for (auto* cmd : {submit_cmd, list_cmd, status_cmd, cancel_cmd, workers_cmd, savepoint_cmd}) {
-    cmd->add_option("--coordinator,-c", coordinator,
+  for (auto* cmd : {a.submit, a.list, a.status, a.cancel, a.workers, a.savepoint}) {
+    cmd->add_option("--coordinator,-c", a.coordinator,
                     "Coordinator host:port, or several separated by commas (default "
                     "$SLUICE_COORDINATOR or 127.0.0.1:7070)");
     sluice::cli::AddClientSecurityOptions(*cmd);
   }
+}
 
-  sluice::cli::ServeOptions serve;
+// `coordinator`: serve as the cluster's coordinator.
+CLI::App* AddCoordinatorCommand(CLI::App& app, sluice::cli::ServeOptions& serve) {
   auto* coordinator_cmd = app.add_subcommand("coordinator", "Serve as the cluster's coordinator");
   coordinator_cmd->add_option("--listen", serve.listen, "host:port to serve on")
       ->default_str("127.0.0.1:7070");
@@ -115,6 +123,11 @@ int main(int argc, char** argv) {
                             "Serve on a non-loopback address without an auth token");
   sluice::cli::AddServerSecurityOptions(*coordinator_cmd, serve.security);
   sluice::cli::AddHttpFlags(*coordinator_cmd, serve.http);
+  return coordinator_cmd;
+}
+
+// `worker`: serve as a worker of a coordinator.
+CLI::App* AddWorkerCommand(CLI::App& app, sluice::cli::ServeOptions& serve) {
   auto* worker_cmd = app.add_subcommand("worker", "Serve as a worker of a coordinator");
   worker_cmd->add_flag("--insecure", serve.insecure,
                        "Serve on a non-loopback address without an auth token");
@@ -154,7 +167,11 @@ int main(int argc, char** argv) {
                    "printed)")
       ->default_str("127.0.0.1:0");
 
-  sluice::cli::ClusterOptions cluster;
+  return worker_cmd;
+}
+
+// `cluster`: a coordinator and N worker processes in the foreground.
+CLI::App* AddClusterCommand(CLI::App& app, sluice::cli::ClusterOptions& cluster) {
   auto* cluster_cmd = app.add_subcommand(
       "cluster",
       "Run a local cluster in the foreground: a coordinator in this process and N worker "
@@ -174,13 +191,11 @@ int main(int argc, char** argv) {
                         "Serve on a non-loopback address without an auth token");
   sluice::cli::AddServerSecurityOptions(*cluster_cmd, cluster.security);
 
-  sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
-  sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
-  sluice::cli::AddLimitFlags(worker_cmd, &serve.limits, true, "none (no file access)");
-  sluice::cli::AddLimitFlags(cluster_cmd, &cluster.limits, true, "none (no file access)");
-  sluice::cli::AddHttpFlags(*cluster_cmd, cluster.http);
+  return cluster_cmd;
+}
 
-  sluice::cli::PlaygroundOptions playground;
+// `playground`: an embedded cluster with the HTTP API and the playground page.
+CLI::App* AddPlaygroundCommand(CLI::App& app, sluice::cli::PlaygroundOptions& playground) {
   auto* playground_cmd = app.add_subcommand(
       "playground",
       "Run an embedded cluster (coordinator and worker in this process) with the HTTP API and "
@@ -199,18 +214,52 @@ int main(int argc, char** argv) {
   playground_cmd->add_option("--checkpoint-dir", playground.checkpoint_dir,
                              "Where checkpoints go (see `coordinator --help`)");
   sluice::cli::AddLimitFlags(playground_cmd, &playground.limits, true, "none (no file access)");
+  return playground_cmd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Exchange batches are buffers of a few hundred KB, made and freed for every batch. With
+  // glibc's defaults each came from a fresh mapping (or the top of the heap was given back
+  // and taken again), and the kernel's page faults on first touch cost more than the copy into
+  // them: keep such buffers in the heap and recycle them.
+  mallopt(M_MMAP_THRESHOLD, 16 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  sluice::InitLogging("warn");
+  CLI::App app{"sluice: run TypeScript streaming jobs on a cluster of C++ workers"};
+  app.require_subcommand(1);
+
+  sluice::cli::RunOptions run;
+  CLI::App* run_cmd = AddRunCommand(app, run);
+  ClientArgs client;
+  AddClientCommands(app, client);
+  sluice::cli::ServeOptions serve;
+  CLI::App* coordinator_cmd = AddCoordinatorCommand(app, serve);
+  CLI::App* worker_cmd = AddWorkerCommand(app, serve);
+  sluice::cli::ClusterOptions cluster;
+  CLI::App* cluster_cmd = AddClusterCommand(app, cluster);
+  sluice::cli::AddLimitFlags(run_cmd, &run.limits, true, "the working directory");
+  sluice::cli::AddLimitFlags(coordinator_cmd, &serve.limits, false, "");
+  sluice::cli::AddLimitFlags(worker_cmd, &serve.limits, true, "none (no file access)");
+  sluice::cli::AddLimitFlags(cluster_cmd, &cluster.limits, true, "none (no file access)");
+  sluice::cli::AddHttpFlags(*cluster_cmd, cluster.http);
+
+  sluice::cli::PlaygroundOptions playground;
+  CLI::App* playground_cmd = AddPlaygroundCommand(app, playground);
 
   sluice::cli::AddEnvironmentNames(app);
 
   CLI11_PARSE(app, argc, argv);
 
   if (*run_cmd) return sluice::cli::RunEmbedded(run);
-  if (*submit_cmd) return sluice::cli::Submit(submit_file, submit_overrides, coordinator);
-  if (*list_cmd) return sluice::cli::List(coordinator);
-  if (*status_cmd) return sluice::cli::ShowStatus(job_id, coordinator);
-  if (*cancel_cmd) return sluice::cli::Cancel(job_id, coordinator);
-  if (*workers_cmd) return sluice::cli::ListWorkers(coordinator);
-  if (*savepoint_cmd) return sluice::cli::Savepoint(job_id, savepoint_dir, coordinator);
+  const ClientArgs& c = client;
+  if (*c.submit) return sluice::cli::Submit(c.submit_file, c.submit_overrides, c.coordinator);
+  if (*c.list) return sluice::cli::List(c.coordinator);
+  if (*c.status) return sluice::cli::ShowStatus(c.job_id, c.coordinator);
+  if (*c.cancel) return sluice::cli::Cancel(c.job_id, c.coordinator);
+  if (*c.workers) return sluice::cli::ListWorkers(c.coordinator);
+  if (*c.savepoint) return sluice::cli::Savepoint(c.job_id, c.savepoint_dir, c.coordinator);
   if (*cluster_cmd) return sluice::cli::RunCluster(cluster);
   if (*coordinator_cmd) {
     // One malloc arena for the coordinator, before any thread starts. With glibc's default

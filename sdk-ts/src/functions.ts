@@ -284,6 +284,57 @@ class Analyser {
     this.visitPatternExpressions(target, scope);
   }
 
+  /** Any other node: every node below it, in the same scope. */
+  private visitChildren(node: Node, scope: Scope): void {
+    for (const value of Object.values(node)) {
+      if (isNode(value)) this.visit(value, scope);
+      else if (Array.isArray(value)) {
+        for (const item of value) if (isNode(item)) this.visit(item, scope);
+      }
+    }
+  }
+
+  /** A for, for-in or for-of statement: its head's lexical names are scoped to the loop. */
+  private visitFor(node: Node, scope: Scope): void {
+    const inner = new Scope(scope, scope.thisBound);
+    const head = child(node, node.type === "ForStatement" ? "init" : "left");
+    if (head !== null && head.type === "VariableDeclaration") {
+      if (head.kind !== "var") declareLexical([head], inner);
+      this.visit(head, inner);
+    } else if (head !== null) {
+      if (node.type === "ForStatement") this.visit(head, inner);
+      else this.visitAssignmentTarget(head, inner);
+    }
+    for (const field of ["test", "update", "right", "body"]) {
+      const part = child(node, field);
+      if (part !== null) this.visit(part, inner);
+    }
+  }
+
+  /** A catch clause: its parameter is scoped to its body. */
+  private visitCatch(node: Node, scope: Scope): void {
+    const inner = new Scope(scope, scope.thisBound);
+    const param = child(node, "param");
+    if (param !== null) {
+      declarePattern(param, inner);
+      this.visitPatternExpressions(param, inner);
+    }
+    this.visit(child(node, "body")!, inner);
+  }
+
+  /** A switch: its cases share one block scope. */
+  private visitSwitch(node: Node, scope: Scope): void {
+    this.visit(child(node, "discriminant")!, scope);
+    const inner = new Scope(scope, scope.thisBound);
+    const cases = children(node, "cases");
+    declareLexical(cases.flatMap((c) => children(c, "consequent")), inner);
+    for (const c of cases) {
+      const test = child(c, "test");
+      if (test !== null) this.visit(test, inner);
+      for (const s of children(c, "consequent")) this.visit(s, inner);
+    }
+  }
+
   visit(node: Node, scope: Scope): void {
     switch (node.type) {
       case "Identifier":
@@ -349,51 +400,17 @@ class Analyser {
       }
       case "ForStatement":
       case "ForInStatement":
-      case "ForOfStatement": {
-        const inner = new Scope(scope, scope.thisBound);
-        const head = child(node, node.type === "ForStatement" ? "init" : "left");
-        if (head !== null && head.type === "VariableDeclaration") {
-          if (head.kind !== "var") declareLexical([head], inner);
-          this.visit(head, inner);
-        } else if (head !== null) {
-          if (node.type === "ForStatement") this.visit(head, inner);
-          else this.visitAssignmentTarget(head, inner);
-        }
-        for (const field of ["test", "update", "right", "body"]) {
-          const part = child(node, field);
-          if (part !== null) this.visit(part, inner);
-        }
+      case "ForOfStatement":
+        this.visitFor(node, scope);
         return;
-      }
-      case "CatchClause": {
-        const inner = new Scope(scope, scope.thisBound);
-        const param = child(node, "param");
-        if (param !== null) {
-          declarePattern(param, inner);
-          this.visitPatternExpressions(param, inner);
-        }
-        this.visit(child(node, "body")!, inner);
+      case "CatchClause":
+        this.visitCatch(node, scope);
         return;
-      }
-      case "SwitchStatement": {
-        this.visit(child(node, "discriminant")!, scope);
-        const inner = new Scope(scope, scope.thisBound);
-        const cases = children(node, "cases");
-        declareLexical(cases.flatMap((c) => children(c, "consequent")), inner);
-        for (const c of cases) {
-          const test = child(c, "test");
-          if (test !== null) this.visit(test, inner);
-          for (const s of children(c, "consequent")) this.visit(s, inner);
-        }
+      case "SwitchStatement":
+        this.visitSwitch(node, scope);
         return;
-      }
       default:
-        for (const value of Object.values(node)) {
-          if (isNode(value)) this.visit(value, scope);
-          else if (Array.isArray(value)) {
-            for (const item of value) if (isNode(item)) this.visit(item, scope);
-          }
-        }
+        this.visitChildren(node, scope);
     }
   }
 }

@@ -228,7 +228,8 @@ Status V8ChainRunner::CompileFunction(v8::Local<v8::Context> context, const std:
   return Status::Ok();
 }
 
-Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
+Status V8ChainRunner::AddUserFunctions(v8::Local<v8::Context> context,
+                                       v8::Local<v8::Object> env) {
   const int num_stages = static_cast<int>(chain_.stages.size());
   v8::Local<v8::Array> fns = v8::Array::New(isolate_, num_stages);
   for (int i = 0; i < num_stages; ++i) {
@@ -261,7 +262,14 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
                                            program_.output_key_stage, &fn));
     out_key_fns->Set(context, e, fn).Check();
   }
+  env->Set(context, V8String(isolate_, "fns"), fns).Check();
+  env->Set(context, V8String(isolate_, "inKeyFns"), in_key_fns).Check();
+  env->Set(context, V8String(isolate_, "outKeyFns"), out_key_fns).Check();
+  return Status::Ok();
+}
 
+Status V8ChainRunner::AddRuntimeLibraries(v8::Local<v8::Context> context,
+                                          v8::Local<v8::Object> env) {
   v8::Local<v8::Value> nexmark = v8::Undefined(isolate_);
   if (program_.source == SourceKind::kNexmark) {
     SLUICE_RETURN_IF_ERROR(
@@ -286,6 +294,18 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
     state_native = *native;
   }
   rt->Set(context, V8String(isolate_, "stateNative"), state_native).Check();
+  env->Set(context, V8String(isolate_, "nexmark"), nexmark).Check();
+  env->Set(context, V8String(isolate_, "keys"), keys).Check();
+  env->Set(context, V8String(isolate_, "codec"), codec).Check();
+  env->Set(context, V8String(isolate_, "rt"), rt).Check();
+  return Status::Ok();
+}
+
+Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
+  // The factory's one argument (chain_program.h), its inputs by name.
+  v8::Local<v8::Object> env = v8::Object::New(isolate_);
+  SLUICE_RETURN_IF_ERROR(AddUserFunctions(context, env));
+  SLUICE_RETURN_IF_ERROR(AddRuntimeLibraries(context, env));
   v8::Local<v8::Value> factory;
   SLUICE_RETURN_IF_ERROR(
       Compile(context, program_.driver_source, kDriverScript, kChainStage, &factory));
@@ -295,19 +315,10 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
   stats_store_ = buffer->GetBackingStore();
   stats_ = static_cast<double *>(stats_store_->Data());
   const std::string &config = program_.has_source_stage ? chain_.stages[0].config_json : "";
-  // The factory's one argument (chain_program.h), its inputs by name.
-  v8::Local<v8::Object> env = v8::Object::New(isolate_);
   const std::pair<const char *, v8::Local<v8::Value>> inputs[] = {
-      {"fns", fns},
       {"paramsJson", V8String(isolate_, chain_.params_json.empty() ? "{}" : chain_.params_json)},
       {"sourceConfigJson", V8String(isolate_, config.empty() ? "{}" : config)},
-      {"nexmark", nexmark},
       {"stats", v8::Float64Array::New(buffer, 0, kStats)},
-      {"keys", keys},
-      {"inKeyFns", in_key_fns},
-      {"outKeyFns", out_key_fns},
-      {"codec", codec},
-      {"rt", rt},
   };
   for (const auto &[name, value] : inputs) {
     env->Set(context, V8String(isolate_, name), value).Check();

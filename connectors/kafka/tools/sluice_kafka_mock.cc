@@ -176,6 +176,36 @@ int Produce(const std::string& bootstrap, const std::string& topic, bool json_li
   return 0;
 }
 
+// The message as a "bytes" record line (key, value, headers, timestamp, position).
+std::string BytesLine(const std::string& topic, rd_kafka_message_t& message) {
+  MessageView view;
+  view.topic = topic;
+  view.partition = message.partition;
+  view.offset = message.offset;
+  rd_kafka_timestamp_type_t type;
+  int64_t timestamp = rd_kafka_message_timestamp(&message, &type);
+  if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) view.timestamp_ms = timestamp;
+  if (message.key != nullptr)
+    view.key = std::string_view(static_cast<char*>(message.key), message.key_len);
+  if (message.payload != nullptr) {
+    view.value = std::string_view(static_cast<char*>(message.payload), message.len);
+  }
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == 0; ++i) {
+      std::optional<std::string_view> bytes;
+      if (value != nullptr) bytes = std::string_view(static_cast<const char*>(value), size);
+      view.headers.emplace_back(name, bytes);
+    }
+  }
+  std::string line;
+  static_cast<void>(AppendRecordLine(RecordFormat::kBytes, view, &line));
+  return line;
+}
+
 int Consume(const std::string& bootstrap, const std::string& topic, bool committed) {
   std::string error;
   KafkaHandle consumer(
@@ -230,32 +260,7 @@ int Consume(const std::string& bootstrap, const std::string& topic, bool committ
       return Fail(std::string("consume: ") + rd_kafka_message_errstr(message.get()));
     }
     if (message->offset >= ends[message->partition]) continue;
-    MessageView view;
-    view.topic = topic;
-    view.partition = message->partition;
-    view.offset = message->offset;
-    rd_kafka_timestamp_type_t type;
-    int64_t timestamp = rd_kafka_message_timestamp(message.get(), &type);
-    if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) view.timestamp_ms = timestamp;
-    if (message->key != nullptr)
-      view.key = std::string_view(static_cast<char*>(message->key), message->key_len);
-    if (message->payload != nullptr) {
-      view.value = std::string_view(static_cast<char*>(message->payload), message->len);
-    }
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(message.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name;
-      const void* value;
-      size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == 0; ++i) {
-        std::optional<std::string_view> bytes;
-        if (value != nullptr) bytes = std::string_view(static_cast<const char*>(value), size);
-        view.headers.emplace_back(name, bytes);
-      }
-    }
-    std::string line;
-    static_cast<void>(AppendRecordLine(RecordFormat::kBytes, view, &line));
-    lines[message->partition].push_back(std::move(line));
+    lines[message->partition].push_back(BytesLine(topic, *message));
     reached(message->partition, message->offset + 1);
   }
   for (const auto& partition : lines) {
