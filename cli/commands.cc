@@ -22,6 +22,7 @@
 #include "cli/printable.h"
 #include "common/auth.h"
 #include "common/metrics.h"
+#include "common/operator_kinds.h"
 #include "common/status.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/coordinator_node.h"
@@ -91,7 +92,7 @@ bool IsTerminal(proto::JobState state) {
 
 bool HasCollectSink(const proto::JobSpec& spec) {
   for (const auto& op : spec.operators()) {
-    if (op.kind() == "sink.collect") return true;
+    if (CollectsResults(op.kind())) return true;
   }
   return false;
 }

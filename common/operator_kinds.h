@@ -11,6 +11,13 @@ namespace sluice {
 // Where an operator kind sits in a pipeline.
 enum class OperatorRole { kSource, kTransform, kSink };
 
+// A stateless transform the chain's driver runs inline, one user function per record, and how.
+enum class InlineStage { kNone, kMap, kFilter, kFlatMap, kAssignTimestamps };
+
+// A source whose records the chain builds itself from their indexes (ChainRunner::RunGenerated),
+// and with what: the user's function (source.generator) or the Nexmark generator.
+enum class GeneratedRecords { kNone, kUserFunction, kNexmark };
+
 // What every part of Sluice knows about an operator kind, in one table for the coordinator
 // (validation, planning, checkpoints) and the worker (tasks, the JS chain). Each side adds its
 // own: the coordinator's config fields and checks (coordinator/operator_kinds.h), the worker's
@@ -24,8 +31,15 @@ struct OperatorKindTraits {
   uint32_t inputs = 1;
   // A keyed kind's runtime library in the task's isolate (worker/js/runtime/<name>.js).
   std::string_view js_library;
-  // A stateless transform the chain's driver runs inline, one user function per record.
-  bool inline_stage = false;
+  InlineStage inline_stage = InlineStage::kNone;
+  GeneratedRecords generated = GeneratedRecords::kNone;
+  // A sink whose records go back to the client that ran the job (`sluice run`, the results API).
+  bool collects_results = false;
+  // Reads or writes files of the worker's (within --allow-path; lines within --max-line-bytes).
+  bool reads_files = false;
+  bool writes_files = false;
+  // May send the records it finds too late down a side output "late" (config lateOutput).
+  bool late_output = false;
 };
 
 // What a config field's value must be.
@@ -71,5 +85,10 @@ const std::vector<OperatorKindTraits>& AllOperatorKinds();
 const OperatorKindTraits* FindOperatorKindTraits(std::string_view kind);
 bool IsSourceKind(std::string_view kind);
 bool IsSinkKind(std::string_view kind);
+// The row's InlineStage, GeneratedRecords and collects_results; kNone/false for an unknown kind.
+InlineStage InlineStageOf(std::string_view kind);
+GeneratedRecords GeneratedRecordsOf(std::string_view kind);
+bool CollectsResults(std::string_view kind);
+bool HasLateOutput(std::string_view kind);
 
 }  // namespace sluice

@@ -10,6 +10,7 @@
 #include <random>
 #include <utility>
 
+#include "common/operator_kinds.h"
 #include "coordinator/coordinator_node.h"
 #include "coordinator/coordinator_records.h"
 #include "coordinator/secrets.h"
@@ -119,7 +120,7 @@ uint64_t HighestCheckpointDirectory(const std::string& job_dir) {
 
 bool HasCollectSink(const proto::JobSpec& spec) {
   return std::any_of(spec.operators().begin(), spec.operators().end(),
-                     [](const proto::Operator& op) { return op.kind() == "sink.collect"; });
+                     [](const proto::Operator& op) { return CollectsResults(op.kind()); });
 }
 
 }  // namespace

@@ -322,7 +322,7 @@ void Validator::CheckEdges() {
         EdgeProblem(from, to, ": " + desc + " leaves from output " + Quote(edge.from_output()) +
                                   "; the only side output is \"late\" (a window's late records)");
       } else if (source != nullptr &&
-                 (source->kind() != "window" ||
+                 (!HasLateOutput(source->kind()) ||
                   source->config_json().find("\"lateOutput\":true") == std::string::npos)) {
         EdgeProblem(from, to, ": " + desc +
                                   " takes late records from an operator that is not a window "

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/operator_kinds.h"
+
 namespace sluice::coordinator {
 namespace {
 
@@ -44,7 +46,8 @@ std::vector<proto::ValidationProblem> CheckClusterLimits(const proto::JobSpec& s
                 std::to_string(limits.max_call_timeout_ms) + " ms (--max-call-timeout-ms)");
   }
   for (const proto::Operator& op : spec.operators()) {
-    if (op.kind() != "source.file") continue;
+    const OperatorKindTraits* traits = FindOperatorKindTraits(op.kind());
+    if (traits == nullptr || !traits->reads_files) continue;
     const nlohmann::json config = Config(op);
     auto field = config.find("maxLineBytes");
     if (field == config.end() || !field->is_number() ||
@@ -64,7 +67,8 @@ std::vector<proto::ValidationProblem> CheckClusterLimits(const proto::JobSpec& s
 std::map<std::string, std::string> OutputFiles(const proto::JobSpec& spec) {
   std::map<std::string, std::string> files;
   for (const proto::Operator& op : spec.operators()) {
-    if (op.kind() != "sink.file") continue;
+    const OperatorKindTraits* traits = FindOperatorKindTraits(op.kind());
+    if (traits == nullptr || !traits->writes_files) continue;
     const nlohmann::json config = Config(op);
     auto path = config.find("path");
     if (path == config.end() || !path->is_string()) continue;

@@ -2,6 +2,7 @@
 // ChainProgram. BuildChainProgram calls WriteDriver; nothing else does.
 #include "worker/js/chain_driver.h"
 
+#include "common/operator_kinds.h"
 #include "worker/js/chain_prelude.h"
 #include "worker/js/js_writer.h"
 
@@ -14,7 +15,9 @@ std::string Stat(DriverStat stat) {
 }
 
 // Where a stage's kind puts it in the driver's loop.
-bool IsTimestamps(const StageSpec &stage) { return stage.kind == "assign_timestamps"; }
+bool IsTimestamps(const StageSpec &stage) {
+  return InlineStageOf(stage.kind) == InlineStage::kAssignTimestamps;
+}
 
 // The input and output of a chain, and its stages, for the comment that starts the driver.
 // Names and ids are users' text: no line breaks in them.
@@ -73,17 +76,17 @@ class BodyEmitter {
       EmitSink(var, time, /*late=*/false);
       return;
     }
-    const std::string &kind = chain_.stages[i].kind;
+    const InlineStage kind = InlineStageOf(chain_.stages[i].kind);
     const std::string next = "r" + std::to_string(i);
     w_.Line("s = ", i, ";");
-    if (kind == "map") {
+    if (kind == InlineStage::kMap) {
       w_.Line("const ", next, " = f", i, "(", var, ", params);");
       Emit(i + 1, next, time);
-    } else if (kind == "filter") {
+    } else if (kind == InlineStage::kFilter) {
       w_.Open("if (f", i, "(", var, ", params)) {");
       Emit(i + 1, var, time);
       w_.Close();
-    } else if (kind == "assign_timestamps") {
+    } else if (kind == InlineStage::kAssignTimestamps) {
       const std::string t = "t" + std::to_string(i);
       const std::string a = "A" + std::to_string(i);
       w_.Line("const ", t, " = f", i, "(", var, ", params);");
@@ -92,7 +95,7 @@ class BodyEmitter {
       w_.Line("if (", t, " > ", a, ".max) ", a, ".max = ", t, ";");
       w_.Line(a, ".seen = true;");
       Emit(i + 1, var, t);
-    } else if (kind == "flat_map") {
+    } else if (kind == InlineStage::kFlatMap) {
       const std::string many = "a" + std::to_string(i);
       w_.Line("const ", many, " = f", i, "(", var, ", params);");
       w_.Line("if (!isIterable(", many, ")) throw notIterable(", many, ");");

@@ -8,10 +8,7 @@
 namespace sluice::js {
 namespace {
 
-bool IsStateless(const std::string &kind) {
-  const OperatorKindTraits *traits = FindOperatorKindTraits(kind);
-  return traits != nullptr && traits->inline_stage;
-}
+bool IsStateless(const std::string &kind) { return InlineStageOf(kind) != InlineStage::kNone; }
 
 bool IsSource(const std::string &kind) { return IsSourceKind(kind); }
 
@@ -46,7 +43,10 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
       return Status::User("operator " + DescribeStage(stage) + ": " + stage.kind +
                           " needs a function 'fn'");
     }
-    if (source && stage.kind != "source.generator") functions.clear();
+    // A source's functions run here only when it builds its records with them.
+    if (source && GeneratedRecordsOf(stage.kind) != GeneratedRecords::kUserFunction) {
+      functions.clear();
+    }
     program->functions.push_back(std::move(functions));
     if (!keyed) continue;
     if (program->input_key_stage >= 0) {
@@ -100,7 +100,7 @@ Status CheckOutputs(const ChainSpec &chain, ChainProgram *program) {
       if (edge.key_fn.empty()) return Status::Internal(what + " is hashed without a key selector");
       if (edge.max_parallelism == 0) return Status::Internal(what + " has max_parallelism 0");
     }
-    if (edge.late && (chain.stages.empty() || chain.stages.back().kind != "window")) {
+    if (edge.late && (chain.stages.empty() || !HasLateOutput(chain.stages.back().kind))) {
       return Status::Internal(what + " carries late records but the chain does not end in a window");
     }
     program->output_key_fns.push_back(edge.partitioning == Partitioning::kHash ? edge.key_fn : "");
@@ -118,10 +118,10 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
   ChainProgram program;
   SLUICE_RETURN_IF_ERROR(CheckStages(chain, &program));
   const std::string first_kind = chain.stages.empty() ? "" : chain.stages[0].kind;
-  if (first_kind == "source.generator") {
-    program.source = SourceKind::kGenerator;
-  } else if (first_kind == "source.nexmark") {
-    program.source = SourceKind::kNexmark;
+  switch (GeneratedRecordsOf(first_kind)) {
+    case GeneratedRecords::kUserFunction: program.source = SourceKind::kGenerator; break;
+    case GeneratedRecords::kNexmark: program.source = SourceKind::kNexmark; break;
+    case GeneratedRecords::kNone: break;
   }
   program.has_source_stage = IsSource(first_kind);
   if (program.input_key_stage >= 0 && program.source != SourceKind::kText &&

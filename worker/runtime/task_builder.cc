@@ -176,7 +176,7 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
     // A kind with no stage in the chain (union: merging inputs is the exchange's work).
     const OperatorKindTraits* traits = FindOperatorKindTraits(op.kind());
     if (traits != nullptr && traits->role == OperatorRole::kTransform && !traits->keyed &&
-        !traits->inline_stage) {
+        traits->inline_stage == InlineStage::kNone) {
       continue;
     }
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
