@@ -334,6 +334,14 @@ Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* t
     state->skip_before_ts.reset();
   }
 
+  const size_t size = message.len + message.key_len;
+  if (size > context_.max_line_bytes) {
+    return Status::User(context_.operator_label + ": " + state->tp.ToString() + " offset " +
+                        OffsetText(message.offset) + ": the message is " + std::to_string(size) +
+                        " bytes (key and value), over the limit of " +
+                        std::to_string(context_.max_line_bytes) +
+                        " bytes for one input record (--max-line-bytes)");
+  }
   MessageView view;
   view.topic = topic;
   view.partition = message.partition;

@@ -329,6 +329,32 @@ TEST_F(KafkaSourceTest, AnIdleSourceWhoseBrokersCameBackWithinTheBudgetKeepsRead
   EXPECT_EQ(Take(*source, 1), (std::vector<std::string>{"\"late\""}));
 }
 
+TEST_F(KafkaSourceTest, AMessageLongerThanTheLineLimitFailsNamingItsPartitionAndOffset) {
+  cluster_.CreateTopic("in", 1);
+  cluster_.Produce("in", 0, std::nullopt, "short");
+  cluster_.Produce("in", 0, std::string("k"), std::string(100, 'x'));
+  cluster_.Flush();
+  auto config = SourceConfigFromJson(
+      R"({"brokers": ")" + cluster_.bootstrap() + R"(", "topics": ["in"], "bounded": true})",
+      kLabel);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  runtime::SourceContext context{kLabel, 0, 1, &cancel_};
+  context.max_line_bytes = 64;
+  auto source = KafkaSource::Create(std::move(config).value(), context);
+  ASSERT_TRUE(source.ok()) << source.status().message();
+  Status failed = Status::Ok();
+  for (int i = 0; i < 100 && failed.ok(); ++i) {
+    auto batch = (*source)->Next(chain_);
+    if (!batch.ok()) failed = batch.status();
+    else if (!batch->has_value()) break;
+  }
+  EXPECT_EQ(failed.message(),
+            std::string(kLabel) + ": in[0] offset 1: the message is 101 bytes (key and value), "
+                                  "over the limit of 64 bytes for one input record "
+                                  "(--max-line-bytes)");
+  EXPECT_EQ(failed.domain(), ErrorDomain::kUser);
+}
+
 TEST(KafkaStatisticsTest, SayWhetherABrokerOtherThanTheInternalOneIsUp) {
   EXPECT_EQ(AnyBrokerUp(R"({"brokers": {":0/internal": {"state": "UP", "source": "internal"},
       "127.0.0.1:9092/1": {"state": "TRY_CONNECT", "source": "learned"}}})"),
