@@ -23,7 +23,10 @@ namespace sluice::kafka {
 // (explicit offsets from Create, else the config's startFrom) and, when bounded, its end offset
 // as of then; while the brokers cannot be reached it retries with backoff and says so through
 // SourceContext::health. Later broker outages are retried by librdkafka and reported the same
-// way; they never fail the task.
+// way, each problem it reports counting against the same retry budget ("retry"); when a run of
+// problems spends it (by default, brokers unreachable for 60 s) Next() fails the task, naming the
+// brokers, the budget and the last error. The outage ends with any message, or with the client's
+// statistics (every second) showing a broker connected again, so an idle topic recovers too.
 //
 // With "watermarks" each record carries its message's timestamp as its event time
 // (InputBatch::event_times) and the source's watermark follows the partitions'
@@ -86,7 +89,8 @@ class KafkaSource : public runtime::SourceDriver {
   void OnMessageError(const rd_kafka_message_t& message);
   void ReportProblem(const std::string& what);
   void ReportHealthy();
-  void ProbeHealth();
+  // The task's failure once an outage spent the retry budget; Ok otherwise.
+  Status CheckOutage();
   bool AllDone() const;
   // With watermarks: a batch with the partitions' watermark when it advanced, and the idleness
   // when it changed; nullopt when neither happened.
@@ -109,7 +113,9 @@ class KafkaSource : public runtime::SourceDriver {
   int64_t watermark_ = INT64_MIN;  // the last one handed on (-infinity: none yet)
   bool idle_ = false;                      // the idleness last reported
   bool unhealthy_ = false;
-  std::chrono::steady_clock::time_point last_probe_;
+  connectors::RetryAllowance outage_;  // the current outage's problems, once connected
+  bool outage_spent_ = false;          // its attempts ran out
+  std::string last_problem_;
 };
 
 // MakeSourceDriver's entry for "source.kafka".
