@@ -63,6 +63,15 @@ function randomTumbling(rand) {
   return config;
 }
 
+// Session windows (event time; the event-time trigger or a count trigger).
+function randomSession(rand) {
+  const config = { assigner: { type: "session", gap: 1 + Math.floor(rand() * 10) } };
+  if (rand() < 0.4) config.allowedLateness = [1, 5, 17][Math.floor(rand() * 3)];
+  if (rand() < 0.3) config.lateOutput = true;
+  if (rand() < 0.25) config.trigger = { type: "count", count: 1 + Math.floor(rand() * 3) };
+  return config;
+}
+
 function run(seed, { steps = 300, checkpointAt = -1, from = "new", live = false,
                      configOf = randomConfig } = {}) {
   const rand = prng(seed);
@@ -137,6 +146,15 @@ test("tumbling windows emit what the old operator emits, also from a checkpoint 
   for (let seed = 4001; seed <= 4200; seed++) run(seed, { configOf: randomTumbling });
   for (let seed = 4201; seed <= 4300; seed++) {
     run(seed, { configOf: randomTumbling, checkpointAt: 150, from: seed % 2 ? "new" : "old" });
+  }
+});
+
+test("session windows emit what the old operator emits, also from a checkpoint (random inputs)",
+     () => {
+  for (let seed = 5001; seed <= 5200; seed++) run(seed, { configOf: randomSession });
+  for (let seed = 5201; seed <= 5300; seed++) run(seed, { configOf: randomSession, live: true });
+  for (let seed = 5301; seed <= 5400; seed++) {
+    run(seed, { configOf: randomSession, checkpointAt: 150, from: seed % 2 ? "new" : "old" });
   }
 });
 
