@@ -29,6 +29,7 @@
 // an object and Map entries. They fire in the order ctx.timers would fire them: by time, and at
 // one time after those in ctx.timers (restored from a checkpoint, or handed over by an earlier
 // prepareSnapshot(), so registered before), each time's keys in registration order.
+// Event-time session windows keep theirs likewise (window_sessions.js, SessionTimers: a heap).
 // prepareSnapshot() hands them to ctx.timers (in that order); the chain's driver calls it before
 // it snapshots the timers.
 // Nothing else lives in the operator between calls, so after prepareSnapshot() ctx.state and
@@ -112,6 +113,7 @@
   // window_config.js and its helpers (set by install()).
   let C = null;
   let windowStart = null, copyOf = null, removeWindow = null, EndTimers = null;
+  let SessionTimers = null;
 
   class WindowOperator {
     constructor(spec, ctx) {
@@ -158,6 +160,9 @@
           Number.isFinite(lateness) && (lateness === 0 || lateness % c.step !== 0)
         ? new EndTimers() : null;
       this.endTimer = { time: 0, keyGroup: 0, keyString: "", key: undefined, namespace: "" };
+      // Event-time session timers (window_sessions.js, SessionTimers).
+      this.sessionTimers = c.kind === SESSION && c.eventTime ? new SessionTimers() : null;
+      this.ownTimers = this.endTimers !== null ? this.endTimers : this.sessionTimers;
     }
 
     processElement(input, keyGroup, keyString, key, record, ts) {
@@ -186,16 +191,11 @@
 
     onWatermark(watermark) {
       this.firedTime = NaN;
-      const endTimers = this.endTimers;
-      if (endTimers !== null) {
-        while (endTimers.count > 0 && endTimers.next() <= watermark) {
-          const bucket = endTimers.shift();
-          // ctx.timers' timers up to this time first: those of this time were registered before.
-          this.timers.advanceWatermark(bucket.time, this.onEventTimer);
-          this.fireEndTimers(bucket);
-        }
+      if (this.ownTimers !== null) {
+        this.fireOwnTimers(watermark);
+      } else {
+        this.timers.advanceWatermark(watermark, this.onEventTimer);
       }
-      this.timers.advanceWatermark(watermark, this.onEventTimer);
       // At the end of input processing-time windows fire too rather than being lost.
       if (this.ending()) this.timers.advanceProcessingTime(Infinity, this.onProcessingTimer);
     }
@@ -205,6 +205,32 @@
     // ctx.timers.
     ending() {
       return this.ctx.watermark() === Infinity;
+    }
+
+    // The operator's own event-time timers and ctx.timers' up to the watermark, one time at a
+    // time: at each, ctx.timers' first (restored from a checkpoint or handed over by
+    // prepareSnapshot(), so registered before the operator's own), then the operator's own in
+    // registration order. Firing may register timers (sessions), also at times before the
+    // watermark: each round looks again.
+    fireOwnTimers(watermark) {
+      const own = this.ownTimers, timers = this.timers;
+      for (;;) {
+        const ownNext = own.count > 0 ? own.next() : Infinity;
+        const theirNext = timers.nextEventTime();
+        const time = ownNext < theirNext ? ownNext : theirNext;
+        if (!(time <= watermark)) return;
+        if (theirNext === time) timers.advanceWatermark(time, this.onEventTimer);
+        if (own.count > 0 && own.next() === time) {
+          if (own === this.endTimers) {
+            this.fireEndTimers(own.shift());
+          } else {
+            while (own.count > 0 && own.next() === time) this.onSessionTimer(own.shift());
+          }
+        }
+        // At time Infinity (the end of input) both fired everything, also what they registered
+        // meanwhile (their own times are Infinity too).
+        if (time === Infinity) return;
+      }
     }
 
     // The timers of one time of the window end timers, in registration order.
@@ -224,6 +250,14 @@
     // Before a checkpoint: the window end timers go to ctx.timers, which then holds every timer
     // of the operator, in the order they fire.
     prepareSnapshot() {
+      if (this.sessionTimers !== null) {
+        for (const t of this.sessionTimers.sorted()) {
+          this.timers.registerEventTimeTimer(t.time, t.keyGroup, t.keyString, t.key, "");
+        }
+        this.sessionTimers = new SessionTimers();
+        this.ownTimers = this.sessionTimers;
+        return;
+      }
       const endTimers = this.endTimers;
       if (endTimers === null) return;
       while (endTimers.count > 0) {
@@ -236,9 +270,18 @@
       }
     }
 
-    // Live timers: ctx.timers' and the window end timers.
+    // Live timers: ctx.timers' and the operator's own, as many as a checkpoint would hold now
+    // (one per time, key and namespace). For tests: it copies every timer.
     get timerCount() {
-      return this.timers.size + (this.endTimers === null ? 0 : this.endTimers.count);
+      if (this.sessionTimers === null) {
+        return this.timers.size + (this.endTimers === null ? 0 : this.endTimers.count);
+      }
+      const all = new this.timers.constructor();
+      all.restore(this.timers.snapshot());
+      for (const t of this.sessionTimers.heap) {
+        all.registerEventTimeTimer(t.time, t.keyGroup, t.keyString, t.key, "");
+      }
+      return all.size;
     }
 
     onProcessingTime(now) {
@@ -408,6 +451,7 @@
     }
     ({ windowStart, copyOf, removeWindow } = config);
     EndTimers = parts.window_slices.EndTimers;
+    SessionTimers = parts.window_sessions.SessionTimers;
     parts.window_slices.install(WindowOperator.prototype, config);
     parts.window_sessions.install(WindowOperator.prototype, config);
     C = config;
