@@ -465,6 +465,8 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
   if (k >= 0) {
     w.Line("s = ", k, "; let done = false;");
     OpenGuard(w);
+    // An operator that keeps timers of its own hands them to TM first (windows.js).
+    w.Line("if (O", k, ".prepareSnapshot !== undefined) O", k, ".prepareSnapshot();");
     w.Line("tables.snapshot(1, TM);");
     CloseGuard(w);
   }

@@ -181,6 +181,10 @@
     nextProcessingTime() {
       return this.domains[PROCESSING].next();
     }
+    // The earliest live event-time timer's time, or Infinity.
+    nextEventTime() {
+      return this.domains[EVENT].next();
+    }
 
     // Every live timer, by key group: a Map of key group -> its runs (see "Snapshots" below).
     snapshotByKeyGroup() {
