@@ -298,6 +298,7 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
   w.Line("const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: ",
          chain.state_cache_entries, " });");
   w.Line("const TM = new rt.timers.TimerService();");
+  w.Line("tables.trackTimers(1, TM);");
   if (chain.restore_state) {  // the timers of the checkpoint the backend was restored from
     w.Open("try {");
     w.Line("tables.restoreTimers(1, TM, ", chain.max_parallelism, ");");
@@ -455,6 +456,27 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
     CloseGuard(w);
   }
   w.Close("};");
+  // The same in parts: the barrier's (copy-on-write), then the writes between batches.
+  w.Open("run.beginSnapshot = function beginSnapshot() {");
+  if (k >= 0) {
+    w.Line("s = ", k, "; let done = false;");
+    OpenGuard(w);
+    w.Line("tables.beginSnapshot();");
+    CloseGuard(w);
+  }
+  w.Close("};");
+  w.Open("run.continueSnapshot = function continueSnapshot(budget) {");
+  if (k >= 0) {
+    w.Line("s = ", k, "; let done = false, all;");
+    OpenGuard(w);
+    w.Line("all = tables.continueSnapshot(budget);");
+    CloseGuard(w);
+    w.Line("return all;");
+  } else {
+    w.Line("return true;");
+  }
+  w.Close("};");
+  w.Line("run.abortSnapshot = function abortSnapshot() { if (tables !== null) tables.abortSnapshot(); };");
 }
 
 std::string SourceExpression(const ChainProgram &program, const std::string &index) {

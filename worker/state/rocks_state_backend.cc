@@ -185,10 +185,31 @@ Status RocksStateBackend::Write(std::vector<Mutation> &&mutations) {
       SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
     }
     snapshot_.push_back(std::move(mutations));
-    snapshot_indexed_ = false;
     return Status::Ok();
   }
   return Write(static_cast<const std::vector<Mutation> &>(mutations));
+}
+
+Status RocksStateBackend::WriteSnapshot(std::vector<Mutation> &&mutations) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (!frozen_ && !collecting_) return Write(std::move(mutations));
+  if (snapshot_written_) {
+    return Status::FailedPrecondition("state backend at " + directory_ +
+                                      ": the checkpoint's state is written already");
+  }
+  for (const Mutation &mutation : mutations) {
+    SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
+  }
+  if (!mutations.empty()) snapshot_.push_back(std::move(mutations));
+  return Status::Ok();
+}
+
+Status RocksStateBackend::Scan(uint32_t table, const Visitor &visit) {
+  SLUICE_RETURN_IF_ERROR(CheckTable(table));
+  if (frozen_ || collecting_) {
+    return Status::FailedPrecondition(Where(table) + ": cannot be listed during a checkpoint");
+  }
+  return ForEachInRange(table, 0, kMaxKeyGroups - 1, visit);
 }
 
 Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
@@ -237,7 +258,7 @@ Status RocksStateBackend::BeginSnapshot() {
   collecting_ = true;
   snapshot_written_ = false;
   snapshot_.clear();
-  snapshot_indexed_ = false;
+  snapshot_indexed_ = 0;
   return Status::Ok();
 }
 
@@ -249,7 +270,7 @@ Status RocksStateBackend::Freeze() {
   }
   if (!collecting_) {
     snapshot_.clear();
-    snapshot_indexed_ = false;
+    snapshot_indexed_ = 0;
     snapshot_written_ = false;
   }
   collecting_ = false;
@@ -290,7 +311,7 @@ Status RocksStateBackend::Thaw() {
   SLUICE_RETURN_IF_ERROR(WriteLayer(kept_, "kept during a checkpoint"));
   snapshot_.clear();
   snapshot_index_.clear();
-  snapshot_indexed_ = false;
+  snapshot_indexed_ = 0;
   kept_.clear();
   kept_count_ = 0;
   collecting_ = false;
@@ -328,15 +349,12 @@ const std::optional<std::string> *RocksStateBackend::FindKept(uint32_t table,
     if (kept != kept_[table].end()) return &kept->second;
   }
   if (snapshot_.empty()) return nullptr;
-  if (!snapshot_indexed_) {
-    snapshot_index_.assign(tables_.size(), {});
-    for (const std::vector<Mutation> &mutations : snapshot_) {
-      for (const Mutation &mutation : mutations) {
-        snapshot_index_[mutation.table].insert_or_assign(
-            EncodeKey(mutation.key_group, mutation.key), &mutation.value);
-      }
+  if (snapshot_indexed_ == 0) snapshot_index_.assign(tables_.size(), {});
+  for (; snapshot_indexed_ < snapshot_.size(); ++snapshot_indexed_) {
+    for (const Mutation &mutation : snapshot_[snapshot_indexed_]) {
+      snapshot_index_[mutation.table].insert_or_assign(EncodeKey(mutation.key_group, mutation.key),
+                                                       &mutation.value);
     }
-    snapshot_indexed_ = true;
   }
   auto taken = snapshot_index_[table].find(encoded);
   return taken == snapshot_index_[table].end() ? nullptr : taken->second;

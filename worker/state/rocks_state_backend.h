@@ -64,10 +64,8 @@ struct CheckpointStats {
 // Errors are external-domain Statuses naming the directory and, where there is one, the table.
 class RocksStateBackend final : public StateBackend {
  public:
-  // What ForEachInRange visits: one entry, its key group and key (without the prefix) and value.
-  // Returning a non-ok Status stops the iteration with that Status.
-  using Visitor =
-      std::function<Status(uint32_t key_group, std::string_view key, std::string_view value)>;
+  // What ForEachInRange and Scan visit (StateBackend::Visitor): one entry, its key group and
+  // key (without the prefix) and value. Returning a non-ok Status stops the iteration with it.
 
   // Opens (creating if needed) the instance in `directory` with one column family per table, in
   // the order given (table index i = tables[i]). Column families of the directory that are not
@@ -100,6 +98,12 @@ class RocksStateBackend final : public StateBackend {
                                          std::string_view key) override;
   Status Write(const std::vector<Mutation> &mutations) override;
   Status Write(std::vector<Mutation> &&mutations) override;
+  // Frozen (or collecting, see BeginSnapshot): the mutations join the snapshot's layer, which
+  // WriteCheckpoint writes (so the owner must not call this once WriteCheckpoint may run);
+  // later Write()s still win over them. Otherwise a Write().
+  Status WriteSnapshot(std::vector<Mutation> &&mutations) override;
+  // Every entry of `table` (not while frozen or collecting: FailedPrecondition).
+  Status Scan(uint32_t table, const Visitor &visit) override;
 
   // Writes a consistent, openable copy of every table to `directory`, which must not exist yet
   // (its parent must): Freeze(), WriteCheckpoint(directory, ""), Thaw() on the calling thread.
@@ -108,7 +112,9 @@ class RocksStateBackend final : public StateBackend {
   // Asynchronous checkpoints, in three steps (see README.md, "Checkpoint"):
   //  0. Optionally BeginSnapshot(), on the owner's thread: the writes until Freeze() (the state
   //     cache's flush) are kept in memory as the snapshot's layer (Get() reads them back) and
-  //     written to RocksDB by WriteCheckpoint, off the owner's thread.
+  //     written to RocksDB by WriteCheckpoint, off the owner's thread. Or, after Freeze(),
+  //     WriteSnapshot() adds to that layer (a copy-on-write cache writing the state it had at
+  //     the barrier in parts), until WriteCheckpoint starts.
   //  1. Freeze(), on the owner's thread, once the instance (with the snapshot's layer) holds
   //     everything the checkpoint must hold. From then on Write() keeps its mutations in memory
   //     instead of writing them (Get() reads them back first), so RocksDB gets exactly the
@@ -188,11 +194,11 @@ class RocksStateBackend final : public StateBackend {
   bool frozen_ = false;
   bool snapshot_written_ = false;
   // The snapshot's layer as Write() got it (the mutations are not copied), and Get()'s index of
-  // it, made by the owner at the first Get that needs it (pointers into snapshot_, which does
-  // not change once frozen).
+  // it, made by the owner at the first Get that needs it (pointers into snapshot_'s inner
+  // vectors, which do not move) and grown by later Gets: it holds snapshot_[0, indexed_).
   std::vector<std::vector<Mutation>> snapshot_;
   std::vector<std::unordered_map<std::string, const std::optional<std::string> *>> snapshot_index_;
-  bool snapshot_indexed_ = false;
+  size_t snapshot_indexed_ = 0;
   Layer kept_;
   size_t kept_count_ = 0;
 };

@@ -248,6 +248,44 @@ TEST_F(CheckpointTest, RestoredWindowsFireAsIfNothingHappened) {
   EXPECT_EQ(Concat(before, Run(restored, kAfter)), expected);
 }
 
+// The checkpoint as a task takes it: frozen at the barrier, the cache's part written a few
+// entries at a time between later batches (which change, evict and fire what the checkpoint
+// holds), then WriteCheckpoint. Restored, it gives what a task restored from a checkpoint
+// taken all at once gives.
+TEST_F(CheckpointTest, ACheckpointWrittenBetweenLaterBatchesHoldsTheStateAtItsBarrier) {
+  Task whole = Fresh(WindowChain(), "whole");
+  std::vector<std::string> expected = Run(whole, kBefore);
+  expected = Concat(expected, Run(whole, kAfter));
+
+  Task failed = Fresh(WindowChain(), "failed");
+  const std::vector<std::string> before = Run(failed, kBefore);
+  ASSERT_TRUE(failed.backend->Freeze().ok());
+  ASSERT_TRUE(failed.runner->BeginSnapshot().ok());
+  // Later batches: the same keys (their state changes, the cache of 4 evicts), then time.
+  const std::vector<Step> later = {{Keys("a", 20, 15, 0)}, {Keys("b", 10, 16, 0)},
+                                   {{}, 19, 0}, {Keys("lost", 5, 16, 0)}};
+  size_t parts = 0;
+  for (size_t i = 0;; ++i) {
+    Result<bool> done = failed.runner->ContinueSnapshot(3);
+    ASSERT_TRUE(done.ok()) << done.status().message();
+    ++parts;
+    if (*done) break;
+    if (i >= later.size()) continue;
+    for (const std::string &line : Run(failed, {later[i]})) {
+      EXPECT_EQ(line.rfind("<", 0), std::string::npos) << line;
+    }
+  }
+  EXPECT_GT(parts, 3u) << "written in parts";
+  auto written = failed.backend->WriteCheckpoint(Dir("chk-1"), "");
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  ASSERT_TRUE(failed.backend->Thaw().ok());
+  Stop(failed);
+
+  Task restored = Restored(WindowChain(), "restored", {{Dir("chk-1"), 0, kMaxParallelism - 1}},
+                           {0, kMaxParallelism - 1});
+  EXPECT_EQ(Concat(before, Run(restored, kAfter)), expected);
+}
+
 // Sessions that grew before the checkpoint keep their first timers (windows.js, "Session
 // timers"); after the restore those fire, move to the sessions' ends, and the sessions fire once.
 TEST_F(CheckpointTest, RestoredSessionsThatGrewFireAsIfNothingHappened) {
@@ -346,16 +384,16 @@ TEST_F(CheckpointTest, RescaledFromOneSubtaskToTwo) {
   EXPECT_EQ(Sorted(all), Sorted(expected));
 }
 
-TEST_F(CheckpointTest, KeyGroupsWhoseTimersAreGoneLoseTheirEntry) {
+TEST_F(CheckpointTest, EveryTimerIsAnEntryOfItsOwnThatGoesWhenItFires) {
   Task task = Fresh(ProcessChain(), "task");
   Run(task, {{Keys("a", 20, 3, 100)}});
   const auto first = Checkpoint(task, "chk-1");
-  const std::vector<std::string> groups = KeysOf(*task.backend, 1);
-  EXPECT_GT(groups.size(), 10u);
-  for (const std::string &key : groups) {
-    EXPECT_EQ(key.substr(key.find('/')), "/") << "timer entries have the key \"\"";
+  const std::vector<std::string> timers = KeysOf(*task.backend, 1);
+  EXPECT_EQ(timers.size(), 40u) << "one entry per timer (20 keys, both domains)";
+  for (const std::string &key : timers) {
+    EXPECT_NE(key.find("\"a"), std::string::npos) << key << " names its key";
   }
-  // Every timer fires; the next snapshot deletes every key group's entry.
+  // Every timer fires; the next snapshot deletes every entry.
   ASSERT_EQ(Run(task, {{{}, 100, 1000}}).size(), 40u);
   const auto second = Checkpoint(task, "chk-2");
   EXPECT_TRUE(KeysOf(*task.backend, 1).empty());
