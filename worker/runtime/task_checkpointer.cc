@@ -204,7 +204,9 @@ Result<std::unique_ptr<state::RocksStateBackend>> OpenTaskState(
   const std::vector<std::string> tables = {operator_id, operator_id + "#timers"};
   std::error_code ignored;
   std::filesystem::remove_all(directory, ignored);  // a leftover of a crashed worker
-  if (!deployment.has_restore()) return state::RocksStateBackend::Open(directory, tables);
+  state::RocksStateOptions options;
+  options.flush_on_close = false;  // the live instance goes with the task
+  if (!deployment.has_restore()) return state::RocksStateBackend::Open(directory, tables, options);
   const proto::RestoreSpec& restore = deployment.restore();
   const uint32_t max_parallelism = EffectiveMaxParallelism(deployment.spec());
   std::vector<state::RestoreSource> sources;
@@ -224,7 +226,8 @@ Result<std::unique_ptr<state::RocksStateBackend>> OpenTaskState(
   auto range = state::KeyGroupRangeOf(deployment.subtask(), std::max(1u, deployment.parallelism()),
                                       max_parallelism);
   if (!range.ok()) return range.status();
-  return state::RocksStateBackend::Restore(directory, tables, sources, range->first, range->last);
+  return state::RocksStateBackend::Restore(directory, tables, sources, range->first, range->last,
+                                          options);
 }
 
 Status RestoreSink(const proto::TaskDeployment& deployment, const proto::Operator& sink_op,

@@ -51,6 +51,7 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
   if (error) return Status::External(where + ": cannot create the directory: " + error.message());
 
   std::unique_ptr<RocksStateBackend> backend(new RocksStateBackend(directory, tables));
+  backend->flush_on_close_ = options.flush_on_close;
   backend->block_cache_ = options.block_cache_bytes == 0
                               ? SharedBlockCache()
                               : rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -63,6 +64,8 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
   db_options.bytes_per_sync = 1 << 20;
   // A task's files are few; keep them all open instead of a table cache churning descriptors.
   db_options.max_open_files = -1;
+  // (RocksDB itself flushes unpersisted memtables at shutdown unless told not to.)
+  db_options.avoid_flush_during_shutdown = !options.flush_on_close;
 
   // RocksDB must be opened with every column family the directory has: the ones of `tables`
   // first, in order, then the rest.
@@ -113,14 +116,15 @@ Status RocksStateBackend::Close() {
   if (db_ == nullptr) return Status::Ok();
   // Mutations kept during a checkpoint that never thawed (the owner waits for WriteCheckpoint
   // before it closes) go in first.
-  Status thawed = Thaw();
+  Status result = flush_on_close_ ? Thaw() : Status::Ok();
   // The WAL is off, so whatever is only in memtables would be lost: flush it to files.
-  Status result = thawed;
   std::vector<rocksdb::ColumnFamilyHandle *> all = handles_;
   all.insert(all.end(), other_handles_.begin(), other_handles_.end());
-  rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), all);
-  if (!flushed.ok())
-    result = External("state backend at " + directory_ + ": flush on close", flushed);
+  if (flush_on_close_) {
+    rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), all);
+    if (!flushed.ok() && result.ok())
+      result = External("state backend at " + directory_ + ": flush on close", flushed);
+  }
   for (rocksdb::ColumnFamilyHandle *handle : all) {
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }

@@ -30,6 +30,10 @@ struct RocksStateOptions {
   double bloom_bits_per_key = 10;
   // The memtable size of each table (column family) before it is flushed to a file.
   size_t write_buffer_bytes = size_t{16} << 20;
+  // Close() flushes the memtables into files, so that Open() finds everything again. A task's
+  // live instance is never opened again (a task restarts from a checkpoint, and its directory
+  // goes with it): false skips that flush.
+  bool flush_on_close = true;
 };
 
 inline constexpr size_t kSharedBlockCacheBytes = size_t{256} << 20;
@@ -145,8 +149,8 @@ class RocksStateBackend final : public StateBackend {
   // the block cache.
   Status ForEachInRange(uint32_t table, uint32_t first, uint32_t last, const Visitor &visit);
 
-  // Flushes the memtables (nothing is in a WAL) and closes the instance; later calls fail. The
-  // destructor does this too, ignoring errors.
+  // Flushes the memtables (nothing is in a WAL; unless flush_on_close is false) and closes the
+  // instance; later calls fail. The destructor does this too, ignoring errors.
   Status Close();
 
   const std::string &directory() const { return directory_; }
@@ -181,6 +185,7 @@ class RocksStateBackend final : public StateBackend {
 
   std::string directory_;
   std::vector<std::string> tables_;
+  bool flush_on_close_ = true;
   std::shared_ptr<rocksdb::Cache> block_cache_;
   std::unique_ptr<rocksdb::DB> db_;
   // handles_[i] is tables_[i]; other_handles_ the column families not in tables_ (and
