@@ -94,9 +94,13 @@ Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
   return Status::Ok();
 }
 
-Status TaskCheckpointer::ContinueState(TaskParts& parts, size_t budget) {
+Status TaskCheckpointer::ContinueState(TaskParts& parts, size_t budget,
+                                       std::chrono::microseconds slice) {
   const auto started = std::chrono::steady_clock::now();
-  Result<bool> done = parts.runner->ContinueSnapshot(budget);
+  Result<bool> done = false;
+  while (done.ok() && !*done && std::chrono::steady_clock::now() - started < slice) {
+    done = parts.runner->ContinueSnapshot(budget);
+  }
   pending_task_us_ += MicrosSince(started);
   if (done.ok() && !*done) return Status::Ok();
   writing_cache_ = false;
@@ -140,13 +144,14 @@ void TaskCheckpointer::WriteState(uint64_t checkpoint, std::string directory, st
 }
 
 Status TaskCheckpointer::Poll(TaskParts& parts) {
-  if (writing_cache_) return ContinueState(parts, kSnapshotBudget);
+  if (writing_cache_) return ContinueState(parts, kSnapshotBudget, kSnapshotSlice);
   if (!thread_.joinable() || !done_.load()) return Status::Ok();
   return Drain(parts);
 }
 
 Status TaskCheckpointer::Drain(TaskParts& parts) {
-  if (writing_cache_) SLUICE_RETURN_IF_ERROR(ContinueState(parts, std::numeric_limits<size_t>::max()));
+  if (writing_cache_) SLUICE_RETURN_IF_ERROR(ContinueState(parts, std::numeric_limits<size_t>::max(),
+                                                      std::chrono::hours(24)));
   if (!thread_.joinable()) return Status::Ok();
   thread_.join();
   if (written_.load()) base_ = in_flight_directory_;

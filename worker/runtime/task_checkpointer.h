@@ -54,8 +54,11 @@ class TaskCheckpointer {
   // Finishes the checkpoint in flight, if any (its remaining writes, then waits for its
   // thread), and thaws the backend.
   Status Drain(TaskParts& parts);
-  // The cache entries (and timer changes) one Poll() writes at most.
-  static constexpr size_t kSnapshotBudget = 4096;
+  // One Poll() writes the cache's entries (and timer changes) kSnapshotBudget at a time for up
+  // to kSnapshotSlice: bounded per batch, and done within a few batches even when batches are
+  // slow (with state much larger than the cache, a batch of misses can take 100 ms).
+  static constexpr size_t kSnapshotBudget = 2048;
+  static constexpr std::chrono::microseconds kSnapshotSlice{5000};
   // Checkpoint n completed: the sink commits its epochs up to n.
   Status CommitCheckpoint(uint64_t checkpoint, TaskParts& parts);
 
@@ -64,9 +67,10 @@ class TaskCheckpointer {
   // keyed state, leaves the backend frozen for the asynchronous part (`*frozen`).
   std::string Snapshot(uint64_t checkpoint, const std::string& directory, TaskParts& parts,
                        proto::TaskSnapshot& snapshot, bool* frozen);
-  // The cache's part of the checkpoint in flight: up to `budget` more writes; starts thread_
-  // once all are done. A failure declines the checkpoint and thaws the backend.
-  Status ContinueState(TaskParts& parts, size_t budget);
+  // The cache's part of the checkpoint in flight: `budget` more writes at a time until all are
+  // done (then starts thread_) or `slice` passed. A failure declines the checkpoint and thaws
+  // the backend.
+  Status ContinueState(TaskParts& parts, size_t budget, std::chrono::microseconds slice);
   // The asynchronous part of checkpoint n, on thread_: writes the frozen state, acknowledges.
   void WriteState(uint64_t checkpoint, std::string directory, std::string base,
                   proto::TaskSnapshot snapshot, std::chrono::steady_clock::time_point started,

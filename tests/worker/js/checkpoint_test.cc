@@ -384,6 +384,56 @@ TEST_F(CheckpointTest, RescaledFromOneSubtaskToTwo) {
   EXPECT_EQ(Sorted(all), Sorted(expected));
 }
 
+// Eight incremental checkpoints taken as a task takes them (in parts, each sharing files with
+// the one before; timers registered and fired between them, so each writes only some timer
+// entries), the oldest deleted as retention does: the last restores at the same parallelism
+// and at two subtasks as if nothing happened.
+TEST_F(CheckpointTest, TheEndOfAChainOfCheckpointsRestoresAtTheSameAndAnotherParallelism) {
+  std::vector<Step> before;
+  for (int round = 0; round < 8; ++round) {
+    before.push_back({Keys("k" + std::to_string(round % 3), 30, 10 * round, 100 + round)});
+    before.push_back({{}, 10 * round - 3, 100 + round});
+  }
+  const std::vector<Step> after = {
+      {Keys("k1", 40, 90, 300)}, {{}, 95, 130}, {{}, kMaxWatermark, 500}};
+  Task whole = Fresh(ProcessChain(), "whole");
+  std::vector<std::string> expected = Run(whole, before);
+  expected = Concat(expected, Run(whole, after));
+
+  Task failed = Fresh(ProcessChain(), "failed");
+  std::vector<std::string> first;
+  std::string base;
+  for (size_t i = 0; i < before.size(); i += 2) {
+    first = Concat(first, Run(failed, {before[i], before[i + 1]}));
+    const std::string dir = Dir("chk-" + std::to_string(i / 2));
+    ASSERT_TRUE(failed.backend->Freeze().ok());
+    ASSERT_TRUE(failed.runner->BeginSnapshot().ok());
+    for (;;) {
+      Result<bool> done = failed.runner->ContinueSnapshot(7);
+      ASSERT_TRUE(done.ok()) << done.status().message();
+      if (*done) break;
+    }
+    auto written = failed.backend->WriteCheckpoint(dir, base);
+    ASSERT_TRUE(written.ok()) << written.status().message();
+    ASSERT_TRUE(failed.backend->Thaw().ok());
+    if (i >= 4) EXPECT_GT(written->shared_files, 0u) << "checkpoint " << i / 2 << " is incremental";
+    if (i / 2 >= 2) fs::remove_all(Dir("chk-" + std::to_string(i / 2 - 2)));  // retention
+    base = dir;
+  }
+  Stop(failed);
+  const state::RestoreSource last{base, 0, kMaxParallelism - 1};
+
+  Task same = Restored(ProcessChain(), "same", {last}, {0, kMaxParallelism - 1});
+  EXPECT_EQ(Concat(first, Run(same, after)), expected);
+  std::vector<std::string> all = first;
+  for (uint32_t s = 0; s < 2; ++s) {
+    const KeyGroupRange range = *state::KeyGroupRangeOf(s, 2, kMaxParallelism);
+    Task task = Restored(ProcessChain(), "sub-" + std::to_string(s), {last}, range);
+    all = Concat(all, Run(task, after, range));
+  }
+  EXPECT_EQ(Sorted(all), Sorted(expected));
+}
+
 TEST_F(CheckpointTest, EveryTimerIsAnEntryOfItsOwnThatGoesWhenItFires) {
   Task task = Fresh(ProcessChain(), "task");
   Run(task, {{Keys("a", 20, 3, 100)}});

@@ -143,6 +143,7 @@
       // later one, is skipped); the frozen generation's list, its number and the next place in
       // it (frozen null: none); the snapshot's entries not yet handed to the backend.
       this.dirtyList = [];
+      this.stamp = 0;
       this.gen = 1;
       this.frozen = null;
       this.frozenGen = -1;
@@ -288,7 +289,21 @@
     markDirty(entry) {
       entry.dirty = true;
       entry.gen = this.gen;
-      this.dirtyList.push(entry);
+      if (this.dirtyList.push(entry) > 2 * this.capacity + 1024) this.compactDirty();
+    }
+
+    // Without checkpoints nothing empties the dirty list, and evicted entries would stay in it:
+    // keeps the entries still dirty, once each (amortised O(1) a mark).
+    compactDirty() {
+      const stamp = ++this.stamp, gen = this.gen;
+      const kept = [];
+      for (const entry of this.dirtyList) {
+        if (entry.dirty && entry.gen === gen && entry.stamp !== stamp) {
+          entry.stamp = stamp;
+          kept.push(entry);
+        }
+      }
+      this.dirtyList = kept;
     }
 
     // Registers in `timers` what table `timerTable` holds for key groups 0..maxParallelism-1,
@@ -351,7 +366,7 @@
       }
       // stored: whether the backend may hold the key (see the top); load() sets what it read.
       const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false, group,
-                      stored: true, gen: 0 };
+                      stored: true, gen: 0, stamp: 0 };
       group.set(keyString, entry);
       this.size++;
       if (this.native !== null) {

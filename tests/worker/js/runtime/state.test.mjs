@@ -561,3 +561,13 @@ test("a checkpoint given up leaves its entries dirty for the next one", () => {
   native.thaw();
   assert.throws(() => { tables.beginSnapshot(); tables.beginSnapshot(); }, /began before/);
 });
+
+test("without checkpoints the dirty list stays bounded while entries are evicted", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const t = tables.table(0);
+  for (let i = 0; i < 100000; i++) t.put(0, "k" + (i % 5000), i);
+  assert.ok(tables.dirtyList.length <= 2 * 100 + 1024 + 1, String(tables.dirtyList.length));
+  tables.flush();
+  for (let i = 95000; i < 100000; i++) assert.equal(t.get(0, "k" + (i % 5000)), i);
+});
