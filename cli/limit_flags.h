@@ -25,8 +25,9 @@ inline void AddLimitFlags(CLI::App* command, LimitOptions* options, bool paths,
       ->default_val(limits.max_record_bytes)
       ->check(CLI::PositiveNumber);
   command->add_option("--max-line-bytes", limits.max_line_bytes,
-                      "Longest line a file source reads (a longer one fails the job, naming the "
-                      "file and offset)")
+                      "Longest line a file source reads, and longest message a Kafka source "
+                      "takes (a longer one fails the job, naming the file or partition and "
+                      "offset)")
       ->default_val(limits.max_line_bytes)
       ->check(CLI::PositiveNumber);
   if (paths) {

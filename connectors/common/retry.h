@@ -74,6 +74,10 @@ class RetryAllowance {
   bool Take(std::chrono::steady_clock::time_point now);
   // After a success: the next failure starts a new run.
   void Reset() { failures_ = 0; }
+  // Whether a run of failures has lasted the budget's whole time by `now` (no new failure needed).
+  bool Spent(std::chrono::steady_clock::time_point now) const {
+    return failures_ > 0 && budget_.timeout.count() > 0 && now - first_failure_ >= budget_.timeout;
+  }
   // "gave up after 3 retries in 1200 ms (retry budget: ...)".
   std::string GaveUp(std::chrono::steady_clock::time_point now) const;
 

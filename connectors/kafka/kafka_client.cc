@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include <thread>
 
 namespace sluice::kafka {
@@ -17,7 +19,27 @@ void ForwardError(rd_kafka_t* handle, int error, const char* reason, void* opaqu
                                                            reason != nullptr ? reason : "");
 }
 
+int ForwardStats(rd_kafka_t* handle, char* json, size_t size, void* opaque) {
+  if (opaque != nullptr) {
+    static_cast<ClientErrorListener*>(opaque)->OnClientStats(std::string_view(json, size));
+  }
+  return 0;  // librdkafka frees the text
+}
+
 }  // namespace
+
+std::optional<bool> AnyBrokerUp(std::string_view stats_json) {
+  const nlohmann::json stats = nlohmann::json::parse(stats_json, nullptr, /*allow_exceptions=*/false);
+  if (!stats.is_object()) return std::nullopt;
+  auto brokers = stats.find("brokers");
+  if (brokers == stats.end() || !brokers->is_object()) return std::nullopt;
+  for (const auto& [name, broker] : brokers->items()) {
+    if (!broker.is_object()) continue;
+    if (broker.value("source", "") == "internal") continue;
+    if (broker.value("state", "") == "UP") return true;
+  }
+  return false;
+}
 
 Result<KafkaHandle> MakeClient(rd_kafka_type_t type, const std::string& brokers,
                                const std::map<std::string, std::string>& defaults,
@@ -49,6 +71,7 @@ Result<KafkaHandle> MakeClient(rd_kafka_type_t type, const std::string& brokers,
   }
   rd_kafka_conf_set_log_cb(conf, &LogToSpdlog);
   rd_kafka_conf_set_error_cb(conf, &ForwardError);
+  rd_kafka_conf_set_stats_cb(conf, &ForwardStats);
   rd_kafka_conf_set_opaque(conf, listener);
   if (delivery_report != nullptr) rd_kafka_conf_set_dr_msg_cb(conf, delivery_report);
   rd_kafka_t* handle = rd_kafka_new(type, conf, error, sizeof(error));

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "worker/io/source.h"
@@ -40,7 +42,14 @@ class ClientErrorListener {
  public:
   virtual ~ClientErrorListener() = default;
   virtual void OnClientError(rd_kafka_resp_err_t error, const std::string& reason) = 0;
+  // librdkafka's statistics (JSON, every statistics.interval.ms when that is set), from the same
+  // calls. Ignored unless a listener wants them.
+  virtual void OnClientStats(std::string_view json) { static_cast<void>(json); }
 };
+
+// From a client's statistics JSON: whether any broker it knows (not its internal one) is
+// connected ("UP"); nullopt when the text is not statistics.
+std::optional<bool> AnyBrokerUp(std::string_view stats_json);
 
 // Makes a client: `defaults` first, then the user's `properties` (which may override them), then
 // bootstrap.servers. librdkafka's log lines go to the debug log (problems reach the user through

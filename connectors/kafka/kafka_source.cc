@@ -17,7 +17,6 @@ constexpr int kRequestTimeoutMs = 2000;
 // How long Next() waits for messages before it returns an empty batch, so the task loop gets
 // control back now and then even when the topics are idle.
 constexpr auto kIdleReturn = std::chrono::milliseconds(500);
-constexpr auto kProbeInterval = std::chrono::seconds(1);
 
 std::string OffsetText(int64_t offset) { return std::to_string(offset); }
 
@@ -43,6 +42,12 @@ class KafkaSource::ErrorListener : public ClientErrorListener {
     }
     source_->ReportProblem(reason);
   }
+  // The statistics are how an idle source learns that its brokers are back: no message or
+  // error says so while there is nothing to read.
+  void OnClientStats(std::string_view json) override {
+    const std::optional<bool> up = AnyBrokerUp(json);
+    if (up.value_or(false)) source_->ReportHealthy();
+  }
   Status fatal = Status::Ok();
 
  private:
@@ -54,7 +59,8 @@ KafkaSource::KafkaSource(KafkaSourceConfig config, const runtime::SourceContext&
     : config_(std::move(config)),
       context_(context),
       start_offsets_(std::move(start_offsets)),
-      listener_(std::make_unique<ErrorListener>(this)) {}
+      listener_(std::make_unique<ErrorListener>(this)),
+      outage_(config_.retry) {}
 
 KafkaSource::~KafkaSource() {
   wake_ = nullptr;
@@ -82,6 +88,8 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(KafkaSourceConfig confi
        // source of many partitions keeps pausing its fetches (a 32-partition topic read at a fifth
        // of the speed). The prefetched bytes stay bounded by queued.max.messages.kbytes.
        {"queued.min.messages", "1000000"},
+       // Statistics every second say when a broker is connected again (ErrorListener).
+       {"statistics.interval.ms", "1000"},
        {"auto.offset.reset", c.start.kind == StartKind::kLatest ? "latest" : "earliest"}},
       c.properties, source->listener_.get(), context.operator_label);
   if (!consumer.ok()) return consumer.status();
@@ -130,6 +138,10 @@ Status KafkaSource::Retry(const std::string& what,
 
 void KafkaSource::ReportProblem(const std::string& what) {
   unhealthy_ = true;
+  last_problem_ = what;
+  // Once reading, each problem librdkafka reports counts against the retry budget (connecting
+  // has its own, in Retry()); CheckOutage() fails the task when the budget is spent.
+  if (connected_ && !outage_.Take(Clock::now())) outage_spent_ = true;
   if (context_.health != nullptr) {
     context_.health->Retrying(EndpointProblem(context_.operator_label, config_.brokers, what));
   }
@@ -138,6 +150,8 @@ void KafkaSource::ReportProblem(const std::string& what) {
 void KafkaSource::ReportHealthy() {
   if (!unhealthy_) return;
   unhealthy_ = false;
+  outage_.Reset();
+  outage_spent_ = false;
   if (context_.health != nullptr) context_.health->Healthy();
 }
 
@@ -260,7 +274,6 @@ Status KafkaSource::Connect() {
   if (config_.watermarks.has_value()) {
     watermarks_.emplace(*config_.watermarks, partitions_.size(), now_());
   }
-  last_probe_ = Clock::now();
   return Status::Ok();
 }
 
@@ -321,6 +334,14 @@ Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* t
     state->skip_before_ts.reset();
   }
 
+  const size_t size = message.len + message.key_len;
+  if (size > context_.max_line_bytes) {
+    return Status::User(context_.operator_label + ": " + state->tp.ToString() + " offset " +
+                        OffsetText(message.offset) + ": the message is " + std::to_string(size) +
+                        " bytes (key and value), over the limit of " +
+                        std::to_string(context_.max_line_bytes) +
+                        " bytes for one input record (--max-line-bytes)");
+  }
   MessageView view;
   view.topic = topic;
   view.partition = message.partition;
@@ -361,21 +382,12 @@ Result<bool> KafkaSource::Take(const rd_kafka_message_t& message, std::string* t
   return *appended;
 }
 
-void KafkaSource::ProbeHealth() {
+Status KafkaSource::CheckOutage() {
   const auto now = Clock::now();
-  if (now - last_probe_ < kProbeInterval) return;
-  last_probe_ = now;
-  rd_kafka_resp_err_t error;
-  if (!partitions_.empty()) {
-    int64_t low, high;
-    error = rd_kafka_query_watermark_offsets(consumer_.get(), partitions_[0].tp.topic.c_str(),
-                                             partitions_[0].tp.partition, &low, &high, 500);
-  } else {
-    const rd_kafka_metadata_t* raw = nullptr;
-    error = rd_kafka_metadata(consumer_.get(), 0, nullptr, &raw, 500);
-    if (raw != nullptr) rd_kafka_metadata_destroy(raw);
-  }
-  if (error == RD_KAFKA_RESP_ERR_NO_ERROR) ReportHealthy();
+  if (!unhealthy_ || !(outage_spent_ || outage_.Spent(now))) return Status::Ok();
+  return Status::External(EndpointProblem(context_.operator_label, config_.brokers,
+                                          "unreachable while reading: " + outage_.GaveUp(now) +
+                                              "; last error: " + last_problem_));
 }
 
 Status KafkaSource::LocateBadJson(const std::string& text, const Status& error) const {
@@ -415,6 +427,7 @@ Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain)
       return Status::Cancelled("cancelled");
     }
     SLUICE_RETURN_IF_ERROR(listener_->fatal);
+    SLUICE_RETURN_IF_ERROR(CheckOutage());
     const size_t wanted = std::min<size_t>(raw.size(), context_.batch_size - lines);
     // With a timeout the call waits until it has `wanted` messages: take what is there, and
     // wait (for one message) only when the batch is still empty.
@@ -439,10 +452,7 @@ Result<std::optional<js::BatchResult>> KafkaSource::Next(js::ChainRunner& chain)
       if (!taken.ok()) return taken.status();
       if (*taken) ++lines;
     }
-    if (got == 0) {
-      if (lines > 0 || Clock::now() >= idle_until) break;
-      if (unhealthy_) ProbeHealth();
-    }
+    if (got == 0 && (lines > 0 || Clock::now() >= idle_until)) break;
   }
   for (const PartitionState& state : partitions_) next_offsets_[state.tp] = KafkaOffset(state.next);
   if (lines == 0) {

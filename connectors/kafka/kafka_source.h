@@ -24,7 +24,10 @@ namespace sluice::kafka {
 // (explicit offsets from Create, else the config's startFrom) and, when bounded, its end offset
 // as of then; while the brokers cannot be reached it retries with backoff and says so through
 // SourceContext::health. Later broker outages are retried by librdkafka and reported the same
-// way; they never fail the task.
+// way, each problem it reports counting against the same retry budget ("retry"); when a run of
+// problems spends it (by default, brokers unreachable for 60 s) Next() fails the task, naming the
+// brokers, the budget and the last error. The outage ends with any message, or with the client's
+// statistics (every second) showing a broker connected again, so an idle topic recovers too.
 //
 // With "watermarks" each record carries its message's timestamp as its event time (a times line
 // ahead of the batch's JSON lines, which the chain reads) and the chain's watermark follows the
@@ -85,7 +88,8 @@ class KafkaSource : public runtime::SourceDriver {
   void OnMessageError(const rd_kafka_message_t& message);
   void ReportProblem(const std::string& what);
   void ReportHealthy();
-  void ProbeHealth();
+  // The task's failure once an outage spent the retry budget; Ok otherwise.
+  Status CheckOutage();
   bool AllDone() const;
   // With watermarks: moves the chain's time on when the partitions' watermark advanced, and
   // reports a change of idleness; nullopt when neither happened.
@@ -110,7 +114,9 @@ class KafkaSource : public runtime::SourceDriver {
   int64_t watermark_ = js::kMinWatermark;  // the last one the chain was given
   bool idle_ = false;                      // the idleness last reported
   bool unhealthy_ = false;
-  std::chrono::steady_clock::time_point last_probe_;
+  connectors::RetryAllowance outage_;  // the current outage's problems, once connected
+  bool outage_spent_ = false;          // its attempts ran out
+  std::string last_problem_;
 };
 
 // MakeSourceDriver's entry for "source.kafka".

@@ -98,7 +98,7 @@ before(async () => {
     MOCK,
     ["serve", "--topic", "t-orders:3", "--topic", "t-totals:3", "--topic", "orders:3", "--topic", "big-orders:3", "--topic", "raw:2", "--topic", "copy:2",
      "--topic", "wide:4", "--topic", "wide-out:2", "--topic", "late:2", "--topic", "late-out:1",
-     "--topic", "clicks-ts:2"],
+     "--topic", "clicks-ts:2", "--topic", "outage:1"],
     /bootstrap (\S+)\n/,
     "the mock Kafka cluster",
   );
@@ -383,4 +383,47 @@ test("the kafka-transform example writes the big orders, with tax, keyed by cust
   const got = output.map((m) => ({ key: m.key, order: JSON.parse(m.value) }));
   const byId = (a, b) => a.order.id - b.order.id;
   assert.deepEqual([...got].sort(byId), [...expected].sort(byId));
+});
+
+test("a Kafka source whose brokers stay away longer than its retry budget fails the run, naming them", async () => {
+  await produce("outage", [{ value: JSON.stringify({ n: 1 }) }]);
+  const project = makeProject({
+    "job.ts": `
+import { Job, sources, sinks } from "@sluice/sdk";
+const job = new Job("kafka-outage");
+job.source(sources.kafka({ brokers: "${bootstrap}", topic: "outage", format: "json", retry: { timeout: "3s" } }))
+  .name("in")
+  .sink(sinks.stdout());
+export default job;
+`,
+  });
+  cleanups.push(project.cleanup);
+  const child = spawn(SLUICE, ["run", "job.ts"], { cwd: project.dir, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    // The unbounded source has read the record: it is connected and reading.
+    const deadline = Date.now() + 60000;
+    while (!stdout.includes('{"n":1}') && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(stdout.includes('{"n":1}'), `no record read:\n${stdout}\n${stderr}`);
+    await mockCommand("down");
+    const downAt = Date.now();
+    let timer;
+    const code = await Promise.race([exited, new Promise((r) => (timer = setTimeout(() => r("still running"), 45000)))]);
+    clearTimeout(timer);
+    assert.equal(code, 1, stderr);
+    assert.ok(Date.now() - downAt >= 3000, "failed before its budget was spent");
+    assert.match(
+      stderr,
+      /operator 'in' \(op1\): kafka 127\.0\.0\.1:\d+(,[^:]+:\d+)*: unreachable while reading: gave up after \d+ retr(y|ies) in \d+ ms \(retry budget: 3000 ms; .*\); last error: /,
+    );
+  } finally {
+    await mockCommand("up");
+  }
 });

@@ -95,6 +95,24 @@ job.source(sources.generator({ count: 3 })).map((n: number) => ({ pad: "x".repea
   assert.match(result.stderr, /operator 'pad' \(op2\): RangeError: an output record's JSON is 210 characters long, over the cluster's limit of 100 bytes/);
 });
 
+test("the record limit holds for records sent to another task, exactly at its boundary", async () => {
+  // keyBy at parallelism 2: the records cross the exchange as columnar batches.
+  const job = (limit) => runJob(
+    `const job = new Job("wide-exchange", { parallelism: 2 });
+job.source(sources.generator({ count: 4 })).map((n: number) => ({ pad: "\\n".repeat(100) + n }))
+  .name("pad").keyBy((r: { pad: string }) => r.pad).reduce((a: { pad: string }, b: { pad: string }) => b)
+  .sink(sinks.stdout());`,
+    {}, ["--max-record-bytes", String(limit)]);
+  // {"pad":"\n\n...0"}: 100 newlines written as 200 characters, 211 in all.
+  const over = await job(210);
+  assert.equal(over.code, 1, over.stderr);
+  assert.match(over.stderr, /operator 'pad' \(op2\): RangeError: an output record's JSON is 211 characters long, over the cluster's limit of 210 bytes/);
+  const fits = await job(211);
+  assert.equal(fits.code, 0, fits.stderr);
+  const got = fits.stdout.trim().split("\n").map((l) => JSON.parse(l).pad).sort();
+  assert.deepEqual(got, [0, 1, 2, 3].map((n) => "\n".repeat(100) + n));
+});
+
 test("sluice run reads and writes only below its working directory (or --allow-path)", async () => {
   const escape = `escape-${process.pid}.jsonl`;
   const out = await runJob(

@@ -63,7 +63,8 @@ struct SourceContext {
   CancelSignal* cancel = nullptr;
   int32_t batch_size = 4096;
   ConnectorHealth* health = nullptr;  // for connectors: endpoint problems, for status
-  // source.file: the folders it may read below (file_reach.h) and its longest line.
+  // source.file: the folders it may read below (file_reach.h) and its longest line; the
+  // longest message source.kafka takes (key and value).
   const FileReach* file_reach = nullptr;
   uint64_t max_line_bytes = uint64_t{16} << 20;
   // Restoring from a checkpoint: the Position() of every subtask of this source operator when

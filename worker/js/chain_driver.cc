@@ -239,10 +239,12 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, JsWriter &w)
     const PartitionSpec &edge = chain.outputs[e];
     if (chain.codec == BatchCodec::kColumnar) {
       // Codec targets live as long as the runner: they keep their number buffers.
+      // A record longer than max_record_bytes as JSON fails in finish() (codec.js).
       if (OneList(edge)) {
-        w.Line("const T", e, " = new codec.Target();");
+        w.Line("const T", e, " = new codec.Target(", chain.max_record_bytes, ", tooBig);");
       } else {
-        w.Line("const T", e, " = codecTargets(", edge.targets, ");");
+        w.Line("const T", e, " = codecTargets(", edge.targets, ", ", chain.max_record_bytes,
+               ");");
       }
     }
     w.Line("let o", e, " = null;");
@@ -348,6 +350,8 @@ void EmitBegin(const ChainSpec &chain, JsWriter &w) {
 void EmitPartitionedResult(const ChainSpec &chain, JsWriter &w) {
   w.Line("out = [];");
   const bool columnar = chain.codec == BatchCodec::kColumnar;
+  // A record over the size limit fails in a target's finish(), blamed on the last operator.
+  if (columnar) w.Open("try {");
   for (size_t e = 0; e < chain.outputs.size(); ++e) {
     const PartitionSpec &edge = chain.outputs[e];
     const std::string o = "o" + std::to_string(e);
@@ -367,6 +371,13 @@ void EmitPartitionedResult(const ChainSpec &chain, JsWriter &w) {
         w.Line("out.push(", o, ".map(", columnar ? "finishTarget" : "joinLines", "));");
         break;
     }
+  }
+  if (columnar) {
+    w.Next("} catch (e) {");
+    w.Line(Stat(DriverStat::kRunningStage), " = ", static_cast<int>(chain.stages.size()) - 1,
+           ";");
+    w.Line("throw e;");
+    w.Close();
   }
 }
 

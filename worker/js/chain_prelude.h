@@ -65,9 +65,9 @@ function lineArrays(n) {
   for (let t = 0; t < n; t++) a[t] = [];
   return a;
 }
-function codecTargets(n) {
+function codecTargets(n, maxRecord) {
   const a = new Array(n);
-  for (let t = 0; t < n; t++) a[t] = new codec.Target();
+  for (let t = 0; t < n; t++) a[t] = new codec.Target(maxRecord, tooBig);
   return a;
 }
 function finishTarget(t) {

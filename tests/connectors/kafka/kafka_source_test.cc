@@ -275,6 +275,97 @@ TEST_F(KafkaSourceTest, UnreachableBrokersAreRetriedAndReportedUntilTheyAreBack)
   EXPECT_EQ(health_.problem(), "");
 }
 
+TEST_F(KafkaSourceTest, AnOutageLongerThanTheRetryBudgetFailsTheTaskNamingTheBrokers) {
+  cluster_.CreateTopic("in", 1);
+  cluster_.Produce("in", 0, std::nullopt, "one");
+  cluster_.Flush();
+  auto source = MakeSource(R"(, "topics": ["in"], "retryTimeoutMs": 1500)");
+  ASSERT_EQ(Take(*source, 1), (std::vector<std::string>{"\"one\""}));
+  cluster_.SetDown(true);
+  const auto down_at = Clock::now();
+  Status failed = Status::Ok();
+  while (failed.ok() && Clock::now() - down_at < std::chrono::seconds(30)) {
+    auto batch = source->Next(chain_);
+    if (!batch.ok()) failed = batch.status();
+  }
+  cluster_.SetDown(false);
+  ASSERT_FALSE(failed.ok()) << "the source still waited 30 s into the outage";
+  EXPECT_GE(Clock::now() - down_at, std::chrono::milliseconds(1500));
+  EXPECT_EQ(failed.domain(), ErrorDomain::kExternal);
+  const std::string prefix = std::string(kLabel) + ": kafka " + cluster_.bootstrap() +
+                             ": unreachable while reading: gave up after ";
+  EXPECT_EQ(failed.message().rfind(prefix, 0), 0u) << failed.message();
+  EXPECT_NE(failed.message().find("(retry budget: 1500 ms"), std::string::npos)
+      << failed.message();
+  EXPECT_NE(failed.message().find("; last error: "), std::string::npos) << failed.message();
+}
+
+TEST_F(KafkaSourceTest, AnIdleSourceWhoseBrokersCameBackWithinTheBudgetKeepsReading) {
+  cluster_.CreateTopic("in", 1);
+  auto source = MakeSource(R"(, "topics": ["in"], "retryTimeoutMs": 2000)");
+  ASSERT_TRUE(source->Next(chain_).ok());  // connected, idle
+  cluster_.SetDown(true);
+  const auto reported = Clock::now() + std::chrono::seconds(20);
+  while (health_.problem().empty() && Clock::now() < reported) {
+    ASSERT_TRUE(source->Next(chain_).ok());
+  }
+  ASSERT_NE(health_.problem(), "");
+  cluster_.SetDown(false);
+  // Nothing is produced: only the client's statistics can tell that the brokers are back.
+  const auto healthy = Clock::now() + std::chrono::seconds(20);
+  while (!health_.problem().empty() && Clock::now() < healthy) {
+    auto batch = source->Next(chain_);
+    ASSERT_TRUE(batch.ok()) << batch.status().message();
+  }
+  EXPECT_EQ(health_.problem(), "");
+  // Well past the budget after the outage: still reading.
+  const auto until = Clock::now() + std::chrono::seconds(3);
+  while (Clock::now() < until) {
+    auto batch = source->Next(chain_);
+    ASSERT_TRUE(batch.ok()) << batch.status().message();
+  }
+  cluster_.Produce("in", 0, std::nullopt, "late");
+  cluster_.Flush();
+  EXPECT_EQ(Take(*source, 1), (std::vector<std::string>{"\"late\""}));
+}
+
+TEST_F(KafkaSourceTest, AMessageLongerThanTheLineLimitFailsNamingItsPartitionAndOffset) {
+  cluster_.CreateTopic("in", 1);
+  cluster_.Produce("in", 0, std::nullopt, "short");
+  cluster_.Produce("in", 0, std::string("k"), std::string(100, 'x'));
+  cluster_.Flush();
+  auto config = SourceConfigFromJson(
+      R"({"brokers": ")" + cluster_.bootstrap() + R"(", "topics": ["in"], "bounded": true})",
+      kLabel);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  runtime::SourceContext context{kLabel, 0, 1, &cancel_};
+  context.max_line_bytes = 64;
+  auto source = KafkaSource::Create(std::move(config).value(), context);
+  ASSERT_TRUE(source.ok()) << source.status().message();
+  Status failed = Status::Ok();
+  for (int i = 0; i < 100 && failed.ok(); ++i) {
+    auto batch = (*source)->Next(chain_);
+    if (!batch.ok()) failed = batch.status();
+    else if (!batch->has_value()) break;
+  }
+  EXPECT_EQ(failed.message(),
+            std::string(kLabel) + ": in[0] offset 1: the message is 101 bytes (key and value), "
+                                  "over the limit of 64 bytes for one input record "
+                                  "(--max-line-bytes)");
+  EXPECT_EQ(failed.domain(), ErrorDomain::kUser);
+}
+
+TEST(KafkaStatisticsTest, SayWhetherABrokerOtherThanTheInternalOneIsUp) {
+  EXPECT_EQ(AnyBrokerUp(R"({"brokers": {":0/internal": {"state": "UP", "source": "internal"},
+      "127.0.0.1:9092/1": {"state": "TRY_CONNECT", "source": "learned"}}})"),
+            std::optional<bool>(false));
+  EXPECT_EQ(AnyBrokerUp(R"({"brokers": {"127.0.0.1:9092/bootstrap": {"state": "DOWN",
+      "source": "configured"}, "127.0.0.1:9092/1": {"state": "UP", "source": "learned"}}})"),
+            std::optional<bool>(true));
+  EXPECT_EQ(AnyBrokerUp("not json"), std::nullopt);
+  EXPECT_EQ(AnyBrokerUp(R"({"name": "x"})"), std::nullopt);
+}
+
 TEST_F(KafkaSourceTest, CancelEndsAWaitingNext) {
   cluster_.CreateTopic("in", 1);
   auto source = MakeSource(R"(, "topics": ["in"])");

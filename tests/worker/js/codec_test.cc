@@ -268,6 +268,39 @@ TEST(CodecTest, AWindowsStartAndEndTravelAsNumberColumns) {
             "{\"key\":\"k3\",\"window\":{\"start\":1000000000003,\"end\":1000000000013},\"value\":3}\n");
 }
 
+TEST(CodecTest, ARecordOverTheSizeLimitFailsAtItsExactJsonLength) {
+  // The window is a group (number columns) and "s" needs escaping: the bound the encoder checks
+  // first is over the limit, so it measures the records' exact lines.
+  const auto run = [](uint64_t limit) {
+    ChainSpec chain = Chain({Stage("op1", "windows", "flat_map",
+                                   "() => [1, 2].map((i) => ({s: '\\u0001'.repeat(i), "
+                                   "window: {start: i, end: i + 10}}))")},
+                            OutputMode::kPartitioned);
+    chain.outputs = {Broadcast(1)};
+    chain.max_record_bytes = limit;
+    auto runner = MustCreate(chain);
+    EXPECT_NE(runner, nullptr);
+    return runner->RunText("x\n");
+  };
+  // {"s":"\u0001\u0001","window":{"start":2,"end":12}}: 50 characters.
+  Result<BatchResult> fits = run(50);
+  ASSERT_TRUE(fits.ok()) << fits.status().message();
+  EXPECT_EQ(Received(fits->partitions[0][0]),
+            "{\"s\":\"\\u0001\",\"window\":{\"start\":1,\"end\":11}}\n"
+            "{\"s\":\"\\u0001\\u0001\",\"window\":{\"start\":2,\"end\":12}}\n");
+  Result<BatchResult> over = run(49);
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.status().message().find("'windows' (op1): RangeError: an output record's JSON "
+                                         "is 50 characters long, over the cluster's limit of 49 "
+                                         "bytes"),
+            std::string::npos)
+      << over.status().message();
+  // Under a generous limit the batch stays columnar.
+  Result<BatchResult> roomy = run(1000);
+  ASSERT_TRUE(roomy.ok()) << roomy.status().message();
+  EXPECT_TRUE(IsColumnar(roomy->partitions[0][0]));
+}
+
 TEST(CodecTest, RecordsAreEncodedWhenTheyLeaveTheChain) {
   // A reduce that mutates its accumulator emits the same object again and again.
   ChainSpec chain = Chain({Stage("op1", "count", "reduce", "(a, r) => { a.n += r.n; return a; }")},

@@ -73,9 +73,13 @@
   }
 
   class Target {
-    constructor() {
+    // maxRecord: the longest JSON a record may have (0: no limit); tooBig(length, limit) makes
+    // the error thrown for a longer one.
+    constructor(maxRecord, tooBig) {
       this.buffer = new Float64Array(0);  // reused from batch to batch (see numbers())
       this.lengthBuffer = new Uint32Array(0);
+      this.maxRecord = maxRecord > 0 ? maxRecord : 0;
+      this.tooBig = tooBig;
       this.reset();
     }
 
@@ -110,8 +114,41 @@
         if (this.times !== null) this.times.pop();
         return false;
       }
+      if (this.maxRecord > 0 && j.length > this.maxRecord) {
+        throw this.tooBig(j.length, this.maxRecord);
+      }
       this.lines.push(j);
       return true;
+    }
+
+    // Throws tooBig when a record of the columns is longer than maxRecord as JSON. A bound
+    // first — the keys' text, 24 characters per number, boolean or null, a string escaped
+    // at 6 characters per code unit, a JSON text as it is, each column at its longest — and only
+    // when that bound is over the limit the exact lines (the target becomes JSON lines).
+    checkRecordSizes() {
+      const cols = this.cols, json = this.json, m = this.keys.length;
+      let bound = 2 + 6 * this.shape.top.length;  // braces; a group's key, braces and comma
+      for (let t = 0; t < this.shape.top.length; t++) bound += this.shape.top[t].length * 6 + 2;
+      for (let j = 0; j < m; j++) {
+        const c = cols[j];
+        let longest = 24;
+        if (json[j]) {
+          for (let i = 0; i < this.n; i++) if (c[i].length > longest) longest = c[i].length;
+        } else {
+          for (let i = 0; i < this.n; i++) {
+            const v = c[i];
+            if (typeof v === "string" && 6 * v.length + 2 > longest) longest = 6 * v.length + 2;
+          }
+        }
+        bound += this.quoted[j].length + 2 + longest;
+        if (bound > this.maxRecord) break;
+      }
+      if (bound <= this.maxRecord) return;
+      this.toLines();
+      for (let i = 0; i < this.lines.length; i++) {
+        const length = this.lines[i].length;
+        if (length > this.maxRecord) throw this.tooBig(length, this.maxRecord);
+      }
     }
 
     addTime(t) {
@@ -287,6 +324,7 @@
     // valid until its next finish() (C++ copies them when the call returns).
     finish() {
       let out = "";
+      if (this.mode === 1 && this.n > 0 && this.maxRecord > 0) this.checkRecordSizes();
       if (this.mode === 1 && this.n > 0) {
         out = encode(this, this.shape, this.cols, this.json, this.n, this.times);
       } else if (this.mode === 2 && this.lines.length > 0) {
