@@ -2,6 +2,8 @@
 // ChainProgram. BuildChainProgram calls WriteDriver; nothing else does.
 #include "worker/js/chain_driver.h"
 
+#include <cstring>
+
 #include "worker/js/chain_prelude.h"
 #include "worker/js/js_writer.h"
 
@@ -458,35 +460,21 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
   w.Line("return finish();");
   w.Close("};");
   w.Line("run.flush = function flush() { if (tables !== null) tables.flush(); };");
-  // Checkpoints: the keyed operator's timers to table 1, then the cache flushed.
-  w.Open("run.snapshot = function snapshot() {");
-  if (k >= 0) {
-    w.Line("s = ", k, "; let done = false;");
-    OpenGuard(w);
-    w.Line("tables.snapshot(1, TM);");
-    CloseGuard(w);
-  }
-  w.Close("};");
-  // The same in parts: the barrier's (copy-on-write), then the writes between batches.
-  w.Open("run.beginSnapshot = function beginSnapshot() {");
-  if (k >= 0) {
-    w.Line("s = ", k, "; let done = false;");
-    OpenGuard(w);
-    w.Line("tables.beginSnapshot();");
-    CloseGuard(w);
-  }
-  w.Close("};");
-  w.Open("run.continueSnapshot = function continueSnapshot(budget) {");
-  if (k >= 0) {
-    w.Line("s = ", k, "; let done = false, all;");
-    OpenGuard(w);
-    w.Line("all = tables.continueSnapshot(budget);");
-    CloseGuard(w);
+  // Checkpoints (state.js): all at once, or in parts (the barrier's copy-on-write view, then
+  // the writes between batches); `all` is whether the checkpoint's state is written.
+  for (const char *call : {"snapshot(1, TM)", "beginSnapshot()", "continueSnapshot(budget)"}) {
+    const std::string name(call, std::strchr(call, '(') - call);
+    w.Open("run.", name, " = function ", name, "(budget) {");
+    w.Line("let all = true;");
+    if (k >= 0) {
+      w.Line("s = ", k, "; let done = false;");
+      OpenGuard(w);
+      w.Line("all = tables.", call, " !== false;");
+      CloseGuard(w);
+    }
     w.Line("return all;");
-  } else {
-    w.Line("return true;");
+    w.Close("};");
   }
-  w.Close("};");
   w.Line("run.abortSnapshot = function abortSnapshot() { if (tables !== null) tables.abortSnapshot(); };");
 }
 

@@ -25,11 +25,11 @@ namespace sluice::runtime {
 // copy-on-write view of the state cache's dirty entries and the timers' changes
 // (ChainRunner::BeginSnapshot: swaps two lists, serialises nothing), records the source
 // position and the sink's pending epochs, and forwards the barrier. Then, between batches,
-// Poll() has the cache write up to kSnapshotBudget of those entries at a time into the
-// backend's snapshot layer (ChainRunner::ContinueSnapshot); once all are there, a thread of the
-// checkpointer writes the frozen state into the checkpoint (sharing the SST files the task's
-// previous checkpoint holds) and acknowledges once it is durable, while the task goes on;
-// Poll() thaws the backend when that thread is done. One checkpoint at a time: the next
+// Poll() has the cache write those entries, kSnapshotBudget at a time for up to kSnapshotSlice,
+// into the backend's snapshot layer (ChainRunner::ContinueSnapshot); once all are there, a
+// thread of the checkpointer writes the frozen state into the checkpoint (sharing the SST
+// files the task's previous checkpoint holds) and acknowledges once it is durable, while the
+// task goes on; Poll() thaws the backend when that thread is done. One checkpoint at a time: the next
 // barrier first finishes the one in flight.
 //
 // Created by the task on its thread, used there only (its thread only reads what the task
