@@ -250,9 +250,15 @@
       }
       this.frozen = null;
       this.frozenGen = -1;
-      this.out.length = 0;
       if (this.timers !== null) this.timers.abortFrozen();
-      this.timerOut.length = 0;
+      // What was taken already counts as written (clean, or stored): it must reach the backend
+      // (still frozen; its thaw writes the layer). If the backend fails, out keeps it for the
+      // next try.
+      try {
+        this.sendOut();
+      } catch (e) {
+        // the task fails with its backend's error; nothing is dropped here
+      }
     }
 
     // The whole checkpoint at once: timers (tracked from now on) and every dirty entry.
