@@ -461,7 +461,8 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
   w.Close("};");
   w.Line("run.flush = function flush() { if (tables !== null) tables.flush(); };");
   // Checkpoints (state.js): all at once, or in parts (the barrier's copy-on-write view, then
-  // the writes between batches); `all` is whether the checkpoint's state is written.
+  // the writes between batches); `all` is whether the checkpoint's state is written. An
+  // operator that keeps timers of its own hands them to TM first (windows.js).
   for (const char *call : {"snapshot(1, TM)", "beginSnapshot()", "continueSnapshot(budget)"}) {
     const std::string name(call, std::strchr(call, '(') - call);
     w.Open("run.", name, " = function ", name, "(budget) {");
@@ -469,6 +470,9 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
     if (k >= 0) {
       w.Line("s = ", k, "; let done = false;");
       OpenGuard(w);
+      if (name != "continueSnapshot") {
+        w.Line("if (O", k, ".prepareSnapshot !== undefined) O", k, ".prepareSnapshot();");
+      }
       w.Line("all = tables.", call, " !== false;");
       CloseGuard(w);
     }

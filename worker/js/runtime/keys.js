@@ -86,9 +86,17 @@
     return hashString(text) % maxParallelism;
   }
 
+  // The last integer key's hash: records in a row often share a key (a window's end or start
+  // after a window operator), and an epoch-millisecond one has 13 digits to hash.
+  let lastInteger = NaN, lastHash = 0;
+
   function keyGroupOf(key, maxParallelism) {
     if (typeof key === "number" && Number.isSafeInteger(key)) {
-      return hashInteger(key) % maxParallelism;
+      if (key !== lastInteger) {
+        lastHash = hashInteger(key);
+        lastInteger = key;
+      }
+      return lastHash % maxParallelism;
     }
     return hashString(keyString(key)) % maxParallelism;
   }

@@ -235,6 +235,10 @@
     nextProcessingTime() {
       return this.domains[PROCESSING].next();
     }
+    // The earliest live event-time timer's time, or Infinity.
+    nextEventTime() {
+      return this.domains[EVENT].next();
+    }
 
     // Changes. trackChanges() starts recording them; every live timer not stored counts as
     // registered. A timer's state entry: key entryKey(timer) in its key group, value

@@ -12,9 +12,73 @@
 // a timer at its due time (a no-op when there is one: a timer is (time, key, namespace)). So a
 // session extended many times costs one timer, moved when it fires, as Flink's lazy timers.
 //
-// The script's completion value is a frozen object { install }.
+// Event-time session timers are kept by the operator (SessionTimers below), not in ctx.timers: a
+// binary heap of { time, seq, keyGroup, keyString, key } in (time, registration) order — no Maps
+// per time, as most session timers have a millisecond of their own. Registering a (time, key)
+// the heap holds adds a second entry; it fires right after the first, at the same time, and
+// onSessionTimer's firedKeys makes it a no-op, as ctx.timers would have kept one timer.
+// prepareSnapshot() (windows.js) hands them to ctx.timers, which keeps one of each.
+//
+// The script's completion value is a frozen object { install, SessionTimers }.
 (function () {
   "use strict";
+
+  class SessionTimers {
+    constructor() {
+      this.heap = [];
+      this.seq = 0;
+    }
+    get count() {
+      return this.heap.length;
+    }
+    add(time, keyGroup, keyString, key) {
+      const heap = this.heap;
+      const t = { time, seq: this.seq++, keyGroup, keyString, key };
+      let i = heap.length;
+      heap.push(t);
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        const q = heap[p];
+        if (q.time < time || q.time === time) break;  // an earlier one registered first
+        heap[i] = q;
+        i = p;
+      }
+      heap[i] = t;
+    }
+    // The earliest time (count > 0).
+    next() {
+      return this.heap[0].time;
+    }
+    // Removes and returns the earliest timer.
+    shift() {
+      const heap = this.heap;
+      const top = heap[0];
+      const last = heap.pop();
+      const n = heap.length;
+      if (n > 0) {
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= n) break;
+          const r = l + 1;
+          const c = r < n && before(heap[r], heap[l]) ? r : l;
+          if (!before(heap[c], last)) break;
+          heap[i] = heap[c];
+          i = c;
+        }
+        heap[i] = last;
+      }
+      return top;
+    }
+    // Every timer in firing order (the heap stays).
+    sorted() {
+      return this.heap.slice().sort((a, b) => (before(a, b) ? -1 : 1));
+    }
+  }
+
+  function before(a, b) {
+    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  }
 
   function install(proto, config) {
     const { STRIDE, removeWindow, COUNT } = config;
@@ -92,7 +156,7 @@
 
       registerSessionTimer(keyGroup, keyString, key, time) {
         if (this.eventTime) {
-          this.timers.registerEventTimeTimer(time, keyGroup, keyString, key, "");
+          this.sessionTimers.add(time, keyGroup, keyString, key);
         } else {
           this.timers.registerProcessingTimeTimer(time, keyGroup, keyString, key, "");
         }
@@ -142,5 +206,5 @@
     }
   }
 
-  return Object.freeze({ install });
+  return Object.freeze({ install, SessionTimers });
 })();

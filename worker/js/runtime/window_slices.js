@@ -16,11 +16,54 @@
 // a checkpoint taken before slices; such a key keeps the window list until its windows are gone.
 // So for an associative function (as a merge must be) every value is the window list's.
 //
-// The script's completion value is a frozen object { SLICES, install }.
+// The script's completion value is a frozen object { SLICES, install, EndTimers }.
 (function () {
   "use strict";
 
   const SLICES = "slices";  // the first element of a sliced entry
+
+  // Event-time timers of tumbling and sliding windows with the event-time trigger, kept by the
+  // operator instead of the TimerService: per time, the window [start, end) it belongs to and
+  // the keys registered for it, in registration order, in three arrays — no object and no Map
+  // entry per timer. A time belongs to one window (the operator uses them only when trigger
+  // times end - 1 and cleanup times end - 1 + allowedLateness never coincide), and a key
+  // registers a window's timers once (when the window is new to the key: its first slice, or
+  // its entry in the window list), so a timer is (time, key) without a check for duplicates.
+  // The operator fires them in time order interleaved with what the TimerService holds (see
+  // windows.js, "Window end timers"), and hands them to the TimerService before a checkpoint.
+  class EndTimers {
+    constructor() {
+      this.buckets = [];  // by time, ascending: few distinct times are open at once
+      this.count = 0;
+    }
+    add(time, start, end, keyGroup, keyString, key) {
+      const buckets = this.buckets;
+      let i = buckets.length - 1;  // most timers are for the latest windows: search from the end
+      while (i >= 0 && buckets[i].time > time) i--;
+      let b = i >= 0 ? buckets[i] : undefined;
+      if (b === undefined || b.time !== time) {
+        b = { time, start, end, keyGroups: [], keyStrings: [], keys: [] };
+        buckets.splice(i + 1, 0, b);
+      } else if (b.start !== start || b.end !== end) {
+        throw new Error("window timers: time " + time + " belongs to window [" + b.start + ", " +
+            b.end + "), not [" + start + ", " + end + ")");
+      }
+      b.keyGroups.push(keyGroup);
+      b.keyStrings.push(keyString);
+      b.keys.push(key);
+      this.count++;
+    }
+    // The earliest time, or Infinity when there is none.
+    next() {
+      return this.buckets.length === 0 ? Infinity : this.buckets[0].time;
+    }
+    // Removes and returns the earliest time's bucket.
+    shift() {
+      const b = this.buckets.shift();
+      this.count -= b.keys.length;
+      return b;
+    }
+  }
 
   function install(proto, config) {
     const { windowStart, copyOf } = config;
@@ -148,5 +191,5 @@
     }
   }
 
-  return Object.freeze({ SLICES, install });
+  return Object.freeze({ SLICES, install, EndTimers });
 })();

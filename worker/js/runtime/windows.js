@@ -22,8 +22,18 @@
 // count trigger's last firing. Timers of tumbling and sliding windows: namespace "start:end"; the
 // trigger timer at end - 1 (event or processing time) and the cleanup timer at the cleanup time
 // (the same timer when they are equal). Timers of session windows: see window_sessions.js.
-// Nothing else lives in the operator between calls, so ctx.state and ctx.timers are its whole
-// snapshot.
+// Window end timers: with the event-time trigger in event time (tumbling and sliding windows,
+// allowed lateness 0 or not a multiple of the slide, so that a time is one window's trigger or
+// cleanup time), the operator keeps its event-time timers itself (window_slices.js, EndTimers:
+// per time the keys, in arrays), not in ctx.timers: registering one is three array pushes, not
+// an object and Map entries. They fire in the order ctx.timers would fire them: by time, and at
+// one time after those in ctx.timers (restored from a checkpoint, or handed over by an earlier
+// prepareSnapshot(), so registered before), each time's keys in registration order.
+// Event-time session windows keep theirs likewise (window_sessions.js, SessionTimers: a heap).
+// prepareSnapshot() hands them to ctx.timers (in that order); the chain's driver calls it before
+// it snapshots the timers.
+// Nothing else lives in the operator between calls, so after prepareSnapshot() ctx.state and
+// ctx.timers are its whole snapshot.
 //
 // The operator is split over four scripts of this folder: window_config.js (configuration and
 // shared helpers), window_slices.js (sliding windows in slices), window_sessions.js (session
@@ -102,7 +112,8 @@
   const TUMBLING = 0, SLIDING = 1, SESSION = 2, EVENT_TIME = 0, PROCESSING_TIME = 1, COUNT = 2;
   // window_config.js and its helpers (set by install()).
   let C = null;
-  let windowStart = null, copyOf = null, removeWindow = null;
+  let windowStart = null, copyOf = null, removeWindow = null, EndTimers = null;
+  let SessionTimers = null;
 
   class WindowOperator {
     constructor(spec, ctx) {
@@ -143,6 +154,15 @@
       // The keys whose session timers fired at firedTime (see onSessionTimer).
       this.firedTime = NaN;
       this.firedKeys = new Set();
+      // Window end timers (see the top), and the one timer object their firings reuse.
+      const lateness = c.lateness;
+      this.endTimers = c.kind !== SESSION && c.eventTime && c.trigger === EVENT_TIME &&
+          Number.isFinite(lateness) && (lateness === 0 || lateness % c.step !== 0)
+        ? new EndTimers() : null;
+      this.endTimer = { time: 0, keyGroup: 0, keyString: "", key: undefined, namespace: "" };
+      // Event-time session timers (window_sessions.js, SessionTimers).
+      this.sessionTimers = c.kind === SESSION && c.eventTime ? new SessionTimers() : null;
+      this.ownTimers = this.endTimers !== null ? this.endTimers : this.sessionTimers;
     }
 
     processElement(input, keyGroup, keyString, key, record, ts) {
@@ -171,7 +191,11 @@
 
     onWatermark(watermark) {
       this.firedTime = NaN;
-      this.timers.advanceWatermark(watermark, this.onEventTimer);
+      if (this.ownTimers !== null) {
+        this.fireOwnTimers(watermark);
+      } else {
+        this.timers.advanceWatermark(watermark, this.onEventTimer);
+      }
       // At the end of input processing-time windows fire too rather than being lost.
       if (this.ending()) this.timers.advanceProcessingTime(Infinity, this.onProcessingTimer);
     }
@@ -181,6 +205,83 @@
     // ctx.timers.
     ending() {
       return this.ctx.watermark() === Infinity;
+    }
+
+    // The operator's own event-time timers and ctx.timers' up to the watermark, one time at a
+    // time: at each, ctx.timers' first (restored from a checkpoint or handed over by
+    // prepareSnapshot(), so registered before the operator's own), then the operator's own in
+    // registration order. Firing may register timers (sessions), also at times before the
+    // watermark: each round looks again.
+    fireOwnTimers(watermark) {
+      const own = this.ownTimers, timers = this.timers;
+      for (;;) {
+        const ownNext = own.count > 0 ? own.next() : Infinity;
+        const theirNext = timers.nextEventTime();
+        const time = ownNext < theirNext ? ownNext : theirNext;
+        if (!(time <= watermark)) return;
+        if (theirNext === time) timers.advanceWatermark(time, this.onEventTimer);
+        if (own.count > 0 && own.next() === time) {
+          if (own === this.endTimers) {
+            this.fireEndTimers(own.shift());
+          } else {
+            while (own.count > 0 && own.next() === time) this.onSessionTimer(own.shift());
+          }
+        }
+        // At time Infinity (the end of input) both fired everything, also what they registered
+        // meanwhile (their own times are Infinity too).
+        if (time === Infinity) return;
+      }
+    }
+
+    // The timers of one time of the window end timers, in registration order.
+    fireEndTimers(bucket) {
+      const timer = this.endTimer;
+      const keyGroups = bucket.keyGroups, keyStrings = bucket.keyStrings, keys = bucket.keys;
+      timer.time = bucket.time;
+      for (let i = 0; i < keys.length; i++) {
+        timer.keyGroup = keyGroups[i];
+        timer.keyString = keyStrings[i];
+        timer.key = keys[i];
+        this.onWindowTimer(timer, true, bucket.start, bucket.end);
+      }
+      timer.key = undefined;
+    }
+
+    // Before a checkpoint: the window end timers go to ctx.timers, which then holds every timer
+    // of the operator, in the order they fire.
+    prepareSnapshot() {
+      if (this.sessionTimers !== null) {
+        for (const t of this.sessionTimers.sorted()) {
+          this.timers.registerEventTimeTimer(t.time, t.keyGroup, t.keyString, t.key, "");
+        }
+        this.sessionTimers = new SessionTimers();
+        this.ownTimers = this.sessionTimers;
+        return;
+      }
+      const endTimers = this.endTimers;
+      if (endTimers === null) return;
+      while (endTimers.count > 0) {
+        const b = endTimers.shift();
+        const namespace = this.namespaces.of(b.start, b.end);
+        for (let i = 0; i < b.keys.length; i++) {
+          this.timers.registerEventTimeTimer(b.time, b.keyGroups[i], b.keyStrings[i], b.keys[i],
+                                             namespace);
+        }
+      }
+    }
+
+    // Live timers: ctx.timers' and the operator's own, as many as a checkpoint would hold now
+    // (one per time, key and namespace). For tests: it copies every timer.
+    get timerCount() {
+      if (this.sessionTimers === null) {
+        return this.timers.size + (this.endTimers === null ? 0 : this.endTimers.count);
+      }
+      const all = new this.timers.constructor();
+      all.restore(this.timers.snapshot());
+      for (const t of this.sessionTimers.heap) {
+        all.registerEventTimeTimer(t.time, t.keyGroup, t.keyString, t.key, "");
+      }
+      return all.size;
     }
 
     onProcessingTime(now) {
@@ -253,8 +354,14 @@
     }
 
     registerTimers(keyGroup, keyString, key, start, end, watermark) {
-      const namespace = this.namespaces.of(start, end);
       const fireAt = end - 1, cleanupAt = this.cleanupTime(end);
+      const endTimers = this.endTimers;
+      if (endTimers !== null) {  // event time, event-time trigger: as below
+        if (fireAt > watermark) endTimers.add(fireAt, start, end, keyGroup, keyString, key);
+        if (cleanupAt !== fireAt) endTimers.add(cleanupAt, start, end, keyGroup, keyString, key);
+        return;
+      }
+      const namespace = this.namespaces.of(start, end);
       const timers = this.timers;
       if (this.trigger === EVENT_TIME) {
         if (fireAt > watermark) {
@@ -275,7 +382,12 @@
     // A trigger or cleanup timer of one tumbling or sliding window of one key.
     onTimer(timer, eventDomain) {
       this.namespaces.parse(timer.namespace, timer.time);
-      const start = this.namespaces.start, end = this.namespaces.end;
+      this.onWindowTimer(timer, eventDomain, this.namespaces.start, this.namespaces.end);
+    }
+
+    // A trigger or cleanup timer of window [start, end) of one key (timer: { time, keyGroup,
+    // keyString, key }).
+    onWindowTimer(timer, eventDomain, start, end) {
       const ws = this.state.get(timer.keyGroup, timer.keyString);
       if (ws === undefined) return;
       if (ws[0] === SLICES) {
@@ -338,6 +450,8 @@
       throw new Error("windows.js and window_slices.js disagree on SLICES");
     }
     ({ windowStart, copyOf, removeWindow } = config);
+    EndTimers = parts.window_slices.EndTimers;
+    SessionTimers = parts.window_sessions.SessionTimers;
     parts.window_slices.install(WindowOperator.prototype, config);
     parts.window_sessions.install(WindowOperator.prototype, config);
     C = config;

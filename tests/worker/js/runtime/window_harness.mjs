@@ -51,6 +51,7 @@ export function harness(config, fns = {}, options = {}) {
     runtime,
   };
   const op = lib.make({ id: 7, name: "win", kind: "window", config, fns }, ctx);
+  const timerCount = () => (op.timerCount === undefined ? ctx.timers.size : op.timerCount);
   return {
     op, ctx, table, late,
     add(key, record, ts) {
@@ -75,10 +76,18 @@ export function harness(config, fns = {}, options = {}) {
     // The outputs since the last take, as [key, [start, end], value, ts].
     take: () => out.splice(0),
     entry: (key) => table.get(id(keys.keyGroupOf(key, MAX_PARALLELISM), keys.keyString(key))),
+    // Live timers: ctx.timers' and those the operator keeps itself (windows.js, window end
+    // timers).
+    timerCount,
+    // The timers' snapshot, as a checkpoint takes it (after the operator's prepareSnapshot()).
+    snapshotTimers() {
+      if (op.prepareSnapshot !== undefined) op.prepareSnapshot();
+      return ctx.timers.snapshot();
+    },
     // Nothing left: no state, no timers.
     assertEmpty() {
       assert.equal(table.size, 0, "state table empty");
-      assert.equal(ctx.timers.size, 0, "no timers left");
+      assert.equal(timerCount(), 0, "no timers left");
     },
   };
 }

@@ -101,14 +101,14 @@ function sessionScenario(fn, fns) {
   h.add("b", "P", 3);
   h.watermark(5);
   assert.deepEqual(h.take(), []);
-  assert.equal(h.ctx.timers.size, 4);
+  assert.equal(h.timerCount(), 4);
   h.add("a", "D", 8);
   h.add("a", "E", 30);
   h.add("b", "Q", 9);
   h.add("b", "R", 40);
   // Windows that grew or merged keep their timers (a: 9, 21, 34; b: 12), moved when they fire;
   // the new window [40,50) has its own (b: 49).
-  assert.equal(h.ctx.timers.size, 5);
+  assert.equal(h.timerCount(), 5);
   // The key's windows, in any order.
   const bounds = h.entry("a").filter((_, i) => i % 4 < 2);
   const pairs = [];
@@ -210,7 +210,7 @@ test("allowed lateness: late firings until cleanup, then records are late", () =
   h.watermark(9);
   assert.deepEqual(h.take(), [["a", [0, 10], 2, 9]]);
   assert.equal(h.table.size, 1, "the window is kept for late records");
-  assert.equal(h.ctx.timers.size, 1, "its cleanup timer");
+  assert.equal(h.timerCount(), 1, "its cleanup timer");
   h.add("a", {}, 7);
   assert.deepEqual(h.take(), [["a", [0, 10], 3, 9]]);
   h.watermark(12);
@@ -237,7 +237,7 @@ test("allowed lateness with session merges after the window fired", () => {
   h.add("a", {}, 5);   // joins both: [0,22) is due at 21, after the watermark
   assert.deepEqual(h.take(), []);
   // [0,10)'s cleanup timer, now [0,22)'s (moved when it fires), and [0,22)'s trigger timer.
-  assert.equal(h.ctx.timers.size, 2);
+  assert.equal(h.timerCount(), 2);
   h.watermark(25);
   assert.deepEqual(h.take(), [["a", [0, 22], 3, 21]]);
   h.add("a", {}, 1);
@@ -473,7 +473,7 @@ test("the operator's whole state is in ctx.state and ctx.timers: a restored one 
   feed(before, 0);
   before.watermark(9);
   const timers = new TimerService();
-  timers.restore(copy(before.ctx.timers.snapshot()), () => true);
+  timers.restore(copy(before.snapshotTimers()), () => true);
   const table = new Map(copy([...before.table]));
   const after = harness(config, fns, { table, timers });
   after.setWatermark(9);

@@ -14,7 +14,7 @@ test("a session extended many times keeps one timer and fires once, at its end",
     h.add("a", {}, t);
     h.watermark(t - 1);
     assert.deepEqual(h.take(), [], "nothing fires before the session ends (ts " + t + ")");
-    assert.equal(h.ctx.timers.size, 1, "one timer (ts " + t + ")");
+    assert.equal(h.timerCount(), 1, "one timer (ts " + t + ")");
   }
   h.watermark(208);
   assert.deepEqual(h.take(), []);
@@ -107,7 +107,7 @@ test("a restored operator moves the stale timer of a grown session", () => {
   const before = harness(session10);
   feed(before, 0);
   const timers = new TimerService();
-  timers.restore(copy(before.ctx.timers.snapshot()));
+  timers.restore(copy(before.snapshotTimers()));
   const after = harness(session10, {}, { table: new Map(copy([...before.table])), timers });
   after.setWatermark(5);
   feed(after, 1);

@@ -53,9 +53,29 @@ function randomConfig(rand) {
 
 // Both operators, fed the same steps; `checkpointAt`: the step after which the run goes on from
 // a checkpoint of the sliced operator ("new") or of the old one restored into a sliced one ("old").
-function run(seed, { steps = 300, checkpointAt = -1, from = "new", live = false } = {}) {
+// Tumbling windows (the window list, with window end timers when the allowed lateness allows).
+function randomTumbling(rand) {
+  const size = [1, 2, 3, 5, 10][Math.floor(rand() * 5)];
+  const config = { assigner: { type: "tumbling", size } };
+  if (rand() < 0.3) config.assigner.offset = Math.floor(rand() * (2 * size - 1)) - (size - 1);
+  if (rand() < 0.5) config.allowedLateness = [1, 2, 5, 10, 17][Math.floor(rand() * 5)];
+  if (rand() < 0.3) config.lateOutput = true;
+  return config;
+}
+
+// Session windows (event time; the event-time trigger or a count trigger).
+function randomSession(rand) {
+  const config = { assigner: { type: "session", gap: 1 + Math.floor(rand() * 10) } };
+  if (rand() < 0.4) config.allowedLateness = [1, 5, 17][Math.floor(rand() * 3)];
+  if (rand() < 0.3) config.lateOutput = true;
+  if (rand() < 0.25) config.trigger = { type: "count", count: 1 + Math.floor(rand() * 3) };
+  return config;
+}
+
+function run(seed, { steps = 300, checkpointAt = -1, from = "new", live = false,
+                     configOf = randomConfig } = {}) {
   const rand = prng(seed);
-  const config = randomConfig(rand);
+  const config = configOf(rand);
   const [fn, fns, makeRecord] = FUNCTIONS[Math.floor(rand() * FUNCTIONS.length)];
   config.function = fn;
   const what = JSON.stringify(config) + " seed " + seed;
@@ -91,7 +111,7 @@ function run(seed, { steps = 300, checkpointAt = -1, from = "new", live = false 
     if (step === checkpointAt) {
       const source = from === "new" ? ours : theirs;
       const timers = new TimerService();
-      timers.restore(copy(source.ctx.timers.snapshot()), () => true);
+      timers.restore(copy(source.snapshotTimers()), () => true);
       const restored = harness(config, fns, { live, table: new Map(copy([...source.table])), timers });
       restored.setWatermark(watermark);
       Object.assign(restored.ctx.stats, ours.ctx.stats);
@@ -119,6 +139,51 @@ test("... going on from a checkpoint of the sliced operator", () => {
 
 test("... going on from a checkpoint taken before slices (window lists)", () => {
   for (let seed = 3001; seed <= 3200; seed++) run(seed, { checkpointAt: 150, from: "old" });
+});
+
+test("tumbling windows emit what the old operator emits, also from a checkpoint (random inputs)",
+     () => {
+  for (let seed = 4001; seed <= 4200; seed++) run(seed, { configOf: randomTumbling });
+  for (let seed = 4201; seed <= 4300; seed++) {
+    run(seed, { configOf: randomTumbling, checkpointAt: 150, from: seed % 2 ? "new" : "old" });
+  }
+});
+
+test("session windows emit what the old operator emits, also from a checkpoint (random inputs)",
+     () => {
+  for (let seed = 5001; seed <= 5200; seed++) run(seed, { configOf: randomSession });
+  for (let seed = 5201; seed <= 5300; seed++) run(seed, { configOf: randomSession, live: true });
+  for (let seed = 5301; seed <= 5400; seed++) {
+    run(seed, { configOf: randomSession, checkpointAt: 150, from: seed % 2 ? "new" : "old" });
+  }
+});
+
+test("window end timers: a checkpoint hands them to ctx.timers, which fires them in order", () => {
+  const config = { assigner: { type: "sliding", size: 4, slide: 2 }, function: "count" };
+  const h = harness(config);
+  for (const [key, ts] of [["b", 1], ["a", 1], ["c", 3], ["a", 4]]) h.add(key, {}, ts);
+  assert.equal(h.ctx.timers.size, 0, "the operator keeps them");
+  assert.equal(h.timerCount(), 8);
+  const snapshot = copy(h.snapshotTimers());
+  const table = new Map(copy([...h.table]));
+  assert.equal(h.ctx.timers.size, 8, "handed over");
+  assert.equal(h.timerCount(), 8);
+  // d's windows [0, 4) and [2, 6) are new: the operator keeps their timers, which fire after
+  // those handed over for the same time (registered before them).
+  const rest = (x) => {
+    x.add("d", {}, 3);
+    x.watermark(Infinity);
+    assert.deepEqual(x.take().map(([key, w]) => key + w[1]),
+                     ["b2", "a2", "b4", "a4", "c4", "d4", "c6", "a6", "d6", "a8"]);
+    x.assertEmpty();
+  };
+  rest(h);
+  // Restored from the checkpoint, the same.
+  const timers = new TimerService();
+  timers.restore(snapshot, () => true);
+  const restored = harness(config, {}, { table, timers });
+  assert.equal(restored.timerCount(), 8);
+  rest(restored);
 });
 
 test("a sliding count keeps one accumulator per key and slice", () => {
