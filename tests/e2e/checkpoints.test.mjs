@@ -249,10 +249,11 @@ job.source(sources.generator({ count: ${n}, rate: 10000, fn: (i: number) => ({ k
 export default job;
 ` });
   const id = await submit(job(join(outDir, "chain-a"), 2));
-  await waitForStatus(id, cluster.address, (text) => completed(text) >= 6, 30000);
-  // Same parallelism: a worker dies, the job restarts from its latest checkpoint (whose files
-  // the checkpoints before it, deleted by retention, wrote in part).
-  cluster.processes[1].kill("SIGKILL");
+  const running = await waitForStatus(id, cluster.address, (text) => completed(text) >= 6, 30000);
+  // Same parallelism: a worker running a keyed task dies, the job restarts from its latest
+  // checkpoint (whose files the checkpoints before it, deleted by retention, wrote in part).
+  const worker = running.match(/g1\.0\s+running\s+(\S+)/)[1];
+  cluster.processes[cluster.workerIds.indexOf(worker) + 1].kill("SIGKILL");
   await waitForStatus(id, cluster.address, (text) => /restarts: [1-9]/.test(text), 15000);
   const before = completed(await waitForStatus(id, cluster.address, (text) => /state:\s+running/.test(text), 30000));
   await waitForStatus(id, cluster.address, (text) => completed(text) >= before + 4, 60000);
