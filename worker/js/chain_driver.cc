@@ -3,6 +3,8 @@
 #include "worker/js/chain_driver.h"
 
 #include "common/operator_kinds.h"
+#include <cstring>
+
 #include "worker/js/chain_prelude.h"
 #include "worker/js/js_writer.h"
 
@@ -303,6 +305,7 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
   w.Line("const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: ",
          chain.state_cache_entries, " });");
   w.Line("const TM = new rt.timers.TimerService();");
+  w.Line("tables.trackTimers(1, TM);");
   if (chain.restore_state) {  // the timers of the checkpoint the backend was restored from
     w.Open("try {");
     w.Line("tables.restoreTimers(1, TM, ", chain.max_parallelism, ");");
@@ -460,17 +463,26 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
   w.Line("return finish();");
   w.Close("};");
   w.Line("run.flush = function flush() { if (tables !== null) tables.flush(); };");
-  // Checkpoints: the keyed operator's timers to table 1, then the cache flushed.
-  w.Open("run.snapshot = function snapshot() {");
-  if (k >= 0) {
-    w.Line("s = ", k, "; let done = false;");
-    OpenGuard(w);
-    // An operator that keeps timers of its own hands them to TM first (windows.js).
-    w.Line("if (O", k, ".prepareSnapshot !== undefined) O", k, ".prepareSnapshot();");
-    w.Line("tables.snapshot(1, TM);");
-    CloseGuard(w);
+  // Checkpoints (state.js): all at once, or in parts (the barrier's copy-on-write view, then
+  // the writes between batches); `all` is whether the checkpoint's state is written. An
+  // operator that keeps timers of its own hands them to TM first (windows.js).
+  for (const char *call : {"snapshot(1, TM)", "beginSnapshot()", "continueSnapshot(budget)"}) {
+    const std::string name(call, std::strchr(call, '(') - call);
+    w.Open("run.", name, " = function ", name, "(budget) {");
+    w.Line("let all = true;");
+    if (k >= 0) {
+      w.Line("s = ", k, "; let done = false;");
+      OpenGuard(w);
+      if (name != "continueSnapshot") {
+        w.Line("if (O", k, ".prepareSnapshot !== undefined) O", k, ".prepareSnapshot();");
+      }
+      w.Line("all = tables.", call, " !== false;");
+      CloseGuard(w);
+    }
+    w.Line("return all;");
+    w.Close("};");
   }
-  w.Close("};");
+  w.Line("run.abortSnapshot = function abortSnapshot() { if (tables !== null) tables.abortSnapshot(); };");
 }
 
 std::string SourceExpression(const ChainProgram &program, const std::string &index) {

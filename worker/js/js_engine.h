@@ -186,6 +186,18 @@ class ChainRunner {
   // operator's timers (table 1) and flushes the state cache, so that a checkpoint of the
   // backend taken right after holds everything. Does nothing without keyed state.
   virtual Status SnapshotState() = 0;
+  // The same in parts, so that a checkpoint's synchronous part does not grow with the state:
+  // BeginSnapshot() at the barrier (the backend frozen) takes a copy-on-write view of the
+  // cache's dirty entries and the timers' changes; ContinueSnapshot(budget) between batches
+  // writes up to `budget` of them to the backend's snapshot layer, true once all are written
+  // (the backend then holds the state at the barrier); AbortSnapshot() gives a checkpoint up.
+  // The defaults do it all at the barrier.
+  virtual Status BeginSnapshot() { return SnapshotState(); }
+  virtual Result<bool> ContinueSnapshot(size_t budget) {
+    (void)budget;
+    return true;
+  }
+  virtual void AbortSnapshot() {}
 
   // Stops a call in progress (from any thread); that call returns a kCancelled Status.
   // Sticky: every later call returns kCancelled too, so an Interrupt() that lands between two

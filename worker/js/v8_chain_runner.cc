@@ -429,19 +429,53 @@ Result<BatchResult> V8ChainRunner::AdvanceTime(std::optional<int64_t> watermark,
   return Finish(context, *out);
 }
 
+Result<v8::Local<v8::Value>> V8ChainRunner::CallSnapshot(v8::Local<v8::Context> context,
+                                                          const char *name, int argc,
+                                                          v8::Local<v8::Value> *argv) {
+  Result<v8::Local<v8::Function>> method = DriverMethod(context, name);
+  if (!method.ok()) return method.status();
+  return Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
+    return (*method)->Call(context, v8::Undefined(isolate_), argc, argv);
+  });
+}
+
 Status V8ChainRunner::SnapshotState() {
   if (program_.input_key_stage < 0) return Status::Ok();
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  Result<v8::Local<v8::Function>> snapshot = DriverMethod(context, "snapshot");
-  if (!snapshot.ok()) return snapshot.status();
-  Result<v8::Local<v8::Value>> out =
-      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
-        return (*snapshot)->Call(context, v8::Undefined(isolate_), 0, nullptr);
-      });
-  return out.status();
+  return CallSnapshot(context, "snapshot", 0, nullptr).status();
+}
+
+Status V8ChainRunner::BeginSnapshot() {
+  if (program_.input_key_stage < 0) return Status::Ok();
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  return CallSnapshot(context, "beginSnapshot", 0, nullptr).status();
+}
+
+Result<bool> V8ChainRunner::ContinueSnapshot(size_t budget) {
+  if (program_.input_key_stage < 0) return true;
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  v8::Local<v8::Value> args[] = {v8::Number::New(isolate_, static_cast<double>(budget))};
+  Result<v8::Local<v8::Value>> out = CallSnapshot(context, "continueSnapshot", 1, args);
+  if (!out.ok()) return out.status();
+  return (*out)->IsTrue();
+}
+
+void V8ChainRunner::AbortSnapshot() {
+  if (program_.input_key_stage < 0 || !broken_.ok()) return;
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  CallSnapshot(context, "abortSnapshot", 0, nullptr).status().IgnoreError();
 }
 
 void V8ChainRunner::Interrupt() {

@@ -49,6 +49,9 @@ class V8ChainRunner final : public ChainRunner {
   Result<BatchResult> RunText(std::string_view text, uint32_t input = 0) override;
   Result<BatchResult> AdvanceTime(std::optional<int64_t> watermark, int64_t now_ms) override;
   Status SnapshotState() override;
+  Status BeginSnapshot() override;
+  Result<bool> ContinueSnapshot(size_t budget) override;
+  void AbortSnapshot() override;
   void Interrupt() override;
 
  private:
@@ -79,6 +82,9 @@ class V8ChainRunner final : public ChainRunner {
   // "codec", "rt").
   Status AddUserFunctions(v8::Local<v8::Context> context, v8::Local<v8::Object> env);
   Status AddRuntimeLibraries(v8::Local<v8::Context> context, v8::Local<v8::Object> env);
+  // Calls the driver's snapshot method `name` (nothing without keyed state).
+  Result<v8::Local<v8::Value>> CallSnapshot(v8::Local<v8::Context> context, const char *name,
+                                            int argc, v8::Local<v8::Value> *argv);
   // The driver's method `name` (run.advance, run.snapshot).
   Result<v8::Local<v8::Function>> DriverMethod(v8::Local<v8::Context> context, const char *name);
 

@@ -89,29 +89,31 @@ void Get(const v8::FunctionCallbackInfo<v8::Value> &info) {
   info.GetReturnValue().Set(text);
 }
 
-// write([table, keyGroup, key, value or null, ...])
-void Write(const v8::FunctionCallbackInfo<v8::Value> &info) {
+// [table, keyGroup, key, value or null, ...] -> mutations; false with an exception pending.
+bool ReadMutations(const v8::FunctionCallbackInfo<v8::Value> &info, const char *what,
+                   std::vector<StateBackend::Mutation> *mutations) {
   v8::Isolate *isolate = info.GetIsolate();
   if (info.Length() != 1 || !info[0]->IsArray() || info[0].As<v8::Array>()->Length() % 4 != 0) {
-    ThrowType(isolate, "state write takes one array of [table, keyGroup, key, value] quadruples");
-    return;
+    ThrowType(isolate, std::string("state ") + what +
+                           " takes one array of [table, keyGroup, key, value] quadruples");
+    return false;
   }
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
   v8::Local<v8::Array> flat = info[0].As<v8::Array>();
   const uint32_t length = flat->Length();
-  std::vector<StateBackend::Mutation> mutations(length / 4);
+  mutations->resize(length / 4);
   for (uint32_t i = 0; i < length; i += 4) {
     v8::Local<v8::Value> table, key_group, key, value;
     if (!flat->Get(context, i).ToLocal(&table) || !flat->Get(context, i + 1).ToLocal(&key_group) ||
         !flat->Get(context, i + 2).ToLocal(&key) || !flat->Get(context, i + 3).ToLocal(&value)) {
-      return;  // an exception is pending
+      return false;  // an exception is pending
     }
-    StateBackend::Mutation &mutation = mutations[i / 4];
+    StateBackend::Mutation &mutation = (*mutations)[i / 4];
     if (!ToIndex(table, &mutation.table) || !ToIndex(key_group, &mutation.key_group) ||
         !key->IsString() || !(value->IsString() || value->IsNull())) {
-      ThrowType(isolate, "state write: entry " + std::to_string(i / 4) +
+      ThrowType(isolate, std::string("state ") + what + ": entry " + std::to_string(i / 4) +
                              " is not [table, keyGroup, key string, value string or null]");
-      return;
+      return false;
     }
     KeyBytes(isolate, key.As<v8::String>(), &mutation.key);
     if (value->IsString()) {
@@ -119,8 +121,58 @@ void Write(const v8::FunctionCallbackInfo<v8::Value> &info) {
       CopyUtf8(isolate, value.As<v8::String>(), &*mutation.value);
     }
   }
+  return true;
+}
+
+// write([table, keyGroup, key, value or null, ...])
+void Write(const v8::FunctionCallbackInfo<v8::Value> &info) {
+  std::vector<StateBackend::Mutation> mutations;
+  if (!ReadMutations(info, "write", &mutations)) return;
   Status written = BindingOf(info).backend->Write(std::move(mutations));
   if (!written.ok()) ThrowBackendError(info, written);
+}
+
+// writeSnapshot([table, keyGroup, key, value or null, ...]): a checkpoint's state.
+void WriteSnapshot(const v8::FunctionCallbackInfo<v8::Value> &info) {
+  std::vector<StateBackend::Mutation> mutations;
+  if (!ReadMutations(info, "writeSnapshot", &mutations)) return;
+  Status written = BindingOf(info).backend->WriteSnapshot(std::move(mutations));
+  if (!written.ok()) ThrowBackendError(info, written);
+}
+
+// scan(table) -> [keyGroup, key, value, ...]: every entry of the table (restoring timers).
+void Scan(const v8::FunctionCallbackInfo<v8::Value> &info) {
+  v8::Isolate *isolate = info.GetIsolate();
+  uint32_t table = 0;
+  if (info.Length() != 1 || !ToIndex(info[0], &table)) {
+    ThrowType(isolate, "state scan(table) takes a table index");
+    return;
+  }
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::Array> out = v8::Array::New(isolate);
+  uint32_t n = 0;
+  Status scanned = BindingOf(info).backend->Scan(
+      table, [&](uint32_t key_group, std::string_view key, std::string_view value) -> Status {
+        v8::Local<v8::String> k, v;
+        if (!v8::String::NewFromUtf8(isolate, key.data(), v8::NewStringType::kNormal,
+                                     static_cast<int>(key.size()))
+                 .ToLocal(&k) ||
+            !v8::String::NewFromUtf8(isolate, value.data(), v8::NewStringType::kNormal,
+                                     static_cast<int>(value.size()))
+                 .ToLocal(&v) ||
+            out->Set(context, n, v8::Number::New(isolate, key_group)).IsNothing() ||
+            out->Set(context, n + 1, k).IsNothing() || out->Set(context, n + 2, v).IsNothing()) {
+          return Status::Internal("state scan: an entry of " + std::to_string(key.size() + value.size()) +
+                                  " bytes does not fit a JS string");
+        }
+        n += 3;
+        return Status::Ok();
+      });
+  if (!scanned.ok()) {
+    ThrowBackendError(info, scanned);
+    return;
+  }
+  info.GetReturnValue().Set(out);
 }
 
 }  // namespace
@@ -131,11 +183,15 @@ Result<v8::Local<v8::Object>> NewStateNative(v8::Local<v8::Context> context,
   v8::EscapableHandleScope handles(isolate);
   v8::Local<v8::External> data = v8::External::New(isolate, binding);
   v8::Local<v8::Object> native = v8::Object::New(isolate);
-  v8::Local<v8::Function> get, write;
+  v8::Local<v8::Function> get, write, write_snapshot, scan;
   if (!v8::Function::New(context, &Get, data, 3).ToLocal(&get) ||
       !v8::Function::New(context, &Write, data, 1).ToLocal(&write) ||
+      !v8::Function::New(context, &WriteSnapshot, data, 1).ToLocal(&write_snapshot) ||
+      !v8::Function::New(context, &Scan, data, 1).ToLocal(&scan) ||
       native->Set(context, V8String(isolate, "get"), get).IsNothing() ||
-      native->Set(context, V8String(isolate, "write"), write).IsNothing()) {
+      native->Set(context, V8String(isolate, "write"), write).IsNothing() ||
+      native->Set(context, V8String(isolate, "writeSnapshot"), write_snapshot).IsNothing() ||
+      native->Set(context, V8String(isolate, "scan"), scan).IsNothing()) {
     return Status::Internal("could not make the state backend's JS functions");
   }
   return handles.Escape(native);

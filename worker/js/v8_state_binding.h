@@ -20,6 +20,8 @@ struct StateBinding {
 // Makes the `native` object that runtime/state.js's StateTables reads and writes through:
 //   get(table, keyGroup, key)  -> the stored JSON text, or undefined
 //   write([table, keyGroup, key, JSON text or null, ...])  one atomic backend Write
+//   writeSnapshot([...the same])  a checkpoint's state (backend WriteSnapshot)
+//   scan(table) -> [keyGroup, key, JSON text, ...]  every entry of the table (backend Scan)
 // Keys go to the backend as UTF-8 (a lone surrogate as its 3-byte form, so distinct JS strings
 // stay distinct keys); values are JSON.stringify output, always well-formed UTF-16.
 // A backend error is stored in binding->error and thrown as a JS Error whose message is the

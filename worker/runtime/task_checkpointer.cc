@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "common/job_defaults.h"
 #include "worker/state/key_groups.h"
@@ -55,6 +56,7 @@ Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
     failure = Snapshot(checkpoint, directory, parts, snapshot, &frozen);
   }
   if (frozen && !failure.empty()) {
+    parts.runner->AbortSnapshot();
     SLUICE_RETURN_IF_ERROR(parts.state->Thaw());
     frozen = false;
   }
@@ -65,17 +67,21 @@ Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
   if (parts.exchange_sink != nullptr) {
     Status sent = parts.exchange_sink->SendBarrier(checkpoint);
     if (!sent.ok()) {
-      if (frozen) parts.state->Thaw().IgnoreError();
+      if (frozen) {
+        parts.runner->AbortSnapshot();
+        parts.state->Thaw().IgnoreError();
+      }
       return sent;
     }
   }
   if (frozen) {
-    done_.store(false);
-    written_.store(false);
+    writing_cache_ = true;
+    pending_checkpoint_ = checkpoint;
+    pending_base_ = base_;
+    pending_snapshot_ = std::move(snapshot);
+    pending_since_ = std::chrono::steady_clock::now();
+    pending_task_us_ = 0;
     in_flight_directory_ = directory + "/state";
-    thread_ = std::thread(&TaskCheckpointer::WriteState, this, checkpoint, in_flight_directory_,
-                          base_, std::move(snapshot), std::chrono::steady_clock::now(),
-                          parts.state.get());
     return Status::Ok();
   }
   if (listener_ == nullptr) return Status::Ok();
@@ -85,6 +91,33 @@ Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
     spdlog::warn("task {}: checkpoint {} declined: {}", id_.str(), checkpoint, failure);
     listener_->Decline(job_id_, id_, checkpoint, failure);
   }
+  return Status::Ok();
+}
+
+Status TaskCheckpointer::ContinueState(TaskParts& parts, size_t budget,
+                                       std::chrono::microseconds slice) {
+  const auto started = std::chrono::steady_clock::now();
+  Result<bool> done = false;
+  while (done.ok() && !*done && std::chrono::steady_clock::now() - started < slice) {
+    done = parts.runner->ContinueSnapshot(budget);
+  }
+  pending_task_us_ += MicrosSince(started);
+  if (done.ok() && !*done) return Status::Ok();
+  writing_cache_ = false;
+  if (!done.ok()) {
+    const std::string failure = "keyed state: " + done.status().message();
+    spdlog::warn("task {}: checkpoint {} declined: {}", id_.str(), pending_checkpoint_, failure);
+    if (listener_ != nullptr) listener_->Decline(job_id_, id_, pending_checkpoint_, failure);
+    parts.runner->AbortSnapshot();
+    return parts.state->Thaw();
+  }
+  spdlog::debug("task {}: checkpoint {}: the cache's entries written in {} us on the task's thread",
+                id_.str(), pending_checkpoint_, pending_task_us_);
+  done_.store(false);
+  written_.store(false);
+  thread_ = std::thread(&TaskCheckpointer::WriteState, this, pending_checkpoint_,
+                        in_flight_directory_, pending_base_, std::move(pending_snapshot_),
+                        pending_since_, parts.state.get());
   return Status::Ok();
 }
 
@@ -111,11 +144,14 @@ void TaskCheckpointer::WriteState(uint64_t checkpoint, std::string directory, st
 }
 
 Status TaskCheckpointer::Poll(TaskParts& parts) {
+  if (writing_cache_) return ContinueState(parts, kSnapshotBudget, kSnapshotSlice);
   if (!thread_.joinable() || !done_.load()) return Status::Ok();
   return Drain(parts);
 }
 
 Status TaskCheckpointer::Drain(TaskParts& parts) {
+  if (writing_cache_) SLUICE_RETURN_IF_ERROR(ContinueState(parts, std::numeric_limits<size_t>::max(),
+                                                      std::chrono::hours(24)));
   if (!thread_.joinable()) return Status::Ok();
   thread_.join();
   if (written_.load()) base_ = in_flight_directory_;
@@ -143,12 +179,12 @@ std::string TaskCheckpointer::Snapshot(uint64_t checkpoint, const std::string& d
   std::filesystem::create_directories(directory, error);
   if (error) return "cannot create '" + directory + "': " + error.message();
   if (parts.state != nullptr) {
-    // The cache's flush is kept in memory, written to RocksDB by the asynchronous part.
-    Status taken = parts.state->BeginSnapshot();
+    // The backend keeps later writes apart; the cache hands it the state at the barrier in
+    // parts, between batches (ContinueState), into the snapshot's layer.
+    Status taken = parts.state->Freeze();
     if (!taken.ok()) return "keyed state: " + taken.message();
-    *frozen = true;  // (or collecting: either way Thaw() undoes it)
-    taken = parts.runner->SnapshotState();
-    if (taken.ok()) taken = parts.state->Freeze();
+    *frozen = true;
+    taken = parts.runner->BeginSnapshot();
     if (!taken.ok()) return "keyed state: " + taken.message();
     snapshot.set_state_path(name + "/state");
     snapshot.set_keyed_operator_id(parts.keyed_operator_id);
@@ -173,7 +209,9 @@ Result<std::unique_ptr<state::RocksStateBackend>> OpenTaskState(
   const std::vector<std::string> tables = {operator_id, operator_id + "#timers"};
   std::error_code ignored;
   std::filesystem::remove_all(directory, ignored);  // a leftover of a crashed worker
-  if (!deployment.has_restore()) return state::RocksStateBackend::Open(directory, tables);
+  state::RocksStateOptions options;
+  options.flush_on_close = false;  // the live instance goes with the task
+  if (!deployment.has_restore()) return state::RocksStateBackend::Open(directory, tables, options);
   const proto::RestoreSpec& restore = deployment.restore();
   const uint32_t max_parallelism = EffectiveMaxParallelism(deployment.spec());
   std::vector<state::RestoreSource> sources;
@@ -193,7 +231,8 @@ Result<std::unique_ptr<state::RocksStateBackend>> OpenTaskState(
   auto range = state::KeyGroupRangeOf(deployment.subtask(), std::max(1u, deployment.parallelism()),
                                       max_parallelism);
   if (!range.ok()) return range.status();
-  return state::RocksStateBackend::Restore(directory, tables, sources, range->first, range->last);
+  return state::RocksStateBackend::Restore(directory, tables, sources, range->first, range->last,
+                                          options);
 }
 
 Status RestoreSink(const proto::TaskDeployment& deployment, const proto::Operator& sink_op,

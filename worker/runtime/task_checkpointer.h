@@ -21,12 +21,16 @@ namespace sluice::runtime {
 // checkpoint n completed, the sink commits.
 //
 // Snapshots are asynchronous. The synchronous part, on the task's thread between two batches,
-// flushes the state cache into the backend and freezes it (RocksStateBackend::Freeze), records
-// the source position and the sink's pending epochs, and forwards the barrier. A thread of the
-// checkpointer then writes the frozen state into the checkpoint (sharing the SST files the
-// task's previous checkpoint holds) and acknowledges once it is durable, while the task goes
-// on; Poll() on the task's thread thaws the backend when that thread is done. One asynchronous
-// part at a time: the next barrier waits for the one in flight.
+// freezes the state backend (RocksStateBackend::Freeze: later writes are kept apart), takes a
+// copy-on-write view of the state cache's dirty entries and the timers' changes
+// (ChainRunner::BeginSnapshot: swaps two lists, serialises nothing), records the source
+// position and the sink's pending epochs, and forwards the barrier. Then, between batches,
+// Poll() has the cache write those entries, kSnapshotBudget at a time for up to kSnapshotSlice,
+// into the backend's snapshot layer (ChainRunner::ContinueSnapshot); once all are there, a
+// thread of the checkpointer writes the frozen state into the checkpoint (sharing the SST
+// files the task's previous checkpoint holds) and acknowledges once it is durable, while the
+// task goes on; Poll() thaws the backend when that thread is done. One checkpoint at a time: the next
+// barrier first finishes the one in flight.
 //
 // Created by the task on its thread, used there only (its thread only reads what the task
 // thread handed it); it borrows the deployment and the listener, which outlive it, and the
@@ -47,8 +51,14 @@ class TaskCheckpointer {
   // Between batches: when the asynchronous part in flight is done, thaws the state backend.
   // An error: the backend could not write what it kept meanwhile (the task fails).
   Status Poll(TaskParts& parts);
-  // Waits for the asynchronous part in flight, if any, and thaws the backend.
+  // Finishes the checkpoint in flight, if any (its remaining writes, then waits for its
+  // thread), and thaws the backend.
   Status Drain(TaskParts& parts);
+  // One Poll() writes the cache's entries (and timer changes) kSnapshotBudget at a time for up
+  // to kSnapshotSlice: bounded per batch, and done within a few batches even when batches are
+  // slow (with state much larger than the cache, a batch of misses can take 100 ms).
+  static constexpr size_t kSnapshotBudget = 2048;
+  static constexpr std::chrono::microseconds kSnapshotSlice{5000};
   // Checkpoint n completed: the sink commits its epochs up to n.
   Status CommitCheckpoint(uint64_t checkpoint, TaskParts& parts);
 
@@ -57,6 +67,10 @@ class TaskCheckpointer {
   // keyed state, leaves the backend frozen for the asynchronous part (`*frozen`).
   std::string Snapshot(uint64_t checkpoint, const std::string& directory, TaskParts& parts,
                        proto::TaskSnapshot& snapshot, bool* frozen);
+  // The cache's part of the checkpoint in flight: `budget` more writes at a time until all are
+  // done (then starts thread_) or `slice` passed. A failure declines the checkpoint and thaws
+  // the backend.
+  Status ContinueState(TaskParts& parts, size_t budget, std::chrono::microseconds slice);
   // The asynchronous part of checkpoint n, on thread_: writes the frozen state, acknowledges.
   void WriteState(uint64_t checkpoint, std::string directory, std::string base,
                   proto::TaskSnapshot snapshot, std::chrono::steady_clock::time_point started,
@@ -75,6 +89,15 @@ class TaskCheckpointer {
   std::atomic<bool> done_{false};
   std::atomic<bool> written_{false};
   std::string in_flight_directory_;
+  // The checkpoint whose cache entries are still being written (ContinueState), before thread_
+  // starts: its number, base, snapshot so far, when its synchronous part ended and the time
+  // its writes took on the task's thread.
+  bool writing_cache_ = false;
+  uint64_t pending_checkpoint_ = 0;
+  std::string pending_base_;
+  proto::TaskSnapshot pending_snapshot_;
+  std::chrono::steady_clock::time_point pending_since_;
+  uint64_t pending_task_us_ = 0;
   // The state directory of the task's latest checkpoint written (or restored from): the SST
   // files of the next one are linked from there when it has them.
   std::string base_;

@@ -51,6 +51,7 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
   if (error) return Status::External(where + ": cannot create the directory: " + error.message());
 
   std::unique_ptr<RocksStateBackend> backend(new RocksStateBackend(directory, tables));
+  backend->flush_on_close_ = options.flush_on_close;
   backend->block_cache_ = options.block_cache_bytes == 0
                               ? SharedBlockCache()
                               : rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -63,6 +64,8 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
   db_options.bytes_per_sync = 1 << 20;
   // A task's files are few; keep them all open instead of a table cache churning descriptors.
   db_options.max_open_files = -1;
+  // (RocksDB itself flushes unpersisted memtables at shutdown unless told not to.)
+  db_options.avoid_flush_during_shutdown = !options.flush_on_close;
 
   // RocksDB must be opened with every column family the directory has: the ones of `tables`
   // first, in order, then the rest.
@@ -113,14 +116,15 @@ Status RocksStateBackend::Close() {
   if (db_ == nullptr) return Status::Ok();
   // Mutations kept during a checkpoint that never thawed (the owner waits for WriteCheckpoint
   // before it closes) go in first.
-  Status thawed = Thaw();
+  Status result = flush_on_close_ ? Thaw() : Status::Ok();
   // The WAL is off, so whatever is only in memtables would be lost: flush it to files.
-  Status result = thawed;
   std::vector<rocksdb::ColumnFamilyHandle *> all = handles_;
   all.insert(all.end(), other_handles_.begin(), other_handles_.end());
-  rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), all);
-  if (!flushed.ok())
-    result = External("state backend at " + directory_ + ": flush on close", flushed);
+  if (flush_on_close_) {
+    rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), all);
+    if (!flushed.ok() && result.ok())
+      result = External("state backend at " + directory_ + ": flush on close", flushed);
+  }
   for (rocksdb::ColumnFamilyHandle *handle : all) {
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
@@ -185,10 +189,31 @@ Status RocksStateBackend::Write(std::vector<Mutation> &&mutations) {
       SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
     }
     snapshot_.push_back(std::move(mutations));
-    snapshot_indexed_ = false;
     return Status::Ok();
   }
   return Write(static_cast<const std::vector<Mutation> &>(mutations));
+}
+
+Status RocksStateBackend::WriteSnapshot(std::vector<Mutation> &&mutations) {
+  SLUICE_RETURN_IF_ERROR(CheckOpen());
+  if (!frozen_ && !collecting_) return Write(std::move(mutations));
+  if (snapshot_written_) {
+    return Status::FailedPrecondition("state backend at " + directory_ +
+                                      ": the checkpoint's state is written already");
+  }
+  for (const Mutation &mutation : mutations) {
+    SLUICE_RETURN_IF_ERROR(CheckKeyGroup(mutation.table, mutation.key_group));
+  }
+  if (!mutations.empty()) snapshot_.push_back(std::move(mutations));
+  return Status::Ok();
+}
+
+Status RocksStateBackend::Scan(uint32_t table, const Visitor &visit) {
+  SLUICE_RETURN_IF_ERROR(CheckTable(table));
+  if (frozen_ || collecting_) {
+    return Status::FailedPrecondition(Where(table) + ": cannot be listed during a checkpoint");
+  }
+  return ForEachInRange(table, 0, kMaxKeyGroups - 1, visit);
 }
 
 Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
@@ -237,7 +262,7 @@ Status RocksStateBackend::BeginSnapshot() {
   collecting_ = true;
   snapshot_written_ = false;
   snapshot_.clear();
-  snapshot_indexed_ = false;
+  snapshot_indexed_ = 0;
   return Status::Ok();
 }
 
@@ -249,7 +274,7 @@ Status RocksStateBackend::Freeze() {
   }
   if (!collecting_) {
     snapshot_.clear();
-    snapshot_indexed_ = false;
+    snapshot_indexed_ = 0;
     snapshot_written_ = false;
   }
   collecting_ = false;
@@ -290,7 +315,7 @@ Status RocksStateBackend::Thaw() {
   SLUICE_RETURN_IF_ERROR(WriteLayer(kept_, "kept during a checkpoint"));
   snapshot_.clear();
   snapshot_index_.clear();
-  snapshot_indexed_ = false;
+  snapshot_indexed_ = 0;
   kept_.clear();
   kept_count_ = 0;
   collecting_ = false;
@@ -328,15 +353,12 @@ const std::optional<std::string> *RocksStateBackend::FindKept(uint32_t table,
     if (kept != kept_[table].end()) return &kept->second;
   }
   if (snapshot_.empty()) return nullptr;
-  if (!snapshot_indexed_) {
-    snapshot_index_.assign(tables_.size(), {});
-    for (const std::vector<Mutation> &mutations : snapshot_) {
-      for (const Mutation &mutation : mutations) {
-        snapshot_index_[mutation.table].insert_or_assign(
-            EncodeKey(mutation.key_group, mutation.key), &mutation.value);
-      }
+  if (snapshot_indexed_ == 0) snapshot_index_.assign(tables_.size(), {});
+  for (; snapshot_indexed_ < snapshot_.size(); ++snapshot_indexed_) {
+    for (const Mutation &mutation : snapshot_[snapshot_indexed_]) {
+      snapshot_index_[mutation.table].insert_or_assign(EncodeKey(mutation.key_group, mutation.key),
+                                                       &mutation.value);
     }
-    snapshot_indexed_ = true;
   }
   auto taken = snapshot_index_[table].find(encoded);
   return taken == snapshot_index_[table].end() ? nullptr : taken->second;

@@ -30,6 +30,10 @@ struct RocksStateOptions {
   double bloom_bits_per_key = 10;
   // The memtable size of each table (column family) before it is flushed to a file.
   size_t write_buffer_bytes = size_t{16} << 20;
+  // Close() flushes the memtables into files, so that Open() finds everything again. A task's
+  // live instance is never opened again (a task restarts from a checkpoint, and its directory
+  // goes with it): false skips that flush.
+  bool flush_on_close = true;
 };
 
 inline constexpr size_t kSharedBlockCacheBytes = size_t{256} << 20;
@@ -64,10 +68,8 @@ struct CheckpointStats {
 // Errors are external-domain Statuses naming the directory and, where there is one, the table.
 class RocksStateBackend final : public StateBackend {
  public:
-  // What ForEachInRange visits: one entry, its key group and key (without the prefix) and value.
-  // Returning a non-ok Status stops the iteration with that Status.
-  using Visitor =
-      std::function<Status(uint32_t key_group, std::string_view key, std::string_view value)>;
+  // What ForEachInRange and Scan visit (StateBackend::Visitor): one entry, its key group and
+  // key (without the prefix) and value. Returning a non-ok Status stops the iteration with it.
 
   // Opens (creating if needed) the instance in `directory` with one column family per table, in
   // the order given (table index i = tables[i]). Column families of the directory that are not
@@ -100,6 +102,12 @@ class RocksStateBackend final : public StateBackend {
                                          std::string_view key) override;
   Status Write(const std::vector<Mutation> &mutations) override;
   Status Write(std::vector<Mutation> &&mutations) override;
+  // Frozen (or collecting, see BeginSnapshot): the mutations join the snapshot's layer, which
+  // WriteCheckpoint writes (so the owner must not call this once WriteCheckpoint may run);
+  // later Write()s still win over them. Otherwise a Write().
+  Status WriteSnapshot(std::vector<Mutation> &&mutations) override;
+  // Every entry of `table` (not while frozen or collecting: FailedPrecondition).
+  Status Scan(uint32_t table, const Visitor &visit) override;
 
   // Writes a consistent, openable copy of every table to `directory`, which must not exist yet
   // (its parent must): Freeze(), WriteCheckpoint(directory, ""), Thaw() on the calling thread.
@@ -108,7 +116,9 @@ class RocksStateBackend final : public StateBackend {
   // Asynchronous checkpoints, in three steps (see README.md, "Checkpoint"):
   //  0. Optionally BeginSnapshot(), on the owner's thread: the writes until Freeze() (the state
   //     cache's flush) are kept in memory as the snapshot's layer (Get() reads them back) and
-  //     written to RocksDB by WriteCheckpoint, off the owner's thread.
+  //     written to RocksDB by WriteCheckpoint, off the owner's thread. Or, after Freeze(),
+  //     WriteSnapshot() adds to that layer (a copy-on-write cache writing the state it had at
+  //     the barrier in parts), until WriteCheckpoint starts.
   //  1. Freeze(), on the owner's thread, once the instance (with the snapshot's layer) holds
   //     everything the checkpoint must hold. From then on Write() keeps its mutations in memory
   //     instead of writing them (Get() reads them back first), so RocksDB gets exactly the
@@ -139,8 +149,8 @@ class RocksStateBackend final : public StateBackend {
   // the block cache.
   Status ForEachInRange(uint32_t table, uint32_t first, uint32_t last, const Visitor &visit);
 
-  // Flushes the memtables (nothing is in a WAL) and closes the instance; later calls fail. The
-  // destructor does this too, ignoring errors.
+  // Flushes the memtables (nothing is in a WAL; unless flush_on_close is false) and closes the
+  // instance; later calls fail. The destructor does this too, ignoring errors.
   Status Close();
 
   const std::string &directory() const { return directory_; }
@@ -175,6 +185,7 @@ class RocksStateBackend final : public StateBackend {
 
   std::string directory_;
   std::vector<std::string> tables_;
+  bool flush_on_close_ = true;
   std::shared_ptr<rocksdb::Cache> block_cache_;
   std::unique_ptr<rocksdb::DB> db_;
   // handles_[i] is tables_[i]; other_handles_ the column families not in tables_ (and
@@ -188,11 +199,11 @@ class RocksStateBackend final : public StateBackend {
   bool frozen_ = false;
   bool snapshot_written_ = false;
   // The snapshot's layer as Write() got it (the mutations are not copied), and Get()'s index of
-  // it, made by the owner at the first Get that needs it (pointers into snapshot_, which does
-  // not change once frozen).
+  // it, made by the owner at the first Get that needs it (pointers into snapshot_'s inner
+  // vectors, which do not move) and grown by later Gets: it holds snapshot_[0, indexed_).
   std::vector<std::vector<Mutation>> snapshot_;
   std::vector<std::unordered_map<std::string, const std::optional<std::string> *>> snapshot_index_;
-  bool snapshot_indexed_ = false;
+  size_t snapshot_indexed_ = 0;
   Layer kept_;
   size_t kept_count_ = 0;
 };

@@ -248,6 +248,44 @@ TEST_F(CheckpointTest, RestoredWindowsFireAsIfNothingHappened) {
   EXPECT_EQ(Concat(before, Run(restored, kAfter)), expected);
 }
 
+// The checkpoint as a task takes it: frozen at the barrier, the cache's part written a few
+// entries at a time between later batches (which change, evict and fire what the checkpoint
+// holds), then WriteCheckpoint. Restored, it gives what a task restored from a checkpoint
+// taken all at once gives.
+TEST_F(CheckpointTest, ACheckpointWrittenBetweenLaterBatchesHoldsTheStateAtItsBarrier) {
+  Task whole = Fresh(WindowChain(), "whole");
+  std::vector<std::string> expected = Run(whole, kBefore);
+  expected = Concat(expected, Run(whole, kAfter));
+
+  Task failed = Fresh(WindowChain(), "failed");
+  const std::vector<std::string> before = Run(failed, kBefore);
+  ASSERT_TRUE(failed.backend->Freeze().ok());
+  ASSERT_TRUE(failed.runner->BeginSnapshot().ok());
+  // Later batches: the same keys (their state changes, the cache of 4 evicts), then time.
+  const std::vector<Step> later = {{Keys("a", 20, 15, 0)}, {Keys("b", 10, 16, 0)},
+                                   {{}, 19, 0}, {Keys("lost", 5, 16, 0)}};
+  size_t parts = 0;
+  for (size_t i = 0;; ++i) {
+    Result<bool> done = failed.runner->ContinueSnapshot(3);
+    ASSERT_TRUE(done.ok()) << done.status().message();
+    ++parts;
+    if (*done) break;
+    if (i >= later.size()) continue;
+    for (const std::string &line : Run(failed, {later[i]})) {
+      EXPECT_EQ(line.rfind("<", 0), std::string::npos) << line;
+    }
+  }
+  EXPECT_GT(parts, 3u) << "written in parts";
+  auto written = failed.backend->WriteCheckpoint(Dir("chk-1"), "");
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  ASSERT_TRUE(failed.backend->Thaw().ok());
+  Stop(failed);
+
+  Task restored = Restored(WindowChain(), "restored", {{Dir("chk-1"), 0, kMaxParallelism - 1}},
+                           {0, kMaxParallelism - 1});
+  EXPECT_EQ(Concat(before, Run(restored, kAfter)), expected);
+}
+
 // Sessions that grew before the checkpoint keep their first timers (windows.js, "Session
 // timers"); after the restore those fire, move to the sessions' ends, and the sessions fire once.
 TEST_F(CheckpointTest, RestoredSessionsThatGrewFireAsIfNothingHappened) {
@@ -346,16 +384,66 @@ TEST_F(CheckpointTest, RescaledFromOneSubtaskToTwo) {
   EXPECT_EQ(Sorted(all), Sorted(expected));
 }
 
-TEST_F(CheckpointTest, KeyGroupsWhoseTimersAreGoneLoseTheirEntry) {
+// Eight incremental checkpoints taken as a task takes them (in parts, each sharing files with
+// the one before; timers registered and fired between them, so each writes only some timer
+// entries), the oldest deleted as retention does: the last restores at the same parallelism
+// and at two subtasks as if nothing happened.
+TEST_F(CheckpointTest, TheEndOfAChainOfCheckpointsRestoresAtTheSameAndAnotherParallelism) {
+  std::vector<Step> before;
+  for (int round = 0; round < 8; ++round) {
+    before.push_back({Keys("k" + std::to_string(round % 3), 30, 10 * round, 100 + round)});
+    before.push_back({{}, 10 * round - 3, 100 + round});
+  }
+  const std::vector<Step> after = {
+      {Keys("k1", 40, 90, 300)}, {{}, 95, 130}, {{}, kMaxWatermark, 500}};
+  Task whole = Fresh(ProcessChain(), "whole");
+  std::vector<std::string> expected = Run(whole, before);
+  expected = Concat(expected, Run(whole, after));
+
+  Task failed = Fresh(ProcessChain(), "failed");
+  std::vector<std::string> first;
+  std::string base;
+  for (size_t i = 0; i < before.size(); i += 2) {
+    first = Concat(first, Run(failed, {before[i], before[i + 1]}));
+    const std::string dir = Dir("chk-" + std::to_string(i / 2));
+    ASSERT_TRUE(failed.backend->Freeze().ok());
+    ASSERT_TRUE(failed.runner->BeginSnapshot().ok());
+    for (;;) {
+      Result<bool> done = failed.runner->ContinueSnapshot(7);
+      ASSERT_TRUE(done.ok()) << done.status().message();
+      if (*done) break;
+    }
+    auto written = failed.backend->WriteCheckpoint(dir, base);
+    ASSERT_TRUE(written.ok()) << written.status().message();
+    ASSERT_TRUE(failed.backend->Thaw().ok());
+    if (i >= 4) EXPECT_GT(written->shared_files, 0u) << "checkpoint " << i / 2 << " is incremental";
+    if (i / 2 >= 2) fs::remove_all(Dir("chk-" + std::to_string(i / 2 - 2)));  // retention
+    base = dir;
+  }
+  Stop(failed);
+  const state::RestoreSource last{base, 0, kMaxParallelism - 1};
+
+  Task same = Restored(ProcessChain(), "same", {last}, {0, kMaxParallelism - 1});
+  EXPECT_EQ(Concat(first, Run(same, after)), expected);
+  std::vector<std::string> all = first;
+  for (uint32_t s = 0; s < 2; ++s) {
+    const KeyGroupRange range = *state::KeyGroupRangeOf(s, 2, kMaxParallelism);
+    Task task = Restored(ProcessChain(), "sub-" + std::to_string(s), {last}, range);
+    all = Concat(all, Run(task, after, range));
+  }
+  EXPECT_EQ(Sorted(all), Sorted(expected));
+}
+
+TEST_F(CheckpointTest, EveryTimerIsAnEntryOfItsOwnThatGoesWhenItFires) {
   Task task = Fresh(ProcessChain(), "task");
   Run(task, {{Keys("a", 20, 3, 100)}});
   const auto first = Checkpoint(task, "chk-1");
-  const std::vector<std::string> groups = KeysOf(*task.backend, 1);
-  EXPECT_GT(groups.size(), 10u);
-  for (const std::string &key : groups) {
-    EXPECT_EQ(key.substr(key.find('/')), "/") << "timer entries have the key \"\"";
+  const std::vector<std::string> timers = KeysOf(*task.backend, 1);
+  EXPECT_EQ(timers.size(), 40u) << "one entry per timer (20 keys, both domains)";
+  for (const std::string &key : timers) {
+    EXPECT_NE(key.find("\"a"), std::string::npos) << key << " names its key";
   }
-  // Every timer fires; the next snapshot deletes every key group's entry.
+  // Every timer fires; the next snapshot deletes every entry.
   ASSERT_EQ(Run(task, {{{}, 100, 1000}}).size(), 40u);
   const auto second = Checkpoint(task, "chk-2");
   EXPECT_TRUE(KeysOf(*task.backend, 1).empty());

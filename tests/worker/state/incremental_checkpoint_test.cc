@@ -185,6 +185,45 @@ TEST_F(IncrementalCheckpointTest, SnapshotLayerIsWrittenByTheCheckpointsThread) 
   EXPECT_EQ(ContentsOf(**checkpoint), at_barrier);
 }
 
+// A copy-on-write cache's checkpoint: frozen first, then the state at the barrier handed over in
+// parts with WriteSnapshot while later writes come in (and win for reads and afterwards); the
+// checkpoint holds the barrier's state, the instance the latest.
+TEST_F(IncrementalCheckpointTest, SnapshotWrittenInPartsAfterTheFreezeIsTheBarriersState) {
+  auto backend = RocksStateBackend::Open(Dir("live"), kTables, options_);
+  ASSERT_TRUE(backend.ok());
+  Contents at_barrier;
+  Apply(**backend, Round(0, {0, kMaxParallelism - 1}), at_barrier);
+  ASSERT_TRUE((*backend)->Freeze().ok());
+  Contents latest = at_barrier;
+  std::vector<Mutation> parts = Round(1, {0, kMaxParallelism - 1});
+  for (const Mutation &m : parts) {
+    if (m.value.has_value()) at_barrier[{m.table, m.key_group, m.key}] = *m.value;
+    else at_barrier.erase({m.table, m.key_group, m.key});
+  }
+  latest = at_barrier;
+  for (size_t i = 0; i < parts.size(); i += 5) {
+    std::vector<Mutation> part(parts.begin() + i, parts.begin() + std::min(parts.size(), i + 5));
+    ASSERT_TRUE((*backend)->WriteSnapshot(std::move(part)).ok());
+    if (i == 10) Apply(**backend, Round(2, {0, kMaxParallelism - 1}), latest);
+    // Reads see the later writes first, then the parts so far.
+    auto read = (*backend)->Get(0, (10 * 7919 + 1) % kMaxParallelism, "r1-10");
+    ASSERT_TRUE(read.ok());
+    if (i >= 10) EXPECT_EQ(read->value_or("absent"), "\"changed in 2\"");
+  }
+  auto checkpointed = (*backend)->WriteCheckpoint(Dir("chk-1"), "");
+  ASSERT_TRUE(checkpointed.ok()) << checkpointed.status().message();
+  EXPECT_FALSE((*backend)->WriteSnapshot({Mutation{0, 1, "late", std::string("1")}}).ok())
+      << "the checkpoint's state is written: nothing joins it any more";
+  ASSERT_TRUE((*backend)->Thaw().ok());
+  EXPECT_EQ(ContentsOf(**backend), latest);
+  auto checkpoint = RocksStateBackend::Open(Dir("chk-1"), kTables, options_);
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_EQ(ContentsOf(**checkpoint), at_barrier);
+  EXPECT_TRUE((*backend)->Scan(0, [](uint32_t, std::string_view, std::string_view) {
+    return Status::Ok();
+  }).ok());
+}
+
 // A snapshot that is given up before Freeze (the cache's flush failed): Thaw writes what was
 // collected, nothing is lost.
 TEST_F(IncrementalCheckpointTest, ThawWithoutCheckpointWritesTheSnapshotLayer) {

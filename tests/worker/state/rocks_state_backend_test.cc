@@ -81,6 +81,26 @@ TEST_F(RocksStateBackendTest, KeepsBinaryAndUnicodeKeysAndEmptyValues) {
   EXPECT_EQ(MustGet(*backend, 0, 0, "a"), "other");
 }
 
+// A task's live instance is never opened again: without flush_on_close, Close() writes no file.
+TEST_F(RocksStateBackendTest, ClosesWithoutFlushingWhenToldTo) {
+  RocksStateOptions options;
+  options.block_cache_bytes = size_t{8} << 20;
+  options.flush_on_close = false;
+  auto backend = RocksStateBackend::Open(Dir("task"), {"op1"}, options);
+  ASSERT_TRUE(backend.ok());
+  ASSERT_TRUE((*backend)->Write({Put(0, 3, "a", "1")}).ok());
+  ASSERT_TRUE((*backend)->Close().ok());
+  size_t ssts = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(Dir("task"))) {
+    if (entry.path().extension() == ".sst") ++ssts;
+  }
+  EXPECT_EQ(ssts, 0u);
+  auto flushing = MustOpen(Dir("flushing"), {"op1"});
+  ASSERT_TRUE(flushing->Write({Put(0, 3, "a", "1")}).ok());
+  ASSERT_TRUE(flushing->Close().ok());
+  EXPECT_EQ(MustGet(*MustOpen(Dir("flushing"), {"op1"}), 0, 3, "a"), "1");
+}
+
 TEST_F(RocksStateBackendTest, TablesAreIsolated) {
   auto backend = MustOpen(Dir("db"), {"op1", "op7"});
   ASSERT_NE(backend, nullptr);

@@ -16,16 +16,27 @@
 // deleting a key the backend cannot hold — one that lived and died in the cache, as most
 // windows' keys do — leaves a known absence, with nothing to write.
 //
-// Checkpoints: snapshot(timerTable, timers) writes a keyed operator's timers (timers.js) to a
-// table of their own, one entry per key group (key "", the JSON list of the key group's timers;
-// a key group whose timers are all gone since the last snapshot gets a deletion), in one native
-// call, then flushes: the backend then holds everything and can be checkpointed.
-// restoreTimers(timerTable, timers, maxParallelism) reads them back in a task restored from a
-// checkpoint (its backend holds only its own key groups).
+// Checkpoints are copy-on-write, so that their synchronous part does not depend on the state's
+// size. Every entry made dirty is listed in the current generation's dirty list.
+// beginSnapshot() (at the barrier, with the backend frozen) makes that list the frozen
+// generation and starts a new one, and freezes the timers' changes (timers.js); nothing is
+// serialised. continueSnapshot(budget) then writes up to `budget` frozen entries and timer
+// changes as they were at the barrier through native.writeSnapshot (the checkpoint's layer; the
+// backend keeps later native.write calls apart from it), between batches, and returns true
+// when all are out. An entry of the frozen generation not written yet is written first when it
+// is read (get returns the object an operator may change), put, deleted or evicted, so the
+// checkpoint always gets its value at the barrier. snapshot(timerTable, timers) does both at
+// once. abortSnapshot() gives a failed checkpoint up (what it did not write is dirty again).
+// A keyed operator's timers live in a table of their own, one entry per timer; only the timers
+// registered or gone since the last checkpoint are written. restoreTimers(timerTable, timers,
+// maxParallelism) reads them back in a task restored from a checkpoint (its backend holds only
+// its own key groups), also the older format (one entry per key group, key "", the JSON list of
+// its timers), which the next checkpoint replaces.
 //
 // native: { get(table, keyGroup, key) -> JSON text or undefined,
-//           write([table, keyGroup, key, JSON text or null, ...]) }, or null for no backend: a
-// plain in-memory store that evicts nothing.
+//           write([table, keyGroup, key, JSON text or null, ...]),
+//           writeSnapshot([...the same]), scan(table) -> [keyGroup, key, JSON text, ...] },
+// or null for no backend: a plain in-memory store that evicts nothing.
 //
 // The script's completion value is a frozen object { StateTables }.
 (function () {
@@ -50,7 +61,9 @@
       if (group !== undefined) {
         const entry = group.get(keyString);
         if (entry !== undefined) {
-          this.owner.hits++;
+          const owner = this.owner;
+          owner.hits++;
+          if (entry.dirty && entry.gen === owner.frozenGen) owner.saveFrozen(entry);
           return entry.value;
         }
       }
@@ -64,8 +77,16 @@
       }
       const entry = this.find(keyGroup, keyString);
       if (entry !== undefined) {
+        const owner = this.owner;
+        if (entry.dirty) {
+          if (entry.gen === owner.frozenGen) owner.saveFrozen(entry);
+          else {
+            entry.value = value;
+            return;
+          }
+        }
         entry.value = value;
-        entry.dirty = true;
+        owner.markDirty(entry);
       } else {
         this.owner.insert(this, keyGroup, keyString, value, true);
       }
@@ -73,16 +94,22 @@
 
     delete(keyGroup, keyString) {
       const entry = this.find(keyGroup, keyString);
-      if (this.owner.native === null) {
-        if (entry !== undefined) this.owner.remove(entry);
-      } else if (entry === undefined) {
-        this.owner.insert(this, keyGroup, keyString, undefined, true);
-      } else if (!entry.stored) {
+      const owner = this.owner;
+      if (owner.native === null) {
+        if (entry !== undefined) owner.remove(entry);
+        return;
+      }
+      if (entry === undefined) {
+        owner.insert(this, keyGroup, keyString, undefined, true);
+        return;
+      }
+      if (entry.dirty && entry.gen === owner.frozenGen) owner.saveFrozen(entry);
+      if (!entry.stored) {
         entry.value = undefined;  // the backend has no such key: known absent, nothing to write
-        entry.dirty = false;
+        entry.dirty = false;      // (a stale place in a dirty list is skipped)
       } else if (entry.value !== undefined || entry.dirty) {
         entry.value = undefined;
-        entry.dirty = true;
+        if (!entry.dirty) owner.markDirty(entry);
       }  // else known to be absent from the backend: nothing to delete
     }
 
@@ -111,8 +138,22 @@
       this.misses = 0;
       this.evictions = 0;
       this.writes = 0;
-      // The key groups with an entry in the timer table: written by the last snapshot, or read
-      // by restoreTimers.
+      // Copy-on-write checkpoints (see the top): the entries made dirty in generation `gen`
+      // (an entry is dirty in the generation entry.gen; one no longer dirty, or dirty in a
+      // later one, is skipped); the frozen generation's list, its number and the next place in
+      // it (frozen null: none); the snapshot's entries not yet handed to the backend.
+      this.dirtyList = [];
+      this.stamp = 0;
+      this.gen = 1;
+      this.frozen = null;
+      this.frozenGen = -1;
+      this.frozenAt = 0;
+      this.out = [];
+      this.timerOut = [];
+      this.timerTable = -1;
+      this.timers = null;
+      // The key groups with an entry of the older timer format (key ""), read by
+      // restoreTimers: the next snapshot deletes them.
       this.timerGroups = new Set();
     }
 
@@ -130,50 +171,181 @@
       return table;
     }
 
-    // Writes every dirty entry and pending deletion to the backend, in one native call.
+    // Writes every dirty entry and pending deletion to the backend (a snapshot in progress
+    // first, all of it), in one native call.
     flush() {
       if (this.native === null) return;
-      const queue = this.queue;
+      if (this.frozen !== null) this.continueSnapshot(Infinity);
       const dirty = [];
-      for (let i = this.head; i < queue.length; i++) {
-        if (queue[i].dirty) dirty.push(queue[i]);
+      const gen = this.gen;
+      for (const entry of this.dirtyList) {
+        if (entry.dirty && entry.gen === gen) dirty.push(entry);
       }
       this.write(dirty);
       for (const entry of dirty) entry.dirty = false;
+      this.dirtyList = [];
     }
 
-    // Writes `timers` (a TimerService) to table `timerTable` and flushes the cache.
+    // Keeps `timers` (a TimerService) in table `timerTable`: checkpoints write their changes.
+    trackTimers(timerTable, timers) {
+      if (this.native === null) return;
+      this.timerTable = timerTable;
+      this.timers = timers;
+      timers.trackChanges();
+    }
+
+    // A checkpoint's synchronous part (see the top); the backend is frozen.
+    beginSnapshot() {
+      if (this.native === null) return;
+      if (this.frozen !== null) {
+        throw new Error("state: a checkpoint began before the last one's state was written");
+      }
+      this.frozen = this.dirtyList;
+      this.frozenAt = 0;
+      this.frozenGen = this.gen++;
+      this.dirtyList = [];
+      if (this.timers !== null) this.timers.freezeChanges(this.timerOut);
+    }
+
+    // Writes up to `budget` entries of the frozen generation (and as many timer changes) to the
+    // checkpoint's layer; true when the checkpoint's state is all written.
+    continueSnapshot(budget) {
+      if (this.native === null || this.frozen === null) return true;
+      const frozen = this.frozen, gen = this.frozenGen;
+      let i = this.frozenAt;
+      for (let n = 0; i < frozen.length && n < budget; i++) {
+        const entry = frozen[i];
+        if (entry.dirty && entry.gen === gen) {
+          this.saveFrozen(entry);
+          n++;
+        }
+      }
+      this.frozenAt = i;
+      let done = i >= frozen.length;
+      if (this.timers !== null) {
+        done = this.timers.takeFrozen(budget) && done;
+        this.takeTimerOut();
+      }
+      if (done && this.timerGroups.size !== 0) {  // the older format's entries go
+        for (const keyGroup of this.timerGroups) this.out.push(this.timerTable, keyGroup, "", null);
+        this.timerGroups.clear();
+      }
+      this.sendOut();
+      if (done) {
+        this.frozen = null;
+        this.frozenGen = -1;
+      }
+      return done;
+    }
+
+    // A checkpoint given up: the entries (and timers) it did not write are dirty again.
+    abortSnapshot() {
+      if (this.frozen === null) return;
+      const gen = this.frozenGen;
+      for (const entry of this.frozen) {
+        if (entry.dirty && entry.gen === gen) {
+          entry.gen = this.gen;
+          this.dirtyList.push(entry);
+        }
+      }
+      this.frozen = null;
+      this.frozenGen = -1;
+      if (this.timers !== null) this.timers.abortFrozen();
+      // What was taken already counts as written (clean, or stored): it must reach the backend
+      // (still frozen; its thaw writes the layer). If the backend fails, out keeps it for the
+      // next try.
+      try {
+        this.sendOut();
+      } catch (e) {
+        // the task fails with its backend's error; nothing is dropped here
+      }
+    }
+
+    // The whole checkpoint at once: timers (tracked from now on) and every dirty entry.
     snapshot(timerTable, timers) {
       if (this.native === null) return;
-      const groups = timers.snapshotByKeyGroup();
-      const flat = [];
-      for (const [keyGroup, runs] of groups) {
-        flat.push(timerTable, keyGroup, "", stringifyTimers(timerTable, keyGroup, runs));
-      }
-      for (const keyGroup of this.timerGroups) {
-        if (!groups.has(keyGroup)) flat.push(timerTable, keyGroup, "", null);
-      }
-      if (flat.length !== 0) this.native.write(flat);
-      this.timerGroups = new Set(groups.keys());
-      this.flush();
+      if (this.timers !== timers) this.trackTimers(timerTable, timers);
+      this.beginSnapshot();
+      this.continueSnapshot(Infinity);
     }
 
-    // Registers in `timers` what table `timerTable` holds for key groups 0..maxParallelism-1.
+    // An entry of the frozen generation, as it is (not changed since the barrier), to the
+    // snapshot's entries.
+    saveFrozen(entry) {
+      this.out.push(entry.index, entry.keyGroup, entry.key,
+                    entry.value === undefined ? null : stringifyStored(entry));
+      entry.dirty = false;
+      entry.stored = entry.value !== undefined;
+    }
+
+    takeTimerOut() {
+      const from = this.timerOut, out = this.out, table = this.timerTable;
+      for (let i = 0; i < from.length; i += 3) out.push(table, from[i], from[i + 1], from[i + 2]);
+      from.length = 0;
+    }
+
+    sendOut() {
+      if (this.timers !== null && this.timerOut.length !== 0) this.takeTimerOut();
+      if (this.out.length === 0) return;
+      this.native.writeSnapshot(this.out);  // (a failure keeps them for the next try)
+      this.writes += this.out.length / 4;
+      this.out = [];
+    }
+
+    markDirty(entry) {
+      entry.dirty = true;
+      entry.gen = this.gen;
+      if (this.dirtyList.push(entry) > 2 * this.capacity + 1024) this.compactDirty();
+    }
+
+    // Without checkpoints nothing empties the dirty list, and evicted entries would stay in it:
+    // keeps the entries still dirty, once each (amortised O(1) a mark).
+    compactDirty() {
+      const stamp = ++this.stamp, gen = this.gen;
+      const kept = [];
+      for (const entry of this.dirtyList) {
+        if (entry.dirty && entry.gen === gen && entry.stamp !== stamp) {
+          entry.stamp = stamp;
+          kept.push(entry);
+        }
+      }
+      this.dirtyList = kept;
+    }
+
+    // Registers in `timers` what table `timerTable` holds for key groups 0..maxParallelism-1,
+    // and keeps them in that table from now on (trackTimers).
     restoreTimers(timerTable, timers, maxParallelism) {
       if (this.native === null) return;
-      const entries = [];
-      for (let keyGroup = 0; keyGroup < maxParallelism; keyGroup++) {
-        const text = this.native.get(timerTable, keyGroup, "");
-        if (text === undefined) continue;
-        const runs = parseStored({ index: timerTable }, keyGroup, "", text);
-        if (!Array.isArray(runs)) {
+      const older = [], entries = [];
+      if (typeof this.native.scan === "function") {
+        const flat = this.native.scan(timerTable);
+        for (let i = 0; i < flat.length; i += 3) {
+          if (flat[i + 1] === "") older.push([flat[i], flat[i + 2]]);
+          else entries.push([flat[i], flat[i + 1], flat[i + 2]]);
+        }
+      } else {
+        for (let keyGroup = 0; keyGroup < maxParallelism; keyGroup++) {
+          const text = this.native.get(timerTable, keyGroup, "");
+          if (text !== undefined) older.push([keyGroup, text]);
+        }
+      }
+      const runs = [];
+      for (const [keyGroup, text] of older) {
+        const list = parseStored({ index: timerTable }, keyGroup, "", text);
+        if (!Array.isArray(list)) {
           throw new TypeError("state table " + timerTable + ": the timers of key group " +
               keyGroup + " are not a list");
         }
-        entries.push([keyGroup, runs]);
+        runs.push([keyGroup, list]);
         this.timerGroups.add(keyGroup);
       }
-      timers.restore(entries);
+      try {
+        timers.restoreEntries(entries);
+      } catch (e) {
+        throw new TypeError("state table " + timerTable + ": " + e.message);
+      }
+      this.trackTimers(timerTable, timers);  // the older format's timers are changes: rewritten
+      timers.restore(runs);
     }
 
     stats() {
@@ -199,11 +371,14 @@
         table.groups.set(keyGroup, group);
       }
       // stored: whether the backend may hold the key (see the top); load() sets what it read.
-      const entry = { index: table.index, keyGroup, key: keyString, value, dirty, group,
-                      stored: true };
+      const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false, group,
+                      stored: true, gen: 0, stamp: 0 };
       group.set(keyString, entry);
       this.size++;
-      if (this.native !== null) this.queue.push(entry);
+      if (this.native !== null) {
+        this.queue.push(entry);
+        if (dirty) this.markDirty(entry);
+      }
       return entry;
     }
 
@@ -212,18 +387,25 @@
       this.size--;
     }
 
-    // Drops the oldest chunk of entries, writing the dirty ones first: if the write fails,
-    // nothing is dropped.
+    // Drops the oldest chunk of entries, writing the dirty ones first (those of a checkpoint's
+    // frozen generation to its layer, with every snapshot entry not handed over yet, so that a
+    // later miss finds them): if a write fails, nothing is dropped.
     evict() {
       const queue = this.queue;
       const from = this.head;
       const to = from + Math.min(this.chunk, this.size);
       const dirty = [];
+      const frozenGen = this.frozenGen;
       for (let i = from; i < to; i++) {
-        if (queue[i].dirty) dirty.push(queue[i]);
+        const entry = queue[i];
+        if (!entry.dirty) continue;
+        if (entry.gen === frozenGen) this.saveFrozen(entry);
+        else dirty.push(entry);
       }
+      if (this.frozen !== null) this.sendOut();
       this.write(dirty);
       for (let i = from; i < to; i++) {
+        queue[i].dirty = false;  // (its place in a dirty list is skipped)
         this.remove(queue[i]);
         queue[i] = undefined;
       }
@@ -257,15 +439,6 @@
     } catch (e) {
       throw new Error("state table " + table.index + ": the stored value of " +
           describeKey(keyGroup, keyString) + " is not JSON (" + e.message + ")");
-    }
-  }
-
-  function stringifyTimers(timerTable, keyGroup, runs) {
-    try {
-      return JSON.stringify(runs);
-    } catch (e) {
-      throw new TypeError("state table " + timerTable + ": the timers of key group " + keyGroup +
-          " cannot be stored as JSON (" + e.message + "; a key must be a JSON value)");
     }
   }
 

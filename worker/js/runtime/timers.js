@@ -8,12 +8,17 @@
 // order, so timers of one time fire in the order they were registered; many timers share a time
 // (every key's window ends at the same instant), so the heap stays small.
 //
-// Checkpoints: snapshotByKeyGroup() gives every live timer as JSON data, by key group (the
-// task's state backend keeps one entry per key group, so a restore at another parallelism finds
-// the timers of its key groups); each timer carries its position in firing order, and restore()
-// registers timers in that order, so timers of one time fire in the order they would have
-// without the interruption. The format is compact (a run per time and namespace, key strings
-// not repeated): with a million timers the snapshot is on the checkpoint's critical path.
+// Checkpoints are incremental (see "Changes" below): with trackChanges(), the service records
+// which timers were registered and which stored ones are gone since the last freezeChanges();
+// a checkpoint writes only those, one state entry per timer (entryKey/entryValue), and its
+// synchronous part is freezeChanges(), which swaps two Sets. Each timer carries its
+// registration number (seq) and that of its (time, namespace) group (nsSeq): restoreEntries()
+// registers timers ordered by (nsSeq, seq), so timers of one time fire in the order they would
+// have without the interruption.
+//
+// The older format, kept for checkpoints written before: snapshotByKeyGroup() gives every live
+// timer as JSON data, by key group (a run per time and namespace, key strings not repeated),
+// and restore() registers such runs in their firing order.
 //
 // The script's completion value is a frozen object { TimerService }.
 (function () {
@@ -66,16 +71,39 @@
     }
   }
 
+  // One timer. seq: its registration number in the service; nsSeq: that of its (time,
+  // namespace) group, whose place among the groups of its time is its firing order. live: not
+  // fired or deleted; stored: the state backend holds it (written by a checkpoint, or
+  // restored); cgen: the generation of the change Set it is in (0: none; see "Changes").
+  class Timer {
+    constructor(domain, time, keyGroup, keyString, key, namespace, seq, nsSeq) {
+      this.time = time;
+      this.keyGroup = keyGroup;
+      this.keyString = keyString;
+      this.key = key;
+      this.namespace = namespace;
+      this.domain = domain;
+      this.seq = seq;
+      this.nsSeq = nsSeq;
+      this.live = true;
+      this.stored = false;
+      this.cgen = 0;
+    }
+  }
+
   // One domain's timers: per distinct time a bucket, namespace -> key string -> timer, whose
   // insertion order is the registration order (Maps iterate in insertion order, and visit
   // entries added while iterating, so a timer registered while its time fires fires too).
   class Domain {
-    constructor() {
+    constructor(service, domain) {
+      this.service = service;
+      this.domain = domain;
       this.heap = new TimeHeap();
       this.buckets = new Map();  // time -> Map(namespace -> Map(keyString -> timer))
       this.count = 0;
     }
-    register(time, keyGroup, keyString, key, namespace) {
+    // The (time, namespace) group, made with nsSeq when new.
+    group(time, namespace, nsSeq) {
       let bucket = this.buckets.get(time);
       if (bucket === undefined) {
         bucket = new Map();
@@ -85,20 +113,35 @@
       let byKey = bucket.get(namespace);
       if (byKey === undefined) {
         byKey = new Map();
+        byKey.nsSeq = nsSeq;
         bucket.set(namespace, byKey);
       }
+      return byKey;
+    }
+    register(time, keyGroup, keyString, key, namespace) {
+      const service = this.service;
+      const byKey = this.group(time, namespace, service.seq);
       if (byKey.has(keyString)) return;
-      byKey.set(keyString, { time, keyGroup, keyString, key, namespace });
+      const timer = new Timer(this.domain, time, keyGroup, keyString, key, namespace,
+                              service.seq++, byKey.nsSeq);
+      byKey.set(keyString, timer);
       this.count++;
+      if (service.changes !== null) service.added(timer);
     }
     remove(time, keyString, namespace) {
       const bucket = this.buckets.get(time);
       if (bucket === undefined) return;
       const byKey = bucket.get(namespace);
-      if (byKey !== undefined && byKey.delete(keyString)) this.count--;
+      if (byKey === undefined) return;
+      const timer = byKey.get(keyString);
+      if (timer === undefined) return;
+      byKey.delete(keyString);
+      this.count--;
+      if (this.service.changes !== null) this.service.gone(timer);
     }
     fireUpTo(time, fire) {
       const heap = this.heap;
+      const service = this.service;
       while (heap.size > 0 && heap.peek() <= time) {
         const t = heap.peek();
         const bucket = this.buckets.get(t);
@@ -106,6 +149,7 @@
           for (const timer of byKey.values()) {
             byKey.delete(timer.keyString);
             this.count--;
+            if (service.changes !== null) service.gone(timer);
             fire(timer);
           }
         }
@@ -143,7 +187,17 @@
 
   class TimerService {
     constructor() {
-      this.domains = [new Domain(), new Domain()];
+      this.domains = [new Domain(this, EVENT), new Domain(this, PROCESSING)];
+      this.seq = 0;  // the next registration number
+      // Changes (null: not tracked): the timers registered, and the stored ones gone, since the
+      // last freezeChanges(), in generation `gen`. frozen: the Set freezeChanges() took, of
+      // generation frozenGen, while takeFrozen() has not written all of it (else null).
+      this.changes = null;
+      this.gen = 1;
+      this.frozen = null;
+      this.frozenGen = 0;
+      this.frozenIt = null;
+      this.out = null;  // where a frozen timer's entry goes: [keyGroup, key, value or null, ...]
     }
 
     // Live timers in both domains.
@@ -184,6 +238,104 @@
     // The earliest live event-time timer's time, or Infinity.
     nextEventTime() {
       return this.domains[EVENT].next();
+    }
+
+    // Changes. trackChanges() starts recording them; every live timer not stored counts as
+    // registered. A timer's state entry: key entryKey(timer) in its key group, value
+    // entryValue(timer), or a deletion once it is gone.
+    trackChanges() {
+      if (this.changes !== null) return;
+      this.changes = new Set();
+      for (const domain of this.domains) {
+        for (const bucket of domain.buckets.values()) {
+          for (const byKey of bucket.values()) {
+            for (const timer of byKey.values()) if (!timer.stored) this.added(timer);
+          }
+        }
+      }
+    }
+    added(timer) {
+      timer.cgen = this.gen;
+      this.changes.add(timer);
+    }
+    gone(timer) {
+      // Still in the frozen Set, unwritten: the checkpoint must have it, live as it was.
+      if (timer.cgen === this.frozenGen && this.frozen !== null) this.saveFrozen(timer);
+      timer.live = false;
+      if (timer.stored) {
+        timer.cgen = this.gen;
+        this.changes.add(timer);
+      } else if (timer.cgen === this.gen) {
+        this.changes.delete(timer);  // registered and gone between two checkpoints
+        timer.cgen = 0;
+      }
+    }
+    // A checkpoint's synchronous part: the changes so far become the frozen generation, whose
+    // entries takeFrozen() pushes to `out` (as they were now, also if they change meanwhile).
+    freezeChanges(out) {
+      if (this.changes === null) this.trackChanges();
+      if (this.frozen !== null) throw new Error("timers: a checkpoint's changes are frozen already");
+      this.frozen = this.changes;
+      this.frozenIt = this.frozen.values();
+      this.frozenGen = this.gen++;
+      this.changes = new Set();
+      this.out = out;
+    }
+    // Pushes up to `budget` entries of the frozen generation; true when all of it is out.
+    takeFrozen(budget) {
+      if (this.frozen === null) return true;
+      const it = this.frozenIt, gen = this.frozenGen;
+      for (let n = 0; n < budget;) {
+        const next = it.next();
+        if (next.done) {
+          this.frozen = null;
+          this.frozenIt = null;
+          this.frozenGen = 0;
+          return true;
+        }
+        const timer = next.value;
+        if (timer.cgen === gen) {
+          this.saveFrozen(timer);
+          n++;
+        }
+      }
+      return false;
+    }
+    // A checkpoint given up: what it did not write is a change again.
+    abortFrozen() {
+      if (this.frozen === null) return;
+      for (const timer of this.frozen) {
+        if (timer.cgen === this.frozenGen) this.added(timer);
+      }
+      this.frozen = null;
+      this.frozenIt = null;
+      this.frozenGen = 0;
+    }
+    saveFrozen(timer) {
+      const out = this.out;
+      out.push(timer.keyGroup, entryKey(timer), timer.live ? entryValue(timer) : null);
+      timer.stored = timer.live;
+      timer.cgen = 0;
+    }
+
+    // Registers stored timers: [[keyGroup, entry key, entry value], ...] as written by
+    // checkpoints (of one or several tasks), stored, in (nsSeq, seq) order.
+    restoreEntries(entries) {
+      const timers = [];
+      for (const [keyGroup, key, value] of entries) timers.push(parseEntry(keyGroup, key, value));
+      timers.sort((a, b) => a.nsSeq - b.nsSeq || a.seq - b.seq);
+      for (const t of timers) {
+        const domain = this.domains[t.domain];
+        const byKey = domain.group(t.time, t.namespace, t.nsSeq);
+        if (byKey.has(t.keyString)) continue;
+        const timer = new Timer(t.domain, t.time, t.keyGroup, t.keyString, t.key, t.namespace,
+                                t.seq, byKey.nsSeq);
+        timer.stored = true;
+        byKey.set(t.keyString, timer);
+        domain.count++;
+        if (t.seq >= this.seq) this.seq = t.seq + 1;
+        if (t.nsSeq >= this.seq) this.seq = t.nsSeq + 1;
+      }
     }
 
     // Every live timer, by key group: a Map of key group -> its runs (see "Snapshots" below).
@@ -321,6 +473,45 @@
     bad(what) {
       throw new TypeError("the timer snapshot of key group " + String(this.keyGroup) + " " + what);
     }
+  }
+
+  // A timer's state entry. Key: JSON [domain, time, namespace, keyString] (a time of
+  // +-Infinity as a string: JSON has none); value: JSON [seq, nsSeq] or [seq, nsSeq, key] when
+  // the key is not its key string.
+  function entryKey(timer) {
+    const t = timer.time;
+    return JSON.stringify([timer.domain, Number.isFinite(t) ? t : String(t), timer.namespace,
+                           timer.keyString]);
+  }
+  function entryValue(timer) {
+    if (timer.key === timer.keyString) return "[" + timer.seq + "," + timer.nsSeq + "]";
+    try {
+      return JSON.stringify([timer.seq, timer.nsSeq, timer.key]);
+    } catch (e) {
+      throw new TypeError("the timer of key " + JSON.stringify(timer.keyString) + " (key group " +
+          timer.keyGroup + ") cannot be stored as JSON (" + e.message +
+          "; a key must be a JSON value)");
+    }
+  }
+  function parseEntry(keyGroup, key, value) {
+    let k, v;
+    try {
+      k = JSON.parse(key);
+      v = JSON.parse(value);
+    } catch (e) {
+      throw new TypeError("the stored timer " + key + " of key group " + keyGroup +
+          " is not JSON (" + e.message + ")");
+    }
+    const time = typeof k[1] === "string" ? Number(k[1]) : k[1];
+    if (!Array.isArray(k) || k.length !== 4 || (k[0] !== EVENT && k[0] !== PROCESSING) ||
+        typeof time !== "number" || Number.isNaN(time) || typeof k[2] !== "string" ||
+        typeof k[3] !== "string" || !Array.isArray(v) || v.length < 2 ||
+        !Number.isInteger(v[0]) || !Number.isInteger(v[1])) {
+      throw new TypeError("the stored timer " + key + " of key group " + keyGroup +
+          " is not [domain 0 or 1, time, namespace, keyString] -> [seq, nsSeq, key?]");
+    }
+    return { domain: k[0], time, namespace: k[2], keyString: k[3], keyGroup,
+             key: v.length > 2 ? v[2] : k[3], seq: v[0], nsSeq: v[1] };
   }
 
   function siftDown(heap, i) {

@@ -11,6 +11,15 @@ const timersSource = readFileSync(
     new URL("../../../../worker/js/runtime/timers.js", import.meta.url), "utf8");
 const { TimerService } = vm.runInThisContext(timersSource, { filename: "timers.js" });
 
+// Everything that fires up to the end of time, as "keyString@time/namespace".
+function drain(timers) {
+  const fired = [];
+  const push = (t) => fired.push(t.keyString + "@" + t.time + "/" + t.namespace);
+  timers.advanceWatermark(Infinity, push);
+  timers.advanceProcessingTime(Infinity, push);
+  return fired;
+}
+
 // The native side as v8_state_binding.cc gives it, over a Map, recording every call.
 class FakeNative {
   constructor() {
@@ -24,7 +33,11 @@ class FakeNative {
   }
   get(table, keyGroup, key) {
     this.gets.push([table, keyGroup, key]);
-    return this.store.get(FakeNative.id(table, keyGroup, key));
+    const id = FakeNative.id(table, keyGroup, key);
+    for (const map of [this.kept, this.layer]) {
+      if (map !== undefined && map.has(id)) return map.get(id) ?? undefined;
+    }
+    return this.store.get(id);
   }
   write(flat) {
     if (this.failWrites) throw new Error("state backend at /tmp/x: disk full");
@@ -38,7 +51,8 @@ class FakeNative {
       assert.ok(value === null || typeof value === "string");
       call.push([table, keyGroup, key, value]);
       const id = FakeNative.id(table, keyGroup, key);
-      if (value === null) this.store.delete(id);
+      if (this.kept !== undefined) this.kept.set(id, value);
+      else if (value === null) this.store.delete(id);
       else this.store.set(id, value);
     }
     this.writeCalls.push(call);
@@ -46,6 +60,54 @@ class FakeNative {
   stored(table, keyGroup, key) {
     const text = this.store.get(FakeNative.id(table, keyGroup, key));
     return text === undefined ? undefined : JSON.parse(text);
+  }
+  // A checkpoint as RocksStateBackend takes one: freeze() at the barrier, then write() is kept
+  // apart (read back first) and writeSnapshot() adds to the checkpoint's layer; image() is the
+  // checkpoint (the store with the layer), thaw() applies the layer, then the kept writes.
+  freeze() {
+    this.layer = new Map();
+    this.kept = new Map();
+  }
+  image() {
+    const image = new Map(this.store);
+    for (const [id, value] of this.layer) {
+      if (value === null) image.delete(id);
+      else image.set(id, value);
+    }
+    return image;
+  }
+  thaw() {
+    for (const map of [this.layer, this.kept]) {
+      for (const [id, value] of map) {
+        if (value === null) this.store.delete(id);
+        else this.store.set(id, value);
+      }
+    }
+    this.layer = this.kept = undefined;
+  }
+  writeSnapshot(flat) {
+    assert.equal(flat.length % 4, 0);
+    this.snapshotCalls = (this.snapshotCalls ?? 0) + 1;
+    (this.snapshotEntries ??= []).push(flat.length / 4);
+    for (let i = 0; i < flat.length; i += 4) {
+      const [table, keyGroup, key, value] = flat.slice(i, i + 4);
+      assert.ok(value === null || typeof value === "string");
+      const id = FakeNative.id(table, keyGroup, key);
+      if (this.layer === undefined) {
+        if (value === null) this.store.delete(id);
+        else this.store.set(id, value);
+      } else {
+        this.layer.set(id, value);
+      }
+    }
+  }
+  scan(table) {
+    const out = [];
+    for (const [id, value] of this.store) {
+      const [t, keyGroup, ...key] = id.split("|");
+      if (Number(t) === table) out.push(Number(keyGroup), key.join("|"), value);
+    }
+    return out;
   }
 }
 
@@ -263,7 +325,12 @@ test("bad use is a clear error", () => {
   assert.throws(() => tables.flush(), /state table 1: the value of key "fn".*cannot be stored/);
 });
 
-test("snapshot writes a timer entry per key group in one call, deletes emptied ones, flushes", () => {
+// The timer entries of table 1 in the store, as "keyGroup|key -> value".
+function timerEntries(native) {
+  return [...native.store].filter(([id]) => id.startsWith("1|")).map(([id, v]) => id.slice(2) + " -> " + v).sort();
+}
+
+test("snapshot writes one entry per timer registered or gone since the last, and the state", () => {
   const native = new FakeNative();
   const tables = new StateTables(native, { cacheEntries: 100 });
   const timers = new TimerService();
@@ -272,73 +339,88 @@ test("snapshot writes a timer entry per key group in one call, deletes emptied o
   timers.registerProcessingTimeTimer(20, 3, "a", "a", "");
   timers.registerEventTimeTimer(10, 7, "b", { id: 2 }, "0:11");
   tables.snapshot(1, timers);
-  // The timer entries in one call, then the flush of the dirty state.
-  assert.equal(native.writeCalls.length, 2);
-  assert.deepEqual(native.writeCalls[0].map(([t, g, k]) => [t, g, k]), [[1, 3, ""], [1, 7, ""]]);
-  assert.deepEqual(native.writeCalls[1], [[0, 3, "a", "{\"n\":1}"]]);
-  assert.deepEqual(native.stored(1, 3, ""),
-                   [[0, 10, "0:11", [0], ["a"], 0], [1, 20, "", [2], ["a"], 0]]);
-  assert.deepEqual(native.stored(1, 7, ""), [[0, 10, "0:11", [1], ["b"], [{ id: 2 }]]]);
+  assert.equal(native.snapshotCalls, 1, "state and timers in one call");
+  assert.deepEqual(native.stored(0, 3, "a"), { n: 1 });
+  assert.deepEqual(timerEntries(native), [
+    '3|[0,10,"0:11","a"] -> [0,0]', '3|[1,20,"","a"] -> [1,1]',
+    '7|[0,10,"0:11","b"] -> [2,0,{"id":2}]']);
 
-  // Key group 7's timer fires: its entry goes; key group 3's is rewritten.
+  // a and b fire at 10; c is registered and deleted between two snapshots: nothing of it is
+  // written; d is new.
   timers.advanceWatermark(10, () => {});
+  timers.registerEventTimeTimer(30, 5, "c", "c", "");
+  timers.deleteEventTimeTimer(30, "c", "");
+  timers.registerEventTimeTimer(40, 5, "d", "d", "");
   tables.snapshot(1, timers);
-  assert.deepEqual(native.writeCalls[2], [[1, 3, "", "[[1,20,\"\",[0],[\"a\"],0]]"],
-                                          [1, 7, "", null]]);
-  assert.equal(native.writeCalls.length, 3, "nothing dirty to flush");
-  timers.advanceProcessingTime(20, () => {});
+  assert.equal(native.snapshotCalls, 2);
+  assert.equal(native.snapshotEntries.at(-1), 3, "two deletions and one new timer");
+  assert.deepEqual(timerEntries(native), [
+    '3|[1,20,"","a"] -> [1,1]', '5|[0,40,"","d"] -> [4,4]']);
   tables.snapshot(1, timers);
-  assert.deepEqual(native.writeCalls[3], [[1, 3, "", null]]);
-  tables.snapshot(1, timers);
-  assert.equal(native.writeCalls.length, 4, "no timers, none before: no call");
+  assert.equal(native.snapshotCalls, 2, "nothing changed: no call");
 });
 
-test("restoreTimers reads every key group and registers the timers in their old order", () => {
+test("restoreTimers registers the stored timers in their old order, the older format too", () => {
   const native = new FakeNative();
   const before = new StateTables(native, { cacheEntries: 100 });
   const timers = new TimerService();
-  // One time, many key groups, registered out of key-group order.
+  // One time, many key groups, registered out of key-group order; a namespace made, emptied
+  // and used again keeps its place.
   const keys = ["k5", "k1", "k9", "k3", "k7"];
+  timers.registerEventTimeTimer(50, 1, "gone", "gone", "w2");
   for (const [i, k] of keys.entries()) {
-    timers.registerEventTimeTimer(50, 100 - i * 10, k, k, "");
+    timers.registerEventTimeTimer(50, 100 - i * 10, k, k, "w" + (i % 2));
     timers.registerProcessingTimeTimer(Infinity, 100 - i * 10, k, k, "");
   }
   timers.registerEventTimeTimer(40, 3, "early", "early", "");
   before.snapshot(1, timers);
+  timers.deleteEventTimeTimer(50, "gone", "w2");
+  timers.registerEventTimeTimer(50, 1, "again", "again", "w2");
+  before.snapshot(1, timers);
+  const expected = drain(timers);
 
   const after = new StateTables(native, { cacheEntries: 100 });
   const restored = new TimerService();
-  native.gets.length = 0;
   after.restoreTimers(1, restored, 128);
-  assert.equal(native.gets.length, 128);
-  assert.ok(native.gets.every(([t, , k], g) => t === 1 && k === "" && native.gets[g][1] === g));
-  const fired = [];
-  restored.advanceWatermark(Infinity, (t) => fired.push(t.keyString + "@" + t.time));
-  restored.advanceProcessingTime(Infinity, (t) => fired.push(t.keyString + "@" + t.time));
-  assert.deepEqual(fired, ["early@40", ...keys.map((k) => k + "@50"),
-                           ...keys.map((k) => k + "@Infinity")]);
+  assert.deepEqual(drain(restored), expected);
+  assert.deepEqual(expected.slice(0, 3), ["early@40/", "again@50/w2", "k5@50/w0"]);
 
-  // It knows which entries exist, so the next snapshot deletes them.
-  after.snapshot(1, restored);
-  assert.deepEqual(native.writeCalls.at(-1).slice().sort((a, b) => a[1] - b[1]),
-                   [[1, 3, "", null], [1, 60, "", null], [1, 70, "", null], [1, 80, "", null],
-                    [1, 90, "", null], [1, 100, "", null]]);
+  // The older format (one entry per key group, key ""): restored, rewritten per timer by the
+  // next snapshot, which deletes the old entries.
+  const old = new FakeNative();
+  const original = new TimerService();
+  for (const [i, k] of keys.entries()) original.registerEventTimeTimer(50, 100 - i * 10, k, k, "");
+  for (const [keyGroup, runs] of original.snapshotByKeyGroup()) {
+    old.store.set("1|" + keyGroup + "|", JSON.stringify(runs));
+  }
+  const migrated = new StateTables(old, { cacheEntries: 100 });
+  const fromOld = new TimerService();
+  migrated.restoreTimers(1, fromOld, 128);
+  migrated.snapshot(1, fromOld);
+  assert.ok(timerEntries(old).every((e) => !e.includes("|  ->") && e.includes("[0,50")), timerEntries(old).join());
+  assert.equal(timerEntries(old).length, keys.length);
+  const again = new TimerService();
+  new StateTables(old, { cacheEntries: 100 }).restoreTimers(1, again, 128);
+  assert.deepEqual(drain(again), drain(fromOld));
 });
 
-test("timers that cannot be stored, and stored timers that are no list, are clear errors", () => {
+test("timers that cannot be stored, and stored timers that are bad, are clear errors", () => {
   const native = new FakeNative();
   const tables = new StateTables(native, { cacheEntries: 100 });
   const timers = new TimerService();
   timers.registerEventTimeTimer(1, 4, "1", 1n, "");
   assert.throws(() => tables.snapshot(1, timers),
-                new RegExp("^TypeError: state table 1: the timers of key group 4 cannot be " +
-                           "stored as JSON \\(.*BigInt.*; a key must be a JSON value\\)$"));
+                /^TypeError: the timer of key "1" \(key group 4\) cannot be stored as JSON \(.*BigInt.*; a key must be a JSON value\)$/);
   native.store.set("1|2|", "{}");
-  assert.throws(() => tables.restoreTimers(1, new TimerService(), 8),
+  assert.throws(() => new StateTables(native).restoreTimers(1, new TimerService(), 8),
                 /^TypeError: state table 1: the timers of key group 2 are not a list$/);
   native.store.set("1|2|", "[[");
-  assert.throws(() => tables.restoreTimers(1, new TimerService(), 8),
+  assert.throws(() => new StateTables(native).restoreTimers(1, new TimerService(), 8),
                 /^Error: state table 1: the stored value of key "" \(key group 2\) is not JSON/);
+  native.store.delete("1|2|");
+  native.store.set("1|2|[0,1]", "[0,0]");
+  assert.throws(() => new StateTables(native).restoreTimers(1, new TimerService(), 8),
+                /^TypeError: state table 1: the stored timer \[0,1\] of key group 2 is not \[domain/);
 });
 
 test("without a backend, snapshot and restoreTimers do nothing", () => {
@@ -381,4 +463,113 @@ test("a key that lived and died in the cache is never written; one the backend m
   }
   assert.equal(native.writeCalls.length, 3);
   assert.ok(tables.stats().evictions > 0);
+});
+
+// A tiny deterministic generator (tests must repeat).
+function random(seed) {
+  let x = seed >>> 0;
+  return (n) => {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    return Math.floor((x / 4294967296) * n);
+  };
+}
+
+test("a copy-on-write checkpoint holds exactly the state and timers at its barrier", () => {
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    const rnd = random(seed);
+    const native = new FakeNative();
+    const tables = new StateTables(native, { cacheEntries: 40 });  // evicts while writing
+    const timers = new TimerService();
+    tables.trackTimers(1, timers);
+    const t = tables.table(0);
+    const model = new Map();  // key -> value
+    let watermark = 0, checkpoints = 0;
+    const step = () => {
+      const k = "k" + rnd(150), kg = k.length;
+      const op = rnd(10);
+      if (op < 4) {  // an operator's read-modify-write of the cached object
+        const v = t.get(kg, k) ?? { n: 0 };
+        v.n++;
+        t.put(kg, k, v);
+        model.set(k, { n: v.n });
+      } else if (op < 5) {
+        t.delete(kg, k);
+        model.delete(k);
+      } else if (op < 7) {
+        assert.deepEqual(t.get(kg, k), model.get(k), k);
+      } else if (op < 9) {
+        const time = watermark + 1 + rnd(20);
+        const key = rnd(4) === 0 ? { k } : k;
+        timers.registerEventTimeTimer(time, kg, k, key, "w" + (time % 3));
+      } else if (rnd(3) === 0) {
+        watermark += rnd(5);
+        timers.advanceWatermark(watermark, () => {});
+      } else {
+        timers.deleteEventTimeTimer(watermark + 1 + rnd(20), k, "w" + rnd(3));
+      }
+    };
+    for (let round = 0; round < 30; round++) {
+      for (let i = rnd(200); i > 0; i--) step();
+      // The barrier.
+      native.freeze();
+      tables.beginSnapshot();
+      const state = new Map([...model].map(([k, v]) => [k, JSON.stringify(v)]));
+      const reference = new TimerService();
+      reference.restore(JSON.parse(JSON.stringify(timers.snapshot())));
+      // Its writes, in parts, while records go on.
+      while (!tables.continueSnapshot(1 + rnd(8))) for (let i = rnd(30); i > 0; i--) step();
+      checkpoints++;
+      const image = native.image();
+      for (let i = 0; i < 150; i++) {
+        const k = "k" + i;
+        assert.equal(image.get("0|" + k.length + "|" + k), state.get(k), `seed ${seed}, ${k}`);
+      }
+      const restoredNative = new FakeNative();
+      restoredNative.store = new Map(image);
+      const restored = new TimerService();
+      new StateTables(restoredNative).restoreTimers(1, restored, 128);
+      assert.deepEqual(drain(restored), drain(reference), `seed ${seed}, checkpoint ${checkpoints}`);
+      native.thaw();
+    }
+    tables.flush();
+    for (let i = 0; i < 150; i++) {
+      const k = "k" + i;
+      assert.deepEqual(native.stored(0, k.length, k), model.get(k));
+    }
+  }
+});
+
+test("a checkpoint given up leaves its entries dirty for the next one", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const timers = new TimerService();
+  tables.trackTimers(1, timers);
+  const t = tables.table(0);
+  for (let i = 0; i < 10; i++) t.put(0, "k" + i, i);
+  timers.registerEventTimeTimer(5, 0, "k1", "k1", "");
+  native.freeze();
+  tables.beginSnapshot();
+  assert.equal(tables.continueSnapshot(3), false);
+  assert.equal(t.get(0, "k9"), 9);  // taken by the read, not sent yet: the abort sends it
+  tables.abortSnapshot();
+  native.thaw();
+  assert.equal(native.stored(0, 0, "k9"), 9);
+  native.freeze();
+  tables.beginSnapshot();
+  assert.equal(tables.continueSnapshot(Infinity), true);
+  const image = native.image();
+  for (let i = 0; i < 10; i++) assert.equal(image.get("0|0|k" + i), String(i));
+  assert.equal(image.get('1|0|[0,5,"","k1"]'), "[0,0]");
+  native.thaw();
+  assert.throws(() => { tables.beginSnapshot(); tables.beginSnapshot(); }, /began before/);
+});
+
+test("without checkpoints the dirty list stays bounded while entries are evicted", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const t = tables.table(0);
+  for (let i = 0; i < 100000; i++) t.put(0, "k" + (i % 5000), i);
+  assert.ok(tables.dirtyList.length <= 2 * 100 + 1024 + 1, String(tables.dirtyList.length));
+  tables.flush();
+  for (let i = 95000; i < 100000; i++) assert.equal(t.get(0, "k" + (i % 5000)), i);
 });
