@@ -2,9 +2,9 @@
 // ChainProgram. BuildChainProgram calls WriteDriver; nothing else does.
 #include "worker/js/chain_driver.h"
 
-#include "common/operator_kinds.h"
 #include <cstring>
 
+#include "common/operator_kinds.h"
 #include "worker/js/chain_prelude.h"
 #include "worker/js/js_writer.h"
 
