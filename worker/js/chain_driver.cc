@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/operator_kinds.h"
+#include "worker/js/chain_driver_header.h"
 #include "worker/js/chain_prelude.h"
 #include "worker/js/js_writer.h"
 
@@ -19,52 +20,6 @@ std::string Stat(DriverStat stat) {
 // Where a stage's kind puts it in the driver's loop.
 bool IsTimestamps(const StageSpec &stage) {
   return InlineStageOf(stage.kind) == InlineStage::kAssignTimestamps;
-}
-
-// The input and output of a chain, and its stages, for the comment that starts the driver.
-// Names and ids are users' text: no line breaks in them.
-std::string OneLine(std::string text) {
-  for (char &c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return text;
-}
-
-const char *PartitioningName(Partitioning partitioning) {
-  switch (partitioning) {
-    case Partitioning::kForward: return "forward";
-    case Partitioning::kBroadcast: return "broadcast";
-    case Partitioning::kRebalance: return "rebalance";
-    case Partitioning::kHash: return "hash";
-  }
-  return "?";
-}
-
-void EmitHeader(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
-  w.Line("// A Sluice chain driver, written by worker/js/chain_driver.cc for one task.");
-  const char *input = program.source == SourceKind::kNexmark     ? "generated (nexmark)"
-                      : program.source == SourceKind::kGenerator ? "generated"
-                      : chain.text_format == "json"              ? "JSON lines or columnar batches"
-                                                                 : "text lines";
-  if (program.input_key_stage >= 0 && chain.keyed_input_in_chain) {
-    w.Line("// Input: ", input, "; stage ", program.input_key_stage,
-           " keyed inside the chain (a chained keyBy)");
-  } else {
-    w.Line("// Input: ", input, program.input_key_stage >= 0 ? ", keyed" : "");
-  }
-  for (size_t i = 0; i < chain.stages.size(); ++i) {
-    w.Line("//   stage ", i, ": ", chain.stages[i].kind, " ",
-           OneLine(DescribeStage(chain.stages[i])));
-  }
-  if (chain.output == OutputMode::kCount) w.Line("// Output: counted, not kept");
-  if (chain.output == OutputMode::kJsonLines) w.Line("// Output: JSON lines");
-  if (chain.output != OutputMode::kPartitioned) return;
-  for (size_t e = 0; e < chain.outputs.size(); ++e) {
-    const PartitionSpec &edge = chain.outputs[e];
-    w.Line("// Output edge ", e, ": ", PartitioningName(edge.partitioning), " to ", edge.targets,
-           " subtask(s)", edge.late ? ", late records" : "",
-           chain.codec == BatchCodec::kColumnar ? ", columnar" : ", JSON lines");
-  }
 }
 
 // Emits the code that takes record `var` with event time `time` through stages[i..] and into
@@ -589,7 +544,7 @@ void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
 
 void WriteDriver(const ChainSpec &chain, const ChainProgram &program, std::string *out) {
   JsWriter w(out);
-  EmitHeader(chain, program, w);
+  EmitDriverHeader(chain, program, w);
   *out += kPrelude;  // opens the factory: (function chainDriver(env) {
   EmitStatNames(w);
   EmitSetup(chain, program, w);
