@@ -229,17 +229,27 @@ Status RocksStateBackend::Write(const std::vector<Mutation> &mutations) {
     encoded.clear();
     AppendKeyGroup(mutation.key_group, &encoded);
     encoded.append(mutation.key);
-    rocksdb::ColumnFamilyHandle *handle = handles_[mutation.table];
-    rocksdb::Status added = mutation.value.has_value() ? batch.Put(handle, encoded, *mutation.value)
-                                                       : batch.Delete(handle, encoded);
-    if (!added.ok()) return External(Where(mutation.table), added);
+    SLUICE_RETURN_IF_ERROR(AddToBatch(mutation, encoded, &batch));
   }
+  return WriteBatchToDb(&batch, "");
+}
+
+Status RocksStateBackend::AddToBatch(const Mutation &mutation, const std::string &encoded,
+                                     rocksdb::WriteBatch *batch) {
+  rocksdb::ColumnFamilyHandle *handle = handles_[mutation.table];
+  rocksdb::Status added = mutation.value.has_value() ? batch->Put(handle, encoded, *mutation.value)
+                                                     : batch->Delete(handle, encoded);
+  if (!added.ok()) return External(Where(mutation.table), added);
+  return Status::Ok();
+}
+
+Status RocksStateBackend::WriteBatchToDb(rocksdb::WriteBatch *batch, const std::string &what) {
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;
-  rocksdb::Status written = db_->Write(write_options, &batch);
+  rocksdb::Status written = db_->Write(write_options, batch);
   if (!written.ok()) {
     return External("state backend at " + directory_ + ": writing " +
-                        std::to_string(mutations.size()) + " entries",
+                        std::to_string(batch->Count()) + " entries" + what,
                     written);
   }
   return Status::Ok();
@@ -328,22 +338,11 @@ Status RocksStateBackend::WriteSnapshot() {
   for (const std::vector<Mutation> &mutations : snapshot_) {
     for (const Mutation &mutation : mutations) {
       const std::string encoded = EncodeKey(mutation.key_group, mutation.key);
-      rocksdb::ColumnFamilyHandle *handle = handles_[mutation.table];
-      rocksdb::Status added = mutation.value.has_value() ? batch.Put(handle, encoded, *mutation.value)
-                                                         : batch.Delete(handle, encoded);
-      if (!added.ok()) return External(Where(mutation.table), added);
+      SLUICE_RETURN_IF_ERROR(AddToBatch(mutation, encoded, &batch));
     }
   }
   if (batch.Count() == 0) return Status::Ok();
-  rocksdb::WriteOptions write_options;
-  write_options.disableWAL = true;
-  rocksdb::Status written = db_->Write(write_options, &batch);
-  if (!written.ok()) {
-    return External("state backend at " + directory_ + ": writing " +
-                        std::to_string(batch.Count()) + " entries of a checkpoint's snapshot",
-                    written);
-  }
-  return Status::Ok();
+  return WriteBatchToDb(&batch, " of a checkpoint's snapshot");
 }
 
 const std::optional<std::string> *RocksStateBackend::FindKept(uint32_t table,

@@ -18,6 +18,7 @@ namespace rocksdb {
 class Cache;
 class ColumnFamilyHandle;
 class DB;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace sluice::state {
@@ -176,6 +177,11 @@ class RocksStateBackend final : public StateBackend {
   // not run, in one write batch.
   Status IngestSnapshot(const std::string &where);
   Status WriteSnapshot();
+  // One mutation (its key already encoded) into `batch`; then the batch into the live DB
+  // without a WAL, an error naming the entries and `what` they were.
+  Status AddToBatch(const Mutation &mutation, const std::string &encoded,
+                    rocksdb::WriteBatch *batch);
+  Status WriteBatchToDb(rocksdb::WriteBatch *batch, const std::string &what);
   // Get() while collecting or frozen: the kept value, if any.
   const std::optional<std::string> *FindKept(uint32_t table, const std::string &encoded);
   Status CheckOpen() const;
