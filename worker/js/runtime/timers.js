@@ -20,6 +20,10 @@
 // timer as JSON data, by key group (a run per time and namespace, key strings not repeated),
 // and restore() registers such runs in their firing order.
 //
+// Timers an operator keeps itself (windows.js) are written by its store, which adopt() joins to
+// the checkpoints (store.freeze(out), take(budget), abort()); their entries' keys are JSON lists
+// that begin with a string. restoreEntries keeps them for adopt(): store.restore(timers).
+//
 // The script's completion value is a frozen object { TimerService }.
 (function () {
   "use strict";
@@ -198,6 +202,48 @@
       this.frozenGen = 0;
       this.frozenIt = null;
       this.out = null;  // where a frozen timer's entry goes: [keyGroup, key, value or null, ...]
+      this.own = null;  // own timers: the store, restored entries not adopted, settled entries
+      this.restoredOwn = null;
+      this.settled = undefined;
+    }
+
+    // Own timers (see the top; format: window_config.js, ownTimers; store null: none). Called
+    // once, before the first checkpoint and the first firing.
+    adopt(store, kind, format) {
+      const raw = this.restoredOwn;
+      this.restoredOwn = null;
+      if (store !== null) {
+        this.own = store;
+        store.entryKey = format.entryKey;
+        store.entryValue = format.entryValue;
+      }
+      if (raw !== null) {
+        const list = [];
+        for (const [keyGroup, key, value] of raw) format.parse(keyGroup, key, value, list);
+        if (store !== null) store.restore(list.filter((t) => t.kind === kind));
+        this.settleOwn(list.filter((t) => store === null || t.kind !== kind));
+      }
+      if (store !== null && this.changes !== null) store.track();
+    }
+
+    // Restored own timers no store keeps: registered here in their order (but those at or before
+    // their key group's session mark, fired); the next checkpoint deletes their entries.
+    settleOwn(list) {
+      list.sort((a, b) => a.seq - b.seq);
+      const entries = new Map(), marks = new Map();
+      for (const t of list) if (t.mark) marks.set(t.keyGroup, t.time);
+      for (const t of list) {
+        entries.set(t.keyGroup + "\u0000" + t.entryKey, [t.keyGroup, t.entryKey]);
+        if (t.mark || t.time <= (marks.get(t.keyGroup) ?? -Infinity)) continue;
+        this.domains[EVENT].register(t.time, t.keyGroup, t.keyString, t.key,
+                                     t.kind === "end" ? t.start + ":" + t.end : "");
+      }
+      if (entries.size > 0) this.settled = Array.from(entries.values());
+    }
+    unadopted() {  // restored own timers are adopted before the timers are used
+      const [keyGroup, key] = this.restoredOwn[0];
+      throw new Error("timers: the checkpoint holds timers a window operator keeps (entry " + key +
+          " of key group " + keyGroup + "), which this operator does not keep");
     }
 
     // Live timers in both domains.
@@ -224,6 +270,7 @@
     // within a time), as fire({ time, keyGroup, keyString, key, namespace }). Timers registered
     // while firing fire in the same call when they are due.
     advanceWatermark(watermark, fire) {
+      if (this.restoredOwn !== null) this.unadopted();
       this.domains[EVENT].fireUpTo(watermark, fire);
     }
     // The same for processing-time timers and the wall clock `now` (epoch ms).
@@ -237,6 +284,7 @@
     }
     // The earliest live event-time timer's time, or Infinity.
     nextEventTime() {
+      if (this.restoredOwn !== null) this.unadopted();
       return this.domains[EVENT].next();
     }
 
@@ -246,6 +294,7 @@
     trackChanges() {
       if (this.changes !== null) return;
       this.changes = new Set();
+      if (this.own !== null) this.own.track();
       for (const domain of this.domains) {
         for (const bucket of domain.buckets.values()) {
           for (const byKey of bucket.values()) {
@@ -273,6 +322,7 @@
     // A checkpoint's synchronous part: the changes so far become the frozen generation, whose
     // entries takeFrozen() pushes to `out` (as they were now, also if they change meanwhile).
     freezeChanges(out) {
+      if (this.restoredOwn !== null) this.unadopted();
       if (this.changes === null) this.trackChanges();
       if (this.frozen !== null) throw new Error("timers: a checkpoint's changes are frozen already");
       this.frozen = this.changes;
@@ -280,10 +330,17 @@
       this.frozenGen = this.gen++;
       this.changes = new Set();
       this.out = out;
+      if (this.settled !== undefined) {  // own timers' entries settled into this service
+        for (const [keyGroup, key] of this.settled) out.push(keyGroup, key, null);
+        this.settled = undefined;
+      }
+      if (this.own !== null) this.own.freeze(out);
     }
-    // Pushes up to `budget` entries of the frozen generation; true when all of it is out.
+    // Pushes up to `budget` entries of the frozen generation (and up to as many of the own
+    // timers'); true when all of it is out.
     takeFrozen(budget) {
-      if (this.frozen === null) return true;
+      const own = this.own === null || this.own.take(budget);
+      if (this.frozen === null) return own;
       const it = this.frozenIt, gen = this.frozenGen;
       for (let n = 0; n < budget;) {
         const next = it.next();
@@ -291,7 +348,7 @@
           this.frozen = null;
           this.frozenIt = null;
           this.frozenGen = 0;
-          return true;
+          return own;
         }
         const timer = next.value;
         if (timer.cgen === gen) {
@@ -303,6 +360,7 @@
     }
     // A checkpoint given up: what it did not write is a change again.
     abortFrozen() {
+      if (this.own !== null) this.own.abort();
       if (this.frozen === null) return;
       for (const timer of this.frozen) {
         if (timer.cgen === this.frozenGen) this.added(timer);
@@ -320,9 +378,19 @@
 
     // Registers stored timers: [[keyGroup, entry key, entry value], ...] as written by
     // checkpoints (of one or several tasks), stored, in (nsSeq, seq) order.
+    // Entries of own timers (a key that is a JSON list beginning with a string) are kept for
+    // adopt().
     restoreEntries(entries) {
       const timers = [];
-      for (const [keyGroup, key, value] of entries) timers.push(parseEntry(keyGroup, key, value));
+      for (const [keyGroup, key, value] of entries) {
+        if (key.charCodeAt(1) === 34) {  // '["': an own timers' entry, for adopt()
+          if (this.own !== null) throw new Error("timers: own timers restored after adopt()");
+          if (this.restoredOwn === null) this.restoredOwn = [];
+          this.restoredOwn.push([keyGroup, key, value]);
+          continue;
+        }
+        timers.push(parseEntry(keyGroup, key, value));
+      }
       timers.sort((a, b) => a.nsSeq - b.nsSeq || a.seq - b.seq);
       for (const t of timers) {
         const domain = this.domains[t.domain];

@@ -9,7 +9,7 @@
 // happens downstream cannot change the state.
 //
 // The script's completion value is a frozen object { parse, windowStart, copyOf, gcd, STRIDE,
-// removeWindow, TUMBLING, SLIDING, SESSION, EVENT_TIME, PROCESSING_TIME, COUNT }.
+// removeWindow, ownTimers, TUMBLING, SLIDING, SESSION, EVENT_TIME, PROCESSING_TIME, COUNT }.
 (function () {
   "use strict";
 
@@ -220,8 +220,92 @@
     };
   }
 
+  // Own timers (timers.js, adopt). The window operator keeps some timers itself and writes them as entries of its own kind,
+  // several timers an entry, in the timers' table of their key group; the entry key is a JSON
+  // list that begins with the kind (so it cannot be a TimerService entry, whose key begins with
+  // a domain number):
+  //
+  // - "end" (window end timers, window_slices.js): key ["end", time, first seq], value
+  //   [start, end, seqs, keyStrings, keys or 0]: the timers at `time` of window [start, end),
+  //   of one key group, registered in one checkpoint interval.
+  // - "session" (window_sessions.js): key ["session", first seq], value
+  //   [times, seqs, keyStrings, keys or 0]: event-time timers with namespace "". And the key
+  //   group's mark, key ["session"], value a time: every timer of the key group at or before it
+  //   had fired (an entry lives until all its timers fired; a restore skips the fired ones).
+  //
+  // seqs give the firing order among the timers of one time (a restore registers them by seq),
+  // keys are the key values, or 0 when every key is its key string. A store deletes an entry
+  // once every timer of it fired. ownTimers: { entryKey, entryValue, parse }; parse pushes the entry's timers to `list` as
+  // { kind, keyGroup, entryKey, time, start, end, seq, keyString, key, mark: false }, and a mark
+  // as { kind, keyGroup, entryKey, time, mark: true }.
+  function ownEntryKey(kind, a, b) {
+    if (a === undefined) return "[" + JSON.stringify(kind) + "]";
+    return b === undefined ? "[" + JSON.stringify(kind) + "," + a + "]"
+      : "[" + JSON.stringify(kind) + "," + a + "," + b + "]";
+  }
+  function ownEntryValue(head, seqs, keyStrings, keys) {
+    let same = true;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] !== keyStrings[i]) {
+        same = false;
+        break;
+      }
+    }
+    try {
+      return JSON.stringify(head.concat([seqs, keyStrings, same ? 0 : keys]));
+    } catch (e) {
+      throw new TypeError("timers: a key of key group's timers cannot be stored as JSON (" +
+          e.message + "; a key must be a JSON value)");
+    }
+  }
+  function parseOwnTimers(keyGroup, key, value, list) {
+    let k, v;
+    const bad = (what) => new TypeError("the stored timers " + key + " of key group " + keyGroup +
+        " are not " + what);
+    try {
+      k = JSON.parse(key);
+      v = JSON.parse(value);
+    } catch (e) {
+      throw bad("JSON (" + e.message + ")");
+    }
+    const kind = Array.isArray(k) ? k[0] : undefined;
+    if (kind === "session" && k.length === 1) {
+      if (typeof v !== "number") throw bad("a time (the key group's mark)");
+      list.push({ kind, keyGroup, entryKey: key, time: v, start: 0, end: 0, seq: 0,
+                  keyString: "", key: "", mark: true });
+      return;
+    }
+    const n = kind === "end" ? 2 : 1;
+    if ((kind !== "end" && kind !== "session") || !Array.isArray(v) || v.length !== n + 3 ||
+        !Array.isArray(v[n + 1]) || !Array.isArray(v[n])) {
+      throw bad("[\"end\", time, seq] -> [start, end, seqs, keyStrings, keys or 0] or " +
+                "[\"session\", seq] -> [times, seqs, keyStrings, keys or 0]");
+    }
+    const seqs = v[n], keyStrings = v[n + 1], keys = v[n + 2];
+    const times = kind === "end" ? null : v[0];
+    if (seqs.length !== keyStrings.length || (keys !== 0 && keys.length !== seqs.length) ||
+        (times !== null && (!Array.isArray(times) || times.length !== seqs.length)) ||
+        (kind === "end" && (typeof k[1] !== "number" || typeof v[0] !== "number" ||
+                            typeof v[1] !== "number"))) {
+      throw bad("of equal lengths with numeric times");
+    }
+    for (let i = 0; i < seqs.length; i++) {
+      const time = times === null ? k[1] : times[i];
+      if (typeof time !== "number" || !Number.isInteger(seqs[i]) ||
+          typeof keyStrings[i] !== "string") {
+        throw bad("well formed (timer " + i + ")");
+      }
+      list.push({ kind, keyGroup, entryKey: key, time, start: kind === "end" ? v[0] : 0,
+                  end: kind === "end" ? v[1] : 0, seq: seqs[i], keyString: keyStrings[i],
+                  key: keys === 0 ? keyStrings[i] : keys[i], mark: false });
+    }
+  }
+
+  const ownTimers = Object.freeze({ entryKey: ownEntryKey, entryValue: ownEntryValue,
+                                   parse: parseOwnTimers });
+
   return Object.freeze({
-    parse, windowStart, copyOf, gcd, STRIDE, removeWindow,
+    parse, windowStart, copyOf, gcd, STRIDE, removeWindow, ownTimers,
     TUMBLING, SLIDING, SESSION, EVENT_TIME, PROCESSING_TIME, COUNT,
   });
 })();

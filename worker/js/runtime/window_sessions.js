@@ -17,7 +17,11 @@
 // per time, as most session timers have a millisecond of their own. Registering a (time, key)
 // the heap holds adds a second entry; it fires right after the first, at the same time, and
 // onSessionTimer's firedKeys makes it a no-op, as ctx.timers would have kept one timer.
-// prepareSnapshot() (windows.js) hands them to ctx.timers, which keeps one of each.
+// Checkpoints write them directly (ctx.timers.adopt(sessionTimers, "session"); the format is
+// timers.js's "Own timers"): each checkpoint writes the timers registered since the last one, an
+// entry per key group (freeze(out) at the barrier swaps the list of them, take(budget) writes
+// it between batches), and deletes an entry once all its timers fired. A timer that fires after
+// the barrier but before its turn is still written (the checkpoint's view is the barrier's).
 //
 // The script's completion value is a frozen object { install, SessionTimers }.
 (function () {
@@ -27,19 +31,45 @@
     constructor() {
       this.heap = [];
       this.seq = 0;
+      // Checkpoints (see the top). added: the timers registered since the last checkpoint (null:
+      // not tracked); gen: the current generation, stamped on a timer when it fires (`fired`;
+      // 0: live); frozen: the frozen checkpoint's list, written from frozenAt on; gone and
+      // frozenGone: [keyGroup, key, ...] of entries whose timers all fired, deleted by the next
+      // checkpoint and by the frozen one.
+      this.added = null;
+      this.gen = 1;
+      this.frozen = null;
+      this.frozenAt = 0;
+      this.frozenGen = 0;
+      this.out = null;
+      this.gone = [];
+      this.frozenGone = [];
+      this.entryKey = null;  // the entry format, given by ctx.timers.adopt()
+      this.entryValue = null;
+      // An entry's timers fire at different times, and an entry is deleted only when all did: a
+      // restore tells the fired ones by a mark per key group, the time up to which every timer
+      // fired at the checkpoint's barrier (timers fire in time order, and one registered later is
+      // later than the watermark, so a live timer is always later than firedUpTo).
+      this.firedUpTo = -Infinity;
+      this.frozenUpTo = -Infinity;
+      this.groups = new Map();  // key group -> { entries: live entries, upTo: its mark }
     }
     get count() {
       return this.heap.length;
     }
     add(time, keyGroup, keyString, key) {
-      const heap = this.heap;
-      const t = { time, seq: this.seq++, keyGroup, keyString, key };
+      const t = { time, seq: this.seq++, keyGroup, keyString, key, fired: 0, entry: null };
+      this.push(t);
+      if (this.added !== null) this.added.push(t);
+    }
+    push(t) {
+      const heap = this.heap, time = t.time;
       let i = heap.length;
       heap.push(t);
       while (i > 0) {
         const p = (i - 1) >> 1;
         const q = heap[p];
-        if (q.time < time || q.time === time) break;  // an earlier one registered first
+        if (q.time < time || (q.time === time && q.seq < t.seq)) break;  // registered first
         heap[i] = q;
         i = p;
       }
@@ -49,7 +79,7 @@
     next() {
       return this.heap[0].time;
     }
-    // Removes and returns the earliest timer.
+    // Removes and returns the earliest timer (to fire it).
     shift() {
       const heap = this.heap;
       const top = heap[0];
@@ -68,7 +98,138 @@
         }
         heap[i] = last;
       }
+      this.firedUpTo = top.time;
+      if (this.added !== null) {
+        top.fired = this.gen;
+        const entry = top.entry;
+        if (entry !== null && --entry.live === 0) this.drop(entry);
+      }
       return top;
+    }
+
+    // Checkpoints (see the top; called by ctx.timers).
+    track() {
+      // Every live timer not restored (in an entry already) is new.
+      if (this.added === null) this.added = this.heap.filter((t) => t.entry === null);
+    }
+    freeze(out) {
+      if (this.frozen !== null) throw new Error("session timers: a checkpoint's timers are frozen already");
+      this.track();
+      this.frozen = this.added;
+      this.frozenAt = 0;
+      this.frozenGen = this.gen++;
+      this.added = [];
+      this.out = out;
+      this.frozenGone = this.gone;
+      this.gone = [];
+      this.frozenUpTo = this.firedUpTo;
+    }
+    // An entry whose timers all fired: deleted by the next checkpoint.
+    drop(entry) {
+      this.gone.push(entry.keyGroup, entry.key);
+      this.group(entry.keyGroup).entries--;
+    }
+    group(keyGroup) {
+      let g = this.groups.get(keyGroup);
+      if (g === undefined) {
+        g = { entries: 0, upTo: -Infinity };
+        this.groups.set(keyGroup, g);
+      }
+      return g;
+    }
+    // Writes up to `budget` frozen timers; true when the frozen checkpoint has them all.
+    take(budget) {
+      const frozen = this.frozen;
+      if (frozen === null) return true;
+      const from = this.frozenAt;
+      const to = frozen.length - from > budget ? from + budget : frozen.length;
+      const gen = this.frozenGen;
+      const groups = new Map();  // key group -> timers
+      for (let i = from; i < to; i++) {
+        const t = frozen[i];
+        if (t.fired !== 0 && t.fired <= gen) continue;  // fired before the barrier
+        const list = groups.get(t.keyGroup);
+        if (list === undefined) groups.set(t.keyGroup, [t]);
+        else list.push(t);
+      }
+      const out = this.out;
+      for (const [keyGroup, list] of groups) {
+        const n = list.length;
+        const times = new Array(n), seqs = new Array(n), keyStrings = new Array(n);
+        const keys = new Array(n);
+        const entry = { keyGroup, key: this.entryKey("session", list[0].seq), live: 0 };
+        for (let j = 0; j < n; j++) {
+          const t = list[j];
+          times[j] = t.time;
+          seqs[j] = t.seq;
+          keyStrings[j] = t.keyString;
+          keys[j] = t.key;
+          if (t.fired === 0) {
+            t.entry = entry;
+            entry.live++;
+          }
+        }
+        out.push(keyGroup, entry.key, this.entryValue([times], seqs, keyStrings, keys));
+        this.group(keyGroup).entries++;
+        if (entry.live === 0) this.drop(entry);  // all fired meanwhile
+      }
+      this.frozenAt = to;
+      if (to < frozen.length) return false;
+      const gone = this.frozenGone;
+      for (let i = 0; i < gone.length; i += 2) out.push(gone[i], gone[i + 1], null);
+      const upTo = this.frozenUpTo;
+      if (Number.isFinite(upTo)) {
+        for (const [keyGroup, g] of this.groups) {
+          if (g.entries > 0 && upTo > g.upTo) {
+            out.push(keyGroup, this.entryKey("session"), String(upTo));
+            g.upTo = upTo;
+          }
+        }
+      }
+      this.frozenGone = [];
+      this.frozen = null;
+      this.out = null;
+      return true;
+    }
+    // A checkpoint given up: its unwritten live timers are new again, its deletions to come.
+    abort() {
+      const frozen = this.frozen;
+      if (frozen === null) return;
+      const again = [];
+      for (let i = this.frozenAt; i < frozen.length; i++) {
+        if (frozen[i].fired === 0) again.push(frozen[i]);
+      }
+      this.added = again.concat(this.added);
+      this.frozen = null;
+      this.out = null;
+      this.gone = this.frozenGone.concat(this.gone);
+      this.frozenGone = [];
+    }
+    // Restored timers (timers.js, parseOwnEntry, kind "session": timers, and marks), before any
+    // other is added. A timer at or before its key group's mark had fired: not registered.
+    restore(list) {
+      for (const r of list) {
+        if (r.mark) this.group(r.keyGroup).upTo = r.time;
+      }
+      const entries = new Map();
+      for (const r of list) {
+        if (r.mark) continue;
+        const id = r.keyGroup + "\u0000" + r.entryKey;
+        let entry = entries.get(id);
+        if (entry === undefined) {
+          entry = { keyGroup: r.keyGroup, key: r.entryKey, live: 0 };
+          entries.set(id, entry);
+          this.group(r.keyGroup).entries++;
+        }
+        if (r.seq >= this.seq) this.seq = r.seq + 1;
+        if (r.time <= this.group(r.keyGroup).upTo) continue;
+        entry.live++;
+        this.push({ time: r.time, seq: r.seq, keyGroup: r.keyGroup, keyString: r.keyString,
+                    key: r.key, fired: 0, entry });
+      }
+      for (const entry of entries.values()) {
+        if (entry.live === 0) this.drop(entry);
+      }
     }
     // Every timer in firing order (the heap stays).
     sorted() {

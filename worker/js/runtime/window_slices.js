@@ -30,11 +30,28 @@
   // registers a window's timers once (when the window is new to the key: its first slice, or
   // its entry in the window list), so a timer is (time, key) without a check for duplicates.
   // The operator fires them in time order interleaved with what the TimerService holds (see
-  // windows.js, "Window end timers"), and hands them to the TimerService before a checkpoint.
+  // windows.js, "Window end timers").
+  //
+  // Checkpoints write them directly (ctx.timers.adopt(endTimers, "end"); the format is timers.js's
+  // "Own timers"): a bucket's timers before `written` are in the backend, in the entries it
+  // lists; a checkpoint writes each bucket's newer ones, one entry per key group, and deletes a
+  // bucket's entries once the bucket fired. freeze(out) at the barrier only notes each bucket's
+  // length (frozenEnd); take(budget) writes those ranges between batches, and a bucket that
+  // fires before its turn writes its range first, so the checkpoint holds the timers live at
+  // the barrier. A timer's seq (its order among the timers of its time, across restores) is
+  // base + its index in the bucket.
   class EndTimers {
     constructor() {
       this.buckets = [];  // by time, ascending: few distinct times are open at once
       this.count = 0;
+      this.frozen = false;
+      this.out = null;     // the frozen checkpoint's entries: [keyGroup, key, value or null, ...]
+      this.pending = [];   // the buckets with timers frozen and not written, from pendingAt on
+      this.pendingAt = 0;
+      this.gone = [];      // [keyGroup, key, ...] of fired buckets: deleted by the next checkpoint
+      this.frozenGone = [];  // those the frozen checkpoint deletes
+      this.entryKey = null;  // the entry format, given by ctx.timers.adopt()
+      this.entryValue = null;
     }
     add(time, start, end, keyGroup, keyString, key) {
       const buckets = this.buckets;
@@ -42,7 +59,7 @@
       while (i >= 0 && buckets[i].time > time) i--;
       let b = i >= 0 ? buckets[i] : undefined;
       if (b === undefined || b.time !== time) {
-        b = { time, start, end, keyGroups: [], keyStrings: [], keys: [] };
+        b = newBucket(time, start, end);
         buckets.splice(i + 1, 0, b);
       } else if (b.start !== start || b.end !== end) {
         throw new Error("window timers: time " + time + " belongs to window [" + b.start + ", " +
@@ -57,12 +74,131 @@
     next() {
       return this.buckets.length === 0 ? Infinity : this.buckets[0].time;
     }
-    // Removes and returns the earliest time's bucket.
+    // Removes and returns the earliest time's bucket (to fire it).
     shift() {
       const b = this.buckets.shift();
       this.count -= b.keys.length;
+      if (this.frozen && b.frozenEnd > b.written) this.writeRange(b, b.frozenEnd);
+      const entries = b.entries, gone = this.gone;
+      for (let i = 0; i < entries.length; i++) gone.push(entries[i]);
       return b;
     }
+
+    // Checkpoints (see above; called by ctx.timers).
+    track() {}  // a bucket's unwritten timers are those from `written` on: nothing to start
+    freeze(out) {
+      if (this.frozen) throw new Error("window timers: a checkpoint's timers are frozen already");
+      this.frozen = true;
+      this.out = out;
+      const pending = [];
+      for (const b of this.buckets) {
+        if (b.keys.length > b.written) {
+          b.frozenEnd = b.keys.length;
+          pending.push(b);
+        }
+      }
+      this.pending = pending;
+      this.pendingAt = 0;
+      this.frozenGone = this.gone;
+      this.gone = [];
+    }
+    // Writes up to about `budget` frozen timers; true when the frozen checkpoint has them all.
+    take(budget) {
+      if (!this.frozen) return true;
+      const pending = this.pending;
+      let n = 0;
+      while (this.pendingAt < pending.length) {
+        const b = pending[this.pendingAt];
+        if (b.frozenEnd > b.written) {  // (one that fired meanwhile was written then)
+          if (n >= budget) return false;
+          n += this.writeRange(b, Math.min(b.frozenEnd, b.written + (budget - n)));
+          continue;
+        }
+        this.pendingAt++;
+      }
+      const out = this.out, gone = this.frozenGone;
+      for (let i = 0; i < gone.length; i += 2) out.push(gone[i], gone[i + 1], null);
+      this.frozenGone = [];
+      this.pending = [];
+      this.frozen = false;
+      this.out = null;
+      return true;
+    }
+    // A checkpoint given up: its unwritten timers stay unwritten, its deletions are to come.
+    abort() {
+      if (!this.frozen) return;
+      this.frozen = false;
+      this.out = null;
+      this.pending = [];
+      this.gone = this.frozenGone.concat(this.gone);
+      this.frozenGone = [];
+    }
+    // The timers [b.written, to) of bucket b to the frozen checkpoint, an entry per key group.
+    writeRange(b, to) {
+      const from = b.written, keyGroups = b.keyGroups;
+      const groups = new Map();  // key group -> indices
+      for (let i = from; i < to; i++) {
+        const list = groups.get(keyGroups[i]);
+        if (list === undefined) groups.set(keyGroups[i], [i]);
+        else list.push(i);
+      }
+      const head = [b.start, b.end];
+      for (const [keyGroup, indices] of groups) {
+        const seqs = new Array(indices.length), keyStrings = new Array(indices.length);
+        const keys = new Array(indices.length);
+        for (let j = 0; j < indices.length; j++) {
+          const i = indices[j];
+          seqs[j] = b.base + i;
+          keyStrings[j] = b.keyStrings[i];
+          keys[j] = b.keys[i];
+        }
+        const key = this.entryKey("end", b.time, seqs[0]);
+        this.out.push(keyGroup, key, this.entryValue(head, seqs, keyStrings, keys));
+        b.entries.push(keyGroup, key);
+      }
+      b.written = to;
+      return to - from;
+    }
+    // Restored timers (timers.js, parseOwnEntry, kind "end"), before any other is added.
+    restore(list) {
+      list.sort((a, c) => a.time - c.time || a.seq - c.seq);
+      const seen = new Set();
+      let b = null, maxSeq = 0;
+      const close = () => {
+        if (b === null) return;
+        b.written = b.keys.length;
+        b.base = maxSeq + 1 - b.written;
+        this.buckets.push(b);
+        this.count += b.keys.length;
+      };
+      for (const t of list) {
+        if (b === null || b.time !== t.time) {
+          close();
+          b = newBucket(t.time, t.start, t.end);
+          maxSeq = t.seq;
+        } else if (b.start !== t.start || b.end !== t.end) {
+          throw new Error("window timers: the restored time " + t.time + " belongs to window [" +
+              b.start + ", " + b.end + ") and [" + t.start + ", " + t.end + ")");
+        }
+        if (t.seq > maxSeq) maxSeq = t.seq;
+        b.keyGroups.push(t.keyGroup);
+        b.keyStrings.push(t.keyString);
+        b.keys.push(t.key);
+        const id = t.keyGroup + "\u0000" + t.entryKey;
+        if (!seen.has(id)) {
+          seen.add(id);
+          b.entries.push(t.keyGroup, t.entryKey);
+        }
+      }
+      close();
+    }
+  }
+
+  // A time's bucket: the window, its timers (keyGroups, keyStrings, keys), and for checkpoints
+  // how many are written (the entries they are in: [keyGroup, key, ...]) and frozen.
+  function newBucket(time, start, end) {
+    return { time, start, end, keyGroups: [], keyStrings: [], keys: [], base: 0, written: 0,
+             frozenEnd: 0, entries: [] };
   }
 
   function install(proto, config) {

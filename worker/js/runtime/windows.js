@@ -27,12 +27,12 @@
 // cleanup time), the operator keeps its event-time timers itself (window_slices.js, EndTimers:
 // per time the keys, in arrays), not in ctx.timers: registering one is three array pushes, not
 // an object and Map entries. They fire in the order ctx.timers would fire them: by time, and at
-// one time after those in ctx.timers (restored from a checkpoint, or handed over by an earlier
-// prepareSnapshot(), so registered before), each time's keys in registration order.
+// one time after those in ctx.timers (restored from a checkpoint taken before the operator kept
+// its own, so registered before), each time's keys in registration order.
 // Event-time session windows keep theirs likewise (window_sessions.js, SessionTimers: a heap).
-// prepareSnapshot() hands them to ctx.timers (in that order); the chain's driver calls it before
-// it snapshots the timers.
-// Nothing else lives in the operator between calls, so after prepareSnapshot() ctx.state and
+// The operator's timers are adopted by ctx.timers (ctx.timers.adopt), whose checkpoints write
+// them incrementally, by key group, and whose restore gives them back in their order
+// (timers.js, "Own timers"). Nothing else lives in the operator between calls, so ctx.state and
 // ctx.timers are its whole snapshot.
 //
 // The operator is split over four scripts of this folder: window_config.js (configuration and
@@ -163,6 +163,9 @@
       // Event-time session timers (window_sessions.js, SessionTimers).
       this.sessionTimers = c.kind === SESSION && c.eventTime ? new SessionTimers() : null;
       this.ownTimers = this.endTimers !== null ? this.endTimers : this.sessionTimers;
+      // Checkpoints write them directly (timers.js, "Own timers"), and a restore gives them back.
+      this.timers.adopt(this.ownTimers, this.ownTimers === this.endTimers ? "end" : "session",
+                        C.ownTimers);
     }
 
     processElement(input, keyGroup, keyString, key, record, ts) {
@@ -208,9 +211,8 @@
     }
 
     // The operator's own event-time timers and ctx.timers' up to the watermark, one time at a
-    // time: at each, ctx.timers' first (restored from a checkpoint or handed over by
-    // prepareSnapshot(), so registered before the operator's own), then the operator's own in
-    // registration order. Firing may register timers (sessions), also at times before the
+    // time: at each, ctx.timers' first (restored from a checkpoint taken before the operator
+    // kept its own, so registered before them), then the operator's own in registration order. Firing may register timers (sessions), also at times before the
     // watermark: each round looks again.
     fireOwnTimers(watermark) {
       const own = this.ownTimers, timers = this.timers;
@@ -245,29 +247,6 @@
         this.onWindowTimer(timer, true, bucket.start, bucket.end);
       }
       timer.key = undefined;
-    }
-
-    // Before a checkpoint: the window end timers go to ctx.timers, which then holds every timer
-    // of the operator, in the order they fire.
-    prepareSnapshot() {
-      if (this.sessionTimers !== null) {
-        for (const t of this.sessionTimers.sorted()) {
-          this.timers.registerEventTimeTimer(t.time, t.keyGroup, t.keyString, t.key, "");
-        }
-        this.sessionTimers = new SessionTimers();
-        this.ownTimers = this.sessionTimers;
-        return;
-      }
-      const endTimers = this.endTimers;
-      if (endTimers === null) return;
-      while (endTimers.count > 0) {
-        const b = endTimers.shift();
-        const namespace = this.namespaces.of(b.start, b.end);
-        for (let i = 0; i < b.keys.length; i++) {
-          this.timers.registerEventTimeTimer(b.time, b.keyGroups[i], b.keyStrings[i], b.keys[i],
-                                             namespace);
-        }
-      }
     }
 
     // Live timers: ctx.timers' and the operator's own, as many as a checkpoint would hold now

@@ -18,10 +18,18 @@ export const runtime = Object.freeze({
 export const MAX_PARALLELISM = 128;
 export const copy = (v) => JSON.parse(JSON.stringify(v));
 
-// A window operator with its ctx; `table` and `timers` are what a restored task starts from.
+// A window operator with its ctx; `table` and `timers` are what a restored task starts from, or
+// `timerEntries`: the timers' table of a checkpoint (snapshotTimers()), restored as a task does.
 export function harness(config, fns = {}, options = {}) {
-  const { live = false, params = {}, table = new Map(), timers = new TimerService(),
-          lib = windows } = options;
+  const { live = false, params = {}, table = new Map(), lib = windows, timerEntries } = options;
+  let { timers = new TimerService() } = options;
+  // The timers' state table: key group and key -> [keyGroup, key, value], as checkpoints left it.
+  const timerTable = new Map();
+  if (timerEntries !== undefined) {
+    timers = new TimerService();
+    timers.restoreEntries(copy(timerEntries));
+    for (const e of timerEntries) timerTable.set(e[0] + "\u0000" + e[1], copy(e));
+  }
   const id = (keyGroup, keyString) => keyGroup + "\u0000" + keyString;
   const out = [];
   const late = [];
@@ -51,6 +59,7 @@ export function harness(config, fns = {}, options = {}) {
     runtime,
   };
   const op = lib.make({ id: 7, name: "win", kind: "window", config, fns }, ctx);
+  let pendingOut = null;
   const timerCount = () => (op.timerCount === undefined ? ctx.timers.size : op.timerCount);
   return {
     op, ctx, table, late,
@@ -79,11 +88,28 @@ export function harness(config, fns = {}, options = {}) {
     // Live timers: ctx.timers' and those the operator keeps itself (windows.js, window end
     // timers).
     timerCount,
-    // The timers' snapshot, as a checkpoint takes it (after the operator's prepareSnapshot()).
-    snapshotTimers() {
-      if (op.prepareSnapshot !== undefined) op.prepareSnapshot();
-      return ctx.timers.snapshot();
+    // A checkpoint of the timers, as a task takes it: the barrier (beginTimers) freezes the
+    // changes, then they are written `budget` at a time (finishTimers, maybe after more input)
+    // into the timers' table, whose entries it returns (what a restore reads).
+    beginTimers() {
+      pendingOut = [];
+      ctx.timers.freezeChanges(pendingOut);
     },
+    finishTimers(budget = 3) {
+      while (!ctx.timers.takeFrozen(budget)) {}
+      for (let i = 0; i < pendingOut.length; i += 3) {
+        const id = pendingOut[i] + "\u0000" + pendingOut[i + 1];
+        if (pendingOut[i + 2] === null) timerTable.delete(id);
+        else timerTable.set(id, [pendingOut[i], pendingOut[i + 1], pendingOut[i + 2]]);
+      }
+      pendingOut = null;
+      return copy([...timerTable.values()]);
+    },
+    snapshotTimers(budget) {
+      this.beginTimers();
+      return this.finishTimers(budget);
+    },
+    timerTable,
     // Nothing left: no state, no timers.
     assertEmpty() {
       assert.equal(table.size, 0, "state table empty");

@@ -472,10 +472,9 @@ test("the operator's whole state is in ctx.state and ctx.timers: a restored one 
   const before = harness(config, fns);
   feed(before, 0);
   before.watermark(9);
-  const timers = new TimerService();
-  timers.restore(copy(before.snapshotTimers()), () => true);
+  const timerEntries = before.snapshotTimers();
   const table = new Map(copy([...before.table]));
-  const after = harness(config, fns, { table, timers });
+  const after = harness(config, fns, { table, timerEntries });
   after.setWatermark(9);
   feed(after, 1);
   assert.deepEqual(before.take().concat(after.take()), expected);

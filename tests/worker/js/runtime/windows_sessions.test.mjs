@@ -106,9 +106,8 @@ test("a restored operator moves the stale timer of a grown session", () => {
 
   const before = harness(session10);
   feed(before, 0);
-  const timers = new TimerService();
-  timers.restore(copy(before.snapshotTimers()));
-  const after = harness(session10, {}, { table: new Map(copy([...before.table])), timers });
+  const timerEntries = before.snapshotTimers();
+  const after = harness(session10, {}, { table: new Map(copy([...before.table])), timerEntries });
   after.setWatermark(5);
   feed(after, 1);
   assert.deepEqual(before.take().concat(after.take()), expected);

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
 import { fileURLToPath } from "node:url";
-import { TimerService, copy, harness } from "./window_harness.mjs";
+import { TimerService, copy, harness, keys, MAX_PARALLELISM } from "./window_harness.mjs";
 
 const oraclePath = path.join(path.dirname(fileURLToPath(import.meta.url)), "windows_oracle.js");
 const oracle = vm.runInThisContext(fs.readFileSync(oraclePath, "utf8"), { filename: oraclePath });
@@ -110,9 +110,9 @@ function run(seed, { steps = 300, checkpointAt = -1, from = "new", live = false,
     compare(step);
     if (step === checkpointAt) {
       const source = from === "new" ? ours : theirs;
-      const timers = new TimerService();
-      timers.restore(copy(source.snapshotTimers()), () => true);
-      const restored = harness(config, fns, { live, table: new Map(copy([...source.table])), timers });
+      const timerEntries = source.snapshotTimers(1 + Math.floor(rand() * 4));
+      const restored = harness(config, fns, { live, table: new Map(copy([...source.table])),
+                                              timerEntries });
       restored.setWatermark(watermark);
       Object.assign(restored.ctx.stats, ours.ctx.stats);
       ours = restored;
@@ -158,32 +158,48 @@ test("session windows emit what the old operator emits, also from a checkpoint (
   }
 });
 
-test("window end timers: a checkpoint hands them to ctx.timers, which fires them in order", () => {
+test("window end timers: a checkpoint writes them, a restore fires them in order", () => {
   const config = { assigner: { type: "sliding", size: 4, slide: 2 }, function: "count" };
   const h = harness(config);
   for (const [key, ts] of [["b", 1], ["a", 1], ["c", 3], ["a", 4]]) h.add(key, {}, ts);
   assert.equal(h.ctx.timers.size, 0, "the operator keeps them");
   assert.equal(h.timerCount(), 8);
-  const snapshot = copy(h.snapshotTimers());
+  const entries = h.snapshotTimers();
   const table = new Map(copy([...h.table]));
-  assert.equal(h.ctx.timers.size, 8, "handed over");
+  assert.equal(h.ctx.timers.size, 0, "still the operator's");
   assert.equal(h.timerCount(), 8);
-  // d's windows [0, 4) and [2, 6) are new: the operator keeps their timers, which fire after
-  // those handed over for the same time (registered before them).
+  // One entry per time and key group, in the format of timers.js's "Own timers".
+  for (const [, key] of entries) assert.match(key, /^\["end",\d+,\d+\]$/);
+  assert.equal(entries.reduce((n, [, , v]) => n + JSON.parse(v)[2].length, 0), 8);
+  // d's windows [0, 4) and [2, 6) are new: their timers fire after the others of their time.
+  const order = ["b2", "a2", "b4", "a4", "c4", "d4", "c6", "a6", "d6", "a8"];
   const rest = (x) => {
     x.add("d", {}, 3);
     x.watermark(Infinity);
-    assert.deepEqual(x.take().map(([key, w]) => key + w[1]),
-                     ["b2", "a2", "b4", "a4", "c4", "d4", "c6", "a6", "d6", "a8"]);
+    assert.deepEqual(x.take().map(([key, w]) => key + w[1]), order);
     x.assertEmpty();
   };
   rest(h);
   // Restored from the checkpoint, the same.
-  const timers = new TimerService();
-  timers.restore(snapshot, () => true);
-  const restored = harness(config, {}, { table, timers });
+  const restored = harness(config, {}, { table: new Map(copy([...table])), timerEntries: entries });
   assert.equal(restored.timerCount(), 8);
+  assert.equal(restored.ctx.timers.size, 0, "restored into the operator's own");
   rest(restored);
+  // Taken apart by key group (two subtasks, as after a rescale: key groups below 20 and the
+  // others), each fires its keys in the same order.
+  const groupOf = (key) => keys.keyGroupOf(key, MAX_PARALLELISM);
+  const parts = [0, 1].map((half) => {
+    const mine = (kg) => (kg < 20) === (half === 0);
+    const part = harness(config, {}, {
+      table: new Map([...table].filter(([id]) => mine(Number(id.split("\u0000")[0])))),
+      timerEntries: entries.filter(([kg]) => mine(kg)) });
+    part.watermark(Infinity);
+    const fired = part.take().map(([key, w]) => key + w[1]);
+    const expected = order.filter((f) => f[0] !== "d" && mine(groupOf(f[0])));
+    assert.deepEqual(fired, expected);
+    return fired.length;
+  });
+  assert.equal(parts[0] + parts[1], order.length - 2);
 });
 
 test("a sliding count keeps one accumulator per key and slice", () => {
