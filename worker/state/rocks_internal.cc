@@ -36,10 +36,9 @@ rocksdb::ColumnFamilyOptions TableOptions(const RocksStateOptions &options,
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   // Whole-key bloom filters in every level: a Get of a new key is answered without reading a
-  // data block. Index and filter blocks live in the block cache (bounded memory), those of L0
-  // pinned since every Get consults them. Filters and indexes are partitioned (blocks of about
-  // metadata_block_size, found through a small top-level index, pinned): a whole-file filter
-  // grows with the file (10 bits a key: 12 MB for 10,000,000 keys), larger than a shard of the
+  // data block. Index and filter blocks live in the block cache. Filters and indexes are
+  // partitioned (blocks of about metadata_block_size, found through a small top-level index):
+  // a whole-file filter grows with the file (10 bits a key: 12 MB for 10,000,000 keys), larger than a shard of the
   // block cache (256 MB in 64 shards), so it was read from the file again on every Get and a
   // state of millions of keys slowed every new key to a read of megabytes.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
@@ -49,8 +48,11 @@ rocksdb::ColumnFamilyOptions TableOptions(const RocksStateOptions &options,
   table.metadata_block_size = 4096;
   table.cache_index_and_filter_blocks = true;
   table.cache_index_and_filter_blocks_with_high_priority = true;
-  table.pin_top_level_index_and_filter = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Every file's filter and index partitions stay pinned (about 1.5 bytes a key, counted in
+  // the cache): a Get probes one partition per file without looking it up in the cache.
+  table.metadata_cache_options.top_level_index_pinning = rocksdb::PinningTier::kAll;
+  table.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kAll;
+  table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kAll;
   // A hash index inside each data block makes point lookups cheaper than a binary search.
   table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
   table.format_version = 5;
