@@ -420,7 +420,8 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
   w.Line("run.flush = function flush() { if (tables !== null) tables.flush(); };");
   // Checkpoints (state.js): all at once, or in parts (the barrier's copy-on-write view, then
   // the writes between batches); `all` is whether the checkpoint's state is written. An
-  // operator that keeps timers of its own hands them to TM first (windows.js).
+  // operator with a prepareSnapshot() moves what it keeps into its state first (the window
+  // operator's own timers need none: TM adopted them, timers.js).
   for (const char *call : {"snapshot(1, TM)", "beginSnapshot()", "continueSnapshot(budget)"}) {
     const std::string name(call, std::strchr(call, '(') - call);
     w.Open("run.", name, " = function ", name, "(budget) {");
