@@ -22,10 +22,20 @@ uint32_t DecodeKeyGroup(const rocksdb::Slice &key) {
   return (uint32_t{static_cast<uint8_t>(key[0])} << 8) | static_cast<uint8_t>(key[1]);
 }
 
+std::shared_ptr<rocksdb::Cache> NewBlockCache(size_t bytes) {
+  // Shards of at least 32 MB (at most 8): a file's filter and index blocks are each one block,
+  // which grows with the file (10 bits a key: a 64 MB file of small entries has a filter of
+  // several MB, 12 MB at 10,000,000 keys). With RocksDB's default of shards of 512 KB and more
+  // (64 shards for 256 MB) such a block did not fit its shard, was dropped at once, and every
+  // Get of a new key read it from the file again.
+  int shard_bits = 0;
+  while (shard_bits < 3 && (bytes >> (shard_bits + 1)) >= (size_t{32} << 20)) ++shard_bits;
+  return rocksdb::NewLRUCache(bytes, shard_bits);
+}
+
 std::shared_ptr<rocksdb::Cache> SharedBlockCache() {
   // Leaked on purpose: backends may be closed by static destructors after this one would run.
-  static auto *cache =
-      new std::shared_ptr<rocksdb::Cache>(rocksdb::NewLRUCache(kSharedBlockCacheBytes));
+  static auto *cache = new std::shared_ptr<rocksdb::Cache>(NewBlockCache(kSharedBlockCacheBytes));
   return *cache;
 }
 
@@ -36,23 +46,13 @@ rocksdb::ColumnFamilyOptions TableOptions(const RocksStateOptions &options,
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   // Whole-key bloom filters in every level: a Get of a new key is answered without reading a
-  // data block. Index and filter blocks live in the block cache. Filters and indexes are
-  // partitioned (blocks of about metadata_block_size, found through a small top-level index):
-  // a whole-file filter grows with the file (10 bits a key: 12 MB for 10,000,000 keys), larger than a shard of the
-  // block cache (256 MB in 64 shards), so it was read from the file again on every Get and a
-  // state of millions of keys slowed every new key to a read of megabytes.
+  // data block. Index and filter blocks live in the block cache (bounded memory; see
+  // NewBlockCache for its shards), those of L0 pinned since every Get consults them.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
   table.whole_key_filtering = true;
-  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
-  table.partition_filters = true;
-  table.metadata_block_size = 4096;
   table.cache_index_and_filter_blocks = true;
   table.cache_index_and_filter_blocks_with_high_priority = true;
-  // Every file's filter and index partitions stay pinned (about 1.5 bytes a key, counted in
-  // the cache): a Get probes one partition per file without looking it up in the cache.
-  table.metadata_cache_options.top_level_index_pinning = rocksdb::PinningTier::kAll;
-  table.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kAll;
-  table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kAll;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   // A hash index inside each data block makes point lookups cheaper than a binary search.
   table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
   table.format_version = 5;

@@ -25,6 +25,9 @@ void AppendKeyGroup(uint32_t key_group, std::string *out);
 std::string EncodeKey(uint32_t key_group, std::string_view key);
 uint32_t DecodeKeyGroup(const rocksdb::Slice &key);
 
+// An LRU block cache of `bytes` whose shards are large enough for a file's filter block.
+std::shared_ptr<rocksdb::Cache> NewBlockCache(size_t bytes);
+
 // The LRU block cache every backend of the process shares (kSharedBlockCacheBytes).
 std::shared_ptr<rocksdb::Cache> SharedBlockCache();
 

@@ -54,7 +54,7 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Open(
   backend->flush_on_close_ = options.flush_on_close;
   backend->block_cache_ = options.block_cache_bytes == 0
                               ? SharedBlockCache()
-                              : rocksdb::NewLRUCache(options.block_cache_bytes);
+                              : internal::NewBlockCache(options.block_cache_bytes);
   const rocksdb::ColumnFamilyOptions cf_options = TableOptions(options, backend->block_cache_);
 
   rocksdb::DBOptions db_options;
