@@ -212,10 +212,10 @@
     adopt(store, kind, format) {
       const raw = this.restoredOwn;
       this.restoredOwn = null;
+      if (this.own !== null) throw new Error("timers: an operator's own timers are adopted already");
       if (store !== null) {
         this.own = store;
-        store.entryKey = format.entryKey;
-        store.entryValue = format.entryValue;
+        [store.entryKey, store.entryValue] = [format.entryKey, format.entryValue];
       }
       if (raw !== null) {
         const list = [];

@@ -220,8 +220,9 @@
     };
   }
 
-  // Own timers (timers.js, adopt). The window operator keeps some timers itself and writes them as entries of its own kind,
-  // several timers an entry, in the timers' table of their key group; the entry key is a JSON
+  // Own timers (timers.js, adopt). The window operator keeps some timers itself and writes them
+  // as entries of its own kind, several timers an entry, in the timers' table of their key
+  // group; the entry key is a JSON
   // list that begins with the kind (so it cannot be a TimerService entry, whose key begins with
   // a domain number):
   //
@@ -235,9 +236,9 @@
   //
   // seqs give the firing order among the timers of one time (a restore registers them by seq),
   // keys are the key values, or 0 when every key is its key string. A store deletes an entry
-  // once every timer of it fired. ownTimers: { entryKey, entryValue, parse }; parse pushes the entry's timers to `list` as
-  // { kind, keyGroup, entryKey, time, start, end, seq, keyString, key, mark: false }, and a mark
-  // as { kind, keyGroup, entryKey, time, mark: true }.
+  // once every timer of it fired. ownTimers: { entryKey, entryValue, parse }; parse pushes the
+  // entry's timers to `list` as { kind, keyGroup, entryKey, time, start, end, seq, keyString,
+  // key, mark: false }, and a mark as { kind, keyGroup, entryKey, time, mark: true }.
   function ownEntryKey(kind, a, b) {
     if (a === undefined) return "[" + JSON.stringify(kind) + "]";
     return b === undefined ? "[" + JSON.stringify(kind) + "," + a + "]"

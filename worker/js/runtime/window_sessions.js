@@ -113,7 +113,7 @@
       if (this.added === null) this.added = this.heap.filter((t) => t.entry === null);
     }
     freeze(out) {
-      if (this.frozen !== null) throw new Error("session timers: a checkpoint's timers are frozen already");
+      if (this.frozen !== null) throw new Error("session timers: a checkpoint is frozen already");
       this.track();
       this.frozen = this.added;
       this.frozenAt = 0;

@@ -212,8 +212,9 @@
 
     // The operator's own event-time timers and ctx.timers' up to the watermark, one time at a
     // time: at each, ctx.timers' first (restored from a checkpoint taken before the operator
-    // kept its own, so registered before them), then the operator's own in registration order. Firing may register timers (sessions), also at times before the
-    // watermark: each round looks again.
+    // kept its own, so registered before them), then the operator's own in registration order.
+    // Firing may register timers (sessions), also at times before the watermark: each round
+    // looks again.
     fireOwnTimers(watermark) {
       const own = this.ownTimers, timers = this.timers;
       for (;;) {
