@@ -90,6 +90,10 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain);
 // The runtime library (runtime/README.md) of a keyed operator kind, or "" for other kinds.
 std::string KeyedLibrary(const std::string &kind);
 
+// The runtime libraries a chain's driver gets in `rt`, by name: its keyed stage's, and
+// window_config and combiner when an output edge pre-aggregates (runtime/combiner.js).
+std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainProgram &program);
+
 // The value of the current-stage variable while a chained keyed stage's key selector runs
 // (ChainSpec::keyed_input_in_chain): errors name the keyed operator's key selector, as the
 // sending side of an exchange does.
