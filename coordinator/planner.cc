@@ -96,7 +96,7 @@ bool Combinable(const proto::JobSpec& spec, const Graph& graph, int edge) {
   auto assigner = config.find("assigner");
   if (assigner == config.end() || !assigner->is_object()) return false;
   const std::string type = assigner->value("type", std::string());
-  if (type != "tumbling" && type != "sliding") return false;
+  if (type != "tumbling" && type != "sliding" && type != "session") return false;
   if (text("time", "event") != "event") return false;
   auto trigger = config.find("trigger");
   if (trigger != config.end() &&
@@ -104,7 +104,8 @@ bool Combinable(const proto::JobSpec& spec, const Graph& graph, int edge) {
     return false;
   }
   const std::string function = text("function", "");
-  if (function == "count" || function == "reduce") return true;
+  // A session's partials are one a record, its accumulator: a reduce's is the record itself.
+  if (function == "count" || (function == "reduce" && type != "session")) return true;
   auto merge = op.functions().find("merge");
   return function == "aggregate" && merge != op.functions().end() && !merge->second.empty();
 }

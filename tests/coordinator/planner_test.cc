@@ -190,7 +190,8 @@ TEST(PlannerTest, CombinesBeforeAKeyedExchangeIntoAWindowThatMerges) {
                 "allowedLateness": 5, "lateOutput": true, "trigger": {"type": "event_time"}})",
             {{"reduce", "(a, b) => a"}}},
            {R"({"assigner": {"type": "tumbling", "size": 10}, "function": "aggregate"})",
-            {{"create", "() => 0"}, {"add", "(a) => a + 1"}, {"merge", "(a, b) => a + b"}}}}) {
+            {{"create", "() => 0"}, {"add", "(a) => a + 1"}, {"merge", "(a, b) => a + b"}}},
+           {R"({"assigner": {"type": "session", "gap": 10}, "function": "count"})", {}}}) {
     auto plan = PlanJob(KeyedWindow(config, functions), kJob);
     ASSERT_TRUE(plan.ok()) << plan.status().message();
     ASSERT_EQ(plan->edges.size(), 1u) << config;
@@ -203,7 +204,7 @@ TEST(PlannerTest, CombinesBeforeAKeyedExchangeIntoAWindowThatMerges) {
 TEST(PlannerTest, NoCombinerWhereTheWindowCannotMergeOrTheJobSaysSo) {
   const std::string count = R"({"assigner": {"type": "tumbling", "size": 10}, "function": "count")";
   for (const std::string& config : std::vector<std::string>{
-           R"({"assigner": {"type": "session", "gap": 10}, "function": "count"})",
+           R"({"assigner": {"type": "session", "gap": 10}, "function": "reduce"})",
            count + R"(, "trigger": {"type": "count", "count": 3}})",
            count + R"(, "time": "processing"})",
            std::string(R"({"assigner": {"type": "tumbling", "size": 10}, "function": "aggregate"})"),

@@ -4,7 +4,8 @@
 // operator downstream merges it (windows.js processPartial) where it would have added them.
 //
 // Used on a HASH edge into an event-time tumbling or sliding window with the event-time trigger
-// and a function that merges (count, reduce, an aggregate with merge): what the planner marks
+// and a function that merges (count, reduce, an aggregate with merge), or into such a session
+// window with count or an aggregate (see the last point below): what the planner marks
 // (coordinator/planner.cc, Combinable). A slice is what the window operator keeps one
 // accumulator for: the window itself (tumbling), gcd(size, slide) (sliding); every record of a
 // slice falls into the same windows.
@@ -28,6 +29,12 @@
 //   window's timers (whose order is the firing order), in the same order across keys. For an
 //   associative function (as a merge must be) every value is the one without the combiner.
 // - At most `maxEntries` entries are held: one more flushes first.
+// - Session windows (count, or an aggregate with merge) fold nothing: a session's extent depends
+//   on every record's time, so each record becomes a partial of its own, its accumulator
+//   (first(record): a count of 1, say) instead of the whole record — a projection that spares
+//   the exchange the record's other fields. Only when the record's own window [ts, ts + gap)
+//   ends after the watermark sent (then neither late nor a late firing downstream); otherwise
+//   it goes on as it is.
 //
 // A partial is the record { [PARTIAL]: 1, key, acc } with the event time of its first record.
 //
@@ -36,13 +43,15 @@
   "use strict";
 
   const PARTIAL = "__sluice_partial__";
-  const TUMBLING = 0, SLIDING = 1, EVENT_TIME = 0;
+  const TUMBLING = 0, SLIDING = 1, SESSION = 2, EVENT_TIME = 0;
   const RAW = 0, FOLDED = 1;
 
-  // Whether windows of this configuration (window_config.js parse()) can take partials.
-  function combinable(c) {
-    return (c.kind === TUMBLING || c.kind === SLIDING) && c.eventTime &&
-        c.trigger === EVENT_TIME && c.merges;
+  // Whether windows of this configuration (window_config.js parse(); `fn` its config.function)
+  // can take partials: event time, the event-time trigger, a function that merges; sessions
+  // only with a function whose accumulator is not the record itself (count, aggregate).
+  function combinable(c, fn) {
+    if (!c.eventTime || c.trigger !== EVENT_TIME || !c.merges) return false;
+    return c.kind === TUMBLING || c.kind === SLIDING || (c.kind === SESSION && fn !== "reduce");
   }
 
   class Combiner {
@@ -50,10 +59,10 @@
     // emit(keyGroup, record, ts, key) sends one record on the edge.
     constructor(spec, params, config, emit, maxEntries = 4096) {
       const c = config.parse(spec, { params });
-      if (!combinable(c)) {
+      if (!combinable(c, spec.config === undefined ? undefined : spec.config.function)) {
         throw new Error(c.where + ": its windows cannot take partial accumulators (a combiner " +
-            "needs event-time tumbling or sliding windows, the event-time trigger and a function " +
-            "that merges)");
+            "needs event-time windows, the event-time trigger and a function that merges; for " +
+            "sessions, count or aggregate)");
       }
       this.windowStart = config.windowStart;
       this.firstOf = c.first;
@@ -62,6 +71,8 @@
       this.step = c.step;
       this.offset = c.offset;
       this.slice = c.kind === SLIDING ? config.gcd(c.size, c.step) : c.size;
+      this.session = c.kind === SESSION;
+      this.gap = c.gap;
       this.emit = emit;
       this.maxEntries = maxEntries;
       this.watermark = -Infinity;  // the last watermark sent
@@ -100,9 +111,14 @@
       this.recordsIn++;
       if (this.kinds.length >= this.maxEntries) this.flush();
       const open = this.open;
-      if (this.idle || typeof ts !== "number" || ts - ts !== 0 || !this.folds(ts)) {
+      if (this.idle || typeof ts !== "number" || ts - ts !== 0 ||
+          !(this.session ? ts + this.gap - 1 > this.watermark : this.folds(ts))) {
         if (open.size !== 0) open.delete(keyString);
         this.push(RAW, keyGroup, key, record, ts, NaN);
+        return;
+      }
+      if (this.session) {  // one partial a record: sessions merge by time, not by slice
+        this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, NaN);
         return;
       }
       const s = this.sliceStart;

@@ -39,6 +39,12 @@ const FUNCTIONS = [
 ];
 
 function randomConfig(rand) {
+  if (rand() < 0.25) {
+    const config = { assigner: { type: "session", gap: 1 + Math.floor(rand() * 10) } };
+    if (rand() < 0.4) config.allowedLateness = [1, 5, 17][Math.floor(rand() * 3)];
+    if (rand() < 0.3) config.lateOutput = true;
+    return config;
+  }
   if (rand() < 0.4) {
     const size = [1, 2, 3, 5, 10][Math.floor(rand() * 5)];
     const config = { assigner: { type: "tumbling", size } };
@@ -66,7 +72,10 @@ function upstream(config, fns, send, maxEntries) {
 function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
   const rand = prng(seed);
   const config = randomConfig(rand);
-  const [fn, fns, makeRecord] = FUNCTIONS[Math.floor(rand() * FUNCTIONS.length)];
+  // Sessions take partials of count and aggregate (a reduce's accumulator is the record).
+  const choices = config.assigner.type === "session"
+    ? FUNCTIONS.filter(([name]) => name !== "reduce") : FUNCTIONS;
+  const [fn, fns, makeRecord] = choices[Math.floor(rand() * choices.length)];
   config.function = fn;
   const what = JSON.stringify(config) + " seed " + seed;
   const keyList = ["a", "b", "c", "d", 7, { id: 1 }].slice(0, 1 + Math.floor(rand() * 6));
@@ -140,6 +149,21 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
   return partials;
 }
 
+test("session windows get one partial a record, and records late at the combiner as they are", () => {
+  const config = { assigner: { type: "session", gap: 10 }, function: "count", lateOutput: true };
+  const got = [];
+  const c = new Combiner({ id: 1, name: "w", kind: "window", config, fns: {} }, {},
+                         runtime.window_config, (kg, r, ts) => got.push([r, ts]));
+  c.begin(20, false);
+  c.add(0, "a", "a", { x: 1 }, 25);
+  c.add(0, "a", "a", { x: 2 }, 26);
+  c.add(0, "a", "a", { x: 3 }, 12);  // [12, 22): its last time 21 is after 20: a partial
+  c.add(0, "a", "a", { x: 4 }, 11);  // [11, 21) may have fired: as it is
+  c.flush();
+  assert.deepEqual(got, [[{ [PARTIAL]: 1, key: "a", acc: 1 }, 25], [{ [PARTIAL]: 1, key: "a", acc: 1 }, 26],
+                         [{ [PARTIAL]: 1, key: "a", acc: 1 }, 12], [{ x: 4 }, 11]]);
+});
+
 test("windows behind a combiner emit what they emit alone (random inputs, two upstreams)", () => {
   let partials = 0;
   for (let seed = 1; seed <= 400; seed++) partials += run(seed);
@@ -197,7 +221,11 @@ test("combinable: event-time tumbling and sliding windows whose function merges"
   const parse = (config, fns = {}) =>
     runtime.window_config.parse({ id: 1, name: "w", kind: "window", config, fns }, { params: {} });
   assert.ok(combinable(parse({ assigner: { type: "tumbling", size: 5 }, function: "count" })));
-  assert.ok(!combinable(parse({ assigner: { type: "session", gap: 5 }, function: "count" })));
+  const session = { assigner: { type: "session", gap: 5 } };
+  assert.ok(combinable(parse({ ...session, function: "count" }), "count"));
+  assert.ok(!combinable(parse({ ...session, function: "reduce" }, { reduce: (a) => a }), "reduce"));
+  assert.ok(!combinable(parse({ ...session, function: "count", trigger: { type: "count", count: 2 } }),
+                        "count"));
   assert.ok(!combinable(parse({ assigner: { type: "tumbling", size: 5 }, function: "count",
                                 trigger: { type: "count", count: 2 } })));
   assert.ok(!combinable(parse({ assigner: { type: "tumbling", size: 5 }, function: "count",
@@ -206,7 +234,7 @@ test("combinable: event-time tumbling and sliding windows whose function merges"
                               { create: () => 0, add: (a) => a + 1 })));
   assert.throws(() => new Combiner({ id: 1, name: "w", kind: "window",
                                      config: { assigner: { type: "session", gap: 5 },
-                                               function: "count" }, fns: {} },
+                                               function: "reduce" }, fns: { reduce: (a) => a } },
                                    {}, runtime.window_config, () => {}),
                 /cannot take partial accumulators/);
 });
