@@ -32,11 +32,12 @@
 // - Session windows (count, or an aggregate with merge) fold nothing: a session's extent depends
 //   on every record's time, so each record becomes a partial of its own, its accumulator
 //   (first(record): a count of 1, say) instead of the whole record — a projection that spares
-//   the exchange the record's other fields. Only when the record's own window [ts, ts + gap)
+//   the exchange the record's other fields, sent at once (nothing held). Only when the record's own window [ts, ts + gap)
 //   ends after the watermark sent (then neither late nor a late firing downstream); otherwise
 //   it goes on as it is.
 //
-// A partial is the record { [PARTIAL]: 1, key, acc } with the event time of its first record.
+// A partial is the record { [PARTIAL]: 1, key, acc } with the event time of its first record
+// (written with the literal name: a computed key makes V8 build the object the slow way).
 //
 // The script's completion value is a frozen object { PARTIAL, Combiner, combinable }.
 (function () {
@@ -109,16 +110,22 @@
 
     add(keyGroup, keyString, key, record, ts) {
       this.recordsIn++;
-      if (this.kinds.length >= this.maxEntries) this.flush();
-      const open = this.open;
-      if (this.idle || typeof ts !== "number" || ts - ts !== 0 ||
-          !(this.session ? ts + this.gap - 1 > this.watermark : this.folds(ts))) {
-        if (open.size !== 0) open.delete(keyString);
-        this.push(RAW, keyGroup, key, record, ts, NaN);
+      const certain = !this.idle && typeof ts === "number" && ts - ts === 0;
+      if (this.session) {  // nothing held: a partial a record, or the record, sent at once
+        if (certain && ts + this.gap - 1 > this.watermark) {
+          this.partialsOut++;
+          this.emit(keyGroup, { __sluice_partial__: 1, key, acc: this.firstOf(record, 0) }, ts, key);
+        } else {
+          this.rawOut++;
+          this.emit(keyGroup, record, ts, key);
+        }
         return;
       }
-      if (this.session) {  // one partial a record: sessions merge by time, not by slice
-        this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, NaN);
+      if (this.kinds.length >= this.maxEntries) this.flush();
+      const open = this.open;
+      if (!certain || !this.folds(ts)) {
+        if (open.size !== 0) open.delete(keyString);
+        this.push(RAW, keyGroup, key, record, ts, NaN);
         return;
       }
       const s = this.sliceStart;
@@ -167,7 +174,7 @@
           emit(keyGroups[i], values[i], times[i], keys[i]);
         } else {
           this.partialsOut++;
-          emit(keyGroups[i], { [PARTIAL]: 1, key: keys[i], acc: values[i] }, times[i], keys[i]);
+          emit(keyGroups[i], { __sluice_partial__: 1, key: keys[i], acc: values[i] }, times[i], keys[i]);
         }
       }
     }
