@@ -151,6 +151,34 @@ test("the plan names the combiner (HTTP API), and not with combiners: false", as
   }
 });
 
+test("a window function that throws in a combiner names the window operator and its function", async () => {
+  const project = makeProject({
+    "job.ts": `
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+const job = new Job("boom", { parallelism: 2 });
+job.source(sources.generator({ count: 1000, fn: (i: number) => ({ k: i % 3, t: i }) }))
+  .assignTimestamps((r: any) => r.t)
+  .keyBy((r: any) => r.k)
+  .window(windows.tumbling(100))
+  .reduce((a: any, b: any) => {
+    if (a.t === 500 || b.t === 500) throw new Error("bad record");
+    return a;
+  })
+  .name("maxes")
+  .sink(sinks.discard());
+export default job;
+`,
+  });
+  try {
+    const run = await sluice(["run", "job.ts"], { cwd: project.dir });
+    assert.notEqual(run.code, 0);
+    // Record 500 opens its key's partial in the sending task, which reduces the next into it.
+    assert.match(run.stderr, /combine\(maxes\)\) failed: operator 'maxes' \(op3\) \(pre-aggregating\): Error: bad record \(line 2 of the reduce function\)/);
+  } finally {
+    project.cleanup();
+  }
+});
+
 test("a job refuses combiners that are not true or false", async () => {
   const project = makeProject({
     "job.ts": `

@@ -62,6 +62,7 @@ void EmitCombinerAdd(const ChainSpec &chain, size_t e, const std::string &var,
   w.Line("s = ", OutputKeyStage(e), ";");
   w.Line("const ck", n, " = k", n, "(", var, ", params);");
   w.Line("const cs", n, " = keyString(ck", n, ");");
+  w.Line("s = ", CombinerStage(e), ";");
   w.Line("C", n, ".add(keyGroupOfString(cs", n, ", ", chain.outputs[e].max_parallelism, "), cs",
          n, ", ck", n, ", ", var, ", ", time, ");");
   w.Line("s = ", static_cast<int>(chain.stages.size()) - 1, ";");

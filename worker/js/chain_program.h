@@ -98,10 +98,20 @@ std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainPro
 // (ChainSpec::keyed_input_in_chain): errors name the keyed operator's key selector, as the
 // sending side of an exchange does.
 inline constexpr int kInputKeyStageBase = -2000;
+inline constexpr int kCombinerStageBase = -3000;
 inline int InputKeyStage(int stage) { return kInputKeyStageBase - stage; }
 // The keyed stage of such a stage value, or -1.
 inline int InputKeyOf(int stage) {
-  return stage <= kInputKeyStageBase ? kInputKeyStageBase - stage : -1;
+  return stage <= kInputKeyStageBase && stage > kCombinerStageBase ? kInputKeyStageBase - stage
+                                                                    : -1;
+}
+
+// The value of the current-stage variable while output edge `edge`'s combiner runs the window
+// operator's functions (runtime/combiner.js): errors name that operator, pre-aggregating.
+inline int CombinerStage(size_t edge) { return kCombinerStageBase - static_cast<int>(edge); }
+// The output edge of such a stage value, or -1.
+inline int CombinerEdge(int stage) {
+  return stage <= kCombinerStageBase ? kCombinerStageBase - stage : -1;
 }
 
 // The value of the driver's current-stage variable while output edge `edge`'s key selector

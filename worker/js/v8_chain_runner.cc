@@ -108,7 +108,7 @@ V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, Chain
     if (!Combines(chain_, e)) continue;  // the window operator's functions, in the combiner
     for (const auto &[role, text] : chain_.outputs[e].combiner->functions) {
       scripts_[FunctionScriptName(*chain_.outputs[e].combiner, role)] = {
-          OutputKeyStage(e), role == "fn" ? kFunctionRole : role + " function"};
+          CombinerStage(e), role == "fn" ? kFunctionRole : role + " function"};
     }
   }
   scripts_[kNexmarkScript] = {0, ""};
@@ -238,7 +238,7 @@ Status V8ChainRunner::AddUserFunctions(v8::Local<v8::Context> context,
     for (const auto &[role, text] : stage ? program_.functions[i] : owner.functions) {
       v8::Local<v8::Value> fn;
       SLUICE_RETURN_IF_ERROR(CompileFunction(context, text, FunctionScriptName(owner, role),
-                                             stage ? i : OutputKeyStage(i - num_stages), &fn));
+                                             stage ? i : CombinerStage(i - num_stages), &fn));
       roles->Set(context, V8String(isolate_, role), fn).Check();
     }
     fns->Set(context, i, roles).Check();
