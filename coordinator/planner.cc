@@ -74,6 +74,24 @@ bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge, bool ke
          Keyed(spec, to) && !keyed_before;
 }
 
+// Whether operator `op` or one upstream of it may report its output idle: an assigner's or a
+// Kafka source's `idleTimeout` (any mention of it in a config, to be safe). Downstream of an
+// idle input an operator's watermark may pass what the sending task last sent, and a combiner
+// relies on it not doing so.
+bool MayGoIdle(const proto::JobSpec& spec, const Graph& graph, int op) {
+  std::vector<bool> seen(graph.parallelism.size(), false);
+  std::vector<int> todo = {op};
+  while (!todo.empty()) {
+    const int at = todo.back();
+    todo.pop_back();
+    if (seen[at]) continue;
+    seen[at] = true;
+    if (spec.operators(at).config_json().find("idleTimeout") != std::string::npos) return true;
+    for (int e : graph.inputs[at]) todo.push_back(graph.ends[e].first);
+  }
+  return false;
+}
+
 // Whether the exchange of spec edge `edge` gets a combiner (PlanJob): the window operator it
 // feeds merges partial accumulators exactly as it adds records (worker/js/runtime/combiner.js
 // says when).
@@ -82,7 +100,8 @@ bool Combinable(const proto::JobSpec& spec, const Graph& graph, int edge) {
   const int to = graph.ends[edge].second;
   const proto::Operator& op = spec.operators(to);
   if (spec.no_combiners() || e.partitioning() != proto::HASH || !e.from_output().empty() ||
-      op.kind() != "window" || graph.inputs[to].size() != 1) {
+      op.kind() != "window" || graph.inputs[to].size() != 1 ||
+      MayGoIdle(spec, graph, graph.ends[edge].first)) {
     return false;
   }
   const nlohmann::json config =

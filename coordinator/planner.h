@@ -56,8 +56,8 @@ TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask, uint32_t att
 // structurally (dangling edge, cycle, duplicate id). Pure.
 // A HASH exchange into a window operator that can merge partial accumulators (event-time
 // tumbling or sliding windows, the event-time trigger, count / reduce / an aggregate with merge;
-// session windows with count / an aggregate; the operator's only input) gets a combiner, unless
-// the job sets no_combiners: the sending tasks pre-aggregate per key and slice within each
+// session windows with count / an aggregate; the operator's only input; nothing upstream with an
+// idleTimeout) gets a combiner, unless the job sets no_combiners: the sending tasks pre-aggregate per key and slice within each
 // batch (sessions: each record becomes its accumulator; worker/js/runtime/combiner.js) and their
 // group's display ends in "-> combine(<window name>)".
 // `attempt` counts the job's restarts; it only changes the task ids.

@@ -215,7 +215,14 @@ TEST(PlannerTest, NoCombinerWhereTheWindowCannotMergeOrTheJobSaysSo) {
     EXPECT_EQ(plan->edges[0].combiner, "") << config;
     EXPECT_EQ(plan->groups[0].display, "bids") << config;
   }
+  // An input that may go idle (an idleTimeout upstream): the window's watermark may pass what
+  // a sending task last sent.
   auto spec = KeyedWindow(count + "}");
+  spec.mutable_operators(0)->set_config_json(R"({"count": 10, "idleTimeout": 1000})");
+  auto idle = PlanJob(spec, kJob);
+  ASSERT_TRUE(idle.ok()) << idle.status().message();
+  EXPECT_EQ(idle->edges[0].combiner, "");
+  spec = KeyedWindow(count + "}");
   spec.set_no_combiners(true);
   auto plan = PlanJob(spec, kJob);
   ASSERT_TRUE(plan.ok()) << plan.status().message();

@@ -21,7 +21,9 @@
 //   never a side-output record. Every other record (possibly late, possibly a late firing within
 //   allowed lateness, or with no event time) goes on as it is and the window operator decides.
 //   While the task's output is idle (the window operator may not wait for its watermark) every
-//   record goes on as it is.
+//   record goes on as it is; and as a window operator's watermark may have passed what an input
+//   that was idle last sent, the planner gives no combiner to an edge with an idleTimeout
+//   upstream (the task's C++ side may report its output idle without the chain knowing).
 // - A key's partial holds a run of its records in one slice: a record of the key in another
 //   slice, or one that goes on as it is, starts a new entry. Entries go out in the order of
 //   their first record, so the window operator sees every key's records in the order they came
@@ -32,9 +34,9 @@
 // - Session windows (count, or an aggregate with merge) fold nothing: a session's extent depends
 //   on every record's time, so each record becomes a partial of its own, its accumulator
 //   (first(record): a count of 1, say) instead of the whole record — a projection that spares
-//   the exchange the record's other fields, sent at once (nothing held). Only when the record's own window [ts, ts + gap)
-//   ends after the watermark sent (then neither late nor a late firing downstream); otherwise
-//   it goes on as it is.
+//   the exchange the record's other fields, sent at once (nothing held). Only when the record's
+//   own window [ts, ts + gap) ends after the watermark sent (then neither late nor a late
+//   firing downstream); otherwise it goes on as it is.
 //
 // A partial is the record { [PARTIAL]: 1, key, acc } with the event time of its first record
 // (written with the literal name: a computed key makes V8 build the object the slow way).
