@@ -257,8 +257,9 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
     return;
   }
   const StageSpec &stage = chain.stages[k];
+  // rt.stateEmpty: the backend holds nothing yet (state.js, "A fresh backend").
   w.Line("const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: ",
-         chain.state_cache_entries, " });");
+         chain.state_cache_entries, ", fresh: rt.stateEmpty });");
   w.Line("const TM = new rt.timers.TimerService();");
   w.Line("tables.trackTimers(1, TM);");
   if (chain.restore_state) {  // the timers of the checkpoint the backend was restored from

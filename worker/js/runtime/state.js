@@ -4,17 +4,29 @@
 // (key group, key string) -> a JSON value.
 //
 // The cache holds the values themselves: get() returns the cached object, an operator that
-// changes it put()s it again, which marks it dirty. A hit is two Map lookups (key group, then key
-// string; no key is built). A miss asks the backend once (JSON.parse of its text) and caches the
-// answer, also "absent", so a new key costs one backend read. Entries are evicted oldest-inserted
-// first (a FIFO of entries; hits and puts do not reorder anything), a chunk at a time when the
-// cache over all tables is full: the dirty ones among them (JSON.stringify, or null for a
-// deletion) go to the backend in one native.write call. A deleted entry stays in the cache as a
-// pending deletion until it is written, and as a known absence after that. flush() writes every
-// dirty entry. An entry also knows whether the backend may hold its key (`stored`: read from it
-// with a value, or written with one, or unknown because it was put or deleted without a read):
-// deleting a key the backend cannot hold — one that lived and died in the cache, as most
+// changes it put()s it again, which marks it dirty. A table finds an entry with one Map lookup
+// by key string (the entries of one key string under other key groups, which keyed operators do
+// not make, hang off it in a list) and remembers the entry it touched last, so the put() (or
+// delete()) that follows a get() of the same key — what every operator does per record — finds
+// it without a lookup. A miss asks the backend once (JSON.parse of its text) and caches the
+// answer, also "absent", so a new key costs at most one backend read. Entries are evicted
+// oldest-inserted first (a FIFO of entries; hits and puts do not reorder anything), a chunk at a
+// time when the cache over all tables is full: the dirty ones among them (JSON.stringify, or null
+// for a deletion) go to the backend in one native.write call. A deleted entry stays in the cache
+// as a pending deletion until it is written, and as a known absence after that. flush() writes
+// every dirty entry. An entry also knows whether the backend may hold its key (`stored`: read
+// from it with a value, or written with one, or unknown because it was put or deleted without a
+// read): deleting a key the backend cannot hold — one that lived and died in the cache, as most
 // windows' keys do — leaves a known absence, with nothing to write.
+//
+// A fresh backend (option `fresh`: it holds nothing yet, as a task's that restored nothing; the
+// chain runner checks) is not asked for keys it cannot hold: each table keeps, of the keys not
+// in the cache, those the backend may hold (`held`: the keys of entries that left the cache with
+// `stored`), and a miss of any other key is a known absence without a read. This holds because
+// a key reaches the backend only through this cache (write and writeSnapshot), and an entry's
+// `stored` is false only when the backend has nothing for its key (see delete()). If `held`
+// grows past a few times the cache's size, the table stops keeping it and reads every miss, as
+// a table of a backend that was not fresh does.
 //
 // Checkpoints are copy-on-write, so that their synchronous part does not depend on the state's
 // size. Every entry made dirty is listed in the current generation's dirty list.
@@ -48,24 +60,29 @@
     return "key " + JSON.stringify(keyString) + " (key group " + keyGroup + ")";
   }
 
+  // A fresh table's `held` value for a key string held under several key groups.
+  const SEVERAL = -1;
+
   class StateTable {
-    constructor(owner, index) {
+    constructor(owner, index, fresh) {
       this.owner = owner;
       this.index = index;
-      this.groups = new Map();  // key group -> Map(key string -> entry)
+      // key string -> entry (entry.next: the key string's entry under another key group)
+      this.entries = new Map();
+      this.last = null;  // the entry found last (null when it left the cache)
+      // Fresh backends (see the top): key string -> the key group (or SEVERAL) under which the
+      // backend may hold it, for keys not in the cache; null: the backend may hold any key.
+      this.held = fresh ? new Map() : null;
     }
 
     // The value of the key, or undefined.
     get(keyGroup, keyString) {
-      const group = this.groups.get(keyGroup);
-      if (group !== undefined) {
-        const entry = group.get(keyString);
-        if (entry !== undefined) {
-          const owner = this.owner;
-          owner.hits++;
-          if (entry.dirty && entry.gen === owner.frozenGen) owner.saveFrozen(entry);
-          return entry.value;
-        }
+      const entry = this.find(keyGroup, keyString);
+      if (entry !== undefined) {
+        const owner = this.owner;
+        owner.hits++;
+        if (entry.dirty && entry.gen === owner.frozenGen) owner.saveFrozen(entry);
+        return entry.value;
       }
       return this.owner.load(this, keyGroup, keyString);
     }
@@ -88,7 +105,8 @@
         entry.value = value;
         owner.markDirty(entry);
       } else {
-        this.owner.insert(this, keyGroup, keyString, value, true);
+        this.owner.insert(this, keyGroup, keyString, value, true,
+                          this.mayHold(keyGroup, keyString));
       }
     }
 
@@ -100,7 +118,11 @@
         return;
       }
       if (entry === undefined) {
-        owner.insert(this, keyGroup, keyString, undefined, true);
+        if (this.mayHold(keyGroup, keyString)) {
+          owner.insert(this, keyGroup, keyString, undefined, true, true);  // a pending deletion
+        } else {
+          owner.insert(this, keyGroup, keyString, undefined, false, false);  // known absent
+        }
         return;
       }
       if (entry.dirty && entry.gen === owner.frozenGen) owner.saveFrozen(entry);
@@ -113,20 +135,61 @@
       }  // else known to be absent from the backend: nothing to delete
     }
 
+    // The cached entry of the key, or undefined.
     find(keyGroup, keyString) {
-      const group = this.groups.get(keyGroup);
-      return group === undefined ? undefined : group.get(keyString);
+      const last = this.last;
+      if (last !== null && last.key === keyString && last.keyGroup === keyGroup) return last;
+      let entry = this.entries.get(keyString);
+      while (entry !== undefined && entry.keyGroup !== keyGroup) entry = entry.next;
+      if (entry !== undefined) this.last = entry;
+      return entry;
+    }
+
+    // Whether the backend may hold a key that is not in the cache.
+    mayHold(keyGroup, keyString) {
+      const held = this.held;
+      if (held === null) return true;
+      const group = held.get(keyString);
+      return group === keyGroup || group === SEVERAL;
+    }
+
+    // The key's entry was made: from now on its `stored` knows what `held` knew.
+    entered(keyGroup, keyString) {
+      const held = this.held;
+      if (held !== null && held.size !== 0 && held.get(keyString) === keyGroup) {
+        held.delete(keyString);
+      }
+    }
+
+    // An entry left the cache: remember whether the backend may hold its key.
+    left(entry) {
+      const held = this.held;
+      if (held === null) return;
+      const group = held.get(entry.key);
+      if (entry.stored) {
+        if (group === undefined) {
+          held.set(entry.key, entry.keyGroup);
+          if (held.size > this.owner.heldLimit) this.held = null;  // see the top
+        } else if (group !== entry.keyGroup) {
+          held.set(entry.key, SEVERAL);
+        }
+      } else if (group === entry.keyGroup) {
+        held.delete(entry.key);
+      }
     }
   }
 
   class StateTables {
-    constructor(native, { cacheEntries = DEFAULT_CACHE_ENTRIES } = {}) {
+    // fresh: the backend holds nothing yet, in any table (see the top).
+    constructor(native, { cacheEntries = DEFAULT_CACHE_ENTRIES, fresh = false } = {}) {
       if (!Number.isInteger(cacheEntries) || cacheEntries < 1) {
         throw new RangeError("state cacheEntries must be a positive integer, not " +
             String(cacheEntries));
       }
       this.native = native;
       this.capacity = cacheEntries;
+      this.fresh = fresh === true && native !== null;
+      this.heldLimit = 4 * cacheEntries + 1024;
       // Evicting an eighth at a time keeps native calls rare and most of the cache warm.
       this.chunk = Math.max(1, Math.ceil(cacheEntries / 8));
       this.tables = [];
@@ -136,6 +199,7 @@
       this.size = 0;
       this.hits = 0;
       this.misses = 0;
+      this.reads = 0;
       this.evictions = 0;
       this.writes = 0;
       // Copy-on-write checkpoints (see the top): the entries made dirty in generation `gen`
@@ -165,7 +229,7 @@
       let table = this.tables[index];
       if (table === undefined) {
         while (this.tables.length < index) this.tables.push(undefined);
-        table = new StateTable(this, index);
+        table = new StateTable(this, index, this.fresh);
         this.tables[index] = table;
       }
       return table;
@@ -349,7 +413,7 @@
     }
 
     stats() {
-      return { entries: this.size, hits: this.hits, misses: this.misses,
+      return { entries: this.size, hits: this.hits, misses: this.misses, reads: this.reads,
                evictions: this.evictions, writes: this.writes };
     }
 
@@ -357,25 +421,28 @@
     load(table, keyGroup, keyString) {
       this.misses++;
       if (this.native === null) return undefined;
-      const text = this.native.get(table.index, keyGroup, keyString);
-      const value = text === undefined ? undefined : parseStored(table, keyGroup, keyString, text);
-      this.insert(table, keyGroup, keyString, value, false).stored = value !== undefined;
+      let value;
+      if (table.mayHold(keyGroup, keyString)) {
+        this.reads++;
+        const text = this.native.get(table.index, keyGroup, keyString);
+        if (text !== undefined) value = parseStored(table, keyGroup, keyString, text);
+      }
+      this.insert(table, keyGroup, keyString, value, false, value !== undefined);
       return value;
     }
 
-    insert(table, keyGroup, keyString, value, dirty) {
+    // stored: whether the backend may hold the key (see the top).
+    insert(table, keyGroup, keyString, value, dirty, stored) {
       if (this.native !== null && this.size >= this.capacity) this.evict();
-      let group = table.groups.get(keyGroup);
-      if (group === undefined) {
-        group = new Map();
-        table.groups.set(keyGroup, group);
-      }
-      // stored: whether the backend may hold the key (see the top); load() sets what it read.
-      const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false, group,
-                      stored: true, gen: 0, stamp: 0 };
-      group.set(keyString, entry);
+      const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false, table,
+                      next: undefined, stored, gen: 0, stamp: 0 };
+      const entries = table.entries;
+      entry.next = entries.get(keyString);  // the key string under other key groups, if any
+      entries.set(keyString, entry);
+      table.last = entry;
       this.size++;
       if (this.native !== null) {
+        table.entered(keyGroup, keyString);
         this.queue.push(entry);
         if (dirty) this.markDirty(entry);
       }
@@ -383,8 +450,20 @@
     }
 
     remove(entry) {
-      entry.group.delete(entry.key);
+      const table = entry.table, entries = table.entries;
+      const first = entries.get(entry.key);
+      if (first === entry) {
+        if (entry.next === undefined) entries.delete(entry.key);
+        else entries.set(entry.key, entry.next);
+      } else {
+        let e = first;
+        while (e.next !== entry) e = e.next;
+        e.next = entry.next;
+      }
+      entry.next = undefined;
+      if (table.last === entry) table.last = null;
       this.size--;
+      if (this.native !== null) table.left(entry);
     }
 
     // Drops the oldest chunk of entries, writing the dirty ones first (those of a checkpoint's
