@@ -63,15 +63,13 @@ class BodyEmitter {
       // The key is taken (and checked) under the keyed operator's key selector's name.
       w_.Line("s = ", InputKeyStage(static_cast<int>(i)), ";");
       w_.Line("const kv = inKey(", var, ", params);");
-      w_.Line("const ks = keyString(kv);");
+      w_.Line("const kg = KM.group(kv);");
       w_.Line("s = ", i, ";");
-      w_.Line("O", i, ".processElement(0, keyGroupOfString(ks, ", chain_.max_parallelism,
-              "), ks, kv, ", var, ", ", time, ");");
+      w_.Line("O", i, ".processElement(0, kg, KM.string, kv, ", var, ", ", time, ");");
     } else {  // keyed: the key of the input the record came in on
       w_.Line("const kv = inKey(", var, ", params);");
-      w_.Line("const ks = keyString(kv);");
-      w_.Line("O", i, ".processElement(input, keyGroupOfString(ks, ", chain_.max_parallelism,
-              "), ks, kv, ", var, ", ", time, ");");
+      w_.Line("const kg = KM.group(kv);");
+      w_.Line("O", i, ".processElement(input, kg, KM.string, kv, ", var, ", ", time, ");");
     }
   }
 
@@ -279,6 +277,7 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
          ", now: () => Date.now(), watermark: () => wmK, stats: ST", k, ", runtime: rt },");
   w.Close(");");
   w.Line("let input = 0, inKey = inKeyFns[0], wmK = -Infinity;");
+  w.Line("const KM = new keys.KeyMemo(", chain.max_parallelism, ");  // key strings and groups");
   EmitKeyedWatermark(chain, k, w);
 }
 
