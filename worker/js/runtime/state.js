@@ -24,9 +24,10 @@
 // in the cache, those the backend may hold (`held`: the keys of entries that left the cache with
 // `stored`), and a miss of any other key is a known absence without a read. This holds because
 // a key reaches the backend only through this cache (write and writeSnapshot), and an entry's
-// `stored` is false only when the backend has nothing for its key (see delete()). If `held`
-// grows past a few times the cache's size, the table stops keeping it and reads every miss, as
-// a table of a backend that was not fresh does.
+// `stored` is false only when the backend has nothing for its key (see delete()). Such a table
+// drops a deleted key the backend cannot hold at once rather than keep its known absence: a
+// miss knows it. If `held` grows past a few times the cache's size, the table stops keeping it
+// and reads every miss, as a table of a backend that was not fresh does.
 //
 // Checkpoints are copy-on-write, so that their synchronous part does not depend on the state's
 // size. Every entry made dirty is listed in the current generation's dirty list.
@@ -129,6 +130,7 @@
       if (!entry.stored) {
         entry.value = undefined;  // the backend has no such key: known absent, nothing to write
         entry.dirty = false;      // (a stale place in a dirty list is skipped)
+        if (this.held !== null) owner.drop(entry);  // a fresh table knows that without it
       } else if (entry.value !== undefined || entry.dirty) {
         entry.value = undefined;
         if (!entry.dirty) owner.markDirty(entry);
@@ -464,6 +466,22 @@
       if (table.last === entry) table.last = null;
       this.size--;
       if (this.native !== null) table.left(entry);
+      entry.table = null;  // gone (the queue skips it)
+    }
+
+    // Removes an entry before its turn in the queue (a fresh table's known absence), which
+    // drops such places now and then.
+    drop(entry) {
+      this.remove(entry);
+      const queue = this.queue;
+      if (queue.length - this.head > 2 * this.size + 1024) {
+        const kept = [];
+        for (let i = this.head; i < queue.length; i++) {
+          if (queue[i].table !== null) kept.push(queue[i]);
+        }
+        this.queue = kept;
+        this.head = 0;
+      }
     }
 
     // Drops the oldest chunk of entries, writing the dirty ones first (those of a checkpoint's
@@ -472,7 +490,11 @@
     evict() {
       const queue = this.queue;
       const from = this.head;
-      const to = from + Math.min(this.chunk, this.size);
+      const count = Math.min(this.chunk, this.size);
+      let to = from;
+      for (let n = 0; n < count; to++) {
+        if (queue[to].table !== null) n++;  // (entries dropped earlier are skipped)
+      }
       const dirty = [];
       const frozenGen = this.frozenGen;
       for (let i = from; i < to; i++) {
@@ -484,11 +506,13 @@
       if (this.frozen !== null) this.sendOut();
       this.write(dirty);
       for (let i = from; i < to; i++) {
-        queue[i].dirty = false;  // (its place in a dirty list is skipped)
-        this.remove(queue[i]);
+        const entry = queue[i];
         queue[i] = undefined;
+        if (entry.table === null) continue;
+        entry.dirty = false;  // (its place in a dirty list is skipped)
+        this.remove(entry);
       }
-      this.evictions += to - from;
+      this.evictions += count;
       this.head = to;
       if (to >= 1024 && 2 * to >= queue.length) {
         this.queue = queue.slice(to);

@@ -684,3 +684,26 @@ test("a fresh table forgets what the backend may hold once that outgrows the cac
   assert.equal(t.get(0, "never"), undefined);
   assert.deepEqual(native.gets, [[0, 0, "k0"], [0, 0, "never"]]);
 });
+
+test("a fresh table drops keys that lived and died in the cache at once; the queue stays bounded", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100, fresh: true });
+  const t = tables.table(0);
+  for (let i = 0; i < 50000; i++) {
+    assert.equal(t.get(0, "w" + i), undefined);
+    t.put(0, "w" + i, [i]);
+    if (i >= 10) t.delete(0, "w" + (i - 10));  // ten windows open at a time
+  }
+  assert.equal(tables.stats().entries, 10);
+  assert.equal(tables.stats().evictions, 0);
+  assert.ok(tables.queue.length - tables.head <= 2 * 10 + 1024, String(tables.queue.length));
+  assert.equal(t.get(0, "w5"), undefined);
+  assert.deepEqual(t.get(0, "w49999"), [49999]);
+  assert.deepEqual(native.gets, []);
+  assert.deepEqual(native.writeCalls, []);
+  // Evictions skip the dropped entries' places and still take the oldest live ones.
+  for (let i = 0; i < 300; i++) t.put(1, "k" + i, i);
+  tables.flush();
+  for (let i = 0; i < 300; i++) assert.equal(t.get(1, "k" + i), i);
+  assert.ok(tables.stats().reads >= 200);  // the evicted ones, read back
+});
