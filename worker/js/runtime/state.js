@@ -182,7 +182,8 @@
   }
 
   class StateTables {
-    // fresh: the backend holds nothing yet, in any table (see the top).
+    // fresh: the backend holds nothing yet in the tables this cache serves (see the top; a
+    // keyed operator's timer table is read by restoreTimers alone).
     constructor(native, { cacheEntries = DEFAULT_CACHE_ENTRIES, fresh = false } = {}) {
       if (!Number.isInteger(cacheEntries) || cacheEntries < 1) {
         throw new RangeError("state cacheEntries must be a positive integer, not " +
