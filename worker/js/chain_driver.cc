@@ -64,16 +64,14 @@ class BodyEmitter {
       // The key is taken (and checked) under the keyed operator's key selector's name.
       w_.Line("s = ", InputKeyStage(static_cast<int>(i)), ";");
       w_.Line("const kv = inKey(", var, ", params);");
-      w_.Line("const ks = keyString(kv);");
+      w_.Line("const kg = KM.group(kv);");
       w_.Line("s = ", i, ";");
-      w_.Line("O", i, ".processElement(0, keyGroupOfString(ks, ", chain_.max_parallelism,
-              "), ks, kv, ", var, ", ", time, ");");
+      w_.Line("O", i, ".processElement(0, kg, KM.string, kv, ", var, ", ", time, ");");
     } else {  // keyed: the key of the input the record came in on
-      if (chain_.combined_input) EmitPartialBranch(i, var, time, chain_.max_parallelism, w_);
+      if (chain_.combined_input) EmitPartialBranch(i, var, time, w_);
       w_.Line("const kv = inKey(", var, ", params);");
-      w_.Line("const ks = keyString(kv);");
-      w_.Line("O", i, ".processElement(input, keyGroupOfString(ks, ", chain_.max_parallelism,
-              "), ks, kv, ", var, ", ", time, ");");
+      w_.Line("const kg = KM.group(kv);");
+      w_.Line("O", i, ".processElement(input, kg, KM.string, kv, ", var, ", ", time, ");");
       if (chain_.combined_input) w_.Close();
     }
   }
@@ -265,8 +263,9 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
     return;
   }
   const StageSpec &stage = chain.stages[k];
+  // rt.stateEmpty: the backend holds nothing yet (state.js, "A fresh backend").
   w.Line("const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: ",
-         chain.state_cache_entries, " });");
+         chain.state_cache_entries, ", fresh: rt.stateEmpty });");
   w.Line("const TM = new rt.timers.TimerService();");
   w.Line("tables.trackTimers(1, TM);");
   if (chain.restore_state) {  // the timers of the checkpoint the backend was restored from
@@ -286,6 +285,7 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
          ", now: () => Date.now(), watermark: () => wmK, stats: ST", k, ", runtime: rt },");
   w.Close(");");
   w.Line("let input = 0, inKey = inKeyFns[0], wmK = -Infinity;");
+  w.Line("const KM = new keys.KeyMemo(", chain.max_parallelism, ");  // key strings and groups");
   EmitKeyedWatermark(chain, k, w);
 }
 

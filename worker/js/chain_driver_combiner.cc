@@ -68,13 +68,11 @@ void EmitCombinerAdd(const ChainSpec &chain, size_t e, const std::string &var,
   w.Line("s = ", static_cast<int>(chain.stages.size()) - 1, ";");
 }
 
-void EmitPartialBranch(size_t i, const std::string &var, const std::string &time, uint32_t m,
-                       JsWriter &w) {
+void EmitPartialBranch(size_t i, const std::string &var, const std::string &time, JsWriter &w) {
   w.Open("if (", var, " !== null && typeof ", var, " === \"object\" && ", var, ".", kPartialField,
          " === 1) {");
-  w.Line("const pk = ", var, ".key, ps = keyString(pk);");
-  w.Line("O", i, ".processPartial(keyGroupOfString(ps, ", m, "), ps, pk, ", var, ".acc, ", time,
-         ");");
+  w.Line("const pk = ", var, ".key, pg = KM.group(pk);");
+  w.Line("O", i, ".processPartial(pg, KM.string, pk, ", var, ".acc, ", time, ");");
   w.Next("} else {");
 }
 

@@ -35,7 +35,6 @@ void EmitCombinerAdd(const ChainSpec &chain, size_t e, const std::string &var,
 // The keyed stage i's call when the chain's input may carry partials: opens
 // `if (<var> is a partial) { processPartial under its own key } else {`; the caller writes the
 // usual call and closes the block.
-void EmitPartialBranch(size_t i, const std::string &var, const std::string &time, uint32_t m,
-                       JsWriter &w);
+void EmitPartialBranch(size_t i, const std::string &var, const std::string &time, JsWriter &w);
 
 }  // namespace sluice::js

@@ -22,6 +22,7 @@
 
 #include "worker/js/chain_driver_combiner.h"
 #include "worker/js/runtime/runtime_sources.h"
+#include "worker/js/state_probe.h"
 #include "worker/js/v8_batch_io.h"
 #include "worker/js/v8_platform.h"
 #include "worker/js/v8_state_binding.h"
@@ -289,12 +290,16 @@ Status V8ChainRunner::AddRuntimeLibraries(v8::Local<v8::Context> context,
     rt->Set(context, V8String(isolate_, name), library).Check();
   }
   v8::Local<v8::Value> state_native = v8::Null(isolate_);
+  bool state_empty = false;
   if (state_.backend != nullptr && program_.input_key_stage >= 0) {
     Result<v8::Local<v8::Object>> native = NewStateNative(context, &state_);
     if (!native.ok()) return native.status();
     state_native = *native;
+    state_empty = HoldsNothing(*state_.backend, 0);  // the state cache's table 0
   }
   rt->Set(context, V8String(isolate_, "stateNative"), state_native).Check();
+  rt->Set(context, V8String(isolate_, "stateEmpty"), v8::Boolean::New(isolate_, state_empty))
+      .Check();
   env->Set(context, V8String(isolate_, "nexmark"), nexmark).Check();
   env->Set(context, V8String(isolate_, "keys"), keys).Check();
   env->Set(context, V8String(isolate_, "codec"), codec).Check();
