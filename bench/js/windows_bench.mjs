@@ -3,8 +3,9 @@
 // record about every second, so nearly every record extends its key's session, as bidders do in
 // Nexmark q11) event-time windows, with a watermark every 1,000 records (1 s bounded
 // out-of-orderness), then the end of input.
-// The state table is a Map per key group, as the state cache's hit path; records, key strings
-// and key groups are made before timing (upstream operators make them in a job).
+// The state table is a Map per key group (the state cache finds a hit with one Map lookup by
+// key string, and the put after a get with none); records, key strings and key groups are made
+// before timing (upstream operators make them in a job).
 //
 //   node bench/js/windows_bench.mjs [records] [keys]
 import fs from "node:fs";

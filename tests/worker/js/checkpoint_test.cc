@@ -459,6 +459,25 @@ TEST_F(CheckpointTest, EveryTimerIsAnEntryOfItsOwnThatGoesWhenItFires) {
   EXPECT_TRUE(KeysOf(*restored.backend, 1).empty());
 }
 
+// A task that restores nothing starts with an empty backend, whose cache then reads only keys
+// it wrote (runtime/state.js, "A fresh backend"); a chain given a backend that already holds
+// state without a restore still reads every key (the runner looks before it trusts).
+TEST_F(CheckpointTest, StateInABackendThatWasNotRestoredIsStillRead) {
+  Task first = Fresh(ProcessChain(), "shared");
+  ASSERT_EQ(Run(first, {{Keys("a", 10, 3, 100)}, {{}, 100, 0}}).size(), 10u);
+  ASSERT_TRUE(first.runner->SnapshotState().ok());  // every count written
+  first.runner.reset();
+  Task again = Start(ProcessChain(), std::move(first.backend));
+  const std::vector<std::string> out = Run(again, {{Keys("a", 10, 200, 300)}, {{}, 300, 0}});
+  ASSERT_EQ(out.size(), 10u);
+  for (const std::string &line : out) {
+    const size_t i = line.find("\"k\":\"a") + 6;
+    const int key = std::stoi(line.substr(i));
+    EXPECT_NE(line.find("\"n\":" + std::to_string(2 * key) + "}"), std::string::npos)
+        << line << ": the count goes on from the stored one";
+  }
+}
+
 // A backend whose writes fail, for the error path.
 class BrokenBackend final : public StateBackend {
  public:

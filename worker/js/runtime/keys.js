@@ -101,9 +101,53 @@
     return hashString(keyString(key)) % maxParallelism;
   }
 
+  // The key string and key group of each record's key, for a keyed operator's input (one per
+  // chain): group(key) returns the key group and leaves the key string in `string`. Small
+  // non-negative integer keys (q7's `auction % 64`) are looked up in a table filled as they come;
+  // a number equal to the record before's (a window's end after a window operator) reuses its
+  // answer. Anything else is keyString and hashString, as keyGroupOfString(keyString(key)).
+  const SMALL_KEYS = 4096;
+  class KeyMemo {
+    constructor(maxParallelism) {
+      this.maxParallelism = maxParallelism;
+      this.string = "";
+      this.smallGroups = new Int32Array(SMALL_KEYS).fill(-1);
+      this.smallStrings = new Array(SMALL_KEYS).fill("");
+      this.lastNumber = NaN;
+      this.lastString = "";
+      this.lastGroup = 0;
+    }
+    group(key) {
+      if (typeof key === "number") {
+        if ((key >>> 0) === key && key < SMALL_KEYS) {
+          let g = this.smallGroups[key];
+          if (g < 0) {
+            const text = String(key);
+            g = hashString(text) % this.maxParallelism;
+            this.smallGroups[key] = g;
+            this.smallStrings[key] = text;
+          }
+          this.string = this.smallStrings[key];
+          return g;
+        }
+        if (key !== this.lastNumber) {
+          this.lastString = String(key);
+          this.lastGroup = hashString(this.lastString) % this.maxParallelism;
+          this.lastNumber = key;
+        }
+        this.string = this.lastString;
+        return this.lastGroup;
+      }
+      const text = keyString(key);
+      this.string = text;
+      return hashString(text) % this.maxParallelism;
+    }
+  }
+
   function targetOf(keyGroup, maxParallelism, targets) {
     return Math.floor((keyGroup * targets) / maxParallelism);
   }
 
-  return Object.freeze({ keyString, hashString, hashInteger, keyGroupOfString, keyGroupOf, targetOf });
+  return Object.freeze({ keyString, hashString, hashInteger, keyGroupOfString, keyGroupOf, targetOf,
+                         KeyMemo });
 })()

@@ -4,17 +4,30 @@
 // (key group, key string) -> a JSON value.
 //
 // The cache holds the values themselves: get() returns the cached object, an operator that
-// changes it put()s it again, which marks it dirty. A hit is two Map lookups (key group, then key
-// string; no key is built). A miss asks the backend once (JSON.parse of its text) and caches the
-// answer, also "absent", so a new key costs one backend read. Entries are evicted oldest-inserted
-// first (a FIFO of entries; hits and puts do not reorder anything), a chunk at a time when the
-// cache over all tables is full: the dirty ones among them (JSON.stringify, or null for a
-// deletion) go to the backend in one native.write call. A deleted entry stays in the cache as a
-// pending deletion until it is written, and as a known absence after that. flush() writes every
-// dirty entry. An entry also knows whether the backend may hold its key (`stored`: read from it
-// with a value, or written with one, or unknown because it was put or deleted without a read):
-// deleting a key the backend cannot hold — one that lived and died in the cache, as most
+// changes it put()s it again, which marks it dirty. A table finds an entry with one Map lookup
+// by key string (the entries of one key string under other key groups, which keyed operators do
+// not make, hang off it in a list) and remembers the entry it touched last, so the put() (or
+// delete()) that follows a get() of the same key — what every operator does per record — finds
+// it without a lookup. A miss asks the backend once (JSON.parse of its text) and caches the
+// answer, also "absent", so a new key costs at most one backend read. Entries are evicted
+// oldest-inserted first (a FIFO of entries; hits and puts do not reorder anything), a chunk at a
+// time when the cache over all tables is full: the dirty ones among them (JSON.stringify, or null
+// for a deletion) go to the backend in one native.write call. A deleted entry stays in the cache
+// as a pending deletion until it is written, and as a known absence after that. flush() writes
+// every dirty entry. An entry also knows whether the backend may hold its key (`stored`: read
+// from it with a value, or written with one, or unknown because it was put or deleted without a
+// read): deleting a key the backend cannot hold — one that lived and died in the cache, as most
 // windows' keys do — leaves a known absence, with nothing to write.
+//
+// A fresh backend (option `fresh`: it holds nothing yet, as a task's that restored nothing; the
+// chain runner checks) is not asked for keys it cannot hold: each table keeps, of the keys not
+// in the cache, those the backend may hold (`held`: the keys of entries that left the cache with
+// `stored`), and a miss of any other key is a known absence without a read. This holds because
+// a key reaches the backend only through this cache (write and writeSnapshot), and an entry's
+// `stored` is false only when the backend has nothing for its key (see delete()). Such a table
+// drops a deleted key the backend cannot hold at once rather than keep its known absence: a
+// miss knows it. If `held` grows past a few times the cache's size, the table stops keeping it
+// and reads every miss, as a table of a backend that was not fresh does.
 //
 // Checkpoints are copy-on-write, so that their synchronous part does not depend on the state's
 // size. Every entry made dirty is listed in the current generation's dirty list.
@@ -48,24 +61,29 @@
     return "key " + JSON.stringify(keyString) + " (key group " + keyGroup + ")";
   }
 
+  // A fresh table's `held` value for a key string held under several key groups.
+  const SEVERAL = -1;
+
   class StateTable {
-    constructor(owner, index) {
+    constructor(owner, index, fresh) {
       this.owner = owner;
       this.index = index;
-      this.groups = new Map();  // key group -> Map(key string -> entry)
+      // key string -> entry (entry.next: the key string's entry under another key group)
+      this.entries = new Map();
+      this.last = null;  // the entry found last (null when it left the cache)
+      // Fresh backends (see the top): key string -> the key group (or SEVERAL) under which the
+      // backend may hold it, for keys not in the cache; null: the backend may hold any key.
+      this.held = fresh ? new Map() : null;
     }
 
     // The value of the key, or undefined.
     get(keyGroup, keyString) {
-      const group = this.groups.get(keyGroup);
-      if (group !== undefined) {
-        const entry = group.get(keyString);
-        if (entry !== undefined) {
-          const owner = this.owner;
-          owner.hits++;
-          if (entry.dirty && entry.gen === owner.frozenGen) owner.saveFrozen(entry);
-          return entry.value;
-        }
+      const entry = this.find(keyGroup, keyString);
+      if (entry !== undefined) {
+        const owner = this.owner;
+        owner.hits++;
+        if (entry.dirty && entry.gen === owner.frozenGen) owner.saveFrozen(entry);
+        return entry.value;
       }
       return this.owner.load(this, keyGroup, keyString);
     }
@@ -88,7 +106,8 @@
         entry.value = value;
         owner.markDirty(entry);
       } else {
-        this.owner.insert(this, keyGroup, keyString, value, true);
+        this.owner.insert(this, keyGroup, keyString, value, true,
+                          this.mayHold(keyGroup, keyString));
       }
     }
 
@@ -100,33 +119,80 @@
         return;
       }
       if (entry === undefined) {
-        owner.insert(this, keyGroup, keyString, undefined, true);
+        if (this.mayHold(keyGroup, keyString)) {
+          owner.insert(this, keyGroup, keyString, undefined, true, true);  // a pending deletion
+        } else {
+          owner.insert(this, keyGroup, keyString, undefined, false, false);  // known absent
+        }
         return;
       }
       if (entry.dirty && entry.gen === owner.frozenGen) owner.saveFrozen(entry);
       if (!entry.stored) {
         entry.value = undefined;  // the backend has no such key: known absent, nothing to write
         entry.dirty = false;      // (a stale place in a dirty list is skipped)
+        if (this.held !== null) owner.drop(entry);  // a fresh table knows that without it
       } else if (entry.value !== undefined || entry.dirty) {
         entry.value = undefined;
         if (!entry.dirty) owner.markDirty(entry);
       }  // else known to be absent from the backend: nothing to delete
     }
 
+    // The cached entry of the key, or undefined.
     find(keyGroup, keyString) {
-      const group = this.groups.get(keyGroup);
-      return group === undefined ? undefined : group.get(keyString);
+      const last = this.last;
+      if (last !== null && last.key === keyString && last.keyGroup === keyGroup) return last;
+      let entry = this.entries.get(keyString);
+      while (entry !== undefined && entry.keyGroup !== keyGroup) entry = entry.next;
+      if (entry !== undefined) this.last = entry;
+      return entry;
+    }
+
+    // Whether the backend may hold a key that is not in the cache.
+    mayHold(keyGroup, keyString) {
+      const held = this.held;
+      if (held === null) return true;
+      const group = held.get(keyString);
+      return group === keyGroup || group === SEVERAL;
+    }
+
+    // The key's entry was made: from now on its `stored` knows what `held` knew.
+    entered(keyGroup, keyString) {
+      const held = this.held;
+      if (held !== null && held.size !== 0 && held.get(keyString) === keyGroup) {
+        held.delete(keyString);
+      }
+    }
+
+    // An entry left the cache: remember whether the backend may hold its key.
+    left(entry) {
+      const held = this.held;
+      if (held === null) return;
+      const group = held.get(entry.key);
+      if (entry.stored) {
+        if (group === undefined) {
+          held.set(entry.key, entry.keyGroup);
+          if (held.size > this.owner.heldLimit) this.held = null;  // see the top
+        } else if (group !== entry.keyGroup) {
+          held.set(entry.key, SEVERAL);
+        }
+      } else if (group === entry.keyGroup) {
+        held.delete(entry.key);
+      }
     }
   }
 
   class StateTables {
-    constructor(native, { cacheEntries = DEFAULT_CACHE_ENTRIES } = {}) {
+    // fresh: the backend holds nothing yet in the tables this cache serves (see the top; a
+    // keyed operator's timer table is read by restoreTimers alone).
+    constructor(native, { cacheEntries = DEFAULT_CACHE_ENTRIES, fresh = false } = {}) {
       if (!Number.isInteger(cacheEntries) || cacheEntries < 1) {
         throw new RangeError("state cacheEntries must be a positive integer, not " +
             String(cacheEntries));
       }
       this.native = native;
       this.capacity = cacheEntries;
+      this.fresh = fresh === true && native !== null;
+      this.heldLimit = 4 * cacheEntries + 1024;
       // Evicting an eighth at a time keeps native calls rare and most of the cache warm.
       this.chunk = Math.max(1, Math.ceil(cacheEntries / 8));
       this.tables = [];
@@ -136,6 +202,7 @@
       this.size = 0;
       this.hits = 0;
       this.misses = 0;
+      this.reads = 0;
       this.evictions = 0;
       this.writes = 0;
       // Copy-on-write checkpoints (see the top): the entries made dirty in generation `gen`
@@ -165,7 +232,7 @@
       let table = this.tables[index];
       if (table === undefined) {
         while (this.tables.length < index) this.tables.push(undefined);
-        table = new StateTable(this, index);
+        table = new StateTable(this, index, this.fresh);
         this.tables[index] = table;
       }
       return table;
@@ -349,7 +416,7 @@
     }
 
     stats() {
-      return { entries: this.size, hits: this.hits, misses: this.misses,
+      return { entries: this.size, hits: this.hits, misses: this.misses, reads: this.reads,
                evictions: this.evictions, writes: this.writes };
     }
 
@@ -357,25 +424,28 @@
     load(table, keyGroup, keyString) {
       this.misses++;
       if (this.native === null) return undefined;
-      const text = this.native.get(table.index, keyGroup, keyString);
-      const value = text === undefined ? undefined : parseStored(table, keyGroup, keyString, text);
-      this.insert(table, keyGroup, keyString, value, false).stored = value !== undefined;
+      let value;
+      if (table.mayHold(keyGroup, keyString)) {
+        this.reads++;
+        const text = this.native.get(table.index, keyGroup, keyString);
+        if (text !== undefined) value = parseStored(table, keyGroup, keyString, text);
+      }
+      this.insert(table, keyGroup, keyString, value, false, value !== undefined);
       return value;
     }
 
-    insert(table, keyGroup, keyString, value, dirty) {
+    // stored: whether the backend may hold the key (see the top).
+    insert(table, keyGroup, keyString, value, dirty, stored) {
       if (this.native !== null && this.size >= this.capacity) this.evict();
-      let group = table.groups.get(keyGroup);
-      if (group === undefined) {
-        group = new Map();
-        table.groups.set(keyGroup, group);
-      }
-      // stored: whether the backend may hold the key (see the top); load() sets what it read.
-      const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false, group,
-                      stored: true, gen: 0, stamp: 0 };
-      group.set(keyString, entry);
+      const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false, table,
+                      next: undefined, stored, gen: 0, stamp: 0 };
+      const entries = table.entries;
+      entry.next = entries.get(keyString);  // the key string under other key groups, if any
+      entries.set(keyString, entry);
+      table.last = entry;
       this.size++;
       if (this.native !== null) {
+        table.entered(keyGroup, keyString);
         this.queue.push(entry);
         if (dirty) this.markDirty(entry);
       }
@@ -383,8 +453,36 @@
     }
 
     remove(entry) {
-      entry.group.delete(entry.key);
+      const table = entry.table, entries = table.entries;
+      const first = entries.get(entry.key);
+      if (first === entry) {
+        if (entry.next === undefined) entries.delete(entry.key);
+        else entries.set(entry.key, entry.next);
+      } else {
+        let e = first;
+        while (e.next !== entry) e = e.next;
+        e.next = entry.next;
+      }
+      entry.next = undefined;
+      if (table.last === entry) table.last = null;
       this.size--;
+      if (this.native !== null) table.left(entry);
+      entry.table = null;  // gone (the queue skips it)
+    }
+
+    // Removes an entry before its turn in the queue (a fresh table's known absence), which
+    // drops such places now and then.
+    drop(entry) {
+      this.remove(entry);
+      const queue = this.queue;
+      if (queue.length - this.head > 2 * this.size + 1024) {
+        const kept = [];
+        for (let i = this.head; i < queue.length; i++) {
+          if (queue[i].table !== null) kept.push(queue[i]);
+        }
+        this.queue = kept;
+        this.head = 0;
+      }
     }
 
     // Drops the oldest chunk of entries, writing the dirty ones first (those of a checkpoint's
@@ -393,7 +491,11 @@
     evict() {
       const queue = this.queue;
       const from = this.head;
-      const to = from + Math.min(this.chunk, this.size);
+      const count = Math.min(this.chunk, this.size);
+      let to = from;
+      for (let n = 0; n < count; to++) {
+        if (queue[to].table !== null) n++;  // (entries dropped earlier are skipped)
+      }
       const dirty = [];
       const frozenGen = this.frozenGen;
       for (let i = from; i < to; i++) {
@@ -405,11 +507,13 @@
       if (this.frozen !== null) this.sendOut();
       this.write(dirty);
       for (let i = from; i < to; i++) {
-        queue[i].dirty = false;  // (its place in a dirty list is skipped)
-        this.remove(queue[i]);
+        const entry = queue[i];
         queue[i] = undefined;
+        if (entry.table === null) continue;
+        entry.dirty = false;  // (its place in a dirty list is skipped)
+        this.remove(entry);
       }
-      this.evictions += to - from;
+      this.evictions += count;
       this.head = to;
       if (to >= 1024 && 2 * to >= queue.length) {
         this.queue = queue.slice(to);

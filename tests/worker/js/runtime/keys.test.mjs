@@ -25,3 +25,23 @@ test("keyGroupOf gives a number key the key group of its string", () => {
     assert.equal(keys.keyGroupOf(n, 128), keys.keyGroupOf(String(n), 128), `key ${n}`);
   }
 });
+
+test("KeyMemo gives every key its key string and key group, in any order and repeated", () => {
+  const memo = new keys.KeyMemo(128);
+  const seq = [0, 5, 5, 63, 4095, 4096, -1, -0, 0, 1.5, 1.5, NaN, NaN, Infinity,
+    1_700_000_010_000, 1_700_000_010_000, 1_700_000_012_000, "5", "a", "a", null, true,
+    { a: 1 }, [1, 2], 5, 2 ** 53 + 2, 12345678901234567890n, 4095];
+  let x = 7;
+  for (let i = 0; i < 5000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    seq.push(x % 5000, x % 5000, x);
+  }
+  for (const key of seq) {
+    const group = memo.group(key);
+    const text = keys.keyString(key);
+    assert.equal(memo.string, text, `key ${String(key)}`);
+    assert.equal(group, keys.keyGroupOfString(text, 128), `key ${String(key)}`);
+  }
+  assert.throws(() => memo.group(undefined), /returned undefined/);
+  assert.throws(() => memo.group(() => 1), /returned a function/);
+});

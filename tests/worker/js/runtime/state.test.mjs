@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import vm from "node:vm";
+import { FakeNative, random } from "./state_fake.mjs";
 
 const source = readFileSync(new URL("../../../../worker/js/runtime/state.js", import.meta.url),
                             "utf8");
@@ -20,97 +21,6 @@ function drain(timers) {
   return fired;
 }
 
-// The native side as v8_state_binding.cc gives it, over a Map, recording every call.
-class FakeNative {
-  constructor() {
-    this.store = new Map();  // "table|keyGroup|key" -> JSON text
-    this.gets = [];
-    this.writeCalls = [];
-    this.failWrites = false;
-  }
-  static id(table, keyGroup, key) {
-    return table + "|" + keyGroup + "|" + key;
-  }
-  get(table, keyGroup, key) {
-    this.gets.push([table, keyGroup, key]);
-    const id = FakeNative.id(table, keyGroup, key);
-    for (const map of [this.kept, this.layer]) {
-      if (map !== undefined && map.has(id)) return map.get(id) ?? undefined;
-    }
-    return this.store.get(id);
-  }
-  write(flat) {
-    if (this.failWrites) throw new Error("state backend at /tmp/x: disk full");
-    assert.equal(flat.length % 4, 0);
-    const call = [];
-    for (let i = 0; i < flat.length; i += 4) {
-      const [table, keyGroup, key, value] = flat.slice(i, i + 4);
-      assert.equal(typeof table, "number");
-      assert.equal(typeof keyGroup, "number");
-      assert.equal(typeof key, "string");
-      assert.ok(value === null || typeof value === "string");
-      call.push([table, keyGroup, key, value]);
-      const id = FakeNative.id(table, keyGroup, key);
-      if (this.kept !== undefined) this.kept.set(id, value);
-      else if (value === null) this.store.delete(id);
-      else this.store.set(id, value);
-    }
-    this.writeCalls.push(call);
-  }
-  stored(table, keyGroup, key) {
-    const text = this.store.get(FakeNative.id(table, keyGroup, key));
-    return text === undefined ? undefined : JSON.parse(text);
-  }
-  // A checkpoint as RocksStateBackend takes one: freeze() at the barrier, then write() is kept
-  // apart (read back first) and writeSnapshot() adds to the checkpoint's layer; image() is the
-  // checkpoint (the store with the layer), thaw() applies the layer, then the kept writes.
-  freeze() {
-    this.layer = new Map();
-    this.kept = new Map();
-  }
-  image() {
-    const image = new Map(this.store);
-    for (const [id, value] of this.layer) {
-      if (value === null) image.delete(id);
-      else image.set(id, value);
-    }
-    return image;
-  }
-  thaw() {
-    for (const map of [this.layer, this.kept]) {
-      for (const [id, value] of map) {
-        if (value === null) this.store.delete(id);
-        else this.store.set(id, value);
-      }
-    }
-    this.layer = this.kept = undefined;
-  }
-  writeSnapshot(flat) {
-    assert.equal(flat.length % 4, 0);
-    this.snapshotCalls = (this.snapshotCalls ?? 0) + 1;
-    (this.snapshotEntries ??= []).push(flat.length / 4);
-    for (let i = 0; i < flat.length; i += 4) {
-      const [table, keyGroup, key, value] = flat.slice(i, i + 4);
-      assert.ok(value === null || typeof value === "string");
-      const id = FakeNative.id(table, keyGroup, key);
-      if (this.layer === undefined) {
-        if (value === null) this.store.delete(id);
-        else this.store.set(id, value);
-      } else {
-        this.layer.set(id, value);
-      }
-    }
-  }
-  scan(table) {
-    const out = [];
-    for (const [id, value] of this.store) {
-      const [t, keyGroup, ...key] = id.split("|");
-      if (Number(t) === table) out.push(Number(keyGroup), key.join("|"), value);
-    }
-    return out;
-  }
-}
-
 test("a miss asks the backend once; later reads are hits that return the cached object", () => {
   const native = new FakeNative();
   native.store.set("0|5|a", JSON.stringify({ n: 1 }));
@@ -122,7 +32,7 @@ test("a miss asks the backend once; later reads are hits that return the cached 
   assert.equal(t.get(5, "missing"), undefined);
   assert.equal(t.get(5, "missing"), undefined);  // the absence is cached too
   assert.deepEqual(native.gets, [[0, 5, "a"], [0, 5, "missing"]]);
-  assert.deepEqual(tables.stats(), { entries: 2, hits: 2, misses: 2, evictions: 0, writes: 0 });
+  assert.deepEqual(tables.stats(), { entries: 2, hits: 2, misses: 2, reads: 2, evictions: 0, writes: 0 });
 
   a.n = 2;
   t.put(5, "a", a);
@@ -239,7 +149,7 @@ test("flush writes every dirty entry in one call, then nothing until something c
   tables.flush();
   assert.deepEqual(native.writeCalls[1], [[0, 1, "k1", JSON.stringify({ i: -1 })]]);
   assert.deepEqual(tables.stats(),
-                   { entries: 500, hits: 1, misses: 200, evictions: 0, writes: 302 });
+                   { entries: 500, hits: 1, misses: 200, reads: 200, evictions: 0, writes: 302 });
 });
 
 test("a failed write loses nothing: the entries stay dirty and cached", () => {
@@ -307,7 +217,7 @@ test("without a backend it is a plain store that evicts nothing", () => {
   assert.equal(t.get(0, "k0"), undefined);
   assert.equal(t.get(1, "k4999"), 4999);
   assert.equal(t.get(2, "k4999"), undefined);
-  assert.deepEqual(tables.stats(), { entries: 4999, hits: 1, misses: 2, evictions: 0, writes: 0 });
+  assert.deepEqual(tables.stats(), { entries: 4999, hits: 1, misses: 2, reads: 0, evictions: 0, writes: 0 });
 });
 
 test("bad use is a clear error", () => {
@@ -464,15 +374,6 @@ test("a key that lived and died in the cache is never written; one the backend m
   assert.equal(native.writeCalls.length, 3);
   assert.ok(tables.stats().evictions > 0);
 });
-
-// A tiny deterministic generator (tests must repeat).
-function random(seed) {
-  let x = seed >>> 0;
-  return (n) => {
-    x = (x * 1664525 + 1013904223) >>> 0;
-    return Math.floor((x / 4294967296) * n);
-  };
-}
 
 test("a copy-on-write checkpoint holds exactly the state and timers at its barrier", () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
