@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { load } from "./helpers.mjs";
-import { TimerService, copy, harness, keys, runtime, MAX_PARALLELISM } from "./window_harness.mjs";
+import { copy, harness, keys, runtime, MAX_PARALLELISM } from "./window_harness.mjs";
 
 const { Combiner, PARTIAL, combinable } = load("combiner.js");
 
@@ -132,9 +132,8 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
     compare(step);
     if (step === checkpointAt) {
       for (const x of ups) assert.equal(x.combiner.held, 0, "the combiner holds nothing");
-      const timers = new TimerService();
-      timers.restore(copy(ours.snapshotTimers()), () => true);
-      const restored = harness(config, fns, { table: new Map(copy([...ours.table])), timers });
+      const timerEntries = ours.snapshotTimers();
+      const restored = harness(config, fns, { table: new Map(copy([...ours.table])), timerEntries });
       restored.setWatermark(watermark);
       Object.assign(restored.ctx.stats, ours.ctx.stats);
       ours = restored;
