@@ -130,6 +130,7 @@ Status CoordinatorNode::PrepareAttemptLocked(JobRecord& job,
     t->set_input_key_fn(route.input_key_fn);
     for (uint32_t input : route.channel_inputs) t->add_channel_inputs(input);
     for (const std::string& key_fn : route.input_key_fns) t->add_input_key_fns(key_fn);
+    t->set_combined_input(route.combined_input);
     for (auto& output : route.outputs) *t->add_outputs() = std::move(output);
     t->set_checkpoint_dir(job.checkpoint_dir);
     t->set_at_least_once(spec.checkpoint_mode() == proto::AT_LEAST_ONCE);

@@ -4,6 +4,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "common/operator_kinds.h"
 #include "coordinator/job_defaults.h"
 
@@ -70,6 +72,61 @@ bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge, bool ke
   if (IsForward(spec.edges(edge))) return !(keyed_before && Keyed(spec, to));
   return spec.edges(edge).partitioning() == proto::HASH && graph.parallelism[to] == 1 &&
          Keyed(spec, to) && !keyed_before;
+}
+
+// Whether operator `op` or one upstream of it may report its output idle: an assigner's or a
+// Kafka source's `idleTimeout` (any mention of it in a config, to be safe). Downstream of an
+// idle input an operator's watermark may pass what the sending task last sent, and a combiner
+// relies on it not doing so.
+bool MayGoIdle(const proto::JobSpec& spec, const Graph& graph, int op) {
+  std::vector<bool> seen(graph.parallelism.size(), false);
+  std::vector<int> todo = {op};
+  while (!todo.empty()) {
+    const int at = todo.back();
+    todo.pop_back();
+    if (seen[at]) continue;
+    seen[at] = true;
+    if (spec.operators(at).config_json().find("idleTimeout") != std::string::npos) return true;
+    for (int e : graph.inputs[at]) todo.push_back(graph.ends[e].first);
+  }
+  return false;
+}
+
+// Whether the exchange of spec edge `edge` gets a combiner (PlanJob): the window operator it
+// feeds merges partial accumulators exactly as it adds records (worker/js/runtime/combiner.js
+// says when).
+bool Combinable(const proto::JobSpec& spec, const Graph& graph, int edge) {
+  const proto::Edge& e = spec.edges(edge);
+  const int to = graph.ends[edge].second;
+  const proto::Operator& op = spec.operators(to);
+  if (spec.no_combiners() || e.partitioning() != proto::HASH || !e.from_output().empty() ||
+      op.kind() != "window" || graph.inputs[to].size() != 1 ||
+      MayGoIdle(spec, graph, graph.ends[edge].first)) {
+    return false;
+  }
+  const nlohmann::json config =
+      nlohmann::json::parse(op.config_json().empty() ? "{}" : op.config_json(), nullptr, false);
+  if (!config.is_object()) return false;
+  const auto text = [&](const char* field, const char* otherwise) {
+    auto it = config.find(field);
+    if (it == config.end()) return std::string(otherwise);
+    return it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto assigner = config.find("assigner");
+  if (assigner == config.end() || !assigner->is_object()) return false;
+  const std::string type = assigner->value("type", std::string());
+  if (type != "tumbling" && type != "sliding" && type != "session") return false;
+  if (text("time", "event") != "event") return false;
+  auto trigger = config.find("trigger");
+  if (trigger != config.end() &&
+      !(trigger->is_object() && trigger->value("type", std::string()) == "event_time")) {
+    return false;
+  }
+  const std::string function = text("function", "");
+  // A session's partials are one a record, its accumulator: a reduce's is the record itself.
+  if (function == "count" || (function == "reduce" && type != "session")) return true;
+  auto merge = op.functions().find("merge");
+  return function == "aggregate" && merge != op.functions().end() && !merge->second.empty();
 }
 
 // The groups (each a list of operators, upstream first; PlanJob orders them topologically);
@@ -202,8 +259,14 @@ Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id, u
   for (size_t i = 0; i < exchange_edges.size(); ++i) {
     const proto::Edge& edge = spec.edges(exchange_edges[i]);
     proto::Partitioning partitioning = IsForward(edge) ? proto::FORWARD : edge.partitioning();
-    plan.edges.push_back({position[group_edges[i].first], position[group_edges[i].second],
-                          partitioning, edge.input(), edge.key_fn(), edge.from_output()});
+    GroupEdge& planned = plan.edges.emplace_back(
+        GroupEdge{position[group_edges[i].first], position[group_edges[i].second], partitioning,
+                  edge.input(), edge.key_fn(), edge.from_output(), ""});
+    if (!Combinable(spec, *graph, exchange_edges[i])) continue;
+    const proto::Operator& window = spec.operators(graph->ends[exchange_edges[i]].second);
+    planned.combiner = window.id();
+    plan.groups[planned.from].display +=
+        " -> combine(" + (window.name().empty() ? window.id() : window.name()) + ")";
   }
   return plan;
 }

@@ -26,6 +26,9 @@ struct GroupEdge {
   uint32_t input = 0;  // which input of the downstream operator
   std::string key_fn;  // with HASH
   std::string from_output;  // "" the main output, "late" a window's late records
+  // The window operator whose partial accumulators the sending tasks make before the exchange
+  // (a combiner, see PlanJob); "" when records cross as they are.
+  std::string combiner;
 };
 
 // One parallel instance of a group; the unit the scheduler puts on a slot.
@@ -51,6 +54,12 @@ TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask, uint32_t att
 // Flink does), and a HASH edge (keyBy) the same way when both sides have parallelism 1 and the
 // chain holds no keyed operator yet (one keyed operator per task). Works for any acyclic graph; fails (internal) on a spec ValidateJob would refuse
 // structurally (dangling edge, cycle, duplicate id). Pure.
+// A HASH exchange into a window operator that can merge partial accumulators (event-time
+// tumbling or sliding windows, the event-time trigger, count / reduce / an aggregate with merge;
+// session windows with count / an aggregate; the operator's only input; nothing upstream with an
+// idleTimeout) gets a combiner, unless the job sets no_combiners: the sending tasks pre-aggregate per key and slice within each
+// batch (sessions: each record becomes its accumulator; worker/js/runtime/combiner.js) and their
+// group's display ends in "-> combine(<window name>)".
 // `attempt` counts the job's restarts; it only changes the task ids.
 [[nodiscard]] Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id,
                                             uint32_t attempt = 0);

@@ -64,6 +64,7 @@ std::map<TaskId, TaskRoutes> PlanRoutes(const ExecutionPlan& plan,
       route.set_key_fn(edge.key_fn);
       route.set_channel(base + s);
       route.set_late(edge.from_output == "late");
+      route.set_combine(!edge.combiner.empty());
       if (!to.operator_ids.empty()) route.set_to_operator_id(to.operator_ids.front());
       if (compact) {
         *route.mutable_target_worker() = target_worker;
@@ -84,6 +85,7 @@ std::map<TaskId, TaskRoutes> PlanRoutes(const ExecutionPlan& plan,
       TaskRoutes& in = routes[target];
       in.channel_inputs.resize(base + from.parallelism, edge.input);
       if (partitioning != proto::HASH) continue;
+      if (!edge.combiner.empty()) in.combined_input = true;
       if (edge.input == 0) in.input_key_fn = edge.key_fn;
       if (in.input_key_fns.size() <= edge.input) in.input_key_fns.resize(edge.input + 1);
       in.input_key_fns[edge.input] = edge.key_fn;

@@ -17,6 +17,7 @@ struct TaskRoutes {
   std::vector<uint32_t> channel_inputs;     // per channel: the input it feeds
   std::vector<std::string> input_key_fns;   // per input: the key selector of its HASH edge
   std::vector<proto::OutputRoute> outputs;
+  bool combined_input = false;  // a HASH input with a combiner (GroupEdge::combiner) upstream
 };
 
 // Wires every task of a placed plan: a group's input edges number their channels one after the

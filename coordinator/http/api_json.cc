@@ -162,10 +162,12 @@ Result<json> PlanJson(const proto::JobSpec& spec, const std::string& job_id) {
   }
   json exchanges = json::array();
   for (const auto& edge : plan->edges) {
-    exchanges.push_back({{"from", edge.from},
-                         {"to", edge.to},
-                         {"partitioning", PartitioningName(edge.partitioning)},
-                         {"input", edge.input}});
+    json exchange = {{"from", edge.from},
+                     {"to", edge.to},
+                     {"partitioning", PartitioningName(edge.partitioning)},
+                     {"input", edge.input}};
+    if (!edge.combiner.empty()) exchange["combiner"] = edge.combiner;
+    exchanges.push_back(std::move(exchange));
   }
   return json{{"name", spec.name()},
               {"operators", operators},

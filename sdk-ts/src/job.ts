@@ -47,6 +47,15 @@ export interface JobOptions<P extends JobParams = Record<string, unknown>> {
    * task's RocksDB.
    */
   readonly stateCacheEntries?: number;
+  /**
+   * Local pre-aggregation before a keyBy into a window (default true): where the window is an
+   * event-time tumbling or sliding one with the default trigger and its function merges
+   * (`count()`, `reduce`, `aggregate` with `merge`), each sending task folds the records of a
+   * key and slice of time within a batch into a partial accumulator and sends that instead (the
+   * plan shows `-> combine(<window>)`). Results are the same either way; `false` sends every
+   * record as it is.
+   */
+  readonly combiners?: boolean;
 }
 
 /** The problems that stop a job from being built, each naming the operator. */
@@ -196,6 +205,9 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       if (o.restart.delay !== undefined) toMillis(o.restart.delay, `job '${name}': restart.delay`);
     }
     if (o.callTimeout !== undefined) toMillis(o.callTimeout, `job '${name}': callTimeout`);
+    if (o.combiners !== undefined && typeof o.combiners !== "boolean") {
+      throw new Error(`job '${name}': combiners must be true or false, not ${JSON.stringify(o.combiners)}`);
+    }
     if (o.params !== undefined && (typeof o.params !== "object" || o.params === null || Array.isArray(o.params))) {
       throw new Error(`job '${name}': params must be a plain object of JSON-compatible values`);
     }
@@ -308,6 +320,7 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       callTimeoutMs: o.callTimeout === undefined ? 0 : toMillis(o.callTimeout, "callTimeout"),
       heapLimitMb: o.heapLimitMb ?? 0,
       ...(o.stateCacheEntries !== undefined ? { stateCacheEntries: o.stateCacheEntries } : {}),
+      ...(o.combiners === false ? { noCombiners: true } : {}),
       ...(o.checkpointTimeout !== undefined
         ? { checkpointTimeoutMs: toMillis(o.checkpointTimeout, "checkpointTimeout") }
         : {}),

@@ -54,6 +54,8 @@ export interface JobSpec {
   heapLimitMb: number;
   /** Keyed-state entries a task keeps in memory before evicting to RocksDB (0: 100000). */
   stateCacheEntries?: number;
+  /** No local pre-aggregation before keyed exchanges into windows (JobOptions.combiners). */
+  noCombiners?: boolean;
   /** Longest a checkpoint may take (0: 60000). */
   checkpointTimeoutMs?: number;
   /** Completed checkpoints kept (0: 3). */

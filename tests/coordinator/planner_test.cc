@@ -169,6 +169,73 @@ TEST(PlannerTest, KeepsKeyByExchangeWhenParallelismChanges) {
   EXPECT_EQ(plan->groups.size(), 3u);
 }
 
+// source -> keyBy -> window(config, functions) -> sink at parallelism 2.
+proto::JobSpec KeyedWindow(const std::string& config,
+                           const std::map<std::string, std::string>& functions = {}) {
+  return SpecBuilder("j")
+      .Op("src", "bids", "source.generator")
+      .Op("w", "counts", "window", config, functions)
+      .Op("out", "results", "sink.collect")
+      .Edge("src", "w", proto::HASH)
+      .Edge("w", "out")
+      .Parallelism(2)
+      .Build();
+}
+
+TEST(PlannerTest, CombinesBeforeAKeyedExchangeIntoAWindowThatMerges) {
+  for (const auto& [config, functions] :
+       std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
+           {R"({"assigner": {"type": "tumbling", "size": 10}, "function": "count"})", {}},
+           {R"({"assigner": {"type": "sliding", "size": 10, "slide": 5}, "function": "reduce",
+                "allowedLateness": 5, "lateOutput": true, "trigger": {"type": "event_time"}})",
+            {{"reduce", "(a, b) => a"}}},
+           {R"({"assigner": {"type": "tumbling", "size": 10}, "function": "aggregate"})",
+            {{"create", "() => 0"}, {"add", "(a) => a + 1"}, {"merge", "(a, b) => a + b"}}},
+           {R"({"assigner": {"type": "session", "gap": 10}, "function": "count"})", {}}}) {
+    auto plan = PlanJob(KeyedWindow(config, functions), kJob);
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    ASSERT_EQ(plan->edges.size(), 1u) << config;
+    EXPECT_EQ(plan->edges[0].combiner, "w") << config;
+    EXPECT_EQ(plan->groups[0].display, "bids -> combine(counts)") << config;
+    EXPECT_EQ(plan->groups[1].display, "counts -> results") << config;
+  }
+}
+
+TEST(PlannerTest, NoCombinerWhereTheWindowCannotMergeOrTheJobSaysSo) {
+  const std::string count = R"({"assigner": {"type": "tumbling", "size": 10}, "function": "count")";
+  for (const std::string& config : std::vector<std::string>{
+           R"({"assigner": {"type": "session", "gap": 10}, "function": "reduce"})",
+           count + R"(, "trigger": {"type": "count", "count": 3}})",
+           count + R"(, "time": "processing"})",
+           std::string(R"({"assigner": {"type": "tumbling", "size": 10}, "function": "aggregate"})"),
+           std::string("not json")}) {
+    auto plan = PlanJob(KeyedWindow(config, {{"create", "() => 0"}, {"add", "(a) => a + 1"}}),
+                        kJob);
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    EXPECT_EQ(plan->edges[0].combiner, "") << config;
+    EXPECT_EQ(plan->groups[0].display, "bids") << config;
+  }
+  // An input that may go idle (an idleTimeout upstream): the window's watermark may pass what
+  // a sending task last sent.
+  auto spec = KeyedWindow(count + "}");
+  spec.mutable_operators(0)->set_config_json(R"({"count": 10, "idleTimeout": 1000})");
+  auto idle = PlanJob(spec, kJob);
+  ASSERT_TRUE(idle.ok()) << idle.status().message();
+  EXPECT_EQ(idle->edges[0].combiner, "");
+  spec = KeyedWindow(count + "}");
+  spec.set_no_combiners(true);
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->edges[0].combiner, "");
+  // At parallelism 1 the keyBy is chained: no exchange, no combiner.
+  spec = KeyedWindow(count + "}");
+  spec.set_parallelism(1);
+  plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->groups.size(), 1u);
+  EXPECT_EQ(plan->groups[0].display, "bids -> counts -> results");
+}
+
 TEST(PlannerTest, RefusesCyclicGraph) {
   auto spec = SpecBuilder("j")
                   .Op("a", "alpha", "map", "", kFn)

@@ -76,5 +76,22 @@ TEST(RoutingTest, FanInNumbersChannelsEdgeAfterEdge) {
   EXPECT_EQ(routes.at(TaskId("j/g1.0")).outputs[0].channel(), 2u);
 }
 
+TEST(RoutingTest, AnExchangeWithACombinerTellsBothSides) {
+  ExecutionPlan plan = ThreeGroups();
+  auto routes = PlanRoutes(plan, {});
+  EXPECT_FALSE(routes.at(TaskId("j/g0.0")).outputs[0].combine());
+  EXPECT_FALSE(routes.at(TaskId("j/g1.0")).combined_input);
+  plan.edges[0].combiner = "sum";
+  routes = PlanRoutes(plan, {});
+  for (const char* source : {"j/g0.0", "j/g0.1"}) {
+    EXPECT_TRUE(routes.at(TaskId(source)).outputs[0].combine()) << source;
+  }
+  for (const char* sum : {"j/g1.0", "j/g1.1", "j/g1.2"}) {
+    EXPECT_TRUE(routes.at(TaskId(sum)).combined_input) << sum;
+    EXPECT_FALSE(routes.at(TaskId(sum)).outputs[0].combine()) << sum;
+  }
+  EXPECT_FALSE(routes.at(TaskId("j/g2.0")).combined_input);
+}
+
 }  // namespace
 }  // namespace sluice::coordinator

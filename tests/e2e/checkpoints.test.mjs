@@ -3,7 +3,9 @@
 // their parts and sizes), a worker killed mid-job (the job restarts from its last
 // checkpoint and every window result is right), and a savepoint taken at parallelism 2 and
 // restored at 3 (key groups redistributed; the results are those of an uninterrupted run), for
-// tumbling windows and for sliding windows (kept in slices); and a chain of many incremental
+// tumbling windows and for sliding windows (kept in slices), with combiners before the windows
+// (the sources pre-aggregate), and a savepoint taken with them restored without and the reverse;
+// and a chain of many incremental
 // checkpoints, the oldest removed by retention, restored at the same and at another parallelism.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -45,10 +47,12 @@ async function submit(files, extra = []) {
 
 // Events i = 0 .. n-1: key i % 7, event time i ms; counted per key in 1 s tumbling windows, or
 // with `slide` in 1 s windows every `slide` ms (sliding windows, kept in slices).
-function windowJob(name, { n, rate, parallelism, out, slide }) {
+// At parallelism 2 and more the sources pre-aggregate for the windows (combiners) unless
+// `combiners` is false.
+function windowJob(name, { n, rate, parallelism, out, slide, combiners = true }) {
   return `
 import { Job, sources, sinks, windows } from "@sluice/sdk";
-const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}, checkpointInterval: 300 });
+const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}, checkpointInterval: 300${combiners ? "" : ", combiners: false"} });
 job.source(sources.generator({ count: ${n}, rate: ${rate}, fn: (i: number) => ({ k: i % 7, t: i }) }))
   .assignTimestamps((r: any) => r.t)
   .keyBy((r: any) => r.k)
@@ -148,7 +152,8 @@ export default job;
 test("a worker killed mid-job: the job restarts from its last checkpoint and every window is right", async () => {
   const n = 60000;
   const id = await submit({ "job.ts": windowJob("recover", { n, rate: 12000, parallelism: 2, out: join(outDir, "recover") }) });
-  await waitForStatus(id, cluster.address, (text) => completed(text) >= 2, 30000);
+  const running = await waitForStatus(id, cluster.address, (text) => completed(text) >= 2, 30000);
+  assert.match(running, /-> combine\(/, "the sources pre-aggregate for the windows");
   const victim = cluster.processes[1]; // processes[0] is the coordinator
   victim.kill("SIGKILL");
   // The first failure may be the worker's loss or a task whose exchange peer died with it.
@@ -198,6 +203,31 @@ test("sliding windows (slices): a savepoint at parallelism 2 restored at paralle
   assert.match(done, /state:\s+finished/);
   checkWindowResults("slices-", n, 250);
 });
+
+// Combiners hold nothing across a barrier: a savepoint taken with them restores without them,
+// and the reverse.
+for (const [first, then] of [[true, false], [false, true]]) {
+  test(`a savepoint ${first ? "with" : "without"} combiners restored ${then ? "with" : "without"} them gives the results of an uninterrupted run`, async () => {
+    const n = 60000;
+    const prefix = `combiners-${first}-`;
+    const files = (out, combiners) => ({ "job.ts": windowJob(prefix, { n, rate: 16000, parallelism: 2, out, slide: 250, combiners }) });
+    const id = await submit(files(join(outDir, prefix + "a"), first));
+    const running = await waitForStatus(id, cluster.address, (text) => completed(text) >= 2, 30000);
+    assert.equal(/-> combine\(/.test(running), first, running);
+    const savepoint = await sluice(["savepoint", id, "-c", cluster.address]);
+    assert.equal(savepoint.code, 0, savepoint.stderr);
+    const path = savepoint.stdout.trim();
+    const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    await waitForStatus(id, cluster.address);
+
+    const restored = await submit(files(join(outDir, prefix + "b"), then), ["-p", "3", "--from-savepoint", path]);
+    const done = await waitForStatus(restored, cluster.address, undefined, 60000);
+    assert.match(done, /state:\s+finished/);
+    assert.equal(/-> combine\(/.test(done), then, done);
+    checkWindowResults(prefix, n, 250);
+  });
+}
 
 // At parallelism 1 the keyBy is chained (the window runs in the source's task, no exchange); at
 // 2 it is an exchange. Snapshots name operators, not tasks, so a savepoint of either plan

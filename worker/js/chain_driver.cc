@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/operator_kinds.h"
+#include "worker/js/chain_driver_combiner.h"
 #include "worker/js/chain_driver_header.h"
 #include "worker/js/chain_prelude.h"
 #include "worker/js/js_writer.h"
@@ -67,9 +68,11 @@ class BodyEmitter {
       w_.Line("s = ", i, ";");
       w_.Line("O", i, ".processElement(0, kg, KM.string, kv, ", var, ", ", time, ");");
     } else {  // keyed: the key of the input the record came in on
+      if (chain_.combined_input) EmitPartialBranch(i, var, time, w_);
       w_.Line("const kv = inKey(", var, ", params);");
       w_.Line("const kg = KM.group(kv);");
       w_.Line("O", i, ".processElement(input, kg, KM.string, kv, ", var, ", ", time, ");");
+      if (chain_.combined_input) w_.Close();
     }
   }
 
@@ -110,6 +113,10 @@ class BodyEmitter {
     for (size_t e = 0; e < chain_.outputs.size(); ++e) {
       const PartitionSpec &edge = chain_.outputs[e];
       if (edge.late != late) continue;
+      if (Combines(chain_, e)) {
+        EmitCombinerAdd(chain_, e, var, time, w_);
+        continue;
+      }
       const std::string target = EmitTarget(e, edge, var, last);
       if (columnar) {
         w_.Line("if (!", target, ".add(", var, ", ", time, ")) throw notJson(", var, ");");
@@ -221,6 +228,7 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, JsWriter &w)
            "c.idleTimeout > 0 ? +c.idleTimeout : Infinity, seen: false, last: -1, idle: false }; "
            "})();");
   }
+  EmitCombinerSetup(chain, w);
 }
 
 // keyedWatermark(): the keyed stage k's input watermark. The chain's input watermark, unless
@@ -303,6 +311,7 @@ void EmitBegin(const ChainSpec &chain, JsWriter &w) {
       }
     }
   }
+  EmitCombinerBegin(chain, w);
   w.Close();
 }
 
@@ -414,6 +423,7 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
     w.Line("else if (now - ", a, ".last >= ", a, ".idleTimeout) ", a, ".idle = true;");
     w.Line("idleOut = ", a, ".idle;");
   }
+  EmitCombinerFlush(chain, w);
   CloseGuard(w);
   w.Line("return finish();");
   w.Close("};");
@@ -534,6 +544,7 @@ void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
     w.Close();
   }
   if (program.input_key_stage >= 0 && chain.keyed_input_in_chain) w.Line("moveKeyed();");
+  EmitCombinerFlush(chain, w);
   CloseGuard(w);
   EmitUnidle(chain, w);
   w.Line("return finish();");

@@ -2,6 +2,8 @@
 // output edges, for a person reading the driver (`--driver-dir`).
 #include "worker/js/chain_driver_header.h"
 
+#include "worker/js/chain_driver_combiner.h"
+
 #include <string>
 
 namespace sluice::js {
@@ -38,7 +40,8 @@ void EmitDriverHeader(const ChainSpec &chain, const ChainProgram &program, JsWri
     w.Line("// Input: ", input, "; stage ", program.input_key_stage,
            " keyed inside the chain (a chained keyBy)");
   } else {
-    w.Line("// Input: ", input, program.input_key_stage >= 0 ? ", keyed" : "");
+    w.Line("// Input: ", input, program.input_key_stage >= 0 ? ", keyed" : "",
+           chain.combined_input ? ", with partial accumulators from combiners" : "");
   }
   for (size_t i = 0; i < chain.stages.size(); ++i) {
     w.Line("//   stage ", i, ": ", chain.stages[i].kind, " ",
@@ -51,7 +54,9 @@ void EmitDriverHeader(const ChainSpec &chain, const ChainProgram &program, JsWri
     const PartitionSpec &edge = chain.outputs[e];
     w.Line("// Output edge ", e, ": ", PartitioningName(edge.partitioning), " to ", edge.targets,
            " subtask(s)", edge.late ? ", late records" : "",
-           chain.codec == BatchCodec::kColumnar ? ", columnar" : ", JSON lines");
+           chain.codec == BatchCodec::kColumnar ? ", columnar" : ", JSON lines",
+           Combines(chain, e) ? ", pre-aggregated for " + OneLine(DescribeStage(*edge.combiner))
+                              : std::string());
   }
 }
 

@@ -2,6 +2,9 @@
 
 #include "common/operator_kinds.h"
 #include "worker/js/chain_driver.h"
+#include "worker/js/chain_driver_combiner.h"
+
+#include <algorithm>
 
 #include <string_view>
 
@@ -18,6 +21,25 @@ bool IsSource(const std::string &kind) { return IsSourceKind(kind); }
 std::string KeyedLibrary(const std::string &kind) {
   const OperatorKindTraits *traits = FindOperatorKindTraits(kind);
   return traits == nullptr ? "" : std::string(traits->js_library);
+}
+
+std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainProgram &program) {
+  std::vector<std::string> names;
+  if (program.input_key_stage >= 0) {
+    const std::string library = KeyedLibrary(chain.stages[program.input_key_stage].kind);
+    if (library == "windows") {  // the window operator's parts (runtime/windows.js)
+      names = {"timers", "state", "window_config", "window_slices", "window_sessions", library};
+    } else {
+      names = {"timers", "state", library};
+    }
+  }
+  if (AnyCombines(chain)) {
+    if (std::find(names.begin(), names.end(), "window_config") == names.end()) {
+      names.push_back("window_config");
+    }
+    names.push_back("combiner");
+  }
+  return names;
 }
 
 namespace {

@@ -90,14 +90,28 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain);
 // The runtime library (runtime/README.md) of a keyed operator kind, or "" for other kinds.
 std::string KeyedLibrary(const std::string &kind);
 
+// The runtime libraries a chain's driver gets in `rt`, by name: its keyed stage's, and
+// window_config and combiner when an output edge pre-aggregates (runtime/combiner.js).
+std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainProgram &program);
+
 // The value of the current-stage variable while a chained keyed stage's key selector runs
 // (ChainSpec::keyed_input_in_chain): errors name the keyed operator's key selector, as the
 // sending side of an exchange does.
 inline constexpr int kInputKeyStageBase = -2000;
+inline constexpr int kCombinerStageBase = -3000;
 inline int InputKeyStage(int stage) { return kInputKeyStageBase - stage; }
 // The keyed stage of such a stage value, or -1.
 inline int InputKeyOf(int stage) {
-  return stage <= kInputKeyStageBase ? kInputKeyStageBase - stage : -1;
+  return stage <= kInputKeyStageBase && stage > kCombinerStageBase ? kInputKeyStageBase - stage
+                                                                    : -1;
+}
+
+// The value of the current-stage variable while output edge `edge`'s combiner runs the window
+// operator's functions (runtime/combiner.js): errors name that operator, pre-aggregating.
+inline int CombinerStage(size_t edge) { return kCombinerStageBase - static_cast<int>(edge); }
+// The output edge of such a stage value, or -1.
+inline int CombinerEdge(int stage) {
+  return stage <= kCombinerStageBase ? kCombinerStageBase - stage : -1;
 }
 
 // The value of the driver's current-stage variable while output edge `edge`'s key selector

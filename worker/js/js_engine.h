@@ -61,6 +61,9 @@ struct PartitionSpec {
   // With kHash: "'name' (id)" of the operator the edge feeds, whose keyBy the key selector is;
   // its errors name it ("": the chain's last operator).
   std::string key_operator;
+  // With kHash: the window operator the edge feeds when the chain pre-aggregates for it
+  // (runtime/combiner.js): records go out as partial accumulators per key and slice.
+  std::optional<StageSpec> combiner;
 };
 
 // The part of a task that runs in JS: an optional generated source, then map/filter/flat_map
@@ -90,6 +93,9 @@ struct ChainSpec {
   // edge's), it has one input, and its watermark is the one the stages before it make (their
   // timestamp assigners), moved on after every batch.
   bool keyed_input_in_chain = false;
+  // The chain's HASH input may carry partial accumulators (runtime/combiner.js) besides
+  // records: its keyed stage, a window operator, merges them (processPartial).
+  bool combined_input = false;
   uint32_t max_parallelism = kDefaultMaxParallelism;
   // Entries the keyed-state cache keeps in the isolate before it evicts to the StateBackend.
   uint32_t state_cache_entries = 100000;

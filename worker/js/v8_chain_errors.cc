@@ -118,7 +118,7 @@ int V8ChainRunner::StageOnTopOfStack() {
     const int stage = StageOfScript(trace->GetFrame(isolate_, i)->GetScriptName());
     // User functions are called only by the driver, so the first known frame
     // decides.
-    if (stage >= 0 || OutputKeyEdge(stage) >= 0) return stage;
+    if (stage >= 0 || OutputKeyEdge(stage) >= 0 || CombinerEdge(stage) >= 0) return stage;
     if (stage == kDriverStage) return kChainStage;
   }
   return kChainStage;
@@ -135,6 +135,10 @@ std::string V8ChainRunner::Name(int stage) const {
       return "operator " + chain_.outputs[edge].key_operator + " (key selector)";
     }
     return Name(static_cast<int>(chain_.stages.size()) - 1);
+  }
+  if (const int e = CombinerEdge(stage);
+      e >= 0 && static_cast<size_t>(e) < chain_.outputs.size() && chain_.outputs[e].combiner) {
+    return "operator " + DescribeStage(*chain_.outputs[e].combiner) + " (pre-aggregating)";
   }
   if (const int keyed = InputKeyOf(stage);
       keyed >= 0 && keyed < static_cast<int>(chain_.stages.size())) {

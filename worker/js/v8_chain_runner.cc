@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "worker/js/chain_driver_combiner.h"
 #include "worker/js/runtime/runtime_sources.h"
 #include "worker/js/state_probe.h"
 #include "worker/js/v8_batch_io.h"
@@ -49,16 +50,6 @@ std::string FunctionScriptName(const StageSpec &stage, const std::string &role) 
 
 std::string InputKeyScriptName(const ChainSpec &chain, int stage, size_t input) {
   return ScriptNameFor(chain.stages[stage]) + ":key" + (input == 0 ? "" : std::to_string(input));
-}
-
-// The runtime libraries (runtime/README.md) a chain's keyed stage needs, by name.
-std::vector<std::string> KeyedRuntime(const ChainSpec &chain, const ChainProgram &program) {
-  if (program.input_key_stage < 0) return {};
-  const std::string library = KeyedLibrary(chain.stages[program.input_key_stage].kind);
-  if (library == "windows") {  // the window operator's parts (runtime/windows.js)
-    return {"timers", "state", "window_config", "window_slices", "window_sessions", library};
-  }
-  return {"timers", "state", library};
 }
 
 double WatermarkToJs(int64_t watermark) {
@@ -109,12 +100,17 @@ V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, Chain
     scripts_[InputKeyScriptName(chain_, program_.input_key_stage, input)] = {
         program_.input_key_stage, kKeyRole};
   }
-  for (const std::string &name : KeyedRuntime(chain_, program_)) {
+  for (const std::string &name : RuntimeLibraries(chain_, program_)) {
     scripts_[kRuntimePrefix + name] = {kDriverStage, ""};
   }
   for (size_t e = 0; e < program_.output_key_fns.size(); ++e) {
     if (program_.output_key_fns[e].empty()) continue;
     scripts_[OutputKeyScriptName(chain_, e)] = {OutputKeyStage(e), kKeyRole};
+    if (!Combines(chain_, e)) continue;  // the window operator's functions, in the combiner
+    for (const auto &[role, text] : chain_.outputs[e].combiner->functions) {
+      scripts_[FunctionScriptName(*chain_.outputs[e].combiner, role)] = {
+          CombinerStage(e), role == "fn" ? kFunctionRole : role + " function"};
+    }
   }
   scripts_[kNexmarkScript] = {0, ""};
   scripts_[kKeysScript] = {kDriverStage, ""};
@@ -231,14 +227,19 @@ Status V8ChainRunner::CompileFunction(v8::Local<v8::Context> context, const std:
 
 Status V8ChainRunner::AddUserFunctions(v8::Local<v8::Context> context,
                                        v8::Local<v8::Object> env) {
+  // fns[i]: stage i's functions; fns[stages + e]: those of the window operator output edge e
+  // pre-aggregates for (chain_driver_combiner.h).
   const int num_stages = static_cast<int>(chain_.stages.size());
   v8::Local<v8::Array> fns = v8::Array::New(isolate_, num_stages);
-  for (int i = 0; i < num_stages; ++i) {
+  for (int i = 0; i < num_stages + static_cast<int>(chain_.outputs.size()); ++i) {
+    const bool stage = i < num_stages;
+    if (!stage && !Combines(chain_, i - num_stages)) continue;
+    const StageSpec &owner = stage ? chain_.stages[i] : *chain_.outputs[i - num_stages].combiner;
     v8::Local<v8::Object> roles = v8::Object::New(isolate_);
-    for (const auto &[role, text] : program_.functions[i]) {
+    for (const auto &[role, text] : stage ? program_.functions[i] : owner.functions) {
       v8::Local<v8::Value> fn;
-      SLUICE_RETURN_IF_ERROR(
-          CompileFunction(context, text, FunctionScriptName(chain_.stages[i], role), i, &fn));
+      SLUICE_RETURN_IF_ERROR(CompileFunction(context, text, FunctionScriptName(owner, role),
+                                             stage ? i : CombinerStage(i - num_stages), &fn));
       roles->Set(context, V8String(isolate_, role), fn).Check();
     }
     fns->Set(context, i, roles).Check();
@@ -282,7 +283,7 @@ Status V8ChainRunner::AddRuntimeLibraries(v8::Local<v8::Context> context,
   v8::Local<v8::Value> codec;
   SLUICE_RETURN_IF_ERROR(CompileCodec(context, &codec));
   v8::Local<v8::Object> rt = v8::Object::New(isolate_);
-  for (const std::string &name : KeyedRuntime(chain_, program_)) {
+  for (const std::string &name : RuntimeLibraries(chain_, program_)) {
     v8::Local<v8::Value> library;
     SLUICE_RETURN_IF_ERROR(Compile(context, std::string(runtime::RuntimeJs(name)),
                                    kRuntimePrefix + name, kChainStage, &library));

@@ -231,6 +231,12 @@ void NameKeyOperators(const proto::TaskDeployment& deployment,
     for (const proto::Operator& op : deployment.spec().operators()) {
       if (op.id() != id) continue;
       (*outputs)[e].key_operator = js::DescribeStage(js::StageSpec{op.id(), op.name()});
+      // The window operator the sender pre-aggregates for (worker/js/runtime/combiner.js).
+      if (deployment.outputs(static_cast<int>(e)).combine()) {
+        js::StageSpec& combiner = (*outputs)[e].combiner.emplace();
+        combiner = js::StageSpec{op.id(), op.name(), op.kind(), op.config_json(), {}};
+        for (const auto& [role, text] : op.functions()) combiner.functions[role] = text;
+      }
       break;
     }
   }

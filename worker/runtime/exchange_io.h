@@ -99,7 +99,8 @@ struct RouteTarget {
 // Target `target` (< RouteTargets) of the route; InvalidArgument when the route lacks it.
 Result<RouteTarget> TargetOf(const proto::OutputRoute& route, uint32_t target);
 
-// Sets each hashed output's key_operator to the operator its route feeds, from the job spec.
+// Sets each hashed output's key_operator to the operator its route feeds, from the job spec, and
+// its combiner to that operator's stage when the route combines.
 void NameKeyOperators(const proto::TaskDeployment& deployment,
                       std::vector<js::PartitionSpec>* outputs);
 

@@ -161,6 +161,7 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
   spec.input_key_fn = deployment.input_key_fn();
   spec.input_key_fns.assign(deployment.input_key_fns().begin(),
                             deployment.input_key_fns().end());
+  spec.combined_input = deployment.combined_input();
   SetChainedKey(job, chain, spec);
   if (job.state_cache_entries() > 0) spec.state_cache_entries = job.state_cache_entries();
   spec.params_json = job.params_json().empty() ? "{}" : job.params_json();

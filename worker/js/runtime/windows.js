@@ -136,6 +136,7 @@
       this.add = c.add;
       this.merge = c.merge;
       this.result = c.result;
+      this.firstPartial = (acc, n) => (n === 0 ? acc : copyOf(acc));
       this.namespaces = new Namespaces(c.lateness);
       // same one as the record before, and then need no remainder (a floating-point fmod).
       this.bucketStart = NaN;
@@ -186,6 +187,20 @@
         } else {
           this.ctx.stats.lateDropped++;
         }
+      }
+    }
+
+    // A partial accumulator from a combiner upstream (combiner.js): merged where the records it
+    // folded would have been added, with the event time of its first record (never late there).
+    processPartial(keyGroup, keyString, key, acc, ts) {
+      const first = this.first, add = this.add;
+      this.first = this.firstPartial;
+      this.add = this.merge;
+      try {
+        this.processElement(0, keyGroup, keyString, key, acc, ts);
+      } finally {
+        this.first = first;
+        this.add = add;
       }
     }
 

@@ -1,0 +1,240 @@
+// The combiner (worker/js/runtime/combiner.js) in front of the window operator against the
+// window operator alone, on random inputs: two upstream tasks, each sending batches of records
+// (keys, records out of order, some far behind the watermark) through its own combiner and then
+// its watermark; the window operator's watermark is the smaller of the two. Tumbling and sliding
+// windows, offsets, allowed lateness, late records dropped or sent aside, count, reduce and
+// aggregate (some not commutative): both emit the same records in the same order after every
+// step, the same late records and counters, and end with nothing left. A run may go on from a
+// checkpoint taken between two batches (the combiner holds nothing then).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { load } from "./helpers.mjs";
+import { TimerService, copy, harness, keys, runtime, MAX_PARALLELISM } from "./window_harness.mjs";
+
+const { Combiner, PARTIAL, combinable } = load("combiner.js");
+
+function prng(seed) {
+  let st = seed | 0;
+  return () => {
+    let t = (st = (st + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Associative functions (as a merge must be), some not commutative: the order records come in
+// shows in their values.
+const FUNCTIONS = [
+  ["count", {}, () => ({})],
+  ["reduce", { reduce: (a, b) => { a.v += b.v; return a; } }, (n) => ({ v: n })],
+  ["reduce", { reduce: (a, b) => a + b }, (n) => String.fromCharCode(97 + (n % 26))],
+  ["reduce", { reduce: (a, b) => (b.v > a.v ? b : a) }, (n) => ({ v: n % 7, id: n })],
+  ["aggregate", {
+    create: () => [],
+    add: (acc, r) => { acc.push(r); return acc; },
+    merge: (a, b) => { for (const x of b) a.push(x); return a; },
+    result: (acc) => acc.join(","),
+  }, (n) => n],
+];
+
+function randomConfig(rand) {
+  if (rand() < 0.25) {
+    const config = { assigner: { type: "session", gap: 1 + Math.floor(rand() * 10) } };
+    if (rand() < 0.4) config.allowedLateness = [1, 5, 17][Math.floor(rand() * 3)];
+    if (rand() < 0.3) config.lateOutput = true;
+    return config;
+  }
+  if (rand() < 0.4) {
+    const size = [1, 2, 3, 5, 10][Math.floor(rand() * 5)];
+    const config = { assigner: { type: "tumbling", size } };
+    if (rand() < 0.3) config.assigner.offset = Math.floor(rand() * (2 * size - 1)) - (size - 1);
+    if (rand() < 0.5) config.allowedLateness = [1, 2, 5, 10, 17][Math.floor(rand() * 5)];
+    if (rand() < 0.3) config.lateOutput = true;
+    return config;
+  }
+  const slide = [1, 2, 3, 4, 5, 10][Math.floor(rand() * 6)];
+  const size = slide * (1 + Math.floor(rand() * 4)) + (rand() < 0.3 ? Math.floor(rand() * slide) : 0);
+  const config = { assigner: { type: "sliding", size, slide } };
+  if (rand() < 0.3) config.assigner.offset = Math.floor(rand() * (2 * slide - 1)) - (slide - 1);
+  if (rand() < 0.4) config.allowedLateness = [1, 5, 17][Math.floor(rand() * 3)];
+  if (rand() < 0.3) config.lateOutput = true;
+  return config;
+}
+
+// One upstream task: its combiner and the watermark it last sent.
+function upstream(config, fns, send, maxEntries) {
+  const spec = { id: 7, name: "win", kind: "window", config, fns };
+  const combiner = new Combiner(spec, {}, runtime.window_config, send, maxEntries);
+  return { combiner, watermark: -Infinity, time: 0 };
+}
+
+function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
+  const rand = prng(seed);
+  const config = randomConfig(rand);
+  // Sessions take partials of count and aggregate (a reduce's accumulator is the record).
+  const choices = config.assigner.type === "session"
+    ? FUNCTIONS.filter(([name]) => name !== "reduce") : FUNCTIONS;
+  const [fn, fns, makeRecord] = choices[Math.floor(rand() * choices.length)];
+  config.function = fn;
+  const what = JSON.stringify(config) + " seed " + seed;
+  const keyList = ["a", "b", "c", "d", 7, { id: 1 }].slice(0, 1 + Math.floor(rand() * 6));
+  let ours = harness(config, fns);
+  const theirs = harness(config, fns);
+  let partials = 0;
+  // What a combiner sends crosses an exchange: the window operator gets a JSON copy.
+  const send = (keyGroup, record, ts, key) => {
+    const r = copy(record);
+    if (r !== null && typeof r === "object" && r[PARTIAL] === 1) {
+      partials++;
+      assert.equal(keyGroup, keys.keyGroupOf(r.key, MAX_PARALLELISM), what + ": key group");
+      ours.op.processPartial(keyGroup, keys.keyString(r.key), r.key, r.acc, ts);
+    } else {
+      ours.add(copy(key), r, ts);
+    }
+  };
+  const maxEntries = rand() < 0.3 ? 1 + Math.floor(rand() * 3) : 4096;
+  const ups = [upstream(config, fns, send, maxEntries), upstream(config, fns, send, maxEntries)];
+  const start = Math.floor(rand() * 40) - 20;
+  for (const u of ups) u.time = start;
+  let watermark = -Infinity, n = 0;
+  const compare = (step) => {
+    assert.deepEqual(ours.take(), theirs.take(), what + ": outputs at step " + step);
+    assert.deepEqual(ours.late.splice(0), theirs.late.splice(0), what + ": late records");
+    assert.deepEqual(ours.ctx.stats, theirs.ctx.stats, what + ": counters");
+  };
+  for (let step = 0; step < steps; step++) {
+    const u = ups[rand() < 0.5 ? 0 : 1];
+    if (rand() < 0.7) {
+      // A batch: through the combiner, then flushed (the driver's finish()).
+      u.combiner.begin(u.watermark, false);
+      const count = 1 + Math.floor(rand() * 8);
+      for (let i = 0; i < count; i++) {
+        u.time += Math.floor(rand() * 3);
+        const ts = rand() < 0.2 ? u.time - Math.floor(rand() * 30) : u.time;
+        const key = keyList[Math.floor(rand() * keyList.length)];
+        const record = makeRecord(n++);
+        theirs.add(key, copy(record), ts);
+        u.combiner.add(keys.keyGroupOf(key, MAX_PARALLELISM), keys.keyString(key), key,
+                       copy(record), ts);
+      }
+      u.combiner.flush();
+    } else {
+      const w = u.time - Math.floor(rand() * 12);
+      if (w > u.watermark) u.watermark = w;
+      const min = Math.min(ups[0].watermark, ups[1].watermark);
+      if (min > watermark) {
+        watermark = min;
+        ours.watermark(min);
+        theirs.watermark(min);
+      }
+    }
+    compare(step);
+    if (step === checkpointAt) {
+      for (const x of ups) assert.equal(x.combiner.held, 0, "the combiner holds nothing");
+      const timers = new TimerService();
+      timers.restore(copy(ours.snapshotTimers()), () => true);
+      const restored = harness(config, fns, { table: new Map(copy([...ours.table])), timers });
+      restored.setWatermark(watermark);
+      Object.assign(restored.ctx.stats, ours.ctx.stats);
+      ours = restored;
+    }
+  }
+  for (const u of ups) u.watermark = Infinity;
+  ours.watermark(Infinity);
+  theirs.watermark(Infinity);
+  compare("end");
+  ours.assertEmpty();
+  theirs.assertEmpty();
+  return partials;
+}
+
+test("session windows get one partial a record, and records late at the combiner as they are", () => {
+  const config = { assigner: { type: "session", gap: 10 }, function: "count", lateOutput: true };
+  const got = [];
+  const c = new Combiner({ id: 1, name: "w", kind: "window", config, fns: {} }, {},
+                         runtime.window_config, (kg, r, ts) => got.push([r, ts]));
+  c.begin(20, false);
+  c.add(0, "a", "a", { x: 1 }, 25);
+  c.add(0, "a", "a", { x: 2 }, 26);
+  c.add(0, "a", "a", { x: 3 }, 12);  // [12, 22): its last time 21 is after 20: a partial
+  c.add(0, "a", "a", { x: 4 }, 11);  // [11, 21) may have fired: as it is
+  c.flush();
+  assert.deepEqual(got, [[{ [PARTIAL]: 1, key: "a", acc: 1 }, 25], [{ [PARTIAL]: 1, key: "a", acc: 1 }, 26],
+                         [{ [PARTIAL]: 1, key: "a", acc: 1 }, 12], [{ x: 4 }, 11]]);
+});
+
+test("windows behind a combiner emit what they emit alone (random inputs, two upstreams)", () => {
+  let partials = 0;
+  for (let seed = 1; seed <= 400; seed++) partials += run(seed);
+  assert.ok(partials > 10000, "partials were sent: " + partials);
+});
+
+test("... going on from a checkpoint taken between two batches", () => {
+  for (let seed = 2001; seed <= 2150; seed++) run(seed, { checkpointAt: 150 });
+});
+
+test("a record late at the combiner goes on as it is, and the window operator sends it aside", () => {
+  const config = { assigner: { type: "tumbling", size: 10 }, function: "count", lateOutput: true };
+  const got = [];
+  const c = new Combiner({ id: 1, name: "w", kind: "window", config, fns: {} }, {},
+                         runtime.window_config, (kg, r, ts) => got.push([r, ts]));
+  c.begin(19, false);
+  c.add(0, "a", "a", { x: 1 }, 25);  // window [20, 30): folds
+  c.add(0, "a", "a", { x: 2 }, 26);
+  c.add(0, "a", "a", { x: 3 }, 5);   // window [0, 10) ended before the watermark: as it is
+  c.add(0, "a", "a", { x: 4 }, 27);  // a new partial after it (the key's order)
+  c.flush();
+  assert.deepEqual(got, [[{ [PARTIAL]: 1, key: "a", acc: 2 }, 25], [{ x: 3 }, 5],
+                         [{ [PARTIAL]: 1, key: "a", acc: 1 }, 27]]);
+  const w = harness(config, {});
+  w.setWatermark(19);
+  for (const [r, ts] of got) {
+    if (r[PARTIAL] === 1) w.op.processPartial(0, "a", "a", r.acc, ts);
+    else w.op.processElement(0, 0, "a", "a", r, ts);
+  }
+  assert.deepEqual(w.late, [[{ x: 3 }, 5]]);
+  w.watermark(Infinity);
+  assert.deepEqual(w.take(), [["a", [20, 30], 3, 29]]);
+});
+
+test("an idle output sends every record as it is; a window in its allowed lateness too", () => {
+  const config = { assigner: { type: "sliding", size: 10, slide: 5 }, function: "count",
+                   allowedLateness: 20 };
+  const got = [];
+  const c = new Combiner({ id: 1, name: "w", kind: "window", config, fns: {} }, {},
+                         runtime.window_config, (kg, r) => got.push(r));
+  c.begin(-Infinity, true);
+  c.add(0, "a", "a", 1, 3);
+  c.add(0, "a", "a", 2, 3);
+  c.flush();
+  assert.deepEqual(got.splice(0), [1, 2]);
+  c.begin(12, false);
+  c.add(0, "a", "a", 3, 7);   // window [5, 15) ends after 12 but [0, 10) fired: as it is
+  c.add(0, "a", "a", 4, 13);  // windows [5, 15) and [10, 20): folds
+  c.add(0, "a", "a", 5, 14);
+  c.flush();
+  assert.deepEqual(got, [3, { [PARTIAL]: 1, key: "a", acc: 2 }]);
+});
+
+test("combinable: event-time tumbling and sliding windows whose function merges", () => {
+  const parse = (config, fns = {}) =>
+    runtime.window_config.parse({ id: 1, name: "w", kind: "window", config, fns }, { params: {} });
+  assert.ok(combinable(parse({ assigner: { type: "tumbling", size: 5 }, function: "count" })));
+  const session = { assigner: { type: "session", gap: 5 } };
+  assert.ok(combinable(parse({ ...session, function: "count" }), "count"));
+  assert.ok(!combinable(parse({ ...session, function: "reduce" }, { reduce: (a) => a }), "reduce"));
+  assert.ok(!combinable(parse({ ...session, function: "count", trigger: { type: "count", count: 2 } }),
+                        "count"));
+  assert.ok(!combinable(parse({ assigner: { type: "tumbling", size: 5 }, function: "count",
+                                trigger: { type: "count", count: 2 } })));
+  assert.ok(!combinable(parse({ assigner: { type: "tumbling", size: 5 }, function: "count",
+                                time: "processing" })));
+  assert.ok(!combinable(parse({ assigner: { type: "tumbling", size: 5 }, function: "aggregate" },
+                              { create: () => 0, add: (a) => a + 1 })));
+  assert.throws(() => new Combiner({ id: 1, name: "w", kind: "window",
+                                     config: { assigner: { type: "session", gap: 5 },
+                                               function: "reduce" }, fns: { reduce: (a) => a } },
+                                   {}, runtime.window_config, () => {}),
+                /cannot take partial accumulators/);
+});
