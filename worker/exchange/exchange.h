@@ -156,7 +156,7 @@ class Sender {
   // Sends end-of-stream and waits until the receiver has it.
   virtual Status Finish() = 0;
   virtual void Cancel() = 0;
-  // Bytes sent so far, for metrics.
+  // Bytes handed to the transport so far, for metrics; all of them once Finish() returned.
   virtual uint64_t bytes_sent() const = 0;
 };
 

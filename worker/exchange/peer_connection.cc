@@ -182,13 +182,15 @@ void PeerConnection::WriteQueued() {
       queue_.pop_front();
     }
     lock.unlock();
+    // Counted as they are handed to the stream, before the write: the receiver may acknowledge
+    // an end frame of this message (and its Finish() return) before Write() returns here.
+    for (auto& [channel, bytes] : sent) {
+      channel->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+    }
     if (!stream_->Write(message)) {
       lock.lock();
       stop_writer_ = true;
       return;
-    }
-    for (auto& [channel, bytes] : sent) {
-      channel->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
     }
   }
 }

@@ -5,65 +5,39 @@
 //
 // Per target and batch, a Target collects records as they leave the chain. While every record
 // is a plain object (prototype Object.prototype or null, not an array, no callable toJSON) with
-// the same own enumerable keys in the same order (Object.keys), none of them "__proto__", and no
-// value that JSON.stringify would omit (undefined, a function, a symbol, a nested toJSON that
-// returns undefined), it keeps one array of values per key: primitives as they are, anything
-// else (objects, arrays, Dates, boxed primitives, bigints — which throw as JSON.stringify would)
-// as its JSON text, taken at once (a later mutation of the record must not change what was
-// sent). The first record that does not fit turns the target into JSON lines: the records so
-// far are rewritten as lines from their column values (exact: a record's JSON is
-// "{" + "\"key\":" + JSON(value) + ... + "}"), later records are JSON.stringify-ed.
-//
-// Groups. A value of the batch's first record that is itself a plain object of 1 to 16 keys
-// (none "__proto__"), all with primitive values — a window's {start, end} — is a group: each of
-// its keys is a column of its own (a "leaf"), so its numbers are sent as numbers instead of
-// JSON text. Records must then have that value with the same keys in the same order; the first
-// that does not turns every group of the target back into a JSON column (its texts rebuilt from
-// the leaves: exact, as above) and goes on as a record of the plain shape.
+// the same own enumerable keys in the same order (as Object.keys; checked with a for-in, so an
+// enumerable property on Object.prototype makes every record a misfit), none "__proto__", and
+// no value JSON.stringify would omit (undefined, a function, a symbol, a nested toJSON returning
+// undefined), it keeps one array of values per key: primitives as they are, anything else
+// (objects, arrays, Dates, boxed primitives, bigints — which throw as JSON.stringify would) as
+// its JSON text, taken at once (a later mutation of the record must not change what was sent).
+// The first misfit turns the target into JSON lines: the records so far rewritten from their
+// columns (exact: a record's JSON is "{" + "\"key\":" + JSON(value) + ... + "}"), later ones
+// JSON.stringify-ed. Groups: a value of the batch's first record that is a plain object of 1 to
+// 16 keys (none "__proto__") with primitive values — a window's {start, end} — has a column per
+// key (a "leaf"), numbers sent as numbers; the first record without it (same keys, in order)
+// turns every group into a JSON column (rebuilt from the leaves: exact) and goes on as a record
+// of the plain shape.
 //
 // finish() returns "" (no records), a string of JSON lines, or a columnar batch
-// [header, nums, lens, texts] that the C++ side frames (v8_batch_io.cc, "columnar batch"):
-//   header  JSON text {"n": records, "keys": [...], "types": "...", "x": [...]}, with
-//           "g": [...] when there are groups (per key: 0, or the group's keys), and one type
-//           letter and one x per column (a key, or each key of a group, in key order):
-//             k  constant: every value is x[j] (a JSON primitive; NaN/±Infinity are null and
-//                -0 is 0 in JSON, so the header's JSON is exact)
-//             n  finite numbers: n values in nums (-0 written as 0)
-//             b  booleans: n values in nums (0 or 1)
-//             d  strings from the dictionary x[j]: n indexes in nums
-//             s  strings: n strings (lengths in lens, text in blob)
-//             j  anything else (mixed types, non-finite numbers, nested values): n JSON texts
-//                (lengths in lens, text in blob)
-//   nums    a Float64Array: the n, b and d columns' numbers in key order
-//   lens    a Uint32Array: the lengths (UTF-16 code units) of the s and j columns' strings
-//   texts   an array of strings: the s and j columns' strings, joined in runs (writeTexts); C++
-//           copies them one after the other into the frame's blob (joining them here too would
-//           copy every byte once more, into a string large enough to cost a fresh mapping)
-// The receiver's C++ makes each string of the blob a string of its own and calls
-// decode(header, nums, strs), which returns {n, at}: at(i) builds the i-th record with a
-// function generated per (keys, types) and cached, so records get one hidden class and literal
-// keys.
-//
-// The receiving half (decode, linesTimes) is codec_decode.js.
-//
-// The script's completion value is a frozen object { Target }.
+// [header, nums, lens, texts] that the C++ side frames (v8_batch_io.cc): the header's JSON
+// {"n", "keys", "types", "x"} ("g": per key 0 or its group's keys; "t": 1 when event times
+// follow the columns' numbers in nums, NaN for none), a type letter and an x per column —
+// k constant x[j]; n finite numbers, b booleans, d indexes into the dictionary x[j], in nums;
+// s strings, j JSON texts of anything else, their lengths in lens — nums a Float64Array, lens a
+// Uint32Array, and texts the s and j strings joined in runs (worker/js/README.md, "The exchange
+// codec"). codec_decode.js is the receiving half. The completion value is a frozen { Target }.
 (function () {
   "use strict";
 
   const MAX_KEYS = 256;        // wider records are sent as JSON lines
-  const DICT_MIN = 16;         // a string column is a dictionary while at most 16 + 1/4 of the
-                               // values so far are distinct
+  const DICT_MIN = 16;         // a dictionary while at most 16 + 1/4 of the values are distinct
   const MAX_DECODERS = 256;    // generated shape encoders and decoders kept per isolate
   const stringify = JSON.stringify;
-  const parse = JSON.parse;
   const objectKeys = Object.keys;
   const getPrototypeOf = Object.getPrototypeOf;
   const isArray = Array.isArray;
   const OBJECT_PROTOTYPE = Object.prototype;
-
-  function stringifyValue(v) {
-    return stringify(v);
-  }
 
   function isPlain(r) {
     if (typeof r !== "object" || r === null || isArray(r)) return false;
@@ -78,6 +52,7 @@
     constructor(maxRecord, tooBig) {
       this.buffer = new Float64Array(0);  // reused from batch to batch (see numbers())
       this.lengthBuffer = new Uint32Array(0);
+      this.timeSlots = new Float64Array(64);  // the event times, reused likewise
       this.maxRecord = maxRecord > 0 ? maxRecord : 0;
       this.tooBig = tooBig;
       this.reset();
@@ -95,7 +70,8 @@
       this.anyJson = false;
       this.fast = null;  // the shape's generated append
       this.lines = null;
-      this.times = null;  // event times (NaN: none), once any record had one
+      this.times = null;  // event times (NaN: none), once a record had one: timeSlots[0, nTimes)
+      this.nTimes = 0;
     }
 
     // Adds one record with its event time t (a number, or undefined for none); false when
@@ -111,7 +87,7 @@
       }
       const j = stringify(r);
       if (j === undefined) {
-        if (this.times !== null) this.times.pop();
+        if (this.times !== null) this.nTimes--;
         return false;
       }
       if (this.maxRecord > 0 && j.length > this.maxRecord) {
@@ -121,20 +97,22 @@
       return true;
     }
 
-    // Throws tooBig when a record of the columns is longer than maxRecord as JSON. A bound
-    // first — the keys' text, 24 characters per number, boolean or null, a string escaped
-    // at 6 characters per code unit, a JSON text as it is, each column at its longest — and only
-    // when that bound is over the limit the exact lines (the target becomes JSON lines).
-    checkRecordSizes() {
+    // Throws tooBig when a record of the columns (types: columnTypes) is longer than maxRecord
+    // as JSON. A bound first — the keys' text, 24 characters per number, boolean or null, a
+    // string escaped at 6 characters per code unit, a JSON text as it is, each column at its
+    // longest — and only when that bound is over the limit the exact lines (as JSON lines).
+    checkRecordSizes(types) {
       const cols = this.cols, json = this.json, m = this.keys.length;
       let bound = 2 + 6 * this.shape.top.length;  // braces; a group's key, braces and comma
       for (let t = 0; t < this.shape.top.length; t++) bound += this.shape.top[t].length * 6 + 2;
       for (let j = 0; j < m; j++) {
-        const c = cols[j];
-        let longest = 24;
-        if (json[j]) {
+        const c = cols[j], type = types[j];
+        let longest = 24;  // n and b columns: finite numbers and booleans
+        if (type === "k") {
+          if (typeof c[0] === "string") longest = 6 * c[0].length + 2;
+        } else if (json[j]) {
           for (let i = 0; i < this.n; i++) if (c[i].length > longest) longest = c[i].length;
-        } else {
+        } else if (type === "s" || type === "j") {
           for (let i = 0; i < this.n; i++) {
             const v = c[i];
             if (typeof v === "string" && 6 * v.length + 2 > longest) longest = 6 * v.length + 2;
@@ -152,16 +130,19 @@
     }
 
     addTime(t) {
-      if (this.times === null) {
-        this.times = [];
-        for (let i = 0; i < this.count(); i++) this.times.push(NaN);
+      if (this.times === null) {  // NaN for the records so far
+        this.times = this.timeSlots;
+        for (let i = this.mode === 2 ? this.lines.length : this.n; i > 0; i--) this.pushTime(NaN);
       }
-      this.times.push(t === undefined ? NaN : t);
+      this.pushTime(t === undefined ? NaN : t);
     }
 
-    // Records added so far.
-    count() {
-      return this.mode === 2 ? this.lines.length : this.n;
+    pushTime(t) {
+      if (this.nTimes === this.times.length) {
+        (this.timeSlots = new Float64Array(2 * this.nTimes)).set(this.times);
+        this.times = this.timeSlots;
+      }
+      this.times[this.nTimes++] = t;
     }
 
     start(r) {
@@ -174,21 +155,24 @@
 
     // Empty columns of `shape` (start of a batch).
     use(shape) {
-      const m = shape.keys.length;
-      const cols = new Array(m), json = new Array(m);
+      const m = shape.keys.length, cols = new Array(m), json = new Array(m);
       for (let j = 0; j < m; j++) {
         cols[j] = [];
         json[j] = false;
       }
       this.mode = 1;
+      this.anyJson = false;
+      this.adopt(shape, cols, json);
+      return true;
+    }
+
+    adopt(shape, cols, json) {
       this.shape = shape;
       this.keys = shape.keys;
       this.quoted = shape.quoted;
       this.fast = shape.append;
       this.cols = cols;
       this.json = json;
-      this.anyJson = false;
-      return true;
     }
 
     append(r) {
@@ -200,10 +184,7 @@
         this.n++;
         return true;
       }
-      if (done === 2) {  // the record's top-level keys fit, a group does not
-        this.ungroup();
-        return this.append(r);
-      }
+      if (done === 2) return this.ungroupAndAppend(r);  // the keys fit, a group does not
       return done !== 0 && this.appendValues(done, r);
     }
 
@@ -241,12 +222,7 @@
         this.anyJson = true;
         q += group.length;
       }
-      this.shape = plain;
-      this.keys = plain.keys;
-      this.quoted = plain.quoted;
-      this.fast = plain.append;
-      this.cols = cols;
-      this.json = json;
+      this.adopt(plain, cols, json);
     }
 
     // Appends record r of this shape from its values (read once, in key order). A value JSON
@@ -324,13 +300,18 @@
     // valid until its next finish() (C++ copies them when the call returns).
     finish() {
       let out = "";
-      if (this.mode === 1 && this.n > 0 && this.maxRecord > 0) this.checkRecordSizes();
       if (this.mode === 1 && this.n > 0) {
-        out = encode(this, this.shape, this.cols, this.json, this.n, this.times);
-      } else if (this.mode === 2 && this.lines.length > 0) {
+        const types = columnTypes(this.cols, this.json, this.n);
+        if (this.maxRecord > 0) this.checkRecordSizes(types);
+        if (this.mode === 1) {
+          out = encode(this, this.shape, this.cols, this.json, this.n, this.times, types);
+        }
+      }
+      if (this.mode === 2 && this.lines.length > 0) {
         this.lines.push("");
         out = this.lines.join("\n");
-        if (this.times !== null) out = TIMES_MARK + stringify(this.times) + "\n" + out;
+        const times = this.times === null ? null : this.times.subarray(0, this.nTimes);
+        if (times !== null) out = TIMES_MARK + stringify(Array.from(times)) + "\n" + out;
       }
       this.reset();
       return out;
@@ -383,7 +364,7 @@
   //   append(r, cols, anyJson) -> 1 | 0 | 2 | values
   // that checks that r is a plain object with exactly these keys (and groups with exactly
   // theirs: 2 when only a group does not fit) and reads its values once (literal property
-  // names: one inline cache per key).
+  // names: one inline cache per key). The checks allocate nothing (plainCheck, sameKeys).
   const shapes = new Map();
 
   function shapeOf(top, groups) {
@@ -393,11 +374,12 @@
     let shape = shapes.get(id);
     if (shape !== undefined) return shape;
     const keys = [], quoted = [], inGroup = [];
-    let check = "ks.length !== " + mt, read = "", groupCheck = "";
+    // The key lists the generated code compares with (K: the record's, Gt: group t's).
+    const names = ["K"], lists = [top];
+    let read = "", groupCheck = "";
     for (let t = 0; t < mt; t++) {
       if (top[t] === "__proto__") return null;
       const q = stringify(top[t]);
-      check += " || ks[" + t + "] !== " + q;
       const group = groups === null ? 0 : groups[t];
       if (group === 0) {
         read += "const v" + keys.length + " = r[" + q + "];\n";
@@ -406,20 +388,19 @@
         inGroup.push(false);
         continue;
       }
-      const o = "o" + t, gk = "g" + t;
+      const o = "o" + t, gk = "G" + t;
       groupCheck += "const " + o + " = r[" + q + "];\n" +
-          "if (typeof " + o + " !== \"object\" || " + o + " === null || !isPlain(" + o +
-          ")) return 2;\n" + "const " + gk + " = objectKeys(" + o + ");\n" +
-          "if (" + gk + ".length !== " + group.length;
+          "if (typeof " + o + " !== \"object\" || " + o + " === null" + plainCheck(o, "2") +
+          sameKeys(o, gk, group.length, "2");
+      names.push(gk);
+      lists.push(group);
       for (let g = 0; g < group.length; g++) {
         const sq = stringify(group[g]);
-        groupCheck += " || " + gk + "[" + g + "] !== " + sq;
         read += "const v" + keys.length + " = " + o + "[" + sq + "];\n";
         keys.push(group[g]);
         quoted.push(sq);
         inGroup.push(true);
       }
-      groupCheck += ") return 2;\n";
     }
     let prim = "", push = "", list = "";
     for (let j = 0; j < keys.length; j++) {
@@ -429,17 +410,34 @@
       list += (j === 0 ? "" : ", ") + "v" + j;
     }
     const body = "return function append(r, cols, anyJson) {\n" +
-        "if (!isPlain(r)) return 0;\n" +
-        "const ks = objectKeys(r);\n" +
-        "if (" + check + ") return 0;\n" + groupCheck + read +
+        "if (typeof r !== \"object\" || r === null" + plainCheck("r", "0") +
+        sameKeys("r", "K", mt, "0") + groupCheck + read +
         "if (!anyJson" + prim + ") {\n" + push + "return 1;\n}\n" +
         "return [" + list + "];\n};\n";
+    const make = new Function("isArray", "getPrototypeOf", "OBJECT_PROTOTYPE", ...names, body);
     shape = {top: top, groups: groups === null ? new Array(mt).fill(0) : groups,
              grouped: groups !== null, keys: keys, quoted: quoted, inGroup: inGroup,
-             append: new Function("isPlain", "objectKeys", body)(isPlain, objectKeys)};
+             append: make(isArray, getPrototypeOf, OBJECT_PROTOTYPE, ...lists)};
     if (shapes.size >= MAX_DECODERS) shapes.clear();
     shapes.set(id, shape);
     return shape;
+  }
+
+  // Generated code: the rest of isPlain(o) (a call there is not inlined); returns `fail`.
+  function plainCheck(o, fail) {
+    return " || isArray(" + o + ")) return " + fail + ";\n" +
+        "{\nconst p = getPrototypeOf(" + o + ");\n" +
+        "if (p !== OBJECT_PROTOTYPE && p !== null || typeof " + o + ".toJSON === \"function\") " +
+        "return " + fail + ";\n}\n";
+  }
+
+  // Generated code: returns `fail` unless plain object o's keys are list `name`'s (`count`
+  // keys), in order. A for-in over it gives Object.keys(o), then any enumerable keys a script
+  // put on Object.prototype (a misfit then); unlike Object.keys it allocates nothing.
+  function sameKeys(o, name, count, fail) {
+    return "{\nlet i = 0;\nfor (const k in " + o + ") {\n" +
+        "if (i === " + count + " || k !== " + name + "[i]) return " + fail + ";\ni++;\n}\n" +
+        "if (i !== " + count + ") return " + fail + ";\n}\n";
   }
 
   // The type letter of a column of primitives (see above).
@@ -480,14 +478,19 @@
     return "k";  // all null
   }
 
-  function encode(target, shape, cols, json, n, times) {
+  // The type letters of n records' columns (d columns are s here: encode tries a dictionary).
+  function columnTypes(cols, json, n) {
+    const m = cols.length, types = new Array(m);
+    for (let j = 0; j < m; j++) types[j] = json[j] ? "j" : classify(cols[j], n);
+    return types;
+  }
+
+  function encode(target, shape, cols, json, n, times, types) {
     const m = shape.keys.length;
-    const types = new Array(m);
     const x = new Array(m);
     let count = 0;
     for (let j = 0; j < m; j++) {
-      const t = json[j] ? "j" : classify(cols[j], n);
-      types[j] = t;
+      const t = types[j];
       x[j] = t === "k" ? cols[j][0] : 0;
       if (t !== "k") count += n;
     }
@@ -519,7 +522,7 @@
           continue;
         }
         default: {  // j: texts (a JSON column) or primitives to stringify
-          const texts = json[j] ? c : c.map(stringifyValue);
+          const texts = json[j] ? c : c.map((v) => stringify(v));
           writeTexts(texts, n, lens, sp, parts);
           sp += n;
           continue;
@@ -549,10 +552,9 @@
   }
 
   // Writes the lengths of the strings c[0..n) to lens[pos..] and pushes the strings onto parts,
-  // joined in runs of about TEXT_CHUNK code units: a join is much faster than C++ taking the
-  // strings one by one, and a joined string under V8's large-object size (128 KB) comes from the
-  // young generation, where a bigger one would be a fresh mapping whose every page the kernel
-  // first zeroes.
+  // joined in runs of about TEXT_CHUNK code units: a join is much faster than C++ taking them
+  // one by one, and a string under V8's large-object size (128 KB) is young-generation memory,
+  // where a bigger one is a fresh mapping whose every page the kernel first zeroes.
   const TEXT_CHUNK = 32768;
   function writeTexts(c, n, lens, pos, parts) {
     let start = 0, units = 0;
