@@ -90,6 +90,9 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(KafkaSourceConfig confi
        {"queued.min.messages", "1000000"},
        // Statistics every second say when a broker is connected again (ErrorListener).
        {"statistics.interval.ms", "1000"},
+       // librdkafka backs off reconnecting up to 10 s; at most 1 s, brokers back from an outage
+       // are connected again well inside a short retry budget.
+       {"reconnect.backoff.max.ms", "1000"},
        {"auto.offset.reset", c.start.kind == StartKind::kLatest ? "latest" : "earliest"}},
       c.properties, source->listener_.get(), context.operator_label);
   if (!consumer.ok()) return consumer.status();
