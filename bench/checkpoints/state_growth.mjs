@@ -57,7 +57,10 @@ async function waitFor(id, address, done) {
 async function measure(keys) {
   const cluster = await startCluster({ workers: 1, slots: 4 });
   const files = Q5
-    ? { "job.ts": readFileSync(new URL("../nexmark/q5_checkpoints.ts", import.meta.url), "utf8") }
+    ? {
+        "job.ts": readFileSync(new URL("../nexmark/q5_checkpoints.ts", import.meta.url), "utf8"),
+        "q5.ts": readFileSync(new URL("../nexmark/q5.ts", import.meta.url), "utf8"),
+      }
     : { "job.ts": job(keys) };
   const project = makeProject(files);
   try {

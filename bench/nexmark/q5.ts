@@ -5,16 +5,21 @@
 import { Job, sources, sinks, windows } from "@sluice/sdk";
 
 const job = new Job("nexmark-q5", { params: { events: 20_000_000, sink: "discard" } });
-job.source(sources.nexmark({ events: job.params.events }))
-  .filter((e) => e.type === "bid")
-  .assignTimestamps((b) => b.dateTime)
-  .keyBy((b) => b.auction)
-  .window(windows.sliding("10s", "2s"))
-  .count()
-  .name("q5-bids-per-auction")
-  .keyBy((c) => c.window.end)
-  .window(windows.tumbling("2s"))
-  .aggregate({
+hotItems(job);
+export default job;
+
+// The query on a Job with params events and sink (q5_checkpoints.ts runs it with checkpoints).
+export function hotItems(job: Job<{ events: number; sink: string }>): void {
+  job.source(sources.nexmark({ events: job.params.events }))
+    .filter((e) => e.type === "bid")
+    .assignTimestamps((b) => b.dateTime)
+    .keyBy((b) => b.auction)
+    .window(windows.sliding("10s", "2s"))
+    .count()
+    .name("q5-bids-per-auction")
+    .keyBy((c) => c.window.end)
+    .window(windows.tumbling("2s"))
+    .aggregate({
     create: () => ({ start: 0, end: 0, count: 0, auctions: [] as number[] }),
     add: (top, c) => {
       if (c.value > top.count) return { start: c.window.start, end: c.window.end, count: c.value, auctions: [c.key as number] };
@@ -22,7 +27,7 @@ job.source(sources.nexmark({ events: job.params.events }))
       return top;
     },
   })
-  .name("q5-hottest")
-  .map((r) => ({ window: { start: r.value.start, end: r.value.end }, count: r.value.count, auctions: r.value.auctions }))
-  .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
-export default job;
+    .name("q5-hottest")
+    .map((r) => ({ window: { start: r.value.start, end: r.value.end }, count: r.value.count, auctions: r.value.auctions }))
+    .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
+}

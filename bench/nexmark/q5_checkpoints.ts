@@ -1,29 +1,7 @@
 // q5.ts with checkpoints every second (bench/RESULTS.md, issue 17: what checkpoints cost a windowed job).
-// Nexmark q5 (hot items): per sliding window (10 s, every 2 s) of event time, the auctions with
-// the most bids. Bids are counted per auction and window, then the counts of each window are
-// reduced to the greatest (ties keep every auction with the top count).
-// Output: { window: { start, end }, count, auctions: [ids] }.
-import { Job, sources, sinks, windows } from "@sluice/sdk";
+import { Job } from "@sluice/sdk";
+import { hotItems } from "./q5";
 
 const job = new Job("nexmark-q5-checkpoints", { checkpointInterval: "1s", params: { events: 20_000_000, sink: "discard" } });
-job.source(sources.nexmark({ events: job.params.events }))
-  .filter((e) => e.type === "bid")
-  .assignTimestamps((b) => b.dateTime)
-  .keyBy((b) => b.auction)
-  .window(windows.sliding("10s", "2s"))
-  .count()
-  .name("q5-bids-per-auction")
-  .keyBy((c) => c.window.end)
-  .window(windows.tumbling("2s"))
-  .aggregate({
-    create: () => ({ start: 0, end: 0, count: 0, auctions: [] as number[] }),
-    add: (top, c) => {
-      if (c.value > top.count) return { start: c.window.start, end: c.window.end, count: c.value, auctions: [c.key as number] };
-      if (c.value === top.count) top.auctions.push(c.key as number);
-      return top;
-    },
-  })
-  .name("q5-hottest")
-  .map((r) => ({ window: { start: r.value.start, end: r.value.end }, count: r.value.count, auctions: r.value.auctions }))
-  .sink(job.params.sink === "stdout" ? sinks.stdout() : sinks.discard());
+hotItems(job);
 export default job;
