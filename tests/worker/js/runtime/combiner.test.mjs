@@ -9,34 +9,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { load } from "./helpers.mjs";
-import { copy, harness, keys, runtime, MAX_PARALLELISM } from "./window_harness.mjs";
+import { FUNCTIONS, copy, harness, keys, prng, runtime, MAX_PARALLELISM } from "./window_harness.mjs";
 
 const { Combiner, PARTIAL, combinable } = load("combiner.js");
-
-function prng(seed) {
-  let st = seed | 0;
-  return () => {
-    let t = (st = (st + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// Associative functions (as a merge must be), some not commutative: the order records come in
-// shows in their values.
-const FUNCTIONS = [
-  ["count", {}, () => ({})],
-  ["reduce", { reduce: (a, b) => { a.v += b.v; return a; } }, (n) => ({ v: n })],
-  ["reduce", { reduce: (a, b) => a + b }, (n) => String.fromCharCode(97 + (n % 26))],
-  ["reduce", { reduce: (a, b) => (b.v > a.v ? b : a) }, (n) => ({ v: n % 7, id: n })],
-  ["aggregate", {
-    create: () => [],
-    add: (acc, r) => { acc.push(r); return acc; },
-    merge: (a, b) => { for (const x of b) a.push(x); return a; },
-    result: (acc) => acc.join(","),
-  }, (n) => n],
-];
 
 function randomConfig(rand) {
   if (rand() < 0.25) {

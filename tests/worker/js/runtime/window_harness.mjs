@@ -18,6 +18,33 @@ export const runtime = Object.freeze({
 export const MAX_PARALLELISM = 128;
 export const copy = (v) => JSON.parse(JSON.stringify(v));
 
+// A seeded random number generator (mulberry32): the random tests repeat from their seed.
+export function prng(seed) {
+  let st = seed | 0;
+  return () => {
+    let t = (st = (st + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Window functions for the random tests: associative (a window's value does not depend on how its
+// records are grouped, as a merge must be), some not commutative (the order records came in shows).
+export const FUNCTIONS = [
+  ["count", {}, () => ({})],
+  ["reduce", { reduce: (a, b) => { a.v += b.v; return a; } }, (n) => ({ v: n })],
+  ["reduce", { reduce: (a, b) => a + b }, (n) => String.fromCharCode(97 + (n % 26))],
+  ["reduce", { reduce: (a, b) => (b.v > a.v ? b : a) }, (n) => ({ v: n % 7, id: n })],
+  ["aggregate", {
+    create: () => [],
+    add: (acc, r) => { acc.push(r); return acc; },
+    merge: (a, b) => { for (const x of b) a.push(x); return a; },
+    result: (acc) => acc.join(","),
+  }, (n) => n],
+];
+
+
 // A window operator with its ctx; `table` and `timers` are what a restored task starts from, or
 // `timerEntries`: the timers' table of a checkpoint (snapshotTimers()), restored as a task does.
 export function harness(config, fns = {}, options = {}) {

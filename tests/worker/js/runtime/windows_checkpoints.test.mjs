@@ -6,19 +6,8 @@
 // same order.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TimerService, copy, harness, runtime, keys as keyLib, MAX_PARALLELISM }
+import { TimerService, copy, harness, prng, runtime, keys as keyLib, MAX_PARALLELISM }
   from "./window_harness.mjs";
-
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ["a", "b", "c", "d", "e", "f", 7, 12];
 const groupOf = (key) => keyLib.keyGroupOf(key, MAX_PARALLELISM);

@@ -11,35 +11,10 @@ import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
 import { fileURLToPath } from "node:url";
-import { TimerService, copy, harness, keys, MAX_PARALLELISM } from "./window_harness.mjs";
+import { FUNCTIONS, TimerService, copy, harness, keys, prng, MAX_PARALLELISM } from "./window_harness.mjs";
 
 const oraclePath = path.join(path.dirname(fileURLToPath(import.meta.url)), "windows_oracle.js");
 const oracle = vm.runInThisContext(fs.readFileSync(oraclePath, "utf8"), { filename: oraclePath });
-
-function prng(seed) {
-  let st = seed | 0;
-  return () => {
-    let t = (st = (st + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// The functions: associative (a window's value does not depend on how its records are grouped),
-// some not commutative (the order records came in shows).
-const FUNCTIONS = [
-  ["count", {}, () => ({})],
-  ["reduce", { reduce: (a, b) => { a.v += b.v; return a; } }, (n) => ({ v: n })],
-  ["reduce", { reduce: (a, b) => a + b }, (n) => String.fromCharCode(97 + (n % 26))],
-  ["reduce", { reduce: (a, b) => (b.v > a.v ? b : a) }, (n) => ({ v: n % 7, id: n })],
-  ["aggregate", {
-    create: () => [],
-    add: (acc, r) => { acc.push(r); return acc; },
-    merge: (a, b) => { for (const x of b) a.push(x); return a; },
-    result: (acc) => acc.join(","),
-  }, (n) => n],
-];
 
 function randomConfig(rand) {
   const slide = [1, 2, 3, 4, 5, 10][Math.floor(rand() * 6)];
