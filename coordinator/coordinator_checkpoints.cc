@@ -48,6 +48,9 @@ proto::RestoreSpec RestoreFor(const proto::CheckpointMetadata& restore,
   for (const proto::TaskSnapshot& snapshot : restore.tasks()) {
     const int n = snapshot.operator_ids_size();
     bool needed = ours.count(snapshot.keyed_operator_id()) != 0 ||
+                  std::any_of(snapshot.keyed_operator_ids().begin(),
+                              snapshot.keyed_operator_ids().end(),
+                              [&](const std::string& id) { return ours.count(id) != 0; }) ||
                   (n > 0 && operator_ids.front() == snapshot.operator_ids(0)) ||
                   (n > 0 && operator_ids.back() == snapshot.operator_ids(n - 1));
     if (needed) *spec.add_snapshots() = snapshot;

@@ -56,11 +56,10 @@ bool Keyed(const proto::JobSpec& spec, int op) {
 // An edge that can be a call inside one task. FORWARD edges of equal parallelism chain (as
 // Flink). So does a HASH edge between two operators of parallelism 1: every key group goes to
 // the one downstream subtask, so partitioning would only serialize the records; the keyed
-// operator then keys them itself (its key selector is the edge's). `keyed_before` says whether
-// the chain up to `from` already holds a keyed operator: a task keeps one keyed operator's state
-// (one state backend, one snapshot per task names one keyed operator), so a second one starts a
-// new chain.
-bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge, bool keyed_before) {
+// operator then keys them itself (its key selector is the edge's). A chain may hold several
+// keyed operators: the task's state backend has two tables per keyed operator, its snapshot
+// names them all, and restore takes each operator's state from whichever old tasks held it.
+bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
   const auto [from, to] = graph.ends[edge];
   // A side output (a window's late records) always crosses tasks: the chain's emitted records
   // are its main output.
@@ -69,9 +68,9 @@ bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge, bool ke
       graph.inputs[to].size() != 1) {
     return false;
   }
-  if (IsForward(spec.edges(edge))) return !(keyed_before && Keyed(spec, to));
+  if (IsForward(spec.edges(edge))) return true;
   return spec.edges(edge).partitioning() == proto::HASH && graph.parallelism[to] == 1 &&
-         Keyed(spec, to) && !keyed_before;
+         Keyed(spec, to);
 }
 
 // Whether operator `op` or one upstream of it may report its output idle: an assigner's or a
@@ -139,40 +138,24 @@ Result<std::vector<std::vector<int>>> BuildChains(const proto::JobSpec& spec, co
   std::vector<std::vector<int>> chains;
   group_of.assign(n, -1);
   chained.assign(spec.edges_size(), false);
-  // Whether an operator heads a chain: its one input edge cannot chain, whatever came before it
-  // (an edge that chains only after an unkeyed prefix is decided when its chain is walked).
+  // An operator heads a chain unless its one input edge chains.
   auto chains_to_upstream = [&](int op) {
     const std::vector<int>& in = graph.inputs[op];
-    return in.size() == 1 && Chainable(spec, graph, in[0], /*keyed_before=*/false);
+    return in.size() == 1 && Chainable(spec, graph, in[0]);
   };
-  std::vector<bool> walked(n, false);
   auto walk = [&](int head) {
     std::vector<int>& chain = chains.emplace_back();
-    bool keyed = false;
     for (int op = head;;) {
-      walked[op] = true;
       group_of[op] = static_cast<int>(chains.size()) - 1;
       chain.push_back(op);
-      keyed = keyed || Keyed(spec, op);
       const std::vector<int>& out = graph.outputs[op];
-      if (out.size() != 1 || !Chainable(spec, graph, out[0], keyed)) break;
+      if (out.size() != 1 || !Chainable(spec, graph, out[0])) break;
       chained[out[0]] = true;
       op = graph.ends[out[0]].second;
     }
   };
   for (int head = 0; head < n; ++head) {
     if (!chains_to_upstream(head)) walk(head);
-  }
-  // Operators an edge would chain to but whose upstream chain already held a keyed operator.
-  for (bool again = true; again;) {
-    again = false;
-    for (int op = 0; op < n; ++op) {
-      if (walked[op] || !chains_to_upstream(op)) continue;
-      const int up = graph.ends[graph.inputs[op][0]].first;
-      if (!walked[up] || chained[graph.inputs[op][0]]) continue;
-      walk(op);
-      again = true;
-    }
   }
   for (int op = 0; op < n; ++op) {
     if (group_of[op] < 0) {

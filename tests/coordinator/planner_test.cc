@@ -119,8 +119,8 @@ TEST(PlannerTest, PlansNonLinearGraphInTopologicalOrder) {
   EXPECT_EQ(plan->tasks.size(), 4u);
 }
 
-// A q5-like job: a keyBy between operators of parallelism 1 is a call, not an exchange; the
-// second keyed operator starts a task of its own (a task holds one keyed operator's state).
+// A q5-like job: a keyBy between operators of parallelism 1 is a call, not an exchange, also
+// into a second keyed operator (the task holds both operators' state).
 proto::JobSpec TwoKeyedStages(uint32_t parallelism) {
   return SpecBuilder("j")
       .Op("src", "bids", "source.generator")
@@ -138,17 +138,66 @@ proto::JobSpec TwoKeyedStages(uint32_t parallelism) {
       .Build();
 }
 
-TEST(PlannerTest, ChainsKeyByAtParallelismOneOneKeyedOperatorPerTask) {
+TEST(PlannerTest, ChainsKeyByAtParallelismOneIntoSeveralKeyedOperators) {
   auto plan = PlanJob(TwoKeyedStages(1), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->groups.size(), 1u);
+  EXPECT_EQ(plan->groups[0].display, "bids -> only bids -> count -> top -> shape -> results");
+  EXPECT_EQ(plan->groups[0].operator_ids,
+            (std::vector<std::string>{"src", "f", "w1", "w2", "m", "out"}));
+  EXPECT_TRUE(plan->edges.empty());
+  EXPECT_EQ(plan->tasks.size(), 1u);
+}
+
+// A keyed operator fed FORWARD by another keyed operator (a window after a reduce) joins its
+// task at any parallelism: its input is partitioned already.
+TEST(PlannerTest, ChainsAForwardEdgeBetweenKeyedOperators) {
+  auto spec = SpecBuilder("j")
+                  .Op("src", "bids", "source.generator")
+                  .Op("r", "sum", "reduce", "", kFn)
+                  .Op("w", "window", "window", "", {})
+                  .Op("out", "results", "sink.collect")
+                  .Edge("src", "r", proto::HASH)
+                  .Edge("r", "w")
+                  .Edge("w", "out")
+                  .Parallelism(2)
+                  .Build();
+  auto plan = PlanJob(spec, kJob);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   std::vector<std::string> displays;
   for (const TaskGroup& group : plan->groups) displays.push_back(group.display);
-  EXPECT_EQ(displays, (std::vector<std::string>{"bids -> only bids -> count",
-                                                "top -> shape -> results"}));
+  EXPECT_EQ(displays, (std::vector<std::string>{"bids", "sum -> window -> results"}));
   ASSERT_EQ(plan->edges.size(), 1u);
   EXPECT_EQ(plan->edges[0].partitioning, proto::HASH);
-  EXPECT_EQ(plan->edges[0].from, 0);
-  EXPECT_EQ(plan->edges[0].to, 1);
+}
+
+// At parallelism 2 both keyBy edges are exchanges with a combiner each; at parallelism 1 the
+// exchanges, and with them the combiners, disappear.
+TEST(PlannerTest, AChainedKeyByHasNoCombiner) {
+  const std::string count =
+      R"({"assigner":{"type":"tumbling","size":1000},"function":"count"})";
+  auto spec = SpecBuilder("j")
+                  .Op("src", "bids", "source.generator")
+                  .Op("w1", "count", "window", count, {})
+                  .Op("w2", "top", "window", count, {})
+                  .Op("out", "results", "sink.collect")
+                  .Edge("src", "w1", proto::HASH)
+                  .Edge("w1", "w2", proto::HASH)
+                  .Edge("w2", "out")
+                  .Parallelism(2)
+                  .Build();
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->groups.size(), 3u);
+  ASSERT_EQ(plan->edges.size(), 2u);
+  EXPECT_EQ(plan->edges[0].combiner, "w1");
+  EXPECT_EQ(plan->edges[1].combiner, "w2");
+  spec.set_parallelism(1);
+  plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->groups.size(), 1u);
+  EXPECT_EQ(plan->groups[0].display, "bids -> count -> top -> results");
+  EXPECT_TRUE(plan->edges.empty());
 }
 
 TEST(PlannerTest, KeepsKeyByExchangeAboveParallelismOne) {

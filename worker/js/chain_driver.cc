@@ -7,6 +7,7 @@
 #include "common/operator_kinds.h"
 #include "worker/js/chain_driver_combiner.h"
 #include "worker/js/chain_driver_header.h"
+#include "worker/js/chain_driver_keyed.h"
 #include "worker/js/chain_prelude.h"
 #include "worker/js/js_writer.h"
 
@@ -27,7 +28,8 @@ bool IsTimestamps(const StageSpec &stage) {
 // the output. A keyed stage ends the inline code: its operator emits into E<i+1>.
 class BodyEmitter {
  public:
-  BodyEmitter(const ChainSpec &chain, JsWriter &w) : chain_(chain), w_(w) {}
+  BodyEmitter(const ChainSpec &chain, const ChainProgram &program, JsWriter &w)
+      : chain_(chain), program_(program), w_(w) {}
 
   void Emit(size_t i, const std::string &var, const std::string &time) {
     if (i == chain_.stages.size()) {
@@ -60,13 +62,21 @@ class BodyEmitter {
       w_.Open("for (const ", next, " of ", many, ") {");
       Emit(i + 1, next, time);
       w_.Close();
-    } else if (chain_.keyed_input_in_chain) {  // keyed: keyed here, by the chained keyBy
-      // The key is taken (and checked) under the keyed operator's key selector's name.
-      w_.Line("s = ", InputKeyStage(static_cast<int>(i)), ";");
-      w_.Line("const kv = inKey(", var, ", params);");
-      w_.Line("const kg = KM.group(kv);");
+    } else if (chain_.keyed_input_in_chain ||
+               static_cast<int>(i) != program_.input_key_stage) {
+      // keyed here, by the chained keyBy: the key is taken (and checked) under the keyed
+      // operator's key selector's name.
+      const int k = static_cast<int>(i);
+      const std::string km = "KM" + KeyedSuffix(program_, k);
+      w_.Line("s = ", InputKeyStage(k), ";");
+      if (k == program_.input_key_stage) {
+        w_.Line("const kv = inKey(", var, ", params);");
+      } else {
+        w_.Line("const kv = CK", k, "(", var, ", params);");
+      }
+      w_.Line("const kg = ", km, ".group(kv);");
       w_.Line("s = ", i, ";");
-      w_.Line("O", i, ".processElement(0, kg, KM.string, kv, ", var, ", ", time, ");");
+      w_.Line("O", i, ".processElement(0, kg, ", km, ".string, kv, ", var, ", ", time, ");");
     } else {  // keyed: the key of the input the record came in on
       if (chain_.combined_input) EmitPartialBranch(i, var, time, w_);
       w_.Line("const kv = inKey(", var, ", params);");
@@ -157,6 +167,7 @@ class BodyEmitter {
   }
 
   const ChainSpec &chain_;
+  const ChainProgram &program_;
   JsWriter &w_;
 };
 
@@ -229,64 +240,6 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, JsWriter &w)
            "})();");
   }
   EmitCombinerSetup(chain, w);
-}
-
-// keyedWatermark(): the keyed stage k's input watermark. The chain's input watermark, unless
-// timestamp assigners before it in the chain (a chained keyBy, ChainSpec::keyed_input_in_chain)
-// make their own, as outWatermark() does for the chain's output. moveKeyed() fires the keyed
-// operator's event-time timers when it advanced: after every batch and every advance(), as a
-// downstream task would on the watermark that follows each batch.
-void EmitKeyedWatermark(const ChainSpec &chain, int k, JsWriter &w) {
-  w.Open("function keyedWatermark() {");
-  w.Line("let w = wmIn;");
-  for (int i = 0; i < k; ++i) {
-    if (!IsTimestamps(chain.stages[i])) continue;
-    w.Line("w = w === Infinity ? Infinity : A", i, ".max - A", i, ".ooo - 1;");
-  }
-  w.Line("return w;");
-  w.Close();
-  w.Open("function moveKeyed() {");
-  w.Line("const w = keyedWatermark();");
-  w.Open("if (w > wmK) {");
-  w.Line("wmK = w;");
-  w.Line("s = ", k, ";");
-  w.Line("O", k, ".onWatermark(w);");
-  w.Close();
-  w.Close();
-}
-
-// The keyed operator, its state tables and timers (restored with the state), or none.
-void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
-  const int k = program.input_key_stage;
-  if (k < 0) {
-    w.Line("const tables = null;");
-    return;
-  }
-  const StageSpec &stage = chain.stages[k];
-  // rt.stateEmpty: the backend holds nothing yet (state.js, "A fresh backend").
-  w.Line("const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: ",
-         chain.state_cache_entries, ", fresh: rt.stateEmpty });");
-  w.Line("const TM = new rt.timers.TimerService();");
-  w.Line("tables.trackTimers(1, TM);");
-  if (chain.restore_state) {  // the timers of the checkpoint the backend was restored from
-    w.Open("try {");
-    w.Line("tables.restoreTimers(1, TM, ", chain.max_parallelism, ");");
-    w.Next("} catch (e) {");
-    w.Line(Stat(DriverStat::kRunningStage), " = ", k, ";");
-    w.Line("throw e;");
-    w.Close();
-  }
-  w.Line("const ST", k, " = { lateDropped: 0, lateSideOutput: 0 };");
-  w.Open("const O", k, " = rt.", KeyedLibrary(stage.kind), ".make(");
-  w.Line("{ id: ", JsString(stage.operator_id), ", name: ", JsString(stage.operator_name),
-         ", kind: ", JsString(stage.kind), ", config: ",
-         stage.config_json.empty() ? "{}" : stage.config_json, ", fns: fns[", k, "] },");
-  w.Line("{ params, state: tables.table(0), timers: TM, emit: E", k + 1, ", emitLate: L", k,
-         ", now: () => Date.now(), watermark: () => wmK, stats: ST", k, ", runtime: rt },");
-  w.Close(");");
-  w.Line("let input = 0, inKey = inKeyFns[0], wmK = -Infinity;");
-  w.Line("const KM = new keys.KeyMemo(", chain.max_parallelism, ");  // key strings and groups");
-  EmitKeyedWatermark(chain, k, w);
 }
 
 // Per call: the output lists of each edge.
@@ -375,10 +328,14 @@ void EmitFinish(const ChainSpec &chain, const ChainProgram &program, JsWriter &w
   w.Line(Stat(DriverStat::kRecordsOut), " = nOut;");
   w.Line(Stat(DriverStat::kOutputWatermark), " = outWatermark();");
   w.Line(Stat(DriverStat::kOutputIdle), " = idleOut ? 1 : 0;");
-  if (program.input_key_stage >= 0) {
-    const int k = program.input_key_stage;
-    w.Line(Stat(DriverStat::kLateDropped), " = ST", k, ".lateDropped;");
-    w.Line(Stat(DriverStat::kLateSideOutput), " = ST", k, ".lateSideOutput;");
+  if (!program.keyed_stages.empty()) {
+    std::string dropped, side;
+    for (int k : program.keyed_stages) {
+      dropped += (dropped.empty() ? "ST" : " + ST") + std::to_string(k) + ".lateDropped";
+      side += (side.empty() ? "ST" : " + ST") + std::to_string(k) + ".lateSideOutput";
+    }
+    w.Line(Stat(DriverStat::kLateDropped), " = ", dropped, ";");
+    w.Line(Stat(DriverStat::kLateSideOutput), " = ", side, ";");
   }
   w.Line("return out;");
   w.Close();
@@ -386,16 +343,20 @@ void EmitFinish(const ChainSpec &chain, const ChainProgram &program, JsWriter &w
 
 // E<i>(r, t): what the keyed stage i - 1 emits goes through stages[i..]; L<k>(r, t): its late
 // side output.
+// Only the chain's last operator can have a side output (the planner chains no edge out of an
+// operator with two outputs).
 void EmitKeyedOutputs(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
-  const int k = program.input_key_stage;
-  if (k < 0) return;
-  BodyEmitter body(chain, w);
-  w.Open("function E", k + 1, "(r, t) {");
-  body.Emit(k + 1, "r", "t");
-  w.Close();
-  w.Open("function L", k, "(r, t) {");
-  if (HasLateEdges(chain)) body.EmitSink("r", "t", /*late=*/true);
-  w.Close();
+  BodyEmitter body(chain, program, w);
+  for (int k : program.keyed_stages) {
+    w.Open("function E", k + 1, "(r, t) {");
+    body.Emit(k + 1, "r", "t");
+    w.Close();
+    w.Open("function L", k, "(r, t) {");
+    if (HasLateEdges(chain) && k + 1 == static_cast<int>(chain.stages.size())) {
+      body.EmitSink("r", "t", /*late=*/true);
+    }
+    w.Close();
+  }
 }
 
 // run.advance(watermark, now): fires the keyed operator's timers, notices idle input; then
@@ -409,8 +370,10 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
   if (k >= 0) {
     w.Line("if (watermark > wmIn) wmIn = watermark;");
     w.Line("moveKeyed();");
-    w.Line("s = ", k, ";");
-    w.Line("O", k, ".onProcessingTime(now);");
+    for (int keyed : program.keyed_stages) {
+      w.Line("s = ", keyed, ";");
+      w.Line("O", keyed, ".onProcessingTime(now);");
+    }
   } else {
     w.Line("if (watermark > wmIn) wmIn = watermark;");
   }
@@ -431,8 +394,9 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
   // Checkpoints (state.js): all at once, or in parts (the barrier's copy-on-write view, then
   // the writes between batches); `all` is whether the checkpoint's state is written. An
   // operator with a prepareSnapshot() moves what it keeps into its state first (the window
-  // operator's own timers need none: TM adopted them, timers.js).
-  for (const char *call : {"snapshot(1, TM)", "beginSnapshot()", "continueSnapshot(budget)"}) {
+  // operator's own timers need none: its TM adopted them, timers.js). The cache holds every
+  // keyed stage's tables and tracks every stage's timers.
+  for (const char *call : {"snapshot()", "beginSnapshot()", "continueSnapshot(budget)"}) {
     const std::string name(call, std::strchr(call, '(') - call);
     w.Open("run.", name, " = function ", name, "(budget) {");
     w.Line("let all = true;");
@@ -440,7 +404,10 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
       w.Line("s = ", k, "; let done = false;");
       OpenGuard(w);
       if (name != "continueSnapshot") {
-        w.Line("if (O", k, ".prepareSnapshot !== undefined) O", k, ".prepareSnapshot();");
+        for (int keyed : program.keyed_stages) {
+          w.Line("if (O", keyed, ".prepareSnapshot !== undefined) O", keyed,
+                 ".prepareSnapshot();");
+        }
       }
       w.Line("all = tables.", call, " !== false;");
       CloseGuard(w);
@@ -467,7 +434,7 @@ void EmitUnidle(const ChainSpec &chain, JsWriter &w) {
 
 // The loop of a text chain's run(): a columnar batch (decoded at once) or JSON or text lines.
 void EmitTextLoop(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
-  BodyEmitter body(chain, w);
+  BodyEmitter body(chain, program, w);
   const size_t first_transform = program.has_source_stage ? 1 : 0;
   const char *source_stage = program.has_source_stage ? "0" : "-1";
   const bool json = chain.text_format == "json";
@@ -532,7 +499,7 @@ void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
     OpenGuard(w);
     EmitTextLoop(chain, program, w);
   } else {
-    BodyEmitter body(chain, w);
+    BodyEmitter body(chain, program, w);
     w.Open("const run = function run(first, stride, count) {");
     w.Line("s = -1; let done = false;");
     w.Line("begin();");
@@ -544,7 +511,7 @@ void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
     body.Emit(program.has_source_stage ? 1 : 0, "r", "undefined");
     w.Close();
   }
-  if (program.input_key_stage >= 0 && chain.keyed_input_in_chain) w.Line("moveKeyed();");
+  if (chain.keyed_input_in_chain || program.keyed_stages.size() > 1) w.Line("moveKeyed();");
   EmitCombinerFlush(chain, w);
   CloseGuard(w);
   EmitUnidle(chain, w);

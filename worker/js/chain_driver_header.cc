@@ -45,7 +45,10 @@ void EmitDriverHeader(const ChainSpec &chain, const ChainProgram &program, JsWri
   }
   for (size_t i = 0; i < chain.stages.size(); ++i) {
     w.Line("//   stage ", i, ": ", chain.stages[i].kind, " ",
-           OneLine(DescribeStage(chain.stages[i])));
+           OneLine(DescribeStage(chain.stages[i])),
+           !chain.stages[i].chained_key_fn.empty() && static_cast<int>(i) != program.input_key_stage
+               ? ", keyed inside the chain"
+               : "");
   }
   if (chain.output == OutputMode::kCount) w.Line("// Output: counted, not kept");
   if (chain.output == OutputMode::kJsonLines) w.Line("// Output: JSON lines");

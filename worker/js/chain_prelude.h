@@ -10,8 +10,8 @@ namespace sluice::js {
 inline constexpr std::string_view kPrelude =
     R"js((function chainDriver(env) {
 "use strict";
-const { fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFns, outKeyFns, codec, rt } =
-    env;
+const { fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFns, outKeyFns, codec, rt,
+        chainKeyFns } = env;
 function deepFreeze(v) {
   if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
     Object.freeze(v);

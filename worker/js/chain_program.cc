@@ -25,19 +25,21 @@ std::string KeyedLibrary(const std::string &kind) {
 
 std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainProgram &program) {
   std::vector<std::string> names;
-  if (program.input_key_stage >= 0) {
-    const std::string library = KeyedLibrary(chain.stages[program.input_key_stage].kind);
+  const auto add = [&names](const std::string &name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  for (int k : program.keyed_stages) {
+    const std::string library = KeyedLibrary(chain.stages[k].kind);
+    add("timers");
+    add("state");
     if (library == "windows") {  // the window operator's parts (runtime/windows.js)
-      names = {"timers", "state", "window_config", "window_slices", "window_sessions", library};
-    } else {
-      names = {"timers", "state", library};
+      for (const char *part : {"window_config", "window_slices", "window_sessions"}) add(part);
     }
+    add(library);
   }
   if (AnyCombines(chain)) {
-    if (std::find(names.begin(), names.end(), "window_config") == names.end()) {
-      names.push_back("window_config");
-    }
-    names.push_back("combiner");
+    add("window_config");
+    add("combiner");
   }
   return names;
 }
@@ -71,9 +73,13 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
     }
     program->functions.push_back(std::move(functions));
     if (!keyed) continue;
-    if (program->input_key_stage >= 0) {
-      return Status::User("operator " + DescribeStage(stage) +
-                          ": a chain holds one keyed operator (the planner chains no more)");
+    program->keyed_stages.push_back(static_cast<int>(i));
+    if (program->input_key_stage >= 0) {  // a later keyed stage: keyed by a chained keyBy
+      if (stage.chained_key_fn.empty()) {
+        return Status::User("operator " + DescribeStage(stage) + ": a keyed operator after " +
+                            "another in its chain needs the key selector of the edge feeding it");
+      }
+      continue;
     }
     const size_t first_transform = !chain.stages.empty() && IsSource(chain.stages[0].kind) ? 1 : 0;
     if (i != first_transform && !chain.keyed_input_in_chain) {

@@ -38,21 +38,26 @@ struct ChainProgram {
   // per input of the chain.
   int input_key_stage = -1;
   std::vector<std::string> input_key_fns;
+  // Every keyed stage, in chain order (input_key_stage first): keyed stage j keeps its state in
+  // table 2j and its timers in table 2j + 1. Those after the first take their records inside
+  // the chain, keyed by their StageSpec::chained_key_fn (env.chainKeyFns[stage]).
+  std::vector<int> keyed_stages;
   // The driver: a script whose value is a factory `(env) => run`, where env holds
   //   fns         fns[i]: stage i's functions by role
   //   paramsJson, sourceConfigJson   the job's params, the source stage's config
   //   nexmark     runtime/nexmark.js (a nexmark source), keys (runtime/keys.js), codec
   //   stats       a Float64Array of DriverStat slots, named STAT.<name> in the driver
   //   inKeyFns, outKeyFns   the key selectors of the inputs and of the output edges
-  //   rt          the runtime libraries the keyed stage needs ({ timers, state, windows | joins
+  //   chainKeyFns  chainKeyFns[i]: the chained key selector of keyed stage i after the first
+  //   rt          the runtime libraries the keyed stages need ({ timers, state, windows | joins
   //               | process | keyed, stateNative })
   // run(first, stride, count) or run(text, header, nums, strs, input) processes one batch and
   // run.advance(watermark, now) moves time on (see ChainRunner); each fills the stats and
   // returns the JSON lines ("" in count mode) or, with kPartitioned, an array per output edge
   // of one batch per target. run.flush() writes the keyed state's dirty entries to the backend;
-  // run.snapshot() writes the keyed operator's timers to state table 1 and flushes
+  // run.snapshot() writes the keyed operators' timers to their tables (2j + 1) and flushes
   // (ChainRunner::SnapshotState). With ChainSpec::restore_state the factory reads the timers
-  // back from table 1. It starts with a comment naming the chain's stages, input and output.
+  // back from those tables. It starts with a comment naming the chain's stages, input and output.
   std::string driver_source;
 };
 

@@ -26,6 +26,9 @@ struct StageSpec {
   std::string kind;
   std::string config_json;                       // the operator's config ("" means {})
   std::map<std::string, std::string> functions;  // role -> JS source text ("fn", ...)
+  // A keyed stage fed by an edge inside the chain (a keyBy the planner chained): that edge's
+  // key selector, with which the stage keys its records itself; "" otherwise.
+  std::string chained_key_fn;
 };
 
 // What a chain hands back per batch.
@@ -88,10 +91,11 @@ struct ChainSpec {
   // groups.
   std::string input_key_fn;
   std::vector<std::string> input_key_fns;
-  // The keyed stage's input is an edge inside this chain (a keyBy the planner chained, both
-  // sides of parallelism 1), not the chain's input: its key selector is input_key_fns[0] (that
-  // edge's), it has one input, and its watermark is the one the stages before it make (their
-  // timestamp assigners), moved on after every batch.
+  // The first keyed stage's input is an edge inside this chain (a keyBy the planner chained,
+  // both sides of parallelism 1), not the chain's input: its key selector is input_key_fns[0]
+  // (that edge's), it has one input, and its watermark is the one the stages before it make
+  // (their timestamp assigners), moved on after every batch. Later keyed stages always take
+  // their records inside the chain, keyed by their StageSpec::chained_key_fn.
   bool keyed_input_in_chain = false;
   // The chain's HASH input may carry partial accumulators (runtime/combiner.js) besides
   // records: its keyed stage, a window operator, merges them (processPartial).
@@ -103,7 +107,7 @@ struct ChainSpec {
   // a JSON-lines exchange edge); 0: no limit.
   uint64_t max_record_bytes = 0;
   // The chain's StateBackend was restored from a checkpoint: Create() loads the keyed
-  // operator's timers from it (table 1, see StateBackend).
+  // operators' timers from it (keyed stage j's in table 2j + 1, its state in table 2j).
   bool restore_state = false;
 };
 

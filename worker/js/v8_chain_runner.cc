@@ -100,6 +100,10 @@ V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, Chain
     scripts_[InputKeyScriptName(chain_, program_.input_key_stage, input)] = {
         program_.input_key_stage, kKeyRole};
   }
+  for (size_t j = 1; j < program_.keyed_stages.size(); ++j) {
+    const int k = program_.keyed_stages[j];
+    scripts_[InputKeyScriptName(chain_, k, 0)] = {k, kKeyRole};
+  }
   for (const std::string &name : RuntimeLibraries(chain_, program_)) {
     scripts_[kRuntimePrefix + name] = {kDriverStage, ""};
   }
@@ -254,6 +258,17 @@ Status V8ChainRunner::AddUserFunctions(v8::Local<v8::Context> context,
         &fn));
     in_key_fns->Set(context, input, fn).Check();
   }
+  // chainKeyFns[k]: the key selector of the chained keyBy feeding keyed stage k (after the
+  // first), compiled as that stage's; its errors name its key selector.
+  v8::Local<v8::Array> chain_key_fns = v8::Array::New(isolate_, num_stages);
+  for (size_t j = 1; j < program_.keyed_stages.size(); ++j) {
+    const int k = program_.keyed_stages[j];
+    v8::Local<v8::Value> fn;
+    SLUICE_RETURN_IF_ERROR(CompileFunction(context, chain_.stages[k].chained_key_fn,
+                                           InputKeyScriptName(chain_, k, 0), k, &fn));
+    chain_key_fns->Set(context, k, fn).Check();
+  }
+  env->Set(context, V8String(isolate_, "chainKeyFns"), chain_key_fns).Check();
   const int num_outputs = static_cast<int>(program_.output_key_fns.size());
   v8::Local<v8::Array> out_key_fns = v8::Array::New(isolate_, num_outputs);
   for (int e = 0; e < num_outputs; ++e) {
@@ -295,7 +310,11 @@ Status V8ChainRunner::AddRuntimeLibraries(v8::Local<v8::Context> context,
     Result<v8::Local<v8::Object>> native = NewStateNative(context, &state_);
     if (!native.ok()) return native.status();
     state_native = *native;
-    state_empty = HoldsNothing(*state_.backend, 0);  // the state cache's table 0
+    // The state cache's tables (2j for keyed stage j): fresh only when all are empty.
+    state_empty = true;
+    for (size_t j = 0; j < program_.keyed_stages.size(); ++j) {
+      state_empty = state_empty && HoldsNothing(*state_.backend, static_cast<uint32_t>(2 * j));
+    }
   }
   rt->Set(context, V8String(isolate_, "stateNative"), state_native).Check();
   rt->Set(context, V8String(isolate_, "stateEmpty"), v8::Boolean::New(isolate_, state_empty))
@@ -443,45 +462,6 @@ Result<v8::Local<v8::Value>> V8ChainRunner::CallSnapshot(v8::Local<v8::Context> 
   return Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
     return (*method)->Call(context, v8::Undefined(isolate_), argc, argv);
   });
-}
-
-Status V8ChainRunner::SnapshotState() {
-  if (program_.input_key_stage < 0) return Status::Ok();
-  v8::Isolate::Scope isolate_scope(isolate_);
-  v8::HandleScope handles(isolate_);
-  v8::Local<v8::Context> context = context_.Get(isolate_);
-  v8::Context::Scope context_scope(context);
-  return CallSnapshot(context, "snapshot", 0, nullptr).status();
-}
-
-Status V8ChainRunner::BeginSnapshot() {
-  if (program_.input_key_stage < 0) return Status::Ok();
-  v8::Isolate::Scope isolate_scope(isolate_);
-  v8::HandleScope handles(isolate_);
-  v8::Local<v8::Context> context = context_.Get(isolate_);
-  v8::Context::Scope context_scope(context);
-  return CallSnapshot(context, "beginSnapshot", 0, nullptr).status();
-}
-
-Result<bool> V8ChainRunner::ContinueSnapshot(size_t budget) {
-  if (program_.input_key_stage < 0) return true;
-  v8::Isolate::Scope isolate_scope(isolate_);
-  v8::HandleScope handles(isolate_);
-  v8::Local<v8::Context> context = context_.Get(isolate_);
-  v8::Context::Scope context_scope(context);
-  v8::Local<v8::Value> args[] = {v8::Number::New(isolate_, static_cast<double>(budget))};
-  Result<v8::Local<v8::Value>> out = CallSnapshot(context, "continueSnapshot", 1, args);
-  if (!out.ok()) return out.status();
-  return (*out)->IsTrue();
-}
-
-void V8ChainRunner::AbortSnapshot() {
-  if (program_.input_key_stage < 0 || !broken_.ok()) return;
-  v8::Isolate::Scope isolate_scope(isolate_);
-  v8::HandleScope handles(isolate_);
-  v8::Local<v8::Context> context = context_.Get(isolate_);
-  v8::Context::Scope context_scope(context);
-  CallSnapshot(context, "abortSnapshot", 0, nullptr).status().IgnoreError();
 }
 
 void V8ChainRunner::Interrupt() {

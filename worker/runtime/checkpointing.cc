@@ -7,12 +7,24 @@ std::string TaskCheckpointDirectory(const std::string& job_directory, uint64_t c
   return CheckpointDirectory(job_directory, checkpoint) + "/" + TaskFileName(task);
 }
 
+std::vector<std::string> KeyedOperatorsOf(const proto::TaskSnapshot& snapshot) {
+  if (snapshot.keyed_operator_ids_size() > 0) {
+    return {snapshot.keyed_operator_ids().begin(), snapshot.keyed_operator_ids().end()};
+  }
+  if (snapshot.keyed_operator_id().empty()) return {};
+  return {snapshot.keyed_operator_id()};
+}
+
 std::vector<const proto::TaskSnapshot*> KeyedSnapshots(const proto::RestoreSpec& restore,
                                                        const std::string& operator_id) {
   std::vector<const proto::TaskSnapshot*> out;
   for (const auto& snapshot : restore.snapshots()) {
-    if (snapshot.keyed_operator_id() == operator_id && !snapshot.state_path().empty()) {
-      out.push_back(&snapshot);
+    if (snapshot.state_path().empty()) continue;
+    for (const std::string& keyed : KeyedOperatorsOf(snapshot)) {
+      if (keyed == operator_id) {
+        out.push_back(&snapshot);
+        break;
+      }
     }
   }
   return out;

@@ -62,9 +62,13 @@ class CheckpointMailbox {
 std::string TaskCheckpointDirectory(const std::string& job_directory, uint64_t checkpoint,
                                     const TaskId& task);
 
+// The keyed operators whose state a snapshot holds, in chain order: keyed_operator_ids, or
+// keyed_operator_id alone in a snapshot written before a task could hold several.
+std::vector<std::string> KeyedOperatorsOf(const proto::TaskSnapshot& snapshot);
+
 // From a restore spec, what one new task takes over: the snapshots of the old tasks that ran
-// `operator_id` as their keyed operator, as their source (first operator) or as their sink
-// (last operator), resp.
+// `operator_id` as one of their keyed operators, as their source (first operator) or as their
+// sink (last operator), resp.
 std::vector<const proto::TaskSnapshot*> KeyedSnapshots(const proto::RestoreSpec& restore,
                                                        const std::string& operator_id);
 std::vector<std::string> SourcePositions(const proto::RestoreSpec& restore,

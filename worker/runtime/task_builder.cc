@@ -70,46 +70,56 @@ Result<std::unique_ptr<SourceDriver>> BuildSource(const proto::TaskDeployment& d
   return std::unique_ptr<SourceDriver>(std::move(inbox_source));
 }
 
-// Keyed state: one RocksDB per task, a column family for its keyed operator's state and one
-// for its timers. It lives as long as the task; checkpoints copy it (RocksDB checkpoints) and
-// a restored task starts from such a copy.
+// Keyed state: one RocksDB per task, two column families per keyed operator of the chain (its
+// state and its timers, see OpenTaskState). It lives as long as the task; checkpoints copy it
+// (RocksDB checkpoints) and a restored task starts from such a copy.
 Status OpenKeyedState(const proto::TaskDeployment& deployment, const TaskServices& services,
                       const ResolvedChain& chain, js::ChainSpec& spec, TaskParts& parts) {
+  std::vector<std::string> keyed;
   for (const js::StageSpec& stage : spec.stages) {
-    if (js::KeyedLibrary(stage.kind).empty()) continue;
-    parts.state_directory.path =
-        services.state_dir + "/" + TaskFileName(TaskId(deployment.task_id()));
-    auto opened = OpenTaskState(deployment, parts.state_directory.path, stage.operator_id);
-    if (!opened.ok()) {
-      std::string label = stage.operator_id;
-      for (const proto::Operator* op : chain.operators) {
-        if (op->id() == stage.operator_id) label = OperatorLabel(*op);
-      }
-      return opened.status().WithContext(label + ": keyed state");
-    }
-    parts.state = std::move(opened).value();
-    parts.keyed_operator_id = stage.operator_id;
-    spec.restore_state = deployment.has_restore();
-    return Status::Ok();
+    if (!js::KeyedLibrary(stage.kind).empty()) keyed.push_back(stage.operator_id);
   }
+  if (keyed.empty()) return Status::Ok();
+  parts.state_directory.path =
+      services.state_dir + "/" + TaskFileName(TaskId(deployment.task_id()));
+  auto opened = OpenTaskState(deployment, parts.state_directory.path, keyed);
+  if (!opened.ok()) {
+    std::string label = keyed.front();
+    for (const proto::Operator* op : chain.operators) {
+      if (op->id() == keyed.front()) label = OperatorLabel(*op);
+    }
+    return opened.status().WithContext(label + ": keyed state");
+  }
+  parts.state = std::move(opened).value();
+  parts.keyed_operator_ids = std::move(keyed);
+  spec.restore_state = deployment.has_restore();
   return Status::Ok();
 }
 
 // A keyed operator after the chain's first operator takes its records from a keyBy edge the
-// planner chained (coordinator/planner.cc): its key selector is that edge's.
-void SetChainedKey(const proto::JobSpec& job, const ResolvedChain& chain, js::ChainSpec& spec) {
-  for (size_t i = 1; i < chain.operators.size(); ++i) {
+// planner chained (coordinator/planner.cc): its key selector is that edge's. The first keyed
+// operator's goes in input_key_fns; every one's in its stage (MakeChainSpec).
+std::map<std::string, std::string> ChainedKeys(const proto::JobSpec& job,
+                                               const ResolvedChain& chain, js::ChainSpec& spec) {
+  std::map<std::string, std::string> by_operator;
+  bool first = true;
+  for (size_t i = 0; i < chain.operators.size(); ++i) {
     const OperatorKindTraits* traits = FindOperatorKindTraits(chain.operators[i]->kind());
     if (traits == nullptr || !traits->keyed) continue;
     for (const proto::Edge& edge : job.edges()) {
-      if (edge.from() == chain.operators[i - 1]->id() && edge.to() == chain.operators[i]->id()) {
-        spec.input_key_fn = edge.key_fn();
-        spec.input_key_fns = {edge.key_fn()};
-        spec.keyed_input_in_chain = true;
+      if (i > 0 && edge.from() == chain.operators[i - 1]->id() &&
+          edge.to() == chain.operators[i]->id()) {
+        by_operator[chain.operators[i]->id()] = edge.key_fn();
+        if (first) {
+          spec.input_key_fn = edge.key_fn();
+          spec.input_key_fns = {edge.key_fn()};
+          spec.keyed_input_in_chain = true;
+        }
       }
     }
-    return;
+    first = false;
   }
+  return by_operator;
 }
 
 }  // namespace
@@ -162,7 +172,7 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
   spec.input_key_fns.assign(deployment.input_key_fns().begin(),
                             deployment.input_key_fns().end());
   spec.combined_input = deployment.combined_input();
-  SetChainedKey(job, chain, spec);
+  const std::map<std::string, std::string> chained_keys = ChainedKeys(job, chain, spec);
   if (job.state_cache_entries() > 0) spec.state_cache_entries = job.state_cache_entries();
   spec.params_json = job.params_json().empty() ? "{}" : job.params_json();
   for (size_t i = 0; i < chain.operators.size(); ++i) {
@@ -182,6 +192,9 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
     }
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
+    if (auto key = chained_keys.find(op.id()); key != chained_keys.end()) {
+      stage.chained_key_fn = key->second;
+    }
     spec.stages.push_back(std::move(stage));
   }
   return spec;

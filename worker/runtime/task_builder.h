@@ -71,7 +71,7 @@ struct TaskParts {
   bool has_source = false;              // the chain starts with a source operator
   StateDirectory state_directory;
   std::unique_ptr<state::RocksStateBackend> state;  // when the chain has a keyed operator
-  std::string keyed_operator_id;
+  std::vector<std::string> keyed_operator_ids;       // the chain's keyed operators, in order
   std::unique_ptr<js::ChainRunner> runner;
 };
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <limits>
+#include <map>
 
 #include "common/job_defaults.h"
 #include "worker/state/key_groups.h"
@@ -36,7 +37,7 @@ Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
   SLUICE_RETURN_IF_ERROR(Drain(parts));
   const auto started = std::chrono::steady_clock::now();
   if (!base_known_) {
-    base_ = RestoredBase(parts.keyed_operator_id);
+    base_ = RestoredBase(parts.keyed_operator_ids);
     base_known_ = true;
   }
   proto::TaskSnapshot snapshot;
@@ -158,17 +159,23 @@ Status TaskCheckpointer::Drain(TaskParts& parts) {
   return parts.state->Thaw();
 }
 
-std::string TaskCheckpointer::RestoredBase(const std::string& keyed_operator_id) const {
-  if (!deployment_.has_restore() || keyed_operator_id.empty()) return "";
+std::string TaskCheckpointer::RestoredBase(
+    const std::vector<std::string>& keyed_operator_ids) const {
+  if (!deployment_.has_restore() || keyed_operator_ids.empty()) return "";
   const proto::RestoreSpec& restore = deployment_.restore();
-  std::vector<const proto::TaskSnapshot*> sources = KeyedSnapshots(restore, keyed_operator_id);
-  // Restore's fast path: the one old subtask with this one's key groups; its files were linked
-  // or copied under their names.
-  if (sources.size() != 1 || sources[0]->subtask() != deployment_.subtask() ||
-      std::max(1u, sources[0]->parallelism()) != std::max(1u, deployment_.parallelism())) {
+  // Restore's fast path: the one old subtask with this one's key groups and every keyed operator
+  // of the chain; its files were linked or copied under their names.
+  const proto::TaskSnapshot* source = nullptr;
+  for (const std::string& id : keyed_operator_ids) {
+    std::vector<const proto::TaskSnapshot*> sources = KeyedSnapshots(restore, id);
+    if (sources.size() != 1 || (source != nullptr && sources[0] != source)) return "";
+    source = sources[0];
+  }
+  if (source->subtask() != deployment_.subtask() ||
+      std::max(1u, source->parallelism()) != std::max(1u, deployment_.parallelism())) {
     return "";
   }
-  return restore.directory() + "/" + sources[0]->state_path();
+  return restore.directory() + "/" + source->state_path();
 }
 
 std::string TaskCheckpointer::Snapshot(uint64_t checkpoint, const std::string& directory,
@@ -187,7 +194,8 @@ std::string TaskCheckpointer::Snapshot(uint64_t checkpoint, const std::string& d
     taken = parts.runner->BeginSnapshot();
     if (!taken.ok()) return "keyed state: " + taken.message();
     snapshot.set_state_path(name + "/state");
-    snapshot.set_keyed_operator_id(parts.keyed_operator_id);
+    snapshot.set_keyed_operator_id(parts.keyed_operator_ids.front());
+    for (const std::string& id : parts.keyed_operator_ids) snapshot.add_keyed_operator_ids(id);
   }
   if (parts.has_source) snapshot.set_source_position(parts.source->Position());
   if (parts.has_sink) {
@@ -205,8 +213,12 @@ Status TaskCheckpointer::CommitCheckpoint(uint64_t checkpoint, TaskParts& parts)
 
 Result<std::unique_ptr<state::RocksStateBackend>> OpenTaskState(
     const proto::TaskDeployment& deployment, const std::string& directory,
-    const std::string& operator_id) {
-  const std::vector<std::string> tables = {operator_id, operator_id + "#timers"};
+    const std::vector<std::string>& operator_ids) {
+  std::vector<std::string> tables;
+  for (const std::string& id : operator_ids) {
+    tables.push_back(id);
+    tables.push_back(id + "#timers");
+  }
   std::error_code ignored;
   std::filesystem::remove_all(directory, ignored);  // a leftover of a crashed worker
   state::RocksStateOptions options;
@@ -214,19 +226,28 @@ Result<std::unique_ptr<state::RocksStateBackend>> OpenTaskState(
   if (!deployment.has_restore()) return state::RocksStateBackend::Open(directory, tables, options);
   const proto::RestoreSpec& restore = deployment.restore();
   const uint32_t max_parallelism = EffectiveMaxParallelism(deployment.spec());
+  // One source per old task snapshot, giving the tables of those of our operators it held.
   std::vector<state::RestoreSource> sources;
-  for (const proto::TaskSnapshot* snapshot : KeyedSnapshots(restore, operator_id)) {
-    if (snapshot->max_parallelism() != max_parallelism) {
-      return Status::User("cannot restore from " + restore.directory() + ": it has " +
-                          std::to_string(snapshot->max_parallelism()) + " key groups and the job " +
-                          std::to_string(max_parallelism) +
-                          " (maxParallelism must stay the same)");
+  std::map<const proto::TaskSnapshot*, size_t> source_of;
+  for (const std::string& id : operator_ids) {
+    for (const proto::TaskSnapshot* snapshot : KeyedSnapshots(restore, id)) {
+      if (snapshot->max_parallelism() != max_parallelism) {
+        return Status::User("cannot restore from " + restore.directory() + ": it has " +
+                            std::to_string(snapshot->max_parallelism()) +
+                            " key groups and the job " + std::to_string(max_parallelism) +
+                            " (maxParallelism must stay the same)");
+      }
+      auto [at, added] = source_of.emplace(snapshot, sources.size());
+      if (added) {
+        auto range = state::KeyGroupRangeOf(
+            snapshot->subtask(), std::max(1u, snapshot->parallelism()), max_parallelism);
+        if (!range.ok()) return range.status();
+        sources.push_back(state::RestoreSource{
+            restore.directory() + "/" + snapshot->state_path(), range->first, range->last, {}});
+      }
+      sources[at->second].tables.push_back(id);
+      sources[at->second].tables.push_back(id + "#timers");
     }
-    auto range = state::KeyGroupRangeOf(snapshot->subtask(), std::max(1u, snapshot->parallelism()),
-                                        max_parallelism);
-    if (!range.ok()) return range.status();
-    sources.push_back(state::RestoreSource{restore.directory() + "/" + snapshot->state_path(),
-                                           range->first, range->last});
   }
   auto range = state::KeyGroupRangeOf(deployment.subtask(), std::max(1u, deployment.parallelism()),
                                       max_parallelism);

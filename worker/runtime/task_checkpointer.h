@@ -75,9 +75,10 @@ class TaskCheckpointer {
   void WriteState(uint64_t checkpoint, std::string directory, std::string base,
                   proto::TaskSnapshot snapshot, std::chrono::steady_clock::time_point started,
                   state::RocksStateBackend* state);
-  // The checkpoint the task's state was restored from, when its files are the live ones'
-  // (same parallelism), as the first base; "" otherwise.
-  std::string RestoredBase(const std::string& keyed_operator_id) const;
+  // The checkpoint the task's state was restored from, when its files are the live ones' (one
+  // old task of the same parallelism held all of `keyed_operator_ids`), as the first base; ""
+  // otherwise.
+  std::string RestoredBase(const std::vector<std::string>& keyed_operator_ids) const;
 
   const proto::TaskDeployment& deployment_;
   CheckpointListener* listener_;
@@ -104,12 +105,14 @@ class TaskCheckpointer {
   bool base_known_ = false;
 };
 
-// Restoring. The task's keyed state in `directory`: fresh when the deployment restores nothing,
-// else restored from the deployment's checkpoint (the key groups of this subtask, out of the old
-// subtasks' snapshots of `operator_id`). Removes a leftover of a crashed worker first.
+// Restoring. The task's keyed state in `directory`: two tables per keyed operator in chain
+// order (operator i: state table 2i "<id>", timers table 2i+1 "<id>#timers"); fresh when the
+// deployment restores nothing, else restored from the deployment's checkpoint: each operator's
+// tables from the old tasks that held it (the key groups of this subtask), whatever their chains
+// were. Removes a leftover of a crashed worker first.
 Result<std::unique_ptr<state::RocksStateBackend>> OpenTaskState(
     const proto::TaskDeployment& deployment, const std::string& directory,
-    const std::string& operator_id);
+    const std::vector<std::string>& operator_ids);
 // A restored task's sink takes over the epochs the old sink subtasks prepared (`sink_op` is the
 // chain's last operator); nothing when the chain has no sink or the deployment restores nothing.
 Status RestoreSink(const proto::TaskDeployment& deployment, const proto::Operator& sink_op,

@@ -43,6 +43,15 @@ KeyGroupRange RangeOf(const RestoreSource &source) {
   return KeyGroupRange{source.first_key_group, source.last_key_group};
 }
 
+// Whether two sources may give the same table (an empty list gives every table).
+bool ShareTables(const RestoreSource &a, const RestoreSource &b) {
+  if (a.tables.empty() || b.tables.empty()) return true;
+  for (const std::string &name : a.tables) {
+    if (std::find(b.tables.begin(), b.tables.end(), name) != b.tables.end()) return true;
+  }
+  return false;
+}
+
 Status CheckArguments(const std::string &where, const std::vector<RestoreSource> &sources,
                       const KeyGroupRange &key_groups) {
   if (key_groups.empty() || key_groups.last >= kMaxKeyGroups) {
@@ -60,15 +69,23 @@ Status CheckArguments(const std::string &where, const std::vector<RestoreSource>
   std::sort(sorted.begin(), sorted.end(), [](const RestoreSource *a, const RestoreSource *b) {
     return a->first_key_group < b->first_key_group;
   });
-  for (size_t i = 1; i < sorted.size(); ++i) {
-    const KeyGroupRange before = RangeOf(*sorted[i - 1]), range = RangeOf(*sorted[i]);
-    if (before.Overlaps(range)) {
-      return Status::Internal(where + ": sources " + sorted[i - 1]->path + " " + Range(before) +
-                              " and " + sorted[i]->path + " " + Range(range) +
-                              " hold the same key groups");
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    for (size_t j = i + 1; j < sorted.size(); ++j) {
+      const KeyGroupRange before = RangeOf(*sorted[i]), range = RangeOf(*sorted[j]);
+      if (before.Overlaps(range) && ShareTables(*sorted[i], *sorted[j])) {
+        return Status::Internal(where + ": sources " + sorted[i]->path + " " + Range(before) +
+                                " and " + sorted[j]->path + " " + Range(range) +
+                                " hold the same key groups of a table");
+      }
     }
   }
   return Status::Ok();
+}
+
+// Whether `source` gives table `name`.
+bool Gives(const RestoreSource &source, const std::string &name) {
+  return source.tables.empty() ||
+         std::find(source.tables.begin(), source.tables.end(), name) != source.tables.end();
 }
 
 // Immutable files may be shared with the checkpoint; RocksDB only ever deletes them.
@@ -173,15 +190,19 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Restore(
   }
 
   Result<std::unique_ptr<RocksStateBackend>> restored = Status::Internal(where + ": not done");
-  if (overlapping.size() == 1 && RangeOf(*overlapping[0]) == key_groups) {
+  const auto gives_all = [&](const RestoreSource &source) {
+    return std::all_of(tables.begin(), tables.end(),
+                       [&](const std::string &name) { return Gives(source, name); });
+  };
+  if (overlapping.size() == 1 && RangeOf(*overlapping[0]) == key_groups &&
+      gives_all(*overlapping[0])) {
     Status cloned = CloneCheckpoint(where, overlapping[0]->path, directory);
     restored = cloned.ok() ? Open(directory, tables, options)
                            : Result<std::unique_ptr<RocksStateBackend>>(cloned);
   } else {
     restored = Open(directory, tables, options);
     for (size_t i = 0; restored.ok() && i < overlapping.size(); ++i) {
-      Status copied = (*restored)->CopyFrom(overlapping[i]->path, RangeOf(*overlapping[i]),
-                                            key_groups, options);
+      Status copied = (*restored)->CopyFrom(*overlapping[i], key_groups, options);
       if (!copied.ok()) restored = copied;
     }
   }
@@ -189,12 +210,12 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Restore(
   return restored;
 }
 
-Status RocksStateBackend::CopyFrom(const std::string &source, KeyGroupRange from,
-                                   KeyGroupRange key_groups, const RocksStateOptions &options) {
-  const std::string where = "restoring state at " + directory_ + " from " + source;
+Status RocksStateBackend::CopyFrom(const RestoreSource &source, KeyGroupRange key_groups,
+                                   const RocksStateOptions &options) {
+  const std::string where = "restoring state at " + directory_ + " from " + source.path;
   ReadOnlyCheckpoint checkpoint;
-  SLUICE_RETURN_IF_ERROR(checkpoint.Open(where, source, options));
-  const KeyGroupRange range = from.Intersect(key_groups);
+  SLUICE_RETURN_IF_ERROR(checkpoint.Open(where, source.path, options));
+  const KeyGroupRange range = RangeOf(source).Intersect(key_groups);
   std::string lower;
   internal::AppendKeyGroup(range.first, &lower);
   std::string upper;
@@ -205,6 +226,7 @@ Status RocksStateBackend::CopyFrom(const std::string &source, KeyGroupRange from
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;
   for (size_t table = 0; table < tables_.size(); ++table) {
+    if (!Gives(source, tables_[table])) continue;  // another source's
     rocksdb::ColumnFamilyHandle *from = checkpoint.Table(tables_[table]);
     if (from == nullptr) continue;  // the old task had no such table: empty
     const std::string table_where = where + ", table '" + tables_[table] + "'";

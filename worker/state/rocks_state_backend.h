@@ -39,12 +39,15 @@ struct RocksStateOptions {
 
 inline constexpr size_t kSharedBlockCacheBytes = size_t{256} << 20;
 
-// What RocksStateBackend::Restore reads: a directory Checkpoint() wrote and the key groups
-// [first_key_group, last_key_group] its task owned.
+// What RocksStateBackend::Restore reads: a directory Checkpoint() wrote, the key groups
+// [first_key_group, last_key_group] its task owned, and the tables to take from it (empty: every
+// table). A task holding several keyed operators may take each one's tables from other
+// checkpoints (the old tasks that ran it).
 struct RestoreSource {
   std::string path;
   uint32_t first_key_group = 0;
   uint32_t last_key_group = 0;
+  std::vector<std::string> tables;
 };
 
 // What WriteCheckpoint wrote: the bytes of every file of the checkpoint (full) and of those it
@@ -83,12 +86,14 @@ class RocksStateBackend final : public StateBackend {
   // of `sources` whose key group lies in [first_key_group, last_key_group], as Open(directory,
   // tables) would open it. The sources are only read: a checkpoint may be restored again, by
   // several tasks at once.
-  //  - One source with exactly these key groups (the task's parallelism did not change): its
+  //  - One source with exactly these key groups and every table (the task's parallelism and
+  //    chaining did not change): its
   //    SST files are hard-linked (copied where the file system cannot link) and its other files
   //    copied into `directory`, which is then opened.
   //  - Otherwise (rescaling) each source that overlaps the range is opened read-only and the
   //    entries of the key groups in both are copied, table by table, in write batches.
-  // A table a source does not have is empty there; sources' key groups must not overlap.
+  // A table a source does not have is empty there; sources that give the same table must not
+  // overlap in key groups.
   // Errors name the source's path and the table. On failure `directory` is removed.
   static Result<std::unique_ptr<RocksStateBackend>> Restore(
       const std::string &directory, const std::vector<std::string> &tables,
@@ -160,9 +165,9 @@ class RocksStateBackend final : public StateBackend {
  private:
   RocksStateBackend(std::string directory, std::vector<std::string> tables);
 
-  // Restore's copy of the entries of `source` (holding `from`) in `key_groups` into this
-  // (fresh) instance.
-  Status CopyFrom(const std::string &source, KeyGroupRange from, KeyGroupRange key_groups,
+  // Restore's copy of the entries of `source` (its tables, those of its key groups in
+  // `key_groups`) into this (fresh) instance.
+  Status CopyFrom(const RestoreSource &source, KeyGroupRange key_groups,
                   const RocksStateOptions &options);
 
   // Per table, encoded key -> the value kept (nullopt: a deletion).

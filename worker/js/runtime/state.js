@@ -39,9 +39,11 @@
 // when all are out. An entry of the frozen generation not written yet is written first when it
 // is read (get returns the object an operator may change), put, deleted or evicted, so the
 // checkpoint always gets its value at the barrier. snapshot(timerTable, timers) does both at
-// once. abortSnapshot() gives a failed checkpoint up (what it did not write is dirty again).
+// once (the timers given, if not tracked yet, and all tracked ones). abortSnapshot() gives a failed checkpoint up (what it did not write is dirty again).
 // A keyed operator's timers live in a table of their own, one entry per timer; only the timers
-// registered or gone since the last checkpoint are written. restoreTimers(timerTable, timers,
+// registered or gone since the last checkpoint are written. One cache may serve several keyed
+// operators (a task whose chain holds several): each has its own state table and its own timers
+// in a table of their own (trackTimers once per operator). restoreTimers(timerTable, timers,
 // maxParallelism) reads them back in a task restored from a checkpoint (its backend holds only
 // its own key groups), also the older format (one entry per key group, key "", the JSON list of
 // its timers), which the next checkpoint replaces.
@@ -216,12 +218,10 @@
       this.frozenGen = -1;
       this.frozenAt = 0;
       this.out = [];
-      this.timerOut = [];
-      this.timerTable = -1;
-      this.timers = null;
-      // The key groups with an entry of the older timer format (key ""), read by
-      // restoreTimers: the next snapshot deletes them.
-      this.timerGroups = new Set();
+      // Per tracked TimerService: { table, timers, out: its changes being taken, groups: the key
+      // groups with an entry of the older timer format (key ""), read by restoreTimers, which
+      // the next snapshot deletes }.
+      this.trackers = [];
     }
 
     table(index) {
@@ -256,9 +256,13 @@
     // Keeps `timers` (a TimerService) in table `timerTable`: checkpoints write their changes.
     trackTimers(timerTable, timers) {
       if (this.native === null) return;
-      this.timerTable = timerTable;
-      this.timers = timers;
+      if (this.trackerOf(timers) !== undefined) return;
+      this.trackers.push({ table: timerTable, timers, out: [], groups: new Set() });
       timers.trackChanges();
+    }
+
+    trackerOf(timers) {
+      return this.trackers.find((t) => t.timers === timers);
     }
 
     // A checkpoint's synchronous part (see the top); the backend is frozen.
@@ -271,7 +275,7 @@
       this.frozenAt = 0;
       this.frozenGen = this.gen++;
       this.dirtyList = [];
-      if (this.timers !== null) this.timers.freezeChanges(this.timerOut);
+      for (const t of this.trackers) t.timers.freezeChanges(t.out);
     }
 
     // Writes up to `budget` entries of the frozen generation (and as many timer changes) to the
@@ -289,13 +293,13 @@
       }
       this.frozenAt = i;
       let done = i >= frozen.length;
-      if (this.timers !== null) {
-        done = this.timers.takeFrozen(budget) && done;
-        this.takeTimerOut();
+      for (const t of this.trackers) {
+        done = t.timers.takeFrozen(budget) && done;
+        this.takeTimerOut(t);
       }
-      if (done && this.timerGroups.size !== 0) {  // the older format's entries go
-        for (const keyGroup of this.timerGroups) this.out.push(this.timerTable, keyGroup, "", null);
-        this.timerGroups.clear();
+      for (const t of done ? this.trackers : []) {  // the older format's entries go
+        for (const keyGroup of t.groups) this.out.push(t.table, keyGroup, "", null);
+        t.groups.clear();
       }
       this.sendOut();
       if (done) {
@@ -317,7 +321,7 @@
       }
       this.frozen = null;
       this.frozenGen = -1;
-      if (this.timers !== null) this.timers.abortFrozen();
+      for (const t of this.trackers) t.timers.abortFrozen();
       // What was taken already counts as written (clean, or stored): it must reach the backend
       // (still frozen; its thaw writes the layer). If the backend fails, out keeps it for the
       // next try.
@@ -331,7 +335,7 @@
     // The whole checkpoint at once: timers (tracked from now on) and every dirty entry.
     snapshot(timerTable, timers) {
       if (this.native === null) return;
-      if (this.timers !== timers) this.trackTimers(timerTable, timers);
+      if (timers !== undefined) this.trackTimers(timerTable, timers);
       this.beginSnapshot();
       this.continueSnapshot(Infinity);
     }
@@ -345,14 +349,14 @@
       entry.stored = entry.value !== undefined;
     }
 
-    takeTimerOut() {
-      const from = this.timerOut, out = this.out, table = this.timerTable;
+    takeTimerOut(tracker) {
+      const from = tracker.out, out = this.out, table = tracker.table;
       for (let i = 0; i < from.length; i += 3) out.push(table, from[i], from[i + 1], from[i + 2]);
       from.length = 0;
     }
 
     sendOut() {
-      if (this.timers !== null && this.timerOut.length !== 0) this.takeTimerOut();
+      for (const t of this.trackers) if (t.out.length !== 0) this.takeTimerOut(t);
       if (this.out.length === 0) return;
       this.native.writeSnapshot(this.out);  // (a failure keeps them for the next try)
       this.writes += this.out.length / 4;
@@ -404,7 +408,6 @@
               keyGroup + " are not a list");
         }
         runs.push([keyGroup, list]);
-        this.timerGroups.add(keyGroup);
       }
       try {
         timers.restoreEntries(entries);
@@ -412,6 +415,7 @@
         throw new TypeError("state table " + timerTable + ": " + e.message);
       }
       this.trackTimers(timerTable, timers);  // the older format's timers are changes: rewritten
+      for (const [keyGroup] of runs) this.trackerOf(timers).groups.add(keyGroup);
       timers.restore(runs);
     }
 

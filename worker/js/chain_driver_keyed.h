@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+
+#include "worker/js/chain_program.h"
+#include "worker/js/js_writer.h"
+
+namespace sluice::js {
+
+// The driver's keyed stages (chain_program.h, keyed_stages), written by WriteDriver. Keyed
+// stage j (stage k) has its operator O<k> on state table 2j, its TimerService on table 2j + 1,
+// its stats ST<k>, its watermark, its key memo and, after the first, its chained key selector
+// CK<k>; one StateTables cache (`tables`) serves them all.
+
+// The names of keyed stage k's own variables: the first keyed stage's are KM, TM and wmK, a
+// later one's KM<k>, TM<k> and wmK<k>.
+std::string KeyedSuffix(const ChainProgram &program, int k);
+
+// Set-up: the cache, every keyed stage's timers (restored with the state) and operator, and
+// moveKeyed(), which moves each keyed stage's watermark on, upstream first.
+void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWriter &w);
+
+}  // namespace sluice::js
