@@ -37,7 +37,9 @@ Status TaskCheckpointer::TakeCheckpoint(uint64_t checkpoint, TaskParts& parts) {
   SLUICE_RETURN_IF_ERROR(Drain(parts));
   const auto started = std::chrono::steady_clock::now();
   if (!base_known_) {
-    base_ = RestoredBase(parts.keyed_operator_ids);
+    // A restored task whose files are the checkpoint's (Restore's fast path: one old task of
+    // the same parallelism held all its keyed operators) shares them from its first checkpoint.
+    base_ = parts.state != nullptr ? parts.state->cloned_from() : "";
     base_known_ = true;
   }
   proto::TaskSnapshot snapshot;
@@ -157,25 +159,6 @@ Status TaskCheckpointer::Drain(TaskParts& parts) {
   thread_.join();
   if (written_.load()) base_ = in_flight_directory_;
   return parts.state->Thaw();
-}
-
-std::string TaskCheckpointer::RestoredBase(
-    const std::vector<std::string>& keyed_operator_ids) const {
-  if (!deployment_.has_restore() || keyed_operator_ids.empty()) return "";
-  const proto::RestoreSpec& restore = deployment_.restore();
-  // Restore's fast path: the one old subtask with this one's key groups and every keyed operator
-  // of the chain; its files were linked or copied under their names.
-  const proto::TaskSnapshot* source = nullptr;
-  for (const std::string& id : keyed_operator_ids) {
-    std::vector<const proto::TaskSnapshot*> sources = KeyedSnapshots(restore, id);
-    if (sources.size() != 1 || (source != nullptr && sources[0] != source)) return "";
-    source = sources[0];
-  }
-  if (source->subtask() != deployment_.subtask() ||
-      std::max(1u, source->parallelism()) != std::max(1u, deployment_.parallelism())) {
-    return "";
-  }
-  return restore.directory() + "/" + source->state_path();
 }
 
 std::string TaskCheckpointer::Snapshot(uint64_t checkpoint, const std::string& directory,

@@ -75,10 +75,6 @@ class TaskCheckpointer {
   void WriteState(uint64_t checkpoint, std::string directory, std::string base,
                   proto::TaskSnapshot snapshot, std::chrono::steady_clock::time_point started,
                   state::RocksStateBackend* state);
-  // The checkpoint the task's state was restored from, when its files are the live ones' (one
-  // old task of the same parallelism held all of `keyed_operator_ids`), as the first base; ""
-  // otherwise.
-  std::string RestoredBase(const std::vector<std::string>& keyed_operator_ids) const;
 
   const proto::TaskDeployment& deployment_;
   CheckpointListener* listener_;

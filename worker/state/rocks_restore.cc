@@ -199,6 +199,7 @@ Result<std::unique_ptr<RocksStateBackend>> RocksStateBackend::Restore(
     Status cloned = CloneCheckpoint(where, overlapping[0]->path, directory);
     restored = cloned.ok() ? Open(directory, tables, options)
                            : Result<std::unique_ptr<RocksStateBackend>>(cloned);
+    if (restored.ok()) (*restored)->cloned_from_ = overlapping[0]->path;
   } else {
     restored = Open(directory, tables, options);
     for (size_t i = 0; restored.ok() && i < overlapping.size(); ++i) {

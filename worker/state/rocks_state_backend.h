@@ -160,6 +160,9 @@ class RocksStateBackend final : public StateBackend {
   Status Close();
 
   const std::string &directory() const { return directory_; }
+  // The checkpoint Restore cloned this instance from (its fast path: the live SST files are
+  // that checkpoint's), a base for WriteCheckpoint; "" when the instance was made otherwise.
+  const std::string &cloned_from() const { return cloned_from_; }
   const std::vector<std::string> &tables() const { return tables_; }
 
  private:
@@ -196,6 +199,7 @@ class RocksStateBackend final : public StateBackend {
 
   std::string directory_;
   std::vector<std::string> tables_;
+  std::string cloned_from_;
   bool flush_on_close_ = true;
   std::shared_ptr<rocksdb::Cache> block_cache_;
   std::unique_ptr<rocksdb::DB> db_;

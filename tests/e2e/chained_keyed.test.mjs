@@ -1,0 +1,179 @@
+// Two keyed operators in one task (issue 17, "no exchange where none is needed"), on a real
+// cluster: at parallelism 1 a keyBy into a second window is a call inside the task of the
+// first; at 2 it is an exchange between tasks. Both plans give the same records (a q5-like and
+// a q7-like job, checked against what the records must be), and a savepoint moves between them:
+// taken at 2 (separate tasks) it restores at 1 (one task holding both operators' state), whose
+// checkpoints restore at 1 again (the task's files reused) and then at 2, and the results are
+// those of an uninterrupted run.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCluster, makeProject, sluice, waitForStatus } from "./harness.mjs";
+
+let cluster;
+let checkpointDir;
+let outDir;
+before(async () => {
+  checkpointDir = mkdtempSync(join(tmpdir(), "sluice-chain2-chk-"));
+  outDir = mkdtempSync(join(tmpdir(), "sluice-chain2-out-"));
+  cluster = await startCluster({
+    workers: 2,
+    slots: 4,
+    coordinatorArgs: ["--checkpoint-dir", checkpointDir],
+  });
+});
+after(async () => {
+  await cluster?.stop();
+  rmSync(checkpointDir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+const completed = (text) => Number(text.match(/checkpoints: (\d+) completed/)?.[1] ?? 0);
+
+async function submit(files, extra = []) {
+  const project = makeProject(files);
+  try {
+    const submitted = await sluice(["submit", "job.ts", "-c", cluster.address, ...extra], { cwd: project.dir });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    return submitted.stdout.trim();
+  } finally {
+    project.cleanup();
+  }
+}
+
+// Events i = 0 .. n-1: key i % 7, event time i ms.
+//  "hot" (as q5): counts per key in sliding windows of 1 s every 250 ms, then (keyBy the key
+//  again) per key in 2 s tumbling windows the sum of those counts and how many there were (so
+//  that the second operator holds state across checkpoints).
+//  "max" (as q7): per key the greatest i in 500 ms tumbling windows (a reduce), then per
+//  window start (keyBy) the greatest of those.
+function job(name, { kind, n, rate, parallelism, out }) {
+  const head = `
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}, checkpointInterval: 300 });
+job.source(sources.generator({ count: ${n},${rate ? ` rate: ${rate},` : ""} fn: (i: number) => ({ k: i % 7, t: i }) }))
+  .assignTimestamps((r: any) => r.t)
+  .keyBy((r: any) => r.k)`;
+  const tail = `
+  .sink(sinks.file({ path: ${JSON.stringify(out)} }));
+export default job;
+`;
+  if (kind === "hot") {
+    return head + `
+  .window(windows.sliding(1000, 250))
+  .count()
+  .name("per-key")
+  .keyBy((c: any) => c.key)
+  .window(windows.tumbling(2000))
+  .aggregate({
+    create: () => ({ total: 0, counts: 0 }),
+    add: (a: any, c: any) => ({ total: a.total + c.value, counts: a.counts + 1 }),
+  })
+  .name("per-window")` + tail;
+  }
+  return head + `
+  .window(windows.tumbling(500))
+  .reduce((a: any, b: any) => (b.t > a.t ? b : a))
+  .name("max-per-key")
+  .keyBy((r: any) => r.window.start)
+  .window(windows.tumbling(500))
+  .reduce((a: any, b: any) => (b.value.t > a.value.t ? b : a))
+  .name("max")` + tail;
+}
+
+// What each job's records must be, by a string that names the record's window.
+function expected(kind, n) {
+  const out = new Map();
+  if (kind === "hot") {
+    for (let end = 250; end - 1000 < n; end += 250) {
+      const counts = new Array(7).fill(0);
+      for (let i = Math.max(0, end - 1000); i < Math.min(n, end); i++) counts[i % 7]++;
+      const start = Math.floor((end - 1) / 2000) * 2000;  // a count's time is its window's end - 1
+      for (let k = 0; k < 7; k++) {
+        if (counts[k] === 0) continue;
+        const key = `${k}@${start}`;
+        const sum = out.get(key) ?? { total: 0, counts: 0 };
+        out.set(key, { total: sum.total + counts[k], counts: sum.counts + 1 });
+      }
+    }
+  } else {
+    for (let start = 0; start < n; start += 500) {
+      const last = Math.min(n, start + 500) - 1;
+      out.set(String(start), { k: last % 7, t: last });
+    }
+  }
+  return out;
+}
+
+function actual(kind, r) {
+  if (kind === "hot") return [`${r.key}@${r.window.start}`, r.value];
+  return [String(r.value.window.start), r.value.value];
+}
+
+// Every file starting with `prefix` in outDir: each window's record is right (a record a
+// replay repeats must be the same) and every window is there.
+function check(kind, prefix, n) {
+  const seen = new Map();
+  for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
+    for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
+      if (line === "") continue;
+      const [key, value] = actual(kind, JSON.parse(line));
+      if (seen.has(key)) assert.deepEqual(value, seen.get(key), `window ${key} came out twice, differently`);
+      seen.set(key, value);
+    }
+  }
+  const want = expected(kind, n);
+  for (const [key, value] of want) assert.deepEqual(seen.get(key), value, `window ${key}`);
+  assert.equal(seen.size, want.size);
+}
+
+// The status of a job whose plan is one task group holding both keyed operators (p = 1) or
+// separate ones behind exchanges (p = 2).
+function assertPlan(status, parallelism, first, second) {
+  const chained = new RegExp(`${first} -> ${second}`);
+  assert.equal(chained.test(status), parallelism === 1, status);
+  assert.equal(/g1\.0/.test(status), parallelism !== 1, status);
+}
+
+for (const kind of ["hot", "max"]) {
+  test(`${kind === "hot" ? "q5" : "q7"}-like: two keyed operators give the same records in one task (p = 1) as in separate ones (p = 2)`, async () => {
+    const n = 20000;
+    const [first, second] = kind === "hot" ? ["per-key", "per-window"] : ["max-per-key", "max"];
+    for (const parallelism of [1, 2]) {
+      const prefix = `${kind}-${parallelism}-`;
+      const id = await submit({ "job.ts": job(prefix, { kind, n, parallelism, out: join(outDir, prefix + "a") }) });
+      const done = await waitForStatus(id, cluster.address, undefined, 60000);
+      assert.match(done, /state:\s+finished/);
+      assertPlan(done, parallelism, first, second);
+      check(kind, prefix, n);
+    }
+  });
+}
+
+test("a savepoint at p = 2 (separate tasks) restores at p = 1 (one task, two keyed operators), again at 1, then at 2, with exact results", async () => {
+  const n = 160000;
+  const prefix = "moves-";
+  const files = (out, parallelism) => ({ "job.ts": job(prefix, { kind: "hot", n, rate: 20000, parallelism, out }) });
+  let id = await submit(files(join(outDir, prefix + "a"), 2));
+  let path = null;
+  const phases = [1, 1, 2];
+  for (let i = 0; i <= phases.length; i++) {
+    const running = await waitForStatus(id, cluster.address, (text) => completed(text) >= 2 || /state:\s+(finished|failed)/.test(text), 30000);
+    assert.match(running, /state:\s+running/, `phase ${i} ended before its savepoint: ${running}`);
+    assertPlan(running, i === 0 ? 2 : phases[i - 1], "per-key", "per-window");
+    if (i === phases.length) break;
+    const savepoint = await sluice(["savepoint", id, "-c", cluster.address]);
+    assert.equal(savepoint.code, 0, savepoint.stderr);
+    path = savepoint.stdout.trim();
+    const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    await waitForStatus(id, cluster.address);
+    const p = phases[i];
+    id = await submit(files(join(outDir, prefix + "bcd"[i]), p), ["-p", String(p), "--from-savepoint", path]);
+  }
+  const done = await waitForStatus(id, cluster.address, undefined, 60000);
+  assert.match(done, /state:\s+finished/);
+  check("hot", prefix, n);
+});
