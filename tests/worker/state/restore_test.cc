@@ -278,5 +278,65 @@ TEST_F(RestoreTest, ErrorsNameTheSourceAndLeaveNoDirectoryBehind) {
   EXPECT_TRUE(fs::exists(Dir("used") + "/file"));
 }
 
+// A task holding two keyed operators takes each one's tables from the old tasks that ran it
+// (here two tasks of the same key groups, one per operator), and its checkpoint, holding both,
+// gives each operator's tables back to tasks that hold one of them. Only a source that gives
+// every table of the same key groups is cloned (and is the new instance's first base).
+TEST_F(RestoreTest, EachOperatorsTablesComeFromTheSourcesThatHoldIt) {
+  const std::vector<std::string> both = {"op4", "op4#timers", "op5", "op5#timers"};
+  const std::vector<std::string> op5 = {"op5", "op5#timers"};
+  const Contents job = Job();
+  const Source first = Checkpointed(job, 0, 1, "first");  // op4's, in tables 0 and 1
+  // op5's task: the same entries with other values, in its own tables.
+  Contents second;
+  auto other = RocksStateBackend::Open(Dir("second-live"), op5, options_);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  std::vector<Mutation> writes;
+  for (const auto &[where, value] : job) {
+    const auto &[table, key_group, key] = where;
+    second[{table + 2, key_group, key}] = value + "5";
+    writes.push_back(Mutation{table, key_group, key, value + "5"});
+  }
+  ASSERT_TRUE((*other)->Write(writes).ok());
+  ASSERT_TRUE((*other)->Checkpoint(Dir("second")).ok());
+
+  Source from_first = first, from_second{Dir("second"), 0, kMaxParallelism - 1, op5};
+  from_first.tables = {"op4", "op4#timers"};
+  auto chained = RocksStateBackend::Restore(Dir("chained"), both, {from_first, from_second}, 0,
+                                            kMaxParallelism - 1, options_);
+  ASSERT_TRUE(chained.ok()) << chained.status().message();
+  Contents expected = job;
+  expected.insert(second.begin(), second.end());
+  EXPECT_EQ(ContentsOf(**chained), expected);
+  EXPECT_EQ((*chained)->cloned_from(), "");
+  ASSERT_TRUE((*chained)->Checkpoint(Dir("chained-checkpoint")).ok());
+
+  // The chained task's checkpoint: op5 alone at parallelism 2, and both again at 1 (cloned).
+  const Source whole{Dir("chained-checkpoint"), 0, kMaxParallelism - 1, both};
+  Source op5_only = whole;
+  op5_only.tables = op5;
+  auto half = RocksStateBackend::Restore(Dir("half"), op5, {op5_only}, RangeOf(1, 2).first,
+                                         RangeOf(1, 2).last, options_);
+  ASSERT_TRUE(half.ok()) << half.status().message();
+  Contents half_expected;
+  for (const auto &[where, value] : Slice(second, RangeOf(1, 2))) {
+    half_expected[{std::get<0>(where) - 2, std::get<1>(where), std::get<2>(where)}] = value;
+  }
+  EXPECT_EQ(ContentsOf(**half), half_expected);
+  auto again = RocksStateBackend::Restore(Dir("again"), both, {whole}, 0, kMaxParallelism - 1,
+                                          options_);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(ContentsOf(**again), expected);
+  EXPECT_EQ((*again)->cloned_from(), Dir("chained-checkpoint"));
+
+  // Two sources giving the same table of the same key groups are refused.
+  auto twice = RocksStateBackend::Restore(Dir("twice"), both, {whole, from_second}, 0,
+                                          kMaxParallelism - 1, options_);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("hold the same key groups of a table"),
+            std::string::npos)
+      << twice.status().message();
+}
+
 }  // namespace
 }  // namespace sluice::state

@@ -474,3 +474,49 @@ test("without checkpoints the dirty list stays bounded while entries are evicted
   tables.flush();
   for (let i = 95000; i < 100000; i++) assert.equal(t.get(0, "k" + (i % 5000)), i);
 });
+
+test("one cache for two keyed operators: each one's state and timers in its own tables, checkpointed in parts and restored apart", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const first = new TimerService(), second = new TimerService();
+  tables.trackTimers(1, first);
+  tables.trackTimers(3, second);
+  tables.trackTimers(3, second);  // tracked once
+  tables.table(0).put(4, "a", { n: 1 });
+  tables.table(2).put(4, "a", { n: 2 });
+  first.registerEventTimeTimer(10, 4, "a", "a", "w");
+  second.registerEventTimeTimer(20, 4, "a", "a", "w");
+  second.registerProcessingTimeTimer(30, 5, "b", "b", "");
+  native.freeze();
+  tables.beginSnapshot();
+  // After the barrier: changes the checkpoint must not see.
+  tables.table(2).put(4, "a", { n: 3 });
+  first.registerEventTimeTimer(11, 4, "late", "late", "w");
+  second.advanceWatermark(25, () => {});
+  while (!tables.continueSnapshot(1)) {}
+  const image = native.image();
+  native.thaw();
+  const inTable = (table) => [...image].filter(([id]) => id.startsWith(table + "|")).map(([id]) => id).sort();
+  assert.deepEqual(inTable(0), ["0|4|a"]);
+  assert.equal(image.get("2|4|a"), JSON.stringify({ n: 2 }));
+  assert.equal(inTable(1).length, 1, "the first operator's one timer at the barrier");
+  assert.equal(inTable(3).length, 2, "the second operator's two timers at the barrier");
+
+  const restoredNative = new FakeNative();
+  restoredNative.store = new Map(image);
+  const after = new StateTables(restoredNative);
+  const first2 = new TimerService(), second2 = new TimerService();
+  after.restoreTimers(1, first2, 128);
+  after.restoreTimers(3, second2, 128);
+  assert.deepEqual(drain(first2), ["a@10/w"]);
+  assert.deepEqual(drain(second2), ["a@20/w", "b@30/"]);
+  assert.deepEqual(after.table(0).get(4, "a"), { n: 1 });
+  assert.deepEqual(after.table(2).get(4, "a"), { n: 2 });
+
+  // The next checkpoint writes what changed since, each operator's in its own tables.
+  tables.snapshot();
+  assert.equal(native.stored(2, 4, "a").n, 3);
+  assert.equal([...native.store.keys()].filter((id) => id.startsWith("1|")).length, 2);
+  assert.equal([...native.store.keys()].filter((id) => id.startsWith("3|")).length, 1,
+               "the fired timer deleted");
+});
