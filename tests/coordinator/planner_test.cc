@@ -149,26 +149,33 @@ TEST(PlannerTest, ChainsKeyByAtParallelismOneIntoSeveralKeyedOperators) {
   EXPECT_EQ(plan->tasks.size(), 1u);
 }
 
-// A keyed operator fed FORWARD by another keyed operator (a window after a reduce) joins its
-// task at any parallelism: its input is partitioned already.
-TEST(PlannerTest, ChainsAForwardEdgeBetweenKeyedOperators) {
-  auto spec = SpecBuilder("j")
-                  .Op("src", "bids", "source.generator")
-                  .Op("r", "sum", "reduce", "", kFn)
-                  .Op("w", "window", "window", "", {})
-                  .Op("out", "results", "sink.collect")
-                  .Edge("src", "r", proto::HASH)
-                  .Edge("r", "w")
-                  .Edge("w", "out")
-                  .Parallelism(2)
-                  .Build();
-  auto plan = PlanJob(spec, kJob);
+// Stateless operators between two keyed ones chain too; a keyed operator with a side output
+// (late records) ends its chain, since a chain's emitted records are its main output.
+TEST(PlannerTest, ChainsThroughAMapBetweenKeyedOperatorsButNotOutOfASideOutput) {
+  auto builder = SpecBuilder("j")
+                     .Op("src", "bids", "source.generator")
+                     .Op("w1", "count", "window", "", {})
+                     .Op("m", "shape", "map", "", kFn)
+                     .Op("w2", "top", "window", "", {})
+                     .Op("out", "results", "sink.collect")
+                     .Edge("src", "w1", proto::HASH)
+                     .Edge("w1", "m")
+                     .Edge("m", "w2", proto::HASH)
+                     .Edge("w2", "out")
+                     .Parallelism(1);
+  auto plan = PlanJob(builder.Build(), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->groups.size(), 1u);
+  EXPECT_EQ(plan->groups[0].display, "bids -> count -> shape -> top -> results");
+
+  auto spec = builder.Op("late", "late bids", "sink.collect").Edge("w1", "late").Build();
+  spec.mutable_edges(spec.edges_size() - 1)->set_from_output("late");
+  plan = PlanJob(spec, kJob);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   std::vector<std::string> displays;
   for (const TaskGroup& group : plan->groups) displays.push_back(group.display);
-  EXPECT_EQ(displays, (std::vector<std::string>{"bids", "sum -> window -> results"}));
-  ASSERT_EQ(plan->edges.size(), 1u);
-  EXPECT_EQ(plan->edges[0].partitioning, proto::HASH);
+  EXPECT_EQ(displays, (std::vector<std::string>{"bids -> count", "shape -> top -> results",
+                                                "late bids"}));
 }
 
 // At parallelism 2 both keyBy edges are exchanges with a combiner each; at parallelism 1 the
