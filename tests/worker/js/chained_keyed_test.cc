@@ -33,11 +33,12 @@ std::string Batch(const std::vector<std::tuple<std::string, int64_t, int>> &reco
   return lines;
 }
 
-// assignTimestamps(t) -> keyBy(k) -> 10 ms tumbling windows summing v -> keyBy(the sum's
+// assignTimestamps(t) -> keyBy(k) -> 10 ms windows (`assigner`) summing v -> keyBy(the sum's
 // parity) -> 30 ms tumbling windows counting the sums and adding them up.
-ChainSpec TwoWindows() {
+ChainSpec TwoWindows(const std::string &assigner = R"({"type":"tumbling","size":10})",
+                     uint32_t cache_entries = 4) {
   StageSpec sums = testing::Stage("op2", "sums", "window", "",
-                                  R"({"assigner":{"type":"tumbling","size":10},"function":"reduce"})");
+                                  R"({"assigner":)" + assigner + R"(,"function":"reduce"})");
   sums.functions["reduce"] = "(a, b) => ({ k: a.k, t: b.t, v: a.v + b.v })";
   StageSpec totals = testing::Stage(
       "op3", "totals", "window", "",
@@ -52,7 +53,8 @@ ChainSpec TwoWindows() {
   chain.input_key_fns = {"(r) => r.k"};
   chain.keyed_input_in_chain = true;
   chain.max_parallelism = kMaxParallelism;
-  chain.state_cache_entries = 4;  // most state lives in RocksDB, not in the isolate
+  // 4: most state lives in RocksDB, and each operator's accesses evict the other's entries.
+  chain.state_cache_entries = cache_entries;
   return chain;
 }
 
@@ -126,6 +128,8 @@ TEST_F(ChainedKeyedTest, UpstreamTimersFireFirstAndTheirOutputReachesTheNextKeye
   EXPECT_EQ(entries[3], 0u);
 }
 
+// Uninterrupted with a cache that holds everything, and checkpointed, failed and restored with
+// a cache of 4 entries: the same records, for tumbling and sliding (sliced) first windows.
 TEST_F(ChainedKeyedTest, ACheckpointOfBothOperatorsRestoresAsIfNothingHappened) {
   std::vector<std::string> first, second;
   for (int i = 0; i < 200; ++i) {
@@ -133,34 +137,40 @@ TEST_F(ChainedKeyedTest, ACheckpointOfBothOperatorsRestoresAsIfNothingHappened) 
     (i < 100 ? first : second).push_back(Batch({{key, i * 2, i % 5}}));
   }
   second.push_back("");  // the end of input
-  auto backend = RocksStateBackend::Open(Dir("whole"), kTables);
-  ASSERT_TRUE(backend.ok()) << backend.status().message();
-  Task whole = Start(TwoWindows(), std::move(backend).value(), false);
-  ASSERT_NE(whole.runner, nullptr);
-  std::vector<std::string> expected = Run(whole, first);
-  const size_t before = expected.size();
-  for (std::string &line : Run(whole, second, kMaxWatermark)) expected.push_back(line);
-  ASSERT_GT(before, 0u);
-  ASSERT_GT(expected.size(), before);
+  int run = 0;
+  for (const std::string assigner :
+       {R"({"type":"tumbling","size":10})", R"({"type":"sliding","size":10,"slide":5})"}) {
+    const std::string name = std::to_string(run++);
+    auto backend = RocksStateBackend::Open(Dir("whole" + name), kTables);
+    ASSERT_TRUE(backend.ok()) << backend.status().message();
+    Task whole = Start(TwoWindows(assigner, 100000), std::move(backend).value(), false);
+    ASSERT_NE(whole.runner, nullptr);
+    std::vector<std::string> expected = Run(whole, first);
+    const size_t before = expected.size();
+    for (std::string &line : Run(whole, second, kMaxWatermark)) expected.push_back(line);
+    ASSERT_GT(before, 0u);
+    ASSERT_GT(expected.size(), before);
 
-  backend = RocksStateBackend::Open(Dir("live"), kTables);
-  ASSERT_TRUE(backend.ok()) << backend.status().message();
-  Task task = Start(TwoWindows(), std::move(backend).value(), false);
-  ASSERT_NE(task.runner, nullptr);
-  std::vector<std::string> out = Run(task, first);
-  ASSERT_TRUE(task.runner->SnapshotState().ok());
-  ASSERT_TRUE(task.backend->Checkpoint(Dir("chk")).ok());
-  task.runner.reset();
-  task.backend.reset();  // the task fails after its checkpoint
+    backend = RocksStateBackend::Open(Dir("live" + name), kTables);
+    ASSERT_TRUE(backend.ok()) << backend.status().message();
+    Task task = Start(TwoWindows(assigner), std::move(backend).value(), false);
+    ASSERT_NE(task.runner, nullptr);
+    std::vector<std::string> out = Run(task, first);
+    ASSERT_TRUE(task.runner->SnapshotState().ok());
+    ASSERT_TRUE(task.backend->Checkpoint(Dir("chk" + name)).ok());
+    task.runner.reset();
+    task.backend.reset();  // the task fails after its checkpoint
 
-  auto restored_backend = RocksStateBackend::Restore(
-      Dir("restored"), kTables, {state::RestoreSource{Dir("chk"), 0, kMaxParallelism - 1, {}}},
-      0, kMaxParallelism - 1);
-  ASSERT_TRUE(restored_backend.ok()) << restored_backend.status().message();
-  Task restored = Start(TwoWindows(), std::move(restored_backend).value(), true);
-  ASSERT_NE(restored.runner, nullptr);
-  for (std::string &line : Run(restored, second, kMaxWatermark)) out.push_back(line);
-  EXPECT_EQ(out, expected);
+    auto restored_backend = RocksStateBackend::Restore(
+        Dir("restored" + name), kTables,
+        {state::RestoreSource{Dir("chk" + name), 0, kMaxParallelism - 1, {}}}, 0,
+        kMaxParallelism - 1);
+    ASSERT_TRUE(restored_backend.ok()) << restored_backend.status().message();
+    Task restored = Start(TwoWindows(assigner), std::move(restored_backend).value(), true);
+    ASSERT_NE(restored.runner, nullptr);
+    for (std::string &line : Run(restored, second, kMaxWatermark)) out.push_back(line);
+    EXPECT_EQ(out, expected) << assigner;
+  }
 }
 
 TEST_F(ChainedKeyedTest, TheSecondOperatorsKeySelectorsErrorsNameIt) {
