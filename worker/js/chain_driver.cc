@@ -343,8 +343,8 @@ void EmitFinish(const ChainSpec &chain, const ChainProgram &program, JsWriter &w
 
 // E<i>(r, t): what the keyed stage i - 1 emits goes through stages[i..]; L<k>(r, t): its late
 // side output.
-// Only the chain's last operator can have a side output (the planner chains no edge out of an
-// operator with two outputs).
+// Only the chain's last keyed stage can have a side output (the planner chains no edge out of
+// an operator with two outputs).
 void EmitKeyedOutputs(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
   BodyEmitter body(chain, program, w);
   for (int k : program.keyed_stages) {
@@ -352,7 +352,7 @@ void EmitKeyedOutputs(const ChainSpec &chain, const ChainProgram &program, JsWri
     body.Emit(k + 1, "r", "t");
     w.Close();
     w.Open("function L", k, "(r, t) {");
-    if (HasLateEdges(chain) && k + 1 == static_cast<int>(chain.stages.size())) {
+    if (HasLateEdges(chain) && k == program.keyed_stages.back()) {
       body.EmitSink("r", "t", /*late=*/true);
     }
     w.Close();
