@@ -173,6 +173,49 @@ TEST_F(ChainedKeyedTest, ACheckpointOfBothOperatorsRestoresAsIfNothingHappened) 
   }
 }
 
+// Two process functions, each counting per key and emitting its counts on a processing-time
+// timer: on one advance the first one's timers fire first, and what they emit registers the
+// second one's timers, which fire in the same advance, as a task behind an exchange would on
+// its own clock.
+TEST_F(ChainedKeyedTest, ProcessingTimeTimersFireUpstreamFirst) {
+  const auto counter = [](const std::string &id, const std::string &name, const std::string &key,
+                          const std::string &at) {
+    StageSpec stage = testing::Stage(id, name, "process");
+    stage.functions["processElement"] = R"((r, ctx) => {
+      const n = ctx.value("n");
+      n.update((n.value() || 0) + 1);
+      ctx.timerService.registerProcessingTimeTimer()" + at + R"();
+    })";
+    stage.functions["onTimer"] = R"((t, ctx) => {
+      ctx.emit({ )" + key + R"(, n: ctx.value("n").value(), at: t });
+    })";
+    return stage;
+  };
+  StageSpec second = counter("op3", "per parity", "k: ctx.key", "100");
+  second.chained_key_fn = "(c) => c.n % 2 === 0 ? 'even' : 'odd'";
+  ChainSpec chain = testing::Chain({counter("op2", "per key", "k: ctx.key", "r.p"), second});
+  chain.text_format = "json";
+  chain.input_key_fn = "(r) => r.k";
+  chain.max_parallelism = kMaxParallelism;
+  auto backend = RocksStateBackend::Open(Dir("live"), kTables);
+  ASSERT_TRUE(backend.ok()) << backend.status().message();
+  Task task = Start(chain, std::move(backend).value(), false);
+  ASSERT_NE(task.runner, nullptr);
+  const std::string records =
+      "{\"k\":\"a\",\"p\":50}\n{\"k\":\"a\",\"p\":50}\n{\"k\":\"b\",\"p\":90}\n"
+      "{\"k\":\"c\",\"p\":500}\n";
+  ASSERT_TRUE(task.runner->RunText(records).ok());
+  Result<BatchResult> early = task.runner->AdvanceTime(std::nullopt, 40);
+  ASSERT_TRUE(early.ok()) << early.status().message();
+  EXPECT_EQ(early->json_lines, "");
+  // now = 100: a (2) and b (1) fire in the first operator; "even" and "odd" then fire in the
+  // second, each having counted one.
+  Result<BatchResult> fired = task.runner->AdvanceTime(std::nullopt, 100);
+  ASSERT_TRUE(fired.ok()) << fired.status().message();
+  EXPECT_EQ(fired->json_lines,
+            "{\"k\":\"even\",\"n\":1,\"at\":100}\n{\"k\":\"odd\",\"n\":1,\"at\":100}\n");
+}
+
 TEST_F(ChainedKeyedTest, TheSecondOperatorsKeySelectorsErrorsNameIt) {
   ChainSpec chain = TwoWindows();
   chain.stages[2].chained_key_fn = "(s) => undefined";
