@@ -28,7 +28,7 @@ struct StageSpec {
   std::map<std::string, std::string> functions;  // role -> JS source text ("fn", ...)
   // A keyed stage fed by an edge inside the chain (a keyBy the planner chained): that edge's
   // key selector, with which the stage keys its records itself; "" otherwise.
-  std::string chained_key_fn;
+  std::string chained_key_fn = {};
 };
 
 // What a chain hands back per batch.

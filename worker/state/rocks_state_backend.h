@@ -47,7 +47,7 @@ struct RestoreSource {
   std::string path;
   uint32_t first_key_group = 0;
   uint32_t last_key_group = 0;
-  std::vector<std::string> tables;
+  std::vector<std::string> tables = {};
 };
 
 // What WriteCheckpoint wrote: the bytes of every file of the checkpoint (full) and of those it
