@@ -105,5 +105,29 @@ TEST(CheckpointingTest, RestoreSpecsPickSnapshotsByOperator) {
   EXPECT_EQ(SinkStates(restore, "sink", 1, 2), (std::vector<std::string>{"s1"}));
 }
 
+// A keyed operator's state comes from every snapshot that names it: one of a task that held it
+// with another keyed operator (keyed_operator_ids), or of one written before tasks could hold
+// several (keyed_operator_id alone).
+TEST(CheckpointingTest, KeyedSnapshotsFindAnOperatorInChainedAndOlderSnapshots) {
+  proto::RestoreSpec restore;
+  proto::TaskSnapshot* chained = restore.add_snapshots();
+  chained->set_state_path("t0/state");
+  chained->set_keyed_operator_id("w1");
+  chained->add_keyed_operator_ids("w1");
+  chained->add_keyed_operator_ids("w2");
+  proto::TaskSnapshot* older = restore.add_snapshots();
+  older->set_state_path("t1/state");
+  older->set_keyed_operator_id("w2");
+  proto::TaskSnapshot* stateless = restore.add_snapshots();
+  stateless->add_operator_ids("src");
+  EXPECT_EQ(KeyedOperatorsOf(*chained), (std::vector<std::string>{"w1", "w2"}));
+  EXPECT_EQ(KeyedOperatorsOf(*older), (std::vector<std::string>{"w2"}));
+  EXPECT_TRUE(KeyedOperatorsOf(*stateless).empty());
+  EXPECT_EQ(KeyedSnapshots(restore, "w1"), (std::vector<const proto::TaskSnapshot*>{chained}));
+  EXPECT_EQ(KeyedSnapshots(restore, "w2"),
+            (std::vector<const proto::TaskSnapshot*>{chained, older}));
+  EXPECT_TRUE(KeyedSnapshots(restore, "src").empty());
+}
+
 }  // namespace
 }  // namespace sluice::runtime

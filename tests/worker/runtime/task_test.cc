@@ -166,6 +166,9 @@ TEST_F(TaskTest, CheckpointSnapshotsKeyedStateAndSourcePositionThenAcknowledges)
   EXPECT_EQ(checkpoint, 1u);
   EXPECT_EQ(snapshot.task_id(), "job-1/g0.0");
   EXPECT_EQ(snapshot.keyed_operator_id(), "op2");
+  EXPECT_EQ(std::vector<std::string>(snapshot.keyed_operator_ids().begin(),
+                                     snapshot.keyed_operator_ids().end()),
+            (std::vector<std::string>{"op2"}));
   EXPECT_EQ(snapshot.state_path(), "job-1_g0.0/state");
   EXPECT_EQ(snapshot.max_parallelism(), 128u);
   EXPECT_FALSE(snapshot.source_position().empty());
