@@ -72,7 +72,7 @@ void EmitPartialBranch(size_t i, const std::string &var, const std::string &time
   w.Open("if (", var, " !== null && typeof ", var, " === \"object\" && ", var, ".", kPartialField,
          " === 1) {");
   w.Line("const pk = ", var, ".key, pg = KM.group(pk);");
-  w.Line("O", i, ".processPartial(pg, KM.string, pk, ", var, ".acc, ", time, ");");
+  w.Line("O", i, ".processPartial(pg, KM.string, pk, ", var, ".acc, ", time, ", ", var, ".end);");
   w.Next("} else {");
 }
 

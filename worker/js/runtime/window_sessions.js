@@ -245,8 +245,9 @@
     const { STRIDE, removeWindow, COUNT } = config;
     const methods = {
       // Session windows: [time, time + gap) merges with every window of the key it intersects.
-      addToSession(keyGroup, keyString, key, record, time, watermark) {
-        let start = time, end = time + this.gap;
+      // runEnd: a combiner's run of records (windows.js processRun) is [time, runEnd).
+      addToSession(keyGroup, keyString, key, record, time, watermark, runEnd) {
+        let start = time, end = runEnd === undefined ? time + this.gap : runEnd;
         let ws = this.state.get(keyGroup, keyString);
         if (ws === undefined) ws = [];
         let hits = 0, hit = -1;
