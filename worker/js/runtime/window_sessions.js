@@ -37,6 +37,7 @@
       // frozenGone: [keyGroup, key, ...] of entries whose timers all fired, deleted by the next
       // checkpoint and by the frozen one.
       this.added = null;
+      this.compactAt = 1024;  // added's length at which its fired timers leave it
       this.gen = 1;
       this.frozen = null;
       this.frozenAt = 0;
@@ -60,7 +61,19 @@
     add(time, keyGroup, keyString, key) {
       const t = { time, seq: this.seq++, keyGroup, keyString, key, fired: 0, entry: null };
       this.push(t);
-      if (this.added !== null) this.added.push(t);
+      const added = this.added;
+      if (added !== null) {
+        // Timers that fired since the last checkpoint are not written (take() skips them): once
+        // they are half the list they leave it, so that a job with rare or no checkpoints does
+        // not keep every timer it ever had.
+        if (added.length >= this.compactAt) this.compact();
+        this.added.push(t);
+      }
+    }
+    compact() {
+      const live = this.added.filter((t) => t.fired === 0);
+      this.added = live;
+      this.compactAt = Math.max(1024, 2 * live.length);
     }
     push(t) {
       const heap = this.heap, time = t.time;
@@ -328,15 +341,19 @@
       // fire or are cleaned up, the others register a timer at their due time. A key has one
       // session timer per time, but a checkpoint taken before session timers had the namespace ""
       // holds timers "start:end" for the trigger and cleanup of each window, which may share a
-      // time with another: firedKeys handles a key once per time.
+      // time with another: firedKey and firedKeys handle a key once per time.
       onSessionTimer(timer) {
         const time = timer.time, keyGroup = timer.keyGroup, keyString = timer.keyString;
         if (time !== this.firedTime) {
+          // Most times are one key's: the first is kept apart, and the Set (whose clear()
+          // allocates a new table) is used only for the others.
           this.firedTime = time;
-          this.firedKeys.clear();
+          this.firedKey = keyString;
+          if (this.firedKeys.size !== 0) this.firedKeys.clear();
+        } else {
+          if (keyString === this.firedKey || this.firedKeys.has(keyString)) return;
+          this.firedKeys.add(keyString);
         }
-        if (this.firedKeys.has(keyString)) return;
-        this.firedKeys.add(keyString);
         const ws = this.state.get(keyGroup, keyString);
         if (ws === undefined) return;
         let removed = false;

@@ -152,8 +152,10 @@
         this.onEventTimer = (timer) => this.onTimer(timer, true);
         this.onProcessingTimer = (timer) => this.onTimer(timer, false);
       }
-      // The keys whose session timers fired at firedTime (see onSessionTimer).
+      // The keys whose session timers fired at firedTime: the first, the others (see
+      // onSessionTimer).
       this.firedTime = NaN;
+      this.firedKey = "";
       this.firedKeys = new Set();
       // Window end timers (see the top), and the one timer object their firings reuse.
       const lateness = c.lateness;
