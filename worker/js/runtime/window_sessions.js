@@ -30,6 +30,7 @@
   class SessionTimers {
     constructor() {
       this.heap = [];
+      this.order = new Float64Array(64);  // (time, seq) of heap[i] at 2i, 2i + 1
       this.seq = 0;
       // Checkpoints (see the top). added: the timers registered since the last checkpoint (null:
       // not tracked); gen: the current generation, stamped on a timer when it fires (`fired`;
@@ -75,41 +76,67 @@
       this.added = live;
       this.compactAt = Math.max(1024, 2 * live.length);
     }
+    // The heap orders by (time, seq), which it keeps in two typed arrays beside the timers
+    // (`order`: time, then seq, a pair per place): comparing reads no timer object.
     push(t) {
-      const heap = this.heap, time = t.time;
+      const heap = this.heap, time = t.time, seq = t.seq;
       let i = heap.length;
       heap.push(t);
+      if (2 * heap.length > this.order.length) this.grow();
+      const order = this.order;
       while (i > 0) {
         const p = (i - 1) >> 1;
-        const q = heap[p];
-        if (q.time < time || (q.time === time && q.seq < t.seq)) break;  // registered first
-        heap[i] = q;
+        const pt = order[2 * p];
+        if (pt < time || (pt === time && order[2 * p + 1] < seq)) break;  // registered first
+        heap[i] = heap[p];
+        order[2 * i] = pt;
+        order[2 * i + 1] = order[2 * p + 1];
         i = p;
       }
       heap[i] = t;
+      order[2 * i] = time;
+      order[2 * i + 1] = seq;
+    }
+    grow() {
+      const order = new Float64Array(Math.max(64, 2 * this.order.length));
+      order.set(this.order);
+      this.order = order;
     }
     // The earliest time (count > 0).
     next() {
-      return this.heap[0].time;
+      return this.order[0];
     }
     // Removes and returns the earliest timer (to fire it).
     shift() {
-      const heap = this.heap;
+      const heap = this.heap, order = this.order;
       const top = heap[0];
       const last = heap.pop();
       const n = heap.length;
       if (n > 0) {
+        const time = order[2 * n], seq = order[2 * n + 1];  // last's
         let i = 0;
         for (;;) {
           const l = 2 * i + 1;
           if (l >= n) break;
           const r = l + 1;
-          const c = r < n && before(heap[r], heap[l]) ? r : l;
-          if (!before(heap[c], last)) break;
+          let c = l, ct = order[2 * l], cs = order[2 * l + 1];
+          if (r < n) {
+            const rt = order[2 * r], rs = order[2 * r + 1];
+            if (rt < ct || (rt === ct && rs < cs)) {
+              c = r;
+              ct = rt;
+              cs = rs;
+            }
+          }
+          if (!(ct < time || (ct === time && cs < seq))) break;
           heap[i] = heap[c];
+          order[2 * i] = ct;
+          order[2 * i + 1] = cs;
           i = c;
         }
         heap[i] = last;
+        order[2 * i] = time;
+        order[2 * i + 1] = seq;
       }
       this.firedUpTo = top.time;
       if (this.added !== null) {
