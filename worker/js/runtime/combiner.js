@@ -109,6 +109,9 @@
       this.slices = [];  // sessions: the run's start
       this.ends = [];  // sessions: the run's end
       this.open = new Map();
+      // Sessions: the last key whose open run was looked up, and its entry (open's, cached).
+      this.runKey = null;
+      this.runIndex = -1;
       // Counters, for tests and stats: records in, partials and records out.
       this.recordsIn = 0;
       this.partialsOut = 0;
@@ -169,11 +172,22 @@
       const end = ts + this.gap;
       if (!certain || !(end - 1 > this.watermark)) {
         if (open.size !== 0) open.delete(keyString);
+        if (keyString === this.runKey) this.runKey = null;
         this.push(RAW, keyGroup, key, record, ts, NaN);
         this.ends.push(NaN);
         return;
       }
-      const i = open.get(keyString);
+      // The key's open run: the last key's is kept apart (a hot key's records come in a row).
+      let i;
+      if (keyString === this.runKey) {
+        i = this.runIndex;
+      } else {
+        i = open.get(keyString);
+        if (i !== undefined) {
+          this.runKey = keyString;
+          this.runIndex = i;
+        }
+      }
       if (i !== undefined) {
         const start = this.slices[i], runEnd = this.ends[i];
         if (start <= end && runEnd >= ts) {  // they meet (touching counts)
@@ -183,6 +197,8 @@
           return;
         }
       }
+      this.runKey = keyString;
+      this.runIndex = this.kinds.length;
       open.set(keyString, this.kinds.length);
       this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, ts);
       this.ends.push(end);
@@ -243,6 +259,7 @@
       this.slices = [];
       this.ends = [];
       this.open.clear();
+      this.runKey = null;
     }
 
     // Entries held (0 between calls).
