@@ -76,7 +76,7 @@
       this.added = live;
       this.compactAt = Math.max(1024, 2 * live.length);
     }
-    // The heap orders by (time, seq), which it keeps in two typed arrays beside the timers
+    // The heap orders by (time, seq), which it keeps in a typed array beside the timers
     // (`order`: time, then seq, a pair per place): comparing reads no timer object.
     push(t) {
       const heap = this.heap, time = t.time, seq = t.seq;
