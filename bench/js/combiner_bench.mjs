@@ -67,7 +67,7 @@ for (let first = 0; first < N; first += B) {
       const r = at(q); let t = times === null ? undefined : times[q];
       if (r !== null && typeof r === "object" && r.__sluice_partial__ === 1) {
         const pk = r.key, ps = keys.keyString(pk);
-        op.processPartial(keys.keyGroupOfString(ps, 128), ps, pk, r.acc, t);
+        op.processPartial(keys.keyGroupOfString(ps, 128), ps, pk, r.acc, t, r.end);
       } else {
         const kv = keyOf(r), ks = keys.keyString(kv);
         op.processElement(0, keys.keyGroupOfString(ks, 128), ks, kv, r, t);

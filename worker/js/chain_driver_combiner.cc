@@ -30,6 +30,7 @@ void EmitCombinerSetup(const ChainSpec &chain, JsWriter &w) {
     const StageSpec &window = *edge.combiner;
     const uint32_t m = edge.max_parallelism;
     w.Line("// Output edge ", e, " pre-aggregates for ", JsString(DescribeStage(window)), ".");
+    w.Line("const KC", e, " = new keys.KeyMemo(", m, ");  // its key strings and groups");
     w.Open("const C", e, " = new rt.combiner.Combiner(");
     w.Line("{ id: ", JsString(window.operator_id), ", name: ", JsString(window.operator_name),
            ", kind: ", JsString(window.kind), ", config: ",
@@ -61,10 +62,9 @@ void EmitCombinerAdd(const ChainSpec &chain, size_t e, const std::string &var,
   const std::string n = std::to_string(e);
   w.Line("s = ", OutputKeyStage(e), ";");
   w.Line("const ck", n, " = k", n, "(", var, ", params);");
-  w.Line("const cs", n, " = keyString(ck", n, ");");
+  w.Line("const cg", n, " = KC", n, ".group(ck", n, ");");
   w.Line("s = ", CombinerStage(e), ";");
-  w.Line("C", n, ".add(keyGroupOfString(cs", n, ", ", chain.outputs[e].max_parallelism, "), cs",
-         n, ", ck", n, ", ", var, ", ", time, ");");
+  w.Line("C", n, ".add(cg", n, ", KC", n, ".string, ck", n, ", ", var, ", ", time, ");");
   w.Line("s = ", static_cast<int>(chain.stages.size()) - 1, ";");
 }
 
@@ -72,7 +72,7 @@ void EmitPartialBranch(size_t i, const std::string &var, const std::string &time
   w.Open("if (", var, " !== null && typeof ", var, " === \"object\" && ", var, ".", kPartialField,
          " === 1) {");
   w.Line("const pk = ", var, ".key, pg = KM.group(pk);");
-  w.Line("O", i, ".processPartial(pg, KM.string, pk, ", var, ".acc, ", time, ");");
+  w.Line("O", i, ".processPartial(pg, KM.string, pk, ", var, ".acc, ", time, ", ", var, ".end);");
   w.Next("} else {");
 }
 

@@ -31,15 +31,28 @@
 //   window's timers (whose order is the firing order), in the same order across keys. For an
 //   associative function (as a merge must be) every value is the one without the combiner.
 // - At most `maxEntries` entries are held: one more flushes first.
-// - Session windows (count, or an aggregate with merge) fold nothing: a session's extent depends
-//   on every record's time, so each record becomes a partial of its own, its accumulator
-//   (first(record): a count of 1, say) instead of the whole record — a projection that spares
-//   the exchange the record's other fields, sent at once (nothing held). Only when the record's
-//   own window [ts, ts + gap) ends after the watermark sent (then neither late nor a late
-//   firing downstream); otherwise it goes on as it is.
+// - Session windows with count fold too, by interval: a key's partial is a run of its records
+//   whose windows [ts, ts + gap) connect (touching counts, as the window operator merges), sent
+//   as { [PARTIAL]: 1, key, acc, end } with the event time start: the session [start, end) those
+//   records make on their own. The window operator merges that interval where it would have
+//   merged each record's (windows.js processPartial): a window meets the run's interval exactly
+//   when it meets one of its records' (the records' intervals connect, so they cover it), so the
+//   sessions made are the same whatever order the records come in, and a count's value too.
+//   A record folds only when its own window ends after the watermark sent (as above: then no
+//   window it joins downstream has fired, so nothing is late or a late firing); a record that
+//   does not meet the key's open run starts a new one (the old one goes out as it is). What
+//   differs: a session's timer is registered once for the run, not record by record, so keys
+//   whose sessions fire at the same millisecond may come out in another order among themselves
+//   (each key's own results keep theirs; behind an exchange that order already depends on how
+//   the senders' batches interleave). An aggregate's add and merge need not be commutative, and
+//   a session merges windows in order of start, so a folded run could change its value: an
+//   aggregate sends each record as a partial of its own, its accumulator (first(record))
+//   instead of the whole record, sent at once (nothing held), only when its own window ends
+//   after the watermark sent; otherwise (for count too) a record goes on as it is.
 //
-// A partial is the record { [PARTIAL]: 1, key, acc } with the event time of its first record
-// (written with the literal name: a computed key makes V8 build the object the slow way).
+// A partial is the record { [PARTIAL]: 1, key, acc } (sessions with count: and end) with the
+// event time of its first record (sessions: the run's start; written with the literal name: a
+// computed key makes V8 build the object the slow way).
 //
 // The script's completion value is a frozen object { PARTIAL, Combiner, combinable }.
 (function () {
@@ -62,7 +75,8 @@
     // emit(keyGroup, record, ts, key) sends one record on the edge.
     constructor(spec, params, config, emit, maxEntries = 4096) {
       const c = config.parse(spec, { params });
-      if (!combinable(c, spec.config === undefined ? undefined : spec.config.function)) {
+      const fn = spec.config === undefined ? undefined : spec.config.function;
+      if (!combinable(c, fn)) {
         throw new Error(c.where + ": its windows cannot take partial accumulators (a combiner " +
             "needs event-time windows, the event-time trigger and a function that merges; for " +
             "sessions, count or aggregate)");
@@ -76,6 +90,8 @@
       this.slice = c.kind === SLIDING ? config.gcd(c.size, c.step) : c.size;
       this.session = c.kind === SESSION;
       this.gap = c.gap;
+      // Sessions with count fold runs of connected records (see the top).
+      this.foldsSessions = this.session && fn === "count";
       this.emit = emit;
       this.maxEntries = maxEntries;
       this.watermark = -Infinity;  // the last watermark sent
@@ -90,8 +106,12 @@
       this.keys = [];
       this.values = [];  // the record or the accumulator
       this.times = [];
-      this.slices = [];
+      this.slices = [];  // sessions: the run's start
+      this.ends = [];  // sessions: the run's end
       this.open = new Map();
+      // Sessions: the last key whose open run was looked up, and its entry (open's, cached).
+      this.runKey = null;
+      this.runIndex = -1;
       // Counters, for tests and stats: records in, partials and records out.
       this.recordsIn = 0;
       this.partialsOut = 0;
@@ -113,6 +133,10 @@
     add(keyGroup, keyString, key, record, ts) {
       this.recordsIn++;
       const certain = !this.idle && typeof ts === "number" && ts - ts === 0;
+      if (this.foldsSessions) {
+        this.addToRun(keyGroup, keyString, key, record, ts, certain);
+        return;
+      }
       if (this.session) {  // nothing held: a partial a record, or the record, sent at once
         if (certain && ts + this.gap - 1 > this.watermark) {
           this.partialsOut++;
@@ -138,6 +162,46 @@
       }
       open.set(keyString, this.kinds.length);
       this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, s);
+    }
+
+    // Sessions with count: the record joins its key's open run when their windows meet, else
+    // starts one; a record that may be late goes on as it is (and closes the key's run).
+    addToRun(keyGroup, keyString, key, record, ts, certain) {
+      if (this.kinds.length >= this.maxEntries) this.flush();
+      const open = this.open;
+      const end = ts + this.gap;
+      if (!certain || !(end - 1 > this.watermark)) {
+        if (open.size !== 0) open.delete(keyString);
+        if (keyString === this.runKey) this.runKey = null;
+        this.push(RAW, keyGroup, key, record, ts, NaN);
+        this.ends.push(NaN);
+        return;
+      }
+      // The key's open run: the last key's is kept apart (a hot key's records come in a row).
+      let i;
+      if (keyString === this.runKey) {
+        i = this.runIndex;
+      } else {
+        i = open.get(keyString);
+        if (i !== undefined) {
+          this.runKey = keyString;
+          this.runIndex = i;
+        }
+      }
+      if (i !== undefined) {
+        const start = this.slices[i], runEnd = this.ends[i];
+        if (start <= end && runEnd >= ts) {  // they meet (touching counts)
+          if (ts < start) this.slices[i] = ts;
+          if (end > runEnd) this.ends[i] = end;
+          this.values[i] = this.addTo(this.values[i], record);
+          return;
+        }
+      }
+      this.runKey = keyString;
+      this.runIndex = this.kinds.length;
+      open.set(keyString, this.kinds.length);
+      this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, ts);
+      this.ends.push(end);
     }
 
     // Whether records at ts fold (sets sliceStart): every window of ts ends after the watermark.
@@ -169,11 +233,16 @@
       if (n === 0) return;
       const kinds = this.kinds, keyGroups = this.keyGroups, keys = this.keys;
       const values = this.values, times = this.times, emit = this.emit;
+      const starts = this.slices, ends = this.ends;
       this.take();
       for (let i = 0; i < n; i++) {
         if (kinds[i] === RAW) {
           this.rawOut++;
           emit(keyGroups[i], values[i], times[i], keys[i]);
+        } else if (this.foldsSessions) {
+          this.partialsOut++;
+          emit(keyGroups[i], { __sluice_partial__: 1, key: keys[i], acc: values[i], end: ends[i] },
+               starts[i], keys[i]);
         } else {
           this.partialsOut++;
           emit(keyGroups[i], { __sluice_partial__: 1, key: keys[i], acc: values[i] }, times[i], keys[i]);
@@ -188,7 +257,9 @@
       this.values = [];
       this.times = [];
       this.slices = [];
+      this.ends = [];
       this.open.clear();
+      this.runKey = null;
     }
 
     // Entries held (0 between calls).

@@ -102,32 +102,40 @@
   }
 
   // The key string and key group of each record's key, for a keyed operator's input (one per
-  // chain): group(key) returns the key group and leaves the key string in `string`. Small
-  // non-negative integer keys (q7's `auction % 64`) are looked up in a table filled as they come;
-  // a number equal to the record before's (a window's end after a window operator) reuses its
-  // answer. Anything else is keyString and hashString, as keyGroupOfString(keyString(key)).
-  const SMALL_KEYS = 4096;
+  // chain): group(key) returns the key group and leaves the key string in `string`. Integer keys
+  // from 0 to 2^32 - 1 (q7's `auction % 64`, q11's bidders, q5's auctions) are kept in a table of
+  // 4,096 slots, slot key % 4,096, filled as they come (a key takes its slot from another): a
+  // key seen lately is found without making its string or hashing it, and its string is the same
+  // object each time (whose hash V8 keeps: the state cache's Map finds it without hashing it
+  // again). Another number equal to the record before's (a window's end after a window operator)
+  // reuses its answer. Anything else is keyString and hashString, as
+  // keyGroupOfString(keyString(key)).
+  const SLOTS = 4096;
   class KeyMemo {
     constructor(maxParallelism) {
       this.maxParallelism = maxParallelism;
       this.string = "";
-      this.smallGroups = new Int32Array(SMALL_KEYS).fill(-1);
-      this.smallStrings = new Array(SMALL_KEYS).fill("");
+      this.slotKeys = new Float64Array(SLOTS).fill(-1);
+      this.slotGroups = new Int32Array(SLOTS);
+      this.slotStrings = new Array(SLOTS).fill("");
       this.lastNumber = NaN;
       this.lastString = "";
       this.lastGroup = 0;
     }
     group(key) {
       if (typeof key === "number") {
-        if ((key >>> 0) === key && key < SMALL_KEYS) {
-          let g = this.smallGroups[key];
-          if (g < 0) {
-            const text = String(key);
-            g = hashString(text) % this.maxParallelism;
-            this.smallGroups[key] = g;
-            this.smallStrings[key] = text;
+        if ((key >>> 0) === key) {
+          const slot = key & (SLOTS - 1);
+          if (this.slotKeys[slot] === key) {
+            this.string = this.slotStrings[slot];
+            return this.slotGroups[slot];
           }
-          this.string = this.smallStrings[key];
+          const text = String(key);
+          const g = hashString(text) % this.maxParallelism;
+          this.slotKeys[slot] = key;
+          this.slotGroups[slot] = g;
+          this.slotStrings[slot] = text;
+          this.string = text;
           return g;
         }
         if (key !== this.lastNumber) {

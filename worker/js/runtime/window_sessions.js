@@ -30,6 +30,7 @@
   class SessionTimers {
     constructor() {
       this.heap = [];
+      this.order = new Float64Array(64);  // (time, seq) of heap[i] at 2i, 2i + 1
       this.seq = 0;
       // Checkpoints (see the top). added: the timers registered since the last checkpoint (null:
       // not tracked); gen: the current generation, stamped on a timer when it fires (`fired`;
@@ -37,6 +38,7 @@
       // frozenGone: [keyGroup, key, ...] of entries whose timers all fired, deleted by the next
       // checkpoint and by the frozen one.
       this.added = null;
+      this.compactAt = 1024;  // added's length at which its fired timers leave it
       this.gen = 1;
       this.frozen = null;
       this.frozenAt = 0;
@@ -60,43 +62,81 @@
     add(time, keyGroup, keyString, key) {
       const t = { time, seq: this.seq++, keyGroup, keyString, key, fired: 0, entry: null };
       this.push(t);
-      if (this.added !== null) this.added.push(t);
+      const added = this.added;
+      if (added !== null) {
+        // Timers that fired since the last checkpoint are not written (take() skips them): once
+        // they are half the list they leave it, so that a job with rare or no checkpoints does
+        // not keep every timer it ever had.
+        if (added.length >= this.compactAt) this.compact();
+        this.added.push(t);
+      }
     }
+    compact() {
+      const live = this.added.filter((t) => t.fired === 0);
+      this.added = live;
+      this.compactAt = Math.max(1024, 2 * live.length);
+    }
+    // The heap orders by (time, seq), which it keeps in a typed array beside the timers
+    // (`order`: time, then seq, a pair per place): comparing reads no timer object.
     push(t) {
-      const heap = this.heap, time = t.time;
+      const heap = this.heap, time = t.time, seq = t.seq;
       let i = heap.length;
       heap.push(t);
+      if (2 * heap.length > this.order.length) this.grow();
+      const order = this.order;
       while (i > 0) {
         const p = (i - 1) >> 1;
-        const q = heap[p];
-        if (q.time < time || (q.time === time && q.seq < t.seq)) break;  // registered first
-        heap[i] = q;
+        const pt = order[2 * p];
+        if (pt < time || (pt === time && order[2 * p + 1] < seq)) break;  // registered first
+        heap[i] = heap[p];
+        order[2 * i] = pt;
+        order[2 * i + 1] = order[2 * p + 1];
         i = p;
       }
       heap[i] = t;
+      order[2 * i] = time;
+      order[2 * i + 1] = seq;
+    }
+    grow() {
+      const order = new Float64Array(Math.max(64, 2 * this.order.length));
+      order.set(this.order);
+      this.order = order;
     }
     // The earliest time (count > 0).
     next() {
-      return this.heap[0].time;
+      return this.order[0];
     }
     // Removes and returns the earliest timer (to fire it).
     shift() {
-      const heap = this.heap;
+      const heap = this.heap, order = this.order;
       const top = heap[0];
       const last = heap.pop();
       const n = heap.length;
       if (n > 0) {
+        const time = order[2 * n], seq = order[2 * n + 1];  // last's
         let i = 0;
         for (;;) {
           const l = 2 * i + 1;
           if (l >= n) break;
           const r = l + 1;
-          const c = r < n && before(heap[r], heap[l]) ? r : l;
-          if (!before(heap[c], last)) break;
+          let c = l, ct = order[2 * l], cs = order[2 * l + 1];
+          if (r < n) {
+            const rt = order[2 * r], rs = order[2 * r + 1];
+            if (rt < ct || (rt === ct && rs < cs)) {
+              c = r;
+              ct = rt;
+              cs = rs;
+            }
+          }
+          if (!(ct < time || (ct === time && cs < seq))) break;
           heap[i] = heap[c];
+          order[2 * i] = ct;
+          order[2 * i + 1] = cs;
           i = c;
         }
         heap[i] = last;
+        order[2 * i] = time;
+        order[2 * i + 1] = seq;
       }
       this.firedUpTo = top.time;
       if (this.added !== null) {
@@ -245,8 +285,9 @@
     const { STRIDE, removeWindow, COUNT } = config;
     const methods = {
       // Session windows: [time, time + gap) merges with every window of the key it intersects.
-      addToSession(keyGroup, keyString, key, record, time, watermark) {
-        let start = time, end = time + this.gap;
+      // runEnd: a combiner's run of records (windows.js processRun) is [time, runEnd).
+      addToSession(keyGroup, keyString, key, record, time, watermark, runEnd) {
+        let start = time, end = runEnd === undefined ? time + this.gap : runEnd;
         let ws = this.state.get(keyGroup, keyString);
         if (ws === undefined) ws = [];
         let hits = 0, hit = -1;
@@ -327,15 +368,19 @@
       // fire or are cleaned up, the others register a timer at their due time. A key has one
       // session timer per time, but a checkpoint taken before session timers had the namespace ""
       // holds timers "start:end" for the trigger and cleanup of each window, which may share a
-      // time with another: firedKeys handles a key once per time.
+      // time with another: firedKey and firedKeys handle a key once per time.
       onSessionTimer(timer) {
         const time = timer.time, keyGroup = timer.keyGroup, keyString = timer.keyString;
         if (time !== this.firedTime) {
+          // Most times are one key's: the first is kept apart, and the Set (whose clear()
+          // allocates a new table) is used only for the others.
           this.firedTime = time;
-          this.firedKeys.clear();
+          this.firedKey = keyString;
+          if (this.firedKeys.size !== 0) this.firedKeys.clear();
+        } else {
+          if (keyString === this.firedKey || this.firedKeys.has(keyString)) return;
+          this.firedKeys.add(keyString);
         }
-        if (this.firedKeys.has(keyString)) return;
-        this.firedKeys.add(keyString);
         const ws = this.state.get(keyGroup, keyString);
         if (ws === undefined) return;
         let removed = false;

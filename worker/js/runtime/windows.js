@@ -152,8 +152,10 @@
         this.onEventTimer = (timer) => this.onTimer(timer, true);
         this.onProcessingTimer = (timer) => this.onTimer(timer, false);
       }
-      // The keys whose session timers fired at firedTime (see onSessionTimer).
+      // The keys whose session timers fired at firedTime: the first, the others (see
+      // onSessionTimer).
       this.firedTime = NaN;
+      this.firedKey = "";
       this.firedKeys = new Set();
       // Window end timers (see the top), and the one timer object their firings reuse.
       const lateness = c.lateness;
@@ -195,15 +197,41 @@
 
     // A partial accumulator from a combiner upstream (combiner.js): merged where the records it
     // folded would have been added, with the event time of its first record (never late there).
-    processPartial(keyGroup, keyString, key, acc, ts) {
+    // A session run's partial (count) has an `end`: its records' session [ts, end), merged as one
+    // window where theirs would have been.
+    processPartial(keyGroup, keyString, key, acc, ts, end) {
       const first = this.first, add = this.add;
       this.first = this.firstPartial;
       this.add = this.merge;
       try {
-        this.processElement(0, keyGroup, keyString, key, acc, ts);
+        if (end === undefined) {
+          this.processElement(0, keyGroup, keyString, key, acc, ts);
+        } else {
+          this.processRun(keyGroup, keyString, key, acc, ts, end);
+        }
       } finally {
         this.first = first;
         this.add = add;
+      }
+    }
+
+    // A session run [start, end) (processPartial). The combiner sends only runs whose end is
+    // after every watermark this operator can have, so a run is never late; one that is (a
+    // combiner that broke that promise) is an error rather than records lost without a trace.
+    processRun(keyGroup, keyString, key, acc, start, end) {
+      if (this.kind !== SESSION || !this.eventTime) {
+        throw new Error(this.where + ": a session run's partial (from a combiner) reached " +
+            "windows that are not event-time sessions");
+      }
+      if (typeof start !== "number" || start - start !== 0) this.badTimestamp(start);
+      if (typeof end !== "number" || !(end > start) || end - end !== 0) {
+        throw new Error(this.where + ": a session run's partial has a bad end " + String(end) +
+            " (start " + start + ")");
+      }
+      const watermark = this.ctx.watermark();
+      if (!this.addToSession(keyGroup, keyString, key, acc, start, watermark, end)) {
+        throw new Error(this.where + ": a session run's partial [" + start + ", " + end +
+            ") arrived late (watermark " + watermark + ")");
       }
     }
 

@@ -4,8 +4,10 @@
 // its watermark; the window operator's watermark is the smaller of the two. Tumbling and sliding
 // windows, offsets, allowed lateness, late records dropped or sent aside, count, reduce and
 // aggregate (some not commutative): both emit the same records in the same order after every
-// step, the same late records and counters, and end with nothing left. A run may go on from a
-// checkpoint taken between two batches (the combiner holds nothing then).
+// step, the same late records and counters, and end with nothing left. Session windows with
+// count fold runs of records: the same records after every step, each key's in the same order,
+// keys whose sessions end at the same time in any order among themselves (combiner.js). A run
+// may go on from a checkpoint taken between two batches (the combiner holds nothing then).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { load } from "./helpers.mjs";
@@ -56,14 +58,18 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
   const keyList = ["a", "b", "c", "d", 7, { id: 1 }].slice(0, 1 + Math.floor(rand() * 6));
   let ours = harness(config, fns);
   const theirs = harness(config, fns);
-  let partials = 0;
+  let partials = 0, folded = 0;
+  // Session runs: results of one end time in any order across keys (see the top).
+  const runs = config.assigner.type === "session" && fn === "count";
   // What a combiner sends crosses an exchange: the window operator gets a JSON copy.
   const send = (keyGroup, record, ts, key) => {
     const r = copy(record);
     if (r !== null && typeof r === "object" && r[PARTIAL] === 1) {
       partials++;
       assert.equal(keyGroup, keys.keyGroupOf(r.key, MAX_PARALLELISM), what + ": key group");
-      ours.op.processPartial(keyGroup, keys.keyString(r.key), r.key, r.acc, ts);
+      assert.equal(r.end !== undefined, runs, what + ": a run's end");
+      if (runs) folded += r.acc - 1;
+      ours.op.processPartial(keyGroup, keys.keyString(r.key), r.key, r.acc, ts, r.end);
     } else {
       ours.add(copy(key), r, ts);
     }
@@ -74,7 +80,8 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
   for (const u of ups) u.time = start;
   let watermark = -Infinity, n = 0;
   const compare = (step) => {
-    assert.deepEqual(ours.take(), theirs.take(), what + ": outputs at step " + step);
+    const order = runs ? byEndAndKey : (x) => x;
+    assert.deepEqual(order(ours.take()), order(theirs.take()), what + ": outputs at step " + step);
     assert.deepEqual(ours.late.splice(0), theirs.late.splice(0), what + ": late records");
     assert.deepEqual(ours.ctx.stats, theirs.ctx.stats, what + ": counters");
   };
@@ -120,13 +127,21 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
   compare("end");
   ours.assertEmpty();
   theirs.assertEmpty();
-  return partials;
+  return { partials, folded };
 }
 
-test("session windows get one partial a record, and records late at the combiner as they are", () => {
-  const config = { assigner: { type: "session", gap: 10 }, function: "count", lateOutput: true };
+// Outputs [key, [start, end], value, ts] in order of ts, then key; each key's keep their order.
+function byEndAndKey(outputs) {
+  const keyed = outputs.map((o, i) => [o[3], JSON.stringify(o[0]), i, o]);
+  keyed.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] - b[2]));
+  return keyed.map((k) => k[3]);
+}
+
+test("session windows with an aggregate get one partial a record, records late at the combiner as they are", () => {
+  const config = { assigner: { type: "session", gap: 10 }, function: "aggregate", lateOutput: true };
+  const fns = { create: () => 0, add: (a) => a + 1, merge: (a, b) => a + b };
   const got = [];
-  const c = new Combiner({ id: 1, name: "w", kind: "window", config, fns: {} }, {},
+  const c = new Combiner({ id: 1, name: "w", kind: "window", config, fns }, {},
                          runtime.window_config, (kg, r, ts) => got.push([r, ts]));
   c.begin(20, false);
   c.add(0, "a", "a", { x: 1 }, 25);
@@ -138,10 +153,65 @@ test("session windows get one partial a record, and records late at the combiner
                          [{ [PARTIAL]: 1, key: "a", acc: 1 }, 12], [{ x: 4 }, 11]]);
 });
 
+test("session windows with count fold runs of records that meet, and send the run's interval", () => {
+  const config = { assigner: { type: "session", gap: 10 }, function: "count", lateOutput: true };
+  const got = [];
+  const c = new Combiner({ id: 1, name: "w", kind: "window", config, fns: {} }, {},
+                         runtime.window_config, (kg, r, ts) => got.push([r, ts]));
+  c.begin(20, false);
+  c.add(0, "a", "a", { x: 1 }, 25);  // a's run [25, 35)
+  c.add(1, "b", "b", { x: 2 }, 40);  // b's run [40, 50)
+  c.add(0, "a", "a", { x: 3 }, 45);  // [45, 55) touches [25, 35)? no: 45 > 35: a new run
+  c.add(0, "a", "a", { x: 4 }, 36);  // [36, 46) meets a's open run [45, 55): [36, 55)
+  c.add(0, "a", "a", { x: 5 }, 26);  // meets [36, 55) (36 <= 36): [26, 55)
+  c.add(1, "b", "b", { x: 6 }, 12);  // [12, 22): its last time 21 is after 20; apart from [40, 50)
+  c.add(1, "b", "b", { x: 7 }, 11);  // [11, 21) may have fired: as it is, and closes b's run
+  c.add(1, "b", "b", { x: 8 }, 41);  // a new run after it
+  c.flush();
+  const run = (key, acc, start, end) => [{ [PARTIAL]: 1, key, acc, end }, start];
+  assert.deepEqual(got, [run("a", 1, 25, 35), run("b", 1, 40, 50), run("a", 3, 26, 55),
+                         run("b", 1, 12, 22), [{ x: 7 }, 11], run("b", 1, 41, 51)]);
+  assert.equal(c.held, 0);
+  // The window operator merges them as it would have merged the records.
+  const ours = harness(config, {}), theirs = harness(config, {});
+  for (const w of [ours, theirs]) w.setWatermark(20);
+  for (const [r, ts] of got) {
+    if (r[PARTIAL] === 1) {
+      ours.op.processPartial(keys.keyGroupOf(r.key, MAX_PARALLELISM), r.key, r.key, r.acc, ts, r.end);
+    } else {
+      ours.add("b", r, ts);
+    }
+  }
+  for (const [key, ts] of [["a", 25], ["b", 40], ["a", 45], ["a", 36], ["a", 26], ["b", 12],
+                           ["b", 11], ["b", 41]]) {
+    theirs.add(key, {}, ts);
+  }
+  // [11, 21) meets [12, 22) downstream: not late there.
+  assert.deepEqual(ours.late, []);
+  assert.deepEqual(theirs.late, []);
+  for (const w of [ours, theirs]) w.watermark(Infinity);
+  const expected = [["b", [11, 22], 2, 21], ["b", [40, 51], 2, 50], ["a", [25, 55], 4, 54]];
+  assert.deepEqual(theirs.take(), expected);
+  assert.deepEqual(ours.take(), expected);
+});
+
+test("a session run's partial that arrives late is an error naming the operator", () => {
+  const w = harness({ assigner: { type: "session", gap: 10 }, function: "count" }, {});
+  w.setWatermark(100);
+  assert.throws(() => w.op.processPartial(0, "a", "a", 3, 40, 60),
+                /win.*a session run's partial \[40, 60\) arrived late \(watermark 100\)/);
+  assert.throws(() => w.op.processPartial(0, "a", "a", 3, 140, 130), /bad end 130/);
+});
+
 test("windows behind a combiner emit what they emit alone (random inputs, two upstreams)", () => {
-  let partials = 0;
-  for (let seed = 1; seed <= 400; seed++) partials += run(seed);
+  let partials = 0, folded = 0;
+  for (let seed = 1; seed <= 400; seed++) {
+    const r = run(seed);
+    partials += r.partials;
+    folded += r.folded;
+  }
   assert.ok(partials > 10000, "partials were sent: " + partials);
+  assert.ok(folded > 1000, "session runs folded records: " + folded);
 });
 
 test("... going on from a checkpoint taken between two batches", () => {

@@ -30,7 +30,9 @@ test("KeyMemo gives every key its key string and key group, in any order and rep
   const memo = new keys.KeyMemo(128);
   const seq = [0, 5, 5, 63, 4095, 4096, -1, -0, 0, 1.5, 1.5, NaN, NaN, Infinity,
     1_700_000_010_000, 1_700_000_010_000, 1_700_000_012_000, "5", "a", "a", null, true,
-    { a: 1 }, [1, 2], 5, 2 ** 53 + 2, 12345678901234567890n, 4095];
+    { a: 1 }, [1, 2], 5, 2 ** 53 + 2, 12345678901234567890n, 4095,
+    // keys that share a slot of the table (key % 4,096), taking it from each other
+    4101, 5, 8197, 4101, 5, 2 ** 32 - 1, 2 ** 32 - 1 - 4096, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 4095];
   let x = 7;
   for (let i = 0; i < 5000; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;

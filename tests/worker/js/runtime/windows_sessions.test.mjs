@@ -141,3 +141,33 @@ test("timers of a checkpoint with \"start:end\" namespaces fire each session onc
   assert.deepEqual(h.take(), []);
   h.assertEmpty();
 });
+
+test("between checkpoints the timers that fired are not kept; a checkpoint after still restores", () => {
+  const feed = (h, from, to) => {
+    for (let t = from; t < to; t++) {
+      h.add("k" + (t % 7), {}, t * 3);
+      if (t % 5 === 4) h.watermark(t * 3 - 20);
+    }
+  };
+  const whole = harness(session10);
+  whole.ctx.timers.trackChanges();
+  feed(whole, 0, 6000);
+  const timers = whole.op.sessionTimers;
+  // ~7 keys' sessions live at a time; 6,000 records registered thousands of timers.
+  assert.ok(timers.seq > 3000, "timers registered: " + timers.seq);
+  assert.ok(timers.added.length <= 1024 + 2 * timers.count,
+            "timers kept for the next checkpoint: " + timers.added.length);
+  const timerEntries = whole.snapshotTimers();
+  const restored = harness(session10, {}, { table: new Map(copy([...whole.table])), timerEntries });
+  restored.setWatermark(5999 * 3 - 20);  // the last watermark of feed(whole, 0, 6000)
+  feed(whole, 6000, 6100);
+  feed(restored, 6000, 6100);
+  whole.watermark(Infinity);
+  restored.watermark(Infinity);
+  const out = whole.take();
+  assert.ok(out.length > 100, "sessions fired: " + out.length);
+  const tail = restored.take();
+  assert.deepEqual(tail, out.slice(out.length - tail.length));
+  assert.ok(tail.length >= 7, "the restored operator fired the open sessions: " + tail.length);
+  restored.assertEmpty();
+});
