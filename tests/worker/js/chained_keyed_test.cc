@@ -216,6 +216,48 @@ TEST_F(ChainedKeyedTest, ProcessingTimeTimersFireUpstreamFirst) {
             "{\"k\":\"even\",\"n\":1,\"at\":100}\n{\"k\":\"odd\",\"n\":1,\"at\":100}\n");
 }
 
+// An assigner between the windows makes the second one's watermark; a sum it gets too late
+// for it is dropped and counted (a chain's late counters add up its keyed stages').
+TEST_F(ChainedKeyedTest, TheSecondWindowDropsWhatComesLateForItsOwnWatermark) {
+  StageSpec counts = testing::Stage("op2", "counts", "window", "",
+                                    R"({"assigner":{"type":"tumbling","size":10},"function":"count"})");
+  StageSpec all = testing::Stage("op4", "all", "window", "",
+                                 R"({"assigner":{"type":"tumbling","size":10},"function":"count"})");
+  all.chained_key_fn = "(c) => 'all'";
+  ChainSpec chain = testing::Chain(
+      {testing::Stage("op1", "ts", "assign_timestamps", "(r) => r.t"), counts,
+       testing::Stage("op3", "ts2", "assign_timestamps", "(c) => (c.value === 1 ? 0 : 100)"),
+       all});
+  chain.text_format = "json";
+  chain.input_key_fn = "(r) => r.k";
+  chain.input_key_fns = {"(r) => r.k"};
+  chain.keyed_input_in_chain = true;
+  chain.max_parallelism = kMaxParallelism;
+  const std::vector<std::string> tables = {"op2", "op2#timers", "op4", "op4#timers"};
+  auto backend = RocksStateBackend::Open(Dir("live"), tables);
+  ASSERT_TRUE(backend.ok()) << backend.status().message();
+  Task task = Start(chain, std::move(backend).value(), false);
+  ASSERT_NE(task.runner, nullptr);
+  ASSERT_TRUE(task.runner->RunText(Batch({{"a", 1, 1}, {"a", 2, 1}, {"b", 3, 1}})).ok());
+  // [0, 10) fires a:2 (time 100) and b:1 (time 0); the second window's watermark becomes 99
+  // after it took them, and its [0, 10) fires with b.
+  Result<BatchResult> second = task.runner->RunText(Batch({{"c", 25, 1}}));
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(second->json_lines, R"({"key":"all","window":{"start":0,"end":10},"value":1})"
+                                "\n");
+  EXPECT_EQ(second->late_dropped, 0u);
+  // c:1 (time 0) is late for the second window.
+  Result<BatchResult> third = task.runner->RunText(Batch({{"d", 45, 1}}));
+  ASSERT_TRUE(third.ok()) << third.status().message();
+  EXPECT_EQ(third->json_lines, "");
+  EXPECT_EQ(third->late_dropped, 1u);
+  Result<BatchResult> last = task.runner->AdvanceTime(kMaxWatermark, 0);
+  ASSERT_TRUE(last.ok()) << last.status().message();
+  EXPECT_EQ(last->json_lines, R"({"key":"all","window":{"start":100,"end":110},"value":1})"
+                              "\n");
+  EXPECT_EQ(last->late_dropped, 2u);  // d:1 too
+}
+
 TEST_F(ChainedKeyedTest, TheSecondOperatorsKeySelectorsErrorsNameIt) {
   ChainSpec chain = TwoWindows();
   chain.stages[2].chained_key_fn = "(s) => undefined";
