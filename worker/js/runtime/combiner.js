@@ -54,92 +54,13 @@
 // event time of its first record (sessions: the run's start; written with the literal name: a
 // computed key makes V8 build the object the slow way).
 //
-// The script's completion value is a frozen object { PARTIAL, Combiner, combinable,
-// OpenEntries }.
+// The script's completion value is a frozen object { PARTIAL, Combiner, combinable }.
 (function () {
   "use strict";
 
   const PARTIAL = "__sluice_partial__";
   const TUMBLING = 0, SLIDING = 1, SESSION = 2, EVENT_TIME = 0;
   const RAW = 0, FOLDED = 1;
-  const SLOTS = 8192;  // OpenEntries' direct-mapped slots (a power of two)
-
-  // The slot of a key string that is the canonical decimal form of an integer from 0 to
-  // 2^32 - 1 (what String gives such a number, a bigint, or a string key spelled so), else -1:
-  // equal key strings get equal slots, whatever the key's type (keys.js: the number 1 and the
-  // string "1" are the same key).
-  function slotOf(key, keyString) {
-    if (typeof key === "number") return (key >>> 0) === key ? key & (SLOTS - 1) : -1;
-    if (typeof key !== "string" && typeof key !== "bigint") return -1;
-    const n = keyString.length;
-    if (n === 0 || n > 10 || (n > 1 && keyString.charCodeAt(0) === 48)) return -1;
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const d = keyString.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return -1;
-      v = v * 10 + d;
-    }
-    return v <= 4294967295 ? v & (SLOTS - 1) : -1;
-  }
-
-  // The combiner's open entries: key string -> entry index, for one batch (clear() forgets them
-  // all). What a Map does, without hashing the common keys: a key string that is an integer's
-  // (slotOf) sits in its slot while no other key holds it, stamped with the batch; every other
-  // key, and one whose slot is taken, in a Map. A key is looked up in its slot first, so when
-  // it is set there while an older index of it is still in the Map, the slot's is the one seen;
-  // delete() removes it from both. (In a profile of Nexmark q5 at parallelism 2, the Map's
-  // lookups were the runtime function the task threads spent most in.)
-  class OpenEntries {
-    constructor() {
-      this.slotStrings = new Array(SLOTS).fill("");
-      this.slotIndexes = new Int32Array(SLOTS);
-      this.slotStamps = new Int32Array(SLOTS);  // the batch a slot's entry belongs to
-      this.stamp = 1;
-      this.map = new Map();
-    }
-
-    get(keyString, key) {
-      const h = slotOf(key, keyString);
-      if (h >= 0 && this.slotStamps[h] === this.stamp && this.slotStrings[h] === keyString) {
-        return this.slotIndexes[h];
-      }
-      return this.map.size === 0 ? undefined : this.map.get(keyString);
-    }
-
-    set(keyString, key, index) {
-      const h = slotOf(key, keyString);
-      if (h >= 0) {
-        if (this.slotStamps[h] !== this.stamp) {
-          this.slotStamps[h] = this.stamp;
-          this.slotStrings[h] = keyString;
-          this.slotIndexes[h] = index;
-          return;
-        }
-        if (this.slotStrings[h] === keyString) {
-          this.slotIndexes[h] = index;
-          return;
-        }
-      }
-      this.map.set(keyString, index);
-    }
-
-    delete(keyString, key) {
-      const h = slotOf(key, keyString);
-      if (h >= 0 && this.slotStamps[h] === this.stamp && this.slotStrings[h] === keyString) {
-        this.slotStamps[h] = 0;
-      }
-      if (this.map.size !== 0) this.map.delete(keyString);
-    }
-
-    clear() {
-      if (++this.stamp === 0x7fffffff) {  // stamps start over (0 is never a batch's)
-        this.slotStamps.fill(0);
-        this.stamp = 1;
-      }
-      // The slots' strings stay until overwritten: at most SLOTS of them.
-      if (this.map.size !== 0) this.map.clear();
-    }
-  }
 
   // Whether windows of this configuration (window_config.js parse(); `fn` its config.function)
   // can take partials: event time, the event-time trigger, a function that merges; sessions
@@ -179,7 +100,7 @@
       this.sliceStart = NaN;
       this.sliceFolds = false;
       // Entries in order: RAW (the record) or FOLDED (a partial); `open` maps a key string to
-      // its entry that still takes records (OpenEntries).
+      // its entry that still takes records.
       this.kinds = [];
       this.keyGroups = [];
       this.keys = [];
@@ -187,7 +108,7 @@
       this.times = [];
       this.slices = [];  // sessions: the run's start
       this.ends = [];  // sessions: the run's end
-      this.open = new OpenEntries();
+      this.open = new Map();
       // Sessions: the last key whose open run was looked up, and its entry (open's, cached).
       this.runKey = null;
       this.runIndex = -1;
@@ -229,17 +150,17 @@
       if (this.kinds.length >= this.maxEntries) this.flush();
       const open = this.open;
       if (!certain || !this.folds(ts)) {
-        open.delete(keyString, key);
+        if (open.size !== 0) open.delete(keyString);
         this.push(RAW, keyGroup, key, record, ts, NaN);
         return;
       }
       const s = this.sliceStart;
-      const i = open.get(keyString, key);
+      const i = open.get(keyString);
       if (i !== undefined && this.slices[i] === s) {
         this.values[i] = this.addTo(this.values[i], record);
         return;
       }
-      open.set(keyString, key, this.kinds.length);
+      open.set(keyString, this.kinds.length);
       this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, s);
     }
 
@@ -250,7 +171,7 @@
       const open = this.open;
       const end = ts + this.gap;
       if (!certain || !(end - 1 > this.watermark)) {
-        open.delete(keyString, key);
+        if (open.size !== 0) open.delete(keyString);
         if (keyString === this.runKey) this.runKey = null;
         this.push(RAW, keyGroup, key, record, ts, NaN);
         this.ends.push(NaN);
@@ -261,7 +182,7 @@
       if (keyString === this.runKey) {
         i = this.runIndex;
       } else {
-        i = open.get(keyString, key);
+        i = open.get(keyString);
         if (i !== undefined) {
           this.runKey = keyString;
           this.runIndex = i;
@@ -278,7 +199,7 @@
       }
       this.runKey = keyString;
       this.runIndex = this.kinds.length;
-      open.set(keyString, key, this.kinds.length);
+      open.set(keyString, this.kinds.length);
       this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, ts);
       this.ends.push(end);
     }
@@ -347,5 +268,5 @@
     }
   }
 
-  return Object.freeze({ PARTIAL, Combiner, combinable, OpenEntries });
+  return Object.freeze({ PARTIAL, Combiner, combinable });
 })();

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { load } from "./helpers.mjs";
 import { FUNCTIONS, copy, harness, keys, prng, runtime, MAX_PARALLELISM } from "./window_harness.mjs";
 
-const { Combiner, PARTIAL, combinable, OpenEntries } = load("combiner.js");
+const { Combiner, PARTIAL, combinable } = load("combiner.js");
 
 function randomConfig(rand) {
   if (rand() < 0.25) {
@@ -281,57 +281,4 @@ test("combinable: event-time tumbling and sliding windows whose function merges"
                                                function: "reduce" }, fns: { reduce: (a) => a } },
                                    {}, runtime.window_config, () => {}),
                 /cannot take partial accumulators/);
-});
-
-// OpenEntries (the combiner's key string -> entry table) does what a Map of key strings does,
-// over random get/set/delete/clear: keys of every type whose key strings are equal (the number 5,
-// the string "5", the bigint 5n), integers whose slots collide (k, k + 8192, k + 2 * 8192),
-// integers past 2^32 - 1, negatives, fractions, "05" and "" (no slot), and JSON keys.
-test("OpenEntries finds what a Map of key strings finds (slot collisions, mixed key types)", () => {
-  const pool = [];
-  for (const n of [0, 1, 5, 7, 8191, 8192, 8197, 16389, 4294967295, 4294967296, 4294967296 + 5]) {
-    pool.push(n, String(n));
-    if (Number.isSafeInteger(n)) pool.push(BigInt(n));
-  }
-  pool.push(-0, -5, "-5", 1.5, "1.5", "05", "", "5 ", "00", null, true, [5], { a: 5 }, "a", "b");
-  const rand = prng(17);
-  for (let round = 0; round < 40; round++) {
-    const open = new OpenEntries(), ref = new Map();
-    for (let step = 0; step < 600; step++) {
-      const key = pool[Math.floor(rand() * pool.length)];
-      const ks = keys.keyString(key);
-      const r = rand();
-      if (r < 0.4) {
-        assert.equal(open.get(ks, key), ref.get(ks), `get ${ks} (${typeof key}) at step ${step}`);
-      } else if (r < 0.75) {
-        open.set(ks, key, step);
-        ref.set(ks, step);
-      } else if (r < 0.97) {
-        open.delete(ks, key);
-        ref.delete(ks);
-      } else {
-        open.clear();
-        ref.clear();
-      }
-    }
-    for (const key of pool) {
-      const ks = keys.keyString(key);
-      assert.equal(open.get(ks, key), ref.get(ks), `get ${ks} (${typeof key}) at the end`);
-    }
-  }
-});
-
-test("a combiner folds the number 5 and the string \"5\" into one partial, 5 and 8197 apart", () => {
-  const got = [];
-  const spec = { id: 1, name: "w", kind: "window",
-                 config: { assigner: { type: "tumbling", size: 10 }, function: "count" }, fns: {} };
-  const c = new Combiner(spec, {}, runtime.window_config, (kg, r) => got.push(r));
-  c.begin(-Infinity, false);
-  c.add(0, "5", 5, {}, 1);
-  c.add(0, "8197", 8197, {}, 2);  // the same slot as 5
-  c.add(0, "5", "5", {}, 3);
-  c.add(0, "5", 5n, {}, 4);
-  c.add(0, "8197", "8197", {}, 5);
-  c.flush();
-  assert.deepEqual(got, [{ [PARTIAL]: 1, key: 5, acc: 3 }, { [PARTIAL]: 1, key: 8197, acc: 2 }]);
 });
