@@ -51,9 +51,10 @@ TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask, uint32_t att
 
 // Plans a validated spec. Chains consecutive operators joined by a FORWARD edge of equal
 // parallelism where the upstream has exactly one output and the downstream exactly one input (as
-// Flink does), and a HASH edge (keyBy) the same way when both sides have parallelism 1 and the
-// chain holds no keyed operator yet (one keyed operator per task). Works for any acyclic graph; fails (internal) on a spec ValidateJob would refuse
-// structurally (dangling edge, cycle, duplicate id). Pure.
+// Flink does), and a HASH edge (keyBy) the same way when both sides have parallelism 1 (a task
+// may hold several keyed operators, each keying its records itself). Works for any acyclic
+// graph; fails (internal) on a spec ValidateJob would refuse structurally (dangling edge, cycle,
+// duplicate id). Pure.
 // A HASH exchange into a window operator that can merge partial accumulators (event-time
 // tumbling or sliding windows, the event-time trigger, count / reduce / an aggregate with merge;
 // session windows with count / an aggregate; the operator's only input; nothing upstream with an
