@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCluster, makeProject, sluice, waitForStatus } from "./harness.mjs";
+import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted } from "./harness.mjs";
 
 let cluster;
 let checkpointDir;
@@ -30,18 +30,8 @@ after(async () => {
   rmSync(outDir, { recursive: true, force: true });
 });
 
-const completed = (text) => Number(text.match(/checkpoints: (\d+) completed/)?.[1] ?? 0);
-
-async function submit(files, extra = []) {
-  const project = makeProject(files);
-  try {
-    const submitted = await sluice(["submit", "job.ts", "-c", cluster.address, ...extra], { cwd: project.dir });
-    assert.equal(submitted.code, 0, submitted.stderr);
-    return submitted.stdout.trim();
-  } finally {
-    project.cleanup();
-  }
-}
+const completed = checkpointsCompleted;
+const submit = (files, extra = []) => submitJob(cluster.address, files, extra);
 
 // Events i = 0 .. n-1: key i % 7, event time i ms.
 //  "hot" (as q5): counts per key in sliding windows of 1 s every 250 ms, then (keyBy the key

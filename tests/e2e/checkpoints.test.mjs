@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCluster, makeProject, sluice, waitForStatus } from "./harness.mjs";
+import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted } from "./harness.mjs";
 
 let cluster;
 let checkpointDir;
@@ -32,18 +32,8 @@ after(async () => {
   rmSync(outDir, { recursive: true, force: true });
 });
 
-const completed = (text) => Number(text.match(/checkpoints: (\d+) completed/)?.[1] ?? 0);
-
-async function submit(files, extra = []) {
-  const project = makeProject(files);
-  try {
-    const submitted = await sluice(["submit", "job.ts", "-c", cluster.address, ...extra], { cwd: project.dir });
-    assert.equal(submitted.code, 0, submitted.stderr);
-    return submitted.stdout.trim();
-  } finally {
-    project.cleanup();
-  }
-}
+const completed = checkpointsCompleted;
+const submit = (files, extra = []) => submitJob(cluster.address, files, extra);
 
 // Events i = 0 .. n-1: key i % 7, event time i ms; counted per key in 1 s tumbling windows, or
 // with `slide` in 1 s windows every `slide` ms (sliding windows, kept in slices).

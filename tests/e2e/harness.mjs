@@ -168,3 +168,19 @@ export function makeProject(files) {
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+// The completed-checkpoint count `sluice status` prints.
+export const checkpointsCompleted = (text) => Number(text.match(/checkpoints: (\d+) completed/)?.[1] ?? 0);
+
+// Submits a project of `files` (job.ts among them) to the cluster at `address` through the real
+// CLI and returns the job id it prints; the project folder is removed either way.
+export async function submitJob(address, files, extra = []) {
+  const project = makeProject(files);
+  try {
+    const submitted = await sluice(["submit", "job.ts", "-c", address, ...extra], { cwd: project.dir });
+    if (submitted.code !== 0) throw new Error("sluice submit failed: " + submitted.stderr);
+    return submitted.stdout.trim();
+  } finally {
+    project.cleanup();
+  }
+}
