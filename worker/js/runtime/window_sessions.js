@@ -13,107 +13,186 @@
 // session extended many times costs one timer, moved when it fires, as Flink's lazy timers.
 //
 // Event-time session timers are kept by the operator (SessionTimers below), not in ctx.timers: a
-// binary heap of { time, seq, keyGroup, keyString, key } in (time, registration) order — no Maps
-// per time, as most session timers have a millisecond of their own. Registering a (time, key)
+// binary heap of (time, seq, keyGroup, keyString, key) in (time, registration) order — no Maps
+// per time, as most session timers have a millisecond of their own, and no object per timer
+// (typed arrays and slots, below: a session's timers cost the GC nothing). Registering a (time, key)
 // the heap holds adds a second entry; it fires right after the first, at the same time, and
 // onSessionTimer's firedKeys makes it a no-op, as ctx.timers would have kept one timer.
 // Checkpoints write them directly (ctx.timers.adopt(sessionTimers, "session"); the format is
 // timers.js's "Own timers"): each checkpoint writes the timers registered since the last one, an
-// entry per key group (freeze(out) at the barrier swaps the list of them, take(budget) writes
+// entry per key group (freeze(out) at the barrier swaps the log of them, take(budget) writes
 // it between batches), and deletes an entry once all its timers fired. A timer that fires after
 // the barrier but before its turn is still written (the checkpoint's view is the barrier's).
+// Whether a timer fired is told by its time (see firedUpTo), so nothing is stamped on timers.
 //
 // The script's completion value is a frozen object { install, SessionTimers }.
 (function () {
   "use strict";
 
+  // Timers registered since a checkpoint, in registration order: their fields in parallel
+  // arrays (no object per timer).
+  class TimerLog {
+    constructor() {
+      this.times = [];
+      this.seqs = [];
+      this.keyGroups = [];
+      this.keyStrings = [];
+      this.keys = [];
+    }
+    get length() {
+      return this.seqs.length;
+    }
+    push(time, seq, keyGroup, keyString, key) {
+      this.times.push(time);
+      this.seqs.push(seq);
+      this.keyGroups.push(keyGroup);
+      this.keyStrings.push(keyString);
+      this.keys.push(key);
+    }
+    // Keeps only the timers later than `upTo` (the others fired), in place.
+    keepAfter(upTo) {
+      const times = this.times, seqs = this.seqs, keyGroups = this.keyGroups;
+      const keyStrings = this.keyStrings, keys = this.keys;
+      let n = 0;
+      for (let i = 0; i < times.length; i++) {
+        if (!(times[i] > upTo)) continue;
+        times[n] = times[i];
+        seqs[n] = seqs[i];
+        keyGroups[n] = keyGroups[i];
+        keyStrings[n] = keyStrings[i];
+        keys[n] = keys[i];
+        n++;
+      }
+      times.length = n;
+      seqs.length = n;
+      keyGroups.length = n;
+      keyStrings.length = n;
+      keys.length = n;
+    }
+  }
+
   class SessionTimers {
     constructor() {
-      this.heap = [];
-      this.order = new Float64Array(64);  // (time, seq) of heap[i] at 2i, 2i + 1
+      // The heap, by place i: (time, seq) at order[2i], order[2i + 1] and the timer's slot at
+      // slotAt[i]; a slot holds the timer's key group, key string and key until it fires. Sifting
+      // moves numbers in typed arrays only: no timer object, nothing for the GC.
+      this.n = 0;
+      this.capacity = 64;
+      this.order = new Float64Array(128);
+      this.slotAt = new Int32Array(64);
+      this.slotGroup = new Int32Array(64);
+      this.slotString = new Array(64).fill("");
+      this.slotKey = new Array(64).fill(0);
+      this.free = new Int32Array(64);  // free slots: free[0 .. nFree)
+      this.nFree = 0;
+      this.slots = 0;  // slots used so far (the others: slots .. capacity)
       this.seq = 0;
-      // Checkpoints (see the top). added: the timers registered since the last checkpoint (null:
-      // not tracked); gen: the current generation, stamped on a timer when it fires (`fired`;
-      // 0: live); frozen: the frozen checkpoint's list, written from frozenAt on; gone and
-      // frozenGone: [keyGroup, key, ...] of entries whose timers all fired, deleted by the next
-      // checkpoint and by the frozen one.
-      this.added = null;
-      this.compactAt = 1024;  // added's length at which its fired timers leave it
-      this.gen = 1;
+      // The timer shift() returns, the same object each time (valid until the next shift).
+      this.fired = { time: 0, keyGroup: 0, keyString: "", key: undefined };
+      // Checkpoints (see the top). log: the timers registered since the last checkpoint (null:
+      // not tracked), those that fired since left out once they are half of it; frozen: the
+      // frozen checkpoint's log, written from frozenAt on; gone and frozenGone: [keyGroup, key,
+      // ...] of entries whose timers all fired, deleted by the next checkpoint and by the
+      // frozen one. trackFrom: the first seq not restored (restored timers are in entries).
+      this.log = null;
+      this.compactAt = 1024;  // the log's length at which its fired timers leave it
+      this.trackFrom = 0;
       this.frozen = null;
       this.frozenAt = 0;
-      this.frozenGen = 0;
       this.out = null;
       this.gone = [];
       this.frozenGone = [];
       this.entryKey = null;  // the entry format, given by ctx.timers.adopt()
       this.entryValue = null;
-      // An entry's timers fire at different times, and an entry is deleted only when all did: a
-      // restore tells the fired ones by a mark per key group, the time up to which every timer
-      // fired at the checkpoint's barrier (timers fire in time order, and one registered later is
-      // later than the watermark, so a live timer is always later than firedUpTo).
+      // Which timers fired: they fire in (time, seq) order, one registered later is later than
+      // the watermark, and checkpoints are taken between calls, when every timer at or before
+      // the watermark fired: so between calls a timer fired exactly when its time is at or
+      // before firedUpTo (the time of the last fired). A restore tells the fired ones of an
+      // entry by a mark per key group, the time up to which every timer fired at the
+      // checkpoint's barrier (frozenUpTo). An entry is deleted once all its timers fired: its
+      // `last` (the time of its latest live timer) is at or before firedUpTo; `waiting` holds
+      // the entries with live timers, a heap by `last`.
       this.firedUpTo = -Infinity;
       this.frozenUpTo = -Infinity;
+      this.waiting = [];
       this.groups = new Map();  // key group -> { entries: live entries, upTo: its mark }
     }
     get count() {
-      return this.heap.length;
+      return this.n;
     }
     add(time, keyGroup, keyString, key) {
-      const t = { time, seq: this.seq++, keyGroup, keyString, key, fired: 0, entry: null };
-      this.push(t);
-      const added = this.added;
-      if (added !== null) {
+      const seq = this.seq++;
+      this.push(time, seq, keyGroup, keyString, key);
+      const log = this.log;
+      if (log !== null) {
         // Timers that fired since the last checkpoint are not written (take() skips them): once
-        // they are half the list they leave it, so that a job with rare or no checkpoints does
-        // not keep every timer it ever had.
-        if (added.length >= this.compactAt) this.compact();
-        this.added.push(t);
+        // the log is twice its live part they leave it, so that a job with rare or no
+        // checkpoints does not keep every timer it ever had.
+        if (log.length >= this.compactAt) this.compact();
+        log.push(time, seq, keyGroup, keyString, key);
       }
     }
+    // (Also while timers of time T fire, when those of T not fired yet leave the log too: they
+    // fire before the call ends, so before the next checkpoint.)
     compact() {
-      const live = this.added.filter((t) => t.fired === 0);
-      this.added = live;
-      this.compactAt = Math.max(1024, 2 * live.length);
+      this.log.keepAfter(this.firedUpTo);
+      this.compactAt = Math.max(1024, 2 * this.log.length);
     }
-    // The heap orders by (time, seq), which it keeps in a typed array beside the timers
-    // (`order`: time, then seq, a pair per place): comparing reads no timer object.
-    push(t) {
-      const heap = this.heap, time = t.time, seq = t.seq;
-      let i = heap.length;
-      heap.push(t);
-      if (2 * heap.length > this.order.length) this.grow();
-      const order = this.order;
+    push(time, seq, keyGroup, keyString, key) {
+      if (this.n === this.capacity) this.grow();
+      const slot = this.nFree > 0 ? this.free[--this.nFree] : this.slots++;
+      this.slotGroup[slot] = keyGroup;
+      this.slotString[slot] = keyString;
+      this.slotKey[slot] = key;
+      const order = this.order, slotAt = this.slotAt;
+      let i = this.n++;
       while (i > 0) {
         const p = (i - 1) >> 1;
         const pt = order[2 * p];
         if (pt < time || (pt === time && order[2 * p + 1] < seq)) break;  // registered first
-        heap[i] = heap[p];
         order[2 * i] = pt;
         order[2 * i + 1] = order[2 * p + 1];
+        slotAt[i] = slotAt[p];
         i = p;
       }
-      heap[i] = t;
       order[2 * i] = time;
       order[2 * i + 1] = seq;
+      slotAt[i] = slot;
     }
     grow() {
-      const order = new Float64Array(Math.max(64, 2 * this.order.length));
+      const capacity = 2 * this.capacity;
+      const order = new Float64Array(2 * capacity);
       order.set(this.order);
       this.order = order;
+      for (const name of ["slotAt", "slotGroup", "free"]) {
+        const a = new Int32Array(capacity);
+        a.set(this[name]);
+        this[name] = a;
+      }
+      for (let i = this.capacity; i < capacity; i++) {
+        this.slotString.push("");
+        this.slotKey.push(0);
+      }
+      this.capacity = capacity;
     }
     // The earliest time (count > 0).
     next() {
       return this.order[0];
     }
-    // Removes and returns the earliest timer (to fire it).
+    // Removes the earliest timer and returns it (to fire it) as this.fired.
     shift() {
-      const heap = this.heap, order = this.order;
-      const top = heap[0];
-      const last = heap.pop();
-      const n = heap.length;
+      const order = this.order, slotAt = this.slotAt;
+      const fired = this.fired, slot = slotAt[0], time = order[0];
+      fired.time = time;
+      fired.keyGroup = this.slotGroup[slot];
+      fired.keyString = this.slotString[slot];
+      fired.key = this.slotKey[slot];
+      this.slotString[slot] = "";
+      this.slotKey[slot] = 0;
+      this.free[this.nFree++] = slot;
+      const n = --this.n;
       if (n > 0) {
-        const time = order[2 * n], seq = order[2 * n + 1];  // last's
+        const lastTime = order[2 * n], lastSeq = order[2 * n + 1], lastSlot = slotAt[n];
         let i = 0;
         for (;;) {
           const l = 2 * i + 1;
@@ -128,43 +207,51 @@
               cs = rs;
             }
           }
-          if (!(ct < time || (ct === time && cs < seq))) break;
-          heap[i] = heap[c];
+          if (!(ct < lastTime || (ct === lastTime && cs < lastSeq))) break;
           order[2 * i] = ct;
           order[2 * i + 1] = cs;
+          slotAt[i] = slotAt[c];
           i = c;
         }
-        heap[i] = last;
-        order[2 * i] = time;
-        order[2 * i + 1] = seq;
+        order[2 * i] = lastTime;
+        order[2 * i + 1] = lastSeq;
+        slotAt[i] = lastSlot;
       }
-      this.firedUpTo = top.time;
-      if (this.added !== null) {
-        top.fired = this.gen;
-        const entry = top.entry;
-        if (entry !== null && --entry.live === 0) this.drop(entry);
-      }
-      return top;
+      this.firedUpTo = time;
+      return fired;
     }
 
     // Checkpoints (see the top; called by ctx.timers).
     track() {
+      if (this.log !== null) return;
       // Every live timer not restored (in an entry already) is new.
-      if (this.added === null) this.added = this.heap.filter((t) => t.entry === null);
+      const log = new TimerLog();
+      const order = this.order;
+      for (let i = 0; i < this.n; i++) {
+        const seq = order[2 * i + 1], slot = this.slotAt[i];
+        if (seq < this.trackFrom) continue;
+        log.push(order[2 * i], seq, this.slotGroup[slot], this.slotString[slot], this.slotKey[slot]);
+      }
+      this.log = log;
     }
     freeze(out) {
       if (this.frozen !== null) throw new Error("session timers: a checkpoint is frozen already");
       this.track();
-      this.frozen = this.added;
+      this.settle();
+      this.frozen = this.log;
       this.frozenAt = 0;
-      this.frozenGen = this.gen++;
-      this.added = [];
+      this.log = new TimerLog();
+      this.compactAt = 1024;
       this.out = out;
       this.frozenGone = this.gone;
       this.gone = [];
       this.frozenUpTo = this.firedUpTo;
     }
-    // An entry whose timers all fired: deleted by the next checkpoint.
+    // Entries whose timers all fired: deleted by the next checkpoint.
+    settle() {
+      const waiting = this.waiting, upTo = this.firedUpTo;
+      while (waiting.length > 0 && waiting[0].last <= upTo) this.drop(popEntry(waiting));
+    }
     drop(entry) {
       this.gone.push(entry.keyGroup, entry.key);
       this.group(entry.keyGroup).entries--;
@@ -183,38 +270,39 @@
       if (frozen === null) return true;
       const from = this.frozenAt;
       const to = frozen.length - from > budget ? from + budget : frozen.length;
-      const gen = this.frozenGen;
-      const groups = new Map();  // key group -> timers
+      const frozenUpTo = this.frozenUpTo, firedUpTo = this.firedUpTo;
+      const ftimes = frozen.times, fseqs = frozen.seqs, fgroups = frozen.keyGroups;
+      const groups = new Map();  // key group -> places in the frozen log
       for (let i = from; i < to; i++) {
-        const t = frozen[i];
-        if (t.fired !== 0 && t.fired <= gen) continue;  // fired before the barrier
-        const list = groups.get(t.keyGroup);
-        if (list === undefined) groups.set(t.keyGroup, [t]);
-        else list.push(t);
+        if (ftimes[i] <= frozenUpTo) continue;  // fired before the barrier
+        const list = groups.get(fgroups[i]);
+        if (list === undefined) groups.set(fgroups[i], [i]);
+        else list.push(i);
       }
       const out = this.out;
       for (const [keyGroup, list] of groups) {
         const n = list.length;
         const times = new Array(n), seqs = new Array(n), keyStrings = new Array(n);
         const keys = new Array(n);
-        const entry = { keyGroup, key: this.entryKey("session", list[0].seq), live: 0 };
+        const entry = { keyGroup, key: this.entryKey("session", fseqs[list[0]]), last: -Infinity };
         for (let j = 0; j < n; j++) {
-          const t = list[j];
-          times[j] = t.time;
-          seqs[j] = t.seq;
-          keyStrings[j] = t.keyString;
-          keys[j] = t.key;
-          if (t.fired === 0) {
-            t.entry = entry;
-            entry.live++;
-          }
+          const i = list[j], time = ftimes[i];
+          times[j] = time;
+          seqs[j] = fseqs[i];
+          keyStrings[j] = frozen.keyStrings[i];
+          keys[j] = frozen.keys[i];
+          if (time > firedUpTo && time > entry.last) entry.last = time;  // live
         }
         out.push(keyGroup, entry.key, this.entryValue([times], seqs, keyStrings, keys));
         this.group(keyGroup).entries++;
-        if (entry.live === 0) this.drop(entry);  // all fired meanwhile
+        if (entry.last === -Infinity) this.drop(entry);  // all fired meanwhile
+        else pushEntry(this.waiting, entry);
       }
       this.frozenAt = to;
       if (to < frozen.length) return false;
+      // Entries whose last timer fired since the barrier leave their group's count now, as if
+      // they had when it fired; the next checkpoint deletes them.
+      this.settle();
       const gone = this.frozenGone;
       for (let i = 0; i < gone.length; i += 2) out.push(gone[i], gone[i + 1], null);
       const upTo = this.frozenUpTo;
@@ -235,11 +323,18 @@
     abort() {
       const frozen = this.frozen;
       if (frozen === null) return;
-      const again = [];
+      const again = new TimerLog(), log = this.log, upTo = this.firedUpTo;
       for (let i = this.frozenAt; i < frozen.length; i++) {
-        if (frozen[i].fired === 0) again.push(frozen[i]);
+        if (frozen.times[i] > upTo) {
+          again.push(frozen.times[i], frozen.seqs[i], frozen.keyGroups[i], frozen.keyStrings[i],
+                     frozen.keys[i]);
+        }
       }
-      this.added = again.concat(this.added);
+      for (let i = 0; i < log.length; i++) {
+        again.push(log.times[i], log.seqs[i], log.keyGroups[i], log.keyStrings[i], log.keys[i]);
+      }
+      this.log = again;
+      this.compactAt = Math.max(1024, 2 * again.length);
       this.frozen = null;
       this.out = null;
       this.gone = this.frozenGone.concat(this.gone);
@@ -257,28 +352,64 @@
         const id = r.keyGroup + "\u0000" + r.entryKey;
         let entry = entries.get(id);
         if (entry === undefined) {
-          entry = { keyGroup: r.keyGroup, key: r.entryKey, live: 0 };
+          entry = { keyGroup: r.keyGroup, key: r.entryKey, last: -Infinity };
           entries.set(id, entry);
           this.group(r.keyGroup).entries++;
         }
         if (r.seq >= this.seq) this.seq = r.seq + 1;
         if (r.time <= this.group(r.keyGroup).upTo) continue;
-        entry.live++;
-        this.push({ time: r.time, seq: r.seq, keyGroup: r.keyGroup, keyString: r.keyString,
-                    key: r.key, fired: 0, entry });
+        if (r.time > entry.last) entry.last = r.time;
+        this.push(r.time, r.seq, r.keyGroup, r.keyString, r.key);
       }
       for (const entry of entries.values()) {
-        if (entry.live === 0) this.drop(entry);
+        if (entry.last === -Infinity) this.drop(entry);
+        else pushEntry(this.waiting, entry);
       }
+      this.trackFrom = this.seq;
     }
-    // Every timer in firing order (the heap stays).
+    // Every live timer as { time, seq, keyGroup, keyString, key }, in firing order (for tests).
     sorted() {
-      return this.heap.slice().sort((a, b) => (before(a, b) ? -1 : 1));
+      const list = [];
+      for (let i = 0; i < this.n; i++) {
+        const slot = this.slotAt[i];
+        list.push({ time: this.order[2 * i], seq: this.order[2 * i + 1],
+                    keyGroup: this.slotGroup[slot], keyString: this.slotString[slot],
+                    key: this.slotKey[slot] });
+      }
+      return list.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    }
+    // Timers the log keeps for the next checkpoint (for tests).
+    get logged() {
+      return this.log === null ? 0 : this.log.length;
     }
   }
 
-  function before(a, b) {
-    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  // The heap of entries by `last` (SessionTimers.waiting).
+  function pushEntry(heap, entry) {
+    let i = heap.length;
+    heap.push(entry);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p].last <= entry.last) break;
+      heap[i] = heap[p];
+      i = p;
+    }
+    heap[i] = entry;
+  }
+  function popEntry(heap) {
+    const top = heap[0], last = heap.pop(), n = heap.length;
+    if (n === 0) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const c = l + 1 < n && heap[l + 1].last < heap[l].last ? l + 1 : l;
+      if (heap[c].last >= last.last) break;
+      heap[i] = heap[c];
+      i = c;
+    }
+    heap[i] = last;
+    return top;
   }
 
   function install(proto, config) {
@@ -289,7 +420,16 @@
       addToSession(keyGroup, keyString, key, record, time, watermark, runEnd) {
         let start = time, end = runEnd === undefined ? time + this.gap : runEnd;
         let ws = this.state.get(keyGroup, keyString);
-        if (ws === undefined) ws = [];
+        if (ws === undefined) {
+          // A key without sessions (most new sessions): its list made at its size (push() on an
+          // empty array leaves room for ~20 more, all of it kept as long as the session lives).
+          if (end - 1 + this.lateness <= watermark) return false;
+          ws = [start, end, this.first(record, 0), 0];
+          this.registerSessionTimer(keyGroup, keyString, key, this.sessionDue(end, watermark));
+          this.onElementAdded(ws, 0, key, watermark);
+          this.state.put(keyGroup, keyString, ws);
+          return true;
+        }
         let hits = 0, hit = -1;
         for (let i = 0; i < ws.length; i += STRIDE) {
           if (ws[i] <= end && ws[i + 1] >= start) {

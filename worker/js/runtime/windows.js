@@ -301,7 +301,7 @@
       }
       const all = new this.timers.constructor();
       all.restore(this.timers.snapshot());
-      for (const t of this.sessionTimers.heap) {
+      for (const t of this.sessionTimers.sorted()) {
         all.registerEventTimeTimer(t.time, t.keyGroup, t.keyString, t.key, "");
       }
       return all.size;

@@ -155,8 +155,8 @@ test("between checkpoints the timers that fired are not kept; a checkpoint after
   const timers = whole.op.sessionTimers;
   // ~7 keys' sessions live at a time; 6,000 records registered thousands of timers.
   assert.ok(timers.seq > 3000, "timers registered: " + timers.seq);
-  assert.ok(timers.added.length <= 1024 + 2 * timers.count,
-            "timers kept for the next checkpoint: " + timers.added.length);
+  assert.ok(timers.logged <= 1024 + 2 * timers.count,
+            "timers kept for the next checkpoint: " + timers.logged);
   const timerEntries = whole.snapshotTimers();
   const restored = harness(session10, {}, { table: new Map(copy([...whole.table])), timerEntries });
   restored.setWatermark(5999 * 3 - 20);  // the last watermark of feed(whole, 0, 6000)
@@ -170,4 +170,38 @@ test("between checkpoints the timers that fired are not kept; a checkpoint after
   assert.deepEqual(tail, out.slice(out.length - tail.length));
   assert.ok(tail.length >= 7, "the restored operator fired the open sessions: " + tail.length);
   restored.assertEmpty();
+});
+
+test("a checkpoint deletes a session timers' entry once all its timers fired, also after the barrier",
+     () => {
+  const MARK = '["session"]';
+  const live = (list) => list.filter(([, key]) => key !== MARK);
+  const h = harness(session10);
+  h.ctx.timers.trackChanges();
+  h.add("a", {}, 0);  // timer at 9
+  h.add("b", {}, 3);  // timer at 12
+  h.beginTimers();    // the barrier holds both
+  h.watermark(9);     // a's fires before the checkpoint writes it
+  assert.deepEqual(h.take(), [["a", [0, 10], 1, 9]]);
+  h.add("c", {}, 20);  // timer at 29: the next checkpoint's
+  let table = h.finishTimers(1);  // one timer an entry
+  assert.equal(live(table).length, 2, "a's timer is written (the barrier's view), and b's");
+  assert.equal(table.length, 2, "no mark: nothing had fired at the barrier");
+  h.watermark(12);
+  assert.deepEqual(h.take(), [["b", [3, 13], 1, 12]]);
+  table = h.snapshotTimers(1);
+  const cGroup = keys.keyGroupOf("c", MAX_PARALLELISM);
+  assert.deepEqual(live(table).map(([keyGroup]) => keyGroup), [cGroup],
+                   "a's and b's entries are deleted, c's written");
+  assert.deepEqual(table.filter(([, key]) => key === MARK), [[cGroup, MARK, "12"]],
+                   "a mark for the one key group with live entries");
+  // A restore fires c's session only; a's and b's do not come back.
+  const restored = harness(session10, {}, { table: new Map(copy([...h.table])), timerEntries: table });
+  restored.setWatermark(12);
+  restored.watermark(Infinity);
+  assert.deepEqual(restored.take(), [["c", [20, 30], 1, 29]]);
+  restored.assertEmpty();
+  h.watermark(29);
+  assert.deepEqual(live(h.snapshotTimers()), [], "c's entry is deleted once its timer fired");
+  h.assertEmpty();
 });
