@@ -83,7 +83,7 @@
   }
 
   function keyGroupOfString(text, maxParallelism) {
-    return hashString(text) % maxParallelism;
+    return (hashString(text) % maxParallelism) | 0;  // an int32: see KeyMemo
   }
 
   // The last integer key's hash: records in a row often share a key (a window's end or start
@@ -96,9 +96,9 @@
         lastHash = hashInteger(key);
         lastInteger = key;
       }
-      return lastHash % maxParallelism;
+      return (lastHash % maxParallelism) | 0;
     }
-    return hashString(keyString(key)) % maxParallelism;
+    return (hashString(keyString(key)) % maxParallelism) | 0;
   }
 
   // The key string and key group of each record's key, for a keyed operator's input (one per
@@ -109,7 +109,10 @@
   // object each time (whose hash V8 keeps: the state cache's Map finds it without hashing it
   // again). Another number equal to the record before's (a window's end after a window operator)
   // reuses its answer. Anything else is keyString and hashString, as
-  // keyGroupOfString(keyString(key)).
+  // keyGroupOfString(keyString(key)). Key groups are int32 values (`| 0`): a hash is a uint32,
+  // and V8 computes `hash % maxParallelism` as a double; stored as it is, one such key group
+  // makes every object field that holds key groups (the state cache's entries) a boxed double,
+  // a further pointer to follow on every lookup.
   const SLOTS = 4096;
   class KeyMemo {
     constructor(maxParallelism) {
@@ -131,7 +134,7 @@
             return this.slotGroups[slot];
           }
           const text = String(key);
-          const g = hashString(text) % this.maxParallelism;
+          const g = (hashString(text) % this.maxParallelism) | 0;
           this.slotKeys[slot] = key;
           this.slotGroups[slot] = g;
           this.slotStrings[slot] = text;
@@ -140,7 +143,7 @@
         }
         if (key !== this.lastNumber) {
           this.lastString = String(key);
-          this.lastGroup = hashString(this.lastString) % this.maxParallelism;
+          this.lastGroup = (hashString(this.lastString) % this.maxParallelism) | 0;
           this.lastNumber = key;
         }
         this.string = this.lastString;
@@ -148,7 +151,7 @@
       }
       const text = keyString(key);
       this.string = text;
-      return hashString(text) % this.maxParallelism;
+      return (hashString(text) % this.maxParallelism) | 0;
     }
   }
 

@@ -47,3 +47,28 @@ test("KeyMemo gives every key its key string and key group, in any order and rep
   assert.throws(() => memo.group(undefined), /returned undefined/);
   assert.throws(() => memo.group(() => 1), /returned a function/);
 });
+
+// A key group stored as a boxed double (V8 computes `uint32 hash % maxParallelism` as a double)
+// makes every object field holding key groups a boxed double: one more pointer per state lookup.
+test("key groups are small integers (V8 Smis), whichever path makes them", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const file = fileURLToPath(new URL("../../../../worker/js/runtime/keys.js", import.meta.url));
+  const script = `
+    const keys = require("vm").runInThisContext(require("fs").readFileSync(${JSON.stringify(file)}, "utf8"));
+    const memo = new keys.KeyMemo(128);
+    const bad = [];
+    for (let n = 0; n < 3000; n++) {
+      // integers (slots, hits and misses), other numbers, strings, objects
+      for (const key of [n, n, 2 ** 33 + n, n + 0.5, "k" + n, { id: n }]) {
+        const ks = keys.keyString(key);
+        for (const [what, g] of [["KeyMemo", memo.group(key)], ["keyGroupOf", keys.keyGroupOf(key, 128)],
+                                 ["keyGroupOfString", keys.keyGroupOfString(ks, 128)]]) {
+          if (!%IsSmi(g)) bad.push(what + " " + ks + " " + g);
+        }
+      }
+    }
+    process.stdout.write(JSON.stringify(bad.slice(0, 5)));`;
+  const out = execFileSync(process.execPath, ["--allow-natives-syntax", "-e", script], { encoding: "utf8" });
+  assert.deepEqual(JSON.parse(out), []);
+});
