@@ -139,10 +139,11 @@
       }  // else known to be absent from the backend: nothing to delete
     }
 
-    // The cached entry of the key, or undefined.
+    // The cached entry of the key, or undefined. The key group first: comparing two key strings
+    // that are not the same object reads both (and most often another key's string is as long).
     find(keyGroup, keyString) {
       const last = this.last;
-      if (last !== null && last.key === keyString && last.keyGroup === keyGroup) return last;
+      if (last !== null && last.keyGroup === keyGroup && last.key === keyString) return last;
       let entry = this.entries.get(keyString);
       while (entry !== undefined && entry.keyGroup !== keyGroup) entry = entry.next;
       if (entry !== undefined) this.last = entry;
