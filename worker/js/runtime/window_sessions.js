@@ -30,31 +30,50 @@
   "use strict";
 
   // Timers registered since a checkpoint, in registration order: their fields in parallel
-  // arrays (no object per timer).
+  // arrays (no object per timer), of a capacity that only grows (a log is compacted over and
+  // over; an array whose length is cut gives its room back and must grow again).
   class TimerLog {
     constructor() {
-      this.times = [];
-      this.seqs = [];
-      this.keyGroups = [];
+      this.length = 0;
+      this.capacity = 0;
+      this.times = new Float64Array(0);
+      this.seqs = new Float64Array(0);
+      this.keyGroups = new Int32Array(0);
       this.keyStrings = [];
       this.keys = [];
     }
-    get length() {
-      return this.seqs.length;
-    }
     push(time, seq, keyGroup, keyString, key) {
-      this.times.push(time);
-      this.seqs.push(seq);
-      this.keyGroups.push(keyGroup);
-      this.keyStrings.push(keyString);
-      this.keys.push(key);
+      const i = this.length;
+      if (i === this.capacity) this.grow();
+      this.times[i] = time;
+      this.seqs[i] = seq;
+      this.keyGroups[i] = keyGroup;
+      this.keyStrings[i] = keyString;
+      this.keys[i] = key;
+      this.length = i + 1;
+    }
+    grow() {
+      const capacity = Math.max(256, 2 * this.capacity);
+      const times = new Float64Array(capacity), seqs = new Float64Array(capacity);
+      const keyGroups = new Int32Array(capacity);
+      times.set(this.times);
+      seqs.set(this.seqs);
+      keyGroups.set(this.keyGroups);
+      this.times = times;
+      this.seqs = seqs;
+      this.keyGroups = keyGroups;
+      for (let i = this.capacity; i < capacity; i++) {
+        this.keyStrings.push("");
+        this.keys.push(0);
+      }
+      this.capacity = capacity;
     }
     // Keeps only the timers later than `upTo` (the others fired), in place.
     keepAfter(upTo) {
       const times = this.times, seqs = this.seqs, keyGroups = this.keyGroups;
-      const keyStrings = this.keyStrings, keys = this.keys;
+      const keyStrings = this.keyStrings, keys = this.keys, length = this.length;
       let n = 0;
-      for (let i = 0; i < times.length; i++) {
+      for (let i = 0; i < length; i++) {
         if (!(times[i] > upTo)) continue;
         times[n] = times[i];
         seqs[n] = seqs[i];
@@ -63,11 +82,11 @@
         keys[n] = keys[i];
         n++;
       }
-      times.length = n;
-      seqs.length = n;
-      keyGroups.length = n;
-      keyStrings.length = n;
-      keys.length = n;
+      for (let i = n; i < length; i++) {  // (no key kept alive by a fired timer)
+        keyStrings[i] = "";
+        keys[i] = 0;
+      }
+      this.length = n;
     }
   }
 
