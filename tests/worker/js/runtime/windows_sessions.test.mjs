@@ -205,3 +205,37 @@ test("a checkpoint deletes a session timers' entry once all its timers fired, al
   assert.deepEqual(live(h.snapshotTimers()), [], "c's entry is deleted once its timer fired");
   h.assertEmpty();
 });
+
+test("session timers a given-up checkpoint did not write go into the next one", () => {
+  const feed = (h, from, to) => {
+    for (let t = from; t < to; t++) {
+      h.add("k" + (t % 5), {}, t * 4);
+      if (t % 3 === 2) h.watermark(t * 4 - 12);
+    }
+  };
+  const whole = harness(session10);
+  whole.ctx.timers.trackChanges();
+  feed(whole, 0, 60);
+  whole.add("far", {}, 1000);  // a timer at 1009, live until the end
+  // A checkpoint given up after writing one entry (which reaches the backend all the same).
+  const out = [];
+  whole.ctx.timers.freezeChanges(out);
+  while (out.length === 0) assert.equal(whole.ctx.timers.takeFrozen(1), false);  // (budget: timers)
+  assert.equal(out.length, 3, "one entry written");
+  whole.timerTable.set(out[0] + "\u0000" + out[1], [out[0], out[1], out[2]]);
+  whole.ctx.timers.abortFrozen();
+  feed(whole, 60, 80);
+  const timerEntries = whole.snapshotTimers(2);
+  const restored = harness(session10, {}, { table: new Map(copy([...whole.table])), timerEntries });
+  restored.setWatermark(77 * 4 - 12);  // the last watermark of feed(whole, 60, 80)
+  feed(whole, 80, 100);
+  feed(restored, 80, 100);
+  whole.watermark(Infinity);
+  restored.watermark(Infinity);
+  const all = whole.take();
+  const tail = restored.take();
+  assert.ok(tail.length >= 10, "sessions fired after the restore: " + tail.length);
+  assert.deepEqual(tail, all.slice(all.length - tail.length));
+  assert.deepEqual(tail.filter(([key]) => key === "far"), [["far", [1000, 1010], 1, 1009]]);
+  restored.assertEmpty();
+});
