@@ -4,7 +4,7 @@
 // per window and time) still fire each window once. Run: node --test tests/worker/js/runtime/
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_PARALLELISM, TimerService, copy, harness, keys } from "./window_harness.mjs";
+import { MAX_PARALLELISM, TimerService, copy, harness, keys, prng, runtime } from "./window_harness.mjs";
 
 const session10 = { assigner: { type: "session", gap: 10 }, function: "count" };
 
@@ -238,4 +238,39 @@ test("session timers a given-up checkpoint did not write go into the next one", 
   assert.deepEqual(tail, all.slice(all.length - tail.length));
   assert.deepEqual(tail.filter(([key]) => key === "far"), [["far", [1000, 1010], 1, 1009]]);
   restored.assertEmpty();
+});
+
+test("the session timer heap fires by (time, registration) with its slots reused, past its first size",
+     () => {
+  const { SessionTimers } = runtime.window_sessions;
+  const timers = new SessionTimers();
+  const rand = prng(42);
+  const live = [];  // what a plain sorted list would hold
+  let seq = 0;
+  const fired = [], expected = [];
+  let most = 0;
+  for (let round = 0; round < 40; round++) {
+    for (let n = 0; n < 100; n++) {
+      const time = round * 10 + Math.floor(rand() * 60);  // many timers share a time
+      const key = rand() < 0.5 ? "k" + seq : seq;  // strings and numbers
+      timers.add(time, seq % 128, String(key), key);
+      live.push({ time, seq: seq++, keyGroup: (seq - 1) % 128, keyString: String(key), key });
+    }
+    live.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    most = Math.max(most, timers.count);
+    const upTo = round * 10 + 5;
+    while (live.length > 0 && live[0].time <= upTo) {
+      const t = live.shift();
+      expected.push([t.time, t.keyGroup, t.keyString, t.key]);
+    }
+    while (timers.count > 0 && timers.next() <= upTo) {
+      const t = timers.shift();
+      fired.push([t.time, t.keyGroup, t.keyString, t.key]);
+    }
+    assert.equal(timers.count, live.length, "round " + round);
+  }
+  assert.ok(most > 256, "the heap grew past its first size (64) twice: " + most);
+  assert.deepEqual(fired, expected);
+  assert.deepEqual(timers.sorted().map((t) => [t.time, t.seq, t.keyGroup, t.keyString, t.key]),
+                   live.map((t) => [t.time, t.seq, t.keyGroup, t.keyString, t.key]));
 });
