@@ -436,9 +436,33 @@
     const methods = {
       // Session windows: [time, time + gap) merges with every window of the key it intersects.
       // runEnd: a combiner's run of records (windows.js processRun) is [time, runEnd).
+      // The common way a session grows first, small enough for TurboFan to inline into the
+      // driver's loop: the key's one window, which the record meets, extended. Its timer stays
+      // (see "Session timers"), unless its trigger fired and the new end is due again. Anything
+      // else: addToSessions.
       addToSession(keyGroup, keyString, key, record, time, watermark, runEnd) {
-        let start = time, end = runEnd === undefined ? time + this.gap : runEnd;
-        let ws = this.state.get(keyGroup, keyString);
+        const end = runEnd === undefined ? time + this.gap : runEnd;
+        const ws = this.state.get(keyGroup, keyString);
+        if (ws === undefined || ws.length !== STRIDE || !(ws[0] <= end && ws[1] >= time)) {
+          return this.addToSessions(keyGroup, keyString, key, record, time, end, watermark, ws);
+        }
+        const oldEnd = ws[1];
+        if (time < ws[0]) ws[0] = time;
+        if (end > oldEnd) {
+          ws[1] = end;
+          if (this.trigger !== COUNT && oldEnd - 1 <= watermark && end - 1 > watermark) {
+            this.registerSessionTimer(keyGroup, keyString, key, end - 1);
+          }
+        }
+        ws[2] = this.add(ws[2], record);
+        this.onElementAdded(ws, 0, key, watermark);
+        this.state.put(keyGroup, keyString, ws);
+        return true;
+      },
+
+      // addToSession's other cases: [start, end) for a key with no window, several, or one it
+      // does not meet (ws: the key's window list, or undefined).
+      addToSessions(keyGroup, keyString, key, record, start, end, watermark, ws) {
         if (ws === undefined) {
           // A key without sessions (most new sessions): its list made at its size (push() on an
           // empty array leaves room for ~20 more, all of it kept as long as the session lives).
