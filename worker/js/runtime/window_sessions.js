@@ -15,9 +15,9 @@
 // Event-time session timers are kept by the operator (SessionTimers below), not in ctx.timers: a
 // binary heap of (time, seq, keyGroup, keyString, key) in (time, registration) order — no Maps
 // per time, as most session timers have a millisecond of their own, and no object per timer
-// (typed arrays and slots, below: a session's timers cost the GC nothing). Registering a (time, key)
-// the heap holds adds a second entry; it fires right after the first, at the same time, and
-// onSessionTimer's firedKeys makes it a no-op, as ctx.timers would have kept one timer.
+// (typed arrays and slots, below: a session's timers cost the GC nothing). Registering a
+// (time, key) the heap holds adds a second entry; it fires right after the first, at the same
+// time, and onSessionTimer's firedKeys makes it a no-op, as ctx.timers would have kept one timer.
 // Checkpoints write them directly (ctx.timers.adopt(sessionTimers, "session"); the format is
 // timers.js's "Own timers"): each checkpoint writes the timers registered since the last one, an
 // entry per key group (freeze(out) at the barrier swaps the log of them, take(budget) writes
@@ -249,7 +249,8 @@
       for (let i = 0; i < this.n; i++) {
         const seq = order[2 * i + 1], slot = this.slotAt[i];
         if (seq < this.trackFrom) continue;
-        log.push(order[2 * i], seq, this.slotGroup[slot], this.slotString[slot], this.slotKey[slot]);
+        log.push(order[2 * i], seq, this.slotGroup[slot], this.slotString[slot],
+                 this.slotKey[slot]);
       }
       this.log = log;
     }
