@@ -83,7 +83,7 @@
   }
 
   function keyGroupOfString(text, maxParallelism) {
-    return hashString(text) % maxParallelism;
+    return (hashString(text) % maxParallelism) | 0;
   }
 
   // The last integer key's hash: records in a row often share a key (a window's end or start
@@ -96,9 +96,9 @@
         lastHash = hashInteger(key);
         lastInteger = key;
       }
-      return lastHash % maxParallelism;
+      return (lastHash % maxParallelism) | 0;
     }
-    return hashString(keyString(key)) % maxParallelism;
+    return (hashString(keyString(key)) % maxParallelism) | 0;
   }
 
   // The key string and key group of each record's key, for a keyed operator's input (one per
@@ -131,7 +131,7 @@
             return this.slotGroups[slot];
           }
           const text = String(key);
-          const g = hashString(text) % this.maxParallelism;
+          const g = (hashString(text) % this.maxParallelism) | 0;
           this.slotKeys[slot] = key;
           this.slotGroups[slot] = g;
           this.slotStrings[slot] = text;
@@ -140,7 +140,7 @@
         }
         if (key !== this.lastNumber) {
           this.lastString = String(key);
-          this.lastGroup = hashString(this.lastString) % this.maxParallelism;
+          this.lastGroup = (hashString(this.lastString) % this.maxParallelism) | 0;
           this.lastNumber = key;
         }
         this.string = this.lastString;
@@ -148,7 +148,7 @@
       }
       const text = keyString(key);
       this.string = text;
-      return hashString(text) % this.maxParallelism;
+      return (hashString(text) % this.maxParallelism) | 0;
     }
   }
 

@@ -142,7 +142,7 @@
     // The cached entry of the key, or undefined.
     find(keyGroup, keyString) {
       const last = this.last;
-      if (last !== null && last.key === keyString && last.keyGroup === keyGroup) return last;
+      if (last !== null && last.keyGroup === keyGroup && last.key === keyString) return last;
       let entry = this.entries.get(keyString);
       while (entry !== undefined && entry.keyGroup !== keyGroup) entry = entry.next;
       if (entry !== undefined) this.last = entry;

@@ -2,6 +2,7 @@
 // (every process must put a key into the same key group, whichever path it takes).
 import assert from "node:assert/strict";
 import test from "node:test";
+import { execFileSync } from "node:child_process";
 import { load } from "./helpers.mjs";
 
 const keys = load("keys.js");
@@ -46,4 +47,37 @@ test("KeyMemo gives every key its key string and key group, in any order and rep
   }
   assert.throws(() => memo.group(undefined), /returned undefined/);
   assert.throws(() => memo.group(() => 1), /returned a function/);
+});
+
+// Key groups are small integers that V8 keeps unboxed (Smis), also from optimized code: one
+// returned as a boxed heap number and stored in the state cache's entries makes V8 box the key
+// group of every entry (a field holds one representation), so that each lookup loads another
+// object. Checked in a child process with V8's natives syntax, after the functions are optimized.
+test("key groups are unboxed integers (Smis), also from optimized code", () => {
+  const script = `
+    const keys = load("keys.js");
+    const memo = new keys.KeyMemo(128);
+    const paths = {
+      memoSlot: (n) => memo.group(n % 64),
+      memoLast: (n) => memo.group(1700000000000 + (n >> 4) * 10000),
+      memoString: (n) => memo.group("k" + (n % 300)),
+      keyGroupOf: (n) => keys.keyGroupOf(n * 7919, 128),
+      keyGroupOfString: (n) => keys.keyGroupOfString("s" + n, 128),
+    };
+    const boxed = [];
+    for (const [name, f] of Object.entries(paths)) {
+      const run = (from) => { const out = []; for (let n = from; n < from + 5000; n++) out.push(f(n)); return out; };
+      %PrepareFunctionForOptimization(run);
+      run(0); run(5000);
+      %OptimizeFunctionOnNextCall(run);
+      for (const g of run(10000)) if (!%IsSmi(g)) { boxed.push(name + " " + g); break; }
+    }
+    boxed.join("; ");`;
+  const helpers = new URL("./helpers.mjs", import.meta.url).href;
+  const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e",
+    `import { load } from ${JSON.stringify(helpers)}; import vm from "node:vm";
+     globalThis.load = load;
+     process.stdout.write(String(vm.runInThisContext(${JSON.stringify(script)})));`],
+  { encoding: "utf8" });
+  assert.equal(out, "", "key groups boxed as heap numbers: " + out);
 });
