@@ -144,7 +144,8 @@
       this.sliced = c.kind === SLIDING && c.eventTime && c.trigger === EVENT_TIME && c.merges;
       this.sliceSize = c.kind === SLIDING ? C.gcd(c.size, c.step) : 0;
       this.sliceStart = NaN;
-      // Event-time tumbling windows with the event-time trigger take processElement's fast path.
+      // Event-time tumbling windows with the event-time trigger take processElement's fast path
+      // (a boolean, tested with `=== true`: see state.js's `dirty`).
       this.tumblingFast = c.kind === TUMBLING && c.eventTime && c.trigger === EVENT_TIME;
       this.merged = 0;  // slices merged by the last mergeSlices()
       if (c.kind === SESSION) {
@@ -178,7 +179,7 @@
       // which their key already has and which has not fired: the window is added to and nothing
       // else happens (no timers, no firing, not late). Exactly what addToAligned would do, with
       // fewer calls; anything else takes the general path, with the key's state already read.
-      if (this.tumblingFast && typeof ts === "number") {
+      if (this.tumblingFast === true && typeof ts === "number") {
         const start = this.bucketStart, end = start + this.size;
         if (ts >= start && ts < end) {
           const watermark = this.ctx.watermark();
