@@ -56,13 +56,16 @@ void EmitKeyedStage(const ChainSpec &chain, const ChainProgram &program, size_t 
   }
   w.Line("const ST", k, " = { lateDropped: 0, lateSideOutput: 0 };");
   w.Line("const WK", suffix, " = { w: -Infinity };  // its input watermark");
-  w.Open("const O", k, " = rt.", KeyedLibrary(stage.kind), ".make(");
+  // Its runtime libraries: its own copies (OwnRuntimeLibraries) or the chain's.
+  const std::string libraries =
+      OwnRuntimeLibraries(chain, program, k).empty() ? "rt" : "rt.stage" + std::to_string(k);
+  w.Open("const O", k, " = ", libraries, ".", KeyedLibrary(stage.kind), ".make(");
   w.Line("{ id: ", JsString(stage.operator_id), ", name: ", JsString(stage.operator_name),
          ", kind: ", JsString(stage.kind), ", config: ",
          stage.config_json.empty() ? "{}" : stage.config_json, ", fns: fns[", k, "] },");
   w.Line("{ params, state: tables.table(", 2 * j, "), timers: ", tm, ", emit: E", k + 1,
          ", emitLate: L", k, ", now: keyedNow, watermark: keyedWatermark(WK", suffix, ")",
-         ", stats: ST", k, ", runtime: rt },");
+         ", stats: ST", k, ", runtime: ", libraries, " },");
   w.Close(");");
   w.Line("const KM", suffix, " = new keys.KeyMemo(", chain.max_parallelism,
          ");  // key strings and groups");
