@@ -63,8 +63,11 @@ void EmitKeyedStage(const ChainSpec &chain, const ChainProgram &program, size_t 
   w.Line("{ id: ", JsString(stage.operator_id), ", name: ", JsString(stage.operator_name),
          ", kind: ", JsString(stage.kind), ", config: ",
          stage.config_json.empty() ? "{}" : stage.config_json, ", fns: fns[", k, "] },");
+  // Windows read processing time once a batch (batchNow); a process function's
+  // currentProcessingTime() reads the clock each call.
+  const char *now = KeyedLibrary(stage.kind) == "windows" ? "batchNow" : "keyedNow";
   w.Line("{ params, state: tables.table(", 2 * j, "), timers: ", tm, ", emit: E", k + 1,
-         ", emitLate: L", k, ", now: keyedNow, watermark: keyedWatermark(WK", suffix, ")",
+         ", emitLate: L", k, ", now: ", now, ", watermark: keyedWatermark(WK", suffix, ")",
          ", stats: ST", k, ", runtime: ", libraries, " },");
   w.Close(");");
   w.Line("const KM", suffix, " = new keys.KeyMemo(", chain.max_parallelism,
@@ -76,6 +79,9 @@ void EmitKeyedStage(const ChainSpec &chain, const ChainProgram &program, size_t 
 
 // The keyed operators, their state tables (one cache for all) and timers, or none.
 void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  // The batch's processing time: read from the clock at its first use, forgotten by begin().
+  w.Line("let nowB = NaN;");
+  w.Line("function batchNow() { return nowB === nowB ? nowB : (nowB = Date.now()); }");
   if (program.keyed_stages.empty()) {
     w.Line("const tables = null;");
     return;
@@ -83,9 +89,9 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
   // rt.stateEmpty: the backend holds nothing yet (state.js, "A fresh backend").
   w.Line("const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: ",
          chain.state_cache_entries, ", fresh: rt.stateEmpty });");
-  // Every keyed operator's ctx.now and ctx.watermark are closures of the same two literals: the
-  // operators' code is shared (one window operator class for all), and V8 inlines a call only
-  // where it has seen one function (or closures of one literal) there.
+  // Keyed operators' ctx.watermark are closures of one literal, and their ctx.now one function
+  // (batchNow for windows): operators share code, and V8 inlines a call only where it has seen
+  // one function (or closures of one literal) there.
   w.Line("const keyedNow = () => Date.now();");
   w.Line("function keyedWatermark(t) { return () => t.w; }");
   for (size_t j = 0; j < program.keyed_stages.size(); ++j) EmitKeyedStage(chain, program, j, w);
