@@ -27,7 +27,7 @@ void EmitMoveKeyed(const ChainSpec &chain, const ChainProgram &program, JsWriter
       w.Line("w = w === Infinity ? Infinity : A", i, ".max - A", i, ".ooo - 1;");
     }
     from = k;
-    const std::string wm = "wmK" + KeyedSuffix(program, k);
+    const std::string wm = "WK" + KeyedSuffix(program, k) + ".w";
     w.Open("if (w > ", wm, ") {");
     w.Line(wm, " = w;");
     w.Line("s = ", k, ";");
@@ -55,18 +55,21 @@ void EmitKeyedStage(const ChainSpec &chain, const ChainProgram &program, size_t 
     w.Close();
   }
   w.Line("const ST", k, " = { lateDropped: 0, lateSideOutput: 0 };");
-  w.Open("const O", k, " = rt.", KeyedLibrary(stage.kind), ".make(");
+  w.Line("const WK", suffix, " = { w: -Infinity };  // its input watermark");
+  // Its runtime libraries: its own copies (OwnRuntimeLibraries) or the chain's.
+  const std::string libraries =
+      OwnRuntimeLibraries(chain, program, k).empty() ? "rt" : "rt.stage" + std::to_string(k);
+  w.Open("const O", k, " = ", libraries, ".", KeyedLibrary(stage.kind), ".make(");
   w.Line("{ id: ", JsString(stage.operator_id), ", name: ", JsString(stage.operator_name),
          ", kind: ", JsString(stage.kind), ", config: ",
          stage.config_json.empty() ? "{}" : stage.config_json, ", fns: fns[", k, "] },");
   // Windows read processing time once a batch (batchNow); a process function's
   // currentProcessingTime() reads the clock each call.
-  const char *now = KeyedLibrary(stage.kind) == "windows" ? "batchNow" : "() => Date.now()";
+  const char *now = KeyedLibrary(stage.kind) == "windows" ? "batchNow" : "keyedNow";
   w.Line("{ params, state: tables.table(", 2 * j, "), timers: ", tm, ", emit: E", k + 1,
-         ", emitLate: L", k, ", now: ", now, ", watermark: () => wmK", suffix,
-         ", stats: ST", k, ", runtime: rt },");
+         ", emitLate: L", k, ", now: ", now, ", watermark: keyedWatermark(WK", suffix, ")",
+         ", stats: ST", k, ", runtime: ", libraries, " },");
   w.Close(");");
-  w.Line("let wmK", suffix, " = -Infinity;");
   w.Line("const KM", suffix, " = new keys.KeyMemo(", chain.max_parallelism,
          ");  // key strings and groups");
   if (j > 0) w.Line("const CK", k, " = chainKeyFns[", k, "];");
@@ -86,6 +89,11 @@ void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWr
   // rt.stateEmpty: the backend holds nothing yet (state.js, "A fresh backend").
   w.Line("const tables = new rt.state.StateTables(rt.stateNative, { cacheEntries: ",
          chain.state_cache_entries, ", fresh: rt.stateEmpty });");
+  // Keyed operators' ctx.watermark are closures of one literal, and their ctx.now one function
+  // (batchNow for windows): operators share code, and V8 inlines a call only where it has seen
+  // one function (or closures of one literal) there.
+  w.Line("const keyedNow = () => Date.now();");
+  w.Line("function keyedWatermark(t) { return () => t.w; }");
   for (size_t j = 0; j < program.keyed_stages.size(); ++j) EmitKeyedStage(chain, program, j, w);
   w.Line("let input = 0, inKey = inKeyFns[0];");
   EmitMoveKeyed(chain, program, w);

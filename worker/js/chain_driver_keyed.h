@@ -12,8 +12,8 @@ namespace sluice::js {
 // its stats ST<k>, its watermark, its key memo and, after the first, its chained key selector
 // CK<k>; one StateTables cache (`tables`) serves them all.
 
-// The names of keyed stage k's own variables: the first keyed stage's are KM, TM and wmK, a
-// later one's KM<k>, TM<k> and wmK<k>.
+// The names of keyed stage k's own variables: the first keyed stage's are KM, TM and WK (its
+// input watermark, WK.w), a later one's KM<k>, TM<k> and WK<k>.
 std::string KeyedSuffix(const ChainProgram &program, int k);
 
 // Set-up: the cache, every keyed stage's timers (restored with the state) and operator, and

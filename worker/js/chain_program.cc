@@ -44,6 +44,19 @@ std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainPro
   return names;
 }
 
+std::vector<std::string> OwnRuntimeLibraries(const ChainSpec &chain, const ChainProgram &program,
+                                             int k) {
+  const std::string library = KeyedLibrary(chain.stages[k].kind);
+  bool shared = false;
+  for (int earlier : program.keyed_stages) {
+    if (earlier >= k) break;
+    shared = shared || KeyedLibrary(chain.stages[earlier].kind) == library;
+  }
+  if (!shared) return {};
+  if (library == "windows") return {"window_config", "window_slices", "window_sessions", library};
+  return {library};
+}
+
 namespace {
 
 Status CheckStages(const ChainSpec &chain, ChainProgram *program) {

@@ -99,6 +99,14 @@ std::string KeyedLibrary(const std::string &kind);
 // window_config and combiner when an output edge pre-aggregates (runtime/combiner.js).
 std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainProgram &program);
 
+// The runtime libraries keyed stage k gets a copy of its own, compiled apart from `rt`'s (in
+// `rt.stage<k>`, whose prototype is `rt`): its library and, for windows, the window
+// operator's parts, when an earlier keyed stage of the chain uses the same library; else none.
+// V8 learns from each call site what it calls, and a site that has seen two operators' user
+// functions (or accessors) calls them the slow way; apart, each operator's sites see its own.
+std::vector<std::string> OwnRuntimeLibraries(const ChainSpec &chain, const ChainProgram &program,
+                                             int k);
+
 // The value of the current-stage variable while a chained keyed stage's key selector runs
 // (ChainSpec::keyed_input_in_chain): errors name the keyed operator's key selector, as the
 // sending side of an exchange does.

@@ -37,6 +37,9 @@ constexpr char kKeysScript[] = "sluice-runtime:keys";
 constexpr char kCodecScript[] = "sluice-runtime:codec";
 constexpr char kCodecDecodeScript[] = "sluice-runtime:codec_decode";
 constexpr char kRuntimePrefix[] = "sluice-runtime:";
+std::string OwnLibraryScriptName(const std::string &name, int k) {  // OwnRuntimeLibraries
+  return kRuntimePrefix + name + "@" + std::to_string(k);
+}
 constexpr char kFunctionRole[] = "function";
 constexpr char kKeyRole[] = "key selector";
 constexpr size_t kMb = 1024 * 1024;
@@ -309,6 +312,20 @@ Status V8ChainRunner::AddRuntimeLibraries(v8::Local<v8::Context> context,
     SLUICE_RETURN_IF_ERROR(Compile(context, std::string(runtime::RuntimeJs(name)),
                                    kRuntimePrefix + name, kChainStage, &library));
     rt->Set(context, V8String(isolate_, name), library).Check();
+  }
+  for (int k : program_.keyed_stages) {  // rt.stage<k>: a keyed stage's own copies
+    const std::vector<std::string> own = OwnRuntimeLibraries(chain_, program_, k);
+    if (own.empty()) continue;
+    v8::Local<v8::Object> stage_rt = v8::Object::New(isolate_);
+    stage_rt->SetPrototype(context, rt).Check();
+    rt->Set(context, V8String(isolate_, "stage" + std::to_string(k)), stage_rt).Check();
+    for (const std::string &name : own) {
+      v8::Local<v8::Value> library;
+      scripts_[OwnLibraryScriptName(name, k)] = {kDriverStage, ""};
+      SLUICE_RETURN_IF_ERROR(Compile(context, std::string(runtime::RuntimeJs(name)),
+                                     OwnLibraryScriptName(name, k), kChainStage, &library));
+      stage_rt->Set(context, V8String(isolate_, name), library).Check();
+    }
   }
   v8::Local<v8::Value> state_native = v8::Null(isolate_);
   bool state_empty = false;

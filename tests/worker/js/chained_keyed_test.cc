@@ -10,6 +10,7 @@
 
 #include "tests/common/temp_dir.h"
 #include "tests/worker/js/test_util.h"
+#include "worker/js/chain_program.h"
 #include "worker/js/event_times.h"
 #include "worker/js/js_engine.h"
 #include "worker/state/rocks_state_backend.h"
@@ -274,6 +275,31 @@ TEST_F(ChainedKeyedTest, TheSecondOperatorsKeySelectorsErrorsNameIt) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("'totals' (op3)"), std::string::npos)
       << refused.status().message();
+}
+
+// The second window operator gets its own copy of the window libraries (rt.stage2, compiled
+// apart from the first's, so that V8 keeps each operator's call sites apart), and errors in its
+// functions still name it.
+TEST_F(ChainedKeyedTest, TheSecondWindowHasItsOwnLibrariesAndItsErrorsNameIt) {
+  ChainSpec chain = TwoWindows();
+  Result<ChainProgram> program = BuildChainProgram(chain);
+  ASSERT_TRUE(program.ok()) << program.status().message();
+  EXPECT_NE(program->driver_source.find("const O1 = rt.windows.make("), std::string::npos);
+  EXPECT_NE(program->driver_source.find("const O2 = rt.stage2.windows.make("), std::string::npos);
+  EXPECT_NE(program->driver_source.find("runtime: rt.stage2 }"), std::string::npos);
+  EXPECT_EQ(OwnRuntimeLibraries(chain, *program, 1), std::vector<std::string>{});
+  EXPECT_EQ(OwnRuntimeLibraries(chain, *program, 2),
+            (std::vector<std::string>{"window_config", "window_slices", "window_sessions",
+                                      "windows"}));
+  chain.stages[2].functions["add"] = "(a, s) => { throw new Error('boom'); }";
+  auto backend = RocksStateBackend::Open(Dir("live"), kTables);
+  ASSERT_TRUE(backend.ok()) << backend.status().message();
+  Task task = Start(chain, std::move(backend).value(), false);
+  ASSERT_NE(task.runner, nullptr);
+  const std::vector<std::string> out = Run(task, {Batch({{"a", 1, 1}, {"a", 20, 1}})});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0].find("operator 'totals' (op3)"), std::string::npos) << out[0];
+  EXPECT_NE(out[0].find("boom"), std::string::npos) << out[0];
 }
 
 }  // namespace

@@ -38,6 +38,14 @@ function randomTumbling(rand) {
   return config;
 }
 
+// Tumbling windows with the count trigger now and then (which windows.js's fast path for
+// tumbling windows leaves to the general one).
+function randomTumblingTriggers(rand) {
+  const config = randomTumbling(rand);
+  if (rand() < 0.3) config.trigger = { type: "count", count: 1 + Math.floor(rand() * 3) };
+  return config;
+}
+
 // Session windows (event time; the event-time trigger or a count trigger).
 function randomSession(rand) {
   const config = { assigner: { type: "session", gap: 1 + Math.floor(rand() * 10) } };
@@ -121,6 +129,17 @@ test("tumbling windows emit what the old operator emits, also from a checkpoint 
   for (let seed = 4001; seed <= 4200; seed++) run(seed, { configOf: randomTumbling });
   for (let seed = 4201; seed <= 4300; seed++) {
     run(seed, { configOf: randomTumbling, checkpointAt: 150, from: seed % 2 ? "new" : "old" });
+  }
+});
+
+test("tumbling windows with live state objects and count triggers emit what the old operator " +
+     "emits", () => {
+  for (let seed = 4301; seed <= 4500; seed++) {
+    run(seed, { configOf: randomTumblingTriggers, live: seed % 2 === 0 });
+  }
+  for (let seed = 4501; seed <= 4600; seed++) {
+    run(seed, { configOf: randomTumblingTriggers, live: true, checkpointAt: 150,
+                from: seed % 2 ? "new" : "old" });
   }
 });
 
