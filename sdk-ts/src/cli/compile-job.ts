@@ -176,7 +176,7 @@ const COMPILER_FILES = [fileURLToPath(import.meta.url), fileURLToPath(new URL(".
  * the bundle cached for it while nothing it was made from changed (bundle-cache.ts).
  */
 async function bundle(jobFile: string): Promise<string> {
-  const slot = openSlot(jobFile, OWN_SDK, require.resolve("esbuild/package.json"), COMPILER_FILES);
+  const slot = openSlot(jobFile, OWN_SDK, esbuildPackageJson(), COMPILER_FILES);
   const cached = slot === undefined ? undefined : readBundle(slot);
   if (cached !== undefined) return cached;
   const started = Date.now();
@@ -187,6 +187,15 @@ async function bundle(jobFile: string): Promise<string> {
     if (checks !== undefined) writeBundle(slot, code, checks);
   }
   return code;
+}
+
+/** esbuild's package.json (its version is part of the cache's key), or "" when not found. */
+function esbuildPackageJson(): string {
+  try {
+    return require.resolve("esbuild/package.json");
+  } catch {
+    return "";
+  }
 }
 
 async function esbuildBundle(jobFile: string, sdkImports: SdkImport[]): Promise<{ code: string; metafile: Metafile }> {
