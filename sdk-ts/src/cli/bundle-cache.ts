@@ -6,7 +6,8 @@
  * or the network is read afresh.
  *
  * Where: `$SLUICE_CACHE_DIR`, else `$XDG_CACHE_HOME/sluice`, else `~/.cache/sluice`, in
- * `bundles/`; `SLUICE_CACHE=off` turns the cache off. Nothing here ever fails a compile: a cache
+ * `bundles/`, at most 512 entries (a write past that removes the least recently used, down to
+ * 384); `SLUICE_CACHE=off` turns the cache off. Nothing here ever fails a compile: a cache
  * that cannot be read or written is a miss.
  *
  * An entry is valid while all of these are unchanged (else the file is bundled again):
@@ -27,7 +28,7 @@
  * any file or folder checked was modified in the 20 ms before bundling started or after.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 
@@ -39,6 +40,9 @@ const RACY_MS = 20;
 /** A call whose argument is anything but one string literal: esbuild may expand it to files. */
 const DYNAMIC_CALL = /\b(?:import|require)\s*\(\s*(?!(?:"[^"\\\n]*"|'[^'\\\n]*')\s*\))/;
 const LOOKUP_CONFIG = /"(?:extends|paths|baseUrl)"\s*:/;
+/** Past this many entries a write removes the least recently used, down to KEEP_ENTRIES. */
+export const MAX_ENTRIES = 512;
+const KEEP_ENTRIES = 384;
 
 /** esbuild's metafile, the parts read here. */
 export interface Metafile {
@@ -153,6 +157,12 @@ export function readBundle(slot: BundleSlot): string | undefined {
   if (entry.format !== FORMAT || entry.key !== slot.key || typeof entry.code !== "string") return undefined;
   for (const check of entry.checks) {
     if (measure(check) !== check[2]) return undefined;
+  }
+  try {
+    const now = new Date();
+    utimesSync(slot.file, now, now); // used now: the last an eviction removes
+  } catch {
+    // a read-only cache still serves
   }
   return entry.code;
 }
@@ -290,7 +300,23 @@ export function writeBundle(slot: BundleSlot, code: string, checks: Check[]): vo
     mkdirSync(dirname(slot.file), { recursive: true, mode: 0o700 });
     writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
     renameSync(tmp, slot.file);
+    evict(dirname(slot.file));
   } catch {
     rmSync(tmp, { force: true });
   }
+}
+
+/** Bounds the folder: past MAX_ENTRIES, the least recently used (mtime) go, to KEEP_ENTRIES. */
+function evict(dir: string): void {
+  const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+  if (names.length <= MAX_ENTRIES) return;
+  const used = names.map((n) => {
+    try {
+      return { n, ms: statSync(join(dir, n)).mtimeMs };
+    } catch {
+      return { n, ms: 0 };
+    }
+  });
+  used.sort((a, b) => a.ms - b.ms);
+  for (const { n } of used.slice(0, used.length - KEEP_ENTRIES)) rmSync(join(dir, n), { force: true });
 }
