@@ -23,11 +23,17 @@ import { COMPILING, PARAM_OVERRIDES, PARAM_TEXTS } from "../brand.js";
 import { isJob } from "../index.js";
 import { applyParams, ParamError } from "../params.js";
 import type { JobSpec } from "../spec.js";
+import { checksOf, openSlot, readBundle, writeBundle, type Metafile, type SdkImport } from "./bundle-cache.js";
 
-// esbuild is a CommonJS package: required, not imported, because an ES import of it makes Node
-// scan its ~100 KB main file for named exports first (cjs-module-lexer: ~20 ms of CPU at every
-// `sluice run`, a sixth of the compiler's whole cost).
-const { build } = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+const require = createRequire(import.meta.url);
+/**
+ * esbuild, loaded on the first bundle only (a cached bundle needs none). A CommonJS package:
+ * required, not imported, because an ES import of it makes Node scan its ~100 KB main file for
+ * named exports first (cjs-module-lexer: ~20 ms of CPU).
+ */
+function esbuild(): typeof import("esbuild") {
+  return require("esbuild") as typeof import("esbuild");
+}
 
 /** The parsed command line. */
 export interface CompileArgs {
@@ -124,7 +130,7 @@ export function applyOverrides(spec: JobSpec, args: CompileArgs): JobSpec {
 const OWN_SDK = fileURLToPath(new URL("../index.js", import.meta.url));
 
 /** Resolves `@sluice/sdk` to the job's installed copy if any, else this one; keeps it external. */
-function sdkResolver(): Plugin {
+function sdkResolver(seen: SdkImport[]): Plugin {
   return {
     name: "sluice-sdk",
     setup(b) {
@@ -136,7 +142,9 @@ function sdkResolver(): Plugin {
           importer: args.importer,
           pluginData: "sluice-sdk-probe",
         });
-        const path = found.errors.length === 0 && found.path !== "" ? found.path : OWN_SDK;
+        const ok = found.errors.length === 0 && found.path !== "";
+        seen.push({ dir: args.resolveDir, found: ok });
+        const path = ok ? found.path : OWN_SDK;
         return { path: pathToFileURL(path).href, external: true };
       });
     },
@@ -160,12 +168,41 @@ function checkReadable(jobFile: string): void {
   }
 }
 
-/** Bundles the job file into one ES module (the SDK and Node built-ins stay imports). */
+/** The compiler's own files, whose code decides the bundle (part of the cache's key). */
+const COMPILER_FILES = [fileURLToPath(import.meta.url), fileURLToPath(new URL("./bundle-cache.js", import.meta.url))];
+
+/**
+ * Bundles the job file into one ES module (the SDK and Node built-ins stay imports), or takes
+ * the bundle cached for it while nothing it was made from changed (bundle-cache.ts).
+ */
 async function bundle(jobFile: string): Promise<string> {
+  const slot = openSlot(jobFile, OWN_SDK, esbuildPackageJson(), COMPILER_FILES);
+  const cached = slot === undefined ? undefined : readBundle(slot);
+  if (cached !== undefined) return cached;
+  const started = Date.now();
+  const sdkImports: SdkImport[] = [];
+  const { code, metafile } = await esbuildBundle(jobFile, sdkImports);
+  if (slot !== undefined) {
+    const checks = checksOf(metafile, sdkImports, new Set(builtinModules), started);
+    if (checks !== undefined) writeBundle(slot, code, checks);
+  }
+  return code;
+}
+
+/** esbuild's package.json (its version is part of the cache's key), or "" when not found. */
+function esbuildPackageJson(): string {
+  try {
+    return require.resolve("esbuild/package.json");
+  } catch {
+    return "";
+  }
+}
+
+async function esbuildBundle(jobFile: string, sdkImports: SdkImport[]): Promise<{ code: string; metafile: Metafile }> {
   const absolute = resolve(jobFile);
   const url = pathToFileURL(absolute).href;
   try {
-    const result = await build({
+    const result = await esbuild().build({
       entryPoints: [absolute],
       bundle: true,
       write: false,
@@ -178,14 +215,15 @@ async function bundle(jobFile: string): Promise<string> {
       sourcemap: false,
       logLevel: "silent",
       external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-      plugins: [sdkResolver()],
+      metafile: true,
+      plugins: [sdkResolver(sdkImports)],
       define: {
         "import.meta.url": JSON.stringify(url),
         "import.meta.filename": JSON.stringify(absolute),
         "import.meta.dirname": JSON.stringify(dirname(absolute)),
       },
     });
-    return result.outputFiles[0]!.text;
+    return { code: result.outputFiles[0]!.text, metafile: result.metafile };
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;
     if (errors !== undefined && errors.length > 0) {
