@@ -1,0 +1,178 @@
+// A DAG of operators in one task (issue 17, "no exchange where none is needed"), on a real
+// cluster: at parallelism 1 a fan-out of one source into two branches that meet again in a union
+// feeding a keyed process function (as Nexmark q3), or in a window join (as q8), runs as one task;
+// at parallelism 2 the same jobs run as several tasks behind exchanges. Both plans give the
+// records they must, and savepoints move between the plans (p = 2 -> 1 -> 2) with exact results.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCluster, sluice, waitForStatus, submitJob, checkpointsCompleted } from "./harness.mjs";
+
+let cluster;
+let checkpointDir;
+let outDir;
+before(async () => {
+  checkpointDir = mkdtempSync(join(tmpdir(), "sluice-dag-chk-"));
+  outDir = mkdtempSync(join(tmpdir(), "sluice-dag-out-"));
+  cluster = await startCluster({
+    workers: 2,
+    slots: 6,
+    coordinatorArgs: ["--checkpoint-dir", checkpointDir],
+  });
+});
+after(async () => {
+  await cluster?.stop();
+  rmSync(checkpointDir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+const submit = (files, extra = []) => submitJob(cluster.address, files, extra);
+const WINDOW = 400;  // the join's tumbling window, in ms of event time
+
+// Events i = 0 .. n-1, event time i ms: a person (id i / 4) when i % 4 == 0, else an auction
+// (id i). A q3 auction's seller is spread over all persons (some arrive before their seller,
+// and wait in map state); a q8 auction's seller is one of the last few persons.
+const sellerOf = {
+  q3: (i, n) => (i * 7) % Math.floor(n / 4),
+  q8: (i) => Math.floor(i / 4) - (i % 4),
+};
+const personPasses = (id) => id % 3 !== 0;
+const auctionPasses = (id) => id % 5 !== 0;
+
+function job(name, { kind, n, rate, parallelism, out }) {
+  const seller = kind === "q3" ? `(i * 7) % ${Math.floor(n / 4)}` : "Math.floor(i / 4) - (i % 4)";
+  const head = `
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}, checkpointInterval: 300 });
+const events = job.source(sources.generator({ count: ${n},${rate ? ` rate: ${rate},` : ""}
+    fn: (i: number) => (i % 4 === 0 ? { type: "p", id: i / 4, t: i } : { type: "a", id: i, seller: ${seller}, t: i }) }))
+  .filter((e: any) => e.t >= 0)
+  .name("events")`;
+  const tail = `
+  .sink(sinks.file({ path: ${JSON.stringify(out)} }));
+export default job;
+`;
+  if (kind === "q3") {
+    return head + `;
+const persons = events.filter((e: any) => e.type === "p" && e.id % 3 !== 0).name("persons")
+  .map((p: any) => ({ kind: "p", id: p.id, name: "n" + p.id }));
+const auctions = events.filter((e: any) => e.type === "a" && e.id % 5 !== 0).name("auctions")
+  .map((a: any) => ({ kind: "a", id: a.id, seller: a.seller }));
+persons.union(auctions)
+  .keyBy((r: any) => (r.kind === "p" ? r.id : r.seller))
+  .process({
+    processElement(r: any, ctx: any) {
+      const person = ctx.value("person");
+      if (r.kind === "p") {
+        person.update(r);
+        const waiting = ctx.map("waiting");
+        for (const id of waiting.values()) ctx.emit({ name: r.name, id });
+        waiting.clear();
+        return;
+      }
+      const p = person.value();
+      if (p !== undefined) ctx.emit({ name: p.name, id: r.id });
+      else ctx.map("waiting").put(String(r.id), r.id);
+    },
+  })
+  .name("q3-join")` + tail;
+  }
+  return head + `
+  .assignTimestamps((e: any) => e.t);
+const persons = events.filter((e: any) => e.type === "p" && e.id % 3 !== 0).name("persons")
+  .map((p: any) => ({ id: p.id, name: "n" + p.id }));
+const auctions = events.filter((e: any) => e.type === "a" && e.id % 5 !== 0).name("auctions")
+  .map((a: any) => ({ id: a.id, seller: a.seller }));
+persons.keyBy((p: any) => p.id)
+  .join(auctions.keyBy((a: any) => a.seller))
+  .window(windows.tumbling(${WINDOW}))
+  .apply((p: any, a: any, w: any) => ({ name: p.name, id: a.id, start: w.start }))
+  .name("q8-join")` + tail;
+}
+
+// The records each job must give, by auction id.
+function expected(kind, n) {
+  const out = new Map();
+  for (let i = 0; i < n; i++) {
+    if (i % 4 === 0 || !auctionPasses(i)) continue;
+    const seller = sellerOf[kind](i, n);
+    if (seller < 0 || !personPasses(seller)) continue;
+    if (kind === "q3") {
+      out.set(String(i), { name: "n" + seller, id: i });
+    } else if (Math.floor((4 * seller) / WINDOW) === Math.floor(i / WINDOW)) {
+      out.set(String(i), { name: "n" + seller, id: i, start: Math.floor(i / WINDOW) * WINDOW });
+    }
+  }
+  return out;
+}
+
+// Every file starting with `prefix` in outDir holds exactly the records the job must give (a
+// record that a run after a savepoint repeats, written after the savepoint and before the cancel,
+// must be the same).
+function check(kind, prefix, n) {
+  const seen = new Map();
+  for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
+    for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
+      if (line === "") continue;
+      const r = JSON.parse(line);
+      if (seen.has(String(r.id))) assert.deepEqual(r, seen.get(String(r.id)), `auction ${r.id} came out twice, differently`);
+      seen.set(String(r.id), r);
+    }
+  }
+  const want = expected(kind, n);
+  assert.ok(want.size > 100, `the ${kind} job must give records (${want.size})`);
+  for (const [id, value] of want) assert.deepEqual(seen.get(id), value, `auction ${id}`);
+  assert.equal(seen.size, want.size);
+}
+
+// At p = 1 the whole job is one task (g0.0, its display listing both branches); at p = 2 the
+// keyed operator runs behind an exchange, in a task of its own.
+function assertPlan(status, parallelism, join) {
+  assert.equal(/g1\.0/.test(status), parallelism !== 1, status);
+  if (parallelism === 1) {
+    assert.match(status, new RegExp(`persons -> [^\\n]*\\| auctions -> [^\\n]*${join}`), status);
+  }
+}
+
+for (const kind of ["q3", "q8"]) {
+  test(`${kind}-like: a fan-out that meets again runs as one task at p = 1 and gives the records it does at p = 2`, async () => {
+    const n = 20000;
+    for (const parallelism of [1, 2]) {
+      const prefix = `${kind}-${parallelism}-`;
+      const id = await submit({ "job.ts": job(prefix, { kind, n, parallelism, out: join(outDir, prefix + "a") }) });
+      const done = await waitForStatus(id, cluster.address, undefined, 60000);
+      assert.match(done, /state:\s+finished/);
+      assertPlan(done, parallelism, `${kind}-join`);
+      check(kind, prefix, n);
+    }
+  });
+}
+
+for (const kind of ["q3", "q8"]) {
+  test(`${kind}-like: a savepoint moves p = 2 (tasks) -> p = 1 (one task) -> p = 2 with exact results`, async () => {
+    const n = 240000;
+    const prefix = `moves-${kind}-`;
+    const files = (out, parallelism) => ({ "job.ts": job(prefix, { kind, n, rate: 20000, parallelism, out }) });
+    let id = await submit(files(join(outDir, prefix + "a"), 2));
+    const phases = [1, 2];
+    for (let i = 0; i <= phases.length; i++) {
+      const running = await waitForStatus(id, cluster.address, (text) => checkpointsCompleted(text) >= 2 || /state:\s+(finished|failed)/.test(text), 30000);
+      assert.match(running, /state:\s+running/, `phase ${i} ended before its savepoint: ${running}`);
+      assertPlan(running, i === 0 ? 2 : phases[i - 1], `${kind}-join`);
+      if (i === phases.length) break;
+      const savepoint = await sluice(["savepoint", id, "-c", cluster.address]);
+      assert.equal(savepoint.code, 0, savepoint.stderr);
+      const path = savepoint.stdout.trim();
+      const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
+      assert.equal(cancelled.code, 0, cancelled.stderr);
+      await waitForStatus(id, cluster.address);
+      const p = phases[i];
+      id = await submit(files(join(outDir, prefix + "bc"[i]), p), ["-p", String(p), "--from-savepoint", path]);
+    }
+    const done = await waitForStatus(id, cluster.address, undefined, 60000);
+    assert.match(done, /state:\s+finished/);
+    check(kind, prefix, n);
+  });
+}
