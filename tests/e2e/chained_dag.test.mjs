@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCluster, sluice, waitForStatus, submitJob, checkpointsCompleted } from "./harness.mjs";
+import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted } from "./harness.mjs";
 
 let cluster;
 let checkpointDir;
@@ -176,3 +176,56 @@ for (const kind of ["q3", "q8"]) {
     check(kind, prefix, n);
   });
 }
+
+// A window with allowed lateness and a late side output, fed by a union of two branches of one
+// source, at p = 1: the window runs in the source's task (its driver's stages link into it), its
+// records and its late records leave that task, and they are exactly those of the linear job
+// (tests/e2e/windows.test.mjs, "tumbling windows with allowed lateness").
+test("a window fed by a union inside one task keeps its lateness and its late side output", async () => {
+  const clicks = [
+    { user: "a", ts: 1000 }, { user: "b", ts: 2000 }, { user: "a", ts: 11000 },
+    { user: "a", ts: 4000 }, { user: "b", ts: 13000 }, { user: "a", ts: 7000 },
+    { user: "a", ts: 21000 }, { user: "b", ts: 3000 },
+  ];
+  const project = makeProject({
+    "clicks.jsonl": clicks.map((r) => JSON.stringify(r)).join("\n") + "\n",
+    "job.ts": `
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+const job = new Job("clicks-dag", { parallelism: 1 });
+const clicks = job.source(sources.file({ path: "clicks.jsonl", format: "json", batchSize: 1 }))
+  .assignTimestamps((r: any) => r.ts, { maxOutOfOrderness: "2s" });
+const a = clicks.filter((r: any) => r.user === "a").name("only a").map((r: any) => r);
+const b = clicks.filter((r: any) => r.user === "b").name("only b").map((r: any) => r);
+const counts = a.union(b)
+  .keyBy((r: any) => r.user)
+  .window(windows.tumbling("10s"), { allowedLateness: "5s" })
+  .count()
+  .name("counts");
+counts.sink(sinks.file({ path: "counts.jsonl" }));
+counts.lateRecords().sink(sinks.file({ path: "late.jsonl" }));
+export default job;
+`,
+  });
+  try {
+    const run = await sluice(["run", "job.ts", "--driver-dir", "drivers"], { cwd: project.dir });
+    assert.equal(run.code, 0, run.stderr);
+    const drivers = readdirSync(join(project.dir, "drivers")).map((f) => readFileSync(join(project.dir, "drivers", f), "utf8"));
+    assert.ok(drivers.some((d) => /stage \d+: window 'counts'/.test(d) && /'only b' .* -> stage \d+/.test(d)),
+      "the window runs in the task of the branches feeding it");
+    const read = (prefix) => readdirSync(project.dir).filter((f) => f === prefix || f.startsWith(prefix + "."))
+      .flatMap((f) => readFileSync(join(project.dir, f), "utf8").split("\n").filter((l) => l !== ""))
+      .map((l) => JSON.stringify(JSON.parse(l))).sort();
+    const same = (records) => records.map((r) => JSON.stringify(r)).sort();
+    assert.deepEqual(read("counts.jsonl"), same([
+      { key: "a", window: { start: 0, end: 10000 }, value: 2 },
+      { key: "b", window: { start: 0, end: 10000 }, value: 1 },
+      { key: "a", window: { start: 0, end: 10000 }, value: 3 },
+      { key: "a", window: { start: 10000, end: 20000 }, value: 1 },
+      { key: "b", window: { start: 10000, end: 20000 }, value: 1 },
+      { key: "a", window: { start: 20000, end: 30000 }, value: 1 },
+    ]));
+    assert.deepEqual(read("late.jsonl"), same([{ user: "b", ts: 3000 }]));
+  } finally {
+    project.cleanup();
+  }
+});
