@@ -21,6 +21,18 @@ std::vector<std::vector<const proto::Edge*>> InsideEdges(
   return out;
 }
 
+bool IsKeyed(const js::StageSpec& stage) {
+  const OperatorKindTraits* traits = FindOperatorKindTraits(stage.kind);
+  return traits != nullptr && traits->keyed;
+}
+
+// A keyed stage fed by `edge` inside the chain keys that input with the edge's key selector.
+void SetChainedKey(js::StageSpec& stage, const proto::Edge& edge) {
+  if (!IsKeyed(stage)) return;
+  if (stage.chained_key_fns.size() <= edge.input()) stage.chained_key_fns.resize(edge.input() + 1);
+  stage.chained_key_fns[edge.input()] = edge.key_fn();
+}
+
 }  // namespace
 
 bool IsDagChain(const proto::JobSpec& job, const std::vector<const proto::Operator*>& operators) {
@@ -56,12 +68,7 @@ void LinkDagChain(const proto::JobSpec& job, const std::vector<const proto::Oper
         continue;
       }
       targets[i].push_back({stage_of[to], edge->input()});
-      if (stage_of[to] >= output) continue;
-      js::StageSpec& stage = spec.stages[stage_of[to]];
-      if (stage.chained_key_fns.size() <= edge->input()) {
-        stage.chained_key_fns.resize(edge->input() + 1);
-      }
-      stage.chained_key_fns[edge->input()] = edge->key_fn();
+      if (stage_of[to] < output) SetChainedKey(spec.stages[stage_of[to]], *edge);
     }
   }
   // A union's outgoing edge names the key: union -> keyBy -> process. Its targets above carry
@@ -70,12 +77,9 @@ void LinkDagChain(const proto::JobSpec& job, const std::vector<const proto::Oper
     if (stage_of[u] >= 0) continue;
     for (const proto::Edge* edge : out[u]) {
       const int to = index[edge->to()];
-      if (stage_of[to] < 0 || stage_of[to] >= output) continue;
-      js::StageSpec& stage = spec.stages[stage_of[to]];
-      if (stage.chained_key_fns.size() <= edge->input()) {
-        stage.chained_key_fns.resize(edge->input() + 1);
+      if (stage_of[to] >= 0 && stage_of[to] < output) {
+        SetChainedKey(spec.stages[stage_of[to]], *edge);
       }
-      stage.chained_key_fns[edge->input()] = edge->key_fn();
     }
   }
   // Each operator's last stage links to its targets; an operator of several stages (a sink
@@ -95,8 +99,7 @@ void LinkDagChain(const proto::JobSpec& job, const std::vector<const proto::Oper
   spec.dag = true;
   // The first keyed stage is keyed inside the chain unless it takes the chain's input.
   for (size_t s = 0; s < spec.stages.size(); ++s) {
-    const OperatorKindTraits* traits = FindOperatorKindTraits(spec.stages[s].kind);
-    if (traits == nullptr || !traits->keyed) continue;
+    if (!IsKeyed(spec.stages[s])) continue;
     if (!spec.stages[s].chained_key_fns.empty()) {
       spec.keyed_input_in_chain = true;
       spec.input_key_fns = spec.stages[s].chained_key_fns;
