@@ -229,3 +229,39 @@ export default job;
     project.cleanup();
   }
 });
+
+// At p = 2 the branches and their union are one task (FORWARD edges), whose output is the keyBy
+// exchange into a window that merges partial counts: both branches feed the combiner.
+test("a union of two branches pre-aggregates for the window behind its exchange at p = 2", async () => {
+  const n = 20000;
+  const prefix = "combined-";
+  const out = join(outDir, prefix + "a");
+  const id = await submit({ "job.ts": `
+import { Job, sources, sinks, windows } from "@sluice/sdk";
+const job = new Job("combined", { parallelism: 2 });
+const events = job.source(sources.generator({ count: ${n}, fn: (i: number) => ({ k: i % 13, t: i }) }))
+  .assignTimestamps((r: any) => r.t);
+const odd = events.filter((r: any) => r.t % 2 === 1).name("odd");
+const even = events.filter((r: any) => r.t % 2 === 0).name("even").map((r: any) => ({ k: r.k + 100, t: r.t }));
+odd.union(even).keyBy((r: any) => r.k).window(windows.tumbling(1000)).count().name("counts")
+  .sink(sinks.file({ path: ${JSON.stringify(out)} }));
+export default job;
+` });
+  const done = await waitForStatus(id, cluster.address, undefined, 60000);
+  assert.match(done, /state:\s+finished/);
+  assert.match(done, /odd \| even -> [^\n]*-> combine\(counts\)/, done);
+  const want = new Map();
+  for (let i = 0; i < n; i++) {
+    const key = `${i % 2 === 1 ? i % 13 : (i % 13) + 100}@${Math.floor(i / 1000) * 1000}`;
+    want.set(key, (want.get(key) ?? 0) + 1);
+  }
+  const seen = new Map();
+  for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
+    for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
+      if (line === "") continue;
+      const r = JSON.parse(line);
+      seen.set(`${r.key}@${r.window.start}`, r.value);
+    }
+  }
+  assert.deepEqual(seen, want);
+});
