@@ -182,7 +182,8 @@ int Find(std::vector<int>& parent, int x) {
 // when it has one entry (the only operator whose inputs, if any, cross tasks) and one exit (the
 // only operator whose outputs, if any, cross tasks): a task has one input and one output. An
 // entry or a fan-out that is a stageless union is not kept (the chain has no stage to branch
-// from). Sets dag[e] for the edges of the kept groups.
+// from), nor one holding an operator after its entry that may go idle (an `idleTimeout`).
+// Sets dag[e] for the edges of the kept groups.
 void DagEdges(const proto::JobSpec& spec, const Graph& graph, std::vector<bool>& dag) {
   const int n = spec.operators_size();
   dag.assign(spec.edges_size(), false);
@@ -213,6 +214,10 @@ void DagEdges(const proto::JobSpec& spec, const Graph& graph, std::vector<bool>&
     if (in == 0) {
       ++entries[root];
       if (Stageless(spec, op) && out > 1) bad[root] = true;
+    } else if (spec.operators(op).config_json().find("idleTimeout") != std::string::npos) {
+      // An assigner inside that may go idle: behind an exchange the operators it feeds would
+      // leave its input out of their watermark; inside a task its branch would hold them back.
+      bad[root] = true;
     }
     if (out == 0) ++exits[root];
     if (in > 1 || out > 1) branches[root] = true;

@@ -387,6 +387,30 @@ TEST(PlannerTest, ChainsBothInputsOfAJoinFromOneTaskAtParallelismOne) {
   EXPECT_EQ(plan->edges[3].input, 1u);
 }
 
+// A branch whose timestamps may go idle keeps its exchange: the join behind it then leaves an
+// idle input out of its watermark, which inside one task it could not.
+TEST(PlannerTest, KeepsTheLinearPlanWhereABranchMayGoIdle) {
+  auto spec = FanOutJoin(1);
+  auto* ts = spec.add_operators();
+  ts->set_id("ts");
+  ts->set_name("times");
+  ts->set_kind("assign_timestamps");
+  ts->set_config_json(R"({"idleTimeout":1000})");
+  (*ts->mutable_functions())["fn"] = "(r) => r.t";
+  spec.mutable_edges(1)->set_to("ts");  // src -> ts -> fa
+  auto* edge = spec.add_edges();
+  edge->set_from("ts");
+  edge->set_to("fa");
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(Displays(*plan),
+            (std::vector<std::string>{"events", "persons", "times -> auctions", "join -> results"}));
+  (*spec.mutable_operators(spec.operators_size() - 1)->mutable_config_json()) = "{}";
+  plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->groups.size(), 1u);
+}
+
 // Fan-in from different tasks stays an exchange: two sources are two tasks.
 TEST(PlannerTest, KeepsAUnionOfTwoSourcesAsAnExchange) {
   auto spec = SpecBuilder("j")
