@@ -55,6 +55,29 @@ TEST(DagChainTest, BranchesTakeEveryRecordAndMeetInOneStage) {
   EXPECT_EQ(program->links_in, (std::vector<int>{0, 1, 1, 2, 1}));
 }
 
+// An error in a branch, in the shared stage or in a join input's key selector names its
+// operator, as in a line.
+TEST(DagChainTest, ErrorsNameTheOperatorOfTheirBranch) {
+  ChainSpec chain = Diamond();
+  chain.stages[2].functions["fn"] =
+      "(x) => { if (x === 3) throw new Error('no threes'); return false; }";
+  Result<std::unique_ptr<ChainRunner>> runner = V8Engine().Create(chain, Limits{});
+  ASSERT_TRUE(runner.ok()) << runner.status().message();
+  Result<BatchResult> result = (*runner)->RunText("2\n3\n");
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("operator 'threes' (op3): Error: no threes"),
+            std::string::npos)
+      << result.status().message();
+  chain = Diamond();
+  chain.stages[3].functions["fn"] = "(x) => x.y.z";
+  runner = V8Engine().Create(chain, Limits{});
+  ASSERT_TRUE(runner.ok()) << runner.status().message();
+  result = (*runner)->RunText("2\n");
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("operator 'times ten' (op4)"), std::string::npos)
+      << result.status().message();
+}
+
 TEST(DagChainTest, RefusesALinkBackwards) {
   ChainSpec chain = Diamond();
   chain.stages[2].next = {{1, 0}};
@@ -117,6 +140,25 @@ TEST(DagChainTest, AJoinGetsBothBranchesAndFiresBeforeTheWindowAfterIt) {
                        R"({"key":"a","window":{"start":0,"end":30},"value":1})",
                        R"({"key":"b","window":{"start":0,"end":30},"value":1})"}));
   EXPECT_EQ(second->watermark, 34);
+}
+
+TEST(DagChainTest, AKeySelectorErrorNamesTheJoinsSelectorOfThatInput) {
+  ChainSpec chain = JoinThenCount();
+  chain.stages[5].chained_key_fns[1] = "(r) => undefined";
+  sluice::testing::TempDir dir("sluice-js-dag-key");
+  auto backend = state::RocksStateBackend::Open(
+      dir.path().string(), {"op6", "op6#timers", "op7", "op7#timers"});
+  ASSERT_TRUE(backend.ok()) << backend.status().message();
+  Result<std::unique_ptr<ChainRunner>> runner =
+      V8Engine().Create(chain, Limits{}, backend->get());
+  ASSERT_TRUE(runner.ok()) << runner.status().message();
+  Result<BatchResult> result =
+      (*runner)->RunText(R"({"k":"a","side":"R","id":"r1","t":3})" "\n");
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("operator 'pairs' (op6)"), std::string::npos)
+      << result.status().message();
+  EXPECT_NE(result.status().message().find("key selector"), std::string::npos)
+      << result.status().message();
 }
 
 }  // namespace
