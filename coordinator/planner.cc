@@ -350,7 +350,9 @@ Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id, u
       const proto::Operator& spec_op = spec.operators(chain[at]);
       group.operator_ids.push_back(spec_op.id());
       // " -> " where the operator before feeds this one; " | " starts another branch of a DAG.
-      if (at > 0) group.display += Feeds(*graph, chained, chain[at - 1], chain[at]) ? " -> " : " | ";
+      if (at > 0) {
+        group.display += Feeds(*graph, chained, chain[at - 1], chain[at]) ? " -> " : " | ";
+      }
       group.display += spec_op.name().empty() ? spec_op.id() : spec_op.name();
     }
     for (uint32_t subtask = 0; subtask < group.parallelism; ++subtask) {

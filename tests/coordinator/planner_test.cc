@@ -404,7 +404,8 @@ TEST(PlannerTest, KeepsTheLinearPlanWhereABranchMayGoIdle) {
   auto plan = PlanJob(spec, kJob);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   EXPECT_EQ(Displays(*plan),
-            (std::vector<std::string>{"events", "persons", "times -> auctions", "join -> results"}));
+            (std::vector<std::string>{"events", "persons", "times -> auctions",
+                                      "join -> results"}));
   (*spec.mutable_operators(spec.operators_size() - 1)->mutable_config_json()) = "{}";
   plan = PlanJob(spec, kJob);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
