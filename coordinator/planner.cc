@@ -128,40 +128,149 @@ bool Combinable(const proto::JobSpec& spec, const Graph& graph, int edge) {
   return function == "aggregate" && merge != op.functions().end() && !merge->second.empty();
 }
 
+// An edge a DAG-shaped group may hold (BuildChains): what Chainable asks of the edge itself,
+// without asking that its ends have one output and one input.
+bool DagChainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
+  const auto [from, to] = graph.ends[edge];
+  if (from == to || !spec.edges(edge).from_output().empty() ||
+      graph.parallelism[from] != graph.parallelism[to]) {
+    return false;
+  }
+  if (IsForward(spec.edges(edge))) return true;
+  return spec.edges(edge).partitioning() == proto::HASH && graph.parallelism[to] == 1 &&
+         Keyed(spec, to);
+}
+
+// A kind with no stage of its own in a chain (union: merging inputs is the exchange's work, or
+// the chain's inside a DAG group).
+bool Stageless(const proto::JobSpec& spec, int op) {
+  const OperatorKindTraits* traits = FindOperatorKindTraits(spec.operators(op).kind());
+  return traits != nullptr && traits->role == OperatorRole::kTransform && !traits->keyed &&
+         traits->inline_stage == InlineStage::kNone;
+}
+
+// Operators in topological order, lowest spec position first among the ready ones; empty when
+// the graph has a cycle.
+std::vector<int> OperatorOrder(const Graph& graph) {
+  const int n = static_cast<int>(graph.parallelism.size());
+  std::vector<int> in_degree(n, 0);
+  for (const auto& [from, to] : graph.ends) ++in_degree[to];
+  std::priority_queue<int, std::vector<int>, std::greater<>> ready;
+  for (int op = 0; op < n; ++op) {
+    if (in_degree[op] == 0) ready.push(op);
+  }
+  std::vector<int> order;
+  while (!ready.empty()) {
+    const int op = ready.top();
+    ready.pop();
+    order.push_back(op);
+    for (int e : graph.outputs[op]) {
+      if (--in_degree[graph.ends[e].second] == 0) ready.push(graph.ends[e].second);
+    }
+  }
+  if (static_cast<int>(order.size()) != n) order.clear();
+  return order;
+}
+
+int Find(std::vector<int>& parent, int x) {
+  while (parent[x] != x) x = parent[x] = parent[parent[x]];
+  return x;
+}
+
+// The DAG-shaped groups (BuildChains): operators joined by edges that are each DagChainable,
+// where an operator chains all its outputs or none and all its inputs or none. A group is kept
+// when it has one entry (the only operator whose inputs, if any, cross tasks) and one exit (the
+// only operator whose outputs, if any, cross tasks): a task has one input and one output. An
+// entry or a fan-out that is a stageless union is not kept (the chain has no stage to branch
+// from), nor one holding an operator after its entry that may go idle (an `idleTimeout`).
+// Sets dag[e] for the edges of the kept groups.
+void DagEdges(const proto::JobSpec& spec, const Graph& graph, std::vector<bool>& dag) {
+  const int n = spec.operators_size();
+  dag.assign(spec.edges_size(), false);
+  std::vector<bool> all_out(n, true), all_in(n, true);
+  for (int e = 0; e < spec.edges_size(); ++e) {
+    if (DagChainable(spec, graph, e)) continue;
+    all_out[graph.ends[e].first] = false;
+    all_in[graph.ends[e].second] = false;
+  }
+  std::vector<int> parent(n);
+  for (int op = 0; op < n; ++op) parent[op] = op;
+  std::vector<bool> candidate(spec.edges_size(), false);
+  for (int e = 0; e < spec.edges_size(); ++e) {
+    const auto [from, to] = graph.ends[e];
+    if (!all_out[from] || !all_in[to] || !DagChainable(spec, graph, e)) continue;
+    if (Stageless(spec, from) && graph.outputs[from].size() > 1) continue;
+    candidate[e] = true;
+    parent[Find(parent, from)] = Find(parent, to);
+  }
+  // Per group root: how many entries and exits, and whether it is more than a line.
+  std::vector<int> entries(n, 0), exits(n, 0);
+  std::vector<bool> branches(n, false), bad(n, false);
+  for (int op = 0; op < n; ++op) {
+    int in = 0, out = 0;
+    for (int e : graph.inputs[op]) in += candidate[e] ? 1 : 0;
+    for (int e : graph.outputs[op]) out += candidate[e] ? 1 : 0;
+    const int root = Find(parent, op);
+    if (in == 0) {
+      ++entries[root];
+      if (Stageless(spec, op) && out > 1) bad[root] = true;
+    } else if (spec.operators(op).config_json().find("idleTimeout") != std::string::npos) {
+      // An assigner inside that may go idle: behind an exchange the operators it feeds would
+      // leave its input out of their watermark; inside a task its branch would hold them back.
+      bad[root] = true;
+    }
+    if (out == 0) ++exits[root];
+    if (in > 1 || out > 1) branches[root] = true;
+  }
+  for (int e = 0; e < spec.edges_size(); ++e) {
+    const int root = Find(parent, graph.ends[e].first);
+    dag[e] = candidate[e] && branches[root] && !bad[root] && entries[root] == 1 &&
+             exits[root] == 1;
+  }
+}
+
 // The groups (each a list of operators, upstream first; PlanJob orders them topologically);
 // group_of maps each operator to its group and chained[e] says whether spec edge e is a call
-// inside a group.
+// inside a group. Linear runs chain as Chainable says; where no repartitioning is needed a
+// group may also be a DAG (DagEdges): fan-out to operators of the same parallelism, and fan-in
+// (union, the two inputs of a join) of inputs from inside the group. Its operators are listed
+// in topological order.
 Result<std::vector<std::vector<int>>> BuildChains(const proto::JobSpec& spec, const Graph& graph,
                                                   std::vector<int>& group_of,
                                                   std::vector<bool>& chained) {
   const int n = spec.operators_size();
+  const std::vector<int> order = OperatorOrder(graph);
+  if (static_cast<int>(order.size()) != n) {
+    return Status::Internal("cannot plan: the job's graph has a cycle");
+  }
+  std::vector<bool> dag;
+  DagEdges(spec, graph, dag);
+  chained.assign(spec.edges_size(), false);
+  std::vector<int> parent(n);
+  for (int op = 0; op < n; ++op) parent[op] = op;
+  for (int e = 0; e < spec.edges_size(); ++e) {
+    const auto [from, to] = graph.ends[e];
+    if (dag[e] || Chainable(spec, graph, e)) {
+      chained[e] = true;
+      parent[Find(parent, from)] = Find(parent, to);
+    }
+  }
+  // Groups numbered by their entry's spec position (as the linear chains always were).
   std::vector<std::vector<int>> chains;
   group_of.assign(n, -1);
-  chained.assign(spec.edges_size(), false);
-  // An operator heads a chain unless its one input edge chains.
-  auto chains_to_upstream = [&](int op) {
-    const std::vector<int>& in = graph.inputs[op];
-    return in.size() == 1 && Chainable(spec, graph, in[0]);
-  };
-  auto walk = [&](int head) {
-    std::vector<int>& chain = chains.emplace_back();
-    for (int op = head;;) {
-      group_of[op] = static_cast<int>(chains.size()) - 1;
-      chain.push_back(op);
-      const std::vector<int>& out = graph.outputs[op];
-      if (out.size() != 1 || !Chainable(spec, graph, out[0])) break;
-      chained[out[0]] = true;
-      op = graph.ends[out[0]].second;
-    }
-  };
-  for (int head = 0; head < n; ++head) {
-    if (!chains_to_upstream(head)) walk(head);
-  }
+  std::vector<int> chain_of_root(n, -1);
   for (int op = 0; op < n; ++op) {
-    if (group_of[op] < 0) {
-      return Status::Internal("cannot plan: operator \"" + spec.operators(op).id() +
-                              "\" is on a cycle");
-    }
+    bool entry = true;
+    for (int e : graph.inputs[op]) entry = entry && !chained[e];
+    if (!entry) continue;
+    chain_of_root[Find(parent, op)] = static_cast<int>(chains.size());
+    chains.emplace_back();
+  }
+  for (int op : order) {
+    const int chain = chain_of_root[Find(parent, op)];
+    if (chain < 0) return Status::Internal("cannot plan: a group without an entry");
+    group_of[op] = chain;
+    chains[chain].push_back(op);
   }
   return chains;
 }
@@ -192,6 +301,14 @@ Result<std::vector<int>> TopologicalOrder(int groups,
     return Status::Internal("cannot plan: the job's graph has a cycle");
   }
   return order;
+}
+
+// Whether a chained edge goes from operator `from` to `to`.
+bool Feeds(const Graph& graph, const std::vector<bool>& chained, int from, int to) {
+  for (int e : graph.outputs[from]) {
+    if (chained[e] && graph.ends[e].second == to) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -229,10 +346,13 @@ Result<ExecutionPlan> PlanJob(const proto::JobSpec& spec, const JobId& job_id, u
     TaskGroup& group = plan.groups.emplace_back();
     group.index = index;
     group.parallelism = graph->parallelism[chain.front()];
-    for (int op : chain) {
-      const proto::Operator& spec_op = spec.operators(op);
+    for (size_t at = 0; at < chain.size(); ++at) {
+      const proto::Operator& spec_op = spec.operators(chain[at]);
       group.operator_ids.push_back(spec_op.id());
-      if (!group.display.empty()) group.display += " -> ";
+      // " -> " where the operator before feeds this one; " | " starts another branch of a DAG.
+      if (at > 0) {
+        group.display += Feeds(*graph, chained, chain[at - 1], chain[at]) ? " -> " : " | ";
+      }
       group.display += spec_op.name().empty() ? spec_op.id() : spec_op.name();
     }
     for (uint32_t subtask = 0; subtask < group.parallelism; ++subtask) {

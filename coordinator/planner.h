@@ -13,7 +13,7 @@ namespace sluice::coordinator {
 // Operators chained into one task: they run in one thread, records pass by function call.
 struct TaskGroup {
   int index = 0;                          // position in ExecutionPlan::groups (topological order)
-  std::vector<std::string> operator_ids;  // upstream first
+  std::vector<std::string> operator_ids;  // upstream first (topological order)
   std::string display;                    // operator names joined with " -> "
   uint32_t parallelism = 1;
 };
@@ -52,7 +52,11 @@ TaskId MakeTaskId(const JobId& job_id, int group, uint32_t subtask, uint32_t att
 // Plans a validated spec. Chains consecutive operators joined by a FORWARD edge of equal
 // parallelism where the upstream has exactly one output and the downstream exactly one input (as
 // Flink does), and a HASH edge (keyBy) the same way when both sides have parallelism 1 (a task
-// may hold several keyed operators, each keying its records itself). Works for any acyclic
+// may hold several keyed operators, each keying its records itself). Where no repartitioning is
+// needed a group may also be a DAG with one entry and one exit: fan-out of such edges (FORWARD of
+// equal parallelism, or HASH into a keyed operator at parallelism 1) and fan-in (a union, the two
+// inputs of a join) of inputs from inside the group; its operators are then listed in
+// topological order and its display separates branches with " | ". Works for any acyclic
 // graph; fails (internal) on a spec ValidateJob would refuse structurally (dangling edge, cycle,
 // duplicate id). Pure.
 // A HASH exchange into a window operator that can merge partial accumulators (event-time

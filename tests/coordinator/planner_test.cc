@@ -292,6 +292,164 @@ TEST(PlannerTest, NoCombinerWhereTheWindowCannotMergeOrTheJobSaysSo) {
   EXPECT_EQ(plan->groups[0].display, "bids -> counts -> results");
 }
 
+// A q3-like job: one source, a filter, two branches (filter, map), a union, a keyBy into a
+// process function, a sink.
+proto::JobSpec FanOutUnionKeyed(uint32_t parallelism) {
+  return SpecBuilder("j")
+      .Op("src", "events", "source.generator")
+      .Op("f", "no bids", "filter", "", kFn)
+      .Op("fp", "persons", "filter", "", kFn)
+      .Op("mp", "person rows", "map", "", kFn)
+      .Op("fa", "auctions", "filter", "", kFn)
+      .Op("ma", "auction rows", "map", "", kFn)
+      .Op("u", "union", "union")
+      .Op("p", "join", "process", "", {{"processElement", "(r) => {}"}})
+      .Op("out", "results", "sink.collect")
+      .Edge("src", "f")
+      .Edge("f", "fp")
+      .Edge("fp", "mp")
+      .Edge("f", "fa")
+      .Edge("fa", "ma")
+      .Edge("mp", "u")
+      .Edge("ma", "u")
+      .Edge("u", "p", proto::HASH)
+      .Edge("p", "out")
+      .Parallelism(parallelism)
+      .Build();
+}
+
+std::vector<std::string> Displays(const ExecutionPlan& plan) {
+  std::vector<std::string> displays;
+  for (const TaskGroup& group : plan.groups) displays.push_back(group.display);
+  return displays;
+}
+
+// At parallelism 1 fan-out, union and keyBy are calls inside one task.
+TEST(PlannerTest, ChainsFanOutAndUnionIntoOneTaskAtParallelismOne) {
+  auto plan = PlanJob(FanOutUnionKeyed(1), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->groups.size(), 1u);
+  EXPECT_EQ(plan->groups[0].operator_ids,
+            (std::vector<std::string>{"src", "f", "fp", "mp", "fa", "ma", "u", "p", "out"}));
+  EXPECT_EQ(plan->groups[0].display,
+            "events -> no bids -> persons -> person rows | auctions -> auction rows -> union -> "
+            "join -> results");
+  EXPECT_TRUE(plan->edges.empty());
+  EXPECT_EQ(plan->tasks.size(), 1u);
+}
+
+// At parallelism 2 the FORWARD fan-out and the union still chain (each subtask's branches meet
+// in the same subtask); the keyBy stays an exchange.
+TEST(PlannerTest, ChainsForwardFanOutAndUnionAtHigherParallelism) {
+  auto plan = PlanJob(FanOutUnionKeyed(2), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(Displays(*plan),
+            (std::vector<std::string>{
+                "events -> no bids -> persons -> person rows | auctions -> auction rows -> union",
+                "join -> results"}));
+  ASSERT_EQ(plan->edges.size(), 1u);
+  EXPECT_EQ(plan->edges[0].partitioning, proto::HASH);
+  EXPECT_EQ(plan->tasks.size(), 4u);
+}
+
+// A q8-like job: two keyed branches of one source meet in a window join.
+proto::JobSpec FanOutJoin(uint32_t parallelism) {
+  auto spec = SpecBuilder("j")
+                  .Op("src", "events", "source.generator")
+                  .Op("fp", "persons", "filter", "", kFn)
+                  .Op("fa", "auctions", "filter", "", kFn)
+                  .Op("j", "join", "window_join", "", kFn)
+                  .Op("out", "results", "sink.collect")
+                  .Edge("src", "fp")
+                  .Edge("src", "fa")
+                  .Edge("fp", "j", proto::HASH)
+                  .Edge("fa", "j", proto::HASH)
+                  .Edge("j", "out")
+                  .Parallelism(parallelism)
+                  .Build();
+  spec.mutable_edges(3)->set_input(1);
+  return spec;
+}
+
+TEST(PlannerTest, ChainsBothInputsOfAJoinFromOneTaskAtParallelismOne) {
+  auto plan = PlanJob(FanOutJoin(1), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(Displays(*plan),
+            (std::vector<std::string>{"events -> persons | auctions -> join -> results"}));
+  EXPECT_TRUE(plan->edges.empty());
+  // At parallelism 2 the join's inputs are exchanges, and so the fan-out before them stays one
+  // too (a task has one output): the plan is the linear one.
+  plan = PlanJob(FanOutJoin(2), kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(Displays(*plan),
+            (std::vector<std::string>{"events", "persons", "auctions", "join -> results"}));
+  ASSERT_EQ(plan->edges.size(), 4u);
+  EXPECT_EQ(plan->edges[3].input, 1u);
+}
+
+// A branch whose timestamps may go idle keeps its exchange: the join behind it then leaves an
+// idle input out of its watermark, which inside one task it could not.
+TEST(PlannerTest, KeepsTheLinearPlanWhereABranchMayGoIdle) {
+  auto spec = FanOutJoin(1);
+  auto* ts = spec.add_operators();
+  ts->set_id("ts");
+  ts->set_name("times");
+  ts->set_kind("assign_timestamps");
+  ts->set_config_json(R"({"idleTimeout":1000})");
+  (*ts->mutable_functions())["fn"] = "(r) => r.t";
+  spec.mutable_edges(1)->set_to("ts");  // src -> ts -> fa
+  auto* edge = spec.add_edges();
+  edge->set_from("ts");
+  edge->set_to("fa");
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(Displays(*plan),
+            (std::vector<std::string>{"events", "persons", "times -> auctions",
+                                      "join -> results"}));
+  (*spec.mutable_operators(spec.operators_size() - 1)->mutable_config_json()) = "{}";
+  plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->groups.size(), 1u);
+}
+
+// Fan-in from different tasks stays an exchange: two sources are two tasks.
+TEST(PlannerTest, KeepsAUnionOfTwoSourcesAsAnExchange) {
+  auto spec = SpecBuilder("j")
+                  .Op("s1", "one", "source.generator")
+                  .Op("s2", "two", "source.generator")
+                  .Op("u", "union", "union")
+                  .Op("p", "count", "reduce", "", kFn)
+                  .Op("out", "results", "sink.collect")
+                  .Edge("s1", "u")
+                  .Edge("s2", "u")
+                  .Edge("u", "p", proto::HASH)
+                  .Edge("p", "out")
+                  .Build();
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(Displays(*plan),
+            (std::vector<std::string>{"one", "two", "union -> count -> results"}));
+  EXPECT_EQ(plan->edges.size(), 2u);
+}
+
+// Branches that do not meet again are two outputs: a task has one, so the fan-out is exchanges.
+TEST(PlannerTest, KeepsAFanOutToTwoSinksAsExchanges) {
+  auto spec = SpecBuilder("j")
+                  .Op("src", "events", "source.generator")
+                  .Op("a", "a", "map", "", kFn)
+                  .Op("b", "b", "map", "", kFn)
+                  .Op("oa", "sink a", "sink.collect")
+                  .Op("ob", "sink b", "sink.collect")
+                  .Edge("src", "a")
+                  .Edge("src", "b")
+                  .Edge("a", "oa")
+                  .Edge("b", "ob")
+                  .Build();
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(Displays(*plan), (std::vector<std::string>{"events", "a -> sink a", "b -> sink b"}));
+}
+
 TEST(PlannerTest, RefusesCyclicGraph) {
   auto spec = SpecBuilder("j")
                   .Op("a", "alpha", "map", "", kFn)

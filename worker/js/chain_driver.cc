@@ -41,10 +41,10 @@ class BodyEmitter {
     w_.Line("s = ", i, ";");
     if (kind == InlineStage::kMap) {
       w_.Line("const ", next, " = f", i, "(", var, ", params);");
-      Emit(i + 1, next, time);
+      EmitNext(i, next, time);
     } else if (kind == InlineStage::kFilter) {
       w_.Open("if (f", i, "(", var, ", params)) {");
-      Emit(i + 1, var, time);
+      EmitNext(i, var, time);
       w_.Close();
     } else if (kind == InlineStage::kAssignTimestamps) {
       const std::string t = "t" + std::to_string(i);
@@ -54,13 +54,13 @@ class BodyEmitter {
               ");");
       w_.Line("if (", t, " > ", a, ".max) ", a, ".max = ", t, ";");
       w_.Line(a, ".seen = true;");
-      Emit(i + 1, var, t);
+      EmitNext(i, var, t);
     } else if (kind == InlineStage::kFlatMap) {
       const std::string many = "a" + std::to_string(i);
       w_.Line("const ", many, " = f", i, "(", var, ", params);");
       w_.Line("if (!isIterable(", many, ")) throw notIterable(", many, ");");
       w_.Open("for (const ", next, " of ", many, ") {");
-      Emit(i + 1, next, time);
+      EmitNext(i, next, time);
       w_.Close();
     } else if (chain_.keyed_input_in_chain ||
                static_cast<int>(i) != program_.input_key_stage) {
@@ -83,6 +83,50 @@ class BodyEmitter {
       w_.Line("const kg = KM.group(kv);");
       w_.Line("O", i, ".processElement(input, kg, KM.string, kv, ", var, ", ", time, ");");
       if (chain_.combined_input) w_.Close();
+    }
+  }
+
+  // After stage i: the record goes on to the next stage of a line, or along a DAG stage's links
+  // (each in a block of its own when there are several).
+  void EmitNext(size_t i, const std::string &var, const std::string &time) {
+    if (!chain_.dag) {
+      Emit(i + 1, var, time);
+      return;
+    }
+    const std::vector<StageLink> &links = program_.next[i];
+    for (const StageLink &link : links) {
+      if (links.size() == 1) EmitLink(link, var, time);
+      if (links.size() == 1) continue;
+      w_.Open("{");
+      EmitLink(link, var, time);
+      w_.Close();
+    }
+  }
+
+  // Where a DAG chain's records enter: the links of its source stage, or its first stage.
+  void EmitEntry(const std::string &var, const std::string &time) {
+    if (chain_.dag && program_.has_source_stage) return EmitNext(0, var, time);
+    Emit(program_.has_source_stage ? 1 : 0, var, time);
+  }
+
+  // A DAG link: into the output, a keyed stage (keyed by the link's input's selector), a stage
+  // several links lead into (its function N<stage>), or the stage's code inline.
+  void EmitLink(const StageLink &link, const std::string &var, const std::string &time) {
+    const int k = link.stage;
+    if (k == static_cast<int>(chain_.stages.size())) {
+      EmitSink(var, time, /*late=*/false);
+    } else if (!KeyedLibrary(chain_.stages[k].kind).empty()) {
+      const std::string km = "KM" + KeyedSuffix(program_, k);
+      w_.Line("s = ", InputKeyStage(k), ";");
+      w_.Line("const kv = LK", k, "_", link.input, "(", var, ", params);");
+      w_.Line("const kg = ", km, ".group(kv);");
+      w_.Line("s = ", k, ";");
+      w_.Line("O", k, ".processElement(", link.input, ", kg, ", km, ".string, kv, ", var, ", ",
+              time, ");");
+    } else if (program_.links_in[k] > 1) {
+      w_.Line("N", k, "(", var, ", ", time, ");");
+    } else {
+      Emit(k, var, time);
     }
   }
 
@@ -182,15 +226,6 @@ bool HasLateEdges(const ChainSpec &chain) {
 bool OneList(const PartitionSpec &edge) {
   return edge.partitioning == Partitioning::kForward ||
          edge.partitioning == Partitioning::kBroadcast;
-}
-
-// The stats' names, from kDriverStats.
-void EmitStatNames(JsWriter &w) {
-  w.Open("const STAT = Object.freeze({");
-  for (const DriverStatName &stat : kDriverStats) {
-    w.Line(stat.js_name, ": ", static_cast<int>(stat.stat), ",");
-  }
-  w.Close("});");
 }
 
 // A call's body runs between these two: when it throws, the stats say which stage was running.
@@ -306,13 +341,18 @@ void EmitPartitionedResult(const ChainSpec &chain, JsWriter &w) {
 // After a call: the batch's result, and stats.
 void EmitFinish(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
   w.Open("function outWatermark() {");
-  w.Line("let w = wmIn;");
-  for (size_t i = 0; i < chain.stages.size(); ++i) {
-    if (!IsTimestamps(chain.stages[i])) continue;
-    // Bounded out-of-orderness, as Flink: the greatest time seen - maxOutOfOrderness - 1.
-    w.Line("w = w === Infinity ? Infinity : A", i, ".max - A", i, ".ooo - 1;");
+  if (chain.dag) {
+    EmitDagWatermarks(chain, program, w);
+    w.Line("return wOut;");
+  } else {
+    w.Line("let w = wmIn;");
+    for (size_t i = 0; i < chain.stages.size(); ++i) {
+      if (!IsTimestamps(chain.stages[i])) continue;
+      // Bounded out-of-orderness, as Flink: the greatest time seen - maxOutOfOrderness - 1.
+      w.Line("w = w === Infinity ? Infinity : A", i, ".max - A", i, ".ooo - 1;");
+    }
+    w.Line("return w;");
   }
-  w.Line("return w;");
   w.Close();
   w.Open("function finish() {");
   w.Line("let out = \"\";");
@@ -349,12 +389,25 @@ void EmitKeyedOutputs(const ChainSpec &chain, const ChainProgram &program, JsWri
   BodyEmitter body(chain, program, w);
   for (int k : program.keyed_stages) {
     w.Open("function E", k + 1, "(r, t) {");
-    body.Emit(k + 1, "r", "t");
+    body.EmitNext(k, "r", "t");
     w.Close();
     w.Open("function L", k, "(r, t) {");
     if (HasLateEdges(chain) && k == program.keyed_stages.back()) {
       body.EmitSink("r", "t", /*late=*/true);
     }
+    w.Close();
+  }
+}
+
+// N<i>(r, t): a stage of a DAG chain that several links lead into (not a keyed one: its
+// operator takes records by input).
+void EmitSharedStages(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  if (!chain.dag) return;
+  BodyEmitter body(chain, program, w);
+  for (size_t i = 0; i < chain.stages.size(); ++i) {
+    if (program.links_in[i] < 2 || !KeyedLibrary(chain.stages[i].kind).empty()) continue;
+    w.Open("function N", i, "(r, t) {");
+    body.Emit(i, "r", "t");
     w.Close();
   }
 }
@@ -435,7 +488,6 @@ void EmitUnidle(const ChainSpec &chain, JsWriter &w) {
 // The loop of a text chain's run(): a columnar batch (decoded at once) or JSON or text lines.
 void EmitTextLoop(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
   BodyEmitter body(chain, program, w);
-  const size_t first_transform = program.has_source_stage ? 1 : 0;
   const char *source_stage = program.has_source_stage ? "0" : "-1";
   const bool json = chain.text_format == "json";
   if (json) {
@@ -450,7 +502,7 @@ void EmitTextLoop(const ChainSpec &chain, const ChainProgram &program, JsWriter 
     w.Line("let t;");
     w.Line("if (times !== null) { t = times[q]; if (t !== t) t = undefined; }");
     w.Line("nIn++;");
-    body.Emit(first_transform, "r", "t");
+    body.EmitEntry("r", "t");
     w.Close();
     w.Close();
     w.Line("// JSON lines may start with their records' event times (codec.js, TIMES_MARK).");
@@ -481,7 +533,7 @@ void EmitTextLoop(const ChainSpec &chain, const ChainProgram &program, JsWriter 
   w.Line("if (times !== null) { t = times[q]; if (t !== t) t = undefined; }");
   w.Line("q++;");
   w.Line("nIn++;");
-  body.Emit(first_transform, "r", "t");
+  body.EmitEntry("r", "t");
   w.Close();
 }
 
@@ -508,7 +560,7 @@ void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
     w.Line("s = 0;");
     w.Line("const r = ", SourceExpression(program, "first + k * stride"), ";");
     w.Line("nIn++;");
-    body.Emit(program.has_source_stage ? 1 : 0, "r", "undefined");
+    body.EmitEntry("r", "undefined");
     w.Close();
   }
   if (chain.keyed_input_in_chain || program.keyed_stages.size() > 1) w.Line("moveKeyed();");
@@ -531,6 +583,7 @@ void WriteDriver(const ChainSpec &chain, const ChainProgram &program, std::strin
   EmitBegin(chain, w);
   EmitFinish(chain, program, w);
   EmitKeyedOutputs(chain, program, w);
+  EmitSharedStages(chain, program, w);
   EmitRun(chain, program, w);
   EmitAdvance(chain, program, w);
   w.Line("return run;");

@@ -44,11 +44,22 @@ void EmitDriverHeader(const ChainSpec &chain, const ChainProgram &program, JsWri
            chain.combined_input ? ", with partial accumulators from combiners" : "");
   }
   for (size_t i = 0; i < chain.stages.size(); ++i) {
+    const bool keyed_inside = !chain.stages[i].chained_key_fn.empty() ||
+                              !chain.stages[i].chained_key_fns.empty();
+    std::string links;  // a DAG chain's: where the stage's records go
+    for (const StageLink &link : chain.dag ? chain.stages[i].next : std::vector<StageLink>()) {
+      links += (links.empty() ? " -> " : ", ") +
+               (link.stage == static_cast<int>(chain.stages.size())
+                    ? std::string("output")
+                    : "stage " + std::to_string(link.stage) +
+                          (link.input > 0 ? " input " + std::to_string(link.input) : ""));
+    }
     w.Line("//   stage ", i, ": ", chain.stages[i].kind, " ",
            OneLine(DescribeStage(chain.stages[i])),
-           !chain.stages[i].chained_key_fn.empty() && static_cast<int>(i) != program.input_key_stage
+           keyed_inside && static_cast<int>(i) != program.input_key_stage
                ? ", keyed inside the chain"
-               : "");
+               : "",
+           links);
   }
   if (chain.output == OutputMode::kCount) w.Line("// Output: counted, not kept");
   if (chain.output == OutputMode::kJsonLines) w.Line("// Output: JSON lines");
@@ -61,6 +72,14 @@ void EmitDriverHeader(const ChainSpec &chain, const ChainProgram &program, JsWri
            Combines(chain, e) ? ", pre-aggregated for " + OneLine(DescribeStage(*edge.combiner))
                               : std::string());
   }
+}
+
+void EmitStatNames(JsWriter &w) {
+  w.Open("const STAT = Object.freeze({");
+  for (const DriverStatName &stat : kDriverStats) {
+    w.Line(stat.js_name, ": ", static_cast<int>(stat.stat), ",");
+  }
+  w.Close("});");
 }
 
 }  // namespace sluice::js

@@ -9,4 +9,7 @@ namespace sluice::js {
 // inside the chain), one line per stage, and its output or output edges. Used by WriteDriver.
 void EmitDriverHeader(const ChainSpec &chain, const ChainProgram &program, JsWriter &w);
 
+// The stats' names (`const STAT`), from kDriverStats.
+void EmitStatNames(JsWriter &w);
+
 }  // namespace sluice::js

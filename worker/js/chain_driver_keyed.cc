@@ -9,6 +9,35 @@ std::string KeyedSuffix(const ChainProgram &program, int k) {
   return k == program.input_key_stage ? "" : std::to_string(k);
 }
 
+void EmitDagWatermarks(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  const int n = static_cast<int>(chain.stages.size());
+  std::vector<std::vector<int>> from(n + 1);
+  for (int i = 0; i < n; ++i) {
+    for (const StageLink &link : program.next[i]) from[link.stage].push_back(i);
+  }
+  // What stage i passes on: an assigner's own watermark, or its input's.
+  const auto out = [&](int i) {
+    return InlineStageOf(chain.stages[i].kind) == InlineStage::kAssignTimestamps
+               ? "wA" + std::to_string(i)
+               : "w" + std::to_string(i);
+  };
+  for (int i = 0; i <= n; ++i) {
+    std::string in = "wmIn";
+    if (from[i].size() == 1) in = out(from[i][0]);
+    if (from[i].size() > 1) {
+      in = "Math.min(";
+      for (size_t p = 0; p < from[i].size(); ++p) in += (p == 0 ? "" : ", ") + out(from[i][p]);
+      in += ")";
+    }
+    const std::string name = i == n ? "wOut" : "w" + std::to_string(i);
+    w.Line("const ", name, " = ", in, ";");
+    if (i < n && InlineStageOf(chain.stages[i].kind) == InlineStage::kAssignTimestamps) {
+      w.Line("const wA", i, " = ", name, " === Infinity ? Infinity : A", i, ".max - A", i,
+             ".ooo - 1;");
+    }
+  }
+}
+
 namespace {
 
 // moveKeyed(): the keyed stages' input watermarks, each the chain's input watermark unless
@@ -19,6 +48,19 @@ namespace {
 // the next keyed stage before that one fires for the same watermark, as between two tasks.
 void EmitMoveKeyed(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
   w.Open("function moveKeyed() {");
+  if (chain.dag) {
+    EmitDagWatermarks(chain, program, w);
+    for (int k : program.keyed_stages) {
+      const std::string wm = "wmK" + KeyedSuffix(program, k);
+      w.Open("if (w", k, " > ", wm, ") {");
+      w.Line(wm, " = w", k, ";");
+      w.Line("s = ", k, ";");
+      w.Line("O", k, ".onWatermark(w", k, ");");
+      w.Close();
+    }
+    w.Close();
+    return;
+  }
   w.Line("let w = wmIn;");
   int from = 0;
   for (int k : program.keyed_stages) {
@@ -72,7 +114,13 @@ void EmitKeyedStage(const ChainSpec &chain, const ChainProgram &program, size_t 
   w.Close(");");
   w.Line("const KM", suffix, " = new keys.KeyMemo(", chain.max_parallelism,
          ");  // key strings and groups");
-  if (j > 0) w.Line("const CK", k, " = chainKeyFns[", k, "];");
+  if (chain.dag) {
+    for (size_t input = 0; input < stage.chained_key_fns.size(); ++input) {
+      w.Line("const LK", k, "_", input, " = linkKeyFns[", k, "][", input, "];");
+    }
+  } else if (j > 0) {
+    w.Line("const CK", k, " = chainKeyFns[", k, "];");
+  }
 }
 
 }  // namespace

@@ -20,4 +20,9 @@ std::string KeyedSuffix(const ChainProgram &program, int k);
 // moveKeyed(), which moves each keyed stage's watermark on, upstream first.
 void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWriter &w);
 
+// In a DAG chain (ChainSpec::dag): `const w<i> = ...;` for every stage, its input watermark
+// (the least of the stages linking into it, the chain's input watermark wmIn for the first, an
+// assigner's own after it: wA<i>), and `const wOut`, the output's.
+void EmitDagWatermarks(const ChainSpec &chain, const ChainProgram &program, JsWriter &w);
+
 }  // namespace sluice::js

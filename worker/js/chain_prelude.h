@@ -11,7 +11,7 @@ inline constexpr std::string_view kPrelude =
     R"js((function chainDriver(env) {
 "use strict";
 const { fns, paramsJson, sourceConfigJson, nexmark, stats, keys, inKeyFns, outKeyFns, codec, rt,
-        chainKeyFns } = env;
+        chainKeyFns, linkKeyFns } = env;
 function deepFreeze(v) {
   if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
     Object.freeze(v);

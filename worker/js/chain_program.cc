@@ -87,6 +87,18 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
     program->functions.push_back(std::move(functions));
     if (!keyed) continue;
     program->keyed_stages.push_back(static_cast<int>(i));
+    if (chain.dag && !stage.chained_key_fns.empty()) {
+      for (const std::string &fn : stage.chained_key_fns) {
+        if (fn.empty()) {
+          return Status::User("operator " + DescribeStage(stage) + ": an input of " +
+                              stage.kind + " inside its chain has no key selector");
+        }
+      }
+      if (program->input_key_stage >= 0) continue;
+    } else if (chain.dag && program->input_key_stage >= 0) {
+      return Status::Internal("operator " + DescribeStage(stage) +
+                              ": a keyed stage of a DAG chain without chained key selectors");
+    }
     if (program->input_key_stage >= 0) {  // a later keyed stage: keyed by a chained keyBy
       if (stage.chained_key_fn.empty()) {
         return Status::User("operator " + DescribeStage(stage) + ": a keyed operator after " +
@@ -120,6 +132,31 @@ Status CheckStages(const ChainSpec &chain, ChainProgram *program) {
   }
   if (chain.text_format != "lines" && chain.text_format != "json") {
     return Status::User("text format '" + chain.text_format + "' is not \"lines\" or \"json\"");
+  }
+  return Status::Ok();
+}
+
+// program->next and links_in: a line, or the DAG's links (each to a later stage or the output).
+Status CheckLinks(const ChainSpec &chain, ChainProgram *program) {
+  const int n = static_cast<int>(chain.stages.size());
+  program->next.assign(n, {});
+  program->links_in.assign(n + 1, 0);
+  for (int i = 0; i < n; ++i) {
+    if (!chain.dag) {
+      program->next[i] = {{i + 1, 0}};
+    } else {
+      program->next[i] = chain.stages[i].next;
+      if (program->next[i].empty()) {
+        return Status::Internal("stage " + std::to_string(i) + " of a DAG chain leads nowhere");
+      }
+    }
+    for (const StageLink &link : program->next[i]) {
+      if (link.stage <= i || link.stage > n) {
+        return Status::Internal("stage " + std::to_string(i) + " of a DAG chain links to stage " +
+                                std::to_string(link.stage));
+      }
+      ++program->links_in[link.stage];
+    }
   }
   return Status::Ok();
 }
@@ -171,6 +208,7 @@ Result<ChainProgram> BuildChainProgram(const ChainSpec &chain) {
                         ": a keyed operator needs keyed input, not a generated source");
   }
   SLUICE_RETURN_IF_ERROR(CheckOutputs(chain, &program));
+  SLUICE_RETURN_IF_ERROR(CheckLinks(chain, &program));
 
   WriteDriver(chain, program, &program.driver_source);
   return program;

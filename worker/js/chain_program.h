@@ -42,6 +42,10 @@ struct ChainProgram {
   // table 2j and its timers in table 2j + 1. Those after the first take their records inside
   // the chain, keyed by their StageSpec::chained_key_fn (env.chainKeyFns[stage]).
   std::vector<int> keyed_stages;
+  // Per stage: where its records go (ChainSpec::dag: StageSpec::next; otherwise the next stage),
+  // stage index stages.size() being the chain's output; and how many links lead into it.
+  std::vector<std::vector<StageLink>> next;
+  std::vector<int> links_in;
   // The driver: a script whose value is a factory `(env) => run`, where env holds
   //   fns         fns[i]: stage i's functions by role
   //   paramsJson, sourceConfigJson   the job's params, the source stage's config
@@ -49,6 +53,7 @@ struct ChainProgram {
   //   stats       a Float64Array of DriverStat slots, named STAT.<name> in the driver
   //   inKeyFns, outKeyFns   the key selectors of the inputs and of the output edges
   //   chainKeyFns  chainKeyFns[i]: the chained key selector of keyed stage i after the first
+  //   linkKeyFns   in a DAG chain, linkKeyFns[i][input]: keyed stage i's for that input
   //   rt          the runtime libraries the keyed stages need ({ timers, state, windows | joins
   //               | process | keyed, stateNative })
   // run(first, stride, count) or run(text, header, nums, strs, input) processes one batch and

@@ -15,6 +15,13 @@
 
 namespace sluice::js {
 
+// Inside a chain that is a DAG (ChainSpec::dag): an edge from one stage to a later one, or to
+// the chain's output (stage == the number of stages), and which input of that stage it feeds.
+struct StageLink {
+  int stage = 0;
+  uint32_t input = 0;
+};
+
 // One operator of the chain a task runs, as the JS engine needs it.
 struct StageSpec {
   std::string operator_id;
@@ -29,6 +36,10 @@ struct StageSpec {
   // A keyed stage fed by an edge inside the chain (a keyBy the planner chained): that edge's
   // key selector, with which the stage keys its records itself; "" otherwise.
   std::string chained_key_fn = {};
+  // In a DAG chain: where this stage's records go (in this order), and, for a keyed stage, the
+  // key selector of the edge feeding each of its inputs from inside the chain (by input).
+  std::vector<StageLink> next = {};
+  std::vector<std::string> chained_key_fns = {};
 };
 
 // What a chain hands back per batch.
@@ -97,6 +108,12 @@ struct ChainSpec {
   // (their timestamp assigners), moved on after every batch. Later keyed stages always take
   // their records inside the chain, keyed by their StageSpec::chained_key_fn.
   bool keyed_input_in_chain = false;
+  // The stages form a DAG (the planner chained a fan-out, a union or a join's two inputs): each
+  // stage's StageSpec::next says where its records go, stage order is topological, the first
+  // stage (after a source) takes the chain's input and only the last one's records leave it.
+  // Every keyed stage is then keyed inside the chain by its StageSpec::chained_key_fns, unless
+  // it is the first stage and takes the chain's (keyed) input.
+  bool dag = false;
   // The chain's HASH input may carry partial accumulators (runtime/combiner.js) besides
   // records: its keyed stage, a window operator, merges them (processPartial).
   bool combined_input = false;

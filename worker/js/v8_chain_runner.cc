@@ -103,9 +103,10 @@ V8ChainRunner::V8ChainRunner(const ChainSpec &chain, const Limits &limits, Chain
     scripts_[InputKeyScriptName(chain_, program_.input_key_stage, input)] = {
         program_.input_key_stage, kKeyRole};
   }
-  for (size_t j = 1; j < program_.keyed_stages.size(); ++j) {
-    const int k = program_.keyed_stages[j];
-    scripts_[InputKeyScriptName(chain_, k, 0)] = {k, kKeyRole};
+  for (size_t j = chain_.dag ? 0 : 1; j < program_.keyed_stages.size(); ++j) {
+    const int k = program_.keyed_stages[j];  // a DAG chain's: per input
+    const size_t n = chain_.dag ? chain_.stages[k].chained_key_fns.size() : 1;
+    for (size_t in = 0; in < n; ++in) scripts_[InputKeyScriptName(chain_, k, in)] = {k, kKeyRole};
   }
   for (const std::string &name : RuntimeLibraries(chain_, program_)) {
     scripts_[kRuntimePrefix + name] = {kDriverStage, ""};
@@ -268,9 +269,24 @@ Status V8ChainRunner::AddUserFunctions(v8::Local<v8::Context> context,
     in_key_fns->Set(context, input, fn).Check();
   }
   // chainKeyFns[k]: the key selector of the chained keyBy feeding keyed stage k (after the
-  // first), compiled as that stage's; its errors name its key selector.
+  // first), compiled as that stage's; its errors name its key selector. In a DAG chain,
+  // linkKeyFns[k][input] instead: every keyed stage's, per input.
   v8::Local<v8::Array> chain_key_fns = v8::Array::New(isolate_, num_stages);
-  for (size_t j = 1; j < program_.keyed_stages.size(); ++j) {
+  v8::Local<v8::Array> link_key_fns = v8::Array::New(isolate_, num_stages);
+  for (int k : program_.keyed_stages) {
+    if (!chain_.dag) break;
+    const std::vector<std::string> &selectors = chain_.stages[k].chained_key_fns;
+    v8::Local<v8::Array> by_input = v8::Array::New(isolate_, static_cast<int>(selectors.size()));
+    for (uint32_t in = 0; in < selectors.size(); ++in) {
+      v8::Local<v8::Value> fn;
+      SLUICE_RETURN_IF_ERROR(
+          CompileFunction(context, selectors[in], InputKeyScriptName(chain_, k, in), k, &fn));
+      by_input->Set(context, in, fn).Check();
+    }
+    link_key_fns->Set(context, k, by_input).Check();
+  }
+  env->Set(context, V8String(isolate_, "linkKeyFns"), link_key_fns).Check();
+  for (size_t j = 1; j < program_.keyed_stages.size() && !chain_.dag; ++j) {
     const int k = program_.keyed_stages[j];
     v8::Local<v8::Value> fn;
     SLUICE_RETURN_IF_ERROR(CompileFunction(context, chain_.stages[k].chained_key_fn,

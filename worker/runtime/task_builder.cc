@@ -9,6 +9,7 @@
 #include "common/job_defaults.h"
 #include "common/operator_kinds.h"
 #include "worker/js/chain_program.h"
+#include "worker/runtime/chain_links.h"
 #include "worker/runtime/task_checkpointer.h"
 #include "worker/runtime/task_limits.h"
 #include "worker/state/rocks_state_backend.h"
@@ -172,12 +173,16 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
   spec.input_key_fns.assign(deployment.input_key_fns().begin(),
                             deployment.input_key_fns().end());
   spec.combined_input = deployment.combined_input();
-  const std::map<std::string, std::string> chained_keys = ChainedKeys(job, chain, spec);
+  const bool dag = IsDagChain(job, chain.operators);
+  const std::map<std::string, std::string> chained_keys =
+      dag ? std::map<std::string, std::string>() : ChainedKeys(job, chain, spec);
+  std::vector<int> stage_of(chain.operators.size(), -1);  // each operator's first stage
   if (job.state_cache_entries() > 0) spec.state_cache_entries = job.state_cache_entries();
   spec.params_json = job.params_json().empty() ? "{}" : job.params_json();
   for (size_t i = 0; i < chain.operators.size(); ++i) {
     const proto::Operator& op = *chain.operators[i];
     if (chain.has_sink && i + 1 == chain.operators.size()) {
+      stage_of[i] = static_cast<int>(spec.stages.size());
       std::map<std::string, std::string> functions(op.functions().begin(), op.functions().end());
       for (auto& stage : SinkFunctionStages(op.kind(), op.id(), op.name(), functions)) {
         spec.stages.push_back(std::move(stage));
@@ -190,6 +195,7 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
         traits->inline_stage == InlineStage::kNone) {
       continue;
     }
+    stage_of[i] = static_cast<int>(spec.stages.size());
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
     if (auto key = chained_keys.find(op.id()); key != chained_keys.end()) {
@@ -197,6 +203,7 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
     }
     spec.stages.push_back(std::move(stage));
   }
+  if (dag) LinkDagChain(job, chain.operators, stage_of, spec);
   return spec;
 }
 
