@@ -30,7 +30,8 @@ export type WindowTrigger = "eventTime" | "processingTime" | { readonly count: n
 export interface WindowOptions {
   /**
    * "event" (default): windows by the records' event time (see `assignTimestamps`), emitted when
-   * the watermark passes their end. "processing": by the wall clock when records arrive.
+   * the watermark passes their end. "processing": by the wall clock when records arrive (read
+   * once per batch of records, so a batch's records fall into one window).
    */
   readonly time?: "event" | "processing";
   /**

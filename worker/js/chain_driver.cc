@@ -245,7 +245,7 @@ void EmitSetup(const ChainSpec &chain, const ChainProgram &program, JsWriter &w)
 // Per call: the output lists of each edge.
 void EmitBegin(const ChainSpec &chain, JsWriter &w) {
   w.Open("function begin() {");
-  w.Line("nIn = 0; nOut = 0; lines = [];");
+  w.Line("nIn = 0; nOut = 0; lines = []; nowB = NaN;");
   if (chain.output == OutputMode::kPartitioned) {
     for (size_t e = 0; e < chain.outputs.size(); ++e) {
       const PartitionSpec &edge = chain.outputs[e];

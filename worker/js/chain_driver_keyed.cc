@@ -59,8 +59,11 @@ void EmitKeyedStage(const ChainSpec &chain, const ChainProgram &program, size_t 
   w.Line("{ id: ", JsString(stage.operator_id), ", name: ", JsString(stage.operator_name),
          ", kind: ", JsString(stage.kind), ", config: ",
          stage.config_json.empty() ? "{}" : stage.config_json, ", fns: fns[", k, "] },");
+  // Windows read processing time once a batch (batchNow); a process function's
+  // currentProcessingTime() reads the clock each call.
+  const char *now = KeyedLibrary(stage.kind) == "windows" ? "batchNow" : "() => Date.now()";
   w.Line("{ params, state: tables.table(", 2 * j, "), timers: ", tm, ", emit: E", k + 1,
-         ", emitLate: L", k, ", now: () => Date.now(), watermark: () => wmK", suffix,
+         ", emitLate: L", k, ", now: ", now, ", watermark: () => wmK", suffix,
          ", stats: ST", k, ", runtime: rt },");
   w.Close(");");
   w.Line("let wmK", suffix, " = -Infinity;");
@@ -73,6 +76,9 @@ void EmitKeyedStage(const ChainSpec &chain, const ChainProgram &program, size_t 
 
 // The keyed operators, their state tables (one cache for all) and timers, or none.
 void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
+  // The batch's processing time: read from the clock at its first use, forgotten by begin().
+  w.Line("let nowB = NaN;");
+  w.Line("function batchNow() { return nowB === nowB ? nowB : (nowB = Date.now()); }");
   if (program.keyed_stages.empty()) {
     w.Line("const tables = null;");
     return;
