@@ -43,7 +43,7 @@ const target = new codecE.Target(0, () => new Error("big"));
 const comb = new Combiner(spec, {}, runtime.window_config, (kg, r, t) => target.add(r, t));
 let maxT = -Infinity;
 const B = 4096;
-const keyMemo = new keys.KeyMemo(128);
+const keyMemo = new keys.KeyMemo(128), inMemo = new keys.KeyMemo(128);  // sender's, receiver's
 const encodeFired = process.env.ENCODE === "1";
 const fired = new codecE.Target(0, () => new Error("big"));
 const t0 = process.cpuUsage();
@@ -72,11 +72,11 @@ for (let first = 0; first < N; first += B) {
     for (let q = 0; q < batch.n; q++) {
       const r = at(q); let t = times === null ? undefined : times[q];
       if (r !== null && typeof r === "object" && r.__sluice_partial__ === 1) {
-        const pk = r.key, ps = keys.keyString(pk);
-        op.processPartial(keys.keyGroupOfString(ps, 128), ps, pk, r.acc, t, r.end);
+        const pk = r.key, pg = inMemo.group(pk);
+        op.processPartial(pg, inMemo.string, pk, r.acc, t, r.end);
       } else {
-        const kv = keyOf(r), ks = keys.keyString(kv);
-        op.processElement(0, keys.keyGroupOfString(ks, 128), ks, kv, r, t);
+        const kv = keyOf(r), kg = inMemo.group(kv);
+        op.processElement(0, kg, inMemo.string, kv, r, t);
       }
     }
     tDec += process.cpuUsage().user - b.user;
