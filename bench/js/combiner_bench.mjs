@@ -4,10 +4,13 @@
 //   gen   nothing (the generator and the keys alone)
 //   raw   every bid through the exchange codec (encode, finish, decode) to the window operator
 //   comb  through a combiner (worker/js/runtime/combiner.js), the codec, then processPartial
-// and the watermark after every batch of 4,096 events. Prints the process's CPU ms, and of it the
-// batches' flush + finish and their decode + window work.
+// and the watermark after every batch of 4,096 events. Keys go through keys.KeyMemo, as in the
+// chain's driver. Prints the process's CPU ms, and of it the batches' flush + finish, their
+// decode + window work, and the windows' firing (with ENCODE=1 the fired results are encoded
+// for a second exchange too, as q5's are at parallelism 2).
 //
 //   node bench/js/combiner_bench.mjs p1|gen|raw|comb [session|sliding] [events]
+//   ENCODE=1 node bench/js/combiner_bench.mjs comb sliding 5000000
 import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
@@ -29,7 +32,7 @@ const gen = nexmark.make({});
 const table = new Map();
 let wm = -Infinity, outs = 0;
 const ctx = { params: {}, state: { get: (g, k) => table.get(k), put: (g, k, v) => table.set(k, v), delete: (g, k) => table.delete(k) },
-  timers: new TimerService(), emit: () => outs++, emitLate: () => {}, now: () => 0, watermark: () => wm,
+  timers: new TimerService(), emit: (r, t) => { outs++; if (encodeFired) fired.add(r, t); }, emitLate: () => {}, now: () => 0, watermark: () => wm,
   stats: { lateDropped: 0, lateSideOutput: 0 }, runtime };
 const config = which === "session" ? { assigner: { type: "session", gap: 10000 }, function: "count" }
   : { assigner: { type: "sliding", size: 10000, slide: 2000 }, function: "count" };
@@ -40,15 +43,18 @@ const target = new codecE.Target(0, () => new Error("big"));
 const comb = new Combiner(spec, {}, runtime.window_config, (kg, r, t) => target.add(r, t));
 let maxT = -Infinity;
 const B = 4096;
+const keyMemo = new keys.KeyMemo(128), inMemo = new keys.KeyMemo(128);  // sender's, receiver's
+const encodeFired = process.env.ENCODE === "1";
+const fired = new codecE.Target(0, () => new Error("big"));
 const t0 = process.cpuUsage();
-let tEnc = 0, tDec = 0;
+let tEnc = 0, tDec = 0, tFire = 0;
 for (let first = 0; first < N; first += B) {
   if (mode !== "p1") { target.reset(); comb.begin(maxT - 1, false); }
   for (let i = first; i < first + B; i++) {
     const r = gen(i);
     if (r.type !== "bid") continue;
     const t = r.dateTime; if (t > maxT) maxT = t;
-    const kv = keyOf(r), ks = keys.keyString(kv), kg = keys.keyGroupOfString(ks, 128);
+    const kv = keyOf(r), kg = keyMemo.group(kv), ks = keyMemo.string;
     if (mode === "p1") op.processElement(0, kg, ks, kv, r, t);
     else if (mode === "gen") {}
     else if (mode === "raw") target.add(r, t);
@@ -66,16 +72,20 @@ for (let first = 0; first < N; first += B) {
     for (let q = 0; q < batch.n; q++) {
       const r = at(q); let t = times === null ? undefined : times[q];
       if (r !== null && typeof r === "object" && r.__sluice_partial__ === 1) {
-        const pk = r.key, ps = keys.keyString(pk);
-        op.processPartial(keys.keyGroupOfString(ps, 128), ps, pk, r.acc, t, r.end);
+        const pk = r.key, pg = inMemo.group(pk);
+        op.processPartial(pg, inMemo.string, pk, r.acc, t, r.end);
       } else {
-        const kv = keyOf(r), ks = keys.keyString(kv);
-        op.processElement(0, keys.keyGroupOfString(ks, 128), ks, kv, r, t);
+        const kv = keyOf(r), kg = inMemo.group(kv);
+        op.processElement(0, kg, inMemo.string, kv, r, t);
       }
     }
     tDec += process.cpuUsage().user - b.user;
   }
-  wm = maxT - 1; op.onWatermark(wm);
+  wm = maxT - 1;
+  const f = process.cpuUsage();
+  op.onWatermark(wm);
+  if (encodeFired) fired.finish();
+  tFire += process.cpuUsage().user - f.user;
 }
 const u = process.cpuUsage(t0);
-console.log(mode, which, ((u.user + u.system) / 1000).toFixed(0), "ms cpu;", "finish+flush", (tEnc/1000).toFixed(0), "decode+window", (tDec/1000).toFixed(0), "outs", outs);
+console.log(mode, which, ((u.user + u.system) / 1000).toFixed(0), "ms cpu;", "finish+flush", (tEnc/1000).toFixed(0), "decode+window", (tDec/1000).toFixed(0), "fire", (tFire/1000).toFixed(0), "outs", outs);

@@ -3,12 +3,23 @@
 #include <libplatform/libplatform.h>
 #include <v8-initialization.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace sluice::js {
+
+int V8WorkerThreads() {
+  if (const char *env = std::getenv("SLUICE_V8_THREADS")) {
+    const int n = std::atoi(env);
+    if (n >= 1) return std::min(n, kMaxV8WorkerThreads);
+  }
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores - 1, kMinV8WorkerThreads, kMaxV8WorkerThreads);
+}
 
 v8::Platform &V8Platform() {
   // Leaked on purpose: isolates may still exist while static destructors run at
@@ -18,7 +29,7 @@ v8::Platform &V8Platform() {
     if (const char *flags = std::getenv("SLUICE_V8_FLAGS")) {
       v8::V8::SetFlagsFromString(flags, std::strlen(flags));
     }
-    std::unique_ptr<v8::Platform> owned = v8::platform::NewDefaultPlatform();
+    std::unique_ptr<v8::Platform> owned = v8::platform::NewDefaultPlatform(V8WorkerThreads());
     v8::V8::InitializePlatform(owned.get());
     v8::V8::Initialize();
     return owned.release();

@@ -11,4 +11,15 @@ namespace sluice::js {
 // until the process exits.
 v8::Platform &V8Platform();
 
+// The threads of V8's one pool for the background work of every isolate in the process
+// (TurboFan compiles, concurrent marking, parallel scavenges): one per core but one, at least
+// kMinV8WorkerThreads (as Node's default pool of 4), or SLUICE_V8_THREADS (1 to
+// kMaxV8WorkerThreads). V8's own default, cores - 1, is one thread on a 2-core machine, shared by
+// every task's isolate: at parallelism 2 Nexmark q5 runs six, their compile queues fill (V8's
+// "Compilation queue full" ~330-460 times a run, against ~6 at parallelism 1) and hot functions
+// run unoptimised for longer (bench/RESULTS.md, issue 17, branch p2y).
+inline constexpr int kMinV8WorkerThreads = 4;
+inline constexpr int kMaxV8WorkerThreads = 16;
+int V8WorkerThreads();
+
 }  // namespace sluice::js
