@@ -51,7 +51,7 @@ void EmitMoveKeyed(const ChainSpec &chain, const ChainProgram &program, JsWriter
   if (chain.dag) {
     EmitDagWatermarks(chain, program, w);
     for (int k : program.keyed_stages) {
-      const std::string wm = "wmK" + KeyedSuffix(program, k);
+      const std::string wm = "WK" + KeyedSuffix(program, k) + ".w";
       w.Open("if (w", k, " > ", wm, ") {");
       w.Line(wm, " = w", k, ";");
       w.Line("s = ", k, ";");
