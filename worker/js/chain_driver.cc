@@ -76,12 +76,12 @@ class BodyEmitter {
       }
       w_.Line("const kg = ", km, ".group(kv);");
       w_.Line("s = ", i, ";");
-      w_.Line("O", i, ".processElement(0, kg, ", km, ".string, kv, ", var, ", ", time, ");");
+      EmitKeyedProcess(chain_, program_, k, "0", km, var, time, w_);
     } else {  // keyed: the key of the input the record came in on
       if (chain_.combined_input) EmitPartialBranch(i, var, time, w_);
       w_.Line("const kv = inKey(", var, ", params);");
       w_.Line("const kg = KM.group(kv);");
-      w_.Line("O", i, ".processElement(input, kg, KM.string, kv, ", var, ", ", time, ");");
+      EmitKeyedProcess(chain_, program_, static_cast<int>(i), "input", "KM", var, time, w_);
       if (chain_.combined_input) w_.Close();
     }
   }
@@ -121,8 +121,7 @@ class BodyEmitter {
       w_.Line("const kv = LK", k, "_", link.input, "(", var, ", params);");
       w_.Line("const kg = ", km, ".group(kv);");
       w_.Line("s = ", k, ";");
-      w_.Line("O", k, ".processElement(", link.input, ", kg, ", km, ".string, kv, ", var, ", ",
-              time, ");");
+      EmitKeyedProcess(chain_, program_, k, std::to_string(link.input), km, var, time, w_);
     } else if (program_.links_in[k] > 1) {
       w_.Line("N", k, "(", var, ", ", time, ");");
     } else {

@@ -9,6 +9,24 @@ std::string KeyedSuffix(const ChainProgram &program, int k) {
   return k == program.input_key_stage ? "" : std::to_string(k);
 }
 
+void EmitKeyedProcess(const ChainSpec &chain, const ChainProgram &program, int k,
+                      const std::string &input, const std::string &km, const std::string &var,
+                      const std::string &time, JsWriter &w) {
+  const std::string o = "O" + std::to_string(k);
+  const std::string call =
+      o + ".processElement(" + input + ", kg, " + km + ".string, kv, " + var + ", " + time + ");";
+  if (KeyedLibrary(chain.stages[k].kind) != "windows") {
+    w.Line(call);
+    return;
+  }
+  const std::string wm = "WK" + KeyedSuffix(program, k) + ".w";
+  w.Open("if (!(typeof ", time, " === \"number\" && ", time, " >= ", o, ".fastFrom && ", time,
+         " < ", o, ".fastTo && ", o, ".fastTo - 1 > ", wm, " && ", o, ".addFast(kg, ", km,
+         ".string, ", var, "))) {");
+  w.Line(call);
+  w.Close();
+}
+
 void EmitDagWatermarks(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
   const int n = static_cast<int>(chain.stages.size());
   std::vector<std::vector<int>> from(n + 1);

@@ -16,6 +16,15 @@ namespace sluice::js {
 // input watermark, WK.w), a later one's KM<k>, TM<k> and WK<k>.
 std::string KeyedSuffix(const ChainProgram &program, int k);
 
+// Keyed stage k's operator takes record `var` (key kv, key group kg, key string in `km`) with
+// event time `time` from input `input`. A window operator first tries its fast path here
+// (windows.js, addFast: a record for its key's open event-time tumbling window that has not
+// fired), with the event time compared where it is an unboxed number and no call made when the
+// bucket does not match; processElement when the fast path does not apply.
+void EmitKeyedProcess(const ChainSpec &chain, const ChainProgram &program, int k,
+                      const std::string &input, const std::string &km, const std::string &var,
+                      const std::string &time, JsWriter &w);
+
 // Set-up: the cache, every keyed stage's timers (restored with the state) and operator, and
 // moveKeyed(), which moves each keyed stage's watermark on, upstream first.
 void EmitKeyedOperator(const ChainSpec &chain, const ChainProgram &program, JsWriter &w);

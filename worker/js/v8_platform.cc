@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -21,14 +20,18 @@ int V8WorkerThreads() {
   return std::clamp(cores - 1, kMinV8WorkerThreads, kMaxV8WorkerThreads);
 }
 
+std::string V8Flags() {
+  std::string flags = kV8Flags;
+  if (const char *env = std::getenv("SLUICE_V8_FLAGS")) flags += std::string(" ") + env;
+  return flags;
+}
+
 v8::Platform &V8Platform() {
   // Leaked on purpose: isolates may still exist while static destructors run at
   // exit.
   static v8::Platform *platform = [] {
-    // For profiling, e.g. SLUICE_V8_FLAGS=--perf-basic-prof with `perf record`.
-    if (const char *flags = std::getenv("SLUICE_V8_FLAGS")) {
-      v8::V8::SetFlagsFromString(flags, std::strlen(flags));
-    }
+    const std::string flags = V8Flags();
+    v8::V8::SetFlagsFromString(flags.data(), flags.size());
     std::unique_ptr<v8::Platform> owned = v8::platform::NewDefaultPlatform(V8WorkerThreads());
     v8::V8::InitializePlatform(owned.get());
     v8::V8::Initialize();

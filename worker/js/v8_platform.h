@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 namespace v8 {
 class Platform;
 }  // namespace v8
@@ -21,5 +23,18 @@ v8::Platform &V8Platform();
 inline constexpr int kMinV8WorkerThreads = 4;
 inline constexpr int kMaxV8WorkerThreads = 16;
 int V8WorkerThreads();
+
+// The V8 flags V8Platform() sets: Sluice's own (kV8Flags), then SLUICE_V8_FLAGS (for profiling,
+// e.g. --perf-basic-prof with `perf record`), whose flags win where both set one.
+//
+// kV8Flags: TurboFan inlines into one optimised function at most
+// --max-inlined-bytecode-size-cumulative bytes of bytecode (920 by default). A chain's driver
+// loop calls the source (the Nexmark generator alone is ~900 bytes when inlined), the user's
+// functions, the key memo and the window's fast path per record: at the default the budget is
+// gone before the operator's calls are reached, which then stay calls (with their arguments
+// boxed). 2000 lets them be inlined: q7 ~3 %, q0 ~6 %, q11 ~7 % less CPU at parallelism 1
+// (bench/RESULTS.md, issue 17, branch q7c).
+inline constexpr const char *kV8Flags = "--max-inlined-bytecode-size-cumulative=2000";
+std::string V8Flags();
 
 }  // namespace sluice::js

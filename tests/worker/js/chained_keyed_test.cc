@@ -302,5 +302,53 @@ TEST_F(ChainedKeyedTest, TheSecondWindowHasItsOwnLibrariesAndItsErrorsNameIt) {
   EXPECT_NE(out[0].find("boom"), std::string::npos) << out[0];
 }
 
+// The driver adds a record to its key's open tumbling window itself (windows.js, addFast) only
+// while the watermark has not passed the window: a record of a window that fired, within the
+// allowed lateness, fires it again at once (a late firing), also when the window is still the
+// operator's current bucket. Errors of the reduce on that path name the operator.
+TEST_F(ChainedKeyedTest, TheDriversFastPathLeavesAFiredWindowToALateFiring) {
+  StageSpec counts = testing::Stage(
+      "op2", "counts", "window", "",
+      R"({"assigner":{"type":"tumbling","size":10},"function":"count","allowedLateness":20})");
+  ChainSpec chain =
+      testing::Chain({testing::Stage("op1", "ts", "assign_timestamps", "(r) => r.t"), counts});
+  chain.text_format = "json";
+  chain.input_key_fn = "(r) => r.k";
+  chain.input_key_fns = {"(r) => r.k"};
+  chain.keyed_input_in_chain = true;
+  chain.max_parallelism = kMaxParallelism;
+  Result<ChainProgram> program = BuildChainProgram(chain);
+  ASSERT_TRUE(program.ok()) << program.status().message();
+  EXPECT_NE(program->driver_source.find("O1.addFast(kg, KM.string, r)"), std::string::npos);
+  const std::vector<std::string> tables = {"op2", "op2#timers"};
+  auto backend = RocksStateBackend::Open(Dir("live"), tables);
+  ASSERT_TRUE(backend.ok()) << backend.status().message();
+  Task task = Start(chain, std::move(backend).value(), false);
+  ASSERT_NE(task.runner, nullptr);
+  // a:1 opens [0, 10), a:2 takes the fast path; b:16 moves the bucket on and c:5 back to
+  // [0, 10); the watermark after the batch (15) fires [0, 10).
+  EXPECT_EQ(Run(task, {Batch({{"a", 1, 0}, {"a", 2, 0}, {"b", 16, 0}, {"c", 5, 0}})}),
+            (std::vector<std::string>{R"({"key":"a","window":{"start":0,"end":10},"value":2})",
+                                      R"({"key":"c","window":{"start":0,"end":10},"value":1})"}));
+  // a:3 is in the bucket, and its window has fired: a late firing, not a silent add.
+  EXPECT_EQ(Run(task, {Batch({{"a", 3, 0}, {"a", 4, 0}})}),
+            (std::vector<std::string>{R"({"key":"a","window":{"start":0,"end":10},"value":3})",
+                                      R"({"key":"a","window":{"start":0,"end":10},"value":4})"}));
+
+  StageSpec sums = testing::Stage(
+      "op2", "sums", "window", "",
+      R"({"assigner":{"type":"tumbling","size":10},"function":"reduce"})");
+  sums.functions["reduce"] = "(a, b) => { throw new Error('boom'); }";
+  chain.stages[1] = sums;
+  auto failing_backend = RocksStateBackend::Open(Dir("fails"), tables);
+  ASSERT_TRUE(failing_backend.ok()) << failing_backend.status().message();
+  Task failing = Start(chain, std::move(failing_backend).value(), false);
+  ASSERT_NE(failing.runner, nullptr);
+  const std::vector<std::string> out = Run(failing, {Batch({{"a", 1, 1}, {"a", 2, 1}})});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0].find("operator 'sums' (op2)"), std::string::npos) << out[0];
+  EXPECT_NE(out[0].find("boom"), std::string::npos) << out[0];
+}
+
 }  // namespace
 }  // namespace sluice::js

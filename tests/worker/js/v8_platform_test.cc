@@ -51,5 +51,20 @@ TEST_F(V8WorkerThreadsTest, ThePlatformHasThePool) {
   EXPECT_GE(V8Platform().NumberOfWorkerThreads(), 4);  // as Node's default pool
 }
 
+// Sluice's own V8 flags come first, so that SLUICE_V8_FLAGS (profiling, experiments) can set
+// any of them again: V8 takes the last value of a flag.
+TEST(V8FlagsTest, SluicesFlagsThenTheEnvironments) {
+  std::string saved;
+  if (const char *old = std::getenv("SLUICE_V8_FLAGS")) saved = old;
+  unsetenv("SLUICE_V8_FLAGS");
+  EXPECT_EQ(V8Flags(), std::string(kV8Flags));
+  EXPECT_NE(V8Flags().find("--max-inlined-bytecode-size-cumulative="), std::string::npos);
+  setenv("SLUICE_V8_FLAGS", "--perf-basic-prof --max-inlined-bytecode-size-cumulative=920", 1);
+  EXPECT_EQ(V8Flags(), std::string(kV8Flags) +
+                           " --perf-basic-prof --max-inlined-bytecode-size-cumulative=920");
+  if (saved.empty()) unsetenv("SLUICE_V8_FLAGS");
+  else setenv("SLUICE_V8_FLAGS", saved.c_str(), 1);
+}
+
 }  // namespace
 }  // namespace sluice::js

@@ -118,21 +118,30 @@
     constructor(maxParallelism) {
       this.maxParallelism = maxParallelism;
       this.string = "";
-      this.slotKeys = new Float64Array(SLOTS).fill(-1);
+      this.slotKeys = new Float64Array(SLOTS).fill(NaN);
       this.slotGroups = new Int32Array(SLOTS);
       this.slotStrings = new Array(SLOTS).fill("");
       this.lastNumber = NaN;
       this.lastString = "";
       this.lastGroup = 0;
     }
+    // A key seen lately in a few instructions (the driver calls this for every record, and V8
+    // inlines a small function); anything else in groupSlow. The slots hold NaN until filled,
+    // and only keys from 0 to 2^32 - 1, so no other number finds a slot's key equal to it.
     group(key) {
+      if (typeof key === "number") {
+        const slot = key & (SLOTS - 1);
+        if (this.slotKeys[slot] === key) {
+          this.string = this.slotStrings[slot];
+          return this.slotGroups[slot];
+        }
+      }
+      return this.groupSlow(key);
+    }
+    groupSlow(key) {
       if (typeof key === "number") {
         if ((key >>> 0) === key) {
           const slot = key & (SLOTS - 1);
-          if (this.slotKeys[slot] === key) {
-            this.string = this.slotStrings[slot];
-            return this.slotGroups[slot];
-          }
           const text = String(key);
           const g = (hashString(text) % this.maxParallelism) | 0;
           this.slotKeys[slot] = key;

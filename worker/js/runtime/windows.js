@@ -147,6 +147,9 @@
       // Event-time tumbling windows with the event-time trigger take processElement's fast path
       // (a boolean, tested with `=== true`: see state.js's `dirty`).
       this.tumblingFast = c.kind === TUMBLING && c.eventTime && c.trigger === EVENT_TIME;
+      // Their fast path's bucket (addFast): none yet.
+      this.fastFrom = Infinity;
+      this.fastTo = -Infinity;
       this.merged = 0;  // slices merged by the last mergeSlices()
       if (c.kind === SESSION) {
         this.onEventTimer = (timer) => this.onSessionTimer(timer);
@@ -174,26 +177,26 @@
                         C.ownTimers);
     }
 
+    // The fast path of event-time tumbling windows (processElement's first lines; the chain's
+    // driver takes it itself, without the call to processElement): a record whose event time is
+    // in [fastFrom, fastTo) — the window of the record before, which has not fired while
+    // fastTo - 1 > watermark (so the record is not late and fires nothing) — and whose key's
+    // first window is that window is added to it: addFast returns true. Exactly what
+    // addToAligned would do, with fewer calls. Otherwise it returns false having changed
+    // nothing, and the record takes the general path. fastFrom and fastTo are the last bucket
+    // addToAligned saw, [+Infinity, -Infinity) for windows without the fast path.
+    addFast(keyGroup, keyString, record) {
+      const ws = this.state.get(keyGroup, keyString);
+      if (ws === undefined || ws[0] !== this.fastFrom || ws[1] !== this.fastTo) return false;
+      ws[2] = this.add(ws[2], record);
+      this.state.put(keyGroup, keyString, ws);
+      return true;
+    }
+
     processElement(input, keyGroup, keyString, key, record, ts) {
-      // Most records of event-time tumbling windows go into the window of the record before,
-      // which their key already has and which has not fired: the window is added to and nothing
-      // else happens (no timers, no firing, not late). Exactly what addToAligned would do, with
-      // fewer calls; anything else takes the general path, with the key's state already read.
-      if (this.tumblingFast === true && typeof ts === "number") {
-        const start = this.bucketStart, end = start + this.size;
-        if (ts >= start && ts < end) {
-          const watermark = this.ctx.watermark();
-          if (end - 1 > watermark) {
-            const ws = this.state.get(keyGroup, keyString);
-            if (ws !== undefined && ws[0] === start && ws[1] === end) {
-              ws[2] = this.add(ws[2], record);
-              this.state.put(keyGroup, keyString, ws);
-            } else {
-              this.addToAligned(keyGroup, keyString, key, record, ts, watermark, true, ws);
-            }
-            return;
-          }
-        }
+      if (typeof ts === "number" && ts >= this.fastFrom && ts < this.fastTo &&
+          this.fastTo - 1 > this.ctx.watermark() && this.addFast(keyGroup, keyString, record)) {
+        return;
       }
       let time, watermark;
       if (this.eventTime) {
@@ -357,6 +360,10 @@
       if (!(time >= start && time < start + step)) {
         start = windowStart(time, this.offset, step);
         this.bucketStart = start;
+        if (this.tumblingFast === true) {
+          this.fastFrom = start;
+          this.fastTo = start + size;
+        }
       }
       for (; start > time - size; start -= step) {
         const end = start + size;

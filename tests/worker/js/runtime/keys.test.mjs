@@ -49,6 +49,19 @@ test("KeyMemo gives every key its key string and key group, in any order and rep
   assert.throws(() => memo.group(() => 1), /returned a function/);
 });
 
+// group() looks a number up in its table before asking whether it is a key the table keeps: no
+// number may find an empty slot's marker, or another key's slot, equal to itself.
+test("KeyMemo: a fresh memo's empty slots match no key", () => {
+  for (const key of [-1, -0, 0, -4097, 4095.5, 2 ** 32 + 4095, -(2 ** 31), NaN]) {
+    const memo = new keys.KeyMemo(128);
+    for (let i = 0; i < 2; i++) {
+      const group = memo.group(key);
+      assert.equal(memo.string, keys.keyString(key), `key ${String(key)}`);
+      assert.equal(group, keys.keyGroupOfString(keys.keyString(key), 128), `key ${String(key)}`);
+    }
+  }
+});
+
 // Key groups are small integers that V8 keeps unboxed (Smis), also from optimized code: one
 // returned as a boxed heap number and stored in the state cache's entries makes V8 box the key
 // group of every entry (a field holds one representation), so that each lookup loads another

@@ -48,7 +48,8 @@ export const FUNCTIONS = [
 // A window operator with its ctx; `table` and `timers` are what a restored task starts from, or
 // `timerEntries`: the timers' table of a checkpoint (snapshotTimers()), restored as a task does.
 export function harness(config, fns = {}, options = {}) {
-  const { live = false, params = {}, table = new Map(), lib = windows, timerEntries } = options;
+  const { live = false, params = {}, table = new Map(), lib = windows, timerEntries,
+          driver = false } = options;
   let { timers = new TimerService() } = options;
   // The timers' state table: key group and key -> [keyGroup, key, value], as checkpoints left it.
   const timerTable = new Map();
@@ -88,11 +89,21 @@ export function harness(config, fns = {}, options = {}) {
   const op = lib.make({ id: 7, name: "win", kind: "window", config, fns }, ctx);
   let pendingOut = null;
   const timerCount = () => (op.timerCount === undefined ? ctx.timers.size : op.timerCount);
-  return {
+  const handle = {
     op, ctx, table, late,
+    fastAdds: 0,  // records the fast path took (`driver`)
+    // `driver`: as the chain's generated driver (worker/js/chain_driver.cc, EmitProcess) feeds a
+    // window operator: its fast path (addFast) first, processElement when that does not apply.
     add(key, record, ts) {
       const keyString = keys.keyString(key);
-      op.processElement(0, keys.keyGroupOf(key, MAX_PARALLELISM), keyString, key, record, ts);
+      const keyGroup = keys.keyGroupOf(key, MAX_PARALLELISM);
+      if (driver && op.addFast !== undefined && typeof ts === "number" &&
+          ts >= op.fastFrom && ts < op.fastTo && op.fastTo - 1 > watermark &&
+          op.addFast(keyGroup, keyString, record)) {
+        handle.fastAdds++;
+        return;
+      }
+      op.processElement(0, keyGroup, keyString, key, record, ts);
     },
     watermark(w) {
       watermark = w;
@@ -143,4 +154,5 @@ export function harness(config, fns = {}, options = {}) {
       assert.equal(timerCount(), 0, "no timers left");
     },
   };
+  return handle;
 }
