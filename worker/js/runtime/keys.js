@@ -127,18 +127,13 @@
     }
     // A key seen lately in a few instructions (the driver calls this for every record, and V8
     // inlines a small function); anything else in groupSlow. The slots hold NaN until filled,
-    // and only keys from 0 to 2^32 - 1, so no other number finds a slot's key equal to it;
-    // lastNumber only other numbers.
+    // and only keys from 0 to 2^32 - 1, so no other number finds a slot's key equal to it.
     group(key) {
       if (typeof key === "number") {
         const slot = key & (SLOTS - 1);
         if (this.slotKeys[slot] === key) {
           this.string = this.slotStrings[slot];
           return this.slotGroups[slot];
-        }
-        if (key === this.lastNumber) {  // (never a key the slots keep)
-          this.string = this.lastString;
-          return this.lastGroup;
         }
       }
       return this.groupSlow(key);
