@@ -90,6 +90,18 @@
       return this.owner.load(this, keyGroup, keyString);
     }
 
+    // The cached entry of the key if it is dirty and not part of a checkpoint being written, so
+    // that changing its value object in place is what get() and put() of it would do (both only
+    // count a hit and keep the value); else undefined, and the caller uses get() and put().
+    dirtyEntry(keyGroup, keyString) {
+      const entry = this.find(keyGroup, keyString);
+      if (entry === undefined || entry.dirty !== true) return undefined;
+      const owner = this.owner;
+      if (entry.gen === owner.frozenGen) return undefined;
+      owner.hits++;
+      return entry;
+    }
+
     put(keyGroup, keyString, value) {
       if (value === undefined) {
         throw new TypeError("state table " + this.index + ": put of undefined for " +

@@ -150,6 +150,8 @@
       // Their fast path's bucket (addFast): none yet.
       this.fastFrom = Infinity;
       this.fastTo = -Infinity;
+      // ctx.state has state.js's dirtyEntry (a test's may not).
+      this.dirtyEntries = typeof this.state.dirtyEntry === "function";
       this.merged = 0;  // slices merged by the last mergeSlices()
       if (c.kind === SESSION) {
         this.onEventTimer = (timer) => this.onSessionTimer(timer);
@@ -186,6 +188,15 @@
     // nothing, and the record takes the general path. fastFrom and fastTo are the last bucket
     // addToAligned saw, [+Infinity, -Infinity) for windows without the fast path.
     addFast(keyGroup, keyString, record) {
+      if (this.dirtyEntries === true) {  // the state cache's entry, changed in place (state.js)
+        const entry = this.state.dirtyEntry(keyGroup, keyString);
+        if (entry !== undefined) {
+          const ws = entry.value;
+          if (ws === undefined || ws[0] !== this.fastFrom || ws[1] !== this.fastTo) return false;
+          ws[2] = this.add(ws[2], record);
+          return true;
+        }
+      }
       const ws = this.state.get(keyGroup, keyString);
       if (ws === undefined || ws[0] !== this.fastFrom || ws[1] !== this.fastTo) return false;
       ws[2] = this.add(ws[2], record);

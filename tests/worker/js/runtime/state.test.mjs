@@ -520,3 +520,38 @@ test("one cache for two keyed operators: each one's state and timers in its own 
   assert.equal([...native.store.keys()].filter((id) => id.startsWith("3|")).length, 1,
                "the fired timer deleted");
 });
+
+// windows.js's fast path changes a dirty entry's value object in place instead of get() and
+// put(): dirtyEntry hands out only entries for which that is what get() and put() would do.
+test("dirtyEntry: a dirty entry changed in place is what get and put make of it; a checkpoint's " +
+     "frozen entries are not handed out", () => {
+  const native = new FakeNative();
+  native.store.set("0|0|stored", JSON.stringify({ n: 7 }));
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const t = tables.table(0);
+  t.put(0, "a", { n: 1 });
+  const entry = t.dirtyEntry(0, "a");
+  assert.notEqual(entry, undefined);
+  assert.equal(tables.stats().hits, 1, "counted as get() counts it");
+  entry.value.n = 2;
+  assert.equal(t.dirtyEntry(0, "b"), undefined, "not cached");
+  assert.equal(t.dirtyEntry(1, "a"), undefined, "another key group");
+  assert.deepEqual(t.get(0, "stored"), { n: 7 });
+  assert.equal(t.dirtyEntry(0, "stored"), undefined, "clean: a put must mark it dirty");
+  // At a checkpoint's barrier the entry belongs to the frozen generation: not handed out until
+  // get() saved its value for the checkpoint and put() made it dirty again.
+  native.freeze();
+  tables.beginSnapshot();
+  assert.equal(t.dirtyEntry(0, "a"), undefined, "frozen");
+  const value = t.get(0, "a");
+  value.n = 3;
+  t.put(0, "a", value);
+  const again = t.dirtyEntry(0, "a");
+  assert.notEqual(again, undefined);
+  again.value.n = 4;
+  assert.equal(tables.continueSnapshot(Infinity), true);
+  assert.equal(native.image().get("0|0|a"), JSON.stringify({ n: 2 }), "the value at the barrier");
+  native.thaw();
+  tables.flush();
+  assert.deepEqual(native.stored(0, 0, "a"), { n: 4 });
+});
