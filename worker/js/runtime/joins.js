@@ -18,12 +18,17 @@
 // record that would be removed on arrival is dropped and counted in ctx.stats.lateDropped.
 //
 // State: one entry per key, (keyGroup, keyString) ->
-//   window_join, tumbling/sliding: [[start, lefts, rights]...], the key's open windows
+//   window_join, tumbling/sliding: [start, lefts, rights, start, ...], the key's open windows
+//                                   (before: [[start, lefts, rights], ...], still read)
 //   window_join, session:          { next, sessions: [{ start, end, left: [[seq, record]...],
 //                                      right: [...] }] }, seq numbering arrivals
 //   interval_join:                 [lefts, rights], each [[ts, record]...] sorted by ts
-// Timers: one event-time timer per key and window (namespace "start:end", at end - 1); for the
-// interval join one per key and side (namespace "L" or "R"), at the side's earliest removal.
+// Timers: tumbling and sliding windows, one per key and window at end - 1, kept by the operator
+// (window_slices.js's EndTimers: per time the keys, in arrays; checkpointed through
+// ctx.timers.adopt as timers.js's "Own timers", kind "end") when ctx.runtime has the window
+// libraries, else ctx.timers' (namespace "start:end"); sessions, one per key and session
+// (namespace "start:end"); for the interval join one per key and side (namespace "L" or "R"),
+// at the side's earliest removal.
 //
 // The script's completion value is a frozen object { make }.
 (function () {
@@ -114,82 +119,143 @@
   const itself = (record) => record;
   const second = (pair) => pair[1];
 
-  // Tumbling and sliding windows: a record goes into each of its windows' buffers.
+  // Tumbling and sliding windows: a record goes into each of its windows' buffers. The key's
+  // entry is flat, [start, lefts, rights, start, lefts, rights, ...] (an entry of a checkpoint
+  // taken before, [[start, lefts, rights], ...], is read as well and rewritten flat). A side's
+  // buffer is made with its first record ([record], as long as it holds) and an empty side is
+  // an empty array. With the window libraries in ctx.runtime (window_slices' EndTimers, in the
+  // format of window_config's ownTimers, as the chain's driver passes them) the operator keeps
+  // its window end timers itself: per end - 1 the keys, in arrays, fired in registration order,
+  // one bucket for all keys of the task; without them (a ctx that has no runtime), and for
+  // timers restored from a checkpoint taken before, they are ctx.timers' (namespace
+  // "start:end"). At one time ctx.timers' fire first: they were registered before.
   class FixedWindowJoin {
     constructor(spec, ctx, size, slide, offset) {
       this.spec = spec;
       this.ctx = ctx;
+      this.state = ctx.state;
       this.params = ctx.params;
       this.apply = requireApply(spec);
       this.size = size;
       this.slide = slide;
       this.offset = offset;
       this.fire = (timer) => this.fireWindow(timer);
-      // The open windows' namespaces by start and { start, end } by namespace: made once per
-      // window rather than once per record and per firing.
-      this.namespaces = new Map();
-      this.windows = new Map();
-    }
-
-    namespaceOf(start) {
-      let namespace = this.namespaces.get(start);
-      if (namespace === undefined) {
-        const end = start + this.size;
-        namespace = start + ":" + end;
-        this.namespaces.set(start, namespace);
-        this.windows.set(namespace, Object.freeze({ start, end }));
-      }
-      return namespace;
+      // The start of the slide that held the last record's time (its windows' latest start).
+      this.lastStart = NaN;
+      const rt = ctx.runtime;
+      this.endTimers = rt !== undefined && rt.window_slices !== undefined &&
+          rt.window_config !== undefined ? new rt.window_slices.EndTimers() : null;
+      if (this.endTimers !== null) ctx.timers.adopt(this.endTimers, "end", rt.window_config.ownTimers);
     }
 
     processElement(input, keyGroup, keyString, key, record, ts) {
       checkInput(this.spec, input, ts);
       const watermark = this.ctx.watermark();
-      let windows;  // the key's open windows, read when the record has a window to go to
+      const size = this.size, slide = this.slide;
+      let last = this.lastStart;
+      if (!(ts >= last && ts < last + slide)) {
+        last = windowStart(ts, this.offset, slide);
+        this.lastStart = last;
+      }
+      let ws;  // the key's open windows, read when the record has a window to go to
       let late = false;
-      for (let start = windowStart(ts, this.offset, this.slide); start > ts - this.size; start -= this.slide) {
-        const end = start + this.size;
+      for (let start = last; start > ts - size; start -= slide) {
+        const end = start + size;
         if (end - 1 <= watermark) {  // fired already
           late = true;
           continue;
         }
-        if (windows === undefined) windows = this.ctx.state.get(keyGroup, keyString) || [];
-        let window = windows.find((w) => w[0] === start);
-        if (window === undefined) {
-          window = [start, [], []];
-          windows.push(window);
-          this.ctx.timers.registerEventTimeTimer(end - 1, keyGroup, keyString, key,
-                                                 this.namespaceOf(start));
+        if (ws === undefined) {
+          ws = this.state.get(keyGroup, keyString);
+          if (ws === undefined) ws = [];
+          else if (typeof ws[0] !== "number") ws = flatten(ws);
         }
-        window[1 + input].push(record);
+        let i = 0;
+        while (i < ws.length && ws[i] !== start) i += 3;
+        if (i === ws.length) {
+          if (input === 0) ws.push(start, [record], []);
+          else ws.push(start, [], [record]);
+          this.registerTimer(end - 1, start, end, keyGroup, keyString, key);
+        } else {
+          const side = ws[i + 1 + input];
+          if (side.length === 0) ws[i + 1 + input] = [record];
+          else side.push(record);
+        }
       }
-      if (windows !== undefined) this.ctx.state.put(keyGroup, keyString, windows);
+      if (ws !== undefined) this.state.put(keyGroup, keyString, ws);
       else if (late) this.ctx.stats.lateDropped++;
       // else: a sliding window's slide exceeds its size and ts falls between two windows
     }
 
-    fireWindow(timer) {
-      const windows = this.ctx.state.get(timer.keyGroup, timer.keyString);
-      if (windows === undefined) return;
-      const window = this.windows.get(timer.namespace) || windowOf(timer.namespace);
-      const i = windows.findIndex((w) => w[0] === window.start);
-      if (i < 0) return;
-      const [, lefts, rights] = windows[i];
-      windows.splice(i, 1);
-      if (windows.length === 0) this.ctx.state.delete(timer.keyGroup, timer.keyString);
-      else this.ctx.state.put(timer.keyGroup, timer.keyString, windows);
-      emitPairs(this, lefts, rights, window, itself, itself);
+    registerTimer(time, start, end, keyGroup, keyString, key) {
+      if (this.endTimers !== null) {
+        this.endTimers.add(time, start, end, keyGroup, keyString, key);
+      } else {
+        this.ctx.timers.registerEventTimeTimer(time, keyGroup, keyString, key, start + ":" + end);
+      }
     }
 
+    // A timer of ctx.timers (namespace "start:end").
+    fireWindow(timer) {
+      const window = windowOf(timer.namespace);
+      this.fireKey(timer.keyGroup, timer.keyString, window);
+    }
+
+    // Window `window` of a key: its pairs, and its buffers deleted.
+    fireKey(keyGroup, keyString, window) {
+      let ws = this.state.get(keyGroup, keyString);
+      if (ws === undefined) return;
+      if (typeof ws[0] !== "number") ws = flatten(ws);
+      const start = window.start;
+      let i = 0;
+      while (i < ws.length && ws[i] !== start) i += 3;
+      if (i === ws.length) return;
+      const lefts = ws[i + 1], rights = ws[i + 2];
+      if (ws.length === 3) {
+        this.state.delete(keyGroup, keyString);
+      } else {
+        ws.splice(i, 3);
+        this.state.put(keyGroup, keyString, ws);
+      }
+      if (lefts.length !== 0 && rights.length !== 0) {
+        emitPairs(this, lefts, rights, window, itself, itself);
+      }
+    }
+
+    // The window end timers up to the watermark, one time at a time: ctx.timers' first, then
+    // the operator's own bucket of the time.
     onWatermark(watermark) {
-      this.ctx.timers.advanceWatermark(watermark, this.fire);
-      for (const [start, namespace] of this.namespaces) {
-        if (start + this.size - 1 > watermark) continue;
-        this.namespaces.delete(start);
-        this.windows.delete(namespace);
+      const own = this.endTimers, timers = this.ctx.timers;
+      if (own === null) {
+        timers.advanceWatermark(watermark, this.fire);
+        return;
+      }
+      for (;;) {
+        const ownNext = own.count > 0 ? own.next() : Infinity;
+        const theirNext = timers.nextEventTime();
+        const time = ownNext < theirNext ? ownNext : theirNext;
+        if (!(time <= watermark)) return;
+        if (theirNext === time) timers.advanceWatermark(time, this.fire);
+        if (ownNext === time && own.count > 0) {
+          const bucket = own.shift();
+          const window = Object.freeze({ start: bucket.start, end: bucket.end });
+          const keyGroups = bucket.keyGroups, keyStrings = bucket.keyStrings;
+          for (let i = 0; i < keyStrings.length; i++) {
+            this.fireKey(keyGroups[i], keyStrings[i], window);
+          }
+        }
+        if (time === Infinity) return;
       }
     }
     onProcessingTime(now) {}
+  }
+
+  // A key's windows as a checkpoint taken before kept them ([[start, lefts, rights], ...]),
+  // flat.
+  function flatten(windows) {
+    const ws = [];
+    for (const [start, lefts, rights] of windows) ws.push(start, lefts, rights);
+    return ws;
   }
 
   // Session windows: a record opens [ts, ts + gap), which merges with the key's open sessions
