@@ -122,13 +122,14 @@
   // Tumbling and sliding windows: a record goes into each of its windows' buffers. The key's
   // entry is flat, [start, lefts, rights, start, lefts, rights, ...] (an entry of a checkpoint
   // taken before, [[start, lefts, rights], ...], is read as well and rewritten flat). A side's
-  // buffer is made with its first record ([record], as long as it holds) and an empty side is
-  // an empty array. With the window libraries in ctx.runtime (window_slices' EndTimers, in the
-  // format of window_config's ownTimers, as the chain's driver passes them) the operator keeps
-  // its window end timers itself: per end - 1 the keys, in arrays, fired in registration order,
-  // one bucket for all keys of the task; without them (a ctx that has no runtime), and for
-  // timers restored from a checkpoint taken before, they are ctx.timers' (namespace
-  // "start:end"). At one time ctx.timers' fire first: they were registered before.
+  // buffer is made with its first record ([record], as long as it holds), an empty side is
+  // NONE (below), and a key's first window makes its entry as long as it holds. With the window
+  // libraries in ctx.runtime (window_slices' EndTimers, in the format of window_config's
+  // ownTimers, as the chain's driver passes them) the operator keeps its window end timers
+  // itself: per end - 1 the keys, in arrays, fired in registration order, one bucket for all
+  // keys of the task; without them (a ctx that has no runtime), and for timers restored from a
+  // checkpoint taken before, they are ctx.timers' (namespace "start:end"). At one time
+  // ctx.timers' fire first: they were registered before.
   class FixedWindowJoin {
     constructor(spec, ctx, size, slide, offset) {
       this.spec = spec;
@@ -167,14 +168,18 @@
         }
         if (ws === undefined) {
           ws = this.state.get(keyGroup, keyString);
-          if (ws === undefined) ws = [];
-          else if (typeof ws[0] !== "number") ws = flatten(ws);
+          if (ws === undefined) {  // the key's first window: its entry as long as it holds
+            ws = input === 0 ? [start, [record], NONE] : [start, NONE, [record]];
+            this.registerTimer(end - 1, start, end, keyGroup, keyString, key);
+            continue;
+          }
+          if (typeof ws[0] !== "number") ws = flatten(ws);
         }
         let i = 0;
         while (i < ws.length && ws[i] !== start) i += 3;
         if (i === ws.length) {
-          if (input === 0) ws.push(start, [record], []);
-          else ws.push(start, [], [record]);
+          if (input === 0) ws.push(start, [record], NONE);
+          else ws.push(start, NONE, [record]);
           this.registerTimer(end - 1, start, end, keyGroup, keyString, key);
         } else {
           const side = ws[i + 1 + input];
@@ -249,6 +254,10 @@
     }
     onProcessingTime(now) {}
   }
+
+  // The buffer of a side without records: one for all windows (frozen; a side's first record
+  // replaces it with a buffer of its own). A restored entry has its own empty arrays instead.
+  const NONE = Object.freeze([]);
 
   // A key's windows as a checkpoint taken before kept them ([[start, lefts, rights], ...]),
   // flat.
