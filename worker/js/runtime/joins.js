@@ -18,8 +18,9 @@
 // record that would be removed on arrival is dropped and counted in ctx.stats.lateDropped.
 //
 // State: one entry per key, (keyGroup, keyString) ->
-//   window_join, tumbling/sliding: [start, lefts, rights, start, ...], the key's open windows
-//                                   (before: [[start, lefts, rights], ...], still read)
+//   window_join, tumbling/sliding: [start, nLefts, nRights, left..., right..., start, ...],
+//                                   the key's open windows (before: [[start, lefts, rights],
+//                                   ...] or [start, lefts, rights, ...], still read)
 //   window_join, session:          { next, sessions: [{ start, end, left: [[seq, record]...],
 //                                      right: [...] }] }, seq numbering arrivals
 //   interval_join:                 [lefts, rights], each [[ts, record]...] sorted by ts
@@ -116,20 +117,20 @@
     }
   }
 
-  const itself = (record) => record;
   const second = (pair) => pair[1];
 
-  // Tumbling and sliding windows: a record goes into each of its windows' buffers. The key's
-  // entry is flat, [start, lefts, rights, start, lefts, rights, ...] (an entry of a checkpoint
-  // taken before, [[start, lefts, rights], ...], is read as well and rewritten flat). A side's
-  // buffer is made with its first record ([record], as long as it holds), an empty side is
-  // NONE (below), and a key's first window makes its entry as long as it holds. With the window
-  // libraries in ctx.runtime (window_slices' EndTimers, in the format of window_config's
-  // ownTimers, as the chain's driver passes them) the operator keeps its window end timers
-  // itself: per end - 1 the keys, in arrays, fired in registration order, one bucket for all
-  // keys of the task; without them (a ctx that has no runtime), and for timers restored from a
-  // checkpoint taken before, they are ctx.timers' (namespace "start:end"). At one time
-  // ctx.timers' fire first: they were registered before.
+  // Tumbling and sliding windows: a record goes into each of its windows. The key's entry is
+  // one array, [start, nLefts, nRights, left..., right..., start, ...]: per open window its
+  // start, how many records of each side it holds and the records, each side in arrival order.
+  // While it is short it is made anew at its exact length for each record (most keys hold a
+  // few), so that a key's window is two objects and its records, nothing more. Entries of
+  // checkpoints taken before, [[start, lefts, rights], ...] or [start, lefts, rights, ...], are
+  // read as well and written packed. With the window libraries in ctx.runtime (window_slices'
+  // EndTimers, in the format of window_config's ownTimers, as the chain's driver passes them)
+  // the operator keeps its window end timers itself: per end - 1 the keys, in arrays, fired in
+  // registration order, one bucket for all keys of the task; without them (a ctx that has no
+  // runtime), and for timers restored from a checkpoint taken before, they are ctx.timers'
+  // (namespace "start:end"). At one time ctx.timers' fire first: they were registered before.
   class FixedWindowJoin {
     constructor(spec, ctx, size, slide, offset) {
       this.spec = spec;
@@ -169,22 +170,22 @@
         if (ws === undefined) {
           ws = this.state.get(keyGroup, keyString);
           if (ws === undefined) {  // the key's first window: its entry as long as it holds
-            ws = input === 0 ? [start, [record], NONE] : [start, NONE, [record]];
+            ws = input === 0 ? [start, 1, 0, record] : [start, 0, 1, record];
             this.registerTimer(end - 1, start, end, keyGroup, keyString, key);
             continue;
           }
-          if (typeof ws[0] !== "number") ws = flatten(ws);
+          if (typeof ws[1] !== "number") ws = packed(ws);
         }
         let i = 0;
-        while (i < ws.length && ws[i] !== start) i += 3;
+        while (i < ws.length && ws[i] !== start) i += 3 + ws[i + 1] + ws[i + 2];
         if (i === ws.length) {
-          if (input === 0) ws.push(start, [record], NONE);
-          else ws.push(start, NONE, [record]);
+          ws.push(start, 1 - input, input, record);
           this.registerTimer(end - 1, start, end, keyGroup, keyString, key);
         } else {
-          const side = ws[i + 1 + input];
-          if (side.length === 0) ws[i + 1 + input] = [record];
-          else side.push(record);
+          // After the window's lefts (input 0) or rights (1).
+          const at = i + 3 + ws[i + 1] + (input === 0 ? 0 : ws[i + 2]);
+          ws = insert(ws, at, record);
+          ws[i + 1 + input]++;
         }
       }
       if (ws !== undefined) this.state.put(keyGroup, keyString, ws);
@@ -206,24 +207,30 @@
       this.fireKey(timer.keyGroup, timer.keyString, window);
     }
 
-    // Window `window` of a key: its pairs, and its buffers deleted.
+    // Window `window` of a key: its pairs, and its records deleted.
     fireKey(keyGroup, keyString, window) {
       let ws = this.state.get(keyGroup, keyString);
       if (ws === undefined) return;
-      if (typeof ws[0] !== "number") ws = flatten(ws);
+      if (typeof ws[1] !== "number") ws = packed(ws);
       const start = window.start;
       let i = 0;
-      while (i < ws.length && ws[i] !== start) i += 3;
+      while (i < ws.length && ws[i] !== start) i += 3 + ws[i + 1] + ws[i + 2];
       if (i === ws.length) return;
-      const lefts = ws[i + 1], rights = ws[i + 2];
-      if (ws.length === 3) {
+      const lefts = i + 3, rights = lefts + ws[i + 1], next = rights + ws[i + 2];
+      if (next - i === ws.length) {
         this.state.delete(keyGroup, keyString);
       } else {
-        ws.splice(i, 3);
-        this.state.put(keyGroup, keyString, ws);
+        const rest = ws.slice(0, i).concat(ws.slice(next));
+        this.state.put(keyGroup, keyString, rest);
       }
-      if (lefts.length !== 0 && rights.length !== 0) {
-        emitPairs(this, lefts, rights, window, itself, itself);
+      // Every (left, right) pair, left-major in arrival order.
+      const ts = window.end - 1, apply = this.apply, params = this.params, ctx = this.ctx;
+      for (let l = lefts; l < rights; l++) {
+        const left = ws[l];
+        for (let r = rights; r < next; r++) {
+          const out = apply(left, ws[r], window, params);
+          if (out !== undefined) ctx.emit(out, ts);
+        }
       }
     }
 
@@ -255,16 +262,35 @@
     onProcessingTime(now) {}
   }
 
-  // The buffer of a side without records: one for all windows (frozen; a side's first record
-  // replaces it with a buffer of its own). A restored entry has its own empty arrays instead.
-  const NONE = Object.freeze([]);
-
-  // A key's windows as a checkpoint taken before kept them ([[start, lefts, rights], ...]),
-  // flat.
-  function flatten(windows) {
-    const ws = [];
-    for (const [start, lefts, rights] of windows) ws.push(start, lefts, rights);
+  // `ws` with `record` inserted at `at`: a new array of the exact length while it is short
+  // (most keys hold a few records), else ws itself, grown.
+  function insert(ws, at, record) {
+    const n = ws.length;
+    if (n < 16) {
+      const out = new Array(n + 1);
+      for (let j = 0; j < at; j++) out[j] = ws[j];
+      out[at] = record;
+      for (let j = at; j < n; j++) out[j + 1] = ws[j];
+      return out;
+    }
+    ws.push(record);
+    for (let j = n; j > at; j--) ws[j] = ws[j - 1];
+    ws[at] = record;
     return ws;
+  }
+
+  // A key's windows as checkpoints taken before kept them, packed: [[start, lefts, rights], ...]
+  // (nested) or [start, lefts, rights, ...] (flat, lefts and rights arrays).
+  function packed(ws) {
+    const out = [];
+    const nested = typeof ws[0] !== "number";
+    for (let i = 0; i < ws.length; i += nested ? 1 : 3) {
+      const [start, lefts, rights] = nested ? ws[i] : ws.slice(i, i + 3);
+      out.push(start, lefts.length, rights.length);
+      for (const l of lefts) out.push(l);
+      for (const r of rights) out.push(r);
+    }
+    return out;
   }
 
   // Session windows: a record opens [ts, ts + gap), which merges with the key's open sessions

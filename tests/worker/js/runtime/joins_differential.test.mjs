@@ -230,10 +230,35 @@ test("the new join keeps its window end timers itself, one bucket per window end
   assert.equal(h.op.endTimers.count, 3, "one per key and window");
   assert.equal(h.op.endTimers.buckets.length, 2, "one bucket per window end");
   assert.deepEqual(h.table.get(id(groupOf("a"), "a")),
-                   [0, [{ id: "a:1" }, { id: "a:4" }], [{ id: "a:2" }]], "flat, exact buffers");
+                   [0, 2, 1, { id: "a:1" }, { id: "a:4" }, { id: "a:2" }], "packed");
   const entries = (h.beginTimers(), h.finishTimers(2));
   for (const [, key] of entries) assert.match(key, /^\["end",\d+,\d+\]$/);
   h.watermark(9);
   assert.deepEqual(h.take(), [["a:1|a:2@0-10", 9], ["a:4|a:2@0-10", 9]]);
   assert.equal(h.op.endTimers.count, 1);
+});
+
+test("entries of the join's earlier formats (nested, and flat with side arrays) are read", () => {
+  const config = { assigner: { type: "sliding", size: 10, slide: 5 } };
+  for (const entry of [
+    [[-5, [{ id: "a:1" }], [{ id: "a:2" }]], [0, [{ id: "a:1" }], [{ id: "a:2" }, { id: "a:3" }]],
+     [5, [], [{ id: "a:3" }]]],
+    [-5, [{ id: "a:1" }], [{ id: "a:2" }], 0, [{ id: "a:1" }], [{ id: "a:2" }, { id: "a:3" }],
+     5, [], [{ id: "a:3" }]],
+  ]) {
+    const old = harness(config, { lib: oracle, withRuntime: false });
+    old.send(0, "a", { id: "a:1" }, 4);  // [-5, 5) and [0, 10)
+    old.send(1, "a", { id: "a:2" }, 4);
+    old.send(1, "a", { id: "a:3" }, 6);  // [0, 10) and [5, 15)
+    const entries = (old.beginTimers(), old.finishTimers(10));
+    const table = new Map([[id(groupOf("a"), "a"), entry]]);
+    const h = harness(config, { table, timerEntries: entries });
+    assert.equal(h.ctx.timers.size, 3, "the old join's timers, in ctx.timers");
+    h.send(0, "a", { id: "a:4" }, 7);
+    h.watermark(Infinity);
+    assert.deepEqual(h.take(), [["a:1|a:2@-5-5", 4], ["a:1|a:2@0-10", 9], ["a:1|a:3@0-10", 9],
+                                ["a:4|a:2@0-10", 9], ["a:4|a:3@0-10", 9], ["a:4|a:3@5-15", 14]]);
+    assert.equal(h.table.size, 0);
+    assert.equal(h.timerCount(), 0);
+  }
 });
