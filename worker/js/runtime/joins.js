@@ -147,7 +147,9 @@
       const rt = ctx.runtime;
       this.endTimers = rt !== undefined && rt.window_slices !== undefined &&
           rt.window_config !== undefined ? new rt.window_slices.EndTimers() : null;
-      if (this.endTimers !== null) ctx.timers.adopt(this.endTimers, "end", rt.window_config.ownTimers);
+      if (this.endTimers !== null) {
+        ctx.timers.adopt(this.endTimers, "end", rt.window_config.ownTimers);
+      }
     }
 
     processElement(input, keyGroup, keyString, key, record, ts) {

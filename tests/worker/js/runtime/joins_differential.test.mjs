@@ -120,7 +120,8 @@ function run(seed, { steps = 300, checkpointAt = -1, gap = 0, from = "new", spli
   const outKey = (out) => keyByName.get(out.slice(0, out.indexOf(":")));
   let watermark = -Infinity, time = Math.floor(rand() * 40) - 20, n = 0;
   let barrier = null;  // { table, watermark, ops, outs } while a checkpoint is being written
-  const byPart = (outs, p) => (ours.length === 1 ? outs : outs.filter(([o]) => partOf(outKey(o)) === p));
+  const byPart = (outs, p) => (ours.length === 1 ? outs
+                                                 : outs.filter(([o]) => partOf(outKey(o)) === p));
   const apply = (h, op) => (op.w !== undefined ? h.watermark(op.w)
                                               : h.send(op.input, op.key, copy(op.record), op.ts));
   for (let step = 0; step < steps; step++) {
@@ -223,7 +224,8 @@ test("... restored at another parallelism: two tasks of half the key groups each
 
 test("the new join keeps its window end timers itself, one bucket per window end", () => {
   const h = harness({ assigner: { type: "tumbling", size: 10 } });
-  for (const [input, key, ts] of [[0, "a", 1], [1, "a", 2], [0, "b", 3], [1, "c", 12], [0, "a", 4]]) {
+  const sends = [[0, "a", 1], [1, "a", 2], [0, "b", 3], [1, "c", 12], [0, "a", 4]];
+  for (const [input, key, ts] of sends) {
     h.send(input, key, { id: key + ":" + ts }, ts);
   }
   assert.equal(h.ctx.timers.size, 0, "none in ctx.timers");
