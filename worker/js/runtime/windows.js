@@ -402,7 +402,14 @@
         if (end - 1 + lateness <= watermark) break;
         if (ws === undefined) {
           ws = isRead === true ? read : this.state.get(keyGroup, keyString);
-          if (ws === undefined) ws = [];
+          if (ws === undefined) {
+            // A key without windows: its list made at its size (push() on an empty array leaves
+            // room for ~20 elements, all of it kept as long as the key's windows live).
+            ws = [start, end, this.first(record, created++), 0];
+            this.registerTimers(keyGroup, keyString, key, start, end, watermark);
+            this.onElementAdded(ws, 0, key, watermark);
+            continue;
+          }
         }
         let i = indexOfWindow(ws, start, end);
         if (i < 0) {
