@@ -106,11 +106,8 @@
       this.nFree = 0;
       this.slots = 0;  // slots used so far (the others: slots .. capacity)
       this.seq = 0;
-      // The timer shift() returns, the same object each time (valid until the next shift), its
-      // fields of the types they take (a time in epoch ms is a double; a key, any value) before
-      // code that reads them is optimized: a field's type changing later discards that code.
-      this.fired = { time: NaN, keyGroup: 0, keyString: "", key: undefined };
-      this.fired.key = 0;
+      // The timer shift() returns, the same object each time (valid until the next shift).
+      this.fired = { time: 0, keyGroup: 0, keyString: "", key: undefined };
       // Checkpoints (see the top). log: the timers registered since the last checkpoint (null:
       // not tracked), those that fired since left out once they are half of it; frozen: the
       // frozen checkpoint's log, written from frozenAt on; gone and frozenGone: [keyGroup, key,
