@@ -209,44 +209,54 @@
       return true;
     }
 
+    // Most records of event-time sessions extend their key's one session, which has not
+    // fired: what addToSession's common case does, without the call. Anything else (no
+    // session, several, one the record does not meet, or one whose end the watermark passed)
+    // returns false having changed nothing, and takes addToSession, which reads the key's state
+    // again (the state cache's last entry). (processElement's fast paths are methods of their
+    // own: inline there, they made it too large for V8 to inline what the others call.)
+    addSessionFast(keyGroup, keyString, record, ts) {
+      if (typeof ts !== "number" || ts - ts !== 0) return false;
+      const ws = this.state.get(keyGroup, keyString);
+      if (ws === undefined || ws.length !== STRIDE) return false;
+      const end = ts + this.gap, oldEnd = ws[1];
+      if (!(ws[0] <= end && oldEnd >= ts && oldEnd - 1 > this.ctx.watermark())) return false;
+      // Not fired, and extended it fires no sooner: no timer, no late firing.
+      if (ts < ws[0]) ws[0] = ts;
+      if (end > oldEnd) ws[1] = end;
+      ws[2] = this.add(ws[2], record);
+      this.state.put(keyGroup, keyString, ws);
+      return true;
+    }
+
+    // Processing-time tumbling windows: a record of the current window whose key's first
+    // window it is goes into it (the processing-time trigger does nothing on elements, and
+    // such windows are never late); any other record of the current window is addToAligned's,
+    // with the state read. False (nothing done) for a record of another window.
+    addProcessingFast(keyGroup, keyString, key, record) {
+      const time = this.ctx.now(), start = this.bucketStart, end = start + this.size;
+      if (!(time >= start && time < end)) return false;
+      const ws = this.state.get(keyGroup, keyString);
+      if (ws !== undefined && ws[0] === start && ws[1] === end) {
+        ws[2] = this.add(ws[2], record);
+        this.state.put(keyGroup, keyString, ws);
+      } else {
+        this.addToAligned(keyGroup, keyString, key, record, time, -Infinity, true, ws);
+      }
+      return true;
+    }
+
     processElement(input, keyGroup, keyString, key, record, ts) {
       if (typeof ts === "number" && ts >= this.fastFrom && ts < this.fastTo &&
           this.fastTo - 1 > this.ctx.watermark() && this.addFast(keyGroup, keyString, record)) {
         return;
       }
-      // Most records of event-time sessions extend their key's one session, which has not
-      // fired: what addToSession's common case does, without the call. Anything else (no
-      // session, several, one the record does not meet, or one whose end the watermark passed)
-      // takes addToSession, which reads the key's state again (the state cache's last entry).
-      if (this.sessionFast === true && typeof ts === "number" && ts - ts === 0) {
-        const ws = this.state.get(keyGroup, keyString);
-        if (ws !== undefined && ws.length === STRIDE) {
-          const end = ts + this.gap, oldEnd = ws[1];
-          if (ws[0] <= end && oldEnd >= ts && oldEnd - 1 > this.ctx.watermark()) {
-            // Not fired, and extended it fires no sooner: no timer, no late firing.
-            if (ts < ws[0]) ws[0] = ts;
-            if (end > oldEnd) ws[1] = end;
-            ws[2] = this.add(ws[2], record);
-            this.state.put(keyGroup, keyString, ws);
-            return;
-          }
-        }
+      if (this.sessionFast === true && this.addSessionFast(keyGroup, keyString, record, ts)) {
+        return;
       }
-      // Processing-time tumbling windows: a record of the current window whose key's first
-      // window it is goes into it (the processing-time trigger does nothing on elements, and
-      // such windows are never late); anything else is addToAligned's, with the state read.
-      if (this.processingFast === true) {
-        const time = this.ctx.now(), start = this.bucketStart, end = start + this.size;
-        if (time >= start && time < end) {
-          const ws = this.state.get(keyGroup, keyString);
-          if (ws !== undefined && ws[0] === start && ws[1] === end) {
-            ws[2] = this.add(ws[2], record);
-            this.state.put(keyGroup, keyString, ws);
-          } else {
-            this.addToAligned(keyGroup, keyString, key, record, time, -Infinity, true, ws);
-          }
-          return;
-        }
+      if (this.processingFast === true &&
+          this.addProcessingFast(keyGroup, keyString, key, record)) {
+        return;
       }
       let time, watermark;
       if (this.eventTime) {
