@@ -58,6 +58,7 @@ Result<std::unique_ptr<SourceDriver>> BuildSource(const proto::TaskDeployment& d
     context.health = &health;
     context.file_reach = services.file_reach;
     context.max_line_bytes = services.limits.max_line_bytes;
+    if (first.kind() == "source.nexmark") context.batch_size = kNexmarkBatchSize;
     if (deployment.has_restore()) {
       context.restore_positions = SourcePositions(deployment.restore(), first.id());
     }
