@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted } from "./harness.mjs";
+import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted, sinkRecords } from "./harness.mjs";
 
 let cluster;
 let checkpointDir;
@@ -113,13 +113,9 @@ function expected(kind, n) {
 // must be the same).
 function check(kind, prefix, n) {
   const seen = new Map();
-  for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
-    for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
-      if (line === "") continue;
-      const r = JSON.parse(line);
-      if (seen.has(String(r.id))) assert.deepEqual(r, seen.get(String(r.id)), `auction ${r.id} came out twice, differently`);
-      seen.set(String(r.id), r);
-    }
+  for (const r of sinkRecords(outDir, prefix)) {
+    if (seen.has(String(r.id))) assert.deepEqual(r, seen.get(String(r.id)), `auction ${r.id} came out twice, differently`);
+    seen.set(String(r.id), r);
   }
   const want = expected(kind, n);
   assert.ok(want.size > 100, `the ${kind} job must give records (${want.size})`);
@@ -256,12 +252,8 @@ export default job;
     want.set(key, (want.get(key) ?? 0) + 1);
   }
   const seen = new Map();
-  for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
-    for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
-      if (line === "") continue;
-      const r = JSON.parse(line);
-      seen.set(`${r.key}@${r.window.start}`, r.value);
-    }
+  for (const r of sinkRecords(outDir, prefix)) {
+    seen.set(`${r.key}@${r.window.start}`, r.value);
   }
   assert.deepEqual(seen, want);
 });

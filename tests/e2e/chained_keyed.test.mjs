@@ -7,10 +7,10 @@
 // those of an uninterrupted run.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted } from "./harness.mjs";
+import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted, sinkRecords } from "./harness.mjs";
 
 let cluster;
 let checkpointDir;
@@ -106,13 +106,10 @@ function actual(kind, r) {
 // replay repeats must be the same) and every window is there.
 function check(kind, prefix, n) {
   const seen = new Map();
-  for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
-    for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
-      if (line === "") continue;
-      const [key, value] = actual(kind, JSON.parse(line));
-      if (seen.has(key)) assert.deepEqual(value, seen.get(key), `window ${key} came out twice, differently`);
-      seen.set(key, value);
-    }
+  for (const record of sinkRecords(outDir, prefix)) {
+    const [key, value] = actual(kind, record);
+    if (seen.has(key)) assert.deepEqual(value, seen.get(key), `window ${key} came out twice, differently`);
+    seen.set(key, value);
   }
   const want = expected(kind, n);
   for (const [key, value] of want) assert.deepEqual(seen.get(key), value, `window ${key}`);

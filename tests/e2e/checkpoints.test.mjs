@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted } from "./harness.mjs";
+import { startCluster, makeProject, sluice, waitForStatus, submitJob, checkpointsCompleted, sinkRecords } from "./harness.mjs";
 
 let cluster;
 let checkpointDir;
@@ -68,14 +68,10 @@ function expectedCounts(n, slide = 1000) {
 // count (a result repeated by a replay must repeat the same value) and every window must be there.
 function checkWindowResults(prefix, n, slide) {
   const seen = new Map();
-  for (const file of readdirSync(outDir).filter((f) => f.startsWith(prefix))) {
-    for (const line of readFileSync(join(outDir, file), "utf8").split("\n")) {
-      if (line === "") continue;
-      const r = JSON.parse(line);
-      const key = `${r.key}@${r.window.start}`;
-      if (seen.has(key)) assert.equal(r.value, seen.get(key), `window ${key} came out twice with different counts`);
-      seen.set(key, r.value);
-    }
+  for (const r of sinkRecords(outDir, prefix)) {
+    const key = `${r.key}@${r.window.start}`;
+    if (seen.has(key)) assert.equal(r.value, seen.get(key), `window ${key} came out twice with different counts`);
+    seen.set(key, r.value);
   }
   const expected = expectedCounts(n, slide);
   for (const [key, count] of expected) assert.equal(seen.get(key), count, `window ${key}`);

@@ -1,7 +1,7 @@
 // Helpers for the end-to-end suites: start real coordinator and worker processes, run the CLI,
 // and make throwaway Node projects that install the SDK from sdk-ts/ like a user would.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -167,6 +167,18 @@ export function makeProject(files) {
     }
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+// The records file sinks wrote into `dir`: every line of every file whose name starts with
+// `prefix`, parsed as JSON, file after file.
+export function sinkRecords(dir, prefix) {
+  const records = [];
+  for (const file of readdirSync(dir).filter((f) => f.startsWith(prefix))) {
+    for (const line of readFileSync(join(dir, file), "utf8").split("\n")) {
+      if (line !== "") records.push(JSON.parse(line));
+    }
+  }
+  return records;
 }
 
 // The completed-checkpoint count `sluice status` prints.
