@@ -35,6 +35,9 @@ std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainPro
     if (library == "windows") {  // the window operator's parts (runtime/windows.js)
       for (const char *part : {"window_config", "window_slices", "window_sessions"}) add(part);
     }
+    if (library == "joins") {  // the window join's end timers and their format
+      for (const char *part : {"window_config", "window_slices"}) add(part);
+    }
     add(library);
   }
   if (AnyCombines(chain)) {
@@ -54,6 +57,7 @@ std::vector<std::string> OwnRuntimeLibraries(const ChainSpec &chain, const Chain
   }
   if (!shared) return {};
   if (library == "windows") return {"window_config", "window_slices", "window_sessions", library};
+  if (library == "joins") return {"window_config", "window_slices", library};
   return {library};
 }
 

@@ -161,5 +161,20 @@ TEST(DagChainTest, AKeySelectorErrorNamesTheJoinsSelectorOfThatInput) {
       << result.status().message();
 }
 
+// The window join keeps its window end timers in window_slices.js's EndTimers, in
+// window_config.js's format (runtime/README.md): a chain with a join loads both, before joins.js.
+TEST(DagChainTest, AJoinIsGivenTheWindowLibrariesOfItsEndTimers) {
+  ChainSpec chain = JoinThenCount();
+  Result<ChainProgram> program = BuildChainProgram(chain);
+  ASSERT_TRUE(program.ok()) << program.status().message();
+  const std::vector<std::string> names = RuntimeLibraries(chain, *program);
+  const auto at = [&names](const std::string &name) {
+    return std::find(names.begin(), names.end(), name) - names.begin();
+  };
+  ASSERT_LT(at("joins"), static_cast<long>(names.size()));
+  EXPECT_LT(at("window_config"), at("joins"));
+  EXPECT_LT(at("window_slices"), at("joins"));
+}
+
 }  // namespace
 }  // namespace sluice::js

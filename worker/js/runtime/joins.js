@@ -18,12 +18,18 @@
 // record that would be removed on arrival is dropped and counted in ctx.stats.lateDropped.
 //
 // State: one entry per key, (keyGroup, keyString) ->
-//   window_join, tumbling/sliding: [[start, lefts, rights]...], the key's open windows
+//   window_join, tumbling/sliding: [start, nLefts, nRights, left..., right..., start, ...],
+//                                   the key's open windows (before: [[start, lefts, rights],
+//                                   ...] or [start, lefts, rights, ...], still read)
 //   window_join, session:          { next, sessions: [{ start, end, left: [[seq, record]...],
 //                                      right: [...] }] }, seq numbering arrivals
 //   interval_join:                 [lefts, rights], each [[ts, record]...] sorted by ts
-// Timers: one event-time timer per key and window (namespace "start:end", at end - 1); for the
-// interval join one per key and side (namespace "L" or "R"), at the side's earliest removal.
+// Timers: tumbling and sliding windows, one per key and window at end - 1, kept by the operator
+// (window_slices.js's EndTimers: per time the keys, in arrays; checkpointed through
+// ctx.timers.adopt as timers.js's "Own timers", kind "end") when ctx.runtime has the window
+// libraries, else ctx.timers' (namespace "start:end"); sessions, one per key and session
+// (namespace "start:end"); for the interval join one per key and side (namespace "L" or "R"),
+// at the side's earliest removal.
 //
 // The script's completion value is a frozen object { make }.
 (function () {
@@ -111,85 +117,182 @@
     }
   }
 
-  const itself = (record) => record;
   const second = (pair) => pair[1];
 
-  // Tumbling and sliding windows: a record goes into each of its windows' buffers.
+  // Tumbling and sliding windows: a record goes into each of its windows. The key's entry is
+  // one array, [start, nLefts, nRights, left..., right..., start, ...]: per open window its
+  // start, how many records of each side it holds and the records, each side in arrival order.
+  // While it is short it is made anew at its exact length for each record (most keys hold a
+  // few), so that a key's window is two objects and its records, nothing more. Entries of
+  // checkpoints taken before, [[start, lefts, rights], ...] or [start, lefts, rights, ...], are
+  // read as well and written packed. With the window libraries in ctx.runtime (window_slices'
+  // EndTimers, in the format of window_config's ownTimers, as the chain's driver passes them)
+  // the operator keeps its window end timers itself: per end - 1 the keys, in arrays, fired in
+  // registration order, one bucket for all keys of the task; without them (a ctx that has no
+  // runtime), and for timers restored from a checkpoint taken before, they are ctx.timers'
+  // (namespace "start:end"). At one time ctx.timers' fire first: they were registered before.
   class FixedWindowJoin {
     constructor(spec, ctx, size, slide, offset) {
       this.spec = spec;
       this.ctx = ctx;
+      this.state = ctx.state;
       this.params = ctx.params;
       this.apply = requireApply(spec);
       this.size = size;
       this.slide = slide;
       this.offset = offset;
       this.fire = (timer) => this.fireWindow(timer);
-      // The open windows' namespaces by start and { start, end } by namespace: made once per
-      // window rather than once per record and per firing.
-      this.namespaces = new Map();
-      this.windows = new Map();
-    }
-
-    namespaceOf(start) {
-      let namespace = this.namespaces.get(start);
-      if (namespace === undefined) {
-        const end = start + this.size;
-        namespace = start + ":" + end;
-        this.namespaces.set(start, namespace);
-        this.windows.set(namespace, Object.freeze({ start, end }));
+      // The start of the slide that held the last record's time (its windows' latest start).
+      this.lastStart = NaN;
+      const rt = ctx.runtime;
+      this.endTimers = rt !== undefined && rt.window_slices !== undefined &&
+          rt.window_config !== undefined ? new rt.window_slices.EndTimers() : null;
+      if (this.endTimers !== null) {
+        ctx.timers.adopt(this.endTimers, "end", rt.window_config.ownTimers);
       }
-      return namespace;
     }
 
     processElement(input, keyGroup, keyString, key, record, ts) {
       checkInput(this.spec, input, ts);
       const watermark = this.ctx.watermark();
-      let windows;  // the key's open windows, read when the record has a window to go to
+      const size = this.size, slide = this.slide;
+      let last = this.lastStart;
+      if (!(ts >= last && ts < last + slide)) {
+        last = windowStart(ts, this.offset, slide);
+        this.lastStart = last;
+      }
+      let ws;  // the key's open windows, read when the record has a window to go to
       let late = false;
-      for (let start = windowStart(ts, this.offset, this.slide); start > ts - this.size; start -= this.slide) {
-        const end = start + this.size;
+      for (let start = last; start > ts - size; start -= slide) {
+        const end = start + size;
         if (end - 1 <= watermark) {  // fired already
           late = true;
           continue;
         }
-        if (windows === undefined) windows = this.ctx.state.get(keyGroup, keyString) || [];
-        let window = windows.find((w) => w[0] === start);
-        if (window === undefined) {
-          window = [start, [], []];
-          windows.push(window);
-          this.ctx.timers.registerEventTimeTimer(end - 1, keyGroup, keyString, key,
-                                                 this.namespaceOf(start));
+        if (ws === undefined) {
+          ws = this.state.get(keyGroup, keyString);
+          if (ws === undefined) {  // the key's first window: its entry as long as it holds
+            ws = input === 0 ? [start, 1, 0, record] : [start, 0, 1, record];
+            this.registerTimer(end - 1, start, end, keyGroup, keyString, key);
+            continue;
+          }
+          if (typeof ws[1] !== "number") ws = packed(ws);
         }
-        window[1 + input].push(record);
+        let i = 0;
+        while (i < ws.length && ws[i] !== start) i += 3 + ws[i + 1] + ws[i + 2];
+        if (i === ws.length) {
+          ws.push(start, 1 - input, input, record);
+          this.registerTimer(end - 1, start, end, keyGroup, keyString, key);
+        } else {
+          // After the window's lefts (input 0) or rights (1).
+          const at = i + 3 + ws[i + 1] + (input === 0 ? 0 : ws[i + 2]);
+          ws = insert(ws, at, record);
+          ws[i + 1 + input]++;
+        }
       }
-      if (windows !== undefined) this.ctx.state.put(keyGroup, keyString, windows);
+      if (ws !== undefined) this.state.put(keyGroup, keyString, ws);
       else if (late) this.ctx.stats.lateDropped++;
       // else: a sliding window's slide exceeds its size and ts falls between two windows
     }
 
-    fireWindow(timer) {
-      const windows = this.ctx.state.get(timer.keyGroup, timer.keyString);
-      if (windows === undefined) return;
-      const window = this.windows.get(timer.namespace) || windowOf(timer.namespace);
-      const i = windows.findIndex((w) => w[0] === window.start);
-      if (i < 0) return;
-      const [, lefts, rights] = windows[i];
-      windows.splice(i, 1);
-      if (windows.length === 0) this.ctx.state.delete(timer.keyGroup, timer.keyString);
-      else this.ctx.state.put(timer.keyGroup, timer.keyString, windows);
-      emitPairs(this, lefts, rights, window, itself, itself);
+    registerTimer(time, start, end, keyGroup, keyString, key) {
+      if (this.endTimers !== null) {
+        this.endTimers.add(time, start, end, keyGroup, keyString, key);
+      } else {
+        this.ctx.timers.registerEventTimeTimer(time, keyGroup, keyString, key, start + ":" + end);
+      }
     }
 
+    // A timer of ctx.timers (namespace "start:end").
+    fireWindow(timer) {
+      const window = windowOf(timer.namespace);
+      this.fireKey(timer.keyGroup, timer.keyString, window);
+    }
+
+    // Window `window` of a key: its pairs, and its records deleted.
+    fireKey(keyGroup, keyString, window) {
+      let ws = this.state.get(keyGroup, keyString);
+      if (ws === undefined) return;
+      if (typeof ws[1] !== "number") ws = packed(ws);
+      const start = window.start;
+      let i = 0;
+      while (i < ws.length && ws[i] !== start) i += 3 + ws[i + 1] + ws[i + 2];
+      if (i === ws.length) return;
+      const lefts = i + 3, rights = lefts + ws[i + 1], next = rights + ws[i + 2];
+      if (next - i === ws.length) {
+        this.state.delete(keyGroup, keyString);
+      } else {
+        const rest = ws.slice(0, i).concat(ws.slice(next));
+        this.state.put(keyGroup, keyString, rest);
+      }
+      // Every (left, right) pair, left-major in arrival order.
+      const ts = window.end - 1, apply = this.apply, params = this.params, ctx = this.ctx;
+      for (let l = lefts; l < rights; l++) {
+        const left = ws[l];
+        for (let r = rights; r < next; r++) {
+          const out = apply(left, ws[r], window, params);
+          if (out !== undefined) ctx.emit(out, ts);
+        }
+      }
+    }
+
+    // The window end timers up to the watermark, one time at a time: ctx.timers' first, then
+    // the operator's own bucket of the time.
     onWatermark(watermark) {
-      this.ctx.timers.advanceWatermark(watermark, this.fire);
-      for (const [start, namespace] of this.namespaces) {
-        if (start + this.size - 1 > watermark) continue;
-        this.namespaces.delete(start);
-        this.windows.delete(namespace);
+      const own = this.endTimers, timers = this.ctx.timers;
+      if (own === null) {
+        timers.advanceWatermark(watermark, this.fire);
+        return;
+      }
+      for (;;) {
+        const ownNext = own.count > 0 ? own.next() : Infinity;
+        const theirNext = timers.nextEventTime();
+        const time = ownNext < theirNext ? ownNext : theirNext;
+        if (!(time <= watermark)) return;
+        if (theirNext === time) timers.advanceWatermark(time, this.fire);
+        if (ownNext === time && own.count > 0) {
+          const bucket = own.shift();
+          const window = Object.freeze({ start: bucket.start, end: bucket.end });
+          const keyGroups = bucket.keyGroups, keyStrings = bucket.keyStrings;
+          for (let i = 0; i < keyStrings.length; i++) {
+            this.fireKey(keyGroups[i], keyStrings[i], window);
+          }
+        }
+        if (time === Infinity) return;
       }
     }
     onProcessingTime(now) {}
+  }
+
+  // `ws` with `record` inserted at `at`: a new array of the exact length while it is short
+  // (most keys hold a few records), else ws itself, grown.
+  function insert(ws, at, record) {
+    const n = ws.length;
+    if (n < 16) {
+      const out = new Array(n + 1);
+      for (let j = 0; j < at; j++) out[j] = ws[j];
+      out[at] = record;
+      for (let j = at; j < n; j++) out[j + 1] = ws[j];
+      return out;
+    }
+    ws.push(record);
+    for (let j = n; j > at; j--) ws[j] = ws[j - 1];
+    ws[at] = record;
+    return ws;
+  }
+
+  // A key's windows as checkpoints taken before kept them, packed: [[start, lefts, rights], ...]
+  // (nested) or [start, lefts, rights, ...] (flat, lefts and rights arrays).
+  function packed(ws) {
+    const out = [];
+    const nested = typeof ws[0] !== "number";
+    for (let i = 0; i < ws.length; i += nested ? 1 : 3) {
+      const [start, lefts, rights] = nested ? ws[i] : ws.slice(i, i + 3);
+      out.push(start, lefts.length, rights.length);
+      for (const l of lefts) out.push(l);
+      for (const r of rights) out.push(r);
+    }
+    return out;
   }
 
   // Session windows: a record opens [ts, ts + gap), which merges with the key's open sessions

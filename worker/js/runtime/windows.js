@@ -148,6 +148,11 @@
       // (a boolean, tested with `=== true`: see state.js's `dirty`).
       this.tumblingFast = c.kind === TUMBLING && c.eventTime && c.trigger === EVENT_TIME;
       this.merged = 0;  // slices merged by the last mergeSlices()
+      // Event-time sessions with the event-time trigger, and processing-time tumbling windows
+      // with the processing-time trigger, take processElement's fast paths (booleans, tested
+      // with `=== true`).
+      this.sessionFast = c.kind === SESSION && c.eventTime && c.trigger === EVENT_TIME;
+      this.processingFast = c.kind === TUMBLING && !c.eventTime && c.trigger === PROCESSING_TIME;
       if (c.kind === SESSION) {
         this.onEventTimer = (timer) => this.onSessionTimer(timer);
         this.onProcessingTimer = this.onEventTimer;
@@ -193,6 +198,40 @@
             }
             return;
           }
+        }
+      }
+      // Most records of event-time sessions extend their key's one session, which has not
+      // fired: what addToSession's common case does, without the call. Anything else (no
+      // session, several, one the record does not meet, or one whose end the watermark passed)
+      // takes addToSession, which reads the key's state again (the state cache's last entry).
+      if (this.sessionFast === true && typeof ts === "number" && ts - ts === 0) {
+        const ws = this.state.get(keyGroup, keyString);
+        if (ws !== undefined && ws.length === STRIDE) {
+          const end = ts + this.gap, oldEnd = ws[1];
+          if (ws[0] <= end && oldEnd >= ts && oldEnd - 1 > this.ctx.watermark()) {
+            // Not fired, and extended it fires no sooner: no timer, no late firing.
+            if (ts < ws[0]) ws[0] = ts;
+            if (end > oldEnd) ws[1] = end;
+            ws[2] = this.add(ws[2], record);
+            this.state.put(keyGroup, keyString, ws);
+            return;
+          }
+        }
+      }
+      // Processing-time tumbling windows: a record of the current window whose key's first
+      // window it is goes into it (the processing-time trigger does nothing on elements, and
+      // such windows are never late); anything else is addToAligned's, with the state read.
+      if (this.processingFast === true) {
+        const time = this.ctx.now(), start = this.bucketStart, end = start + this.size;
+        if (time >= start && time < end) {
+          const ws = this.state.get(keyGroup, keyString);
+          if (ws !== undefined && ws[0] === start && ws[1] === end) {
+            ws[2] = this.add(ws[2], record);
+            this.state.put(keyGroup, keyString, ws);
+          } else {
+            this.addToAligned(keyGroup, keyString, key, record, time, -Infinity, true, ws);
+          }
+          return;
         }
       }
       let time, watermark;
@@ -363,7 +402,14 @@
         if (end - 1 + lateness <= watermark) break;
         if (ws === undefined) {
           ws = isRead === true ? read : this.state.get(keyGroup, keyString);
-          if (ws === undefined) ws = [];
+          if (ws === undefined) {
+            // A key without windows: its list made at its size (push() on an empty array leaves
+            // room for ~20 elements, all of it kept as long as the key's windows live).
+            ws = [start, end, this.first(record, created++), 0];
+            this.registerTimers(keyGroup, keyString, key, start, end, watermark);
+            this.onElementAdded(ws, 0, key, watermark);
+            continue;
+          }
         }
         let i = indexOfWindow(ws, start, end);
         if (i < 0) {

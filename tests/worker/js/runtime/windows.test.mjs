@@ -4,6 +4,7 @@
 // (windows_sessions.test.mjs). Run: node --test tests/worker/js/runtime/
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { TimerService, copy, harness, windows } from "./window_harness.mjs";
 
 const sumInPlace = (a, b) => {
@@ -487,4 +488,43 @@ test("windows.js needs its parts (ctx.runtime) and names the one that is missing
   const spec = { id: 3, name: "w", kind: "window", config: { assigner: { type: "tumbling", size: 10 }, function: "count" }, fns: {} };
   assert.throws(() => fresh.make(spec, { runtime: { window_config: load("window_config.js") } }),
                 /windows.js needs the runtime library window_slices \(ctx.runtime.window_slices\)/);
+});
+
+// A key's first window list is made at its size ([start, end, acc, pending]): push() on an empty
+// array leaves room for ~20 elements, kept as long as the key's windows live (q12 keeps a list
+// per bidder for the whole window). Tumbling and session windows (a sliding window's record
+// goes into several windows at once). Checked in a child process with V8's natives syntax, which
+// prints the capacity of the list's elements.
+test("a key's first window list is made at its size", () => {
+  const harnessUrl = new URL("./window_harness.mjs", import.meta.url).href;
+  const configs = {
+    tumblingEvent: { assigner: { type: "tumbling", size: 10 }, function: "count" },
+    tumblingProcessing: { assigner: { type: "tumbling", size: 10 }, time: "processing",
+                          function: "count" },
+    tumblingCount: { assigner: { type: "tumbling", size: 10 }, trigger: { type: "count", count: 5 },
+                     function: "count" },
+    session: { assigner: { type: "session", gap: 10 }, function: "count" },
+  };
+  const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e",
+    `import { harness } from ${JSON.stringify(harnessUrl)};
+     for (const [name, config] of Object.entries(${JSON.stringify(configs)})) {
+       const h = harness(config, {}, { live: true });
+       h.setNow(3);
+       h.add("a", {}, 3);
+       %DebugPrint("list:" + name);
+       %DebugPrint(h.entry("a"));
+     }`], { encoding: "utf8" });
+  const capacities = {};
+  let name = null;
+  for (const line of out.split("\n")) {
+    const list = /list:(\w+)/.exec(line);
+    if (list !== null) name = list[1];
+    const elements = /- elements: \S+ <Fixed\w*Array\[(\d+)\]>/.exec(line);
+    if (elements !== null && name !== null) {
+      capacities[name] = Number(elements[1]);
+      name = null;
+    }
+  }
+  const expected = Object.fromEntries(Object.keys(configs).map((n) => [n, 4]));
+  assert.deepEqual(capacities, expected);
 });
