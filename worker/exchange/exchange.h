@@ -107,6 +107,8 @@ class Inbox {
   // Barrier alignment: Next() holds back what `channel` sends (batches and its end) until
   // UnblockAll(); the channel keeps its own room, so the others go on.
   void Block(uint32_t channel);
+  // Lets one channel's batches out again (a channel held back for running ahead, InboxSource).
+  void Unblock(uint32_t channel);
   void UnblockAll();
 
   const TaskId& task() const;

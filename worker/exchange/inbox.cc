@@ -286,6 +286,17 @@ void Inbox::Block(uint32_t channel) {
   ++s.blocked_count;
 }
 
+void Inbox::Unblock(uint32_t channel) {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.mutex);
+    if (channel >= s.channels || !s.blocked[channel]) return;
+    s.blocked[channel] = false;
+    --s.blocked_count;
+  }
+  s.available.notify_all();
+}
+
 void Inbox::UnblockAll() {
   State& s = *state_;
   {

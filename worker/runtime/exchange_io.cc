@@ -16,14 +16,49 @@ std::optional<int64_t> Later(std::optional<int64_t> a, std::optional<int64_t> b)
 
 InboxSource::InboxSource(std::shared_ptr<exchange::Inbox> inbox,
                          std::vector<uint32_t> channel_inputs, std::chrono::milliseconds max_wait,
-                         bool align)
+                         bool align, int64_t max_lead)
     : inbox_(std::move(inbox)),
       channel_inputs_(std::move(channel_inputs)),
       max_wait_(max_wait),
       watermarks_(inbox_->channels()),
       align_(align),
       barrier_seen_(inbox_->channels(), false),
-      channel_ended_(inbox_->channels(), false) {}
+      channel_ended_(inbox_->channels(), false),
+      max_lead_(max_lead),
+      held_(inbox_->channels(), false) {}
+
+void InboxSource::ReleaseHolds() {
+  if (held_count_ == 0) return;
+  for (uint32_t c = 0; c < held_.size(); ++c) {
+    if (!held_[c]) continue;
+    held_[c] = false;
+    inbox_->Unblock(c);
+  }
+  held_count_ = 0;
+}
+
+void InboxSource::UpdateHolds() {
+  if (max_lead_ < 0) return;
+  const int64_t current = watermarks_.current();
+  // Barrier alignment blocks channels of its own; a held channel could owe it its barrier.
+  if (holds_suspended_ || aligning_ != 0 || current == js::kMinWatermark ||
+      current > js::kMaxWatermark - max_lead_) {
+    ReleaseHolds();
+    return;
+  }
+  for (uint32_t c = 0; c < held_.size(); ++c) {
+    const bool ahead = watermarks_.counts(c) && watermarks_.watermark(c) > current + max_lead_;
+    if (ahead == held_[c]) continue;
+    held_[c] = ahead;
+    if (ahead) {
+      inbox_->Block(c);
+      ++held_count_;
+    } else {
+      inbox_->Unblock(c);
+      --held_count_;
+    }
+  }
+}
 
 void InboxSource::OnBarrier(uint32_t channel, uint64_t checkpoint) {
   if (channel >= barrier_seen_.size()) return;
@@ -33,8 +68,11 @@ void InboxSource::OnBarrier(uint32_t channel, uint64_t checkpoint) {
   } else if (checkpoint < aligning_ || (aligned_.has_value() && checkpoint <= *aligned_)) {
     return;  // a barrier of a checkpoint given up already
   } else if (checkpoint > aligning_) {
-    // A new checkpoint; one still aligning was given up (one is pending at a time).
+    // A new checkpoint; one still aligning was given up (one is pending at a time). Channels
+    // held for running ahead go too: one may owe this checkpoint its barrier.
     inbox_->UnblockAll();
+    std::fill(held_.begin(), held_.end(), false);
+    held_count_ = 0;
     aligning_ = checkpoint;
     std::fill(barrier_seen_.begin(), barrier_seen_.end(), false);
     barriers_seen_ = 0;
@@ -78,10 +116,16 @@ Result<InputBatch> InboxSource::Next() {
       case Kind::kDone:
         return InputBatch::End();
       case Kind::kTimeout:
+        if (held_count_ > 0) {  // nothing came from the others: let the held channels go on
+          ReleaseHolds();
+          holds_suspended_ = true;
+        }
         return WithIdleness(InputBatch{});
       case Kind::kChannelEnd:
         advanced = watermarks_.OnEnd(item.channel);
         OnBarrier(item.channel, 0);
+        if (advanced.has_value()) holds_suspended_ = false;
+        UpdateHolds();
         break;
       case Kind::kBatch: {
         exchange::Batch& batch = item.batch;
@@ -92,6 +136,8 @@ Result<InputBatch> InboxSource::Next() {
         }
         if (batch.idle) advanced = Later(advanced, watermarks_.OnIdle(channel));
         if (batch.barrier != 0) OnBarrier(channel, batch.barrier);
+        if (advanced.has_value()) holds_suspended_ = false;
+        UpdateHolds();
         if (batch.data.empty()) break;
         InputBatch records;
         records.text = std::move(batch.data);

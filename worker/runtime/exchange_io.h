@@ -14,6 +14,10 @@
 
 namespace sluice::runtime {
 
+// How far (event time, ms) a channel's watermark may run ahead of the task's before InboxSource
+// holds the channel back (see there).
+inline constexpr int64_t kMaxChannelLead = 0;
+
 // The input of a task fed by upstream tasks: pops batches from the task's inbox and hands each
 // on as an InputBatch (on the input its channel belongs to), and keeps the task's input
 // watermark: the minimum over its channels (WatermarkTracker), handed on when it advanced, with
@@ -21,13 +25,26 @@ namespace sluice::runtime {
 // so the task can move processing time on. Ends when every upstream channel has ended. Created
 // and used on the task thread; Cancel() (any thread) closes the inbox, which wakes a waiting
 // Next.
+//
+// Watermark alignment between channels: a channel whose watermark is more than `max_lead` ahead
+// of the task's (the minimum) is held back in the inbox (Inbox::Block) until the others catch
+// up, so a fast sender's records wait there, encoded, instead of in the task's windows, which
+// cannot fire before the slowest channel's watermark passes them; its sender blocks once the
+// channel's room is full. Per-channel order is kept; only which channel goes first changes.
+// Never while a checkpoint's barriers are being aligned (held channels are let go first), nor
+// before every counting channel had a watermark; idle and ended channels are never held. When
+// nothing else arrives within `max_wait` every held channel is let go, and none is held again
+// until the task's watermark advances (a liveness backstop: a channel that lags without going
+// idle costs the others one wait per advance, not one per batch).
 class InboxSource : public SourceDriver {
  public:
   // channel_inputs[c]: the input (0, or 1 for a join's second) of channel c; empty: all 0.
   // With `align`, a channel that delivered checkpoint n's barrier is held back until every
   // channel did (exactly-once); without, the barriers are only counted (at-least-once).
+  // max_lead: see above; negative: channels are never held for running ahead.
   InboxSource(std::shared_ptr<exchange::Inbox> inbox, std::vector<uint32_t> channel_inputs,
-              std::chrono::milliseconds max_wait, bool align = true);
+              std::chrono::milliseconds max_wait, bool align = true,
+              int64_t max_lead = kMaxChannelLead);
   Result<InputBatch> Next() override;
   void Cancel() override { inbox_->Close(); }
   // Checkpoint n when every channel delivered its barrier (an ended channel counts): the task
@@ -40,6 +57,9 @@ class InboxSource : public SourceDriver {
   InputBatch WithIdleness(InputBatch batch);
   // Channel `channel` delivered barrier `checkpoint` (or ended, with checkpoint 0).
   void OnBarrier(uint32_t channel, uint64_t checkpoint);
+  // Holds back the channels that ran more than max_lead_ ahead, lets go of the others.
+  void UpdateHolds();
+  void ReleaseHolds();
 
   std::shared_ptr<exchange::Inbox> inbox_;
   std::vector<uint32_t> channel_inputs_;
@@ -53,6 +73,10 @@ class InboxSource : public SourceDriver {
   std::vector<bool> channel_ended_;
   std::optional<uint64_t> aligned_;    // every barrier of this checkpoint is in
   uint64_t taken_ = 0;                 // the last checkpoint TakeBarrier() handed out
+  int64_t max_lead_ = kMaxChannelLead;
+  std::vector<bool> held_;             // per channel: held back for running ahead
+  uint32_t held_count_ = 0;
+  bool holds_suspended_ = false;       // by the backstop, until the watermark advances
 };
 
 // The end of a chain that feeds other tasks: the chain partitions its records per outgoing

@@ -58,6 +58,7 @@ Result<std::unique_ptr<SourceDriver>> BuildSource(const proto::TaskDeployment& d
     context.health = &health;
     context.file_reach = services.file_reach;
     context.max_line_bytes = services.limits.max_line_bytes;
+    if (first.kind() == "source.nexmark") context.batch_size = kNexmarkBatchSize;
     if (deployment.has_restore()) {
       context.restore_positions = SourcePositions(deployment.restore(), first.id());
     }
@@ -65,8 +66,16 @@ Result<std::unique_ptr<SourceDriver>> BuildSource(const proto::TaskDeployment& d
   }
   std::vector<uint32_t> channel_inputs(deployment.channel_inputs().begin(),
                                        deployment.channel_inputs().end());
+  // Channels running ahead are held back only where their records would wait in keyed state
+  // (windows, joins, timers) for the slowest channel's watermark; elsewhere it only delays.
+  bool keyed = false;
+  for (const proto::Operator* op : chain.operators) {
+    const OperatorKindTraits* traits = FindOperatorKindTraits(op->kind());
+    keyed = keyed || (traits != nullptr && traits->keyed);
+  }
   auto inbox_source = std::make_unique<InboxSource>(services.inbox, std::move(channel_inputs),
-                                                    kTaskTick, !deployment.at_least_once());
+                                                    kTaskTick, !deployment.at_least_once(),
+                                                    keyed ? kMaxChannelLead : -1);
   parts.inbox_source = inbox_source.get();
   return std::unique_ptr<SourceDriver>(std::move(inbox_source));
 }

@@ -27,6 +27,13 @@ namespace sluice::runtime {
 // How often time moves on in a task (processing-time timers, idle inputs) when nothing else
 // happens; also the longest a task fed by others waits for input.
 inline constexpr std::chrono::milliseconds kTaskTick{50};
+// The batch of source.nexmark: C++ hands the chain only a run of indexes, so a bigger batch
+// costs nothing there, and a combiner before a keyed exchange folds more of it (bench/RESULTS.md,
+// branch `p2z`: q7 and q11 at parallelism 2 ~10 % less CPU than with the 4,096 of other
+// sources; parallelism 1 unchanged). Nexmark's event times grow with the index, so no record is
+// late whatever the batch; source.generator keeps 4,096: its function's times may be out of
+// order, and which records are late depends on where the batches (and watermarks) fall.
+inline constexpr int32_t kNexmarkBatchSize = 16384;
 
 // What a task reports when it ends. Called once, from the task's own thread.
 using TaskEndedCallback =

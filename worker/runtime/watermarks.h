@@ -23,6 +23,12 @@ class WatermarkTracker {
   std::optional<int64_t> OnEnd(uint32_t channel);
 
   int64_t current() const { return current_; }
+  // Channel `channel`'s own watermark (kMinWatermark before its first), and whether it counts
+  // towards the minimum now (neither idle nor ended).
+  int64_t watermark(uint32_t channel) const { return channels_[channel].watermark; }
+  bool counts(uint32_t channel) const {
+    return !channels_[channel].idle && !channels_[channel].ended;
+  }
   // Every channel that has not ended is idle (and at least one has not ended).
   bool all_idle() const;
 

@@ -121,6 +121,22 @@ TEST(InboxTest, StopTokenInterruptsABlockedPush) {
   EXPECT_TRUE(inbox.Push(0, MakeBatch("3")));
 }
 
+TEST(InboxTest, UnblockLetsOneChannelGoAndKeepsTheOthersBlocked) {
+  Inbox inbox(TaskId("t"), 2, 8);
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a")));
+  ASSERT_TRUE(inbox.Push(1, MakeBatch("b")));
+  inbox.Block(0);
+  inbox.Block(1);
+  const auto soon = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+  EXPECT_EQ(inbox.Next(soon).kind, InboxItem::Kind::kTimeout);
+  inbox.Unblock(1);
+  EXPECT_EQ(PopBatch(inbox)->data, "b");
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + std::chrono::milliseconds(5)).kind,
+            InboxItem::Kind::kTimeout);
+  inbox.Unblock(0);
+  EXPECT_EQ(PopBatch(inbox)->data, "a");
+}
+
 TEST(InboxTest, ManyPushersAndOnePopperLoseNothing) {
   constexpr int kChannels = 4;
   constexpr int kPerChannel = 500;

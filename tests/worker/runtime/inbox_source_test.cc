@@ -16,6 +16,13 @@ exchange::Batch Data(std::string text) {
   return batch;
 }
 
+// Records with the sender's watermark after them.
+exchange::Batch Data(std::string text, int64_t watermark) {
+  exchange::Batch batch = Data(std::move(text));
+  batch.watermark = watermark;
+  return batch;
+}
+
 exchange::Batch Barrier(uint64_t checkpoint) {
   exchange::Batch batch;
   batch.barrier = checkpoint;
@@ -86,6 +93,112 @@ TEST(InboxSourceTest, ANewerBarrierReplacesOneThatWasGivenUp) {
   EXPECT_EQ(Drain(source, chain), (std::vector<std::string>{"b1\n", "a1\n"}));
   ASSERT_TRUE(inbox->Push(0, Barrier(2)));
   EXPECT_EQ(Drain(source, chain), (std::vector<std::string>{"#2"}));
+}
+
+// The channels' batches, all queued before the task reads: channel 0 runs ahead of channel 1.
+void QueueChannelZeroAhead(exchange::Inbox& inbox) {
+  ASSERT_TRUE(inbox.Push(0, Data("a1\n", 1000)));
+  ASSERT_TRUE(inbox.Push(1, Data("b1\n", 100)));
+  ASSERT_TRUE(inbox.Push(0, Data("a2\n", 2000)));
+  ASSERT_TRUE(inbox.Push(1, Data("b2\n", 500)));
+  ASSERT_TRUE(inbox.Push(1, Data("b3\n", 1500)));
+  ASSERT_TRUE(inbox.Push(1, Data("b4\n", 2500)));
+}
+
+TEST(InboxSourceTest, HoldsBackAChannelWhoseWatermarkRanAhead) {
+  auto inbox = std::make_shared<exchange::Inbox>(TaskId("t"), 2, 16);
+  InboxSource source(inbox, {}, std::chrono::milliseconds(5), true, /*max_lead=*/0);
+  FakeChain chain;
+  QueueChannelZeroAhead(*inbox);
+  // After b1 the task's watermark is 100 and channel 0 is at 1000: a2 waits until channel 1
+  // passes 1000 (b3); then channel 0 is at 2000 against 1500 and waits again, with nothing left.
+  EXPECT_EQ(Drain(source, chain),
+            (std::vector<std::string>{"a1\n", "b1\n", "b2\n", "b3\n", "a2\n", "b4\n"}));
+}
+
+TEST(InboxSourceTest, ANegativeLeadKeepsArrivalOrder) {
+  auto inbox = std::make_shared<exchange::Inbox>(TaskId("t"), 2, 16);
+  InboxSource source(inbox, {}, std::chrono::milliseconds(5), true, /*max_lead=*/-1);
+  FakeChain chain;
+  QueueChannelZeroAhead(*inbox);
+  EXPECT_EQ(Drain(source, chain),
+            (std::vector<std::string>{"a1\n", "b1\n", "a2\n", "b2\n", "b3\n", "b4\n"}));
+}
+
+TEST(InboxSourceTest, ALeadWithinTheBoundIsNotHeld) {
+  auto inbox = std::make_shared<exchange::Inbox>(TaskId("t"), 2, 16);
+  InboxSource source(inbox, {}, std::chrono::milliseconds(5), true, /*max_lead=*/5000);
+  FakeChain chain;
+  QueueChannelZeroAhead(*inbox);
+  EXPECT_EQ(Drain(source, chain),
+            (std::vector<std::string>{"a1\n", "b1\n", "a2\n", "b2\n", "b3\n", "b4\n"}));
+}
+
+// A held channel may owe a checkpoint its barrier: aligning lets it go, or neither channel
+// would move again (channel 1 blocked behind its barrier, channel 0 held).
+TEST(InboxSourceTest, BarrierAlignmentLetsAHeldChannelGo) {
+  auto inbox = std::make_shared<exchange::Inbox>(TaskId("t"), 2, 16);
+  InboxSource source(inbox, {}, std::chrono::milliseconds(5), true, /*max_lead=*/0);
+  FakeChain chain;
+  ASSERT_TRUE(inbox->Push(0, Data("a1\n", 1000)));
+  ASSERT_TRUE(inbox->Push(1, Data("b1\n", 100)));
+  ASSERT_TRUE(inbox->Push(0, Data("a2\n", 2000)));
+  ASSERT_TRUE(inbox->Push(0, Barrier(1)));
+  ASSERT_TRUE(inbox->Push(1, Barrier(1)));
+  ASSERT_TRUE(inbox->Push(1, Data("b2\n", 200)));
+  // Each call finds its batch at once: a call that waited for the backstop would be one more.
+  testing::Feed feed(chain);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(feed.Next(source).ok());  // a1, b1, barrier + a2
+  EXPECT_EQ(chain.texts, (std::vector<std::string>{"a1\n", "b1\n", "a2\n"}));
+  ASSERT_TRUE(feed.Next(source).ok());  // channel 0's barrier
+  EXPECT_EQ(source.TakeBarrier(), std::optional<uint64_t>(1));
+  ASSERT_TRUE(feed.Next(source).ok());
+  EXPECT_EQ(chain.texts, (std::vector<std::string>{"a1\n", "b1\n", "a2\n", "b2\n"}));
+}
+
+// Nothing else arriving within max_wait lets a held channel go (a sender that stopped sending
+// watermarks must not stall the others for good), and nothing is held again until the task's
+// watermark advances: one wait per advance, not one per batch.
+TEST(InboxSourceTest, AHeldChannelGoesOnWhenNothingElseArrives) {
+  auto inbox = std::make_shared<exchange::Inbox>(TaskId("t"), 2, 16);
+  InboxSource source(inbox, {}, std::chrono::milliseconds(5), true, /*max_lead=*/0);
+  FakeChain chain;
+  ASSERT_TRUE(inbox->Push(0, Data("a1\n", 1000)));
+  ASSERT_TRUE(inbox->Push(1, Data("b1\n", 100)));
+  ASSERT_TRUE(inbox->Push(0, Data("a2\n", 2000)));
+  ASSERT_TRUE(inbox->Push(0, Data("a3\n", 3000)));
+  testing::Feed feed(chain);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(feed.Next(source).ok());
+  EXPECT_EQ(chain.texts, (std::vector<std::string>{"a1\n", "b1\n"}));
+  ASSERT_TRUE(feed.Next(source).ok());  // channel 0 held: the wait times out, letting it go
+  EXPECT_EQ(chain.texts.size(), 2u);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(feed.Next(source).ok());
+  EXPECT_EQ(chain.texts, (std::vector<std::string>{"a1\n", "b1\n", "a2\n", "a3\n"}));
+  // Channel 1 moves the watermark to 2500: channel 0, at 3000, is held again.
+  ASSERT_TRUE(inbox->Push(1, Data("b2\n", 2500)));
+  ASSERT_TRUE(inbox->Push(0, Data("a4\n", 5000)));
+  ASSERT_TRUE(inbox->Push(0, Data("a5\n", 6000)));
+  ASSERT_TRUE(inbox->Push(1, Data("b3\n", 5500)));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(feed.Next(source).ok());
+  EXPECT_EQ(chain.texts, (std::vector<std::string>{"a1\n", "b1\n", "a2\n", "a3\n", "b2\n",
+                                                   "b3\n", "a4\n", "a5\n"}));
+}
+
+// A channel that goes idle stops counting towards the task's watermark: what it held back goes
+// on at once, without waiting for the backstop.
+TEST(InboxSourceTest, AChannelGoingIdleLetsTheHeldOnesGo) {
+  auto inbox = std::make_shared<exchange::Inbox>(TaskId("t"), 2, 16);
+  InboxSource source(inbox, {}, std::chrono::milliseconds(5), true, /*max_lead=*/0);
+  FakeChain chain;
+  ASSERT_TRUE(inbox->Push(0, Data("a1\n", 1000)));
+  ASSERT_TRUE(inbox->Push(1, Data("b1\n", 100)));
+  ASSERT_TRUE(inbox->Push(0, Data("a2\n", 2000)));
+  exchange::Batch idle;
+  idle.idle = true;
+  ASSERT_TRUE(inbox->Push(1, std::move(idle)));
+  testing::Feed feed(chain);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(feed.Next(source).ok());  // a1, b1, idle, a2
+  EXPECT_EQ(chain.texts, (std::vector<std::string>{"a1\n", "b1\n", "a2\n"}));
 }
 
 TEST(CheckpointingTest, RestoreSpecsPickSnapshotsByOperator) {

@@ -149,6 +149,29 @@ TEST_F(TaskTest, BoundedSourceRunsToTheEndAndFiresEveryPendingTimer) {
   EXPECT_FALSE(engine_.with_state[0]);
 }
 
+// source.nexmark's batches are kNexmarkBatchSize; source.generator's the default 4,096 (where
+// its batches, and so its watermarks, fall decides which of its records are late).
+TEST_F(TaskTest, ANexmarkSourceHandsTheChainBatchesOfItsOwnSize) {
+  Task nexmark(Deployment({"source.nexmark", "sink.discard"}, R"({"events": 20000})"),
+               Services());
+  nexmark.Start();
+  nexmark.Join();
+  EXPECT_EQ(ended_state_, proto::TASK_FINISHED) << ended_failure_;
+  Task generator(Deployment({"source.generator", "sink.discard"}, R"({"count": 5000})"),
+                 Services());
+  generator.Start();
+  generator.Join();
+  EXPECT_EQ(ended_state_, proto::TASK_FINISHED) << ended_failure_;
+  ASSERT_EQ(engine_.chains.size(), 2u);
+  const FakeChain& first = *engine_.chains[0];
+  ASSERT_EQ(first.generated.size(), 2u);
+  EXPECT_EQ(first.generated[0].count, kNexmarkBatchSize);
+  EXPECT_EQ(first.generated[1].count, 20000 - kNexmarkBatchSize);
+  const FakeChain& second = *engine_.chains[1];
+  ASSERT_EQ(second.generated.size(), 2u);
+  EXPECT_EQ(second.generated[0].count, 4096);
+}
+
 TEST_F(TaskTest, CheckpointSnapshotsKeyedStateAndSourcePositionThenAcknowledges) {
   proto::TaskDeployment deployment =
       Deployment({"source.generator", "reduce", "sink.discard"}, R"({"count": 10})");
