@@ -107,7 +107,12 @@ class Inbox {
   // Barrier alignment: Next() holds back what `channel` sends (batches and its end) until
   // UnblockAll(); the channel keeps its own room, so the others go on.
   void Block(uint32_t channel);
-  // Lets one channel's batches out again (a channel held back for running ahead, InboxSource).
+  // Holds back a channel that ran ahead of the others (watermark alignment, InboxSource) as
+  // Block does, and gives it a sixteenth of its room (at least one batch) until let go: barrier
+  // alignment lets held channels go, and all a held channel queued would then enter the
+  // receiver's state before the barrier, so its sender should stop a few batches ahead.
+  void Hold(uint32_t channel);
+  // Lets one channel's batches out again, with its whole room (after Block or Hold).
   void Unblock(uint32_t channel);
   void UnblockAll();
 

@@ -25,6 +25,8 @@ void InboxBudget::Leave() { tasks_.fetch_sub(1, std::memory_order_relaxed); }
 namespace {
 
 constexpr size_t kUnbounded = std::numeric_limits<size_t>::max();
+// A channel held for running ahead has this share of its room (Inbox::Hold).
+constexpr size_t kHeldShare = 16;
 
 size_t PerChannel(size_t capacity_batches, uint32_t channels) {
   if (capacity_batches == 0) return kUnbounded;
@@ -54,6 +56,7 @@ struct Inbox::State {
         budget(std::move(inbox_budget)),
         ended(channel_count, false),
         blocked(channel_count, false),
+        held(channel_count, false),
         admitted(channel_count, 0),
         admitted_bytes(channel_count, 0),
         waiting(channel_count) {}
@@ -75,10 +78,28 @@ struct Inbox::State {
     if (budget == nullptr) return kUnbounded;
     return std::max<size_t>(1, budget->task_share() / std::max(1u, channels));
   }
-  // No room for one more batch: a channel with nothing admitted always has room.
+  // No room for one more batch: a channel with nothing admitted always has room. A held
+  // channel has a sixteenth of its room.
   bool Full(uint32_t channel) const {
-    return admitted[channel] > 0 &&
-           (admitted[channel] >= per_channel || admitted_bytes[channel] >= RoomBytes());
+    if (admitted[channel] == 0) return false;
+    size_t batches = per_channel;
+    size_t bytes = RoomBytes();
+    if (held[channel]) {
+      batches = per_channel == kUnbounded ? kUnbounded : std::max<size_t>(1, batches / kHeldShare);
+      bytes = bytes == kUnbounded ? kUnbounded : std::max<size_t>(1, bytes / kHeldShare);
+    }
+    return admitted[channel] >= batches || admitted_bytes[channel] >= bytes;
+  }
+  // Lets `channel` out of Block/Hold; its offered batches that now fit go to `run`.
+  void Release(uint32_t channel, std::vector<std::function<void()>>& run) {
+    if (blocked[channel]) {
+      blocked[channel] = false;
+      --blocked_count;
+    }
+    if (held[channel]) {
+      held[channel] = false;
+      AdmitWaiting(channel, run);
+    }
   }
   void Admit(uint32_t channel, size_t cost) {
     ++admitted[channel];
@@ -111,8 +132,9 @@ struct Inbox::State {
   size_t bytes = 0;         // their data
   std::vector<bool> ended;
   uint32_t ended_count = 0;
-  std::vector<bool> blocked;  // held back by Block() until Unblock()
+  std::vector<bool> blocked;  // held back by Block() or Hold() until Unblock()
   uint32_t blocked_count = 0;
+  std::vector<bool> held;  // by Hold(): a sixteenth of the room until Unblock()
   std::vector<size_t> admitted;        // batches admitted and queued, per channel
   std::vector<size_t> admitted_bytes;  // their cost
   std::vector<std::deque<Waiting>> waiting;  // offered beyond the room, per channel
@@ -286,25 +308,40 @@ void Inbox::Block(uint32_t channel) {
   ++s.blocked_count;
 }
 
+void Inbox::Hold(uint32_t channel) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  if (channel >= s.channels) return;
+  s.held[channel] = true;
+  if (s.blocked[channel]) return;
+  s.blocked[channel] = true;
+  ++s.blocked_count;
+}
+
 void Inbox::Unblock(uint32_t channel) {
   State& s = *state_;
+  std::vector<std::function<void()>> run;
   {
     std::lock_guard lock(s.mutex);
-    if (channel >= s.channels || !s.blocked[channel]) return;
-    s.blocked[channel] = false;
-    --s.blocked_count;
+    if (channel >= s.channels || (!s.blocked[channel] && !s.held[channel])) return;
+    s.Release(channel, run);
   }
   s.available.notify_all();
+  s.room.notify_all();
+  for (auto& room : run) room();
 }
 
 void Inbox::UnblockAll() {
   State& s = *state_;
+  std::vector<std::function<void()>> run;
   {
     std::lock_guard lock(s.mutex);
-    std::fill(s.blocked.begin(), s.blocked.end(), false);
+    for (uint32_t c = 0; c < s.channels; ++c) s.Release(c, run);
     s.blocked_count = 0;
   }
   s.available.notify_all();
+  s.room.notify_all();
+  for (auto& room : run) room();
 }
 
 }  // namespace sluice::exchange

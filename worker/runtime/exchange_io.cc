@@ -51,7 +51,7 @@ void InboxSource::UpdateHolds() {
     if (ahead == held_[c]) continue;
     held_[c] = ahead;
     if (ahead) {
-      inbox_->Block(c);
+      inbox_->Hold(c);
       ++held_count_;
     } else {
       inbox_->Unblock(c);

@@ -27,7 +27,7 @@ inline constexpr int64_t kMaxChannelLead = 0;
 // Next.
 //
 // Watermark alignment between channels: a channel whose watermark is more than `max_lead` ahead
-// of the task's (the minimum) is held back in the inbox (Inbox::Block) until the others catch
+// of the task's (the minimum) is held back in the inbox (Inbox::Hold) until the others catch
 // up, so a fast sender's records wait there, encoded, instead of in the task's windows, which
 // cannot fire before the slowest channel's watermark passes them; its sender blocks once the
 // channel's room is full. Per-channel order is kept; only which channel goes first changes.

@@ -262,5 +262,30 @@ TEST(InboxTest, OfferTakesEveryBatchAndHandsOutRoomInOrder) {
   EXPECT_FALSE(inbox.Offer(0, MakeBatch("d"), [] {}));
 }
 
+TEST(InboxTest, AHeldChannelHasASixteenthOfTheRoomUntilLetGo) {
+  Inbox inbox(TaskId("t"), 2, 64);  // 32 batches a channel, 2 while held
+  inbox.Hold(0);
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a1")));
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a2")));
+  auto third = std::async(std::launch::async, [&] { return inbox.Push(0, MakeBatch("a3")); });
+  EXPECT_TRUE(StaysBlocked(third));
+  // Held back like a blocked channel; the other channel keeps its whole room and flows.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(inbox.Push(1, MakeBatch("b")));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(PopBatch(inbox)->data, "b");
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).kind, InboxItem::Kind::kTimeout);
+  // Let go: the whole room again, so the waiting push goes in before anything is popped.
+  inbox.Unblock(0);
+  ASSERT_EQ(third.wait_for(kSoon), std::future_status::ready);
+  EXPECT_TRUE(third.get());
+  // An offered batch beyond a held channel's room is admitted when the channel is let go.
+  inbox.Hold(0);
+  int roomed = 0;
+  ASSERT_TRUE(inbox.Offer(0, MakeBatch("a4"), [&] { ++roomed; }));
+  EXPECT_EQ(roomed, 0);
+  inbox.UnblockAll();
+  EXPECT_EQ(roomed, 1);
+  for (const char* want : {"a1", "a2", "a3", "a4"}) EXPECT_EQ(PopBatch(inbox)->data, want);
+}
+
 }  // namespace
 }  // namespace sluice::exchange
