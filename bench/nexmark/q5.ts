@@ -1,6 +1,8 @@
 // Nexmark q5 (hot items): per sliding window (10 s, every 2 s) of event time, the auctions with
 // the most bids. Bids are counted per auction and window, then the counts of each window are
-// reduced to the greatest (ties keep every auction with the top count).
+// reduced to the greatest (ties keep every auction with the top count); the second stage's
+// aggregate merges, so at parallelism > 1 each task folds its counts per window before the
+// exchange.
 // Output: { window: { start, end }, count, auctions: [ids] }.
 import { Job, sources, sinks, windows } from "@sluice/sdk";
 
@@ -25,6 +27,13 @@ export function hotItems(job: Job<{ events: number; sink: string }>): void {
       if (c.value > top.count) return { start: c.window.start, end: c.window.end, count: c.value, auctions: [c.key as number] };
       if (c.value === top.count) top.auctions.push(c.key as number);
       return top;
+    },
+    // Two tops of one window: the greater count, or both auctions lists when the counts tie.
+    // With it the counts cross the exchange at parallelism > 1 folded per window (a combiner).
+    merge: (a, b) => {
+      if (b.count > a.count) return { start: b.start, end: b.end, count: b.count, auctions: [...b.auctions] };
+      if (b.count === a.count) for (const id of b.auctions) a.auctions.push(id);
+      return a;
     },
   })
     .name("q5-hottest")
