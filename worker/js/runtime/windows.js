@@ -486,25 +486,20 @@
         if (cleanupAt !== fireAt) endTimers.add(cleanupAt, start, end, keyGroup, keyString, key);
         return;
       }
-      if (this.processingTimers !== null) {  // processing time: one timer at end - 1, as below
+      if (this.processingTimers !== null) {  // processing time: trigger and cleanup at end - 1
         this.processingTimers.add(fireAt, start, end, keyGroup, keyString, key);
         return;
       }
+      // Event time with the count trigger, or with the event-time trigger and a lateness that
+      // makes a time two windows': in ctx.timers (the trigger timer when the watermark has not
+      // passed it, and the cleanup timer, one timer when they are the same).
       const namespace = this.namespaces.of(start, end);
       const timers = this.timers;
-      if (this.trigger === EVENT_TIME) {
-        if (fireAt > watermark) {
-          timers.registerEventTimeTimer(fireAt, keyGroup, keyString, key, namespace);
-        }
-      } else if (this.trigger === PROCESSING_TIME) {
-        timers.registerProcessingTimeTimer(fireAt, keyGroup, keyString, key, namespace);
+      if (this.trigger === EVENT_TIME && fireAt > watermark) {
+        timers.registerEventTimeTimer(fireAt, keyGroup, keyString, key, namespace);
       }
-      if (this.eventTime) {
-        if (this.trigger !== EVENT_TIME || cleanupAt !== fireAt) {
-          timers.registerEventTimeTimer(cleanupAt, keyGroup, keyString, key, namespace);
-        }
-      } else if (this.trigger !== PROCESSING_TIME) {
-        timers.registerProcessingTimeTimer(cleanupAt, keyGroup, keyString, key, namespace);
+      if (this.trigger !== EVENT_TIME || cleanupAt !== fireAt) {
+        timers.registerEventTimeTimer(cleanupAt, keyGroup, keyString, key, namespace);
       }
     }
 
