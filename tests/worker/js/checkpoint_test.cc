@@ -85,6 +85,22 @@ ChainSpec WindowChain() { return SumWindowChain("sums", R"({"type":"tumbling","s
 // Session windows (gap 10 ms) summing v per key.
 ChainSpec SessionChain() { return SumWindowChain("sessions", R"({"type":"session","gap":10})"); }
 
+// Processing-time tumbling windows summing v per key, so long (2^40 ms: from 2004 to 2039) that
+// every record of the test, whose time is the wall clock's, falls into one window; they keep
+// their timers themselves (runtime/windows.js, "processing_end").
+ChainSpec ProcessingWindowChain() {
+  StageSpec stage =
+      testing::Stage("op2", "processing sums", "window", "",
+                     R"({"assigner":{"type":"tumbling","size":1099511627776},"time":"processing",)"
+                     R"("function":"reduce"})");
+  stage.functions["reduce"] = "(a, b) => ({ k: a.k, p: a.p, v: a.v + b.v })";
+  ChainSpec chain = testing::Chain({stage});
+  chain.text_format = "json";
+  chain.input_key_fn = "(r) => r.k";
+  chain.state_cache_entries = 4;
+  return chain;
+}
+
 // A process function counting records per key, with an event-time timer at ts + 5 and a
 // processing-time timer at the record's p; each timer emits the count so far.
 ChainSpec ProcessChain() {
@@ -353,6 +369,35 @@ TEST_F(CheckpointTest, TimersOfBothDomainsSurviveInTheirOrder) {
   EXPECT_EQ(fired(R"({"k":"b1","t":201,"domain":"processing","n":1})"), 1);
   // All processing-time timers but the 11 of a0..a10, which fired before the checkpoint.
   EXPECT_EQ(fired("\"domain\":\"processing\""), 30 + 30 + 6 + 5 - 11);
+}
+
+// The window end timers of processing-time windows: entries of their own kind in the timers'
+// table, restored so that every key's window fires, in the uninterrupted run's order, when the
+// clock passes its end.
+TEST_F(CheckpointTest, RestoredProcessingTimeWindowsFireAsIfNothingHappened) {
+  const std::vector<Step> before = {{Keys("a", 40, 0, 0)}, {Keys("b", 10, 0, 0)}};
+  const std::vector<Step> after = {
+      {Keys("a", 20, 0, 0)}, {Keys("c", 10, 0, 0)}, {{}, 0, int64_t{1} << 50}};
+  Task whole = Fresh(ProcessingWindowChain(), "whole");
+  std::vector<std::string> expected = Run(whole, before);
+  expected = Concat(expected, Run(whole, after));
+  ASSERT_EQ(expected.size(), 60u);
+
+  Task failed = Fresh(ProcessingWindowChain(), "failed");
+  EXPECT_TRUE(Run(failed, before).empty());
+  const auto source = Checkpoint(failed, "chk-1");
+  const std::vector<std::string> timers = KeysOf(*failed.backend, 1);
+  ASSERT_FALSE(timers.empty());
+  for (const std::string &key : timers) {
+    EXPECT_NE(key.find("[\"processing_end\","), std::string::npos) << key;
+  }
+  Stop(failed);
+
+  Task restored = Restored(ProcessingWindowChain(), "restored", {source}, {0, kMaxParallelism - 1});
+  EXPECT_EQ(Run(restored, after), expected);
+  // Fired, their entries go with the next checkpoint.
+  Checkpoint(restored, "chk-2");
+  EXPECT_TRUE(KeysOf(*restored.backend, 1).empty());
 }
 
 TEST_F(CheckpointTest, RescaledFromOneSubtaskToTwo) {

@@ -22,7 +22,8 @@
 //
 // Timers an operator keeps itself (windows.js) are written by its store, which adopt() joins to
 // the checkpoints (store.freeze(out), take(budget), abort()); their entries' keys are JSON lists
-// that begin with a string. restoreEntries keeps them for adopt(): store.restore(timers).
+// that begin with a string. restoreEntries keeps them for adopt(): store.restore(timers), or,
+// those no store keeps, registered here in their domain (settleOwn).
 //
 // The script's completion value is a frozen object { TimerService }.
 (function () {
@@ -225,9 +226,8 @@
       }
       if (store !== null && this.changes !== null) store.track();
     }
-
-    // Restored own timers no store keeps: registered here in their order (but those at or before
-    // their key group's session mark, fired); the next checkpoint deletes their entries.
+    // Restored own timers no store keeps: registered here in their order and domain (not those
+    // at or before their key group's session mark: fired); the next checkpoint deletes them.
     settleOwn(list) {
       list.sort((a, b) => a.seq - b.seq);
       const entries = new Map(), marks = new Map();
@@ -235,8 +235,8 @@
       for (const t of list) {
         entries.set(t.keyGroup + "\u0000" + t.entryKey, [t.keyGroup, t.entryKey]);
         if (t.mark || t.time <= (marks.get(t.keyGroup) ?? -Infinity)) continue;
-        this.domains[EVENT].register(t.time, t.keyGroup, t.keyString, t.key,
-                                     t.kind === "end" ? t.start + ":" + t.end : "");
+        this.domains[t.kind === "processing_end" ? PROCESSING : EVENT].register(t.time,
+            t.keyGroup, t.keyString, t.key, t.kind === "session" ? "" : t.start + ":" + t.end);
       }
       if (entries.size > 0) this.settled = Array.from(entries.values());
     }

@@ -227,8 +227,10 @@
   // a domain number):
   //
   // - "end" (window end timers, window_slices.js): key ["end", time, first seq], value
-  //   [start, end, seqs, keyStrings, keys or 0]: the timers at `time` of window [start, end),
-  //   of one key group, registered in one checkpoint interval.
+  //   [start, end, seqs, keyStrings, keys or 0]: the event-time timers at `time` of window
+  //   [start, end), of one key group, registered in one checkpoint interval.
+  // - "processing_end": the same for processing-time timers (processing-time tumbling and
+  //   sliding windows), key ["processing_end", time, first seq].
   // - "session" (window_sessions.js): key ["session", first seq], value
   //   [times, seqs, keyStrings, keys or 0]: event-time timers with namespace "". And the key
   //   group's mark, key ["session"], value a time: every timer of the key group at or before it
@@ -276,18 +278,18 @@
                   keyString: "", key: "", mark: true });
       return;
     }
-    const n = kind === "end" ? 2 : 1;
-    if ((kind !== "end" && kind !== "session") || !Array.isArray(v) || v.length !== n + 3 ||
+    const ends = kind === "end" || kind === "processing_end", n = ends ? 2 : 1;
+    if ((!ends && kind !== "session") || !Array.isArray(v) || v.length !== n + 3 ||
         !Array.isArray(v[n + 1]) || !Array.isArray(v[n])) {
-      throw bad("[\"end\", time, seq] -> [start, end, seqs, keyStrings, keys or 0] or " +
-                "[\"session\", seq] -> [times, seqs, keyStrings, keys or 0]");
+      throw bad("[\"end\" or \"processing_end\", time, seq] -> [start, end, seqs, keyStrings, " +
+                "keys or 0] or [\"session\", seq] -> [times, seqs, keyStrings, keys or 0]");
     }
     const seqs = v[n], keyStrings = v[n + 1], keys = v[n + 2];
-    const times = kind === "end" ? null : v[0];
+    const times = ends ? null : v[0];
     if (seqs.length !== keyStrings.length || (keys !== 0 && keys.length !== seqs.length) ||
         (times !== null && (!Array.isArray(times) || times.length !== seqs.length)) ||
-        (kind === "end" && (typeof k[1] !== "number" || typeof v[0] !== "number" ||
-                            typeof v[1] !== "number"))) {
+        (ends && (typeof k[1] !== "number" || typeof v[0] !== "number" ||
+                  typeof v[1] !== "number"))) {
       throw bad("of equal lengths with numeric times");
     }
     for (let i = 0; i < seqs.length; i++) {
@@ -296,8 +298,8 @@
           typeof keyStrings[i] !== "string") {
         throw bad("well formed (timer " + i + ")");
       }
-      list.push({ kind, keyGroup, entryKey: key, time, start: kind === "end" ? v[0] : 0,
-                  end: kind === "end" ? v[1] : 0, seq: seqs[i], keyString: keyStrings[i],
+      list.push({ kind, keyGroup, entryKey: key, time, start: ends ? v[0] : 0,
+                  end: ends ? v[1] : 0, seq: seqs[i], keyString: keyStrings[i],
                   key: keys === 0 ? keyStrings[i] : keys[i], mark: false });
     }
   }

@@ -16,32 +16,47 @@
 // a checkpoint taken before slices; such a key keeps the window list until its windows are gone.
 // So for an associative function (as a merge must be) every value is the window list's.
 //
+// Window end timers (EndTimers, below) are here too, with the operator's methods that fire them.
+//
 // The script's completion value is a frozen object { SLICES, install, EndTimers }.
 (function () {
   "use strict";
 
   const SLICES = "slices";  // the first element of a sliced entry
 
-  // Event-time timers of tumbling and sliding windows with the event-time trigger, kept by the
-  // operator instead of the TimerService: per time, the window [start, end) it belongs to and
-  // the keys registered for it, in registration order, in three arrays — no object and no Map
-  // entry per timer. A time belongs to one window (the operator uses them only when trigger
-  // times end - 1 and cleanup times end - 1 + allowedLateness never coincide), and a key
-  // registers a window's timers once (when the window is new to the key: its first slice, or
-  // its entry in the window list), so a timer is (time, key) without a check for duplicates.
-  // The operator fires them in time order interleaved with what the TimerService holds (see
-  // windows.js, "Window end timers").
+  // Event-time timers of tumbling and sliding windows with the event-time trigger (kind "end"),
+  // and processing-time timers of processing-time tumbling and sliding windows (kind
+  // "processing_end"), kept by the operator instead of the TimerService: per time, the window
+  // [start, end) it belongs to and the keys registered for it, in registration order, in three
+  // arrays — no object and no Map entry per timer. A time belongs to one window (the operator
+  // uses them only when trigger times end - 1 and cleanup times end - 1 + allowedLateness never
+  // coincide; in processing time both are end - 1, one timer), and a key registers a window's
+  // timers once while they are pending (when the window is new to the key: its first slice, or
+  // its entry in the window list), so a timer is (time, key) without a check for duplicates. (In
+  // processing time a record at the clock's time end - 1 after that time fired opens its window
+  // again: a new bucket of a time that fired, which fires at the next advance, as ctx.timers
+  // would.) The operator fires them in time order interleaved with what the TimerService holds
+  // (see windows.js, "Window end timers").
   //
   // Checkpoints write them directly (ctx.timers.adopt(endTimers, "end"); the format is timers.js's
   // "Own timers"): a bucket's timers before `written` are in the backend, in the entries it
   // lists; a checkpoint writes each bucket's newer ones, one entry per key group, and deletes a
-  // bucket's entries once the bucket fired. freeze(out) at the barrier only notes each bucket's
-  // length (frozenEnd); take(budget) writes those ranges between batches, and a bucket that
-  // fires before its turn writes its range first, so the checkpoint holds the timers live at
-  // the barrier. A timer's seq (its order among the timers of its time, across restores) is
-  // base + its index in the bucket.
+  // bucket's entries once the bucket fired. freeze(out) at the barrier gives the deletions first
+  // (so that the entry of a bucket made again at a time that fired, whose key may be the fired
+  // one's, is written after them and stays) and notes each bucket's length (frozenEnd);
+  // take(budget) writes those ranges between batches, and a bucket that fires before its turn
+  // writes its range first, so the checkpoint holds the timers live at the barrier. A timer's
+  // seq (its order among the timers of its time, across restores) is base + its index in the
+  // bucket.
   class EndTimers {
-    constructor() {
+    // kind: the own-timer kind its checkpoint entries have (window_config.js, ownTimers): "end"
+    // for event-time timers, "processing_end" for processing-time ones.
+    constructor(kind = "end") {
+      if (kind !== "end" && kind !== "processing_end") {
+        throw new Error("window timers: unknown kind " + JSON.stringify(kind) +
+            " (\"end\" or \"processing_end\")");
+      }
+      this.kind = kind;
       this.buckets = [];  // by time, ascending: few distinct times are open at once
       this.count = 0;
       this.frozen = false;
@@ -99,7 +114,9 @@
       }
       this.pending = pending;
       this.pendingAt = 0;
-      this.frozenGone = this.gone;
+      const gone = this.gone;
+      for (let i = 0; i < gone.length; i += 2) out.push(gone[i], gone[i + 1], null);
+      this.frozenGone = gone;  // (given back to `gone` if the checkpoint is given up)
       this.gone = [];
     }
     // Writes up to about `budget` frozen timers; true when the frozen checkpoint has them all.
@@ -116,8 +133,6 @@
         }
         this.pendingAt++;
       }
-      const out = this.out, gone = this.frozenGone;
-      for (let i = 0; i < gone.length; i += 2) out.push(gone[i], gone[i + 1], null);
       this.frozenGone = [];
       this.pending = [];
       this.frozen = false;
@@ -152,14 +167,15 @@
           keyStrings[j] = b.keyStrings[i];
           keys[j] = b.keys[i];
         }
-        const key = this.entryKey("end", b.time, seqs[0]);
+        const key = this.entryKey(this.kind, b.time, seqs[0]);
         this.out.push(keyGroup, key, this.entryValue(head, seqs, keyStrings, keys));
         b.entries.push(keyGroup, key);
       }
       b.written = to;
       return to - from;
     }
-    // Restored timers (timers.js, parseOwnEntry, kind "end"), before any other is added.
+    // Restored timers (window_config.js, ownTimers.parse; of this.kind), before any other is
+    // added.
     restore(list) {
       list.sort((a, c) => a.time - c.time || a.seq - c.seq);
       const seen = new Set();
@@ -204,6 +220,38 @@
   function install(proto, config) {
     const { windowStart, copyOf } = config;
     const methods = {
+      // The timers of one time of window end timers (event or processing time: eventDomain), in
+      // registration order; `this.endTimer` is the one timer object they reuse.
+      fireEndTimers(bucket, eventDomain) {
+        const timer = this.endTimer;
+        const keyGroups = bucket.keyGroups, keyStrings = bucket.keyStrings, keys = bucket.keys;
+        timer.time = bucket.time;
+        for (let i = 0; i < keys.length; i++) {
+          timer.keyGroup = keyGroups[i];
+          timer.keyString = keyStrings[i];
+          timer.key = keys[i];
+          this.onWindowTimer(timer, eventDomain, bucket.start, bucket.end);
+        }
+        timer.key = undefined;
+      },
+
+      // Processing-time window end timers (this.processingTimers) and ctx.timers' processing-time
+      // timers up to `now`, one time at a time: at each, ctx.timers' first (restored from a
+      // checkpoint taken before the operator kept its own, so registered before them), then the
+      // operator's own in registration order: the order ctx.timers alone would fire them in.
+      // (Firing a window end timer registers none.)
+      fireProcessingTimers(now) {
+        const own = this.processingTimers, timers = this.timers;
+        for (;;) {
+          const ownNext = own.next(), theirNext = timers.nextProcessingTime();
+          const time = ownNext < theirNext ? ownNext : theirNext;
+          if (!(time <= now)) return;
+          if (theirNext === time) timers.advanceProcessingTime(time, this.onProcessingTimer);
+          if (own.count > 0 && own.next() === time) this.fireEndTimers(own.shift(), false);
+          if (time === Infinity) return;
+        }
+      },
+
       // Sliding windows in slices: the record goes into its slice; a window of the record that the
       // key had no slice of opens (its timers), and those the watermark passed fire again (late
       // firings), latest first as addToAligned. Returns false when every window is late.

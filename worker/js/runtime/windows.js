@@ -29,6 +29,10 @@
 // an object and Map entries. They fire in the order ctx.timers would fire them: by time, and at
 // one time after those in ctx.timers (restored from a checkpoint taken before the operator kept
 // its own, so registered before), each time's keys in registration order.
+// Processing-time tumbling and sliding windows (whatever the trigger) keep their one
+// processing-time timer per key and window (at end - 1) likewise, in an EndTimers of kind
+// "processing_end", fired when the wall clock passes it (onProcessingTime, and at the end of
+// input) in the order ctx.timers would: at one time after ctx.timers' processing-time timers.
 // Event-time session windows keep theirs likewise (window_sessions.js, SessionTimers: a heap).
 // The operator's timers are adopted by ctx.timers (ctx.timers.adopt), whose checkpoints write
 // them incrementally, by key group, and whose restore gives them back in their order
@@ -36,11 +40,11 @@
 // ctx.timers are its whole snapshot.
 //
 // The operator is split over four scripts of this folder: window_config.js (configuration and
-// shared helpers), window_slices.js (sliding windows in slices), window_sessions.js (session
-// windows) and this one (the operator, tumbling and sliding window lists, timers, firing). make()
-// takes the first three from ctx.runtime ({ window_config, window_slices, window_sessions }, as
-// the chain's driver passes its runtime libraries) and installs the slice and session methods on
-// the operator's prototype once.
+// shared helpers), window_slices.js (sliding windows in slices; window end timers and their
+// firing), window_sessions.js (session windows) and this one (the operator, tumbling and sliding
+// window lists, timers, firing). make() takes the first three from ctx.runtime ({ window_config,
+// window_slices, window_sessions }, as the chain's driver passes its runtime libraries) and
+// installs the slice and session methods on the operator's prototype once.
 //
 // Accumulators are stored as they are: a reduce window's first accumulator is its first record.
 // User functions may change and return their first argument (the accumulator) but must not
@@ -176,11 +180,17 @@
           Number.isFinite(lateness) && (lateness === 0 || lateness % c.step !== 0)
         ? new EndTimers() : null;
       this.endTimer = { time: 0, keyGroup: 0, keyString: "", key: undefined, namespace: "" };
+      // Processing-time tumbling and sliding windows: their one processing-time timer per key
+      // and window (trigger and cleanup at end - 1, whatever the trigger) likewise.
+      this.processingTimers = c.kind !== SESSION && !c.eventTime
+        ? new EndTimers("processing_end") : null;
       // Event-time session timers (window_sessions.js, SessionTimers).
       this.sessionTimers = c.kind === SESSION && c.eventTime ? new SessionTimers() : null;
+      // The own event-time timers (onWatermark fires them); an operator has one store at most.
       this.ownTimers = this.endTimers !== null ? this.endTimers : this.sessionTimers;
+      const own = this.ownTimers !== null ? this.ownTimers : this.processingTimers;
       // Checkpoints write them directly (timers.js, "Own timers"), and a restore gives them back.
-      this.timers.adopt(this.ownTimers, this.ownTimers === this.endTimers ? "end" : "session",
+      this.timers.adopt(own, own === null || own === this.sessionTimers ? "session" : own.kind,
                         C.ownTimers);
     }
 
@@ -329,7 +339,7 @@
         this.timers.advanceWatermark(watermark, this.onEventTimer);
       }
       // At the end of input processing-time windows fire too rather than being lost.
-      if (this.ending()) this.timers.advanceProcessingTime(Infinity, this.onProcessingTimer);
+      if (this.ending()) this.fireProcessing(Infinity);
     }
 
     // The input ended: windows with elements not yet emitted fire at cleanup. Derived from the
@@ -354,7 +364,7 @@
         if (theirNext === time) timers.advanceWatermark(time, this.onEventTimer);
         if (own.count > 0 && own.next() === time) {
           if (own === this.endTimers) {
-            this.fireEndTimers(own.shift());
+            this.fireEndTimers(own.shift(), true);
           } else {
             while (own.count > 0 && own.next() === time) this.onSessionTimer(own.shift());
           }
@@ -365,25 +375,12 @@
       }
     }
 
-    // The timers of one time of the window end timers, in registration order.
-    fireEndTimers(bucket) {
-      const timer = this.endTimer;
-      const keyGroups = bucket.keyGroups, keyStrings = bucket.keyStrings, keys = bucket.keys;
-      timer.time = bucket.time;
-      for (let i = 0; i < keys.length; i++) {
-        timer.keyGroup = keyGroups[i];
-        timer.keyString = keyStrings[i];
-        timer.key = keys[i];
-        this.onWindowTimer(timer, true, bucket.start, bucket.end);
-      }
-      timer.key = undefined;
-    }
-
     // Live timers: ctx.timers' and the operator's own, as many as a checkpoint would hold now
     // (one per time, key and namespace). For tests: it copies every timer.
     get timerCount() {
       if (this.sessionTimers === null) {
-        return this.timers.size + (this.endTimers === null ? 0 : this.endTimers.count);
+        const own = this.endTimers !== null ? this.endTimers : this.processingTimers;
+        return this.timers.size + (own === null ? 0 : own.count);
       }
       const all = new this.timers.constructor();
       all.restore(this.timers.snapshot());
@@ -395,7 +392,14 @@
 
     onProcessingTime(now) {
       this.firedTime = NaN;
-      this.timers.advanceProcessingTime(now, this.onProcessingTimer);
+      this.fireProcessing(now);
+    }
+
+    // Processing-time timers at or before `now`: the operator's own and ctx.timers' (window
+    // end timers, window_slices.js), or ctx.timers' alone.
+    fireProcessing(now) {
+      if (this.processingTimers !== null) this.fireProcessingTimers(now);
+      else this.timers.advanceProcessingTime(now, this.onProcessingTimer);
     }
 
     badTimestamp(ts) {
@@ -482,21 +486,20 @@
         if (cleanupAt !== fireAt) endTimers.add(cleanupAt, start, end, keyGroup, keyString, key);
         return;
       }
+      if (this.processingTimers !== null) {  // processing time: trigger and cleanup at end - 1
+        this.processingTimers.add(fireAt, start, end, keyGroup, keyString, key);
+        return;
+      }
+      // Event time with the count trigger, or with the event-time trigger and a lateness that
+      // makes a time two windows': in ctx.timers (the trigger timer when the watermark has not
+      // passed it, and the cleanup timer, one timer when they are the same).
       const namespace = this.namespaces.of(start, end);
       const timers = this.timers;
-      if (this.trigger === EVENT_TIME) {
-        if (fireAt > watermark) {
-          timers.registerEventTimeTimer(fireAt, keyGroup, keyString, key, namespace);
-        }
-      } else if (this.trigger === PROCESSING_TIME) {
-        timers.registerProcessingTimeTimer(fireAt, keyGroup, keyString, key, namespace);
+      if (this.trigger === EVENT_TIME && fireAt > watermark) {
+        timers.registerEventTimeTimer(fireAt, keyGroup, keyString, key, namespace);
       }
-      if (this.eventTime) {
-        if (this.trigger !== EVENT_TIME || cleanupAt !== fireAt) {
-          timers.registerEventTimeTimer(cleanupAt, keyGroup, keyString, key, namespace);
-        }
-      } else if (this.trigger !== PROCESSING_TIME) {
-        timers.registerProcessingTimeTimer(cleanupAt, keyGroup, keyString, key, namespace);
+      if (this.trigger !== EVENT_TIME || cleanupAt !== fireAt) {
+        timers.registerEventTimeTimer(cleanupAt, keyGroup, keyString, key, namespace);
       }
     }
 

@@ -46,7 +46,9 @@ export const FUNCTIONS = [
 
 
 // A window operator with its ctx; `table` and `timers` are what a restored task starts from, or
-// `timerEntries`: the timers' table of a checkpoint (snapshotTimers()), restored as a task does.
+// `timerEntries`: the timers' table of a checkpoint (snapshotTimers()), restored as a task does
+// (state.js restoreTimers: the timers restored, then their changes tracked, then the operator
+// made).
 export function harness(config, fns = {}, options = {}) {
   const { live = false, params = {}, table = new Map(), lib = windows, timerEntries,
           driver = false } = options;
@@ -56,6 +58,7 @@ export function harness(config, fns = {}, options = {}) {
   if (timerEntries !== undefined) {
     timers = new TimerService();
     timers.restoreEntries(copy(timerEntries));
+    timers.trackChanges();
     for (const e of timerEntries) timerTable.set(e[0] + "\u0000" + e[1], copy(e));
   }
   const id = (keyGroup, keyString) => keyGroup + "\u0000" + keyString;

@@ -175,8 +175,9 @@ test("session windows emit what the old operator emits, also from a checkpoint (
 // Processing-time windows (tumbling with the processing-time trigger take windows.js's fast path
 // for them; sliding ones, and tumbling ones with a count trigger, take the general one), against
 // the old operator: records, the clock moving without firing (as it does within a batch, where
-// the driver's clock is read once), the clock firing, and a checkpoint half-way.
-function runProcessing(seed, { steps = 300, checkpointAt = -1, live = false } = {}) {
+// the driver's clock is read once), the clock firing, and a checkpoint half-way, of the operator
+// ("new": its own processing-time timers) or of the old one ("old": ctx.timers' timers).
+function runProcessing(seed, { steps = 300, checkpointAt = -1, live = false, from = "new" } = {}) {
   const rand = prng(seed);
   const size = [1, 2, 3, 5, 10][Math.floor(rand() * 5)];
   const config = rand() < 0.8 ? { assigner: { type: "tumbling", size } }
@@ -211,8 +212,9 @@ function runProcessing(seed, { steps = 300, checkpointAt = -1, live = false } = 
     }
     assert.deepEqual(ours.take(), theirs.take(), what + ": outputs at step " + step);
     if (step === checkpointAt) {
-      const timerEntries = ours.snapshotTimers(1 + Math.floor(rand() * 4));
-      ours = harness(config, fns, { live, table: new Map(copy([...ours.table])), timerEntries });
+      const source = from === "new" ? ours : theirs;
+      const timerEntries = source.snapshotTimers(1 + Math.floor(rand() * 4));
+      ours = harness(config, fns, { live, table: new Map(copy([...source.table])), timerEntries });
       ours.setNow(now);
     }
   }
@@ -228,6 +230,9 @@ test("processing-time windows emit what the old operator emits, also from a chec
   for (let seed = 6001; seed <= 6200; seed++) runProcessing(seed, { live: seed % 2 === 0 });
   for (let seed = 6201; seed <= 6300; seed++) {
     runProcessing(seed, { live: seed % 2 === 0, checkpointAt: 150 });
+  }
+  for (let seed = 6301; seed <= 6400; seed++) {
+    runProcessing(seed, { live: seed % 2 === 0, checkpointAt: 150, from: "old" });
   }
 });
 
