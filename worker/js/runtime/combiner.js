@@ -93,21 +93,26 @@
       // Sessions with count fold runs of connected records (see the top).
       this.foldsSessions = this.session && fn === "count";
       this.emit = emit;
-      this.maxEntries = maxEntries;
       this.watermark = -Infinity;  // the last watermark sent
       this.idle = false;
       // The last slice seen and whether its records fold.
       this.sliceStart = NaN;
       this.sliceFolds = false;
-      // Entries in order: RAW (the record) or FOLDED (a partial); `open` maps a key string to
-      // its entry that still takes records.
-      this.kinds = [];
-      this.keyGroups = [];
-      this.keys = [];
-      this.values = [];  // the record or the accumulator
-      this.times = [];
-      this.slices = [];  // sessions: the run's start
-      this.ends = [];  // sessions: the run's end
+      // Entries in order, the first `n` of each column: RAW (the record) or FOLDED (a partial);
+      // `open` maps a key string to its entry that still takes records. The columns are made
+      // once and reused (numbers in typed arrays): arrays made afresh for every batch grow
+      // again each time, and each new isolate's optimised code deoptimised on their elements'
+      // kinds changing (bench/RESULTS.md, issue 17).
+      const size = Math.max(1, Math.min(Math.floor(maxEntries) || 1, 1 << 16));
+      this.maxEntries = size;
+      this.n = 0;
+      this.kinds = new Uint8Array(size);
+      this.keyGroups = new Int32Array(size);
+      this.keys = new Array(size).fill(undefined);
+      this.values = new Array(size).fill(undefined);  // the record or the accumulator
+      this.times = new Array(size).fill(undefined);  // any value: a record may have no time
+      this.slices = new Float64Array(size);  // the slice's start; sessions: the run's start
+      this.ends = new Float64Array(size);  // sessions: the run's end
       this.open = new Map();
       // Sessions: the last key whose open run was looked up, and its entry (open's, cached).
       this.runKey = null;
@@ -122,7 +127,7 @@
     // output is idle.
     // What a failed call left is dropped, as the driver drops its output.
     begin(watermark, idle) {
-      if (this.kinds.length !== 0) this.take();
+      if (this.n !== 0) this.take();
       if (watermark !== this.watermark) {
         this.watermark = watermark;
         this.sliceStart = NaN;
@@ -147,11 +152,11 @@
         }
         return;
       }
-      if (this.kinds.length >= this.maxEntries) this.flush();
+      if (this.n >= this.maxEntries) this.flush();
       const open = this.open;
       if (!certain || !this.folds(ts)) {
         if (open.size !== 0) open.delete(keyString);
-        this.push(RAW, keyGroup, key, record, ts, NaN);
+        this.push(RAW, keyGroup, key, record, ts, NaN, NaN);
         return;
       }
       const s = this.sliceStart;
@@ -160,21 +165,20 @@
         this.values[i] = this.addTo(this.values[i], record);
         return;
       }
-      open.set(keyString, this.kinds.length);
-      this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, s);
+      open.set(keyString, this.n);
+      this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, s, NaN);
     }
 
     // Sessions with count: the record joins its key's open run when their windows meet, else
     // starts one; a record that may be late goes on as it is (and closes the key's run).
     addToRun(keyGroup, keyString, key, record, ts, certain) {
-      if (this.kinds.length >= this.maxEntries) this.flush();
+      if (this.n >= this.maxEntries) this.flush();
       const open = this.open;
       const end = ts + this.gap;
       if (!certain || !(end - 1 > this.watermark)) {
         if (open.size !== 0) open.delete(keyString);
         if (keyString === this.runKey) this.runKey = null;
-        this.push(RAW, keyGroup, key, record, ts, NaN);
-        this.ends.push(NaN);
+        this.push(RAW, keyGroup, key, record, ts, NaN, NaN);
         return;
       }
       // The key's open run: the last key's is kept apart (a hot key's records come in a row).
@@ -198,10 +202,9 @@
         }
       }
       this.runKey = keyString;
-      this.runIndex = this.kinds.length;
-      open.set(keyString, this.kinds.length);
-      this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, ts);
-      this.ends.push(end);
+      this.runIndex = this.n;
+      open.set(keyString, this.n);
+      this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, ts, end);
     }
 
     // Whether records at ts fold (sets sliceStart): every window of ts ends after the watermark.
@@ -218,23 +221,24 @@
       return this.sliceFolds;
     }
 
-    push(kind, keyGroup, key, value, ts, slice) {
-      this.kinds.push(kind);
-      this.keyGroups.push(keyGroup);
-      this.keys.push(key);
-      this.values.push(value);
-      this.times.push(ts);
-      this.slices.push(slice);
+    push(kind, keyGroup, key, value, ts, slice, end) {
+      const i = this.n++;
+      this.kinds[i] = kind;
+      this.keyGroups[i] = keyGroup;
+      this.keys[i] = key;
+      this.values[i] = value;
+      this.times[i] = ts;
+      this.slices[i] = slice;
+      this.ends[i] = end;
     }
 
     // Sends every entry, in order, and forgets them.
     flush() {
-      const n = this.kinds.length;
+      const n = this.n;
       if (n === 0) return;
       const kinds = this.kinds, keyGroups = this.keyGroups, keys = this.keys;
       const values = this.values, times = this.times, emit = this.emit;
       const starts = this.slices, ends = this.ends;
-      this.take();
       for (let i = 0; i < n; i++) {
         if (kinds[i] === RAW) {
           this.rawOut++;
@@ -248,23 +252,23 @@
           emit(keyGroups[i], { __sluice_partial__: 1, key: keys[i], acc: values[i] }, times[i], keys[i]);
         }
       }
+      this.take();
     }
 
+    // Forgets the entries (and lets go of their records and accumulators).
     take() {
-      this.kinds = [];
-      this.keyGroups = [];
-      this.keys = [];
-      this.values = [];
-      this.times = [];
-      this.slices = [];
-      this.ends = [];
+      const n = this.n;
+      this.n = 0;
+      this.keys.fill(undefined, 0, n);
+      this.values.fill(undefined, 0, n);
+      this.times.fill(undefined, 0, n);
       this.open.clear();
       this.runKey = null;
     }
 
     // Entries held (0 between calls).
     get held() {
-      return this.kinds.length;
+      return this.n;
     }
   }
 
