@@ -37,7 +37,7 @@ const load = (name, as = name) => vm.runInThisContext(
     fs.readFileSync(path.join(rtDir, name + ".js"), "utf8"), { filename: "sluice-runtime:" + as });
 const KEYED_LIBS = ["windows", "window_config", "window_slices", "window_sessions", "keyed",
                     "joins", "process"];
-const rt = { state: load("state"), timers: load("timers") };
+const rt = { state: load("state"), timer_changes: load("timer_changes"), timers: load("timers") };
 for (const name of KEYED_LIBS) rt[name] = load(name);
 const fn = (source) => vm.runInThisContext("(" + source + "\n)");
 const fns = ops.map((o) => {

@@ -104,7 +104,7 @@ void EmitKeyedStage(const ChainSpec &chain, const ChainProgram &program, size_t 
   const std::string suffix = KeyedSuffix(program, k);
   const StageSpec &stage = chain.stages[k];
   const std::string tm = "TM" + suffix;
-  w.Line("const ", tm, " = new rt.timers.TimerService();");
+  w.Line("const ", tm, " = new rt.timers.TimerService(rt.timer_changes);");
   w.Line("tables.trackTimers(", 2 * j + 1, ", ", tm, ");");
   if (chain.restore_state) {  // the timers of the checkpoint the backend was restored from
     w.Open("try {");

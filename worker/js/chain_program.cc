@@ -30,6 +30,7 @@ std::vector<std::string> RuntimeLibraries(const ChainSpec &chain, const ChainPro
   };
   for (int k : program.keyed_stages) {
     const std::string library = KeyedLibrary(chain.stages[k].kind);
+    add("timer_changes");
     add("timers");
     add("state");
     if (library == "windows") {  // the window operator's parts (runtime/windows.js)

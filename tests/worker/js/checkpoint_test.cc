@@ -504,6 +504,37 @@ TEST_F(CheckpointTest, EveryTimerIsAnEntryOfItsOwnThatGoesWhenItFires) {
   EXPECT_TRUE(KeysOf(*restored.backend, 1).empty());
 }
 
+// A process function's timers registered again at the times that just fired (the same records
+// again): each one's entry has the key of the fired one's, whose deletion is frozen at the
+// barrier too. The new timers fire while the checkpoint is written, before that deletion is:
+// the checkpoint must still hold them (live at its barrier), not the deletion after them.
+TEST_F(CheckpointTest, ATimerRegisteredAgainAtAFiredTimeIsInTheCheckpointItFiresDuring) {
+  Task failed = Fresh(ProcessChain(), "failed");
+  Run(failed, {{Keys("a", 20, 3, 100)}});
+  Checkpoint(failed, "chk-1");  // the first timers stored
+  ASSERT_EQ(Run(failed, {{{}, 20, 200}}).size(), 40u);
+  // At times that fired: they fire at the next advance.
+  ASSERT_TRUE(Run(failed, {{Keys("a", 20, 3, 100)}}).empty());
+  ASSERT_TRUE(failed.backend->Freeze().ok());
+  ASSERT_TRUE(failed.runner->BeginSnapshot().ok());
+  const std::vector<std::string> fired = Run(failed, {{{}, 21, 201}});
+  ASSERT_EQ(fired.size(), 40u);
+  for (;;) {
+    Result<bool> done = failed.runner->ContinueSnapshot(3);
+    ASSERT_TRUE(done.ok()) << done.status().message();
+    if (*done) break;
+  }
+  auto written = failed.backend->WriteCheckpoint(Dir("chk-2"), "");
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  ASSERT_TRUE(failed.backend->Thaw().ok());
+  Stop(failed);
+
+  Task restored = Restored(ProcessChain(), "restored", {{Dir("chk-2"), 0, kMaxParallelism - 1}},
+                           {0, kMaxParallelism - 1});
+  EXPECT_EQ(KeysOf(*restored.backend, 1).size(), 40u) << "one entry per timer at the barrier";
+  EXPECT_EQ(Run(restored, {{{}, 21, 201}}), fired);
+}
+
 // A task that restores nothing starts with an empty backend, whose cache then reads only keys
 // it wrote (runtime/state.js, "A fresh backend"); a chain given a backend that already holds
 // state without a restore still reads every key (the runner looks before it trusts).

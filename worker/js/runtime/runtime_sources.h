@@ -10,6 +10,8 @@ namespace sluice::js::runtime {
 //   keys      keys and key groups (keyString, hashString, keyGroupOfString, keyGroupOf,
 //             targetOf); the one definition of key groups
 //   codec     the exchange's batch codec (Target, decode)
+//   timer_changes
+//             the timers' incremental checkpoints (Changes), given to each TimerService
 //   timers    per-operator event-time and processing-time timers (TimerService)
 //   state     the keyed-state cache in front of the task's state backend
 //   windows, joins, process, keyed

@@ -8,10 +8,11 @@
 // order, so timers of one time fire in the order they were registered; many timers share a time
 // (every key's window ends at the same instant), so the heap stays small.
 //
-// Checkpoints are incremental (see "Changes" below): with trackChanges(), the service records
-// which timers were registered and which stored ones are gone since the last freezeChanges();
-// a checkpoint writes only those, one state entry per timer (entryKey/entryValue), and its
-// synchronous part is freezeChanges(), which swaps two Sets. Each timer carries its
+// Checkpoints are incremental (see "Changes" below, and timer_changes.js, which the service
+// takes when it is made: new TimerService(rt.timer_changes)): with trackChanges(), the service
+// records which timers were registered and which stored ones are gone since the last
+// freezeChanges(); a checkpoint writes only those, one state entry per timer, deletions first,
+// and its synchronous part is freezeChanges(), which swaps Sets. Each timer carries its
 // registration number (seq) and that of its (time, namespace) group (nsSeq): restoreEntries()
 // registers timers ordered by (nsSeq, seq), so timers of one time fire in the order they would
 // have without the interruption.
@@ -79,7 +80,7 @@
   // One timer. seq: its registration number in the service; nsSeq: that of its (time,
   // namespace) group, whose place among the groups of its time is its firing order. live: not
   // fired or deleted; stored: the state backend holds it (written by a checkpoint, or
-  // restored); cgen: the generation of the change Set it is in (0: none; see "Changes").
+  // restored); cgen: the generation of the change Set it is in (0: none; timer_changes.js).
   class Timer {
     constructor(domain, time, keyGroup, keyString, key, namespace, seq, nsSeq) {
       this.time = time;
@@ -131,7 +132,7 @@
                               service.seq++, byKey.nsSeq);
       byKey.set(keyString, timer);
       this.count++;
-      if (service.changes !== null) service.added(timer);
+      if (service.changes !== null) service.changes.add(timer);
     }
     remove(time, keyString, namespace) {
       const bucket = this.buckets.get(time);
@@ -142,7 +143,7 @@
       if (timer === undefined) return;
       byKey.delete(keyString);
       this.count--;
-      if (this.service.changes !== null) this.service.gone(timer);
+      if (this.service.changes !== null) this.service.changes.gone(timer);
     }
     fireUpTo(time, fire) {
       const heap = this.heap;
@@ -154,7 +155,7 @@
           for (const timer of byKey.values()) {
             byKey.delete(timer.keyString);
             this.count--;
-            if (service.changes !== null) service.gone(timer);
+            if (service.changes !== null) service.changes.gone(timer);
             fire(timer);
           }
         }
@@ -190,19 +191,13 @@
     }
   }
 
+  // lib: timer_changes.js's library, for checkpoints (trackChanges, restoreEntries).
   class TimerService {
-    constructor() {
+    constructor(lib = null) {
       this.domains = [new Domain(this, EVENT), new Domain(this, PROCESSING)];
       this.seq = 0;  // the next registration number
-      // Changes (null: not tracked): the timers registered, and the stored ones gone, since the
-      // last freezeChanges(), in generation `gen`. frozen: the Set freezeChanges() took, of
-      // generation frozenGen, while takeFrozen() has not written all of it (else null).
-      this.changes = null;
-      this.gen = 1;
-      this.frozen = null;
-      this.frozenGen = 0;
-      this.frozenIt = null;
-      this.out = null;  // where a frozen timer's entry goes: [keyGroup, key, value or null, ...]
+      this.lib = lib;
+      this.changes = null;  // null: not tracked; else a timer_changes.js Changes
       this.own = null;  // own timers: the store, restored entries not adopted, settled entries
       this.restoredOwn = null;
       this.settled = undefined;
@@ -288,48 +283,34 @@
       return this.domains[EVENT].next();
     }
 
-    // Changes. trackChanges() starts recording them; every live timer not stored counts as
-    // registered. A timer's state entry: key entryKey(timer) in its key group, value
-    // entryValue(timer), or a deletion once it is gone.
+    // Changes (timer_changes.js). trackChanges() starts recording them; every live timer not
+    // stored counts as registered. A timer's state entry is keyed by its domain, time, namespace
+    // and key string in its key group; a deletion once it is gone.
     trackChanges() {
       if (this.changes !== null) return;
-      this.changes = new Set();
+      this.changes = new (this.checkpoints().Changes)();
       if (this.own !== null) this.own.track();
       for (const domain of this.domains) {
         for (const bucket of domain.buckets.values()) {
           for (const byKey of bucket.values()) {
-            for (const timer of byKey.values()) if (!timer.stored) this.added(timer);
+            for (const timer of byKey.values()) if (!timer.stored) this.changes.add(timer);
           }
         }
       }
     }
-    added(timer) {
-      timer.cgen = this.gen;
-      this.changes.add(timer);
-    }
-    gone(timer) {
-      // Still in the frozen Set, unwritten: the checkpoint must have it, live as it was.
-      if (timer.cgen === this.frozenGen && this.frozen !== null) this.saveFrozen(timer);
-      timer.live = false;
-      if (timer.stored) {
-        timer.cgen = this.gen;
-        this.changes.add(timer);
-      } else if (timer.cgen === this.gen) {
-        this.changes.delete(timer);  // registered and gone between two checkpoints
-        timer.cgen = 0;
+    checkpoints() {
+      if (this.lib === null) {
+        throw new Error("timers: checkpoints need timer_changes.js " +
+                        "(new TimerService(rt.timer_changes))");
       }
+      return this.lib;
     }
     // A checkpoint's synchronous part: the changes so far become the frozen generation, whose
     // entries takeFrozen() pushes to `out` (as they were now, also if they change meanwhile).
     freezeChanges(out) {
       if (this.restoredOwn !== null) this.unadopted();
       if (this.changes === null) this.trackChanges();
-      if (this.frozen !== null) throw new Error("timers: a checkpoint's changes are frozen already");
-      this.frozen = this.changes;
-      this.frozenIt = this.frozen.values();
-      this.frozenGen = this.gen++;
-      this.changes = new Set();
-      this.out = out;
+      this.changes.freeze(out);
       if (this.settled !== undefined) {  // own timers' entries settled into this service
         for (const [keyGroup, key] of this.settled) out.push(keyGroup, key, null);
         this.settled = undefined;
@@ -340,40 +321,12 @@
     // timers'); true when all of it is out.
     takeFrozen(budget) {
       const own = this.own === null || this.own.take(budget);
-      if (this.frozen === null) return own;
-      const it = this.frozenIt, gen = this.frozenGen;
-      for (let n = 0; n < budget;) {
-        const next = it.next();
-        if (next.done) {
-          this.frozen = null;
-          this.frozenIt = null;
-          this.frozenGen = 0;
-          return own;
-        }
-        const timer = next.value;
-        if (timer.cgen === gen) {
-          this.saveFrozen(timer);
-          n++;
-        }
-      }
-      return false;
+      return (this.changes === null || this.changes.take(budget)) && own;
     }
     // A checkpoint given up: what it did not write is a change again.
     abortFrozen() {
       if (this.own !== null) this.own.abort();
-      if (this.frozen === null) return;
-      for (const timer of this.frozen) {
-        if (timer.cgen === this.frozenGen) this.added(timer);
-      }
-      this.frozen = null;
-      this.frozenIt = null;
-      this.frozenGen = 0;
-    }
-    saveFrozen(timer) {
-      const out = this.out;
-      out.push(timer.keyGroup, entryKey(timer), timer.live ? entryValue(timer) : null);
-      timer.stored = timer.live;
-      timer.cgen = 0;
+      if (this.changes !== null) this.changes.abort();
     }
 
     // Registers stored timers: [[keyGroup, entry key, entry value], ...] as written by
@@ -389,7 +342,7 @@
           this.restoredOwn.push([keyGroup, key, value]);
           continue;
         }
-        timers.push(parseEntry(keyGroup, key, value));
+        timers.push(this.checkpoints().parseEntry(keyGroup, key, value));
       }
       timers.sort((a, b) => a.nsSeq - b.nsSeq || a.seq - b.seq);
       for (const t of timers) {
@@ -541,45 +494,6 @@
     bad(what) {
       throw new TypeError("the timer snapshot of key group " + String(this.keyGroup) + " " + what);
     }
-  }
-
-  // A timer's state entry. Key: JSON [domain, time, namespace, keyString] (a time of
-  // +-Infinity as a string: JSON has none); value: JSON [seq, nsSeq] or [seq, nsSeq, key] when
-  // the key is not its key string.
-  function entryKey(timer) {
-    const t = timer.time;
-    return JSON.stringify([timer.domain, Number.isFinite(t) ? t : String(t), timer.namespace,
-                           timer.keyString]);
-  }
-  function entryValue(timer) {
-    if (timer.key === timer.keyString) return "[" + timer.seq + "," + timer.nsSeq + "]";
-    try {
-      return JSON.stringify([timer.seq, timer.nsSeq, timer.key]);
-    } catch (e) {
-      throw new TypeError("the timer of key " + JSON.stringify(timer.keyString) + " (key group " +
-          timer.keyGroup + ") cannot be stored as JSON (" + e.message +
-          "; a key must be a JSON value)");
-    }
-  }
-  function parseEntry(keyGroup, key, value) {
-    let k, v;
-    try {
-      k = JSON.parse(key);
-      v = JSON.parse(value);
-    } catch (e) {
-      throw new TypeError("the stored timer " + key + " of key group " + keyGroup +
-          " is not JSON (" + e.message + ")");
-    }
-    const time = typeof k[1] === "string" ? Number(k[1]) : k[1];
-    if (!Array.isArray(k) || k.length !== 4 || (k[0] !== EVENT && k[0] !== PROCESSING) ||
-        typeof time !== "number" || Number.isNaN(time) || typeof k[2] !== "string" ||
-        typeof k[3] !== "string" || !Array.isArray(v) || v.length < 2 ||
-        !Number.isInteger(v[0]) || !Number.isInteger(v[1])) {
-      throw new TypeError("the stored timer " + key + " of key group " + keyGroup +
-          " is not [domain 0 or 1, time, namespace, keyString] -> [seq, nsSeq, key?]");
-    }
-    return { domain: k[0], time, namespace: k[2], keyString: k[3], keyGroup,
-             key: v.length > 2 ? v[2] : k[3], seq: v[0], nsSeq: v[1] };
   }
 
   function siftDown(heap, i) {

@@ -14,6 +14,15 @@ const runtimeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
 export const load = (name) => vm.runInThisContext(fs.readFileSync(path.join(runtimeDir, name), "utf8"),
                                                   { filename: name });
 
+// timers.js's TimerService with its checkpoint part, timer_changes.js, as the chain's driver
+// makes it (new rt.timers.TimerService(rt.timer_changes)).
+const timerChanges = load("timer_changes.js");
+export class TimerService extends load("timers.js").TimerService {
+  constructor() {
+    super(timerChanges);
+  }
+}
+
 export function copyingTable() {
   const entries = new Map();
   return {

@@ -2,10 +2,9 @@
 // (so an operator that changes a value without putting it back is caught).
 import test from "node:test";
 import assert from "node:assert/strict";
-import { load, copyingTable } from "./helpers.mjs";
+import { load, copyingTable, TimerService } from "./helpers.mjs";
 
 const keys = load("keys.js");
-const { TimerService } = load("timers.js");
 const keyed = load("keyed.js");
 
 function harness(spec, params = {}) {

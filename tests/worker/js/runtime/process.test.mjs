@@ -2,10 +2,9 @@
 // processing-time timers, against a state table that keeps JSON copies.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { load, copyingTable } from "./helpers.mjs";
+import { load, copyingTable, TimerService } from "./helpers.mjs";
 
 const keys = load("keys.js");
-const { TimerService } = load("timers.js");
 const processLib = load("process.js");
 
 function harness(fns, params = {}) {

@@ -4,13 +4,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import vm from "node:vm";
 import { FakeNative, random } from "./state_fake.mjs";
+import { TimerService } from "./helpers.mjs";
 
 const source = readFileSync(new URL("../../../../worker/js/runtime/state.js", import.meta.url),
                             "utf8");
 const { StateTables } = vm.runInThisContext(source, { filename: "state.js" });
-const timersSource = readFileSync(
-    new URL("../../../../worker/js/runtime/timers.js", import.meta.url), "utf8");
-const { TimerService } = vm.runInThisContext(timersSource, { filename: "timers.js" });
 
 // Everything that fires up to the end of time, as "keyString@time/namespace".
 function drain(timers) {
@@ -375,7 +373,7 @@ test("a key that lived and died in the cache is never written; one the backend m
   assert.ok(tables.stats().evictions > 0);
 });
 
-test("a copy-on-write checkpoint holds exactly the state and timers at its barrier", () => {
+test("a copy-on-write checkpoint holds exactly the state and timers at its barrier, timers registered again at a time that fired and checkpoints given up too", () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     const rnd = random(seed);
     const native = new FakeNative();
@@ -399,14 +397,18 @@ test("a copy-on-write checkpoint holds exactly the state and timers at its barri
       } else if (op < 7) {
         assert.deepEqual(t.get(kg, k), model.get(k), k);
       } else if (op < 9) {
-        const time = watermark + 1 + rnd(20);
-        const key = rnd(4) === 0 ? { k } : k;
-        timers.registerEventTimeTimer(time, kg, k, key, "w" + (time % 3));
+        // Timers of few keys, at times around the watermark: some at a time that just fired
+        // (they fire at the next advance), so one (time, key, namespace) has a timer again.
+        const tk = "k" + rnd(20), time = watermark - 3 + rnd(24);
+        const key = rnd(4) === 0 ? { k: tk } : tk;
+        timers.registerEventTimeTimer(time, tk.length, tk, key, "w" + ((time + 3) % 3));
       } else if (rnd(3) === 0) {
         watermark += rnd(5);
         timers.advanceWatermark(watermark, () => {});
       } else {
-        timers.deleteEventTimeTimer(watermark + 1 + rnd(20), k, "w" + rnd(3));
+        const tk = "k" + rnd(20), time = watermark - 3 + rnd(24), ns = "w" + ((time + 3) % 3);
+        timers.deleteEventTimeTimer(time, tk, ns);
+        if (rnd(2) === 0) timers.registerEventTimeTimer(time, tk.length, tk, tk, ns);
       }
     };
     for (let round = 0; round < 30; round++) {
@@ -417,8 +419,18 @@ test("a copy-on-write checkpoint holds exactly the state and timers at its barri
       const state = new Map([...model].map(([k, v]) => [k, JSON.stringify(v)]));
       const reference = new TimerService();
       reference.restore(JSON.parse(JSON.stringify(timers.snapshot())));
-      // Its writes, in parts, while records go on.
-      while (!tables.continueSnapshot(1 + rnd(8))) for (let i = rnd(30); i > 0; i--) step();
+      // Its writes, in parts, while records go on; some checkpoints are given up.
+      let givenUp = false;
+      while (!tables.continueSnapshot(1 + rnd(8))) {
+        for (let i = rnd(30); i > 0; i--) step();
+        if (rnd(40) === 0) {
+          tables.abortSnapshot();
+          native.thaw();
+          givenUp = true;
+          break;
+        }
+      }
+      if (givenUp) continue;
       checkpoints++;
       const image = native.image();
       for (let i = 0; i < 150; i++) {

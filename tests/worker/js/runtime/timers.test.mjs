@@ -1,10 +1,12 @@
-// TimerService (worker/js/runtime/timers.js): snapshots and restores. Firing itself is covered
-// by the operators' suites.
+// TimerService (worker/js/runtime/timers.js): snapshots and restores, and incremental
+// checkpoints (timer_changes.js) through state.js as a task takes them. Firing itself is
+// covered by the operators' suites.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { load } from "./helpers.mjs";
+import { load, TimerService } from "./helpers.mjs";
+import { FakeNative } from "./state_fake.mjs";
 
-const { TimerService } = load("timers.js");
+const { StateTables } = load("state.js");
 const copy = (v) => JSON.parse(JSON.stringify(v));
 
 // Everything that fires up to the end of time, as "domain:keyString@time/namespace".
@@ -95,4 +97,116 @@ test("a bad snapshot is a clear error", () => {
   for (const [snapshot, error] of cases) {
     assert.throws(() => new TimerService().restore(snapshot), error, JSON.stringify(snapshot));
   }
+});
+
+// Incremental checkpoints as a task takes them: state.js writes the timers' changes (table 1)
+// into the checkpoint's layer of a backend frozen at the barrier.
+function task() {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100 });
+  const timers = new TimerService();
+  tables.trackTimers(1, timers);
+  return { native, tables, timers };
+}
+// A checkpoint written `budget` entries at a time, with between(part) before each part (part 0
+// right after the barrier); given up after `abortAfter` parts if set. Returns its image, or
+// undefined when given up.
+function checkpoint({ native, tables },
+                    { budget = Infinity, between = () => {}, abortAfter } = {}) {
+  native.freeze();
+  tables.beginSnapshot();
+  for (let part = 0; ; part++) {
+    between(part);
+    if (part === abortAfter) {
+      tables.abortSnapshot();
+      native.thaw();
+      return undefined;
+    }
+    if (tables.continueSnapshot(budget)) break;
+  }
+  const image = native.image();
+  native.thaw();
+  return image;
+}
+// A fresh service restored from a checkpoint's image, as a task restores one.
+function restored(image) {
+  const native = new FakeNative();
+  native.store = new Map(image);
+  const timers = new TimerService();
+  new StateTables(native).restoreTimers(1, timers, 128);
+  return timers;
+}
+
+// A timer of a (time, key, namespace) that fired or was deleted, registered again: its entry has
+// the key of the older one's, whose deletion the checkpoint must write before it.
+test("a timer registered again at the time that just fired is in the checkpoint and fires after a restore", () => {
+  for (const domain of ["event", "processing"]) {
+    const fireUpTo = (timers, time) => (domain === "event"
+        ? timers.advanceWatermark(time, () => {}) : timers.advanceProcessingTime(time, () => {}));
+    const register = (timers, time, key) => (domain === "event"
+        ? timers.registerEventTimeTimer(time, 1, key, key, "")
+        : timers.registerProcessingTimeTimer(time, 1, key, key, ""));
+    const fires = (timers) => drain(timers).map((line) => line.slice(2));
+    const t = task();
+    register(t.timers, 10, "a");
+    register(t.timers, 30, "b");
+    checkpoint(t);
+    // Within one generation: fired and registered again before the barrier.
+    fireUpTo(t.timers, 10);
+    register(t.timers, 10, "a");
+    let image = checkpoint(t);
+    assert.deepEqual(fires(restored(image)), ["a@10/", "b@30/"], domain);
+    // The same, and the new timer fires again while the checkpoint is written (before the
+    // older one's deletion was): the checkpoint still has it, live at the barrier.
+    fireUpTo(t.timers, 10);
+    register(t.timers, 10, "a");
+    image = checkpoint(t, { between: (part) => { if (part === 0) fireUpTo(t.timers, 10); } });
+    assert.deepEqual(fires(restored(image)), ["a@10/", "b@30/"], domain);
+    image = checkpoint(t);
+    assert.deepEqual(fires(restored(image)), ["b@30/"], domain + ": it fired after the barrier");
+  }
+});
+
+test("a timer registered again while a checkpoint is being written is in the next one, also when that one is given up", () => {
+  for (const abortAfter of [undefined, 2]) {
+    const t = task();
+    for (let i = 0; i < 8; i++) t.timers.registerEventTimeTimer(20 + i, 1, "p" + i, "p" + i, "");
+    t.timers.registerEventTimeTimer(10, 1, "a", "a", "");
+    checkpoint(t);
+    // Deletions frozen at the barrier, a's last: a is registered again before it is written.
+    for (let i = 0; i < 8; i++) t.timers.deleteEventTimeTimer(20 + i, "p" + i, "");
+    t.timers.advanceWatermark(10, () => {});
+    let image = checkpoint(t, {
+      budget: 1,
+      abortAfter,
+      between: (part) => { if (part === 1) t.timers.registerEventTimeTimer(10, 1, "a", "a", ""); },
+    });
+    if (image !== undefined) {
+      assert.deepEqual(drain(restored(image)), [], "a was not live at the barrier");
+    }
+    image = checkpoint(t, { budget: 1 });
+    assert.deepEqual(drain(restored(image)), ["e:a@10/"], String(abortAfter));
+  }
+});
+
+test("a timer deleted and registered again at the same time is in the checkpoint", () => {
+  const t = task();
+  t.timers.registerEventTimeTimer(10, 1, "a", "a", "w");
+  t.timers.registerEventTimeTimer(10, 2, "b", "b", "w");
+  checkpoint(t);
+  t.timers.deleteEventTimeTimer(10, "a", "w");
+  t.timers.registerEventTimeTimer(10, 1, "a", "a", "w");
+  let image = checkpoint(t);
+  // Restored in their new order: b, then a (registered after it).
+  assert.deepEqual(drain(restored(image)), ["e:b@10/w", "e:a@10/w"]);
+  // Deleted and registered again, then deleted once more while the checkpoint is written.
+  t.timers.deleteEventTimeTimer(10, "b", "w");
+  t.timers.registerEventTimeTimer(10, 2, "b", "b", "w");
+  image = checkpoint(t, {
+    budget: 1,
+    between: (part) => { if (part === 0) t.timers.deleteEventTimeTimer(10, "b", "w"); },
+  });
+  assert.deepEqual(drain(restored(image)), ["e:a@10/w", "e:b@10/w"]);
+  image = checkpoint(t);
+  assert.deepEqual(drain(restored(image)), ["e:a@10/w"]);
 });

@@ -3,9 +3,9 @@
 // it back is caught), or with `live: true` keeps the objects it is given (like the state cache);
 // `lib` is the windows library (default worker/js/runtime/windows.js).
 import assert from "node:assert/strict";
-import { load } from "./helpers.mjs";
+import { load, TimerService } from "./helpers.mjs";
 
-export const { TimerService } = load("timers.js");
+export { TimerService };
 export const keys = load("keys.js");
 export const windows = load("windows.js");
 // The window operator's other scripts, as the chain's driver passes them (ctx.runtime).
