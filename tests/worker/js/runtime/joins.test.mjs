@@ -151,6 +151,29 @@ test("session window join: touching windows merge, as Flink's do; sessions fire 
   assertClean(h);
 });
 
+// Pins the order ctx.timers gives sessions that end at one time, which a session join that keeps
+// its own timers must reproduce: not registration order, but per (time, namespace) group in the
+// order the groups were made, then registration order within a group; and a grown session's
+// place is that of its growth (when ctx.timers registers its new end), not of its first record.
+test("session window join: sessions ending at one time fire by window group, then registration", () => {
+  const h = harness("window_join", { assigner: { type: "session", gap: 10 } }, pairName);
+  h.left("a", { id: "a" }, 3);
+  h.right("a", { id: "A" }, 3);   // [3,13): group (12, "3:13")
+  h.left("c", { id: "c" }, 0);    // [0,10)
+  h.right("c", { id: "C" }, 3);   // [0,13): group (12, "0:13"), made after "3:13"
+  h.left("b", { id: "b" }, 3);
+  h.right("b", { id: "B" }, 3);   // [3,13): joins group "3:13", registered after c's
+  h.left("d", { id: "d" }, 10);   // [10,20)
+  h.right("d", { id: "D" }, 15);  // [10,25): its timer at 24 registered now
+  h.left("e", { id: "e" }, 15);
+  h.right("e", { id: "E" }, 15);  // [15,25): registered after d's growth
+  h.watermark(Infinity);
+  assert.deepEqual(h.take(), [
+    ["aA@3-13", 12], ["bB@3-13", 12], ["cC@0-13", 12], ["dD@10-25", 24], ["eE@15-25", 24],
+  ]);
+  assertClean(h);
+});
+
 test("interval join: pairs when complete, ts = max, cleanup by watermark, late dropped", () => {
   const seen = [];
   const h = harness("interval_join", { lower: -2, upper: 3 }, (l, r, p) => {
