@@ -146,6 +146,15 @@ class CheckpointTest : public ::testing::Test {
     task.backend.reset();
   }
 
+  // The checkpoint written in parts is finished into `dir` (the asynchronous part), then the
+  // task fails.
+  static void FinishCheckpointAndStop(Task &task, const std::string &dir) {
+    auto written = task.backend->WriteCheckpoint(dir, "");
+    ASSERT_TRUE(written.ok()) << written.status().message();
+    ASSERT_TRUE(task.backend->Thaw().ok());
+    Stop(task);
+  }
+
   Task Start(const ChainSpec &chain, std::unique_ptr<RocksStateBackend> backend) {
     Task task;
     task.backend = std::move(backend);
@@ -292,10 +301,8 @@ TEST_F(CheckpointTest, ACheckpointWrittenBetweenLaterBatchesHoldsTheStateAtItsBa
     }
   }
   EXPECT_GT(parts, 3u) << "written in parts";
-  auto written = failed.backend->WriteCheckpoint(Dir("chk-1"), "");
-  ASSERT_TRUE(written.ok()) << written.status().message();
-  ASSERT_TRUE(failed.backend->Thaw().ok());
-  Stop(failed);
+  FinishCheckpointAndStop(failed, Dir("chk-1"));
+  if (HasFatalFailure()) return;
 
   Task restored = Restored(WindowChain(), "restored", {{Dir("chk-1"), 0, kMaxParallelism - 1}},
                            {0, kMaxParallelism - 1});
@@ -524,10 +531,8 @@ TEST_F(CheckpointTest, ATimerRegisteredAgainAtAFiredTimeIsInTheCheckpointItFires
     ASSERT_TRUE(done.ok()) << done.status().message();
     if (*done) break;
   }
-  auto written = failed.backend->WriteCheckpoint(Dir("chk-2"), "");
-  ASSERT_TRUE(written.ok()) << written.status().message();
-  ASSERT_TRUE(failed.backend->Thaw().ok());
-  Stop(failed);
+  FinishCheckpointAndStop(failed, Dir("chk-2"));
+  if (HasFatalFailure()) return;
 
   Task restored = Restored(ProcessChain(), "restored", {{Dir("chk-2"), 0, kMaxParallelism - 1}},
                            {0, kMaxParallelism - 1});
