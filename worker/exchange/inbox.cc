@@ -337,7 +337,6 @@ void Inbox::UnblockAll() {
   {
     std::lock_guard lock(s.mutex);
     for (uint32_t c = 0; c < s.channels; ++c) s.Release(c, run);
-    s.blocked_count = 0;
   }
   s.available.notify_all();
   s.room.notify_all();
