@@ -224,7 +224,11 @@
       // (an entry is dirty in the generation entry.gen; one no longer dirty, or dirty in a
       // later one, is skipped); the frozen generation's list, its number and the next place in
       // it (frozen null: none); the snapshot's entries not yet handed to the backend.
+      // Dirty lists are emptied and reused, never made afresh: an empty array literal starts
+      // with small-integer elements, and optimised code that pushes entries into it deoptimised
+      // at the first push after every checkpoint ("not a Smi"; bench/RESULTS.md, issue 17).
       this.dirtyList = [];
+      this.spareList = null;  // the last frozen list, emptied: the next beginSnapshot's
       this.stamp = 0;
       this.gen = 1;
       this.frozen = null;
@@ -263,7 +267,7 @@
       }
       this.write(dirty);
       for (const entry of dirty) entry.dirty = false;
-      this.dirtyList = [];
+      this.dirtyList.length = 0;
     }
 
     // Keeps `timers` (a TimerService) in table `timerTable`: checkpoints write their changes.
@@ -287,7 +291,8 @@
       this.frozen = this.dirtyList;
       this.frozenAt = 0;
       this.frozenGen = this.gen++;
-      this.dirtyList = [];
+      this.dirtyList = this.spareList !== null ? this.spareList : [];
+      this.spareList = null;
       for (const t of this.trackers) t.timers.freezeChanges(t.out);
     }
 
@@ -316,6 +321,8 @@
       }
       this.sendOut();
       if (done) {
+        frozen.length = 0;
+        this.spareList = frozen;
         this.frozen = null;
         this.frozenGen = -1;
       }
@@ -385,15 +392,16 @@
     // Without checkpoints nothing empties the dirty list, and evicted entries would stay in it:
     // keeps the entries still dirty, once each (amortised O(1) a mark).
     compactDirty() {
-      const stamp = ++this.stamp, gen = this.gen;
-      const kept = [];
-      for (const entry of this.dirtyList) {
+      const stamp = ++this.stamp, gen = this.gen, list = this.dirtyList;
+      let n = 0;
+      for (let i = 0; i < list.length; i++) {
+        const entry = list[i];
         if (entry.dirty && entry.gen === gen && entry.stamp !== stamp) {
           entry.stamp = stamp;
-          kept.push(entry);
+          list[n++] = entry;
         }
       }
-      this.dirtyList = kept;
+      list.length = n;
     }
 
     // Registers in `timers` what table `timerTable` holds for key groups 0..maxParallelism-1,

@@ -62,9 +62,12 @@
       this.times = times;
       this.seqs = seqs;
       this.keyGroups = keyGroups;
+      // (keys: undefined, not 0: a key may be any value, and an array that starts with small
+      // integers changes its elements' kind at the first other key, which deoptimised the code
+      // that pushes into the log of every checkpoint)
       for (let i = this.capacity; i < capacity; i++) {
         this.keyStrings.push("");
-        this.keys.push(0);
+        this.keys.push(undefined);
       }
       this.capacity = capacity;
     }
@@ -84,7 +87,7 @@
       }
       for (let i = n; i < length; i++) {  // (no key kept alive by a fired timer)
         keyStrings[i] = "";
-        keys[i] = 0;
+        keys[i] = undefined;
       }
       this.length = n;
     }
@@ -101,7 +104,7 @@
       this.slotAt = new Int32Array(64);
       this.slotGroup = new Int32Array(64);
       this.slotString = new Array(64).fill("");
-      this.slotKey = new Array(64).fill(0);
+      this.slotKey = new Array(64).fill(undefined);  // (any value: see TimerLog.grow)
       this.free = new Int32Array(64);  // free slots: free[0 .. nFree)
       this.nFree = 0;
       this.slots = 0;  // slots used so far (the others: slots .. capacity)
@@ -190,7 +193,7 @@
       }
       for (let i = this.capacity; i < capacity; i++) {
         this.slotString.push("");
-        this.slotKey.push(0);
+        this.slotKey.push(undefined);
       }
       this.capacity = capacity;
     }
@@ -207,7 +210,7 @@
       fired.keyString = this.slotString[slot];
       fired.key = this.slotKey[slot];
       this.slotString[slot] = "";
-      this.slotKey[slot] = 0;
+      this.slotKey[slot] = undefined;
       this.free[this.nFree++] = slot;
       const n = --this.n;
       if (n > 0) {
