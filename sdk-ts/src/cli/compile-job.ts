@@ -13,8 +13,7 @@
  * one, else to this SDK, so a job file in a folder without node_modules compiles.
  */
 import type { Message, Plugin } from "esbuild";
-import { realpathSync, statSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtempSync, realpathSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -239,12 +238,13 @@ async function importJob(
   code: string,
   params: CompileArgs["params"],
 ): Promise<unknown> {
-  const dir = await mkdtemp(join(tmpdir(), "sluice-job-"));
+  // Synchronous fs calls: fs/promises (and rm's rimraf) would be loaded for these alone.
+  const dir = mkdtempSync(join(tmpdir(), "sluice-job-"));
   const file = join(dir, "job.mjs");
   const saved = { log: console.log, info: console.info, debug: console.debug };
   const flags = globalThis as Record<symbol, unknown>;
   try {
-    await writeFile(file, code);
+    writeFileSync(file, code);
     console.log = console.info = console.debug = console.error;
     flags[COMPILING] = true;
     flags[PARAM_TEXTS] = Object.fromEntries(params);
@@ -259,7 +259,17 @@ async function importJob(
     delete flags[PARAM_OVERRIDES];
     delete flags[PARAM_TEXTS];
     Object.assign(console, saved);
-    await rm(dir, { recursive: true, force: true });
+    removeTempDir(dir, file);
+  }
+}
+
+/** Removes the bundle's temp folder: its one file and itself, else whatever is in it. */
+function removeTempDir(dir: string, file: string): void {
+  try {
+    unlinkSync(file);
+    rmdirSync(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
