@@ -4,8 +4,35 @@
  * or bound functions, getters). Runs at job build time so problems show up on the user's
  * machine, not on a worker.
  */
-import { parse } from "acorn";
+import type * as Acorn from "acorn";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { functionMemo } from "./brand.js";
 import { ALLOWED_GLOBALS, REFUSED_GLOBAL_REASONS } from "./globals.js";
+
+const require = createRequire(import.meta.url);
+let acornParse: typeof Acorn.parse | undefined;
+
+/**
+ * acorn's parse, loaded at the first call: a compile whose function texts are all in the
+ * compiler's memo (brand.ts) needs no parser, and acorn is a quarter megabyte to compile.
+ */
+function parse(text: string, options: Acorn.Options): Acorn.Program {
+  acornParse ??= (require("acorn") as typeof Acorn).parse;
+  return acornParse(text, options);
+}
+
+let analysisCode: readonly string[] | undefined;
+
+/** The files whose code decides what prepareFunction makes of a text: this, globals, acorn. */
+function codeFiles(): readonly string[] {
+  analysisCode ??= [
+    fileURLToPath(import.meta.url),
+    fileURLToPath(new URL("./globals.js", import.meta.url)),
+    require.resolve("acorn"),
+  ];
+  return analysisCode;
+}
 
 /** The outcome of preparing one function: the text to ship, or why it cannot be shipped. */
 export interface PreparedFunction {
@@ -59,6 +86,17 @@ export function prepareFunction(fn: unknown): PreparedFunction {
       ],
     };
   }
+  const memo = functionMemo();
+  if (memo === undefined) return prepareText(text);
+  const known = memo.get(codeFiles(), text);
+  if (known !== undefined) return { source: known.source, problems: [...known.problems] };
+  const prepared = prepareText(text);
+  memo.set(codeFiles(), text, prepared);
+  return prepared;
+}
+
+/** prepareFunction for a function's source text (not native): depends on the text alone. */
+function prepareText(text: string): PreparedFunction {
   const parsed = parseFunction(text);
   if ("problem" in parsed) return { source: "", problems: [parsed.problem] };
   if (parsed.node.async === true) {

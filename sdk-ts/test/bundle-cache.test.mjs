@@ -1,12 +1,12 @@
 // The bundle cache's folder bound (dist/cli/bundle-cache.js); what makes an entry valid is tested
 // through the real `sluice run` in tests/e2e/job_cache.test.mjs.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { MAX_ENTRIES, openSlot, readBundle, writeBundle } from "../dist/cli/bundle-cache.js";
+import { FunctionMemoStore, MAX_ENTRIES, openSlot, readBundle, writeBundle } from "../dist/cli/bundle-cache.js";
 
 const SELF = fileURLToPath(import.meta.url);
 let dir;
@@ -53,4 +53,30 @@ test("SLUICE_CACHE=off gives no slot", () => {
     delete process.env.SLUICE_CACHE;
   }
   assert.notEqual(slotOf(0), undefined);
+});
+
+test("a function record counts only for the same content of the code that made it", async () => {
+  const code = [join(dir, "functions.js"), join(dir, "globals.js")];
+  const settle = () => new Promise((r) => setTimeout(r, 30)); // past the 20 ms window
+  writeFileSync(code[0], "analysis 1");
+  writeFileSync(code[1], "globals 1");
+  await settle();
+  const result = { source: "(x) => x", problems: [] };
+  const first = new FunctionMemoStore(undefined, Date.now());
+  assert.equal(first.get(code, "(x) => x"), undefined);
+  assert.equal(first.toKeep(), undefined, "nothing new: nothing to write");
+  first.set(code, "(x) => x", result);
+  const kept = first.toKeep();
+  assert.deepEqual(new FunctionMemoStore(kept, Date.now()).get(code, "(x) => x"), result);
+  assert.equal(new FunctionMemoStore(kept, Date.now()).get(code, "(y) => y"), undefined);
+  assert.equal(new FunctionMemoStore(kept, Date.now()).get([code[0]], "(x) => x"), undefined, "other files");
+
+  writeFileSync(code[1], "globals 2");
+  const racy = new FunctionMemoStore(kept, Date.now());
+  assert.equal(racy.get(code, "(x) => x"), undefined, "a file changed just now: no record is used");
+  racy.set(code, "(x) => x", result);
+  assert.equal(racy.toKeep(), undefined, "... nor made");
+  await settle();
+  assert.equal(new FunctionMemoStore(kept, Date.now()).get(code, "(x) => x"), undefined, "changed code");
+  assert.equal(new FunctionMemoStore(kept, Date.now()).get([...code, join(dir, "absent.js")], "(x) => x"), undefined);
 });
