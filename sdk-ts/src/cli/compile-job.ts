@@ -13,7 +13,7 @@
  * one, else to this SDK, so a job file in a folder without node_modules compiles.
  */
 import type { Message, Plugin } from "esbuild";
-import { mkdtempSync, realpathSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, realpathSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -338,12 +338,31 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const spec = await compileJob(args);
-    await new Promise<void>((done) => process.stdout.write(JSON.stringify(spec) + "\n", () => done()));
+    await writeStdout(JSON.stringify(spec) + "\n");
     return 0;
   } catch (e) {
     const message = e instanceof CompileError ? e.message : `compile-job failed: ${oneLine(e)}`;
     process.stderr.write(message + "\n");
     return 1;
+  }
+}
+
+/**
+ * Writes to standard output with write(2), so that process.stdout (for a pipe: a net.Socket and
+ * its streams) is never set up; what that cannot write (a non-blocking pipe that is full, an
+ * error) goes through process.stdout as before, errors included.
+ */
+async function writeStdout(text: string): Promise<void> {
+  const data = Buffer.from(text);
+  let written = 0;
+  try {
+    while (written < data.length) written += writeSync(1, data, written);
+  } catch {
+    // the stream below writes the rest, or reports the error as it always did
+  }
+  if (written < data.length) {
+    const rest = data.subarray(written);
+    await new Promise<void>((done) => process.stdout.write(rest, () => done()));
   }
 }
 
