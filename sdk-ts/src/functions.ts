@@ -14,12 +14,16 @@ const require = createRequire(import.meta.url);
 let acornParse: typeof Acorn.parse | undefined;
 
 /**
- * acorn's parse, loaded at the first call: a compile whose function texts are all in the
- * compiler's memo (brand.ts) needs no parser, and acorn is a quarter megabyte to compile.
+ * Loads acorn at the first parse: a compile whose function texts are all in the compiler's
+ * memo (brand.ts) needs no parser, and acorn is a quarter megabyte to compile. Called outside
+ * the parses' try blocks, so that a missing acorn is an error, not a text that does not parse.
  */
-function parse(text: string, options: Acorn.Options): Acorn.Program {
+function loadParser(): void {
   acornParse ??= (require("acorn") as typeof Acorn).parse;
-  return acornParse(text, options);
+}
+
+function parse(text: string, options: Acorn.Options): Acorn.Program {
+  return acornParse!(text, options);
 }
 
 let analysisCode: readonly string[] | undefined;
@@ -97,6 +101,7 @@ export function prepareFunction(fn: unknown): PreparedFunction {
 
 /** prepareFunction for a function's source text (not native): depends on the text alone. */
 function prepareText(text: string): PreparedFunction {
+  loadParser();
   const parsed = parseFunction(text);
   if ("problem" in parsed) return { source: "", problems: [parsed.problem] };
   if (parsed.node.async === true) {
