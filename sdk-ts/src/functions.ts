@@ -5,21 +5,34 @@
  * machine, not on a worker.
  */
 import type * as Acorn from "acorn";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import { functionMemo } from "./brand.js";
 import { ALLOWED_GLOBALS, REFUSED_GLOBAL_REASONS } from "./globals.js";
 
-const require = createRequire(import.meta.url);
+/**
+ * Node's require for this file, made through process.getBuiltinModule (Node 20.16 and later),
+ * or undefined without it (older Node, the browser playground's bundle of this source). Not an
+ * import of node:module: the playground bundles this file for the browser.
+ */
+const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+const nodeRequire: NodeJS.Require | undefined =
+  typeof getBuiltin === "function"
+    ? (getBuiltin("node:module") as typeof import("node:module")).createRequire(import.meta.url)
+    : undefined;
+
+/**
+ * acorn, imported up front where there is no nodeRequire, as it always was; with one it is
+ * required at the first parse instead (loadParser): a compile whose function texts are all in
+ * the compiler's memo (brand.ts) needs no parser, and acorn is a quarter megabyte to compile.
+ */
+const eagerAcorn: typeof Acorn | undefined = nodeRequire === undefined ? await import("acorn") : undefined;
 let acornParse: typeof Acorn.parse | undefined;
 
 /**
- * Loads acorn at the first parse: a compile whose function texts are all in the compiler's
- * memo (brand.ts) needs no parser, and acorn is a quarter megabyte to compile. Called outside
- * the parses' try blocks, so that a missing acorn is an error, not a text that does not parse.
+ * Loads the parser. Called outside the parses' try blocks, so that a missing acorn is an error,
+ * not a text that does not parse.
  */
 function loadParser(): void {
-  acornParse ??= (require("acorn") as typeof Acorn).parse;
+  acornParse ??= (eagerAcorn ?? (nodeRequire!("acorn") as typeof Acorn)).parse;
 }
 
 function parse(text: string, options: Acorn.Options): Acorn.Program {
@@ -28,13 +41,21 @@ function parse(text: string, options: Acorn.Options): Acorn.Program {
 
 let analysisCode: readonly string[] | undefined;
 
-/** The files whose code decides what prepareFunction makes of a text: this, globals, acorn. */
-function codeFiles(): readonly string[] {
-  analysisCode ??= [
-    fileURLToPath(import.meta.url),
-    fileURLToPath(new URL("./globals.js", import.meta.url)),
-    require.resolve("acorn"),
-  ];
+/**
+ * The files whose code decides what prepareFunction makes of a text (this one, globals.js and
+ * the acorn that loadParser requires), for the compiler's memo; undefined without nodeRequire,
+ * where the memo is not used.
+ */
+function codeFiles(): readonly string[] | undefined {
+  if (nodeRequire === undefined || typeof getBuiltin !== "function") return undefined;
+  if (analysisCode === undefined) {
+    const { fileURLToPath } = getBuiltin("node:url") as typeof import("node:url");
+    analysisCode = [
+      fileURLToPath(import.meta.url),
+      fileURLToPath(new URL("./globals.js", import.meta.url)),
+      nodeRequire.resolve("acorn"),
+    ];
+  }
   return analysisCode;
 }
 
@@ -91,11 +112,12 @@ export function prepareFunction(fn: unknown): PreparedFunction {
     };
   }
   const memo = functionMemo();
-  if (memo === undefined) return prepareText(text);
-  const known = memo.get(codeFiles(), text);
+  const code = memo === undefined ? undefined : codeFiles();
+  if (memo === undefined || code === undefined) return prepareText(text);
+  const known = memo.get(code, text);
   if (known !== undefined) return { source: known.source, problems: [...known.problems] };
   const prepared = prepareText(text);
-  memo.set(codeFiles(), text, prepared);
+  memo.set(code, text, prepared);
   return prepared;
 }
 
