@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { FunctionMemoStore, MAX_ENTRIES, openSlot, readBundle, writeBundle } from "../dist/cli/bundle-cache.js";
+import { FunctionMemoStore, MAX_ENTRIES, MAX_FUNCTION_RECORDS, openSlot, readBundle, writeBundle } from "../dist/cli/bundle-cache.js";
 
 const SELF = fileURLToPath(import.meta.url);
 let dir;
@@ -79,4 +79,25 @@ test("a function record counts only for the same content of the code that made i
   await settle();
   assert.equal(new FunctionMemoStore(kept, Date.now()).get(code, "(x) => x"), undefined, "changed code");
   assert.equal(new FunctionMemoStore(kept, Date.now()).get([...code, join(dir, "absent.js")], "(x) => x"), undefined);
+});
+
+test("function records: those of earlier compiles stay, up to MAX_FUNCTION_RECORDS; past it, this compile's alone", async () => {
+  const code = [join(dir, "analysis.js")];
+  writeFileSync(code[0], "analysis");
+  await new Promise((r) => setTimeout(r, 30));
+  const result = (i) => ({ source: `(x) => x + ${i}`, problems: [] });
+  let kept;
+  for (let i = 0; i < MAX_FUNCTION_RECORDS; i++) {
+    const store = new FunctionMemoStore(kept, Date.now());
+    assert.equal(store.get(code, `(x) => x + ${i}`), undefined);
+    store.set(code, `(x) => x + ${i}`, result(i));
+    kept = store.toKeep() ?? kept;
+  }
+  const [fp] = Object.keys(kept);
+  assert.equal(Object.keys(kept[fp]).length, MAX_FUNCTION_RECORDS);
+  const store = new FunctionMemoStore(kept, Date.now());
+  assert.deepEqual(store.get(code, "(x) => x + 0"), result(0));
+  assert.equal(store.toKeep(), undefined, "only lookups: the entry stays");
+  store.set(code, "(x) => x + new", result("new"));
+  assert.deepEqual(Object.keys(store.toKeep()[fp]).sort(), ["(x) => x + 0", "(x) => x + new"]);
 });

@@ -49,6 +49,8 @@ const LOOKUP_CONFIG = /"(?:extends|paths|baseUrl)"\s*:/;
 /** Past this many entries a write removes the least recently used, down to KEEP_ENTRIES. */
 export const MAX_ENTRIES = 512;
 const KEEP_ENTRIES = 384;
+/** The most function records an entry keeps for one fingerprint (FunctionMemoStore.toKeep). */
+export const MAX_FUNCTION_RECORDS = 256;
 
 /** esbuild's metafile, the parts read here. */
 export interface Metafile {
@@ -364,7 +366,8 @@ function isMemoResult(value: unknown): value is MemoResult {
  */
 export class FunctionMemoStore implements FunctionMemo {
   private readonly fingerprints = new Map<string, string>();
-  private readonly added: FunctionRecords = {};
+  /** The records this compile looked up or made, by fingerprint (null-prototype objects). */
+  private readonly used: FunctionRecords = {};
   private changed = false;
 
   constructor(
@@ -384,37 +387,46 @@ export class FunctionMemoStore implements FunctionMemo {
     return fp;
   }
 
+  private use(fp: string, text: string, result: MemoResult): void {
+    // Null-prototype records: a text is a key like any other.
+    (this.used[fp] ??= Object.create(null) as Record<string, MemoResult>)[text] = result;
+  }
+
   get(code: readonly string[], text: string): MemoResult | undefined {
     const fp = this.fingerprint(code);
     if (fp === "") return undefined;
-    for (const records of [this.added[fp], this.earlier?.[fp]]) {
-      if (typeof records !== "object" || records === null || !Object.hasOwn(records, text)) continue;
-      const found = records[text];
-      if (isMemoResult(found)) return found;
+    const records = this.earlier?.[fp];
+    if (typeof records !== "object" || records === null || !Object.hasOwn(records, text)) {
+      return this.used[fp]?.[text];
     }
-    return undefined;
+    const found = records[text];
+    if (!isMemoResult(found)) return undefined;
+    this.use(fp, text, found);
+    return found;
   }
 
   set(code: readonly string[], text: string, result: MemoResult): void {
     const fp = this.fingerprint(code);
     if (fp === "") return;
-    // Null-prototype records: a text is a key like any other.
-    const records = (this.added[fp] ??= Object.create(null) as Record<string, MemoResult>);
-    records[text] = { source: result.source, problems: [...result.problems] };
+    this.use(fp, text, { source: result.source, problems: [...result.problems] });
     this.changed = true;
   }
 
   /**
-   * The records to keep when this compile added some (else undefined: the entry stays): the
-   * entry's records for the fingerprints seen now, with the new ones.
+   * The records to keep when this compile made some (else undefined: the entry stays as it
+   * is): for each fingerprint seen now, the entry's records and this compile's, or this
+   * compile's alone past MAX_FUNCTION_RECORDS (a job file that makes new texts at every run
+   * does not grow its entry without bound).
    */
   toKeep(): FunctionRecords | undefined {
     if (!this.changed) return undefined;
     const out: FunctionRecords = {};
-    for (const fp of this.fingerprints.values()) {
-      if (fp === "") continue;
+    for (const fp of new Set(this.fingerprints.values())) {
+      const now = this.used[fp];
+      if (fp === "" || now === undefined) continue;
       const old = this.earlier?.[fp];
-      out[fp] = { ...(typeof old === "object" && old !== null ? old : {}), ...this.added[fp] };
+      const both = { ...(typeof old === "object" && old !== null ? old : {}), ...now };
+      out[fp] = Object.keys(both).length <= MAX_FUNCTION_RECORDS ? both : { ...now };
     }
     return out;
   }
