@@ -37,3 +37,30 @@ export function paramTexts(): Record<string, string> | undefined {
   const value = (globalThis as Record<symbol, unknown>)[PARAM_TEXTS];
   return typeof value === "object" && value !== null ? (value as Record<string, string>) : undefined;
 }
+
+/**
+ * Set on globalThis by `compile-job` while it loads a job file and builds its spec: what
+ * `prepareFunction` found for each function text at earlier compiles of the same bundle, so
+ * that a repeated compile does not load and run the parser. `code` names the files whose code
+ * decides the outcome (functions.ts, globals.ts, the parser); the compiler keys its records by
+ * their content, so a record is used only with exactly the code that made it.
+ */
+export const FUNCTION_MEMO: unique symbol = Symbol.for("sluice.functionMemo") as never;
+
+/** The outcome of analysing one function text, as kept in the memo. */
+export interface MemoResult {
+  readonly source: string;
+  readonly problems: readonly string[];
+}
+
+/** The compiler's memo (see FUNCTION_MEMO). */
+export interface FunctionMemo {
+  get(code: readonly string[], text: string): MemoResult | undefined;
+  set(code: readonly string[], text: string, result: MemoResult): void;
+}
+
+/** The memo of the compile in progress, or undefined. */
+export function functionMemo(): FunctionMemo | undefined {
+  const value = (globalThis as Record<symbol, unknown>)[FUNCTION_MEMO];
+  return typeof value === "object" && value !== null ? (value as FunctionMemo) : undefined;
+}

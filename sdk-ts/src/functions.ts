@@ -4,8 +4,60 @@
  * or bound functions, getters). Runs at job build time so problems show up on the user's
  * machine, not on a worker.
  */
-import { parse } from "acorn";
+import type * as Acorn from "acorn";
+import { functionMemo } from "./brand.js";
 import { ALLOWED_GLOBALS, REFUSED_GLOBAL_REASONS } from "./globals.js";
+
+/**
+ * Node's require for this file, made through process.getBuiltinModule (Node 20.16 and later),
+ * or undefined without it (older Node, the browser playground's bundle of this source). Not an
+ * import of node:module: the playground bundles this file for the browser.
+ */
+const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+const nodeRequire: NodeJS.Require | undefined =
+  typeof getBuiltin === "function"
+    ? (getBuiltin("node:module") as typeof import("node:module")).createRequire(import.meta.url)
+    : undefined;
+
+/**
+ * acorn, imported up front where there is no nodeRequire, as it always was; with one it is
+ * required at the first parse instead (loadParser): a compile whose function texts are all in
+ * the compiler's memo (brand.ts) needs no parser, and acorn is a quarter megabyte to compile.
+ */
+const eagerAcorn: typeof Acorn | undefined = nodeRequire === undefined ? await import("acorn") : undefined;
+let acornParse: typeof Acorn.parse | undefined;
+
+/**
+ * Loads the parser. Called outside the parses' try blocks, so that a missing acorn is an error,
+ * not a text that does not parse.
+ */
+function loadParser(): void {
+  acornParse ??= (eagerAcorn ?? (nodeRequire!("acorn") as typeof Acorn)).parse;
+}
+
+function parse(text: string, options: Acorn.Options): Acorn.Program {
+  return acornParse!(text, options);
+}
+
+let analysisCode: readonly string[] | undefined;
+
+/**
+ * The files whose code decides what prepareFunction makes of a text (this one, globals.js and
+ * the acorn that loadParser requires), for the compiler's memo; undefined without nodeRequire,
+ * where the memo is not used.
+ */
+function codeFiles(): readonly string[] | undefined {
+  if (nodeRequire === undefined || typeof getBuiltin !== "function") return undefined;
+  if (analysisCode === undefined) {
+    const { fileURLToPath } = getBuiltin("node:url") as typeof import("node:url");
+    analysisCode = [
+      fileURLToPath(import.meta.url),
+      fileURLToPath(new URL("./globals.js", import.meta.url)),
+      nodeRequire.resolve("acorn"),
+    ];
+  }
+  return analysisCode;
+}
 
 /** The outcome of preparing one function: the text to ship, or why it cannot be shipped. */
 export interface PreparedFunction {
@@ -59,6 +111,19 @@ export function prepareFunction(fn: unknown): PreparedFunction {
       ],
     };
   }
+  const memo = functionMemo();
+  const code = memo === undefined ? undefined : codeFiles();
+  if (memo === undefined || code === undefined) return prepareText(text);
+  const known = memo.get(code, text);
+  if (known !== undefined) return { source: known.source, problems: [...known.problems] };
+  const prepared = prepareText(text);
+  memo.set(code, text, prepared);
+  return prepared;
+}
+
+/** prepareFunction for a function's source text (not native): depends on the text alone. */
+function prepareText(text: string): PreparedFunction {
+  loadParser();
   const parsed = parseFunction(text);
   if ("problem" in parsed) return { source: "", problems: [parsed.problem] };
   if (parsed.node.async === true) {

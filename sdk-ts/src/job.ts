@@ -4,7 +4,7 @@ import type { JobHandle, SubmitOptions } from "./client.js";
 import { toMillis, type Duration } from "./duration.js";
 import { prepareFunction } from "./functions.js";
 import type { OperatorDescriptor, OperatorParts, Sink, Source } from "./operators.js";
-import { runSpec, type RunOptions } from "./run.js";
+import type { RunOptions } from "./run.js";
 import { KeyedStream } from "./keyed.js";
 import { applyParams } from "./params.js";
 import type { EdgeSpec, JobSpec, OperatorSpec } from "./spec.js";
@@ -351,7 +351,11 @@ export class Job<P extends JobParams = Record<string, unknown>> {
    */
   async run<R = unknown>(options: RunOptions = {}): Promise<R[]> {
     refuseWhileCompiling("run");
-    return (await runSpec(this.toSpec(), options)) as R[];
+    const spec = this.toSpec();
+    // Loaded here, not at the top: a compile (`sluice run job.ts`) never runs a job this way,
+    // and run.js brings child_process and fs/promises with it.
+    const { runSpec } = await import("./run.js");
+    return (await runSpec(spec, options)) as R[];
   }
 
   /**

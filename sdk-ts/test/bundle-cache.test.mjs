@@ -1,12 +1,12 @@
 // The bundle cache's folder bound (dist/cli/bundle-cache.js); what makes an entry valid is tested
 // through the real `sluice run` in tests/e2e/job_cache.test.mjs.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { MAX_ENTRIES, openSlot, readBundle, writeBundle } from "../dist/cli/bundle-cache.js";
+import { FunctionMemoStore, MAX_ENTRIES, MAX_FUNCTION_RECORDS, openSlot, readBundle, writeBundle } from "../dist/cli/bundle-cache.js";
 
 const SELF = fileURLToPath(import.meta.url);
 let dir;
@@ -53,4 +53,51 @@ test("SLUICE_CACHE=off gives no slot", () => {
     delete process.env.SLUICE_CACHE;
   }
   assert.notEqual(slotOf(0), undefined);
+});
+
+test("a function record counts only for the same content of the code that made it", async () => {
+  const code = [join(dir, "functions.js"), join(dir, "globals.js")];
+  const settle = () => new Promise((r) => setTimeout(r, 30)); // past the 20 ms window
+  writeFileSync(code[0], "analysis 1");
+  writeFileSync(code[1], "globals 1");
+  await settle();
+  const result = { source: "(x) => x", problems: [] };
+  const first = new FunctionMemoStore(undefined, Date.now());
+  assert.equal(first.get(code, "(x) => x"), undefined);
+  assert.equal(first.toKeep(), undefined, "nothing new: nothing to write");
+  first.set(code, "(x) => x", result);
+  const kept = first.toKeep();
+  assert.deepEqual(new FunctionMemoStore(kept, Date.now()).get(code, "(x) => x"), result);
+  assert.equal(new FunctionMemoStore(kept, Date.now()).get(code, "(y) => y"), undefined);
+  assert.equal(new FunctionMemoStore(kept, Date.now()).get([code[0]], "(x) => x"), undefined, "other files");
+
+  writeFileSync(code[1], "globals 2");
+  const racy = new FunctionMemoStore(kept, Date.now());
+  assert.equal(racy.get(code, "(x) => x"), undefined, "a file changed just now: no record is used");
+  racy.set(code, "(x) => x", result);
+  assert.equal(racy.toKeep(), undefined, "... nor made");
+  await settle();
+  assert.equal(new FunctionMemoStore(kept, Date.now()).get(code, "(x) => x"), undefined, "changed code");
+  assert.equal(new FunctionMemoStore(kept, Date.now()).get([...code, join(dir, "absent.js")], "(x) => x"), undefined);
+});
+
+test("function records: those of earlier compiles stay, up to MAX_FUNCTION_RECORDS; past it, this compile's alone", async () => {
+  const code = [join(dir, "analysis.js")];
+  writeFileSync(code[0], "analysis");
+  await new Promise((r) => setTimeout(r, 30));
+  const result = (i) => ({ source: `(x) => x + ${i}`, problems: [] });
+  let kept;
+  for (let i = 0; i < MAX_FUNCTION_RECORDS; i++) {
+    const store = new FunctionMemoStore(kept, Date.now());
+    assert.equal(store.get(code, `(x) => x + ${i}`), undefined);
+    store.set(code, `(x) => x + ${i}`, result(i));
+    kept = store.toKeep() ?? kept;
+  }
+  const [fp] = Object.keys(kept);
+  assert.equal(Object.keys(kept[fp]).length, MAX_FUNCTION_RECORDS);
+  const store = new FunctionMemoStore(kept, Date.now());
+  assert.deepEqual(store.get(code, "(x) => x + 0"), result(0));
+  assert.equal(store.toKeep(), undefined, "only lookups: the entry stays");
+  store.set(code, "(x) => x + new", result("new"));
+  assert.deepEqual(Object.keys(store.toKeep()[fp]).sort(), ["(x) => x + 0", "(x) => x + new"]);
 });

@@ -2,7 +2,7 @@
 // on job files in a temporary folder that has no node_modules.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -197,4 +197,50 @@ test("bad arguments are refused", () => {
   assert.match(compile(["x.ts", "--param", "novalue"]).stderr, /--param expects key=value, got 'novalue'/);
   assert.match(compile(["x.ts", "--bogus"]).stderr, /unknown option '--bogus'/);
   assert.equal(compile(["--help"]).code, 0);
+});
+
+test("a repeated compile gives the same spec and the same function problems, without loading the parser", () => {
+  const cache = join(dir, "memo-cache");
+  const seen = join(dir, "loaded-acorn.txt");
+  // Says, as the process exits, whether acorn (loaded with require) was loaded.
+  const probe = write("probe.cjs", `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(seen)},
+    String(Object.keys(require.cache).some((f) => /[\\\\/]acorn[\\\\/]/.test(f)))));`);
+  const run = (file) => {
+    const r = spawnSync(process.execPath, ["--require", probe, COMPILER, file], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, SLUICE_CACHE_DIR: cache },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, acorn: readFileSync(seen, "utf8") === "true" };
+  };
+  write("memo/ok.ts", WORD_COUNT);
+  write("memo/bad.ts", `
+    import { Job, sources, sinks } from "@sluice/sdk";
+    const limit = 3;
+    const job = new Job("bad");
+    job.source(sources.generator({ count: 10 }))
+       .filter((x) => x > limit)
+       .map({ twice(x: number) { return x * 2; } }.twice)
+       .map(function (this: unknown, x: number) { return this; })
+       .sink(sinks.stdout());
+    export default job;
+  `);
+  for (const file of ["memo/ok.ts", "memo/bad.ts"]) {
+    const first = run(file);
+    assert.equal(first.acorn, true, "the first compile analyses the functions");
+    assert.match(first.stdout + first.stderr, file.endsWith("ok.ts") ? /"word-count"/ : /has 2 problems/);
+    for (let i = 0; i < 2; i++) {
+      const again = run(file);
+      assert.deepEqual({ ...again, acorn: false }, { ...first, acorn: false });
+      assert.equal(again.acorn, false, "a repeated compile takes the analysis from the cache");
+    }
+  }
+  // Without the cache, the same again (the parser is loaded).
+  write("memo/off.ts", WORD_COUNT);
+  const off = spawnSync(process.execPath, [COMPILER, "memo/ok.ts"], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, SLUICE_CACHE: "off" },
+  });
+  assert.equal(off.stdout, run("memo/ok.ts").stdout);
 });

@@ -1,6 +1,7 @@
 // Function shipping: free-variable analysis with real JavaScript scoping, the allowlist of
 // V8 globals, and functions that cannot be shipped at all.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { prepareFunction } from "../dist/functions.js";
 
@@ -146,4 +147,14 @@ test("async functions and methods are refused: their Promise would be written as
     assert.match(prepared.problems.join("\n"), /an async function returns a Promise, and Sluice calls functions synchronously/);
   }
   assert.deepEqual(prepareFunction(function* (x) { yield x; }).problems, []);
+});
+
+test("without process.getBuiltinModule (Node before 20.16, a browser bundle) acorn is imported up front and works the same", () => {
+  const functions = new URL("../dist/functions.js", import.meta.url).href;
+  const script = `delete process.getBuiltinModule;
+    const { prepareFunction } = await import(${JSON.stringify(functions)});
+    console.log(JSON.stringify([prepareFunction((x) => x * 2), prepareFunction(function () { return y; })]));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(r.stderr, "");
+  assert.deepEqual(JSON.parse(r.stdout), [prepareFunction((x) => x * 2), prepareFunction(function () { return y; })]);
 });

@@ -26,11 +26,17 @@
  * is not one string literal (esbuild may bundle every file a pattern matches); an input from a
  * plugin namespace. A file changed during the bundling is caught too: no entry is written when
  * any file or folder checked was modified in the 20 ms before bundling started or after.
+ *
+ * An entry also keeps what the SDK's function analysis made of each function text of the bundle
+ * (FunctionMemoStore), so a repeated compile neither loads the parser nor runs it. The functions
+ * are still made, and the spec built, by the job file at every compile; only the analysis of a
+ * text already seen is looked up, and only for the same content of the analysing code.
  */
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { FunctionMemo, MemoResult } from "../brand.js";
 
 const FORMAT = 1;
 /** Files esbuild reads in every folder above a module when it resolves or compiles it. */
@@ -43,6 +49,8 @@ const LOOKUP_CONFIG = /"(?:extends|paths|baseUrl)"\s*:/;
 /** Past this many entries a write removes the least recently used, down to KEEP_ENTRIES. */
 export const MAX_ENTRIES = 512;
 const KEEP_ENTRIES = 384;
+/** The most function records an entry keeps for one fingerprint (FunctionMemoStore.toKeep). */
+export const MAX_FUNCTION_RECORDS = 256;
 
 /** esbuild's metafile, the parts read here. */
 export interface Metafile {
@@ -56,13 +64,27 @@ export interface SdkImport {
 }
 
 /** One check of an entry: a file's content ("f"), a folder's names ("l"), what a path is ("s"). */
-type Check = [kind: "f" | "l" | "s", path: string, value: string];
+export type Check = [kind: "f" | "l" | "s", path: string, value: string];
+
+/**
+ * What the SDK's prepareFunction made of each function text of the bundle at earlier compiles:
+ * by the fingerprint of the code that made it (FunctionMemoStore), then by the text.
+ */
+export type FunctionRecords = Record<string, Record<string, MemoResult>>;
 
 interface Entry {
   format: number;
   key: string;
   checks: Check[];
   code: string;
+  functions?: FunctionRecords;
+}
+
+/** A valid entry, as read. */
+export interface CachedBundle {
+  readonly code: string;
+  readonly checks: Check[];
+  readonly functions: FunctionRecords | undefined;
 }
 
 /** An open cache slot for one job file. */
@@ -148,6 +170,11 @@ function measure(check: Check): string {
 
 /** The bundle kept for this slot when every check still holds, else undefined. */
 export function readBundle(slot: BundleSlot): string | undefined {
+  return readEntry(slot)?.code;
+}
+
+/** The entry kept for this slot when every check still holds, else undefined. */
+export function readEntry(slot: BundleSlot): CachedBundle | undefined {
   let entry: Entry;
   try {
     entry = JSON.parse(readFileSync(slot.file, "utf8")) as Entry;
@@ -164,7 +191,8 @@ export function readBundle(slot: BundleSlot): string | undefined {
   } catch {
     // a read-only cache still serves
   }
-  return entry.code;
+  const functions = typeof entry.functions === "object" && entry.functions !== null ? entry.functions : undefined;
+  return { code: entry.code, checks: entry.checks, functions };
 }
 
 function foldersUp(dir: string): string[] {
@@ -293,8 +321,8 @@ function changedSince(path: string, ms: number): boolean {
 }
 
 /** Keeps a bundle for the slot (atomically: a reader sees the old entry or the new one). */
-export function writeBundle(slot: BundleSlot, code: string, checks: Check[]): void {
-  const entry: Entry = { format: FORMAT, key: slot.key, checks, code };
+export function writeBundle(slot: BundleSlot, code: string, checks: Check[], functions?: FunctionRecords): void {
+  const entry: Entry = { format: FORMAT, key: slot.key, checks, code, ...(functions !== undefined ? { functions } : {}) };
   const tmp = `${slot.file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(slot.file), { recursive: true, mode: 0o700 });
@@ -319,4 +347,87 @@ function evict(dir: string): void {
   });
   used.sort((a, b) => a.ms - b.ms);
   for (const { n } of used.slice(0, used.length - KEEP_ENTRIES)) rmSync(join(dir, n), { force: true });
+}
+
+function isMemoResult(value: unknown): value is MemoResult {
+  const r = value as MemoResult;
+  return (
+    typeof r === "object" && r !== null && typeof r.source === "string" &&
+    Array.isArray(r.problems) && r.problems.every((p) => typeof p === "string")
+  );
+}
+
+/**
+ * The memo a compile hands the SDK (brand.ts FUNCTION_MEMO): the records of the entry it
+ * read, and the ones its job's functions add. A record counts only for the exact code that
+ * made it: the SDK names its files, and their content (sha256) is the record's fingerprint.
+ * Files that cannot be read, or that changed in the RACY_MS before the compile started or
+ * since, give no fingerprint: nothing is looked up or recorded for them.
+ */
+export class FunctionMemoStore implements FunctionMemo {
+  private readonly fingerprints = new Map<string, string>();
+  /** The records this compile looked up or made, by fingerprint (null-prototype objects). */
+  private readonly used: FunctionRecords = {};
+  private changed = false;
+
+  constructor(
+    private readonly earlier: FunctionRecords | undefined,
+    private readonly startedMs: number,
+  ) {}
+
+  private fingerprint(code: readonly string[]): string {
+    const id = code.join("\0");
+    let fp = this.fingerprints.get(id);
+    if (fp === undefined) {
+      const contents = code.map(contentOf);
+      const unsure = contents.includes("-") || code.some((f) => changedSince(f, this.startedMs - RACY_MS));
+      fp = unsure ? "" : sha256(JSON.stringify(contents));
+      this.fingerprints.set(id, fp);
+    }
+    return fp;
+  }
+
+  private use(fp: string, text: string, result: MemoResult): void {
+    // Null-prototype records: a text is a key like any other.
+    (this.used[fp] ??= Object.create(null) as Record<string, MemoResult>)[text] = result;
+  }
+
+  get(code: readonly string[], text: string): MemoResult | undefined {
+    const fp = this.fingerprint(code);
+    if (fp === "") return undefined;
+    const records = this.earlier?.[fp];
+    if (typeof records !== "object" || records === null || !Object.hasOwn(records, text)) {
+      return this.used[fp]?.[text];
+    }
+    const found = records[text];
+    if (!isMemoResult(found)) return undefined;
+    this.use(fp, text, found);
+    return found;
+  }
+
+  set(code: readonly string[], text: string, result: MemoResult): void {
+    const fp = this.fingerprint(code);
+    if (fp === "") return;
+    this.use(fp, text, { source: result.source, problems: [...result.problems] });
+    this.changed = true;
+  }
+
+  /**
+   * The records to keep when this compile made some (else undefined: the entry stays as it
+   * is): for each fingerprint seen now, the entry's records and this compile's, or this
+   * compile's alone past MAX_FUNCTION_RECORDS (a job file that makes new texts at every run
+   * does not grow its entry without bound).
+   */
+  toKeep(): FunctionRecords | undefined {
+    if (!this.changed) return undefined;
+    const out: FunctionRecords = {};
+    for (const fp of new Set(this.fingerprints.values())) {
+      const now = this.used[fp];
+      if (fp === "" || now === undefined) continue;
+      const old = this.earlier?.[fp];
+      const both = { ...(typeof old === "object" && old !== null ? old : {}), ...now };
+      out[fp] = Object.keys(both).length <= MAX_FUNCTION_RECORDS ? both : { ...now };
+    }
+    return out;
+  }
 }

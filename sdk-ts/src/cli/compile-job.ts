@@ -13,17 +13,27 @@
  * one, else to this SDK, so a job file in a folder without node_modules compiles.
  */
 import type { Message, Plugin } from "esbuild";
-import { realpathSync, statSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtempSync, realpathSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { COMPILING, PARAM_OVERRIDES, PARAM_TEXTS } from "../brand.js";
+import { COMPILING, FUNCTION_MEMO, PARAM_OVERRIDES, PARAM_TEXTS } from "../brand.js";
 import { isJob } from "../index.js";
 import { applyParams, ParamError } from "../params.js";
 import type { JobSpec } from "../spec.js";
-import { checksOf, openSlot, readBundle, writeBundle, type Metafile, type SdkImport } from "./bundle-cache.js";
+import {
+  checksOf,
+  FunctionMemoStore,
+  openSlot,
+  readEntry,
+  writeBundle,
+  type BundleSlot,
+  type Check,
+  type FunctionRecords,
+  type Metafile,
+  type SdkImport,
+} from "./bundle-cache.js";
 
 const require = createRequire(import.meta.url);
 /**
@@ -175,18 +185,27 @@ const COMPILER_FILES = [fileURLToPath(import.meta.url), fileURLToPath(new URL(".
  * Bundles the job file into one ES module (the SDK and Node built-ins stay imports), or takes
  * the bundle cached for it while nothing it was made from changed (bundle-cache.ts).
  */
-async function bundle(jobFile: string): Promise<string> {
+async function bundle(jobFile: string): Promise<Bundled> {
   const slot = openSlot(jobFile, OWN_SDK, esbuildPackageJson(), COMPILER_FILES);
-  const cached = slot === undefined ? undefined : readBundle(slot);
-  if (cached !== undefined) return cached;
+  const cached = slot === undefined ? undefined : readEntry(slot);
+  if (cached !== undefined) return { code: cached.code, kept: { slot: slot!, ...cached } };
   const started = Date.now();
   const sdkImports: SdkImport[] = [];
   const { code, metafile } = await esbuildBundle(jobFile, sdkImports);
   if (slot !== undefined) {
     const checks = checksOf(metafile, sdkImports, new Set(builtinModules), started);
-    if (checks !== undefined) writeBundle(slot, code, checks);
+    if (checks !== undefined) {
+      writeBundle(slot, code, checks);
+      return { code, kept: { slot, checks, functions: undefined } };
+    }
   }
-  return code;
+  return { code };
+}
+
+/** A bundle, and its cache entry when it has one (read, or written now). */
+interface Bundled {
+  readonly code: string;
+  readonly kept?: { slot: BundleSlot; checks: Check[]; functions: FunctionRecords | undefined };
 }
 
 /** esbuild's package.json (its version is part of the cache's key), or "" when not found. */
@@ -239,12 +258,13 @@ async function importJob(
   code: string,
   params: CompileArgs["params"],
 ): Promise<unknown> {
-  const dir = await mkdtemp(join(tmpdir(), "sluice-job-"));
+  // Synchronous fs calls: fs/promises (and rm's rimraf) would be loaded for these alone.
+  const dir = mkdtempSync(join(tmpdir(), "sluice-job-"));
   const file = join(dir, "job.mjs");
   const saved = { log: console.log, info: console.info, debug: console.debug };
   const flags = globalThis as Record<symbol, unknown>;
   try {
-    await writeFile(file, code);
+    writeFileSync(file, code);
     console.log = console.info = console.debug = console.error;
     flags[COMPILING] = true;
     flags[PARAM_TEXTS] = Object.fromEntries(params);
@@ -259,7 +279,17 @@ async function importJob(
     delete flags[PARAM_OVERRIDES];
     delete flags[PARAM_TEXTS];
     Object.assign(console, saved);
-    await rm(dir, { recursive: true, force: true });
+    removeTempDir(dir, file);
+  }
+}
+
+/** Removes the bundle's temp folder: its one file and itself, else whatever is in it. */
+function removeTempDir(dir: string, file: string): void {
+  try {
+    unlinkSync(file);
+    rmdirSync(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -271,17 +301,27 @@ function oneLine(e: unknown): string {
 /** Compiles a job file to its JobSpec (with the overrides applied). */
 export async function compileJob(args: CompileArgs): Promise<JobSpec> {
   checkReadable(args.jobFile);
-  const code = await bundle(args.jobFile);
-  const job = await importJob(args.jobFile, code, args.params);
-  if (!isJob(job)) {
-    throw new CompileError(`job file '${args.jobFile}' does not default-export a Job (add \`export default job\`)`);
-  }
+  const { code, kept } = await bundle(args.jobFile);
+  // With a cache entry, the analysis of function texts seen before is looked up (brand.ts).
+  const memo = kept === undefined ? undefined : new FunctionMemoStore(kept.functions, Date.now());
+  const flags = globalThis as Record<symbol, unknown>;
+  if (memo !== undefined) flags[FUNCTION_MEMO] = memo;
   let spec: JobSpec;
   try {
-    spec = job.toSpec();
-  } catch (e) {
-    // Function problems: every one of them, one per line.
-    throw new CompileError(e instanceof Error ? e.message : String(e));
+    const job = await importJob(args.jobFile, code, args.params);
+    if (!isJob(job)) {
+      throw new CompileError(`job file '${args.jobFile}' does not default-export a Job (add \`export default job\`)`);
+    }
+    try {
+      spec = job.toSpec();
+    } catch (e) {
+      // Function problems: every one of them, one per line.
+      throw new CompileError(e instanceof Error ? e.message : String(e));
+    }
+  } finally {
+    delete flags[FUNCTION_MEMO];
+    const functions = memo?.toKeep();
+    if (kept !== undefined && functions !== undefined) writeBundle(kept.slot, code, kept.checks, functions);
   }
   return applyOverrides(spec, args);
 }
@@ -298,12 +338,31 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const spec = await compileJob(args);
-    await new Promise<void>((done) => process.stdout.write(JSON.stringify(spec) + "\n", () => done()));
+    await writeStdout(JSON.stringify(spec) + "\n");
     return 0;
   } catch (e) {
     const message = e instanceof CompileError ? e.message : `compile-job failed: ${oneLine(e)}`;
     process.stderr.write(message + "\n");
     return 1;
+  }
+}
+
+/**
+ * Writes to standard output with write(2), so that process.stdout (for a pipe: a net.Socket and
+ * its streams) is never set up; what that cannot write (a non-blocking pipe that is full, an
+ * error) goes through process.stdout as before, errors included.
+ */
+async function writeStdout(text: string): Promise<void> {
+  const data = Buffer.from(text);
+  let written = 0;
+  try {
+    while (written < data.length) written += writeSync(1, data, written);
+  } catch {
+    // the stream below writes the rest, or reports the error as it always did
+  }
+  if (written < data.length) {
+    const rest = data.subarray(written);
+    await new Promise<void>((done) => process.stdout.write(rest, () => done()));
   }
 }
 
