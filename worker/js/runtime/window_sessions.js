@@ -62,9 +62,7 @@
       this.times = times;
       this.seqs = seqs;
       this.keyGroups = keyGroups;
-      // (keys: undefined, not 0: a key may be any value, and an array that starts with small
-      // integers changes its elements' kind at the first other key, which deoptimised the code
-      // that pushes into the log of every checkpoint)
+      // (undefined, not 0: small integers first, the first other key deoptimised each new log)
       for (let i = this.capacity; i < capacity; i++) {
         this.keyStrings.push("");
         this.keys.push(undefined);
@@ -535,7 +533,6 @@
         this.state.put(keyGroup, keyString, ws);
         return true;
       },
-
 
       // The first time after `after` at which a session ending at `end` is due: its end - 1 while
       // its time trigger has not fired, then its cleanup time.
