@@ -7,10 +7,11 @@
 #
 # Runs WARMUP (default 1) unrecorded runs of each, then PAIRS (default 5) pairs A B A B ...,
 # each under GNU time (`/usr/bin/time -f "%U %S %e %M"`): CPU = user + system seconds of the whole
-# finished process, children it waited for included; wall seconds; peak RSS. Prints a markdown
-# table on stdout: CPU s, wall s and peak RSS of A and of B as median (min-max), and the ratios
-# A / B of CPU and wall taken pair by pair, median (min-max) (a pair whose B took 0.00 s, below
-# time's resolution, has no ratio). Progress goes to stderr.
+# finished process, children it waited for included (not one it left running); wall seconds;
+# peak RSS. Prints a markdown table on stdout: CPU s, wall s and peak RSS of A and of B as
+# median (min-max), and the ratios A / B of CPU and wall taken pair by pair, median (min-max) (a
+# pair whose B took 0.00 s, below time's resolution, has no ratio). GNU time gives seconds to
+# 0.01, so for commands of a tenth of a second or less run more pairs. Progress goes to stderr.
 #   -t SECONDS  kill a run that takes longer (coreutils `timeout`); it counts as failed
 #   -v          keep the commands' output (on stderr); otherwise stdout goes to /dev/null and
 #               the last lines of stderr are shown only when a run fails
@@ -94,7 +95,7 @@ echo "A: ${a[*]}"
 echo "B: ${b[*]}"
 echo "$pairs pairs, $warmup warm-up run(s) each; median (min-max)"
 echo
-echo "| | CPU s | wall s | peak RSS MB |"
+echo "| | CPU s | wall s | peak RSS MiB |"
 echo "|---|---|---|---|"
 echo "| A | $(list "${a_cpu[@]}" | spread %.2f) | $(list "${a_wall[@]}" | spread %.2f) | $(list "${a_rss[@]}" | spread %.1f) |"
 echo "| B | $(list "${b_cpu[@]}" | spread %.2f) | $(list "${b_wall[@]}" | spread %.2f) | $(list "${b_rss[@]}" | spread %.1f) |"

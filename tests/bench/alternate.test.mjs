@@ -13,7 +13,7 @@ test('prints A, B and the pairwise ratios as median (min-max)', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^A: sleep 0$/m);
   assert.match(r.stdout, /^B: true$/m);
-  assert.match(r.stdout, /^\| \| CPU s \| wall s \| peak RSS MB \|$/m);
+  assert.match(r.stdout, /^\| \| CPU s \| wall s \| peak RSS MiB \|$/m);
   assert.match(r.stdout, new RegExp(String.raw`^\| A \| ${spread} \| ${spread} \| ${spread} \|$`, 'm'));
   assert.match(r.stdout, new RegExp(String.raw`^\| B \| ${spread} \| ${spread} \| ${spread} \|$`, 'm'));
   assert.match(r.stdout, new RegExp(String.raw`^\| A / B \| ${spread} \| ${spread} \| \|$`, 'm'));
