@@ -30,7 +30,8 @@ void EmitCombinerSetup(const ChainSpec &chain, JsWriter &w) {
     const StageSpec &window = *edge.combiner;
     const uint32_t m = edge.max_parallelism;
     w.Line("// Output edge ", e, " pre-aggregates for ", JsString(DescribeStage(window)), ".");
-    w.Line("const KC", e, " = new keys.KeyMemo(", m, ");  // its key strings and groups");
+    // Its key groups, and key strings but for integer keys (combiner.js idOf needs none).
+    w.Line("const KC", e, " = new keys.KeyMemo(", m, ", false);");
     w.Open("const C", e, " = new rt.combiner.Combiner(");
     w.Line("{ id: ", JsString(window.operator_id), ", name: ", JsString(window.operator_name),
            ", kind: ", JsString(window.kind), ", config: ",

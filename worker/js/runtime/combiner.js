@@ -99,7 +99,7 @@
       this.sliceStart = NaN;
       this.sliceFolds = false;
       // Entries in order, the first `n` of each column: RAW (the record) or FOLDED (a partial);
-      // `open` maps a key string to its entry that still takes records. The columns are made
+      // `open` maps a key (idOf) to its entry that still takes records. The columns are made
       // once and reused (numbers in typed arrays): arrays made afresh for every batch grow
       // again each time, and each new isolate's optimised code deoptimised on their elements'
       // kinds changing (bench/RESULTS.md, issue 17).
@@ -114,11 +114,11 @@
       this.slices = new Float64Array(size);  // the slice's start; sessions: the run's start
       this.ends = new Float64Array(size);  // sessions: the run's end
       this.open = new Map();
-      // Sessions: the last key string whose open run was looked up, and its entry (open's,
-      // cached; -1: none). runKey stays a string (what it was is ignored while runIndex is -1):
-      // compared with null now and then, the comparison got mixed feedback and optimised code
-      // called a generic equality builtin for every record (a few % of q11's CPU at p=2).
-      this.runKey = "";
+      // Sessions: the last key (idOf) whose open run was looked up, and its entry (open's,
+      // cached; -1: none). runKey keeps the last key while runIndex is -1 (compared with null
+      // now and then, the comparison got mixed feedback, and optimised code called a generic
+      // equality builtin for every record).
+      this.runKey = NaN;
       this.runIndex = -1;
       // Counters, for tests and stats: records in, partials and records out.
       this.recordsIn = 0;
@@ -136,6 +136,21 @@
         this.sliceStart = NaN;
       }
       this.idle = idle;
+    }
+
+    // What `open` and runKey know a key by: a number key itself, a key string that is a
+    // number's (String(n) === it, as keys.js makes the number n's) that number, any other its
+    // key string. Two keys get the same id exactly when their key strings are equal (Map equates
+    // numbers as String does: -0 with 0, NaN with NaN); a number is hashed and compared
+    // without a string (the driver's memo for a combiner makes none: keys.js KeyMemo).
+    static idOf(keyString, key) {
+      if (typeof key === "number") return key;
+      const c = keyString.charCodeAt(0);  // a digit, "-", "I"nfinity or "N"aN
+      if ((c >= 48 && c <= 57) || c === 45 || c === 73 || c === 78) {
+        const n = Number(keyString);
+        if (String(n) === keyString) return n;
+      }
+      return keyString;
     }
 
     add(keyGroup, keyString, key, record, ts) {
@@ -156,19 +171,19 @@
         return;
       }
       if (this.n >= this.maxEntries) this.flush();
-      const open = this.open;
+      const open = this.open, id = Combiner.idOf(keyString, key);
       if (!certain || !this.folds(ts)) {
-        if (open.size !== 0) open.delete(keyString);
+        if (open.size !== 0) open.delete(id);
         this.push(RAW, keyGroup, key, record, ts, NaN, NaN);
         return;
       }
       const s = this.sliceStart;
-      const i = open.get(keyString);
+      const i = open.get(id);
       if (i !== undefined && this.slices[i] === s) {
         this.values[i] = this.addTo(this.values[i], record);
         return;
       }
-      open.set(keyString, this.n);
+      open.set(id, this.n);
       this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, s, NaN);
     }
 
@@ -176,22 +191,22 @@
     // starts one; a record that may be late goes on as it is (and closes the key's run).
     addToRun(keyGroup, keyString, key, record, ts, certain) {
       if (this.n >= this.maxEntries) this.flush();
-      const open = this.open;
+      const open = this.open, id = Combiner.idOf(keyString, key);
       const end = ts + this.gap;
       if (!certain || !(end - 1 > this.watermark)) {
-        if (open.size !== 0) open.delete(keyString);
-        if (this.runIndex >= 0 && keyString === this.runKey) this.runIndex = -1;
+        if (open.size !== 0) open.delete(id);
+        if (this.runIndex >= 0 && id === this.runKey) this.runIndex = -1;
         this.push(RAW, keyGroup, key, record, ts, NaN, NaN);
         return;
       }
       // The key's open run: the last key's is kept apart (a hot key's records come in a row).
       let i;
-      if (this.runIndex >= 0 && keyString === this.runKey) {
+      if (this.runIndex >= 0 && id === this.runKey) {
         i = this.runIndex;
       } else {
-        i = open.get(keyString);
+        i = open.get(id);
         if (i !== undefined) {
-          this.runKey = keyString;
+          this.runKey = id;
           this.runIndex = i;
         }
       }
@@ -204,9 +219,9 @@
           return;
         }
       }
-      this.runKey = keyString;
+      this.runKey = id;
       this.runIndex = this.n;
-      open.set(keyString, this.n);
+      open.set(id, this.n);
       this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, ts, end);
     }
 

@@ -113,10 +113,14 @@
   // and V8 computes `hash % maxParallelism` as a double; stored as it is, one such key group
   // makes every object field that holds key groups (the state cache's entries) a boxed double,
   // a further pointer to follow on every lookup.
+  // A memo made with strings = false (a combiner's, which knows integer keys by their number:
+  // combiner.js idOf) leaves `string` "" for integer keys from 0 to 2^32 - 1 and hashes them
+  // without making their strings (hashInteger, the same group).
   const SLOTS = 4096;
   class KeyMemo {
-    constructor(maxParallelism) {
+    constructor(maxParallelism, strings = true) {
       this.maxParallelism = maxParallelism;
+      this.strings = strings;
       this.string = "";
       this.slotKeys = new Float64Array(SLOTS).fill(NaN);
       this.slotGroups = new Int32Array(SLOTS);
@@ -142,8 +146,8 @@
       if (typeof key === "number") {
         if ((key >>> 0) === key) {
           const slot = key & (SLOTS - 1);
-          const text = String(key);
-          const g = (hashString(text) % this.maxParallelism) | 0;
+          const text = this.strings ? String(key) : "";
+          const g = ((this.strings ? hashString(text) : hashInteger(key)) % this.maxParallelism) | 0;
           this.slotKeys[slot] = key;
           this.slotGroups[slot] = g;
           this.slotStrings[slot] = text;

@@ -261,6 +261,37 @@ test("an idle output sends every record as it is; a window in its allowed latene
   assert.deepEqual(got, [3, { [PARTIAL]: 1, key: "a", acc: 2 }]);
 });
 
+test("records of 7 and of \"7\" (one key string) fold into one partial, in order", () => {
+  const config = { assigner: { type: "tumbling", size: 10 }, function: "aggregate" };
+  const fns = { create: () => "", add: (a, r) => a + r.x, merge: (a, b) => a + b };  // not commutative
+  const got = [];
+  const c = new Combiner({ id: 1, name: "w", kind: "window", config, fns }, {},
+                         runtime.window_config, (kg, r, ts) => got.push([r, ts]));
+  c.begin(0, false);
+  const g = keys.keyGroupOf(7, MAX_PARALLELISM);
+  c.add(g, "7", 7, { x: "a" }, 1);
+  c.add(g, "7", "7", { x: "b" }, 2);
+  c.add(g, "", 7, { x: "c" }, 3);  // a combiner's memo makes no string for an integer key
+  c.flush();
+  assert.deepEqual(got, [[{ [PARTIAL]: 1, key: 7, acc: "abc" }, 1]]);
+});
+
+test("a number key and a key string that is the number's are one key to the combiner", () => {
+  assert.equal(Combiner.idOf("7", 7), 7);
+  assert.equal(Combiner.idOf("7", "7"), 7);
+  assert.equal(Combiner.idOf("-3", "-3"), -3);
+  assert.equal(Combiner.idOf("NaN", "NaN"), Combiner.idOf("NaN", NaN));
+  assert.ok(Number.isNaN(Combiner.idOf("NaN", "NaN")));
+  assert.equal(Combiner.idOf("Infinity", "Infinity"), Infinity);
+  assert.equal(Combiner.idOf("12", 12n), 12);
+  // Strings that are not a number's own key string stay strings: no two key strings share an id.
+  for (const text of ["07", "-0", "1e3", " 1", "1.50", "0x10", "", "Inf", "-", "7a"]) {
+    assert.equal(Combiner.idOf(text, text), text, text);
+  }
+  assert.ok(Combiner.idOf("0", -0) === 0);  // String(-0) is "0"; a Map equates -0 and 0
+  assert.equal(Combiner.idOf("{\"id\":1}", { id: 1 }), "{\"id\":1}");
+});
+
 test("combinable: event-time tumbling and sliding windows whose function merges", () => {
   const parse = (config, fns = {}) =>
     runtime.window_config.parse({ id: 1, name: "w", kind: "window", config, fns }, { params: {} });

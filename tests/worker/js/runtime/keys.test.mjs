@@ -51,6 +51,18 @@ test("KeyMemo gives every key its key string and key group, in any order and rep
 
 // group() looks a number up in its table before asking whether it is a key the table keeps: no
 // number may find an empty slot's marker, or another key's slot, equal to itself.
+test("KeyMemo without strings: the same key groups, no string for keys 0 to 2^32 - 1", () => {
+  const withStrings = new keys.KeyMemo(128), without = new keys.KeyMemo(128, false);
+  const list = [0, 1, 7, 4096, 4097, 123456789, 2 ** 32 - 1, 2 ** 32, -5, 1.5, "x", "7", [1]];
+  for (let round = 0; round < 3; round++) {
+    for (const key of list) {
+      assert.equal(without.group(key), withStrings.group(key), String(key));
+      const integer = typeof key === "number" && (key >>> 0) === key;
+      assert.equal(without.string, integer ? "" : withStrings.string, String(key));
+    }
+  }
+});
+
 test("KeyMemo: a fresh memo's empty slots match no key", () => {
   for (const key of [-1, -0, 0, -4097, 4095.5, 2 ** 32 + 4095, -(2 ** 31), NaN]) {
     const memo = new keys.KeyMemo(128);
