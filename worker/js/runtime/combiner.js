@@ -70,6 +70,68 @@
     return c.kind === TUMBLING || c.kind === SLIDING || (c.kind === SESSION && fn !== "reduce");
   }
 
+  // The open runs of one call: key id (Combiner.idOf) -> entry, as a Map would hold them, and
+  // emptied after every flush. An integer id from 0 to 2^32 - 1 takes slot id % 4,096 when the
+  // slot is free in this generation (one generation a flush): found with a few array reads, no
+  // hashing, and emptied all at once by the next generation. Other ids, and an id whose slot
+  // another took first, go in a Map. A slot's owner stays for the generation (a deleted id
+  // keeps it, marked -1), so an id whose slot is free this generation is in neither.
+  const SLOTS = 4096;
+  class OpenRuns {
+    constructor() {
+      this.gen = 1;
+      this.gens = new Int32Array(SLOTS);  // the generation a slot was taken in
+      this.ids = new Float64Array(SLOTS);
+      this.entries = new Int32Array(SLOTS);  // the entry, or -1: deleted
+      this.others = new Map();
+    }
+    // The entry of `id`, or -1.
+    get(id) {
+      if (typeof id === "number" && (id >>> 0) === id) {
+        const s = id & (SLOTS - 1);
+        if (this.gens[s] !== this.gen) return -1;
+        if (this.ids[s] === id) return this.entries[s];
+      }
+      if (this.others.size === 0) return -1;
+      const i = this.others.get(id);
+      return i === undefined ? -1 : i;
+    }
+    set(id, entry) {
+      if (typeof id === "number" && (id >>> 0) === id) {
+        const s = id & (SLOTS - 1);
+        if (this.gens[s] !== this.gen) {
+          this.gens[s] = this.gen;
+          this.ids[s] = id;
+          this.entries[s] = entry;
+          return;
+        }
+        if (this.ids[s] === id) {
+          this.entries[s] = entry;
+          return;
+        }
+      }
+      this.others.set(id, entry);
+    }
+    delete(id) {
+      if (typeof id === "number" && (id >>> 0) === id) {
+        const s = id & (SLOTS - 1);
+        if (this.gens[s] !== this.gen) return;
+        if (this.ids[s] === id) {
+          this.entries[s] = -1;
+          return;
+        }
+      }
+      if (this.others.size !== 0) this.others.delete(id);
+    }
+    clear() {
+      if (++this.gen === 0x40000000) {  // (never in practice: one generation a flush)
+        this.gens.fill(0);
+        this.gen = 1;
+      }
+      if (this.others.size !== 0) this.others.clear();
+    }
+  }
+
   class Combiner {
     // spec: the window operator's { id, name, kind, config, fns }; config: window_config.js;
     // emit(keyGroup, record, ts, key) sends one record on the edge.
@@ -99,10 +161,10 @@
       this.sliceStart = NaN;
       this.sliceFolds = false;
       // Entries in order, the first `n` of each column: RAW (the record) or FOLDED (a partial);
-      // `open` maps a key (idOf) to its entry that still takes records. The columns are made
-      // once and reused (numbers in typed arrays): arrays made afresh for every batch grow
-      // again each time, and each new isolate's optimised code deoptimised on their elements'
-      // kinds changing (bench/RESULTS.md, issue 17).
+      // `open` maps a key (idOf) to its entry that still takes records (OpenRuns). The columns
+      // are made once and reused (numbers in typed arrays): arrays made afresh for every batch
+      // grow again each time, and each new isolate's optimised code deoptimised on their
+      // elements' kinds changing (bench/RESULTS.md, issue 17).
       const size = Math.max(1, Math.min(Math.floor(maxEntries) || 1, 1 << 16));
       this.maxEntries = size;
       this.n = 0;
@@ -113,7 +175,7 @@
       this.times = new Array(size).fill(undefined);  // any value: a record may have no time
       this.slices = new Float64Array(size);  // the slice's start; sessions: the run's start
       this.ends = new Float64Array(size);  // sessions: the run's end
-      this.open = new Map();
+      this.open = new OpenRuns();
       // Sessions: the last key (idOf) whose open run was looked up, and its entry (open's,
       // cached; -1: none). runKey keeps the last key while runIndex is -1 (compared with null
       // now and then, the comparison got mixed feedback, and optimised code called a generic
@@ -173,13 +235,13 @@
       if (this.n >= this.maxEntries) this.flush();
       const open = this.open, id = Combiner.idOf(keyString, key);
       if (!certain || !this.folds(ts)) {
-        if (open.size !== 0) open.delete(id);
+        open.delete(id);
         this.push(RAW, keyGroup, key, record, ts, NaN, NaN);
         return;
       }
       const s = this.sliceStart;
       const i = open.get(id);
-      if (i !== undefined && this.slices[i] === s) {
+      if (i >= 0 && this.slices[i] === s) {
         this.values[i] = this.addTo(this.values[i], record);
         return;
       }
@@ -194,7 +256,7 @@
       const open = this.open, id = Combiner.idOf(keyString, key);
       const end = ts + this.gap;
       if (!certain || !(end - 1 > this.watermark)) {
-        if (open.size !== 0) open.delete(id);
+        open.delete(id);
         if (this.runIndex >= 0 && id === this.runKey) this.runIndex = -1;
         this.push(RAW, keyGroup, key, record, ts, NaN, NaN);
         return;
@@ -205,12 +267,12 @@
         i = this.runIndex;
       } else {
         i = open.get(id);
-        if (i !== undefined) {
+        if (i >= 0) {
           this.runKey = id;
           this.runIndex = i;
         }
       }
-      if (i !== undefined) {
+      if (i >= 0) {
         const start = this.slices[i], runEnd = this.ends[i];
         if (start <= end && runEnd >= ts) {  // they meet (touching counts)
           if (ts < start) this.slices[i] = ts;

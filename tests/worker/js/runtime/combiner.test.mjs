@@ -55,7 +55,8 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
   const [fn, fns, makeRecord] = choices[Math.floor(rand() * choices.length)];
   config.function = fn;
   const what = JSON.stringify(config) + " seed " + seed;
-  const keyList = ["a", "b", "c", "d", 7, { id: 1 }].slice(0, 1 + Math.floor(rand() * 6));
+  // 7 and 4103 share the combiner's slot for integer keys (4103 % 4096 = 7).
+  const keyList = ["a", "b", 7, "c", 4103, "d", { id: 1 }].slice(0, 1 + Math.floor(rand() * 7));
   let ours = harness(config, fns);
   const theirs = harness(config, fns);
   let partials = 0, folded = 0;
