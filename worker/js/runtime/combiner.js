@@ -215,7 +215,23 @@
       return keyString;
     }
 
+    // Most records of tumbling and sliding windows: a number key's open entry in the current
+    // slice, which folds (see folds()); in few enough instructions that V8 may inline it into
+    // the driver's loop. Everything else: addRecord.
     add(keyGroup, keyString, key, record, ts) {
+      if (typeof key === "number" && !this.session && !this.idle && this.sliceFolds &&
+          ts >= this.sliceStart && ts < this.sliceStart + this.slice && this.n < this.maxEntries) {
+        const i = this.open.get(key);
+        if (i >= 0 && this.slices[i] === this.sliceStart) {
+          this.recordsIn++;
+          this.values[i] = this.addTo(this.values[i], record);
+          return;
+        }
+      }
+      this.addRecord(keyGroup, keyString, key, record, ts);
+    }
+
+    addRecord(keyGroup, keyString, key, record, ts) {
       this.recordsIn++;
       const certain = !this.idle && typeof ts === "number" && ts - ts === 0;
       if (this.foldsSessions) {
