@@ -30,19 +30,9 @@ using testing::Lines;
 inline constexpr uint32_t kMaxParallelism = 128;
 inline const std::vector<std::string> kTables = {"op2", "op2#timers"};
 
-// The documented hash (runtime/keys.js) of an ASCII key, for routing records to subtasks.
+// The key group of an ASCII key (test_util.h KeyHash), for routing records to subtasks.
 inline uint32_t KeyGroupOf(const std::string &key) {
-  uint32_t h = 0x811c9dc5u;
-  for (char c : key) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x01000193u;
-  }
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h % kMaxParallelism;
+  return testing::KeyHash(std::u16string(key.begin(), key.end())) % kMaxParallelism;
 }
 
 // A record of key `key` with event time `ts` and a processing-time deadline `p`.
@@ -126,6 +116,12 @@ struct Step {
   int64_t now = 0;
 };
 
+inline std::vector<std::string> Concat(std::vector<std::string> a,
+                                       const std::vector<std::string> &b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 class CheckpointTest : public ::testing::Test {
  protected:
   void SetUp() override { options_.block_cache_bytes = size_t{8} << 20; }
@@ -167,6 +163,14 @@ class CheckpointTest : public ::testing::Test {
     auto backend = RocksStateBackend::Open(Dir(name), kTables, options_);
     EXPECT_TRUE(backend.ok()) << backend.status().message();
     return Start(chain, backend.ok() ? std::move(backend).value() : nullptr);
+  }
+
+  // What one task never interrupted emits for `before` and then `after`, in that order.
+  std::vector<std::string> Uninterrupted(const ChainSpec &chain, const std::vector<Step> &before,
+                                         const std::vector<Step> &after) {
+    Task whole = Fresh(chain, "whole");
+    std::vector<std::string> emitted = Run(whole, before);
+    return Concat(std::move(emitted), Run(whole, after));
   }
 
   Task Restored(ChainSpec chain, const std::string &name,
@@ -232,11 +236,6 @@ inline std::vector<Record> Keys(const std::string &prefix, int n, int64_t ts, in
   std::vector<Record> records;
   for (int i = 0; i < n; ++i) records.push_back({prefix + std::to_string(i), ts + i % 7, p + i, i});
   return records;
-}
-
-inline std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string> &b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 inline std::vector<std::string> Sorted(std::vector<std::string> lines) {

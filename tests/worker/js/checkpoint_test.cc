@@ -31,9 +31,7 @@ const std::vector<Step> kAfter = {{Keys("a", 20, 15, 0)},
                                   {{}, kMaxWatermark, 0}};
 
 TEST_F(CheckpointTest, RestoredWindowsFireAsIfNothingHappened) {
-  Task whole = Fresh(WindowChain(), "whole");
-  std::vector<std::string> expected = Run(whole, kBefore);  // in this order
-  expected = Concat(expected, Run(whole, kAfter));
+  const std::vector<std::string> expected = Uninterrupted(WindowChain(), kBefore, kAfter);
   ASSERT_GT(expected.size(), 100u);
 
   Task failed = Fresh(WindowChain(), "failed");
@@ -51,9 +49,7 @@ TEST_F(CheckpointTest, RestoredWindowsFireAsIfNothingHappened) {
 // holds), then WriteCheckpoint. Restored, it gives what a task restored from a checkpoint
 // taken all at once gives.
 TEST_F(CheckpointTest, ACheckpointWrittenBetweenLaterBatchesHoldsTheStateAtItsBarrier) {
-  Task whole = Fresh(WindowChain(), "whole");
-  std::vector<std::string> expected = Run(whole, kBefore);
-  expected = Concat(expected, Run(whole, kAfter));
+  const std::vector<std::string> expected = Uninterrupted(WindowChain(), kBefore, kAfter);
 
   Task failed = Fresh(WindowChain(), "failed");
   const std::vector<std::string> before = Run(failed, kBefore);
@@ -124,9 +120,7 @@ TEST_F(CheckpointTest, RescaledFromOneSubtaskToTwo) {
   const std::vector<Step> before = {{Keys("a", 50, 3, 100)}, {{}, 2, 110}};
   const std::vector<Step> after = {
       {Keys("a", 50, 6, 300)}, {{}, 30, 130}, {{}, kMaxWatermark, 500}};
-  Task whole = Fresh(ProcessChain(), "whole");
-  std::vector<std::string> expected = Run(whole, before);  // in this order
-  expected = Concat(expected, Run(whole, after));
+  const std::vector<std::string> expected = Uninterrupted(ProcessChain(), before, after);
 
   Task failed = Fresh(ProcessChain(), "failed");
   const std::vector<std::string> first = Run(failed, before);
@@ -161,9 +155,7 @@ TEST_F(CheckpointTest, TheEndOfAChainOfCheckpointsRestoresAtTheSameAndAnotherPar
   }
   const std::vector<Step> after = {
       {Keys("k1", 40, 90, 300)}, {{}, 95, 130}, {{}, kMaxWatermark, 500}};
-  Task whole = Fresh(ProcessChain(), "whole");
-  std::vector<std::string> expected = Run(whole, before);
-  expected = Concat(expected, Run(whole, after));
+  const std::vector<std::string> expected = Uninterrupted(ProcessChain(), before, after);
 
   Task failed = Fresh(ProcessChain(), "failed");
   std::vector<std::string> first;

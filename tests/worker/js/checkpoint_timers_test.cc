@@ -22,9 +22,7 @@ TEST_F(CheckpointTest, TimersOfBothDomainsSurviveInTheirOrder) {
       {Keys("a", 30, 3, 100)}, {Keys("b", 30, 4, 200)}, {{}, 5, 110}, {Keys("c", 6, 8, 150)}};
   const std::vector<Step> after = {
       {Keys("a", 5, 20, 300)}, {{}, 7, 120}, {{}, 9, 205}, {{}, 30, 400}, {{}, kMaxWatermark, 500}};
-  Task whole = Fresh(ProcessChain(), "whole");
-  std::vector<std::string> expected = Run(whole, before);  // in this order
-  expected = Concat(expected, Run(whole, after));
+  const std::vector<std::string> expected = Uninterrupted(ProcessChain(), before, after);
 
   Task failed = Fresh(ProcessChain(), "failed");
   const std::vector<std::string> first = Run(failed, before);
@@ -53,9 +51,7 @@ TEST_F(CheckpointTest, RestoredProcessingTimeWindowsFireAsIfNothingHappened) {
   const std::vector<Step> before = {{Keys("a", 40, 0, 0)}, {Keys("b", 10, 0, 0)}};
   const std::vector<Step> after = {
       {Keys("a", 20, 0, 0)}, {Keys("c", 10, 0, 0)}, {{}, 0, int64_t{1} << 50}};
-  Task whole = Fresh(ProcessingWindowChain(), "whole");
-  std::vector<std::string> expected = Run(whole, before);
-  expected = Concat(expected, Run(whole, after));
+  const std::vector<std::string> expected = Uninterrupted(ProcessingWindowChain(), before, after);
   ASSERT_EQ(expected.size(), 60u);
 
   Task failed = Fresh(ProcessingWindowChain(), "failed");

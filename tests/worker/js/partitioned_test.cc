@@ -17,6 +17,7 @@ namespace {
 
 using testing::Chain;
 using testing::IsColumnar;
+using testing::KeyHash;
 using testing::Lines;
 using testing::MustCreate;
 using testing::Received;
@@ -49,24 +50,8 @@ ChainSpec Keyed(std::vector<StageSpec> stages, OutputMode output = OutputMode::k
   return chain;
 }
 
-// The documented hash (runtime/keys.js), re-implemented: FNV-1a over UTF-16
-// code units, murmur3 fmix32.
-uint32_t HashKey(std::u16string_view key) {
-  uint32_t h = 0x811c9dc5u;
-  for (char16_t unit : key) {
-    h ^= unit;
-    h *= 0x01000193u;
-  }
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
-}
-
 uint32_t TargetOf(std::u16string_view key, uint32_t max_parallelism, uint32_t targets) {
-  const uint64_t key_group = HashKey(key) % max_parallelism;
+  const uint64_t key_group = KeyHash(key) % max_parallelism;
   return static_cast<uint32_t>(key_group * targets / max_parallelism);
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -10,6 +12,22 @@
 #include "worker/js/js_engine.h"
 
 namespace sluice::js::testing {
+
+// The documented hash (runtime/keys.js), written again for the tests: FNV-1a over a key
+// string's UTF-16 code units, finished with murmur3's fmix32.
+inline uint32_t KeyHash(std::u16string_view key) {
+  uint32_t h = 0x811c9dc5u;
+  for (char16_t unit : key) {
+    h ^= unit;
+    h *= 0x01000193u;
+  }
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
 
 inline StageSpec Stage(std::string id, std::string name, std::string kind, std::string fn = "",
                        std::string config = "") {
