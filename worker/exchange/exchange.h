@@ -90,6 +90,11 @@ class Inbox {
   // Blocks while the inbox is full. Returns false (and drops nothing it accepted) when the
   // inbox was closed: the receiving task ended or was cancelled, or when `stop` was requested
   // while waiting for room (the batch is then not taken; for a sender being cancelled).
+  // A batch that only moves time on (a watermark; no records, idleness or barrier) is folded
+  // into its channel's last queued batch when that one only moves time on too (the later
+  // watermark wins), and wakes a waiting Next only when that Next's deadline is more than 50 ms
+  // away: a task between batches sees it when it next looks (InboxSource looks every 50 ms),
+  // instead of being woken for every step of an upstream watermark.
   bool Push(uint32_t channel, Batch batch, std::stop_token stop = {});
   // For a channel arriving over a multiplexed connection, whose handler must never wait: takes
   // the batch at once, even beyond the channel's room (its sender held a credit for it), and

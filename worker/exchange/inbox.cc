@@ -27,6 +27,13 @@ namespace {
 constexpr size_t kUnbounded = std::numeric_limits<size_t>::max();
 // A channel held for running ahead has this share of its room (Inbox::Hold).
 constexpr size_t kHeldShare = 16;
+// A batch that only moves time on does not wake a reader whose wait ends within this anyway.
+constexpr auto kTimeOnlyWake = std::chrono::milliseconds(50);
+
+// Whether `batch` only moves its channel's watermark on (no records, idleness or barrier).
+bool TimeOnly(const Batch& batch) {
+  return batch.data.empty() && !batch.idle && batch.barrier == 0 && batch.watermark.has_value();
+}
 
 size_t PerChannel(size_t capacity_batches, uint32_t channels) {
   if (capacity_batches == 0) return kUnbounded;
@@ -68,6 +75,21 @@ struct Inbox::State {
       if (!blocked[queue[i].channel]) return i;
     }
     return queue.size();
+  }
+
+  // The queued batch of `channel` that a time-only batch can be folded into: its last entry,
+  // when that only moves time on too; else null.
+  Batch* TimeOnlyTail(uint32_t channel) {
+    for (size_t i = queue.size(); i-- > 0;) {
+      if (queue[i].channel != channel) continue;
+      return !is_end[i] && TimeOnly(queue[i]) ? &queue[i] : nullptr;
+    }
+    return nullptr;
+  }
+  // Whether a time-only batch pushed now should wake the reader: only one that waits past
+  // kTimeOnlyWake from now (it would not see the batch soon enough otherwise).
+  bool WakeForTime() const {
+    return reader_waiting && reader_deadline - std::chrono::steady_clock::now() > kTimeOnlyWake;
   }
 
   // What a batch counts against the byte room.
@@ -140,6 +162,8 @@ struct Inbox::State {
   std::vector<std::deque<Waiting>> waiting;  // offered beyond the room, per channel
   bool closed = false;
   std::chrono::nanoseconds blocked_time{0};
+  bool reader_waiting = false;  // in Next(), until reader_deadline
+  std::chrono::steady_clock::time_point reader_deadline;
 };
 
 Inbox::Inbox(TaskId task, uint32_t channels, size_t capacity_batches)
@@ -160,6 +184,16 @@ bool Inbox::Push(uint32_t channel, Batch batch, std::stop_token stop) {
   State& s = *state_;
   std::unique_lock lock(s.mutex);
   if (channel >= s.channels) return false;
+  const bool time_only = TimeOnly(batch);
+  if (time_only && !s.closed) {
+    if (Batch* tail = s.TimeOnlyTail(channel); tail != nullptr) {
+      tail->watermark = std::max(*tail->watermark, *batch.watermark);
+      const bool wake = s.WakeForTime();
+      lock.unlock();
+      if (wake) s.available.notify_all();
+      return true;
+    }
+  }
   if (!s.closed && s.Full(channel)) {
     auto start = std::chrono::steady_clock::now();
     s.room.wait(lock, stop, [&] { return s.closed || !s.Full(channel); });
@@ -172,8 +206,9 @@ bool Inbox::Push(uint32_t channel, Batch batch, std::stop_token stop) {
   s.queue.push_back(std::move(batch));
   s.is_end.push_back(false);
   ++s.batches;
+  const bool wake = !time_only || s.WakeForTime();
   lock.unlock();
-  s.available.notify_all();
+  if (wake) s.available.notify_all();
   return true;
 }
 
@@ -221,11 +256,16 @@ InboxItem Inbox::Next(std::chrono::steady_clock::time_point deadline) {
     return s.closed || s.FirstUnblocked() < s.queue.size() ||
            (s.queue.empty() && s.ended_count == s.channels);
   };
+  s.reader_waiting = true;
+  s.reader_deadline = deadline;
+  bool woken = true;
   if (deadline == std::chrono::steady_clock::time_point::max()) {
     s.available.wait(lock, ready);
-  } else if (!s.available.wait_until(lock, deadline, ready)) {
-    return InboxItem{InboxItem::Kind::kTimeout, {}, 0};
+  } else {
+    woken = s.available.wait_until(lock, deadline, ready);
   }
+  s.reader_waiting = false;
+  if (!woken) return InboxItem{InboxItem::Kind::kTimeout, {}, 0};
   const size_t at = s.FirstUnblocked();
   if (s.closed || at >= s.queue.size()) return InboxItem{};
   InboxItem item;

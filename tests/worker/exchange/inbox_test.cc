@@ -37,6 +37,69 @@ TEST(InboxTest, KeepsEachChannelsOrder) {
   EXPECT_EQ(inbox.queued(), 0u);
 }
 
+Batch TimeBatch(int64_t watermark) {
+  Batch batch;
+  batch.watermark = watermark;
+  return batch;
+}
+
+// A batch that only moves time on folds into its channel's last queued batch when that one only
+// moves time on too: the reader gets the latest watermark once, in the channel's order, and
+// batches with records, idleness or a barrier are never folded into or over.
+TEST(InboxTest, TimeOnlyBatchesFoldIntoTheChannelsLastOne) {
+  Inbox inbox(TaskId("t"), 2, 16);
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(10)));
+  ASSERT_TRUE(inbox.Push(1, TimeBatch(5)));
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(20)));  // folds into 10 across channel 1's batch
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("a1")));
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(30)));  // after records: a batch of its own
+  Batch idle = TimeBatch(35);
+  idle.idle = true;
+  ASSERT_TRUE(inbox.Push(0, std::move(idle)));
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(40)));  // after idleness: a batch of its own
+  Batch barrier;
+  barrier.barrier = 3;
+  ASSERT_TRUE(inbox.Push(0, std::move(barrier)));
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(50)));  // after a barrier: a batch of its own
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(60)));  // folds into 50
+  EXPECT_EQ(inbox.queued(), 8u);
+  std::vector<std::string> seen;
+  while (inbox.queued() > 0) {
+    std::optional<Batch> batch = PopBatch(inbox);
+    ASSERT_TRUE(batch.has_value());
+    std::string what = std::to_string(batch->channel) + ":" + batch->data;
+    if (batch->watermark.has_value()) what += "@" + std::to_string(*batch->watermark);
+    if (batch->idle) what += " idle";
+    if (batch->barrier != 0) what += " barrier";
+    seen.push_back(what);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"0:@20", "1:@5", "0:a1", "0:@30", "0:@35 idle",
+                                            "0:@40", "0: barrier", "0:@60"}));
+}
+
+// A reader that waits without a deadline (or one far off) is woken by a time-only batch; one
+// that looks again within 50 ms anyway need not be (InboxSource's), and finds it then.
+TEST(InboxTest, TimeOnlyBatchesWakeAReaderThatWouldWaitLong) {
+  Inbox inbox(TaskId("t"), 1, 16);
+  auto popped = std::async(std::launch::async, [&] { return PopBatch(inbox); });
+  EXPECT_TRUE(StaysBlocked(popped));
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(7)));
+  ASSERT_EQ(popped.wait_for(kSoon), std::future_status::ready);
+  EXPECT_EQ(popped.get()->watermark, 7);
+
+  auto next = std::async(std::launch::async, [&] {
+    return inbox.Next(std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+  });
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(8)));
+  ASSERT_EQ(next.wait_for(kSoon), std::future_status::ready);
+  InboxItem item = next.get();
+  if (item.kind == InboxItem::Kind::kTimeout) {  // it looked before the push
+    item = inbox.Next(std::chrono::steady_clock::now());
+  }
+  ASSERT_EQ(item.kind, InboxItem::Kind::kBatch);
+  EXPECT_EQ(item.batch.watermark, 8);
+}
+
 TEST(InboxTest, PushBlocksWhileFullAndResumesAfterPop) {
   Inbox inbox(TaskId("t"), 1, 2);
   ASSERT_TRUE(inbox.Push(0, MakeBatch("1")));
