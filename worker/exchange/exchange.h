@@ -93,8 +93,9 @@ class Inbox {
   // A batch that only moves time on (a watermark; no records, idleness or barrier) is folded
   // into its channel's last queued batch when that one only moves time on too (the later
   // watermark wins), and wakes a waiting Next only when that Next's deadline is more than 50 ms
-  // away: a task between batches sees it when it next looks (InboxSource looks every 50 ms),
-  // instead of being woken for every step of an upstream watermark.
+  // away or a channel is blocked or held (the watermark may let it go): a task between batches
+  // sees it when it next looks (InboxSource looks every 50 ms), instead of being woken for
+  // every step of an upstream watermark.
   bool Push(uint32_t channel, Batch batch, std::stop_token stop = {});
   // For a channel arriving over a multiplexed connection, whose handler must never wait: takes
   // the batch at once, even beyond the channel's room (its sender held a credit for it), and

@@ -86,10 +86,13 @@ struct Inbox::State {
     }
     return nullptr;
   }
-  // Whether a time-only batch pushed now should wake the reader: only one that waits past
-  // kTimeOnlyWake from now (it would not see the batch soon enough otherwise).
+  // Whether a time-only batch pushed now should wake the reader: one that waits past
+  // kTimeOnlyWake from now (it would not see the batch soon enough otherwise), or while a
+  // channel is held back (the watermark may be what lets it go, and its sender may be waiting).
   bool WakeForTime() const {
-    return reader_waiting && reader_deadline - std::chrono::steady_clock::now() > kTimeOnlyWake;
+    if (!reader_waiting) return false;
+    return blocked_count > 0 ||
+           reader_deadline - std::chrono::steady_clock::now() > kTimeOnlyWake;
   }
 
   // What a batch counts against the byte room.
