@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "worker/js/state_probe.h"
 #include "worker/js/v8_batch_io.h"
 #include "worker/js/v8_chain_scripts.h"
+#include "worker/js/v8_code_cache.h"
 #include "worker/js/v8_platform.h"
 #include "worker/js/v8_state_binding.h"
 #include "worker/js/watchdog.h"
@@ -36,6 +38,16 @@ using namespace scripts;  // NOLINT: the script names (v8_chain_scripts.h)
 namespace {
 
 constexpr size_t kMb = 1024 * 1024;
+
+// Stores V8's code for `script` (with the functions compiled so far) under its name and source.
+void StoreCode(CodeCache &cache, const std::string &name, const std::string &source,
+               v8::Local<v8::UnboundScript> script) {
+  std::unique_ptr<v8::ScriptCompiler::CachedData> made(v8::ScriptCompiler::CreateCodeCache(script));
+  if (made == nullptr || made->length <= 0) return;
+  cache.Store(name, source,
+              std::string(reinterpret_cast<const char *>(made->data),
+                          static_cast<size_t>(made->length)));
+}
 
 double WatermarkToJs(int64_t watermark) {
   if (watermark == kMinWatermark) return -std::numeric_limits<double>::infinity();
@@ -164,10 +176,31 @@ Status V8ChainRunner::Compile(v8::Local<v8::Context> context, const std::string 
                               v8::Local<v8::Value> *value) {
   v8::Local<v8::String> text = V8String(isolate_, source);
   v8::ScriptOrigin origin(isolate_, V8String(isolate_, resource_name));
+  // The code another isolate made for this script (v8_code_cache.h); `cached` keeps its bytes.
+  CodeCache &cache = CodeCache::Process();
+  std::shared_ptr<const std::string> cached = cache.Find(resource_name, source);
   Result<v8::Local<v8::Value>> result = Guarded(context, stage, [&]() -> v8::MaybeLocal<v8::Value> {
+    auto *data = cached == nullptr ? nullptr
+                                   : new v8::ScriptCompiler::CachedData(
+                                         reinterpret_cast<const uint8_t *>(cached->data()),
+                                         static_cast<int>(cached->size()),
+                                         v8::ScriptCompiler::CachedData::BufferNotOwned);
+    v8::ScriptCompiler::Source script_source(text, origin, data);  // owns `data`
     v8::Local<v8::Script> script;
-    if (!v8::Script::Compile(context, text, &origin).ToLocal(&script)) return {};
-    return script->Run(context);
+    if (!v8::ScriptCompiler::Compile(context, &script_source,
+                                     data == nullptr ? v8::ScriptCompiler::kNoCompileOptions
+                                                     : v8::ScriptCompiler::kConsumeCodeCache)
+             .ToLocal(&script)) {
+      return {};
+    }
+    const bool rejected = data != nullptr && script_source.GetCachedData()->rejected;
+    if (rejected) cache.Rejected();
+    const bool store = data == nullptr || rejected;
+    v8::MaybeLocal<v8::Value> value = script->Run(context);
+    if (store && !value.IsEmpty()) {  // after the run: with the functions it compiled
+      StoreCode(cache, resource_name, source, script->GetUnboundScript());
+    }
+    return value;
   });
   if (!result.ok()) return result.status();
   *value = *result;
