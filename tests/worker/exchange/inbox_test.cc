@@ -11,6 +11,7 @@ namespace sluice::exchange {
 namespace {
 
 using testing::kSoon;
+using testing::kStaysBlocked;
 using testing::MakeBatch;
 using testing::PopBatch;
 using testing::StaysBlocked;
@@ -237,7 +238,8 @@ TEST(InboxTest, ABlockedChannelIsHeldBackWhileTheOthersFlow) {
   ASSERT_TRUE(inbox.Push(0, MakeBatch("a2")));
   inbox.EndChannel(0);
   // Only channel 0 has something, and it is blocked: its batches and its end wait.
-  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).kind, InboxItem::Kind::kTimeout);
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kStaysBlocked).kind,
+            InboxItem::Kind::kTimeout);
   inbox.UnblockAll();
   EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).batch.data, "a1");
   EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).batch.data, "a2");
@@ -335,7 +337,8 @@ TEST(InboxTest, AHeldChannelHasASixteenthOfTheRoomUntilLetGo) {
   // Held back like a blocked channel; the other channel keeps its whole room and flows.
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(inbox.Push(1, MakeBatch("b")));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(PopBatch(inbox)->data, "b");
-  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kSoon).kind, InboxItem::Kind::kTimeout);
+  EXPECT_EQ(inbox.Next(std::chrono::steady_clock::now() + kStaysBlocked).kind,
+            InboxItem::Kind::kTimeout);
   // Let go: the whole room again, so the waiting push goes in before anything is popped.
   inbox.Unblock(0);
   ASSERT_EQ(third.wait_for(kSoon), std::future_status::ready);
