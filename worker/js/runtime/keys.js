@@ -113,9 +113,9 @@
   // and V8 computes `hash % maxParallelism` as a double; stored as it is, one such key group
   // makes every object field that holds key groups (the state cache's entries) a boxed double,
   // a further pointer to follow on every lookup.
-  // A memo made with strings = false (a combiner's, which knows integer keys by their number:
-  // combiner.js idOf) leaves `string` "" for integer keys from 0 to 2^32 - 1 and hashes them
-  // without making their strings (hashInteger, the same group).
+  // Integer keys are hashed without their strings (hashInteger, the same group). A memo made with
+  // strings = false (a combiner's, which knows integer keys by their number: combiner.js idOf)
+  // does not make those strings at all, and leaves `string` "" for them.
   const SLOTS = 4096;
   class KeyMemo {
     constructor(maxParallelism, strings = true) {
@@ -147,7 +147,7 @@
         if ((key >>> 0) === key) {
           const slot = key & (SLOTS - 1);
           const text = this.strings ? String(key) : "";
-          const g = ((this.strings ? hashString(text) : hashInteger(key)) % this.maxParallelism) | 0;
+          const g = (hashInteger(key) % this.maxParallelism) | 0;  // = hashString(String(key))
           this.slotKeys[slot] = key;
           this.slotGroups[slot] = g;
           this.slotStrings[slot] = text;
