@@ -93,9 +93,10 @@ class Inbox {
   // A batch that only moves time on (a watermark; no records, idleness or barrier) is folded
   // into its channel's last queued batch when that one only moves time on too (the later
   // watermark wins), and wakes a waiting Next only when that Next's deadline is more than 50 ms
-  // away or a channel is blocked or held (the watermark may let it go): a task between batches
-  // sees it when it next looks (InboxSource looks every 50 ms), instead of being woken for
-  // every step of an upstream watermark.
+  // away or a sender waits for room (the watermark may let its held channel go; a sender about
+  // to wait wakes the reader itself): a task between batches sees it when it next looks
+  // (InboxSource looks every 50 ms), instead of being woken for every step of an upstream
+  // watermark.
   bool Push(uint32_t channel, Batch batch, std::stop_token stop = {});
   // For a channel arriving over a multiplexed connection, whose handler must never wait: takes
   // the batch at once, even beyond the channel's room (its sender held a credit for it), and
@@ -108,6 +109,9 @@ class Inbox {
   // The next batch or channel end, in the order they happened per channel; waits until
   // `deadline` at most.
   InboxItem Next(std::chrono::steady_clock::time_point deadline);
+  // Takes the batch Next() would hand out now when it only moves time on, without waiting;
+  // nullopt (and nothing taken) otherwise: a reader folds a run of watermarks into one step.
+  std::optional<Batch> TakeTimeOnly();
   // Wakes every waiter; later Push calls return false and Next returns kDone.
   void Close();
   // Barrier alignment: Next() holds back what `channel` sends (batches and its end) until

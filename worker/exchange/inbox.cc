@@ -3,6 +3,7 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "worker/exchange/exchange.h"
@@ -88,11 +89,20 @@ struct Inbox::State {
   }
   // Whether a time-only batch pushed now should wake the reader: one that waits past
   // kTimeOnlyWake from now (it would not see the batch soon enough otherwise), or while a
-  // channel is held back (the watermark may be what lets it go, and its sender may be waiting).
+  // sender waits for room (the watermark may be what lets its held channel go). A channel held
+  // for running ahead whose sender has room waits for the reader's deadline like any other; a
+  // sender about to wait for room wakes the reader itself (Push).
   bool WakeForTime() const {
     if (!reader_waiting) return false;
-    return blocked_count > 0 ||
+    return SendersWaiting() ||
            reader_deadline - std::chrono::steady_clock::now() > kTimeOnlyWake;
+  }
+  bool SendersWaiting() const {
+    if (senders_waiting > 0) return true;
+    for (const std::deque<Waiting>& q : waiting) {
+      if (!q.empty()) return true;
+    }
+    return false;
   }
 
   // What a batch counts against the byte room.
@@ -130,6 +140,23 @@ struct Inbox::State {
     ++admitted[channel];
     admitted_bytes[channel] += cost;
   }
+  // Takes the queued batch at `at` (not an end marker) and makes its room: unlocks `lock`, then
+  // wakes the pushers and runs the offered batches' callbacks that now fit.
+  Batch Take(size_t at, std::unique_lock<std::mutex>& lock) {
+    Batch batch = std::move(queue[at]);
+    queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(at));
+    is_end.erase(is_end.begin() + static_cast<std::ptrdiff_t>(at));
+    --batches;
+    bytes -= batch.data.size();
+    --admitted[batch.channel];
+    admitted_bytes[batch.channel] -= Cost(batch);
+    std::vector<std::function<void()>> run;
+    AdmitWaiting(batch.channel, run);
+    lock.unlock();
+    room.notify_all();
+    for (auto& callback : run) callback();
+    return batch;
+  }
   // Admits the offered batches of `channel` that fit now; their callbacks go to `run`.
   void AdmitWaiting(uint32_t channel, std::vector<std::function<void()>>& run) {
     std::deque<Waiting>& q = waiting[channel];
@@ -165,6 +192,7 @@ struct Inbox::State {
   std::vector<std::deque<Waiting>> waiting;  // offered beyond the room, per channel
   bool closed = false;
   std::chrono::nanoseconds blocked_time{0};
+  uint32_t senders_waiting = 0;  // in Push(), waiting for room
   bool reader_waiting = false;  // in Next(), until reader_deadline
   std::chrono::steady_clock::time_point reader_deadline;
 };
@@ -198,8 +226,13 @@ bool Inbox::Push(uint32_t channel, Batch batch, std::stop_token stop) {
     }
   }
   if (!s.closed && s.Full(channel)) {
+    // A reader left asleep by time-only batches (WakeForTime) reads them now: one may be what
+    // lets this channel go.
+    if (s.reader_waiting) s.available.notify_all();
     auto start = std::chrono::steady_clock::now();
+    ++s.senders_waiting;
     s.room.wait(lock, stop, [&] { return s.closed || !s.Full(channel); });
+    --s.senders_waiting;
     s.blocked_time += std::chrono::steady_clock::now() - start;
   }
   if (s.closed || s.Full(channel)) return false;  // closed, or stopped while full
@@ -275,20 +308,23 @@ InboxItem Inbox::Next(std::chrono::steady_clock::time_point deadline) {
   item.channel = s.queue[at].channel;
   const bool end = s.is_end[at];
   item.kind = end ? InboxItem::Kind::kChannelEnd : InboxItem::Kind::kBatch;
-  if (!end) item.batch = std::move(s.queue[at]);
-  s.queue.erase(s.queue.begin() + static_cast<std::ptrdiff_t>(at));
-  s.is_end.erase(s.is_end.begin() + static_cast<std::ptrdiff_t>(at));
-  if (end) return item;
-  --s.batches;
-  s.bytes -= item.batch.data.size();
-  --s.admitted[item.channel];
-  s.admitted_bytes[item.channel] -= s.Cost(item.batch);
-  std::vector<std::function<void()>> run;
-  s.AdmitWaiting(item.channel, run);
-  lock.unlock();
-  s.room.notify_all();
-  for (auto& room : run) room();
+  if (end) {
+    s.queue.erase(s.queue.begin() + static_cast<std::ptrdiff_t>(at));
+    s.is_end.erase(s.is_end.begin() + static_cast<std::ptrdiff_t>(at));
+    return item;
+  }
+  item.batch = s.Take(at, lock);
   return item;
+}
+
+std::optional<Batch> Inbox::TakeTimeOnly() {
+  State& s = *state_;
+  std::unique_lock lock(s.mutex);
+  const size_t at = s.FirstUnblocked();
+  if (s.closed || at >= s.queue.size() || s.is_end[at] || !TimeOnly(s.queue[at])) {
+    return std::nullopt;
+  }
+  return s.Take(at, lock);
 }
 
 void Inbox::Close() {

@@ -438,10 +438,11 @@ void EmitAdvance(const ChainSpec &chain, const ChainProgram &program, JsWriter &
     w.Line("else if (now - ", a, ".last >= ", a, ".idleTimeout) ", a, ".idle = true;");
     w.Line("idleOut = ", a, ".idle;");
   }
-  EmitCombinerFlush(chain, w);
+  EmitCombinerEnd(chain, w);
   CloseGuard(w);
   w.Line("return finish();");
   w.Close("};");
+  EmitCombinerRelease(chain, Stat(DriverStat::kRunningStage), w);
   w.Line("run.flush = function flush() { if (tables !== null) tables.flush(); };");
   // Checkpoints (state.js): all at once, or in parts (the barrier's copy-on-write view, then
   // the writes between batches); `all` is whether the checkpoint's state is written. An
@@ -563,7 +564,7 @@ void EmitRun(const ChainSpec &chain, const ChainProgram &program, JsWriter &w) {
     w.Close();
   }
   if (chain.keyed_input_in_chain || program.keyed_stages.size() > 1) w.Line("moveKeyed();");
-  EmitCombinerFlush(chain, w);
+  EmitCombinerEnd(chain, w);
   CloseGuard(w);
   EmitUnidle(chain, w);
   w.Line("return finish();");

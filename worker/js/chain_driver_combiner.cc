@@ -50,12 +50,38 @@ void EmitCombinerBegin(const ChainSpec &chain, JsWriter &w) {
   }
 }
 
-void EmitCombinerFlush(const ChainSpec &chain, JsWriter &w) {
+void EmitCombinerEnd(const ChainSpec &chain, JsWriter &w) {
   if (!AnyCombines(chain)) return;
   w.Line("s = ", static_cast<int>(chain.stages.size()) - 1, ";");
   for (size_t e = 0; e < chain.outputs.size(); ++e) {
-    if (Combines(chain, e)) w.Line("C", e, ".flush();");
+    if (Combines(chain, e)) w.Line("C", e, ".end(outWatermark(), idleOut);");
   }
+}
+
+void EmitCombinerRelease(const ChainSpec &chain, const std::string &running_stage, JsWriter &w) {
+  w.Open("run.release = function release() {");
+  if (AnyCombines(chain)) {
+    std::string held;
+    for (size_t e = 0; e < chain.outputs.size(); ++e) {
+      if (Combines(chain, e)) held += (held.empty() ? "C" : " && C") + std::to_string(e) + ".held === 0";
+    }
+    w.Line("if (", held, ") return null;");
+    w.Line("s = -1; let done = false;");
+    w.Line("begin();");
+    w.Open("try {");
+    w.Line("s = ", static_cast<int>(chain.stages.size()) - 1, ";");
+    for (size_t e = 0; e < chain.outputs.size(); ++e) {
+      if (Combines(chain, e)) w.Line("C", e, ".flush(); C", e, ".end(outWatermark(), idleOut);");
+    }
+    w.Line("done = true;");
+    w.Next("} finally {");
+    w.Line("if (!done) ", running_stage, " = s;");
+    w.Close();
+    w.Line("return finish();");
+  } else {
+    w.Line("return null;");
+  }
+  w.Close("};");
 }
 
 void EmitCombinerAdd(const ChainSpec &chain, size_t e, const std::string &var,

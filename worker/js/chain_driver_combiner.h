@@ -12,7 +12,8 @@ namespace sluice::js {
 // The driver's parts for combiners (runtime/combiner.js), written by WriteDriver: on the sending
 // side an output edge with a combiner hands its records to `C<e>` (one Combiner per edge, as
 // long as the runner) instead of its codec targets, and C<e> sends its partial accumulators
-// and records on to the targets when the call ends; on the receiving side
+// and records on to the targets when they must go (at the end of a call that sends a watermark
+// reaching one of their windows, and before a barrier); on the receiving side
 // (ChainSpec::combined_input) the keyed window operator merges the partials it gets.
 
 // Whether output edge `e` pre-aggregates: it has a combiner and encodes columnar batches (the
@@ -26,8 +27,13 @@ bool AnyCombines(const ChainSpec &chain);
 void EmitCombinerSetup(const ChainSpec &chain, JsWriter &w);
 // In begin(): each combiner learns the watermark last sent and whether the output is idle.
 void EmitCombinerBegin(const ChainSpec &chain, JsWriter &w);
-// Before a call's guard closes: every combiner sends what it holds, named after the last stage.
-void EmitCombinerFlush(const ChainSpec &chain, JsWriter &w);
+// Before a call's guard closes: every combiner sends what it holds if it must go before the
+// watermark the call sends (combiner.js end()), named after the last stage.
+void EmitCombinerEnd(const ChainSpec &chain, JsWriter &w);
+// run.release(): every combiner sends what it holds (before a barrier); null when none holds
+// anything (and always without combiners), else the call's result as finish() makes it.
+// running_stage: the stats slot a failed call names its stage in.
+void EmitCombinerRelease(const ChainSpec &chain, const std::string &running_stage, JsWriter &w);
 // Record `var` with event time `time` into edge e's combiner; its key is taken and checked
 // under the edge's key-selector stage, as the targets' partitioning does.
 void EmitCombinerAdd(const ChainSpec &chain, size_t e, const std::string &var,

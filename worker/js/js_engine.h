@@ -209,6 +209,12 @@ class ChainRunner {
   // notices that its input went idle.
   virtual Result<BatchResult> AdvanceTime(std::optional<int64_t> watermark, int64_t now_ms) = 0;
 
+  // Sends on what the chain holds back across calls: a combiner's partial accumulators, which
+  // wait until the watermark the task sends reaches one of their windows (runtime/combiner.js).
+  // Called before the task forwards a checkpoint's barrier, so that the barrier finds nothing
+  // held. nullopt when nothing was held.
+  virtual Result<std::optional<BatchResult>> Release() { return std::optional<BatchResult>(); }
+
   // Checkpoints: makes the chain's keyed state whole in its StateBackend: writes the keyed
   // operator's timers (table 1) and flushes the state cache, so that a checkpoint of the
   // backend taken right after holds everything. Does nothing without keyed state.

@@ -335,6 +335,24 @@ Result<BatchResult> V8ChainRunner::AdvanceTime(std::optional<int64_t> watermark,
   return Finish(context, *out);
 }
 
+Result<std::optional<BatchResult>> V8ChainRunner::Release() {
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handles(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  Result<v8::Local<v8::Function>> release = DriverMethod(context, "release");
+  if (!release.ok()) return release.status();
+  Result<v8::Local<v8::Value>> out =
+      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
+        return (*release)->Call(context, v8::Undefined(isolate_), 0, nullptr);
+      });
+  if (!out.ok()) return out.status();
+  if ((*out)->IsNull()) return std::optional<BatchResult>();
+  auto batch = Finish(context, *out);
+  if (!batch.ok()) return batch.status();
+  return std::optional<BatchResult>(std::move(batch).value());
+}
+
 Result<v8::Local<v8::Value>> V8ChainRunner::CallSnapshot(v8::Local<v8::Context> context,
                                                           const char *name, int argc,
                                                           v8::Local<v8::Value> *argv) {

@@ -48,6 +48,7 @@ class V8ChainRunner final : public ChainRunner {
   Result<BatchResult> RunGenerated(int64_t first, int64_t stride, int32_t count) override;
   Result<BatchResult> RunText(std::string_view text, uint32_t input = 0) override;
   Result<BatchResult> AdvanceTime(std::optional<int64_t> watermark, int64_t now_ms) override;
+  Result<std::optional<BatchResult>> Release() override;
   Status SnapshotState() override;
   Status BeginSnapshot() override;
   Result<bool> ContinueSnapshot(size_t budget) override;

@@ -135,6 +135,14 @@ Status Task::Write(TaskParts& parts, const js::BatchResult& batch) {
   return written;
 }
 
+// What the chain holds back across calls goes out before a barrier (js::ChainRunner::Release).
+Status Task::Release(TaskParts& parts) {
+  auto held = parts.runner->Release();
+  if (!held.ok()) return held.status();
+  if (!held->has_value()) return Status::Ok();
+  return Write(parts, **held);
+}
+
 // Every batch goes through the chain to the sink; the time keeper moves time on (the source's
 // watermark, at least every kTick, and +infinity at the end of the input so every pending
 // window and timer fires).
@@ -149,6 +157,7 @@ Status Task::Loop(TaskParts& parts, TaskCheckpointer& checkpointer) {
     }
     if (parts.has_source) {
       if (auto trigger = mailbox_.TakeTrigger(); trigger.has_value()) {
+        SLUICE_RETURN_IF_ERROR(Release(parts));
         SLUICE_RETURN_IF_ERROR(checkpointer.TakeCheckpoint(*trigger, parts));
       }
     }
@@ -167,6 +176,7 @@ Status Task::Loop(TaskParts& parts, TaskCheckpointer& checkpointer) {
     SLUICE_RETURN_IF_ERROR(FeedChain(*input, *parts.source, chain, time, write));
     if (parts.inbox_source != nullptr) {
       if (auto barrier = parts.inbox_source->TakeBarrier(); barrier.has_value()) {
+        SLUICE_RETURN_IF_ERROR(Release(parts));
         SLUICE_RETURN_IF_ERROR(checkpointer.TakeCheckpoint(*barrier, parts));
       }
     }

@@ -72,6 +72,7 @@ class Task {
   Status Loop(TaskParts& parts, TaskCheckpointer& checkpointer);
   // The chain's output for one batch goes to the sink; the counters follow.
   Status Write(TaskParts& parts, const js::BatchResult& batch);
+  Status Release(TaskParts& parts);
 
   proto::TaskDeployment deployment_;
   TaskServices services_;

@@ -101,6 +101,39 @@ TEST(InboxTest, TimeOnlyBatchesWakeAReaderThatWouldWaitLong) {
   EXPECT_EQ(item.batch.watermark, 8);
 }
 
+// TakeTimeOnly takes what Next() would hand out only while that moves time on alone: the
+// reader folds a run of watermarks into one step and leaves records, ends and blocked
+// channels to Next().
+TEST(InboxTest, TakeTimeOnlyTakesWatermarksAtTheFrontOnly) {
+  Inbox inbox(TaskId("t"), 3, 16);
+  EXPECT_FALSE(inbox.TakeTimeOnly().has_value());
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(5)));
+  ASSERT_TRUE(inbox.Push(1, TimeBatch(3)));
+  ASSERT_TRUE(inbox.Push(0, MakeBatch("x")));
+  ASSERT_TRUE(inbox.Push(1, TimeBatch(4)));  // folds into channel 1's 3
+  std::optional<Batch> first = inbox.TakeTimeOnly();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->channel, 0u);
+  EXPECT_EQ(first->watermark, 5);
+  std::optional<Batch> second = inbox.TakeTimeOnly();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->channel, 1u);
+  EXPECT_EQ(second->watermark, 4);
+  EXPECT_FALSE(inbox.TakeTimeOnly().has_value());  // records in front: Next's
+  EXPECT_EQ(PopBatch(inbox)->data, "x");
+  ASSERT_TRUE(inbox.Push(1, TimeBatch(6)));
+  inbox.Block(1);
+  EXPECT_FALSE(inbox.TakeTimeOnly().has_value());  // channel 1's watermark is held back
+  inbox.Unblock(1);
+  std::optional<Batch> third = inbox.TakeTimeOnly();
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->watermark, 6);
+  inbox.EndChannel(2);
+  ASSERT_TRUE(inbox.Push(0, TimeBatch(9)));
+  EXPECT_FALSE(inbox.TakeTimeOnly().has_value());  // an end in front
+  EXPECT_EQ(inbox.queued(), 1u);
+}
+
 TEST(InboxTest, PushBlocksWhileFullAndResumesAfterPop) {
   Inbox inbox(TaskId("t"), 1, 2);
   ASSERT_TRUE(inbox.Push(0, MakeBatch("1")));

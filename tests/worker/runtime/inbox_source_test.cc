@@ -116,6 +116,25 @@ TEST(InboxSourceTest, HoldsBackAChannelWhoseWatermarkRanAhead) {
             (std::vector<std::string>{"a1\n", "b1\n", "b2\n", "b3\n", "a2\n", "b4\n"}));
 }
 
+// Watermarks queued one behind the other, of any channel, move the chain's time on in one step.
+TEST(InboxSourceTest, QueuedWatermarksGoToTheChainInOneStep) {
+  auto inbox = std::make_shared<exchange::Inbox>(TaskId("t"), 2, 16);
+  InboxSource source(inbox, {}, std::chrono::milliseconds(5), true, /*max_lead=*/-1);
+  FakeChain chain;
+  exchange::Batch time;
+  for (int64_t w : {100, 200}) {
+    time.watermark = w;
+    ASSERT_TRUE(inbox->Push(0, time));
+    ASSERT_TRUE(inbox->Push(1, time));
+    time.watermark = w + 50;
+    ASSERT_TRUE(inbox->Push(1, time));  // folds into channel 1's last
+  }
+  ASSERT_TRUE(inbox->Push(0, Data("a\n", 300)));
+  EXPECT_EQ(Drain(source, chain), (std::vector<std::string>{"a\n"}));
+  EXPECT_EQ(chain.calls, (std::vector<std::string>{"advance", "text", "advance"}));
+  EXPECT_EQ(chain.advances, (std::vector<std::optional<int64_t>>{200, 250}));
+}
+
 TEST(InboxSourceTest, ANegativeLeadKeepsArrivalOrder) {
   auto inbox = std::make_shared<exchange::Inbox>(TaskId("t"), 2, 16);
   InboxSource source(inbox, {}, std::chrono::milliseconds(5), true, /*max_lead=*/-1);

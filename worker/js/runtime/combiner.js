@@ -10,11 +10,18 @@
 // accumulator for: the window itself (tumbling), gcd(size, slide) (sliding); every record of a
 // slice falls into the same windows.
 //
-// Exactly the window operator's results, records and order:
-// - Nothing outlives a call into the chain: flush() (the driver's finish(), before the batch,
-//   and so before any watermark, idleness change or barrier, leaves the task) sends everything.
-//   So the combiner holds no state a checkpoint would need, and a partial reaches the window
-//   operator before the watermark that follows its records.
+// Exactly the window operator's results and records, and each key's order:
+// - A partial of tumbling or sliding windows waits across calls until it must go: end(), at
+//   the end of every call, sends everything held when the watermark the call sends reaches the
+//   earliest window of a held partial (its end - 1: `due`), when the output is idle, or when a
+//   record is held as it is (it goes before the watermark that follows it, as it would alone);
+//   release() (the driver's run.release(), before the task forwards a barrier) and the end of
+//   the input (watermark +Infinity) send everything. So a partial reaches the window operator
+//   before any watermark that could fire a window of it, and a checkpoint's barrier finds the
+//   combiner empty: it holds no state a checkpoint would need. Waiting costs no latency (no
+//   window of a held partial can fire before the watermark that sends it) and spares the
+//   window operator's task a call per batch: the senders' batches that only move the watermark
+//   fold into one at its inbox. Session partials go at the end of their call.
 // - Only records whose every window ends after the watermark this task last sent are folded:
 //   the window operator's watermark is at most that one until the partial has arrived, so none
 //   of those windows has fired, none is late, and a partial is never late, never a late firing,
@@ -31,6 +38,9 @@
 //   window's timers (whose order is the firing order), in the same order across keys. For an
 //   associative function (as a merge must be) every value is the one without the combiner.
 // - At most `maxEntries` entries are held: one more flushes first.
+// - Keys whose windows fire at the same time may come out in another order among themselves
+//   when two senders' partials wait differently (each key's own results keep their order, and
+//   behind an exchange that order already depends on how the senders' batches interleave).
 // - Session windows with count fold too, by interval: a key's partial is a run of its records
 //   whose windows [ts, ts + gap) connect (touching counts, as the window operator merges), sent
 //   as { [PARTIAL]: 1, key, acc, end } with the event time start: the session [start, end) those
@@ -157,9 +167,15 @@
       this.emit = emit;
       this.watermark = -Infinity;  // the last watermark sent
       this.idle = false;
-      // The last slice seen and whether its records fold.
+      // The last slice seen, whether its records fold, and the end - 1 of its earliest window.
       this.sliceStart = NaN;
       this.sliceFolds = false;
+      this.sliceDue = -Infinity;
+      // What is held: the least sliceDue of its partials, and whether anything in it must go at
+      // the end of the call (a record as it is, a session's partial).
+      this.due = Infinity;
+      this.mustGo = false;
+      this.inCall = false;  // between begin() and end(): still set at begin, the last call failed
       // Entries in order, the first `n` of each column: RAW (the record) or FOLDED (a partial);
       // `open` maps a key (idOf) to its entry that still takes records (OpenRuns). The columns
       // are made once and reused (numbers in typed arrays): arrays made afresh for every batch
@@ -190,9 +206,11 @@
 
     // At the start of a call: the watermark the task last sent downstream and whether its
     // output is idle.
-    // What a failed call left is dropped, as the driver drops its output.
+    // What a failed call left is dropped, as the driver drops its output (a failed call fails
+    // the task; its input comes again from the last checkpoint, when the combiner held nothing).
     begin(watermark, idle) {
-      if (this.n !== 0) this.take();
+      if (this.inCall && this.n !== 0) this.take();
+      this.inCall = true;
       if (watermark !== this.watermark) {
         this.watermark = watermark;
         this.sliceStart = NaN;
@@ -252,6 +270,7 @@
       const open = this.open, id = Combiner.idOf(keyString, key);
       if (!certain || !this.folds(ts)) {
         open.delete(id);
+        this.mustGo = true;
         this.push(RAW, keyGroup, key, record, ts, NaN, NaN);
         return;
       }
@@ -262,6 +281,7 @@
         return;
       }
       open.set(id, this.n);
+      if (this.sliceDue < this.due) this.due = this.sliceDue;
       this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, s, NaN);
     }
 
@@ -269,6 +289,7 @@
     // starts one; a record that may be late goes on as it is (and closes the key's run).
     addToRun(keyGroup, keyString, key, record, ts, certain) {
       if (this.n >= this.maxEntries) this.flush();
+      this.mustGo = true;
       const open = this.open, id = Combiner.idOf(keyString, key);
       const end = ts + this.gap;
       if (!certain || !(end - 1 > this.watermark)) {
@@ -313,7 +334,8 @@
       // The earliest window of ts: the earliest start after ts - size.
       let start = this.windowStart(ts, this.offset, this.step);
       while (start - this.step > ts - this.size) start -= this.step;
-      this.sliceFolds = start + this.size - 1 > this.watermark;
+      this.sliceDue = start + this.size - 1;
+      this.sliceFolds = this.sliceDue > this.watermark;
       return this.sliceFolds;
     }
 
@@ -326,6 +348,13 @@
       this.times[i] = ts;
       this.slices[i] = slice;
       this.ends[i] = end;
+    }
+
+    // At the end of a call that sends `watermark` (and `idle`): sends what is held if it must go
+    // now (see the top), else keeps it for a later call.
+    end(watermark, idle) {
+      this.inCall = false;
+      if (this.n !== 0 && (this.mustGo || idle || watermark >= this.due)) this.flush();
     }
 
     // Sends every entry, in order, and forgets them.
@@ -360,9 +389,11 @@
       this.times.fill(undefined, 0, n);
       this.open.clear();
       this.runIndex = -1;
+      this.due = Infinity;
+      this.mustGo = false;
     }
 
-    // Entries held (0 between calls).
+    // Entries held.
     get held() {
       return this.n;
     }

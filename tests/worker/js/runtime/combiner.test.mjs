@@ -1,13 +1,15 @@
 // The combiner (worker/js/runtime/combiner.js) in front of the window operator against the
 // window operator alone, on random inputs: two upstream tasks, each sending batches of records
 // (keys, records out of order, some far behind the watermark) through its own combiner and then
-// its watermark; the window operator's watermark is the smaller of the two. Tumbling and sliding
+// its watermark; the window operator's watermark is the smaller of the two. The window operator
+// alone gets a task's records when its combiner sends what it held. Tumbling and sliding
 // windows, offsets, allowed lateness, late records dropped or sent aside, count, reduce and
 // aggregate (some not commutative): both emit the same records in the same order after every
 // step, the same late records and counters, and end with nothing left. Session windows with
 // count fold runs of records: the same records after every step, each key's in the same order,
 // keys whose sessions end at the same time in any order among themselves (combiner.js). A run
-// may go on from a checkpoint taken between two batches (the combiner holds nothing then).
+// may go on from a checkpoint taken between two batches (the task releases what its combiner
+// holds before the barrier).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { load } from "./helpers.mjs";
@@ -40,10 +42,23 @@ function randomConfig(rand) {
 }
 
 // One upstream task: its combiner and the watermark it last sent.
-function upstream(config, fns, send, maxEntries) {
+// The window operator alone (`theirs`) gets the task's records when its combiner sends what it
+// held (pending until then): partials wait in a combiner across batches, and the records of two
+// upstream tasks may reach a window in any interleaving, each task's in order.
+function upstream(config, fns, send, maxEntries, theirs) {
   const spec = { id: 7, name: "win", kind: "window", config, fns };
   const combiner = new Combiner(spec, {}, runtime.window_config, send, maxEntries);
-  return { combiner, watermark: -Infinity, time: 0 };
+  const u = { combiner, watermark: -Infinity, time: 0, pending: [] };
+  u.deliver = () => {
+    for (const [key, record, ts] of u.pending) theirs.add(key, record, ts);
+    u.pending = [];
+  };
+  const flush = combiner.flush.bind(combiner);
+  combiner.flush = () => {
+    flush();
+    u.deliver();
+  };
+  return u;
 }
 
 function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
@@ -59,7 +74,7 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
   const keyList = ["a", "b", 7, "c", 4103, "d", { id: 1 }].slice(0, 1 + Math.floor(rand() * 7));
   let ours = harness(config, fns);
   const theirs = harness(config, fns);
-  let partials = 0, folded = 0;
+  let partials = 0, folded = 0, heldOn = 0;
   // Session runs: results of one end time in any order across keys (see the top).
   const runs = config.assigner.type === "session" && fn === "count";
   // What a combiner sends crosses an exchange: the window operator gets a JSON copy.
@@ -76,7 +91,8 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
     }
   };
   const maxEntries = rand() < 0.3 ? 1 + Math.floor(rand() * 3) : 4096;
-  const ups = [upstream(config, fns, send, maxEntries), upstream(config, fns, send, maxEntries)];
+  const ups = [upstream(config, fns, send, maxEntries, theirs),
+               upstream(config, fns, send, maxEntries, theirs)];
   const start = Math.floor(rand() * 40) - 20;
   for (const u of ups) u.time = start;
   let watermark = -Infinity, n = 0;
@@ -97,14 +113,21 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
         const ts = rand() < 0.2 ? u.time - Math.floor(rand() * 30) : u.time;
         const key = keyList[Math.floor(rand() * keyList.length)];
         const record = makeRecord(n++);
-        theirs.add(key, copy(record), ts);
         u.combiner.add(keys.keyGroupOf(key, MAX_PARALLELISM), keys.keyString(key), key,
                        copy(record), ts);
+        u.pending.push([key, copy(record), ts]);
+        if (u.combiner.held === 0) u.deliver();  // (sent at once: sessions with an aggregate)
       }
-      u.combiner.flush();
+      u.combiner.end(u.watermark, false);  // the driver's end of a call: what must go now
+      if (u.combiner.held > 0) heldOn++;
     } else {
       const w = u.time - Math.floor(rand() * 12);
-      if (w > u.watermark) u.watermark = w;
+      if (w > u.watermark) {
+        // A call that sends a later watermark: what the combiner holds goes first if it must.
+        u.combiner.begin(u.watermark, false);
+        u.combiner.end(w, false);
+        u.watermark = w;
+      }
       const min = Math.min(ups[0].watermark, ups[1].watermark);
       if (min > watermark) {
         watermark = min;
@@ -114,6 +137,9 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
     }
     compare(step);
     if (step === checkpointAt) {
+      // The barrier: the task releases what its combiner holds first (run.release()).
+      for (const x of ups) x.combiner.flush();
+      compare("release");
       for (const x of ups) assert.equal(x.combiner.held, 0, "the combiner holds nothing");
       const timerEntries = ours.snapshotTimers();
       const restored = harness(config, fns, { table: new Map(copy([...ours.table])), timerEntries });
@@ -122,13 +148,17 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
       ours = restored;
     }
   }
-  for (const u of ups) u.watermark = Infinity;
+  for (const u of ups) {
+    u.combiner.begin(u.watermark, false);
+    u.combiner.end(Infinity, false);
+    u.watermark = Infinity;
+  }
   ours.watermark(Infinity);
   theirs.watermark(Infinity);
   compare("end");
   ours.assertEmpty();
   theirs.assertEmpty();
-  return { partials, folded };
+  return { partials, folded, heldOn };
 }
 
 // Outputs [key, [start, end], value, ts] in order of ts, then key; each key's keep their order.
@@ -205,14 +235,16 @@ test("a session run's partial that arrives late is an error naming the operator"
 });
 
 test("windows behind a combiner emit what they emit alone (random inputs, two upstreams)", () => {
-  let partials = 0, folded = 0;
+  let partials = 0, folded = 0, heldOn = 0;
   for (let seed = 1; seed <= 400; seed++) {
     const r = run(seed);
     partials += r.partials;
     folded += r.folded;
+    heldOn += r.heldOn;
   }
   assert.ok(partials > 10000, "partials were sent: " + partials);
   assert.ok(folded > 1000, "session runs folded records: " + folded);
+  assert.ok(heldOn > 1000, "partials waited in a combiner past the end of a batch: " + heldOn);
 });
 
 test("... going on from a checkpoint taken between two batches", () => {
