@@ -13,7 +13,7 @@
 // Exactly the window operator's results and records, and each key's order:
 // - A partial of tumbling or sliding windows waits across calls until it must go: end(), at
 //   the end of every call, sends everything held when the watermark the call sends reaches the
-//   earliest window of a held partial (its end - 1: `due`), when the output is idle, or when a
+//   earliest window of a held partial (its end - 1, dueOf), when the output is idle, or when a
 //   record is held as it is (it goes before the watermark that follows it, as it would alone);
 //   release() (the driver's run.release(), before the task forwards a barrier) and the end of
 //   the input (watermark +Infinity) send everything. So a partial reaches the window operator
@@ -170,11 +170,12 @@
       // The last slice seen, whether its records fold, and the end - 1 of its earliest window.
       this.sliceStart = NaN;
       this.sliceFolds = false;
-      this.sliceDue = -Infinity;
-      // What is held: the least sliceDue of its partials, and whether anything in it must go at
-      // the end of the call (a record as it is, a session's partial).
-      this.due = Infinity;
-      this.mustGo = false;
+      // What end() learnt of the held entries before `scanned`: whether one is a record as it
+      // is, and the least slice start of the partials. (Kept apart from add and addRecord, whose
+      // size decides what V8 inlines into the driver's loop.)
+      this.scanned = 0;
+      this.rawHeld = false;
+      this.leastSlice = Infinity;
       this.inCall = false;  // between begin() and end(): still set at begin, the last call failed
       // Entries in order, the first `n` of each column: RAW (the record) or FOLDED (a partial);
       // `open` maps a key (idOf) to its entry that still takes records (OpenRuns). The columns
@@ -270,7 +271,6 @@
       const open = this.open, id = Combiner.idOf(keyString, key);
       if (!certain || !this.folds(ts)) {
         open.delete(id);
-        this.mustGo = true;
         this.push(RAW, keyGroup, key, record, ts, NaN, NaN);
         return;
       }
@@ -281,7 +281,6 @@
         return;
       }
       open.set(id, this.n);
-      if (this.sliceDue < this.due) this.due = this.sliceDue;
       this.push(FOLDED, keyGroup, key, this.firstOf(record, 0), ts, s, NaN);
     }
 
@@ -289,7 +288,6 @@
     // starts one; a record that may be late goes on as it is (and closes the key's run).
     addToRun(keyGroup, keyString, key, record, ts, certain) {
       if (this.n >= this.maxEntries) this.flush();
-      this.mustGo = true;
       const open = this.open, id = Combiner.idOf(keyString, key);
       const end = ts + this.gap;
       if (!certain || !(end - 1 > this.watermark)) {
@@ -334,8 +332,7 @@
       // The earliest window of ts: the earliest start after ts - size.
       let start = this.windowStart(ts, this.offset, this.step);
       while (start - this.step > ts - this.size) start -= this.step;
-      this.sliceDue = start + this.size - 1;
-      this.sliceFolds = this.sliceDue > this.watermark;
+      this.sliceFolds = start + this.size - 1 > this.watermark;
       return this.sliceFolds;
     }
 
@@ -354,7 +351,28 @@
     // now (see the top), else keeps it for a later call.
     end(watermark, idle) {
       this.inCall = false;
-      if (this.n !== 0 && (this.mustGo || idle || watermark >= this.due)) this.flush();
+      const n = this.n;
+      if (n === 0) return;
+      if (this.session || idle) {
+        this.flush();
+        return;
+      }
+      const kinds = this.kinds, slices = this.slices;
+      for (let i = this.scanned; i < n; i++) {
+        if (kinds[i] === RAW) this.rawHeld = true;
+        else if (slices[i] < this.leastSlice) this.leastSlice = slices[i];
+      }
+      this.scanned = n;
+      if (this.rawHeld || watermark >= this.dueOf(this.leastSlice)) this.flush();
+    }
+
+    // The end - 1 of the earliest window of the slice starting at `slice` (the same for every
+    // time in the slice: windows start on multiples of the slice's size too).
+    dueOf(slice) {
+      if (slice === Infinity) return Infinity;
+      let start = this.windowStart(slice, this.offset, this.step);
+      while (start - this.step > slice - this.size) start -= this.step;
+      return start + this.size - 1;
     }
 
     // Sends every entry, in order, and forgets them.
@@ -389,8 +407,9 @@
       this.times.fill(undefined, 0, n);
       this.open.clear();
       this.runIndex = -1;
-      this.due = Infinity;
-      this.mustGo = false;
+      this.scanned = 0;
+      this.rawHeld = false;
+      this.leastSlice = Infinity;
     }
 
     // Entries held.

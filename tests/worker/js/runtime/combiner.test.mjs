@@ -120,12 +120,14 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
       }
       u.combiner.end(u.watermark, false);  // the driver's end of a call: what must go now
       if (u.combiner.held > 0) heldOn++;
+      assertNoRecordHeld(u.combiner, what);
     } else {
       const w = u.time - Math.floor(rand() * 12);
       if (w > u.watermark) {
         // A call that sends a later watermark: what the combiner holds goes first if it must.
         u.combiner.begin(u.watermark, false);
         u.combiner.end(w, false);
+        assertNoRecordHeld(u.combiner, what);
         u.watermark = w;
       }
       const min = Math.min(ups[0].watermark, ups[1].watermark);
@@ -159,6 +161,14 @@ function run(seed, { steps = 300, checkpointAt = -1 } = {}) {
   ours.assertEmpty();
   theirs.assertEmpty();
   return { partials, folded, heldOn };
+}
+
+// A record that goes on as it is (possibly late) leaves with its call, before the watermark
+// after it, as it would without the combiner: only partials wait past the end of a call.
+function assertNoRecordHeld(combiner, what) {
+  for (let i = 0; i < combiner.held; i++) {
+    assert.notEqual(combiner.kinds[i], 0, what + ": a record held past the end of its call");
+  }
 }
 
 // Outputs [key, [start, end], value, ts] in order of ts, then key; each key's keep their order.
