@@ -78,6 +78,7 @@ class V8ChainRunner final : public ChainRunner {
   // The exchange codec: runtime/codec.js (sending) and codec_decode.js (receiving), as one object.
   Status CompileCodec(v8::Local<v8::Context> context, v8::Local<v8::Value> *codec);
   Status BuildDriver(v8::Local<v8::Context> context);
+  Status WarmUp(v8::Local<v8::Context> context);
   // The driver factory's inputs (chain_program.h), set on `env` by name: the user's functions
   // compiled ("fns", "inKeyFns", "outKeyFns"), and the runtime libraries ("nexmark", "keys",
   // "codec", "rt").
