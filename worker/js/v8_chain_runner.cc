@@ -242,13 +242,14 @@ Status V8ChainRunner::BuildDriver(v8::Local<v8::Context> context) {
   return WarmUp(context);
 }
 
-// One call with no records before the first batch: the driver's code after its loop (moving
-// the keyed operators' output on, the combiners' end, finish()) has run once and has type
-// feedback (kV8Flags: from a function's first call) when V8 first optimises `run`, which it does
-// in the middle of the first batch's loop (on-stack replacement). Without, that code deoptimised
-// on reaching the loop's end for want of feedback, and `run` was compiled again (q7 at p=2: five
-// compiles of each source task's `run`). The call's result is not the task's: nothing came in,
-// nothing goes out.
+// Calls with no records before the first batch (kWarmUpCalls of them): the driver's code after
+// its loop (moving the keyed operators' output on, the combiners' end, finish()) has run and has
+// type feedback when V8 first optimises `run`, which it does in the middle of the first batch's
+// loop (on-stack replacement). Without, that code deoptimised on reaching the loop's end for
+// want of feedback, and `run` was compiled again (q7 at p=2: five compiles of each source
+// task's `run`). The calls' results are not the task's: nothing came in, nothing goes out.
+// (V8's --no-lazy-feedback-allocation, feedback from every function's first call, did the same
+// with one call but cost q11 at p=1 3 % more CPU.)
 Status V8ChainRunner::WarmUp(v8::Local<v8::Context> context) {
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Value> args[5] = {v8::Undefined(isolate_), v8::Undefined(isolate_),
@@ -264,11 +265,14 @@ Status V8ChainRunner::WarmUp(v8::Local<v8::Context> context) {
     argc = 3;
   }
   v8::Local<v8::Function> run = run_.Get(isolate_);
-  Result<v8::Local<v8::Value>> out =
-      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
-        return run->Call(context, v8::Undefined(isolate_), argc, args);
-      });
-  return out.status();
+  for (int i = 0; i < kWarmUpCalls; ++i) {
+    Result<v8::Local<v8::Value>> out =
+        Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
+          return run->Call(context, v8::Undefined(isolate_), argc, args);
+        });
+    if (!out.ok()) return out.status();
+  }
+  return Status::Ok();
 }
 
 Result<BatchResult> V8ChainRunner::RunGenerated(int64_t first, int64_t stride, int32_t count) {

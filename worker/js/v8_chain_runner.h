@@ -78,7 +78,12 @@ class V8ChainRunner final : public ChainRunner {
   // The exchange codec: runtime/codec.js (sending) and codec_decode.js (receiving), as one object.
   Status CompileCodec(v8::Local<v8::Context> context, v8::Local<v8::Value> *codec);
   Status BuildDriver(v8::Local<v8::Context> context);
+  // Calls of the driver with no records before the first batch (WarmUp, v8_chain_runner.cc).
+  // V8 gives a function its feedback vector once it has run about 8 times its bytecode's size
+  // (--interrupt-budget-factor-for-feedback-allocation); a call with no records runs a small
+  // part of the driver's bytecode: 80 were enough for q7's source tasks, 100 leave a margin.
   Status WarmUp(v8::Local<v8::Context> context);
+  static constexpr int kWarmUpCalls = 100;
   // The driver factory's inputs (chain_program.h), set on `env` by name: the user's functions
   // compiled ("fns", "inKeyFns", "outKeyFns"), and the runtime libraries ("nexmark", "keys",
   // "codec", "rt").

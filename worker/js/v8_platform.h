@@ -34,13 +34,8 @@ int V8WorkerThreads();
 // gone before the operator's calls are reached, which then stay calls (with their arguments
 // boxed). 2000 lets them be inlined: q7 ~3 %, q0 ~6 %, q11 ~7 % less CPU at parallelism 1
 // (bench/RESULTS.md, issue 17, branch q7c).
-// --no-lazy-feedback-allocation: a function collects type feedback from its first call, not
-// only once it has run a while. With it the call V8ChainRunner makes before the first batch
-// (WarmUp) leaves feedback for the driver's code after its loop, and the code V8 makes for the
-// loop during the first batch no longer deoptimises there (q5 at p=2, 5M events: 5 % less CPU;
-// p=1 unchanged; bench/RESULTS.md).
 inline constexpr const char *kV8Flags =
-    "--max-inlined-bytecode-size-cumulative=2000 --no-lazy-feedback-allocation";
+    "--max-inlined-bytecode-size-cumulative=2000";
 std::string V8Flags();
 
 }  // namespace sluice::js
