@@ -352,18 +352,13 @@ Result<BatchResult> V8ChainRunner::AdvanceTime(std::optional<int64_t> watermark,
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  Result<v8::Local<v8::Function>> advance = DriverMethod(context, "advance");
-  if (!advance.ok()) return advance.status();
   v8::Local<v8::Value> args[] = {
       v8::Number::New(isolate_, watermark.has_value()
                                     ? WatermarkToJs(*watermark)
                                     : -std::numeric_limits<double>::infinity()),
       v8::Number::New(isolate_, static_cast<double>(now_ms)),
   };
-  Result<v8::Local<v8::Value>> out =
-      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
-        return (*advance)->Call(context, v8::Undefined(isolate_), 2, args);
-      });
+  Result<v8::Local<v8::Value>> out = CallMethod(context, "advance", 2, args);
   if (!out.ok()) return out.status();
   return Finish(context, *out);
 }
@@ -373,12 +368,7 @@ Result<std::optional<BatchResult>> V8ChainRunner::Release() {
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  Result<v8::Local<v8::Function>> release = DriverMethod(context, "release");
-  if (!release.ok()) return release.status();
-  Result<v8::Local<v8::Value>> out =
-      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
-        return (*release)->Call(context, v8::Undefined(isolate_), 0, nullptr);
-      });
+  Result<v8::Local<v8::Value>> out = CallMethod(context, "release", 0, nullptr);
   if (!out.ok()) return out.status();
   if ((*out)->IsNull()) return std::optional<BatchResult>();
   auto batch = Finish(context, *out);
@@ -386,7 +376,7 @@ Result<std::optional<BatchResult>> V8ChainRunner::Release() {
   return std::optional<BatchResult>(std::move(batch).value());
 }
 
-Result<v8::Local<v8::Value>> V8ChainRunner::CallSnapshot(v8::Local<v8::Context> context,
+Result<v8::Local<v8::Value>> V8ChainRunner::CallMethod(v8::Local<v8::Context> context,
                                                           const char *name, int argc,
                                                           v8::Local<v8::Value> *argv) {
   Result<v8::Local<v8::Function>> method = DriverMethod(context, name);

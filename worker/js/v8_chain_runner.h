@@ -89,10 +89,11 @@ class V8ChainRunner final : public ChainRunner {
   // "codec", "rt").
   Status AddUserFunctions(v8::Local<v8::Context> context, v8::Local<v8::Object> env);
   Status AddRuntimeLibraries(v8::Local<v8::Context> context, v8::Local<v8::Object> env);
-  // Calls the driver's snapshot method `name` (nothing without keyed state).
-  Result<v8::Local<v8::Value>> CallSnapshot(v8::Local<v8::Context> context, const char *name,
-                                            int argc, v8::Local<v8::Value> *argv);
-  // The driver's method `name` (run.advance, run.snapshot).
+  // Calls the driver's method `name` (run.advance, run.release, run.snapshot, ...) under the
+  // call's guards.
+  Result<v8::Local<v8::Value>> CallMethod(v8::Local<v8::Context> context, const char *name,
+                                          int argc, v8::Local<v8::Value> *argv);
+  // The driver's method `name`.
   Result<v8::Local<v8::Function>> DriverMethod(v8::Local<v8::Context> context, const char *name);
 
   // Runs `run` (which calls into JS) under the time limit, then maps an

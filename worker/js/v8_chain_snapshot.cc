@@ -13,7 +13,7 @@ Status V8ChainRunner::SnapshotState() {
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  return CallSnapshot(context, "snapshot", 0, nullptr).status();
+  return CallMethod(context, "snapshot", 0, nullptr).status();
 }
 
 Status V8ChainRunner::BeginSnapshot() {
@@ -22,7 +22,7 @@ Status V8ChainRunner::BeginSnapshot() {
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  return CallSnapshot(context, "beginSnapshot", 0, nullptr).status();
+  return CallMethod(context, "beginSnapshot", 0, nullptr).status();
 }
 
 Result<bool> V8ChainRunner::ContinueSnapshot(size_t budget) {
@@ -32,7 +32,7 @@ Result<bool> V8ChainRunner::ContinueSnapshot(size_t budget) {
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
   v8::Local<v8::Value> args[] = {v8::Number::New(isolate_, static_cast<double>(budget))};
-  Result<v8::Local<v8::Value>> out = CallSnapshot(context, "continueSnapshot", 1, args);
+  Result<v8::Local<v8::Value>> out = CallMethod(context, "continueSnapshot", 1, args);
   if (!out.ok()) return out.status();
   return (*out)->IsTrue();
 }
@@ -43,7 +43,7 @@ void V8ChainRunner::AbortSnapshot() {
   v8::HandleScope handles(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  CallSnapshot(context, "abortSnapshot", 0, nullptr).status().IgnoreError();
+  CallMethod(context, "abortSnapshot", 0, nullptr).status().IgnoreError();
 }
 
 }  // namespace sluice::js
