@@ -29,6 +29,11 @@ struct Batch {
   bool idle = false;
   uint64_t barrier = 0;  // checkpoint n's barrier, after the data and time above (0: none)
   uint32_t channel = 0;  // set by Inbox::Push
+
+  // Whether it only moves its channel's watermark on (no records, idleness or barrier).
+  bool time_only() const {
+    return data.empty() && !idle && barrier == 0 && watermark.has_value();
+  }
 };
 
 // What Inbox::Next hands out.

@@ -31,11 +31,6 @@ constexpr size_t kHeldShare = 16;
 // A batch that only moves time on does not wake a reader whose wait ends within this anyway.
 constexpr auto kTimeOnlyWake = std::chrono::milliseconds(50);
 
-// Whether `batch` only moves its channel's watermark on (no records, idleness or barrier).
-bool TimeOnly(const Batch& batch) {
-  return batch.data.empty() && !batch.idle && batch.barrier == 0 && batch.watermark.has_value();
-}
-
 size_t PerChannel(size_t capacity_batches, uint32_t channels) {
   if (capacity_batches == 0) return kUnbounded;
   const size_t n = std::max(1u, channels);
@@ -83,7 +78,7 @@ struct Inbox::State {
   Batch* TimeOnlyTail(uint32_t channel) {
     for (size_t i = queue.size(); i-- > 0;) {
       if (queue[i].channel != channel) continue;
-      return !is_end[i] && TimeOnly(queue[i]) ? &queue[i] : nullptr;
+      return !is_end[i] && queue[i].time_only() ? &queue[i] : nullptr;
     }
     return nullptr;
   }
@@ -215,7 +210,7 @@ bool Inbox::Push(uint32_t channel, Batch batch, std::stop_token stop) {
   State& s = *state_;
   std::unique_lock lock(s.mutex);
   if (channel >= s.channels) return false;
-  const bool time_only = TimeOnly(batch);
+  const bool time_only = batch.time_only();
   if (time_only && !s.closed) {
     if (Batch* tail = s.TimeOnlyTail(channel); tail != nullptr) {
       tail->watermark = std::max(*tail->watermark, *batch.watermark);
@@ -321,7 +316,7 @@ std::optional<Batch> Inbox::TakeTimeOnly() {
   State& s = *state_;
   std::unique_lock lock(s.mutex);
   const size_t at = s.FirstUnblocked();
-  if (s.closed || at >= s.queue.size() || s.is_end[at] || !TimeOnly(s.queue[at])) {
+  if (s.closed || at >= s.queue.size() || s.is_end[at] || !s.queue[at].time_only()) {
     return std::nullopt;
   }
   return s.Take(at, lock);

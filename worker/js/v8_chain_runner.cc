@@ -264,15 +264,18 @@ Status V8ChainRunner::WarmUp(v8::Local<v8::Context> context) {
     args[2] = v8::Integer::New(isolate_, 0);
     argc = 3;
   }
-  v8::Local<v8::Function> run = run_.Get(isolate_);
   for (int i = 0; i < kWarmUpCalls; ++i) {
-    Result<v8::Local<v8::Value>> out =
-        Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
-          return run->Call(context, v8::Undefined(isolate_), argc, args);
-        });
-    if (!out.ok()) return out.status();
+    SLUICE_RETURN_IF_ERROR(CallRun(context, argc, args).status());
   }
   return Status::Ok();
+}
+
+Result<v8::Local<v8::Value>> V8ChainRunner::CallRun(v8::Local<v8::Context> context, int argc,
+                                                     v8::Local<v8::Value> *args) {
+  v8::Local<v8::Function> run = run_.Get(isolate_);
+  return Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
+    return run->Call(context, v8::Undefined(isolate_), argc, args);
+  });
 }
 
 Result<BatchResult> V8ChainRunner::RunGenerated(int64_t first, int64_t stride, int32_t count) {
@@ -289,11 +292,7 @@ Result<BatchResult> V8ChainRunner::RunGenerated(int64_t first, int64_t stride, i
       v8::Number::New(isolate_, static_cast<double>(stride)),
       v8::Integer::New(isolate_, count),
   };
-  v8::Local<v8::Function> run = run_.Get(isolate_);
-  Result<v8::Local<v8::Value>> out =
-      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
-        return run->Call(context, v8::Undefined(isolate_), 3, args);
-      });
+  Result<v8::Local<v8::Value>> out = CallRun(context, 3, args);
   if (!out.ok()) return out.status();
   return Finish(context, *out);
 }
@@ -327,11 +326,7 @@ Result<BatchResult> V8ChainRunner::RunText(std::string_view text, uint32_t input
     }
     args[0] = input;
   }
-  v8::Local<v8::Function> run = run_.Get(isolate_);
-  Result<v8::Local<v8::Value>> out =
-      Guarded(context, kFromDriver, [&]() -> v8::MaybeLocal<v8::Value> {
-        return run->Call(context, v8::Undefined(isolate_), argc, args);
-      });
+  Result<v8::Local<v8::Value>> out = CallRun(context, argc, args);
   if (!out.ok()) return out.status();
   return Finish(context, *out);
 }

@@ -89,6 +89,9 @@ class V8ChainRunner final : public ChainRunner {
   // "codec", "rt").
   Status AddUserFunctions(v8::Local<v8::Context> context, v8::Local<v8::Object> env);
   Status AddRuntimeLibraries(v8::Local<v8::Context> context, v8::Local<v8::Object> env);
+  // Calls the driver's `run` under the call's guards.
+  Result<v8::Local<v8::Value>> CallRun(v8::Local<v8::Context> context, int argc,
+                                       v8::Local<v8::Value> *args);
   // Calls the driver's method `name` (run.advance, run.release, run.snapshot, ...) under the
   // call's guards.
   Result<v8::Local<v8::Value>> CallMethod(v8::Local<v8::Context> context, const char *name,

@@ -34,8 +34,7 @@ int V8WorkerThreads();
 // gone before the operator's calls are reached, which then stay calls (with their arguments
 // boxed). 2000 lets them be inlined: q7 ~3 %, q0 ~6 %, q11 ~7 % less CPU at parallelism 1
 // (bench/RESULTS.md, issue 17, branch q7c).
-inline constexpr const char *kV8Flags =
-    "--max-inlined-bytecode-size-cumulative=2000";
+inline constexpr const char *kV8Flags = "--max-inlined-bytecode-size-cumulative=2000";
 std::string V8Flags();
 
 }  // namespace sluice::js

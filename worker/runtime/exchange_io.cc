@@ -136,7 +136,7 @@ Result<InputBatch> InboxSource::Next() {
         }
         if (batch.idle) advanced = Later(advanced, watermarks_.OnIdle(channel));
         if (batch.barrier != 0) OnBarrier(channel, batch.barrier);
-        if (batch.data.empty() && !batch.idle && batch.barrier == 0) {
+        if (batch.time_only()) {
           // The watermarks queued right behind it go in the same step: one call into the chain.
           while (std::optional<exchange::Batch> more = inbox_->TakeTimeOnly()) {
             advanced = Later(advanced, watermarks_.OnWatermark(more->channel, *more->watermark));

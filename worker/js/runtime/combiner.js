@@ -167,7 +167,7 @@
       this.emit = emit;
       this.watermark = -Infinity;  // the last watermark sent
       this.idle = false;
-      // The last slice seen, whether its records fold, and the end - 1 of its earliest window.
+      // The last slice seen and whether its records fold.
       this.sliceStart = NaN;
       this.sliceFolds = false;
       // What end() learnt of the held entries before `scanned`: whether one is a record as it
