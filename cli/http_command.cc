@@ -64,7 +64,7 @@ std::string PlaygroundDir(const std::string& flag) {
 
 Result<std::unique_ptr<coordinator::http::HttpApi>> MakeHttpApi(const HttpFlags& flags,
                                                                 coordinator::CoordinatorNode& node,
-                                                                const MetricsRegistry* metrics) {
+                                                                MetricsRegistry* metrics) {
   auto token = LoadAuthToken(flags.auth_token_file);
   if (!token.ok()) return token.status();
   coordinator::http::HttpOptions options;

@@ -30,7 +30,7 @@ void AddHttpFlags(CLI::App& command, HttpFlags& flags);
 // --http-listen must be free.
 Result<std::unique_ptr<coordinator::http::HttpApi>> MakeHttpApi(const HttpFlags& flags,
                                                                 coordinator::CoordinatorNode& node,
-                                                                const MetricsRegistry* metrics);
+                                                                MetricsRegistry* metrics);
 Status ServeHttp(const HttpFlags& flags, coordinator::http::HttpApi& api);
 
 // Where the built page is: --playground-dir, else $SLUICE_PLAYGROUND_DIR, else playground/ next

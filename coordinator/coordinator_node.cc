@@ -319,17 +319,7 @@ void CoordinatorNode::ApplyTaskStatus(JobRecord& job, const proto::TaskStatus& s
   TaskRecord& task = it->second;
   task.records_in = std::max(task.records_in, status.records_in());
   task.records_out = std::max(task.records_out, status.records_out());
-  const uint64_t now = NowMs();
-  if (task.rate_since_ms == 0 || now >= task.rate_since_ms + TaskRecord::kRateIntervalMs) {
-    if (task.rate_since_ms != 0) {
-      const double seconds = static_cast<double>(now - task.rate_since_ms) / 1000.0;
-      task.in_per_second = static_cast<double>(task.records_in - task.rate_since_in) / seconds;
-      task.out_per_second = static_cast<double>(task.records_out - task.rate_since_out) / seconds;
-    }
-    task.rate_since_ms = now;
-    task.rate_since_in = task.records_in;
-    task.rate_since_out = task.records_out;
-  }
+  task.rates.Add(NowMs(), task.records_in, task.records_out);
   if (status.has_watermark()) task.watermark = status.watermark();
   task.backpressured_ms = std::max(task.backpressured_ms, status.backpressured_ms());
   task.detail = status.detail();
@@ -459,8 +449,8 @@ proto::JobInfo CoordinatorNode::InfoOf(const JobRecord& job) const {
     if (record.watermark.has_value()) task->set_watermark(*record.watermark);
     task->set_backpressured_ms(record.backpressured_ms);
     if (live) {
-      task->set_in_per_second(record.in_per_second);
-      task->set_out_per_second(record.out_per_second);
+      task->set_in_per_second(record.rates.in_per_second());
+      task->set_out_per_second(record.rates.out_per_second());
     }
     // A canceled task keeps the problem it had when it stopped (a connector still retrying).
     if (live || tracked.state == proto::TASK_CANCELED) task->set_detail(record.detail);

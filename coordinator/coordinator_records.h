@@ -16,6 +16,7 @@
 #include "coordinator/checkpoint_coordinator.h"
 #include "coordinator/coordinator_node.h"
 #include "coordinator/job_state_machine.h"
+#include "coordinator/rate_meter.h"
 
 namespace sluice::coordinator {
 namespace internal {
@@ -53,14 +54,7 @@ struct CoordinatorNode::TaskRecord {
   uint64_t records_out = 0;
   std::string detail;  // a connector's current problem, as last reported
   std::string worker_address;        // where the task was deployed
-  // Rates (records per second) over the last interval of at least kRateIntervalMs between two
-  // reports, and the counts at that interval's start.
-  static constexpr uint64_t kRateIntervalMs = 500;
-  double in_per_second = 0;
-  double out_per_second = 0;
-  uint64_t rate_since_ms = 0;
-  uint64_t rate_since_in = 0;
-  uint64_t rate_since_out = 0;
+  RateMeter rates;  // records per second over the last 10 s of reports
   std::optional<int64_t> watermark;  // the task's output watermark, once reported
   uint64_t backpressured_ms = 0;     // as last reported (a counter)
 };

@@ -77,12 +77,24 @@ int HttpStatusOf(const Status& status) {
   }
 }
 
-HttpApi::HttpApi(HttpOptions options, CoordinatorNode& node, const MetricsRegistry* metrics)
+HttpApi::HttpApi(HttpOptions options, CoordinatorNode& node, MetricsRegistry* metrics)
     : options_(std::move(options)), node_(node), metrics_(metrics) {
   AddRoutes();
+  if (metrics_ != nullptr) {
+    streams_collector_ = metrics_->AddCollector([this](MetricsWriter& writer) {
+      writer.Gauge("sluice_http_event_streams",
+                   "Job event streams open on the HTTP API now; past " +
+                       std::to_string(options_.max_event_streams) + " more get 429.",
+                   {},
+                   static_cast<double>(streams_.load()));
+    });
+  }
 }
 
-HttpApi::~HttpApi() { Stop(); }
+HttpApi::~HttpApi() {
+  Stop();
+  if (metrics_ != nullptr) metrics_->RemoveCollector(streams_collector_);
+}
 
 void HttpApi::Install() {
   node_.SetOutputListener(

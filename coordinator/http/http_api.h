@@ -47,7 +47,7 @@ struct RouteInfo {
 // records reach the output buffers.
 class HttpApi {
  public:
-  HttpApi(HttpOptions options, CoordinatorNode& node, const MetricsRegistry* metrics);
+  HttpApi(HttpOptions options, CoordinatorNode& node, MetricsRegistry* metrics);
   ~HttpApi();
 
   // Makes the node hand the records its sinks push to this API's output buffers.
@@ -90,7 +90,8 @@ class HttpApi {
 
   HttpOptions options_;
   CoordinatorNode& node_;
-  const MetricsRegistry* metrics_;
+  MetricsRegistry* metrics_;
+  int streams_collector_ = 0;  // in metrics_, while this API lives
   OutputBuffers outputs_;
   std::vector<Route> routes_;
   std::unique_ptr<httplib::Server> server_;
