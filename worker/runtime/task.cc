@@ -1,5 +1,6 @@
 #include "worker/runtime/task.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -21,7 +22,14 @@ Task::~Task() {
 }
 
 void Task::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    // "task g1.0" for `top -H`, perf and gdb: the part of the task id after the job's (Linux
+    // allows 15 characters).
+    const std::string& id = id_.str();
+    const std::string name = "task " + id.substr(id.rfind('/') + 1);
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    Run();
+  });
 }
 
 void Task::Cancel() {

@@ -4,12 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/common/temp_dir.h"
 #include "tests/worker/runtime/fake_chain.h"
@@ -239,6 +243,25 @@ TEST_F(TaskTest, CancelEndsAnUnboundedTaskWithoutFiringItsTimers) {
   for (const auto& advance : engine_.chains[0]->advances) {
     EXPECT_NE(advance, js::kMaxWatermark);
   }
+}
+
+// Its thread is named after the task ("task g0.0"), for `top -H`, perf and gdb.
+TEST_F(TaskTest, ItsThreadCarriesTheTasksName) {
+  Task task(Deployment({"source.generator", "sink.discard"}, "{}"), Services());
+  task.Start();
+  ASSERT_TRUE(Eventually([&] { return task.Snapshot().records_in() > 0; }));
+  std::vector<std::string> names;
+  for (const auto& thread : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(thread.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.push_back(name);
+  }
+  task.Cancel();
+  task.Join();
+  std::string all;
+  for (const auto& name : names) all += name + "; ";
+  EXPECT_NE(std::find(names.begin(), names.end(), "task g0.0"), names.end()) << all;
 }
 
 TEST_F(TaskTest, ADeploymentNamingAnUnknownOperatorFailsNamingIt) {
