@@ -89,6 +89,9 @@
   const SLOTS = 4096;
   class OpenRuns {
     constructor() {
+      // Stored twice: V8 takes a field stored once for a constant, and the first clear()
+      // deoptimised the driver's loop in every isolate (bench/RESULTS.md, issue 17).
+      this.gen = 0;
       this.gen = 1;
       this.gens = new Int32Array(SLOTS);  // the generation a slot was taken in
       this.ids = new Float64Array(SLOTS);
@@ -165,6 +168,7 @@
       // Sessions with count fold runs of connected records (see the top).
       this.foldsSessions = this.session && fn === "count";
       this.emit = emit;
+      this.watermark = NaN;  // (stored twice: see OpenRuns's gen)
       this.watermark = -Infinity;  // the last watermark sent
       this.idle = false;
       // The last slice seen and whether its records fold.

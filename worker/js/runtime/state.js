@@ -230,8 +230,13 @@
       this.dirtyList = [];
       this.spareList = null;  // the last frozen list, emptied: the next beginSnapshot's
       this.stamp = 0;
+      // gen and frozenGen are stored twice: V8 takes a field stored once for a constant, and the
+      // first checkpoint deoptimised every function that had read them (bench/RESULTS.md,
+      // issue 17).
+      this.gen = 0;
       this.gen = 1;
       this.frozen = null;
+      this.frozenGen = 0;
       this.frozenGen = -1;
       this.frozenAt = 0;
       this.out = [];
@@ -464,8 +469,14 @@
       if (this.native !== null && this.size >= this.capacity) this.evict();
       // (`dirty` is always true or false: get and put test it with `=== true`, one comparison
       // where V8 would otherwise test a field it knows nothing of for every falsy value.)
-      const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false, table,
-                      next: undefined, stored, gen: 0, stamp: 0 };
+      // (`table` and `stored` are null in the literal and set after: V8 takes a field stored
+      // once for a constant, and optimised code that read them so deoptimised when remove()
+      // or a checkpoint first changed them; a first store that changes them, here, makes them
+      // changing fields from the start.)
+      const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false,
+                      table: null, next: undefined, stored: null, gen: 0, stamp: 0 };
+      entry.table = table;
+      entry.stored = stored;
       const entries = table.entries;
       entry.next = entries.get(keyString);  // the key string under other key groups, if any
       entries.set(keyString, entry);
@@ -503,11 +514,13 @@
       this.remove(entry);
       const queue = this.queue;
       if (queue.length - this.head > 2 * this.size + 1024) {
-        const kept = [];
+        // In place: `queue` stays the one array (a field V8 takes for a constant; a new one
+        // deoptimised the code that read it).
+        let n = 0;
         for (let i = this.head; i < queue.length; i++) {
-          if (queue[i].table !== null) kept.push(queue[i]);
+          if (queue[i].table !== null) queue[n++] = queue[i];
         }
-        this.queue = kept;
+        queue.length = n;
         this.head = 0;
       }
     }

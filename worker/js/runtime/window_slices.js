@@ -58,6 +58,7 @@
       }
       this.kind = kind;
       this.buckets = [];  // by time, ascending: few distinct times are open at once
+      this.count = -1;  // (stored twice: V8 takes a field stored once for a constant)
       this.count = 0;
       this.frozen = false;
       this.out = null;     // the frozen checkpoint's entries: [keyGroup, key, value or null, ...]
