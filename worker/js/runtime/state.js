@@ -227,14 +227,17 @@
       // Dirty lists are emptied and reused, never made afresh: an empty array literal starts
       // with small-integer elements, and optimised code that pushes entries into it deoptimised
       // at the first push after every checkpoint ("not a Smi"; bench/RESULTS.md, issue 17).
+      // The fields a checkpoint changes are stored twice here: V8 takes a field stored once for
+      // a constant, and the first checkpoint deoptimised every function that had read them
+      // (bench/RESULTS.md, issue 17).
+      this.dirtyList = null;
       this.dirtyList = [];
+      this.spareList = [];
       this.spareList = null;  // the last frozen list, emptied: the next beginSnapshot's
       this.stamp = 0;
-      // gen and frozenGen are stored twice: V8 takes a field stored once for a constant, and the
-      // first checkpoint deoptimised every function that had read them (bench/RESULTS.md,
-      // issue 17).
       this.gen = 0;
       this.gen = 1;
+      this.frozen = [];
       this.frozen = null;
       this.frozenGen = 0;
       this.frozenGen = -1;
