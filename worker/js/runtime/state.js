@@ -3,21 +3,21 @@
 // `native` object of v8_state_binding.cc). A table is one stateful operator; its entries are
 // (key group, key string) -> a JSON value.
 //
-// The cache holds the values themselves: get() returns the cached object, an operator that
-// changes it put()s it again, which marks it dirty. A table finds an entry with one Map lookup
-// by key string (the entries of one key string under other key groups, which keyed operators do
-// not make, hang off it in a list) and remembers the entry it touched last, so the put() (or
-// delete()) that follows a get() of the same key — what every operator does per record — finds
-// it without a lookup. A miss asks the backend once (JSON.parse of its text) and caches the
-// answer, also "absent", so a new key costs at most one backend read. Entries are evicted
-// oldest-inserted first (a FIFO of entries; hits and puts do not reorder anything), a chunk at a
-// time when the cache over all tables is full: the dirty ones among them (JSON.stringify, or null
-// for a deletion) go to the backend in one native.write call. A deleted entry stays in the cache
-// as a pending deletion until it is written, and as a known absence after that. flush() writes
-// every dirty entry. An entry also knows whether the backend may hold its key (`stored`: read
-// from it with a value, or written with one, or unknown because it was put or deleted without a
-// read): deleting a key the backend cannot hold — one that lived and died in the cache, as most
-// windows' keys do — leaves a known absence, with nothing to write.
+// The cache holds the values themselves: get() returns the cached object, an operator that changes
+// it put()s it again, which marks it dirty. A table finds an entry with one Map lookup by key
+// string (the entries of one key string under other key groups, which keyed operators do not make,
+// hang off it in a list) and remembers the entry it touched last, so the put() (or delete()) that
+// follows a get() of the same key — what every operator does per record — finds it without a
+// lookup. A miss asks the backend once (JSON.parse of its text) and caches the answer, also
+// "absent", so a new key costs at most one backend read. Entries are evicted oldest-inserted first
+// (a FIFO of entries; hits and puts do not reorder anything), a chunk at a time when the cache over
+// all tables is full: the dirty ones among them (JSON.stringify, or null for a deletion) go to the
+// backend in one native.write call. A deleted entry stays in the cache as a pending deletion until
+// it is written, and as a known absence after that (a fresh table's goes once a checkpoint wrote
+// its deletion). flush() writes every dirty entry. An entry also knows whether the backend may hold
+// its key (`stored`: read from it with a value, or written with one, or unknown because it was put
+// or deleted without a read): deleting a key the backend cannot hold — one that lived and died in
+// the cache, as most windows' keys do — leaves a known absence, with nothing to write.
 //
 // A fresh backend (option `fresh`: it holds nothing yet, as a task's that restored nothing; the
 // chain runner checks) is not asked for keys it cannot hold: each table keeps, of the keys not
@@ -30,23 +30,23 @@
 // and reads every miss, as a table of a backend that was not fresh does.
 //
 // Checkpoints are copy-on-write, so that their synchronous part does not depend on the state's
-// size. Every entry made dirty is listed in the current generation's dirty list.
-// beginSnapshot() (at the barrier, with the backend frozen) makes that list the frozen
-// generation and starts a new one, and freezes the timers' changes (timers.js); nothing is
-// serialised. continueSnapshot(budget) then writes up to `budget` frozen entries and timer
-// changes as they were at the barrier through native.writeSnapshot (the checkpoint's layer; the
-// backend keeps later native.write calls apart from it), between batches, and returns true
-// when all are out. An entry of the frozen generation not written yet is written first when it
-// is read (get returns the object an operator may change), put, deleted or evicted, so the
-// checkpoint always gets its value at the barrier. snapshot(timerTable, timers) does both at
-// once (the timers given, if not tracked yet, and all tracked ones). abortSnapshot() gives a failed checkpoint up (what it did not write is dirty again).
-// A keyed operator's timers live in a table of their own, one entry per timer; only the timers
-// registered or gone since the last checkpoint are written. One cache may serve several keyed
-// operators (a task whose chain holds several): each has its own state table and its own timers
-// in a table of their own (trackTimers once per operator). restoreTimers(timerTable, timers,
-// maxParallelism) reads them back in a task restored from a checkpoint (its backend holds only
-// its own key groups), also the older format (one entry per key group, key "", the JSON list of
-// its timers), which the next checkpoint replaces.
+// size. Every entry made dirty is listed in the current generation's dirty list. beginSnapshot()
+// (at the barrier, with the backend frozen) makes that list the frozen generation and starts a new
+// one, and freezes the timers' changes (timers.js); nothing is serialised. continueSnapshot(budget)
+// then writes up to `budget` frozen entries and timer changes as they were at the barrier through
+// native.writeSnapshot (the checkpoint's layer; the backend keeps later native.write calls apart
+// from it), between batches, and returns true when all are out. An entry of the frozen generation
+// not written yet is written first when it is read (get returns the object an operator may change),
+// put, deleted or evicted, so the checkpoint always gets its value at the barrier.
+// snapshot(timerTable, timers) does both at once (the timers given, if not tracked yet, and all
+// tracked ones). abortSnapshot() gives a failed checkpoint up (what it did not write is dirty
+// again). A keyed operator's timers live in a table of their own, one entry per timer; only the
+// timers registered or gone since the last checkpoint are written. One cache may serve several
+// keyed operators (a task whose chain holds several): each has its own state table and its own
+// timers in a table of their own (trackTimers once per operator). restoreTimers(timerTable, timers,
+// maxParallelism) reads them back in a task restored from a checkpoint (its backend holds only its
+// own key groups), also the older format (one entry per key group, key "", the JSON list of its
+// timers), which the next checkpoint replaces.
 //
 // native: { get(table, keyGroup, key) -> JSON text or undefined,
 //           write([table, keyGroup, key, JSON text or null, ...]),
@@ -227,17 +227,14 @@
       // Dirty lists are emptied and reused, never made afresh: an empty array literal starts
       // with small-integer elements, and optimised code that pushes entries into it deoptimised
       // at the first push after every checkpoint ("not a Smi"; bench/RESULTS.md, issue 17).
-      // The fields a checkpoint changes are stored twice here: V8 takes a field stored once for
-      // a constant, and the first checkpoint deoptimised every function that had read them
-      // (bench/RESULTS.md, issue 17).
+      // dirtyList, gen and frozenGen, which a checkpoint changes and hot code reads, are stored
+      // twice (README.md: fields V8 takes for constants).
       this.dirtyList = null;
       this.dirtyList = [];
-      this.spareList = [];
       this.spareList = null;  // the last frozen list, emptied: the next beginSnapshot's
       this.stamp = 0;
       this.gen = 0;
       this.gen = 1;
-      this.frozen = [];
       this.frozen = null;
       this.frozenGen = 0;
       this.frozenGen = -1;
@@ -315,6 +312,8 @@
         if (entry.dirty && entry.gen === gen) {
           this.saveFrozen(entry);
           n++;
+          // A deletion now in the checkpoint: a fresh table knows the key absent without it.
+          if (entry.value === undefined && entry.table.held !== null) this.drop(entry);
         }
       }
       this.frozenAt = i;
@@ -472,10 +471,8 @@
       if (this.native !== null && this.size >= this.capacity) this.evict();
       // (`dirty` is always true or false: get and put test it with `=== true`, one comparison
       // where V8 would otherwise test a field it knows nothing of for every falsy value.)
-      // (`table` and `stored` are null in the literal and set after: V8 takes a field stored
-      // once for a constant, and optimised code that read them so deoptimised when remove()
-      // or a checkpoint first changed them; a first store that changes them, here, makes them
-      // changing fields from the start.)
+      // (`table` and `stored` are null in the literal and set after: see README.md on fields
+      // V8 takes for constants.)
       const entry = { index: table.index, keyGroup, key: keyString, value, dirty: false,
                       table: null, next: undefined, stored: null, gen: 0, stamp: 0 };
       entry.table = table;
@@ -517,8 +514,7 @@
       this.remove(entry);
       const queue = this.queue;
       if (queue.length - this.head > 2 * this.size + 1024) {
-        // In place: `queue` stays the one array (a field V8 takes for a constant; a new one
-        // deoptimised the code that read it).
+        // (In place: `queue` stays one array, see README.md on fields V8 takes for constants.)
         let n = 0;
         for (let i = this.head; i < queue.length; i++) {
           if (queue[i].table !== null) queue[n++] = queue[i];

@@ -143,3 +143,36 @@ test("a fresh table drops keys that lived and died in the cache at once; the que
   for (let i = 0; i < 300; i++) assert.equal(t.get(1, "k" + i), i);
   assert.ok(tables.stats().reads >= 200);  // the evicted ones, read back
 });
+
+test("a fresh table drops a deleted key's entry once the deletion is in a checkpoint", () => {
+  const native = new FakeNative();
+  const tables = new StateTables(native, { cacheEntries: 100, fresh: true });
+  const t = tables.table(0);
+  const checkpoint = () => {
+    native.freeze();
+    tables.beginSnapshot();
+    while (!tables.continueSnapshot(3)) {}
+    native.thaw();
+  };
+  for (let i = 0; i < 10; i++) t.put(0, "w" + i, [i]);
+  checkpoint();  // the ten keys are in the backend now
+  for (let i = 0; i < 10; i++) t.delete(0, "w" + i);
+  t.put(0, "open", [1]);
+  // Pending deletions stay cached until a checkpoint writes them...
+  assert.equal(tables.stats().entries, 11);
+  checkpoint();
+  // ...then only the live key is.
+  assert.equal(tables.stats().entries, 1);
+  for (let i = 0; i < 10; i++) assert.equal(native.stored(0, 0, "w" + i), undefined);
+  for (let i = 0; i < 10; i++) assert.equal(t.get(0, "w" + i), undefined);
+  assert.deepEqual(native.gets, []);  // known absent without a read
+  assert.deepEqual(t.get(0, "open"), [1]);
+  // A key deleted and put again before the checkpoint keeps its new value.
+  t.put(0, "w0", [2]);
+  checkpoint();
+  t.delete(0, "w0");
+  t.put(0, "w0", [3]);
+  checkpoint();
+  assert.deepEqual(t.get(0, "w0"), [3]);
+  assert.deepEqual(native.stored(0, 0, "w0"), [3]);
+});
