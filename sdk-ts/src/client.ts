@@ -93,7 +93,7 @@ export interface TaskStatus {
    * room): the time it was back-pressured. Its growth per second is the busy share.
    */
   readonly backpressuredMs: number;
-  /** Records per second in and out, over the last second or so of the worker's reports. */
+  /** Records per second in and out, over the last 10 s of the worker's reports. */
   readonly inPerSecond: number;
   readonly outPerSecond: number;
 }
