@@ -333,10 +333,7 @@
       if (ts >= s && ts < s + g) return this.sliceFolds;
       s = this.windowStart(ts, this.offset, g);
       this.sliceStart = s;
-      // The earliest window of ts: the earliest start after ts - size.
-      let start = this.windowStart(ts, this.offset, this.step);
-      while (start - this.step > ts - this.size) start -= this.step;
-      this.sliceFolds = start + this.size - 1 > this.watermark;
+      this.sliceFolds = this.dueOf(s) > this.watermark;
       return this.sliceFolds;
     }
 
@@ -371,7 +368,8 @@
     }
 
     // The end - 1 of the earliest window of the slice starting at `slice` (the same for every
-    // time in the slice: windows start on multiples of the slice's size too).
+    // time in the slice: windows start on multiples of the slice's size too): the earliest
+    // start after slice - size.
     dueOf(slice) {
       if (slice === Infinity) return Infinity;
       let start = this.windowStart(slice, this.offset, this.step);
