@@ -308,6 +308,26 @@ void Validator::CheckEdges() {
     } else if (!edge.key_fn().empty()) {
       EdgeProblem(to, from, ": " + desc + " has a key selector but is not partitioned by key");
     }
+    if (edge.partitioned() && edge.partitioning() != proto::HASH) {
+      EdgeProblem(to, from, ": " + desc +
+                                " is marked already partitioned (partitioned: true) but is not "
+                                "partitioned by key");
+    } else if (edge.partitioned() && from >= 0 && to >= 0) {
+      // An already partitioned stream stays on its subtasks: subtask i's records are those of
+      // the key groups subtask i owns downstream, which needs the same number of subtasks.
+      const auto parallelism = [&](int op) {
+        const uint32_t own = spec_.operators(op).parallelism();
+        return own != 0 ? own : std::max(1u, spec_.parallelism());
+      };
+      if (parallelism(from) != parallelism(to)) {
+        EdgeProblem(to, from, ": " + desc +
+                                  " is marked already partitioned (keyBy(..., { partitioned: "
+                                  "true })), but its operators' parallelisms differ (" +
+                                  std::to_string(parallelism(from)) + " and " +
+                                  std::to_string(parallelism(to)) +
+                                  "): an already partitioned stream keeps its parallelism");
+      }
+    }
     const OperatorKind* to_kind = to < 0 ? nullptr : FindOperatorKind(spec_.operators(to).kind());
     const uint32_t to_inputs = to_kind == nullptr ? 1 : to_kind->inputs;
     if (edge.input() >= to_inputs) {

@@ -56,7 +56,9 @@ bool Keyed(const proto::JobSpec& spec, int op) {
 // An edge that can be a call inside one task. FORWARD edges of equal parallelism chain (as
 // Flink). So does a HASH edge between two operators of parallelism 1: every key group goes to
 // the one downstream subtask, so partitioning would only serialize the records; the keyed
-// operator then keys them itself (its key selector is the edge's). A chain may hold several
+// operator then keys them itself (its key selector is the edge's). And a HASH edge the user
+// marked already partitioned (Edge.partitioned, equal parallelism): subtask i's records are
+// already those of subtask i's key groups; the task checks each record's key group. A chain may hold several
 // keyed operators: the task's state backend has two tables per keyed operator, its snapshot
 // names them all, and restore takes each operator's state from whichever old tasks held it.
 bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
@@ -69,8 +71,8 @@ bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
     return false;
   }
   if (IsForward(spec.edges(edge))) return true;
-  return spec.edges(edge).partitioning() == proto::HASH && graph.parallelism[to] == 1 &&
-         Keyed(spec, to);
+  return spec.edges(edge).partitioning() == proto::HASH &&
+         (graph.parallelism[to] == 1 || spec.edges(edge).partitioned()) && Keyed(spec, to);
 }
 
 // Whether operator `op` or one upstream of it may report its output idle: an assigner's or a

@@ -20,7 +20,7 @@ import type { JobHandle, SubmitOptions } from "./client.js";
 import type { Job } from "./job.js";
 
 export { Job, Stream, WindowStream, JobBuildError } from "./job.js";
-export type { JobOptions, JobParams, SinkOptions, TimestampOptions, UserFunction } from "./job.js";
+export type { JobOptions, JobParams, KeyByOptions, SinkOptions, TimestampOptions, UserFunction } from "./job.js";
 export { KeyedStream, WindowedStream, JoinedStreams, IntervalJoin } from "./keyed.js";
 export type { AggregateFunction, ProcessContext, ProcessFunction, WindowOptions, WindowTrigger } from "./keyed.js";
 export type { Window, WindowAssigner, WindowResult } from "./windows.js";

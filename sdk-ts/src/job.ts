@@ -95,6 +95,7 @@ interface GraphEdge {
   readonly keyFn?: unknown;
   readonly input?: number;
   readonly fromOutput?: string;
+  readonly partitioned?: boolean;
 }
 
 interface Graph {
@@ -106,6 +107,8 @@ interface Graph {
 export interface Upstream {
   readonly node: OperatorNode;
   readonly keyFn?: unknown;
+  /** With keyFn: the stream is already partitioned by this key (`keyBy(fn, { partitioned })`). */
+  readonly partitioned?: boolean;
   readonly partitioning?: "REBALANCE" | "BROADCAST";
   /** Which input of a two-input operator (default 0). */
   readonly input?: number;
@@ -147,6 +150,7 @@ export function addOperator(
     const extra = {
       ...(input.input ? { input: input.input } : {}),
       ...(input.fromOutput ? { fromOutput: input.fromOutput } : {}),
+      ...(input.partitioned && input.keyFn !== undefined ? { partitioned: true } : {}),
     };
     graph.edges.push(
       input.keyFn === undefined
@@ -292,6 +296,7 @@ export class Job<P extends JobParams = Record<string, unknown>> {
       const extra = {
         ...(e.input ? { input: e.input } : {}),
         ...(e.fromOutput ? { fromOutput: e.fromOutput } : {}),
+        ...(e.partitioned ? { partitioned: true } : {}),
       };
       if (e.keyFn === undefined) return { from: e.from, to: e.to, partitioning: e.partitioning, ...extra };
       const prepared = prepareFunction(e.keyFn);
@@ -388,6 +393,15 @@ function checkDescriptor(d: OperatorDescriptor, prefix: string, message: string)
   }
 }
 
+/** Options of {@link Stream.keyBy}. */
+export interface KeyByOptions {
+  /**
+   * The stream is already partitioned by this key (default false): no exchange, the keyed
+   * operator runs in its input's task, and each subtask checks its keys are its own.
+   */
+  readonly partitioned?: boolean;
+}
+
 /** Options of {@link Stream.assignTimestamps}. */
 export interface TimestampOptions {
   /** How late (behind the greatest event time seen) records may arrive (default 0). */
@@ -465,10 +479,27 @@ export class Stream<T, P extends JobParams = Record<string, unknown>> {
    * Partitions the stream by key: records with equal keys go to the same parallel instance of
    * the next (keyed) operator. `fn(record, params)` returns the key (a string, a number, or a
    * JSON-compatible value).
+   *
+   * `{ partitioned: true }` says the stream is already partitioned by this key: it comes from a
+   * keyed operator of the same parallelism whose records keep the key it was keyed by (a
+   * window's count keyed by `c => c.key` after `keyBy(r => r.k)`). The keyed operator then runs
+   * in its input's task, with no exchange (Flink's `reinterpretAsKeyedStream`); each subtask
+   * checks that every key is its own and fails the job naming the key if not.
    */
-  keyBy<K>(fn: UserFunction<T, P, K>): KeyedStream<K, T, P> {
+  keyBy<K>(fn: UserFunction<T, P, K>, options: KeyByOptions = {}): KeyedStream<K, T, P> {
     if (typeof fn !== "function") throw new Error("keyBy(fn): fn must be a function");
-    return new KeyedStream<K, T, P>(this, fn);
+    if (typeof options !== "object" || options === null) {
+      throw new Error("keyBy(fn, options): options must be an object such as { partitioned: true }");
+    }
+    const { partitioned, ...rest } = options as Record<string, unknown>;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) {
+      throw new Error(`keyBy(fn, options): unknown option ${JSON.stringify(unknown[0])}; the only one is partitioned`);
+    }
+    if (partitioned !== undefined && typeof partitioned !== "boolean") {
+      throw new Error(`keyBy(fn, options): partitioned must be true or false, not ${JSON.stringify(partitioned)}`);
+    }
+    return new KeyedStream<K, T, P>(this, fn, partitioned === true);
   }
 
   /**

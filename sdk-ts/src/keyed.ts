@@ -132,17 +132,24 @@ export class KeyedStream<K, T, P extends JobParams = Record<string, unknown>> {
   readonly #job: Job<P>;
   readonly #node: OperatorNode;
   readonly #keyFn: unknown;
+  readonly #partitioned: boolean;
 
   /** @internal Made by `Stream.keyBy`. */
-  constructor(stream: Stream<T, P>, keyFn: UserFunction<T, P, K>) {
+  constructor(stream: Stream<T, P>, keyFn: UserFunction<T, P, K>, partitioned = false) {
     const parts = Stream.parts(stream);
     this.#job = parts.job;
     this.#node = parts.node;
     this.#keyFn = keyFn;
+    this.#partitioned = partitioned;
   }
 
   #input(input = 0): Upstream {
-    return { node: this.#node, keyFn: this.#keyFn, ...(input ? { input } : {}) };
+    return {
+      node: this.#node,
+      keyFn: this.#keyFn,
+      ...(input ? { input } : {}),
+      ...(this.#partitioned ? { partitioned: true } : {}),
+    };
   }
 
   #add<U>(kind: string, label: string, config: Record<string, unknown>, functions: Record<string, unknown>, inputs: Upstream[] = [this.#input()]): Stream<U, P> {

@@ -33,6 +33,8 @@ export interface EdgeSpec {
   input?: number;
   /** "late": the edge carries a window's late records (its side output). */
   fromOutput?: string;
+  /** With "HASH": already partitioned by this key (`keyBy(fn, { partitioned: true })`). */
+  partitioned?: boolean;
 }
 
 /** A whole job. Zero means "the coordinator's default" for the numeric job settings. */

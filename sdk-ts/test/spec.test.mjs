@@ -289,6 +289,31 @@ test("keyBy(...).reduce(...) ships the key selector on a HASH edge into a reduce
   ]);
 });
 
+test("keyBy(fn, { partitioned: true }) marks its HASH edge already partitioned; bad options are named", () => {
+  const job = new Job("counts", { parallelism: 2 });
+  job
+    .source(sources.generator({ count: 10, fn: (i) => ({ k: i % 3, n: 1 }) }))
+    .keyBy((r) => r.k)
+    .reduce((a, b) => ({ k: a.k, n: a.n + b.n }))
+    .keyBy((r) => r.k, { partitioned: true })
+    .reduce((a, b) => (b.n > a.n ? b : a))
+    .keyBy((r) => r.k, { partitioned: false })
+    .reduce((a) => a)
+    .sink(sinks.discard());
+  assert.deepEqual(job.toSpec().edges, [
+    { from: "op1", to: "op2", partitioning: "HASH", keyFn: "(r) => r.k" },
+    { from: "op2", to: "op3", partitioning: "HASH", keyFn: "(r) => r.k", partitioned: true },
+    { from: "op3", to: "op4", partitioning: "HASH", keyFn: "(r) => r.k" },
+    { from: "op4", to: "op5", partitioning: "FORWARD" },
+  ]);
+  const stream = new Job("bad").source(sources.generator({ count: 1 }));
+  assert.throws(() => stream.keyBy((r) => r, { partitioned: "yes" }),
+    /keyBy\(fn, options\): partitioned must be true or false, not "yes"/);
+  assert.throws(() => stream.keyBy((r) => r, { partition: true }),
+    /keyBy\(fn, options\): unknown option "partition"; the only one is partitioned/);
+  assert.throws(() => stream.keyBy((r) => r, null), /options must be an object such as \{ partitioned: true \}/);
+});
+
 test("a key selector that uses an outside variable is refused, naming the keyed operator", () => {
   const field = "word";
   const job = new Job("bad-key");

@@ -150,6 +150,39 @@ TEST(JobValidatorGraphTest, HashEdgesNeedACompilingKeySelector) {
   EXPECT_TRUE(Validate(spec).empty()) << Dump(Validate(spec));
 }
 
+// keyBy(fn, { partitioned: true }): only on a HASH edge, and only between operators of one
+// parallelism (an already partitioned stream stays on its subtasks).
+TEST(JobValidatorGraphTest, AnAlreadyPartitionedEdgeIsKeyedAndKeepsItsParallelism) {
+  auto spec = SpecBuilder("j")
+                  .Op("src", "numbers", "source.generator")
+                  .Op("sum", "sums", "reduce", "", kFn)
+                  .Op("top", "tops", "reduce", "", kFn)
+                  .Op("out", "results", "sink.collect")
+                  .Edge("src", "sum", proto::HASH)
+                  .Edge("sum", "top", proto::HASH)
+                  .Edge("top", "out")
+                  .Parallelism(2)
+                  .Build();
+  spec.mutable_edges(0)->set_key_fn("(r) => r % 10");
+  spec.mutable_edges(1)->set_key_fn("(r) => r % 10");
+  spec.mutable_edges(1)->set_partitioned(true);
+  EXPECT_TRUE(Validate(spec).empty()) << Dump(Validate(spec));
+
+  auto uneven = spec;
+  uneven.mutable_operators(2)->set_parallelism(3);
+  auto problems = Validate(uneven);
+  EXPECT_TRUE(HasProblem(problems, "top", {"\"tops\"", "edge #1 (sum -> top)",
+                                           "already partitioned", "parallelisms differ (2 and 3)"}))
+      << Dump(problems);
+
+  auto unkeyed = spec;
+  unkeyed.mutable_edges(2)->set_partitioned(true);
+  problems = Validate(unkeyed);
+  EXPECT_TRUE(HasProblem(problems, "out", {"edge #2 (top -> out)", "already partitioned",
+                                           "not partitioned by key"}))
+      << Dump(problems);
+}
+
 TEST(JobValidatorGraphTest, KeyedOperatorsNeedInputPartitionedByKey) {
   auto spec = SpecBuilder("j")
                   .Op("src", "numbers", "source.generator")

@@ -207,6 +207,43 @@ TEST(PlannerTest, AChainedKeyByHasNoCombiner) {
   EXPECT_TRUE(plan->edges.empty());
 }
 
+// A keyBy the user marked already partitioned chains at any parallelism (no exchange, so no
+// combiner); unmarked, the same keyBy at parallelism 2 is an exchange.
+TEST(PlannerTest, ChainsAnAlreadyPartitionedKeyByAboveParallelismOne) {
+  const std::string count =
+      R"({"assigner":{"type":"tumbling","size":1000},"function":"count"})";
+  auto spec = SpecBuilder("j")
+                  .Op("src", "bids", "source.generator")
+                  .Op("w1", "count", "window", count, {})
+                  .Op("w2", "top", "window", count, {})
+                  .Op("out", "results", "sink.collect")
+                  .Edge("src", "w1", proto::HASH)
+                  .Edge("w1", "w2", proto::HASH)
+                  .Edge("w2", "out")
+                  .Parallelism(2)
+                  .Build();
+  spec.mutable_edges(1)->set_partitioned(true);
+  auto plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  std::vector<std::string> displays;
+  for (const TaskGroup& group : plan->groups) displays.push_back(group.display);
+  EXPECT_EQ(displays, (std::vector<std::string>{"bids -> combine(count)", "count -> top -> results"}));
+  ASSERT_EQ(plan->edges.size(), 1u);
+  EXPECT_EQ(plan->edges[0].combiner, "w1");
+  EXPECT_EQ(TaskIds(*plan), (std::vector<std::string>{"job-7/g0.0", "job-7/g0.1", "job-7/g1.0",
+                                                      "job-7/g1.1"}));
+  // Where the keyed operator has a second input, the edge stays an exchange.
+  auto branch = SpecBuilder("j").Op("other", "more counts", "source.generator").Build();
+  *spec.add_operators() = branch.operators(0);
+  auto* extra = spec.add_edges();
+  extra->set_from("other");
+  extra->set_to("w2");
+  extra->set_partitioning(proto::HASH);
+  plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->edges.size(), 3u);
+}
+
 TEST(PlannerTest, KeepsKeyByExchangeAboveParallelismOne) {
   auto plan = PlanJob(TwoKeyedStages(2), kJob);
   ASSERT_TRUE(plan.ok()) << plan.status().message();

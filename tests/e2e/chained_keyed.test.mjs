@@ -39,10 +39,14 @@ const submit = (files, extra = []) => submitJob(cluster.address, files, extra);
 //  that the second operator holds state across checkpoints).
 //  "max" (as q7): per key the greatest i in 500 ms tumbling windows (a reduce), then per
 //  window start (keyBy) the greatest of those.
-function job(name, { kind, n, rate, parallelism, out }) {
+//  partitioned: the second keyBy says { partitioned: true } (right for "hot", whose counts
+//  keep their key; wrong for "max", keyed again by window start); checkpoints: every 300 ms
+//  unless false.
+function job(name, { kind, n, rate, parallelism, out, partitioned = false, checkpoints = true }) {
+  const again = partitioned ? ", { partitioned: true }" : "";
   const head = `
 import { Job, sources, sinks, windows } from "@sluice/sdk";
-const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}, checkpointInterval: 300 });
+const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}${checkpoints ? ", checkpointInterval: 300" : ""} });
 job.source(sources.generator({ count: ${n},${rate ? ` rate: ${rate},` : ""} fn: (i: number) => ({ k: i % 7, t: i }) }))
   .assignTimestamps((r: any) => r.t)
   .keyBy((r: any) => r.k)`;
@@ -55,7 +59,7 @@ export default job;
   .window(windows.sliding(1000, 250))
   .count()
   .name("per-key")
-  .keyBy((c: any) => c.key)
+  .keyBy((c: any) => c.key${again})
   .window(windows.tumbling(2000))
   .aggregate({
     create: () => ({ total: 0, counts: 0 }),
@@ -67,7 +71,7 @@ export default job;
   .window(windows.tumbling(500))
   .reduce((a: any, b: any) => (b.t > a.t ? b : a))
   .name("max-per-key")
-  .keyBy((r: any) => r.window.start)
+  .keyBy((r: any) => r.window.start${again})
   .window(windows.tumbling(500))
   .reduce((a: any, b: any) => (b.value.t > a.value.t ? b : a))
   .name("max")` + tail;
@@ -138,6 +142,30 @@ for (const kind of ["hot", "max"]) {
     }
   });
 }
+
+// keyBy(fn, { partitioned: true }) at p = 2: the q5-like job's counts keep their key, so its
+// second window runs in the first one's task (no exchange between them) with the same records.
+// The q7-like job's second key (a window start) is not the first one's: the first record whose
+// key another subtask owns fails the job, naming the operator and the key.
+test("an already partitioned keyBy at p = 2 chains the second window into the first one's task; a wrong one fails naming the key", async () => {
+  const n = 20000;
+  const prefix = "hot-partitioned-";
+  let id = await submit({ "job.ts": job(prefix, { kind: "hot", n, parallelism: 2, partitioned: true, out: join(outDir, prefix + "a") }) });
+  let done = await waitForStatus(id, cluster.address, undefined, 60000);
+  assert.match(done, /state:\s+finished/);
+  assert.match(done, /per-key -> per-window/, done);
+  assert.match(done, /g1\.1/, done);
+  assert.doesNotMatch(done, /g2\.0/, done);
+  check("hot", prefix, n);
+
+  const wrong = "max-partitioned-";
+  id = await submit({ "job.ts": job(wrong, { kind: "max", n, parallelism: 2, partitioned: true, checkpoints: false, out: join(outDir, wrong + "a") }) });
+  done = await waitForStatus(id, cluster.address, undefined, 60000);
+  assert.match(done, /state:\s+failed/, done);
+  assert.match(done, /operator 'max' \(op\d+\)/, done);
+  assert.match(done, /the key "\d+" is in key group \d+, which subtask [01] of 2 does not own \(it owns key groups \d+-\d+\)/, done);
+  assert.match(done, /keyBy\(\.\.\., \{ partitioned: true \}\) says the stream is already partitioned by this key, and it is not/, done);
+});
 
 test("a savepoint at p = 2 (separate tasks) restores at p = 1 (one task, two keyed operators), again at 1, then at 2, with exact results", async () => {
   const n = 160000;

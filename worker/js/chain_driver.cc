@@ -75,6 +75,11 @@ class BodyEmitter {
         w_.Line("const kv = CK", k, "(", var, ", params);");
       }
       w_.Line("const kg = ", km, ".group(kv);");
+      if (chain_.stages[i].partitioned_input) {  // the user said: already partitioned by it
+        w_.Line("if (kg < ", chain_.first_key_group, " || kg > ", chain_.last_key_group,
+                ") throw keys.notPartitioned(", km, ".string, kg, ", chain_.first_key_group, ", ",
+                chain_.last_key_group, ", ", chain_.subtask, ", ", chain_.parallelism, ");");
+      }
       w_.Line("s = ", i, ";");
       EmitKeyedProcess(chain_, program_, k, "0", km, var, time, w_);
     } else {  // keyed: the key of the input the record came in on

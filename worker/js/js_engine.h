@@ -36,6 +36,10 @@ struct StageSpec {
   // A keyed stage fed by an edge inside the chain (a keyBy the planner chained): that edge's
   // key selector, with which the stage keys its records itself; "" otherwise.
   std::string chained_key_fn = {};
+  // That keyBy was marked already partitioned (Edge.partitioned) and the task is one of several
+  // subtasks: the stage checks that each record's key group is one of the chain's
+  // (ChainSpec::first_key_group .. last_key_group) and fails the task naming the key otherwise.
+  bool partitioned_input = false;
   // In a DAG chain: where this stage's records go (in this order), and, for a keyed stage, the
   // key selector of the edge feeding each of its inputs from inside the chain (by input).
   std::vector<StageLink> next = {};
@@ -118,6 +122,12 @@ struct ChainSpec {
   // records: its keyed stage, a window operator, merges them (processPartial).
   bool combined_input = false;
   uint32_t max_parallelism = kDefaultMaxParallelism;
+  // The key groups this task's subtask owns, and which subtask of how many it is (for the
+  // check of StageSpec::partitioned_input and its message).
+  uint32_t first_key_group = 0;
+  uint32_t last_key_group = kDefaultMaxParallelism - 1;
+  uint32_t subtask = 0;
+  uint32_t parallelism = 1;
   // Entries the keyed-state cache keeps in the isolate before it evicts to the StateBackend.
   uint32_t state_cache_entries = 100000;
   // The longest JSON an output record may have when it leaves as a JSON line (to a sink, or on

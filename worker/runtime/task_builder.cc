@@ -1,5 +1,6 @@
 #include "worker/runtime/task_builder.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "worker/runtime/chain_links.h"
 #include "worker/runtime/task_checkpointer.h"
 #include "worker/runtime/task_limits.h"
+#include "worker/state/key_groups.h"
 #include "worker/state/rocks_state_backend.h"
 
 namespace sluice::runtime {
@@ -108,10 +110,11 @@ Status OpenKeyedState(const proto::TaskDeployment& deployment, const TaskService
 
 // A keyed operator after the chain's first operator takes its records from a keyBy edge the
 // planner chained (coordinator/planner.cc): its key selector is that edge's. The first keyed
-// operator's goes in input_key_fns; every one's in its stage (MakeChainSpec).
-std::map<std::string, std::string> ChainedKeys(const proto::JobSpec& job,
-                                               const ResolvedChain& chain, js::ChainSpec& spec) {
-  std::map<std::string, std::string> by_operator;
+// operator's goes in input_key_fns; every one's edge in its stage (MakeChainSpec).
+std::map<std::string, const proto::Edge*> ChainedKeys(const proto::JobSpec& job,
+                                                      const ResolvedChain& chain,
+                                                      js::ChainSpec& spec) {
+  std::map<std::string, const proto::Edge*> by_operator;
   bool first = true;
   for (size_t i = 0; i < chain.operators.size(); ++i) {
     const OperatorKindTraits* traits = FindOperatorKindTraits(chain.operators[i]->kind());
@@ -119,7 +122,7 @@ std::map<std::string, std::string> ChainedKeys(const proto::JobSpec& job,
     for (const proto::Edge& edge : job.edges()) {
       if (i > 0 && edge.from() == chain.operators[i - 1]->id() &&
           edge.to() == chain.operators[i]->id()) {
-        by_operator[chain.operators[i]->id()] = edge.key_fn();
+        by_operator[chain.operators[i]->id()] = &edge;
         if (first) {
           spec.input_key_fn = edge.key_fn();
           spec.input_key_fns = {edge.key_fn()};
@@ -183,8 +186,15 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
                             deployment.input_key_fns().end());
   spec.combined_input = deployment.combined_input();
   const bool dag = IsDagChain(job, chain.operators);
-  const std::map<std::string, std::string> chained_keys =
-      dag ? std::map<std::string, std::string>() : ChainedKeys(job, chain, spec);
+  const std::map<std::string, const proto::Edge*> chained_keys =
+      dag ? std::map<std::string, const proto::Edge*>() : ChainedKeys(job, chain, spec);
+  spec.subtask = deployment.subtask();
+  spec.parallelism = std::max(1u, deployment.parallelism());
+  if (auto owned = state::KeyGroupRangeOf(spec.subtask, spec.parallelism, spec.max_parallelism);
+      owned.ok()) {
+    spec.first_key_group = owned->first;
+    spec.last_key_group = owned->last;
+  }
   std::vector<int> stage_of(chain.operators.size(), -1);  // each operator's first stage
   if (job.state_cache_entries() > 0) spec.state_cache_entries = job.state_cache_entries();
   spec.params_json = job.params_json().empty() ? "{}" : job.params_json();
@@ -208,7 +218,8 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
     if (auto key = chained_keys.find(op.id()); key != chained_keys.end()) {
-      stage.chained_key_fn = key->second;
+      stage.chained_key_fn = key->second->key_fn();
+      stage.partitioned_input = key->second->partitioned() && spec.parallelism > 1;
     }
     spec.stages.push_back(std::move(stage));
   }

@@ -277,6 +277,40 @@ TEST_F(ChainedKeyedTest, TheSecondOperatorsKeySelectorsErrorsNameIt) {
       << refused.status().message();
 }
 
+// Behind a keyBy marked already partitioned (StageSpec::partitioned_input) the second operator
+// checks each key's group against its task's: within the range the chain runs as it does
+// unmarked; a key of another subtask's fails it, naming the operator, the key and the range.
+TEST_F(ChainedKeyedTest, AnAlreadyPartitionedKeyOfAnotherSubtaskFailsNamingItAndTheRange) {
+  ChainSpec chain = TwoWindows();
+  chain.stages[2].partitioned_input = true;
+  chain.subtask = 1;
+  chain.parallelism = 2;
+  chain.first_key_group = 0;
+  chain.last_key_group = kMaxParallelism - 1;
+  {
+    auto backend = RocksStateBackend::Open(Dir("all"), kTables);
+    ASSERT_TRUE(backend.ok()) << backend.status().message();
+    Task task = Start(chain, std::move(backend).value(), false);
+    ASSERT_NE(task.runner, nullptr);
+    for (const std::string &out : Run(task, {Batch({{"a", 1, 1}, {"a", 20, 1}, {"a", 40, 1}})})) {
+      EXPECT_EQ(out.find("<error"), std::string::npos) << out;
+    }
+  }
+  chain.first_key_group = 1;  // owns none
+  chain.last_key_group = 0;
+  auto backend = RocksStateBackend::Open(Dir("none"), kTables);
+  ASSERT_TRUE(backend.ok()) << backend.status().message();
+  Task task = Start(chain, std::move(backend).value(), false);
+  ASSERT_NE(task.runner, nullptr);
+  const std::vector<std::string> out = Run(task, {Batch({{"a", 1, 1}, {"a", 20, 1}})});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0].find("operator 'totals' (op3)"), std::string::npos) << out[0];
+  EXPECT_NE(out[0].find("the key \"odd\" is in key group "), std::string::npos) << out[0];
+  EXPECT_NE(out[0].find("which subtask 1 of 2 does not own (it owns key groups 1-0)"),
+            std::string::npos)
+      << out[0];
+}
+
 // The second window operator gets its own copy of the window libraries (rt.stage2, compiled
 // apart from the first's, so that V8 keeps each operator's call sites apart), and errors in its
 // functions still name it.

@@ -172,6 +172,15 @@
     return Math.floor((keyGroup * targets) / maxParallelism);
   }
 
+  // The error of a record whose key is not this subtask's, behind a keyBy the user marked
+  // already partitioned (keyBy(fn, { partitioned: true })): the driver checks each key group.
+  function notPartitioned(keyText, keyGroup, first, last, subtask, parallelism) {
+    return new Error("the key " + JSON.stringify(keyText) + " is in key group " + keyGroup +
+        ", which subtask " + subtask + " of " + parallelism + " does not own (it owns key groups " +
+        first + "-" + last + "): keyBy(..., { partitioned: true }) says the stream is already " +
+        "partitioned by this key, and it is not; drop partitioned: true to repartition it");
+  }
+
   return Object.freeze({ keyString, hashString, hashInteger, keyGroupOfString, keyGroupOf, targetOf,
-                         KeyMemo });
+                         KeyMemo, notPartitioned });
 })()
