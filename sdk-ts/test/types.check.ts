@@ -35,6 +35,14 @@ const unknownJson = job.source(sources.file({ path: "in.jsonl", format: "json" }
 unknownJson.map((r) => r.id);
 unknownJson.sink(sinks.discard());
 
+// keyBy's options: partitioned is a boolean, and nothing else is an option.
+counts.keyBy((r) => r.word).reduce((a, b) => ({ word: a.word, n: a.n + b.n }))
+  .keyBy((r) => r.word, { partitioned: true }).reduce((a) => a).sink(sinks.discard());
+// @ts-expect-error partitioned is a boolean
+counts.keyBy((r) => r.word, { partitioned: "yes" });
+// @ts-expect-error keyBy has no option "partition"
+counts.keyBy((r) => r.word, { partition: true });
+
 const numbers = job.source(sources.generator({ count: 10 }));
 numbers.map((i) => i.toFixed(1)).sink(sinks.discard());
 const made = job.source(sources.generator({ count: 3, fn: (i) => ({ i, even: i % 2 === 0 }) }));

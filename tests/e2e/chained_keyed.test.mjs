@@ -3,8 +3,9 @@
 // first; at 2 it is an exchange between tasks. Both plans give the same records (a q5-like and
 // a q7-like job, checked against what the records must be), and a savepoint moves between them:
 // taken at 2 (separate tasks) it restores at 1 (one task holding both operators' state), whose
-// checkpoints restore at 1 again (the task's files reused) and then at 2, and the results are
-// those of an uninterrupted run.
+// checkpoints restore at 1 again (the task's files reused), then at 2, and at 2 with the second
+// keyBy marked already partitioned (one task per subtask again), and the results are those of
+// an uninterrupted run.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -167,17 +168,23 @@ test("an already partitioned keyBy at p = 2 chains the second window into the fi
   assert.match(done, /keyBy\(\.\.\., \{ partitioned: true \}\) says the stream is already partitioned by this key, and it is not/, done);
 });
 
-test("a savepoint at p = 2 (separate tasks) restores at p = 1 (one task, two keyed operators), again at 1, then at 2, with exact results", async () => {
-  const n = 160000;
+test("a savepoint at p = 2 (separate tasks) restores at p = 1 (one task, two keyed operators), again at 1, then at 2, then at 2 marked partitioned (one task again), with exact results", async () => {
+  const n = 200000;
   const prefix = "moves-";
-  const files = (out, parallelism) => ({ "job.ts": job(prefix, { kind: "hot", n, rate: 20000, parallelism, out }) });
+  const files = (out, parallelism, partitioned = false) => ({ "job.ts": job(prefix, { kind: "hot", n, rate: 20000, parallelism, partitioned, out }) });
   let id = await submit(files(join(outDir, prefix + "a"), 2));
   let path = null;
-  const phases = [1, 1, 2];
+  const phases = [{ p: 1 }, { p: 1 }, { p: 2 }, { p: 2, partitioned: true }];
   for (let i = 0; i <= phases.length; i++) {
     const running = await waitForStatus(id, cluster.address, (text) => completed(text) >= 2 || /state:\s+(finished|failed)/.test(text), 30000);
     assert.match(running, /state:\s+running/, `phase ${i} ended before its savepoint: ${running}`);
-    assertPlan(running, i === 0 ? 2 : phases[i - 1], "per-key", "per-window");
+    const phase = i === 0 ? { p: 2 } : phases[i - 1];
+    if (phase.partitioned) {
+      assert.match(running, /per-key -> per-window/, running);
+      assert.match(running, /g1\.1/, running);
+    } else {
+      assertPlan(running, phase.p, "per-key", "per-window");
+    }
     if (i === phases.length) break;
     const savepoint = await sluice(["savepoint", id, "-c", cluster.address]);
     assert.equal(savepoint.code, 0, savepoint.stderr);
@@ -185,8 +192,8 @@ test("a savepoint at p = 2 (separate tasks) restores at p = 1 (one task, two key
     const cancelled = await sluice(["cancel", id, "-c", cluster.address]);
     assert.equal(cancelled.code, 0, cancelled.stderr);
     await waitForStatus(id, cluster.address);
-    const p = phases[i];
-    id = await submit(files(join(outDir, prefix + "bcd"[i]), p), ["-p", String(p), "--from-savepoint", path]);
+    const { p, partitioned } = phases[i];
+    id = await submit(files(join(outDir, prefix + "bcde"[i]), p, partitioned), ["-p", String(p), "--from-savepoint", path]);
   }
   const done = await waitForStatus(id, cluster.address, undefined, 60000);
   assert.match(done, /state:\s+finished/);
