@@ -178,21 +178,27 @@ TEST(PlannerTest, ChainsThroughAMapBetweenKeyedOperatorsButNotOutOfASideOutput) 
                                                 "late bids"}));
 }
 
+// bids -> keyBy -> count (w1) -> keyBy -> top (w2) -> results at parallelism 2, both windows
+// tumbling counts (so both keyBy edges may get a combiner).
+proto::JobSpec TwoCountWindows() {
+  const std::string count =
+      R"({"assigner":{"type":"tumbling","size":1000},"function":"count"})";
+  return SpecBuilder("j")
+      .Op("src", "bids", "source.generator")
+      .Op("w1", "count", "window", count, {})
+      .Op("w2", "top", "window", count, {})
+      .Op("out", "results", "sink.collect")
+      .Edge("src", "w1", proto::HASH)
+      .Edge("w1", "w2", proto::HASH)
+      .Edge("w2", "out")
+      .Parallelism(2)
+      .Build();
+}
+
 // At parallelism 2 both keyBy edges are exchanges with a combiner each; at parallelism 1 the
 // exchanges, and with them the combiners, disappear.
 TEST(PlannerTest, AChainedKeyByHasNoCombiner) {
-  const std::string count =
-      R"({"assigner":{"type":"tumbling","size":1000},"function":"count"})";
-  auto spec = SpecBuilder("j")
-                  .Op("src", "bids", "source.generator")
-                  .Op("w1", "count", "window", count, {})
-                  .Op("w2", "top", "window", count, {})
-                  .Op("out", "results", "sink.collect")
-                  .Edge("src", "w1", proto::HASH)
-                  .Edge("w1", "w2", proto::HASH)
-                  .Edge("w2", "out")
-                  .Parallelism(2)
-                  .Build();
+  auto spec = TwoCountWindows();
   auto plan = PlanJob(spec, kJob);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   ASSERT_EQ(plan->groups.size(), 3u);
@@ -210,18 +216,7 @@ TEST(PlannerTest, AChainedKeyByHasNoCombiner) {
 // A keyBy the user marked already partitioned chains at any parallelism (no exchange, so no
 // combiner); unmarked, the same keyBy at parallelism 2 is an exchange.
 TEST(PlannerTest, ChainsAnAlreadyPartitionedKeyByAboveParallelismOne) {
-  const std::string count =
-      R"({"assigner":{"type":"tumbling","size":1000},"function":"count"})";
-  auto spec = SpecBuilder("j")
-                  .Op("src", "bids", "source.generator")
-                  .Op("w1", "count", "window", count, {})
-                  .Op("w2", "top", "window", count, {})
-                  .Op("out", "results", "sink.collect")
-                  .Edge("src", "w1", proto::HASH)
-                  .Edge("w1", "w2", proto::HASH)
-                  .Edge("w2", "out")
-                  .Parallelism(2)
-                  .Build();
+  auto spec = TwoCountWindows();
   spec.mutable_edges(1)->set_partitioned(true);
   auto plan = PlanJob(spec, kJob);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
