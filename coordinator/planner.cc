@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/key_partitioning.h"
 #include "common/operator_kinds.h"
 #include "coordinator/job_defaults.h"
 
@@ -56,9 +57,10 @@ bool Keyed(const proto::JobSpec& spec, int op) {
 // An edge that can be a call inside one task. FORWARD edges of equal parallelism chain (as
 // Flink). So does a HASH edge between two operators of parallelism 1: every key group goes to
 // the one downstream subtask, so partitioning would only serialize the records; the keyed
-// operator then keys them itself (its key selector is the edge's). And a HASH edge the user
-// marked already partitioned (Edge.partitioned, equal parallelism): subtask i's records are
-// already those of subtask i's key groups; the task checks each record's key group. A chain may hold several
+// operator then keys them itself (its key selector is the edge's). And a HASH edge that is
+// already partitioned (common/key_partitioning.h: the user's mark, or a window's records keyed
+// by their own key again), at equal parallelism: subtask i's records are already those of
+// subtask i's key groups; the task checks each record's key group. A chain may hold several
 // keyed operators: the task's state backend has two tables per keyed operator, its snapshot
 // names them all, and restore takes each operator's state from whichever old tasks held it.
 bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
@@ -72,7 +74,8 @@ bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
   }
   if (IsForward(spec.edges(edge))) return true;
   return spec.edges(edge).partitioning() == proto::HASH &&
-         (graph.parallelism[to] == 1 || spec.edges(edge).partitioned()) && Keyed(spec, to);
+         (graph.parallelism[to] == 1 || AlreadyPartitioned(spec, spec.edges(edge))) &&
+         Keyed(spec, to);
 }
 
 // Whether operator `op` or one upstream of it may report its output idle: an assigner's or a

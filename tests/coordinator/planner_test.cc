@@ -227,6 +227,19 @@ TEST(PlannerTest, ChainsAnAlreadyPartitionedKeyByAboveParallelismOne) {
   EXPECT_EQ(plan->edges[0].combiner, "w1");
   EXPECT_EQ(TaskIds(*plan), (std::vector<std::string>{"job-7/g0.0", "job-7/g0.1", "job-7/g1.0",
                                                       "job-7/g1.1"}));
+  // Unmarked, a keyBy that returns a window's own key (c) => c.key chains the same way; another
+  // selector does not.
+  spec.mutable_edges(1)->set_partitioned(false);
+  spec.mutable_edges(1)->set_key_fn("(c) => c.key");
+  plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->groups.size(), 2u);
+  EXPECT_EQ(plan->groups[1].display, "count -> top -> results");
+  spec.mutable_edges(1)->set_key_fn("(c) => c.window.start");
+  plan = PlanJob(spec, kJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->groups.size(), 3u);
+  spec.mutable_edges(1)->set_partitioned(true);
   // Where the keyed operator has a second input, the edge stays an exchange.
   auto branch = SpecBuilder("j").Op("other", "more counts", "source.generator").Build();
   *spec.add_operators() = branch.operators(0);

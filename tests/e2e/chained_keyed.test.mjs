@@ -40,11 +40,14 @@ const submit = (files, extra = []) => submitJob(cluster.address, files, extra);
 //  that the second operator holds state across checkpoints).
 //  "max" (as q7): per key the greatest i in 500 ms tumbling windows (a reduce), then per
 //  window start (keyBy) the greatest of those.
-//  partitioned: the second keyBy says { partitioned: true } (right for "hot", whose counts
-//  keep their key; wrong for "max", keyed again by window start); checkpoints: every 300 ms
-//  unless false.
-function job(name, { kind, n, rate, parallelism, out, partitioned = false, checkpoints = true }) {
+//  "hot"'s second keyBy: by default (c) => String(c.key), the same key but a selector Sluice
+//  does not see through, so at p = 2 an exchange; with partitioned the same selector with
+//  { partitioned: true } (right: a count keeps its key); with auto (c) => c.key, which Sluice
+//  knows keeps a window's key (common/key_partitioning.h). "max" with partitioned marks its
+//  second keyBy (by window start) wrongly. checkpoints: every 300 ms unless false.
+function job(name, { kind, n, rate, parallelism, out, partitioned = false, auto = false, checkpoints = true }) {
   const again = partitioned ? ", { partitioned: true }" : "";
+  const sameKey = auto ? "(c: any) => c.key" : "(c: any) => String(c.key)";
   const head = `
 import { Job, sources, sinks, windows } from "@sluice/sdk";
 const job = new Job(${JSON.stringify(name)}, { parallelism: ${parallelism}${checkpoints ? ", checkpointInterval: 300" : ""} });
@@ -60,7 +63,7 @@ export default job;
   .window(windows.sliding(1000, 250))
   .count()
   .name("per-key")
-  .keyBy((c: any) => c.key${again})
+  .keyBy(${sameKey}${again})
   .window(windows.tumbling(2000))
   .aggregate({
     create: () => ({ total: 0, counts: 0 }),
@@ -145,7 +148,8 @@ for (const kind of ["hot", "max"]) {
 }
 
 // keyBy(fn, { partitioned: true }) at p = 2: the q5-like job's counts keep their key, so its
-// second window runs in the first one's task (no exchange between them) with the same records.
+// second window runs in the first one's task (no exchange between them) with the same records;
+// so it does unmarked when its selector is (c) => c.key, which Sluice sees keeps the key.
 // The q7-like job's second key (a window start) is not the first one's: the first record whose
 // key another subtask owns fails the job, naming the operator and the key.
 test("an already partitioned keyBy at p = 2 chains the second window into the first one's task; a wrong one fails naming the key", async () => {
@@ -158,6 +162,13 @@ test("an already partitioned keyBy at p = 2 chains the second window into the fi
   assert.match(done, /g1\.1/, done);
   assert.doesNotMatch(done, /g2\.0/, done);
   check("hot", prefix, n);
+
+  const auto = "hot-auto-";
+  id = await submit({ "job.ts": job(auto, { kind: "hot", n, parallelism: 2, auto: true, out: join(outDir, auto + "a") }) });
+  done = await waitForStatus(id, cluster.address, undefined, 60000);
+  assert.match(done, /state:\s+finished/);
+  assert.match(done, /per-key -> per-window/, done);
+  check("hot", auto, n);
 
   const wrong = "max-partitioned-";
   id = await submit({ "job.ts": job(wrong, { kind: "max", n, parallelism: 2, partitioned: true, checkpoints: false, out: join(outDir, wrong + "a") }) });

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/job_defaults.h"
+#include "common/key_partitioning.h"
 #include "common/operator_kinds.h"
 #include "worker/js/chain_program.h"
 #include "worker/runtime/chain_links.h"
@@ -219,7 +220,7 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
     if (auto key = chained_keys.find(op.id()); key != chained_keys.end()) {
       stage.chained_key_fn = key->second->key_fn();
-      stage.partitioned_input = key->second->partitioned() && spec.parallelism > 1;
+      stage.partitioned_input = AlreadyPartitioned(job, *key->second) && spec.parallelism > 1;
     }
     spec.stages.push_back(std::move(stage));
   }
