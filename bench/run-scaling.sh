@@ -61,6 +61,17 @@ spread() {
     printf f " (" f "-" f ")\n", m, a[1], a[NR] }'
 }
 
+# figures FORMAT spread|median NUMBERS...: spread's "median (min-max)", or the median alone, of
+# the non-empty arguments (an empty array expands to one empty word).
+figures() {
+  local format="$1" what="$2"
+  shift 2
+  local text
+  text="$(printf '%s\n' "$@" | sed '/^$/d' | spread "$format")"
+  [[ "$what" == median ]] && text="${text%% (*}"
+  echo "$text"
+}
+
 echo "| query | CPU s p=1 / p=2, $short events | CPU s p=1 / p=2, $long events | events/CPU-s p=2 / p=1, $short | same, $long | same, steady | fixed CPU s p=1 / p=2 |"
 echo "|---|---|---|---|---|---|---|"
 for q in $queries; do
@@ -89,11 +100,10 @@ for q in $queries; do
       "${cpu[1,$long]}/${cpu[2,$long]} over $long" >&2
     unset cpu
   done
-  med() { printf '%s\n' "$@" | sed '/^$/d' | spread %.2f | sed 's/ (.*//'; }
-  row="| $q | $(med "${s1[@]}") / $(med "${s2[@]}") | $(med "${l1[@]}") / $(med "${l2[@]}")"
-  row+=" | $(printf '%s\n' "${whole_s[@]}" | sed '/^$/d' | spread %.2f)"
-  row+=" | $(printf '%s\n' "${whole_l[@]}" | sed '/^$/d' | spread %.2f)"
-  row+=" | $(printf '%s\n' "${steady[@]}" | sed '/^$/d' | spread %.2f)"
-  row+=" | $(printf '%s\n' "${fixed1[@]}" | sed '/^$/d' | spread %.2f | sed 's/ (.*//') / $(printf '%s\n' "${fixed2[@]}" | sed '/^$/d' | spread %.2f | sed 's/ (.*//') |"
+  row="| $q | $(figures %.2f median "${s1[@]}") / $(figures %.2f median "${s2[@]}")"
+  row+=" | $(figures %.2f median "${l1[@]}") / $(figures %.2f median "${l2[@]}")"
+  row+=" | $(figures %.2f spread "${whole_s[@]}") | $(figures %.2f spread "${whole_l[@]}")"
+  row+=" | $(figures %.2f spread "${steady[@]}")"
+  row+=" | $(figures %.2f median "${fixed1[@]}") / $(figures %.2f median "${fixed2[@]}") |"
   echo "$row"
 done

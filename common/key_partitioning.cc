@@ -22,14 +22,11 @@ bool ReturnsItsKeyField(const std::string& key_fn) {
   return false;
 }
 
-bool AlreadyPartitioned(const proto::JobSpec& spec, const proto::Edge& edge) {
+bool AlreadyPartitioned(const proto::Operator& from, const proto::Edge& edge) {
   if (edge.partitioning() != proto::HASH) return false;
   if (edge.partitioned()) return true;
   if (!edge.from_output().empty()) return false;  // a window's late records are its input's
-  for (const proto::Operator& op : spec.operators()) {
-    if (op.id() == edge.from()) return op.kind() == "window" && ReturnsItsKeyField(edge.key_fn());
-  }
-  return false;
+  return from.kind() == "window" && ReturnsItsKeyField(edge.key_fn());
 }
 
 }  // namespace sluice

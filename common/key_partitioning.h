@@ -10,8 +10,9 @@ namespace sluice {
 // tell: the edge leaves a window's main output, whose records are `{ key, window, value }` with
 // the key the window was keyed by, and its key selector returns that key (`(c) => c.key`). Only
 // with equal parallelism on both ends does it chain (the planner), and then the task checks each
-// record's key group either way (worker/js/chain_driver.cc).
-bool AlreadyPartitioned(const proto::JobSpec& spec, const proto::Edge& edge);
+// record's key group either way (worker/js/chain_driver.cc). `from` is the edge's upstream
+// operator (the callers hold it by index; a lookup by id per edge would make planning quadratic).
+bool AlreadyPartitioned(const proto::Operator& from, const proto::Edge& edge);
 
 // Whether `key_fn` (a key selector's source text) returns its argument's `key` field and nothing
 // else: `(c) => c.key`, `c => c.key`, `(c) => c["key"]`, `function (c) { return c.key; }`.

@@ -315,10 +315,7 @@ void Validator::CheckEdges() {
     } else if (edge.partitioned() && from >= 0 && to >= 0) {
       // An already partitioned stream stays on its subtasks: subtask i's records are those of
       // the key groups subtask i owns downstream, which needs the same number of subtasks.
-      const auto parallelism = [&](int op) {
-        const uint32_t own = spec_.operators(op).parallelism();
-        return own != 0 ? own : std::max(1u, spec_.parallelism());
-      };
+      const auto parallelism = [&](int op) { return EffectiveParallelism(spec_, spec_.operators(op)); };
       if (parallelism(from) != parallelism(to)) {
         EdgeProblem(to, from, ": " + desc +
                                   " is marked already partitioned (keyBy(..., { partitioned: "

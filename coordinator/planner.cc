@@ -74,7 +74,8 @@ bool Chainable(const proto::JobSpec& spec, const Graph& graph, int edge) {
   }
   if (IsForward(spec.edges(edge))) return true;
   return spec.edges(edge).partitioning() == proto::HASH &&
-         (graph.parallelism[to] == 1 || AlreadyPartitioned(spec, spec.edges(edge))) &&
+         (graph.parallelism[to] == 1 ||
+          AlreadyPartitioned(spec.operators(from), spec.edges(edge))) &&
          Keyed(spec, to);
 }
 

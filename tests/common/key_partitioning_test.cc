@@ -38,21 +38,21 @@ proto::JobSpec WindowThenKeyBy(const std::string& from_kind, const std::string& 
 }
 
 TEST(KeyPartitioningTest, AWindowsRecordsKeyedByTheirKeyOrAMarkedEdgeAreAlreadyPartitioned) {
-  EXPECT_TRUE(AlreadyPartitioned(WindowThenKeyBy("window", "(c) => c.key"),
-                                 WindowThenKeyBy("window", "(c) => c.key").edges(0)));
+  auto window = WindowThenKeyBy("window", "(c) => c.key");
+  EXPECT_TRUE(AlreadyPartitioned(window.operators(0), window.edges(0)));
   // Another operator's records carry no such key; a window's late records are its input's.
   auto reduce = WindowThenKeyBy("reduce", "(c) => c.key");
-  EXPECT_FALSE(AlreadyPartitioned(reduce, reduce.edges(0)));
+  EXPECT_FALSE(AlreadyPartitioned(reduce.operators(0), reduce.edges(0)));
   auto late = WindowThenKeyBy("window", "(c) => c.key");
   late.mutable_edges(0)->set_from_output("late");
-  EXPECT_FALSE(AlreadyPartitioned(late, late.edges(0)));
+  EXPECT_FALSE(AlreadyPartitioned(late.operators(0), late.edges(0)));
   auto other = WindowThenKeyBy("window", "(c) => c.window.start");
-  EXPECT_FALSE(AlreadyPartitioned(other, other.edges(0)));
+  EXPECT_FALSE(AlreadyPartitioned(other.operators(0), other.edges(0)));
   // The user's mark says so whatever the selector; only a HASH edge can be partitioned.
   reduce.mutable_edges(0)->set_partitioned(true);
-  EXPECT_TRUE(AlreadyPartitioned(reduce, reduce.edges(0)));
+  EXPECT_TRUE(AlreadyPartitioned(reduce.operators(0), reduce.edges(0)));
   reduce.mutable_edges(0)->set_partitioning(proto::FORWARD);
-  EXPECT_FALSE(AlreadyPartitioned(reduce, reduce.edges(0)));
+  EXPECT_FALSE(AlreadyPartitioned(reduce.operators(0), reduce.edges(0)));
 }
 
 }  // namespace

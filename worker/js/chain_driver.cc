@@ -75,7 +75,7 @@ class BodyEmitter {
         w_.Line("const kv = CK", k, "(", var, ", params);");
       }
       w_.Line("const kg = ", km, ".group(kv);");
-      if (chain_.stages[i].partitioned_input) {  // the user said: already partitioned by it
+      if (chain_.stages[i].partitioned_input) {  // already partitioned by this key: check it
         w_.Line("if (kg < ", chain_.first_key_group, " || kg > ", chain_.last_key_group,
                 ") throw keys.notPartitioned(", km, ".string, kg, ", chain_.first_key_group, ", ",
                 chain_.last_key_group, ", ", chain_.subtask, ", ", chain_.parallelism, ");");

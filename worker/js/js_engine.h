@@ -36,8 +36,8 @@ struct StageSpec {
   // A keyed stage fed by an edge inside the chain (a keyBy the planner chained): that edge's
   // key selector, with which the stage keys its records itself; "" otherwise.
   std::string chained_key_fn = {};
-  // That keyBy was marked already partitioned (Edge.partitioned) and the task is one of several
-  // subtasks: the stage checks that each record's key group is one of the chain's
+  // That keyBy is already partitioned (common/key_partitioning.h: the user's mark, or a window's
+  // records keyed by their own key) and the task is one of several subtasks: the stage checks that each record's key group is one of the chain's
   // (ChainSpec::first_key_group .. last_key_group) and fails the task naming the key otherwise.
   bool partitioned_input = false;
   // In a DAG chain: where this stage's records go (in this order), and, for a keyed stage, the

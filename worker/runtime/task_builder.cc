@@ -111,11 +111,15 @@ Status OpenKeyedState(const proto::TaskDeployment& deployment, const TaskService
 
 // A keyed operator after the chain's first operator takes its records from a keyBy edge the
 // planner chained (coordinator/planner.cc): its key selector is that edge's. The first keyed
-// operator's goes in input_key_fns; every one's edge in its stage (MakeChainSpec).
-std::map<std::string, const proto::Edge*> ChainedKeys(const proto::JobSpec& job,
-                                                      const ResolvedChain& chain,
-                                                      js::ChainSpec& spec) {
-  std::map<std::string, const proto::Edge*> by_operator;
+// operator's goes in input_key_fns; every one's in its stage (MakeChainSpec), with whether the
+// edge is already partitioned (common/key_partitioning.h).
+struct ChainedKey {
+  std::string key_fn;
+  bool already_partitioned = false;
+};
+std::map<std::string, ChainedKey> ChainedKeys(const proto::JobSpec& job, const ResolvedChain& chain,
+                                              js::ChainSpec& spec) {
+  std::map<std::string, ChainedKey> by_operator;
   bool first = true;
   for (size_t i = 0; i < chain.operators.size(); ++i) {
     const OperatorKindTraits* traits = FindOperatorKindTraits(chain.operators[i]->kind());
@@ -123,7 +127,8 @@ std::map<std::string, const proto::Edge*> ChainedKeys(const proto::JobSpec& job,
     for (const proto::Edge& edge : job.edges()) {
       if (i > 0 && edge.from() == chain.operators[i - 1]->id() &&
           edge.to() == chain.operators[i]->id()) {
-        by_operator[chain.operators[i]->id()] = &edge;
+        by_operator[chain.operators[i]->id()] = {
+            edge.key_fn(), AlreadyPartitioned(*chain.operators[i - 1], edge)};
         if (first) {
           spec.input_key_fn = edge.key_fn();
           spec.input_key_fns = {edge.key_fn()};
@@ -187,8 +192,8 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
                             deployment.input_key_fns().end());
   spec.combined_input = deployment.combined_input();
   const bool dag = IsDagChain(job, chain.operators);
-  const std::map<std::string, const proto::Edge*> chained_keys =
-      dag ? std::map<std::string, const proto::Edge*>() : ChainedKeys(job, chain, spec);
+  const std::map<std::string, ChainedKey> chained_keys =
+      dag ? std::map<std::string, ChainedKey>() : ChainedKeys(job, chain, spec);
   spec.subtask = deployment.subtask();
   spec.parallelism = std::max(1u, deployment.parallelism());
   if (auto owned = state::KeyGroupRangeOf(spec.subtask, spec.parallelism, spec.max_parallelism);
@@ -219,8 +224,8 @@ js::ChainSpec MakeChainSpec(const proto::TaskDeployment& deployment, const Resol
     js::StageSpec stage{op.id(), op.name(), op.kind(), op.config_json(), {}};
     for (const auto& [role, source_text] : op.functions()) stage.functions[role] = source_text;
     if (auto key = chained_keys.find(op.id()); key != chained_keys.end()) {
-      stage.chained_key_fn = key->second->key_fn();
-      stage.partitioned_input = AlreadyPartitioned(job, *key->second) && spec.parallelism > 1;
+      stage.chained_key_fn = key->second.key_fn;
+      stage.partitioned_input = key->second.already_partitioned && spec.parallelism > 1;
     }
     spec.stages.push_back(std::move(stage));
   }

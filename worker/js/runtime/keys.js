@@ -172,8 +172,10 @@
     return Math.floor((keyGroup * targets) / maxParallelism);
   }
 
-  // The error of a record whose key is not this subtask's, behind a keyBy the user marked
-  // already partitioned (keyBy(fn, { partitioned: true })): the driver checks each key group.
+  // The error of a record whose key is not this subtask's, behind a keyBy that is already
+  // partitioned (the driver checks each key group). Only the user's mark,
+  // keyBy(fn, { partitioned: true }), can be wrong: a window's records keyed by their own key
+  // (c => c.key) are on their subtask by construction, so the message speaks of the mark.
   function notPartitioned(keyText, keyGroup, first, last, subtask, parallelism) {
     return new Error("the key " + JSON.stringify(keyText) + " is in key group " + keyGroup +
         ", which subtask " + subtask + " of " + parallelism + " does not own (it owns key groups " +
